@@ -1,0 +1,58 @@
+"""Fault management: alarms on network resources and the services they affect."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from assurance.choices import AckState, AlarmState, AlarmType, Severity
+from inventory.models import Resource, Service
+from telco.states import StateChange
+
+
+class Alarm(models.Model):
+    """An alarm (TMF642) on a network resource, deduplicated on its reduction key."""
+
+    external_alarm_id = models.CharField(max_length=80, blank=True)
+    source_system_id = models.CharField(max_length=80)
+    alarmed_object_ref = models.CharField(max_length=120)
+    alarmed_object_type = models.CharField(max_length=60, blank=True)
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="alarms"
+    )
+    alarm_type = models.CharField(max_length=32, choices=AlarmType.choices)
+    perceived_severity = models.CharField(max_length=16, choices=Severity.choices)
+    probable_cause = models.CharField(max_length=80)
+    specific_problem = models.CharField(max_length=200, blank=True)
+    alarm_details = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=AlarmState.choices, default=AlarmState.RAISED)
+    ack_state = models.CharField(
+        max_length=16, choices=AckState.choices, default=AckState.UNACKNOWLEDGED
+    )
+    ack_user_id = models.CharField(max_length=150, blank=True)
+    ack_system_id = models.CharField(max_length=80, blank=True)
+    # source, object ref, type, cause, problem: one active row per fault (OpenNMS-style).
+    reduction_key = models.CharField(max_length=500)
+    occurrence_count = models.PositiveIntegerField(default=1)
+    is_service_affecting = models.BooleanField(default=False)
+    alarm_raised_time = models.DateTimeField()
+    alarm_reported_time = models.DateTimeField(default=timezone.now)
+    alarm_changed_time = models.DateTimeField(null=True, blank=True)
+    alarm_cleared_time = models.DateTimeField(null=True, blank=True)
+    affected_services = models.ManyToManyField(Service, blank=True, related_name="alarms")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reduction_key"],
+                condition=~Q(state="cleared"),
+                name="one_active_alarm_per_reduction_key",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "perceived_severity"])]
+
+    def __str__(self):
+        return f"{self.alarmed_object_ref}: {self.probable_cause}"
+
+
+class AlarmStateChange(StateChange):
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="history")

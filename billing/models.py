@@ -1,0 +1,137 @@
+"""Charging and billing: usage events, bill runs, bills and their lines."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.choices import BillRunState, BillState, ChargeType, UsageStatus
+from crm.models import BillingAccount
+from inventory.models import ProductInstance, Service
+from telco.money import currency_field, money_field
+
+
+class UsageEvent(models.Model):
+    """One usage record from the network (TMF635). `event_id` makes ingest idempotent."""
+
+    event_id = models.CharField(max_length=80, unique=True)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="usage")
+    product = models.ForeignKey(ProductInstance, on_delete=models.PROTECT, related_name="usage")
+    billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT)
+    usage_date = models.DateTimeField()
+    usage_type = models.CharField(max_length=20, default="data")
+    usage_specification_id = models.CharField(max_length=40, blank=True)
+    rating_group = models.CharField(max_length=60)
+    volume = models.DecimalField(max_digits=20, decimal_places=6)
+    unit = models.CharField(max_length=10)
+    # Volume normalised to the price's unit of measure (GB for data), set on ingest.
+    rated_volume = models.DecimalField(max_digits=20, decimal_places=6)
+    status = models.CharField(
+        max_length=10, choices=UsageStatus.choices, default=UsageStatus.RECEIVED
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "rating_group", "usage_date"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(volume__gte=0), name="usage_volume_not_negative")
+        ]
+
+    def __str__(self):
+        return self.event_id
+
+
+class BillRun(models.Model):
+    """One execution of the bill run: which periods, how far it got, so it can resume."""
+
+    as_of = models.DateField()
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    state = models.CharField(
+        max_length=10, choices=BillRunState.choices, default=BillRunState.RUNNING
+    )
+    accounts_total = models.PositiveIntegerField(default=0)
+    accounts_done = models.PositiveIntegerField(default=0)
+    bills_created = models.PositiveIntegerField(default=0)
+    last_account_id = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Bill run {self.pk} as of {self.as_of}"
+
+
+class CustomerBill(models.Model):
+    """An invoice (TMF678 customerBill): immutable once issued, numbered in sequence."""
+
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="bills"
+    )
+    bill_no = models.CharField(max_length=20, unique=True)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    bill_date = models.DateTimeField(default=timezone.now)
+    payment_due_date = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=BillState.choices, default=BillState.NEW)
+    currency = currency_field()
+    tax_excluded_amount = money_field()
+    tax_amount = money_field()
+    tax_included_amount = money_field()
+    bill_run = models.ForeignKey(BillRun, on_delete=models.SET_NULL, null=True, blank=True)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billing_account", "period_start"], name="one_bill_per_account_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_included_amount=models.F("tax_excluded_amount")
+                            + models.F("tax_amount")),
+                name="bill_total_is_net_plus_tax",
+            ),
+        ]
+        indexes = [models.Index(fields=["billing_account", "bill_date"])]
+
+    def __str__(self):
+        return self.bill_no
+
+
+class BillSequence(models.Model):
+    """The counter behind sequential bill numbers (one row, locked while numbering)."""
+
+    name = models.CharField(max_length=20, unique=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}={self.last_value}"
+
+
+class AppliedCharge(models.Model):
+    """One bill line (TMF678 appliedCustomerBillingRate): recurring, one-time or usage."""
+
+    bill = models.ForeignKey(CustomerBill, on_delete=models.PROTECT, related_name="lines")
+    billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT)
+    product = models.ForeignKey(ProductInstance, on_delete=models.PROTECT, related_name="charges")
+    charge_type = models.CharField(max_length=10, choices=ChargeType.choices)
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    quantity = models.DecimalField(max_digits=20, decimal_places=6, default=1)
+    unit = models.CharField(max_length=10, blank=True)
+    currency = currency_field()
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    tax_excluded_amount = money_field()
+    tax_amount = money_field()
+    tax_included_amount = money_field()
+    # What this line charges for; unique, so a product is never charged twice for the same thing.
+    charge_key = models.CharField(max_length=120, unique=True)
+    date = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,138 @@
+"""Shared fixtures: users and API clients per role, and a real Celery worker process."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
+
+
+@pytest.fixture
+def roles(db):
+    return ensure_roles()
+
+
+def _make_user(roles, role: str):
+    user = get_user_model().objects.create_user(username=f"{role}1", password="pw-" + role)
+    user.groups.add(roles[role])
+    return user
+
+
+def _api_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def agent_user(roles):
+    return _make_user(roles, AGENT)
+
+
+@pytest.fixture
+def noc_user(roles):
+    return _make_user(roles, NOC)
+
+
+@pytest.fixture
+def finance_user(roles):
+    return _make_user(roles, FINANCE)
+
+
+@pytest.fixture
+def admin_user_role(roles):
+    return _make_user(roles, ADMIN)
+
+
+@pytest.fixture
+def agent_api(agent_user):
+    return _api_client(agent_user)
+
+
+@pytest.fixture
+def noc_api(noc_user):
+    return _api_client(noc_user)
+
+
+@pytest.fixture
+def finance_api(finance_user):
+    return _api_client(finance_user)
+
+
+@pytest.fixture
+def admin_api(admin_user_role):
+    return _api_client(admin_user_role)
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
+
+
+def _worker_ping(app) -> bool:
+    try:
+        return bool(app.control.ping(timeout=0.5))
+    except Exception:  # noqa: BLE001 - the broker may not be ready yet; keep polling
+        return False
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery -A telco worker` process on the test database and the Redis broker."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.skip("CELERY_BROKER_URL is not set: no broker for a real worker")
+    from telco.celery import app
+
+    database = settings.DATABASES["default"]
+    database_url = (
+        f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    environment = {**os.environ, "DATABASE_URL": database_url}
+    app.control.purge()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "telco", "worker", "-P", "solo",
+         "-l", "warning", "--without-gossip", "--without-mingle", "-n", "test@%h"],
+        env=environment,
+        cwd=settings.BASE_DIR,
+    )
+    deadline = time.monotonic() + 60
+    while not _worker_ping(app):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the Celery worker did not start")
+        time.sleep(0.3)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process, transactional_db):
+    """Use in tests whose behaviour is asynchronous: tasks run in the real worker process."""
+    from telco.celery import app
+
+    app.control.purge()
+    return celery_worker_process
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    """Poll until `predicate()` returns something truthy; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s")
+    return None

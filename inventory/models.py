@@ -1,0 +1,201 @@
+"""What exists: the network's resources, the services built on them, the products customers hold."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.choices import ResourceKind
+from catalog.models import (
+    ProductOffering,
+    ResourceSpecification,
+    ServiceSpecification,
+)
+from crm.models import BillingAccount, Customer
+from inventory.choices import (
+    AdministrativeState,
+    BindingState,
+    OperationalState,
+    ProductStatus,
+    ResourceCategory,
+    ResourceStatus,
+    ServiceCategory,
+    ServiceState,
+    UsageState,
+)
+from telco.states import StateChange
+
+
+class Region(models.Model):
+    """A geographic region of the network."""
+
+    name = models.CharField(max_length=80, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Site(models.Model):
+    """A place that holds equipment: a cell site, an exchange, a data centre."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=80, unique=True)
+    address = models.CharField(max_length=200, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Resource(models.Model):
+    """A network resource (TMF639): a device, a port, a slice. `parent` is what it lives on."""
+
+    name = models.CharField(max_length=120, unique=True)
+    resource_kind = models.CharField(max_length=20, choices=ResourceKind.choices)
+    category = models.CharField(max_length=10, choices=ResourceCategory.choices)
+    resource_specification = models.ForeignKey(
+        ResourceSpecification, on_delete=models.PROTECT, null=True, blank=True
+    )
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="resources"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    vendor = models.CharField(max_length=60, blank=True)
+    model = models.CharField(max_length=60, blank=True)
+    serial_number = models.CharField(max_length=60, blank=True)
+    # Capacity in Mbit/s for devices and links; consumed by the services bound to it.
+    capacity_mbps = models.PositiveIntegerField(default=0)
+    resource_status = models.CharField(
+        max_length=12, choices=ResourceStatus.choices, default=ResourceStatus.AVAILABLE
+    )
+    administrative_state = models.CharField(
+        max_length=10, choices=AdministrativeState.choices, default=AdministrativeState.UNLOCKED
+    )
+    operational_state = models.CharField(
+        max_length=10, choices=OperationalState.choices, default=OperationalState.ENABLE
+    )
+    usage_state = models.CharField(
+        max_length=10, choices=UsageState.choices, default=UsageState.IDLE
+    )
+    characteristics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["resource_kind", "site"])]
+
+    def __str__(self):
+        return self.name
+
+
+class Link(models.Model):
+    """A physical link (fibre, microwave) between two resources."""
+
+    name = models.CharField(max_length=120, unique=True)
+    a_end = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="links_a")
+    z_end = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="links_z")
+    medium = models.CharField(max_length=20, default="fibre")
+    capacity_mbps = models.PositiveIntegerField(default=10000)
+    operational_state = models.CharField(
+        max_length=10, choices=OperationalState.choices, default=OperationalState.ENABLE
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(a_end=models.F("z_end")), name="link_two_ends")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ProductInstance(models.Model):
+    """A product a customer holds (TMF637). Billable from `start_date` while active."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="products")
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="products"
+    )
+    product_offering = models.ForeignKey(ProductOffering, on_delete=models.PROTECT)
+    name = models.CharField(max_length=160)
+    status = models.CharField(
+        max_length=20, choices=ProductStatus.choices, default=ProductStatus.CREATED
+    )
+    characteristics = models.JSONField(default=dict, blank=True)
+    start_date = models.DateTimeField(null=True, blank=True)
+    termination_date = models.DateTimeField(null=True, blank=True)
+    # The product order that created it: an id reference, since orders sit above inventory.
+    product_order_id = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["billing_account", "status"])]
+
+    def __str__(self):
+        return self.name
+
+
+class ProductStatusChange(StateChange):
+    product = models.ForeignKey(ProductInstance, on_delete=models.CASCADE, related_name="history")
+
+
+class Service(models.Model):
+    """A service (TMF638): customer-facing for a product, or resource-facing beneath it."""
+
+    name = models.CharField(max_length=160)
+    category = models.CharField(max_length=3, choices=ServiceCategory.choices)
+    service_specification = models.ForeignKey(ServiceSpecification, on_delete=models.PROTECT)
+    product = models.ForeignKey(
+        ProductInstance, on_delete=models.CASCADE, null=True, blank=True, related_name="services"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    state = models.CharField(
+        max_length=20, choices=ServiceState.choices, default=ServiceState.FEASIBILITY_CHECKED
+    )
+    characteristics = models.JSONField(default=dict, blank=True)
+    start_date = models.DateTimeField(null=True, blank=True)
+    end_date = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=timezone.now)
+    resources = models.ManyToManyField(
+        Resource, through="ServiceResource", related_name="services"
+    )
+
+    def __str__(self):
+        return self.name
+
+
+class ServiceStateChange(StateChange):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="history")
+
+
+class ServiceResource(models.Model):
+    """A service's hold on a resource: the capacity it reserved and whether it still holds it."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="bindings")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bindings")
+    capacity_mbps = models.PositiveIntegerField(default=0)
+    # An exclusive resource (a slice, a SIM, a number) belongs to one service at a time.
+    is_exclusive = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=10, choices=BindingState.choices, default=BindingState.RESERVED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource"],
+                condition=Q(is_exclusive=True) & ~Q(state="released"),
+                name="exclusive_resource_held_once",
+            )
+        ]
+        indexes = [models.Index(fields=["resource", "state"])]
+
+    def __str__(self):
+        return f"{self.service} on {self.resource}"

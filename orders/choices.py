@@ -1,0 +1,74 @@
+from django.db import models
+
+
+class OrderState(models.TextChoices):
+    """The TMF622/TMF641 order lifecycle, shared by product and service orders."""
+
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    PENDING = "pending"
+    HELD = "held"
+    IN_PROGRESS = "inProgress"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PARTIAL = "partial"
+    ASSESSING_CANCELLATION = "assessingCancellation"
+    PENDING_CANCELLATION = "pendingCancellation"
+
+
+ORDER_TRANSITIONS = {
+    OrderState.ACKNOWLEDGED: {
+        OrderState.IN_PROGRESS,
+        OrderState.REJECTED,
+        OrderState.ASSESSING_CANCELLATION,
+        OrderState.FAILED,
+    },
+    OrderState.IN_PROGRESS: {
+        OrderState.COMPLETED,
+        OrderState.FAILED,
+        OrderState.PARTIAL,
+        OrderState.PENDING,
+        OrderState.HELD,
+        OrderState.ASSESSING_CANCELLATION,
+    },
+    OrderState.PENDING: {OrderState.IN_PROGRESS, OrderState.ASSESSING_CANCELLATION},
+    OrderState.HELD: {OrderState.IN_PROGRESS, OrderState.ASSESSING_CANCELLATION},
+    OrderState.ASSESSING_CANCELLATION: {
+        OrderState.PENDING_CANCELLATION,
+        OrderState.IN_PROGRESS,
+        OrderState.ACKNOWLEDGED,
+    },
+    OrderState.PENDING_CANCELLATION: {OrderState.CANCELLED},
+    OrderState.REJECTED: set(),
+    OrderState.CANCELLED: set(),
+    OrderState.COMPLETED: set(),
+    OrderState.FAILED: set(),
+    OrderState.PARTIAL: set(),
+}
+
+FINAL_ORDER_STATES = {state for state, moves in ORDER_TRANSITIONS.items() if not moves}
+
+
+class ItemAction(models.TextChoices):
+    ADD = "add"
+    MODIFY = "modify"
+    DELETE = "delete"
+    NO_CHANGE = "noChange"
+
+
+class StepState(models.TextChoices):
+    """One activation step: waiting, running, done, failed, or undone by compensation."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    COMPENSATED = "compensated"
+
+
+class LabFailureMode(models.TextChoices):
+    NONE = "none"
+    PERMANENT = "permanent"
+    TRANSIENT = "transient"
+    TIMEOUT = "timeout"

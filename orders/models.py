@@ -1,0 +1,193 @@
+"""Requests to change what exists: product orders, service orders, and their activation."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import ProductOffering, ServiceSpecification
+from crm.models import BillingAccount, Customer
+from inventory.models import ProductInstance, Resource, Service
+from orders.choices import ItemAction, LabFailureMode, OrderState, StepState
+from telco.states import StateChange
+
+
+class ProductOrder(models.Model):
+    """A customer's order for products (TMF622)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="orders"
+    )
+    state = models.CharField(
+        max_length=24, choices=OrderState.choices, default=OrderState.ACKNOWLEDGED
+    )
+    description = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=60, blank=True)
+    priority = models.CharField(max_length=2, default="4")
+    channel = models.CharField(max_length=40, blank=True)
+    order_date = models.DateTimeField(default=timezone.now)
+    requested_start_date = models.DateTimeField(null=True, blank=True)
+    expected_completion_date = models.DateTimeField(null=True, blank=True)
+    completion_date = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "order_date"])]
+
+    def __str__(self):
+        return f"Product order {self.pk}"
+
+
+class ProductOrderItem(models.Model):
+    """One line of a product order: add, modify or delete one product."""
+
+    order = models.ForeignKey(ProductOrder, on_delete=models.CASCADE, related_name="items")
+    item_id = models.CharField(max_length=20)
+    action = models.CharField(max_length=10, choices=ItemAction.choices)
+    product_offering = models.ForeignKey(ProductOffering, on_delete=models.PROTECT)
+    characteristics = models.JSONField(default=dict, blank=True)
+    state = models.CharField(
+        max_length=24, choices=OrderState.choices, default=OrderState.ACKNOWLEDGED
+    )
+    product = models.ForeignKey(
+        ProductInstance, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "item_id"], name="uniq_item_id_per_order")
+        ]
+
+    def __str__(self):
+        return f"{self.order} item {self.item_id}"
+
+
+class ProductOrderStateChange(StateChange):
+    order = models.ForeignKey(ProductOrder, on_delete=models.CASCADE, related_name="history")
+
+
+class ServiceOrder(models.Model):
+    """An order to the network for services (TMF641), usually decomposed from a product order."""
+
+    product_order = models.ForeignKey(
+        ProductOrder,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="service_orders",
+    )
+    state = models.CharField(
+        max_length=24, choices=OrderState.choices, default=OrderState.ACKNOWLEDGED
+    )
+    description = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=60, blank=True)
+    order_date = models.DateTimeField(default=timezone.now)
+    start_date = models.DateTimeField(null=True, blank=True)
+    completion_date = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Service order {self.pk}"
+
+
+class ServiceOrderItem(models.Model):
+    """One service to add, modify or delete in the network."""
+
+    order = models.ForeignKey(ServiceOrder, on_delete=models.CASCADE, related_name="items")
+    item_id = models.CharField(max_length=20)
+    action = models.CharField(max_length=10, choices=ItemAction.choices)
+    service_specification = models.ForeignKey(ServiceSpecification, on_delete=models.PROTECT)
+    characteristics = models.JSONField(default=dict, blank=True)
+    state = models.CharField(
+        max_length=24, choices=OrderState.choices, default=OrderState.ACKNOWLEDGED
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    product_order_item = models.ForeignKey(
+        ProductOrderItem, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "item_id"], name="uniq_service_item_id_per_order"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.order} item {self.item_id}"
+
+
+class ServiceOrderStateChange(StateChange):
+    order = models.ForeignKey(ServiceOrder, on_delete=models.CASCADE, related_name="history")
+
+
+class ActivationStep(models.Model):
+    """One step of a service order item's activation, with its own state, attempts and error.
+
+    The idempotency key goes to the network with the call, so a step delivered twice never
+    configures the element twice.
+    """
+
+    item = models.ForeignKey(ServiceOrderItem, on_delete=models.CASCADE, related_name="steps")
+    sequence = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=60)
+    operation = models.CharField(max_length=20)
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True)
+    state = models.CharField(max_length=12, choices=StepState.choices, default=StepState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "sequence"], name="uniq_step_sequence")
+        ]
+
+    def __str__(self):
+        return f"{self.sequence}. {self.name} ({self.state})"
+
+
+class LabElement(models.Model):
+    """The lab network's view of one element: its failure mode and how it answers."""
+
+    name = models.CharField(max_length=120, unique=True)
+    failure_mode = models.CharField(
+        max_length=10, choices=LabFailureMode.choices, default=LabFailureMode.NONE
+    )
+    # transient:N fails the next N calls, then heals itself.
+    transient_failures_left = models.PositiveIntegerField(default=0)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
+
+
+class LabElementConfig(models.Model):
+    """A configuration applied to a lab element, keyed by the caller's idempotency key."""
+
+    element = models.ForeignKey(LabElement, on_delete=models.CASCADE, related_name="configs")
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    operation = models.CharField(max_length=20)
+    service_ref = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    is_active = models.BooleanField(default=True)
+    applied_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["element", "service_ref"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(service_ref=""), name="lab_config_names_service")
+        ]
+
+    def __str__(self):
+        return f"{self.element} {self.operation} {self.service_ref}"

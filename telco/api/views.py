@@ -1,0 +1,131 @@
+"""The base of every TM Forum resource endpoint (see shared/tmf/CONFORMANCE.md)."""
+
+from django.db import IntegrityError, transaction
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from telco.models import IdempotentRequest
+
+
+class TMFRouter(SimpleRouter):
+    """Routes that answer with and without a trailing slash, never by redirect."""
+
+    def __init__(self):
+        super().__init__(trailing_slash="/?")
+
+
+def select_fields(body: dict, fields: list[str]) -> dict:
+    """`?fields=a,b`: only id, href and the named first-level attributes."""
+    keep = {"id", "href", *fields}
+    return {key: value for key, value in body.items() if key in keep}
+
+
+class TMFViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Read side of a TMF resource: bare-array lists with counts, `?fields=`, attribute filters.
+
+    Subclasses set `queryset` (via a selector), `serializer_class`, `filter_attributes`,
+    `read_roles` and `write_roles`. Writes are opted into with `TMFCreateMixin`,
+    `TMFPatchMixin` and `TMFDeleteMixin`.
+    """
+
+    lookup_value_regex = "[^/]+"
+    filter_attributes: dict[str, str] = {}
+    read_roles: tuple[str, ...] = ()
+    write_roles: tuple[str, ...] = ()
+
+    def requested_fields(self) -> list[str]:
+        raw = self.request.query_params.get("fields", "")
+        return [name.strip() for name in raw.split(",") if name.strip()]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        fields = self.requested_fields() if request.method == "GET" else []
+        if fields and response.status_code == 200 and response.data is not None:
+            if isinstance(response.data, list):
+                response.data = [select_fields(item, fields) for item in response.data]
+            elif isinstance(response.data, dict):
+                response.data = select_fields(response.data, fields)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def get_object(self):
+        # Ids are integers in the database; any other id is simply unknown (404, not 500).
+        if not str(self.kwargs.get(self.lookup_field, "")).isdigit():
+            from django.http import Http404
+
+            raise Http404
+        return super().get_object()
+
+
+class TMFCreateMixin:
+    """`POST`: 201 with the created resource and `Location` equal to its href.
+
+    The view implements `perform_tmf_create(serializer) -> instance`, which calls one service.
+    A repeated `Idempotency-Key` from the same user on the same path replays the first answer.
+    """
+
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if key:
+            earlier = IdempotentRequest.objects.filter(
+                user=request.user, path=request.path, key=key
+            ).first()
+            if earlier:
+                headers = {"Location": earlier.location} if earlier.location else {}
+                return Response(earlier.body, status=earlier.status_code, headers=headers)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = self.perform_tmf_create(serializer)
+        instance = self.get_queryset().get(pk=instance.pk)
+        body = self.get_serializer(instance).data
+        location = body.get("href", "")
+        if key:
+            try:
+                with transaction.atomic():
+                    IdempotentRequest.objects.create(
+                        user=request.user, path=request.path, key=key,
+                        status_code=status.HTTP_201_CREATED, body=body, location=location,
+                    )
+            except IntegrityError:
+                pass  # a concurrent twin stored first; both created answers are equivalent
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def perform_tmf_create(self, serializer):
+        raise NotImplementedError
+
+
+class TMFPatchMixin:
+    """`PATCH` as JSON merge patch: only `patchable_fields` may change; 200 with the resource."""
+
+    patchable_fields: tuple[str, ...] = ()
+
+    def partial_update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["A merge patch body is a JSON object."]})
+        refused = sorted(set(request.data) - set(self.patchable_fields))
+        if refused:
+            raise ValidationError(
+                {name: ["This attribute cannot be changed with PATCH."] for name in refused}
+            )
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        instance = self.perform_tmf_patch(instance, serializer)
+        instance = self.get_queryset().get(pk=instance.pk)
+        return Response(self.get_serializer(instance).data)
+
+    def perform_tmf_patch(self, instance, serializer):
+        raise NotImplementedError
+
+
+class TMFDeleteMixin:
+    """`DELETE`: 204, then 404. The view implements `perform_tmf_delete(instance)`."""
+
+    def destroy(self, request, *args, **kwargs):
+        self.perform_tmf_delete(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def perform_tmf_delete(self, instance):
+        raise NotImplementedError

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TelcoConfig(AppConfig):
+    name = "telco"
+    verbose_name = "Telco platform"

@@ -1,0 +1,184 @@
+"""Settings, read from the environment (see .env.example)."""
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env(ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost", "testserver"]))
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# With no DATABASE_URL the product runs as the embedded demo (SQLite, eager tasks), where
+# debugging defaults on and a development key is acceptable. Anywhere else the key is required.
+EMBEDDED = not env("DATABASE_URL", default="")
+DEBUG = env.bool("DEBUG", default=EMBEDDED)
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else "")
+if not SECRET_KEY:
+    raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "telco.apps.TelcoConfig",
+    "catalog",
+    "crm",
+    "inventory",
+    "billing",
+    "orders",
+    "assurance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "telco.urls"
+# TM Forum clients POST without a trailing slash; a redirect would lose the body, so the
+# routers accept both spellings and CommonMiddleware must not redirect.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "telco.context_processors.roles",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "telco.wsgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the finders in development and tests, so no collectstatic is needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["telco.roles.HasRole"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "telco.api.parsers.MergePatchParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["telco.api.filters.TMFAttributeFilter"],
+    "DEFAULT_PAGINATION_CLASS": "telco.api.pagination.TMFPagination",
+    "EXCEPTION_HANDLER": "telco.api.errors.tmf_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "PAGE_SIZE": 100,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Telco OSS/BSS API",
+    "DESCRIPTION": "TM Forum Open API shaped endpoints of the operator platform.",
+    "VERSION": "4.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Celery: with no broker configured every task runs in-process, so the embedded demo needs
+# nothing but Python.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "orders.*": {"queue": "activation"},
+    "billing.*": {"queue": "billing"},
+    "assurance.*": {"queue": "assurance"},
+}
+CELERY_BEAT_SCHEDULE = {
+    # Bills are cut once a day, shortly after midnight UTC, for every period that ended.
+    "bill-run-daily": {
+        "task": "billing.run_bill_run",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    # Activations that stopped making progress (worker died, broker lost the message) are
+    # picked up again within minutes.
+    "activation-watchdog": {
+        "task": "orders.resume_stalled_orders",
+        "schedule": 120.0,
+    },
+}
+
+# Lab network: latency of every call to an element, in milliseconds.
+LABNET_LATENCY_MS = env.int("LABNET_LATENCY_MS", default=200)
+# A network call that takes longer than this is a timeout (transient).
+LABNET_TIMEOUT_SECONDS = env.float("LABNET_TIMEOUT_SECONDS", default=2.0)
+
+# Value added tax applied to every bill line.
+BILLING_TAX_RATE = env.str("BILLING_TAX_RATE", default="0.20")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}

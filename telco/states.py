@@ -1,0 +1,73 @@
+"""The one way an entity changes state: allowed moves declared as data, a history row per move."""
+
+from collections.abc import Mapping
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from telco.exceptions import InvalidTransition
+
+
+class StateChange(models.Model):
+    """Abstract history row: from, to, who, when, why. Each stateful model has a concrete one."""
+
+    from_state = models.CharField(max_length=32, blank=True)
+    to_state = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.CharField(max_length=150, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["changed_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_state} → {self.to_state}"
+
+
+def check_transition(transitions: Mapping, current: str, target: str, label: str) -> None:
+    if target not in transitions.get(current, ()):
+        raise InvalidTransition(f"{label} cannot move from '{current}' to '{target}'.")
+
+
+def transition(
+    instance: models.Model,
+    target: str,
+    *,
+    transitions: Mapping,
+    history: type[StateChange],
+    history_fk: str,
+    field: str = "state",
+    by: str = "",
+    reason: str = "",
+    extra_updates: Mapping | None = None,
+) -> models.Model:
+    """Move `instance` to `target`: lock the row, refuse an illegal move, save, write history.
+
+    `extra_updates` are other fields written in the same UPDATE (completion date, reason...).
+    Returns the refreshed instance.
+    """
+    model = type(instance)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=instance.pk)
+        current = getattr(locked, field)
+        check_transition(transitions, current, target, model._meta.verbose_name.capitalize())
+        setattr(locked, field, target)
+        fields = [field]
+        for name, value in (extra_updates or {}).items():
+            setattr(locked, name, value)
+            fields.append(name)
+        if hasattr(locked, "last_update"):
+            locked.last_update = timezone.now()
+            fields.append("last_update")
+        locked.save(update_fields=fields)
+        history.objects.create(
+            **{history_fk: locked},
+            from_state=current,
+            to_state=target,
+            changed_by=by,
+            reason=reason,
+        )
+    for name in fields:
+        setattr(instance, name, getattr(locked, name))
+    return instance

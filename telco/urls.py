@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from telco import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("portal/", include("crm.urls")),
+    path("noc/", include("assurance.urls")),
+    # TM Forum APIs, each app under its own /tmf-api/<apiName>/v4/ base paths.
+    path("", include("catalog.api.urls")),
+    path("", include("crm.api.urls")),
+    path("", include("inventory.api.urls")),
+    path("", include("billing.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("assurance.api.urls")),
+]
