@@ -98,8 +98,22 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     environment = {**os.environ, "DATABASE_URL": database_url}
     app.control.purge()
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "telco", "worker", "-P", "solo",
-         "-l", "warning", "--without-gossip", "--without-mingle", "-n", "test@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "telco",
+            "worker",
+            "-P",
+            "solo",
+            "-l",
+            "warning",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            "test@%h",
+        ],
         env=environment,
         cwd=settings.BASE_DIR,
     )
@@ -124,15 +138,3 @@ def celery_worker(celery_worker_process, transactional_db):
 
     app.control.purge()
     return celery_worker_process
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
-    """Poll until `predicate()` returns something truthy; fail the test after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout}s")
-    return None

@@ -87,8 +87,9 @@ class CustomerBill(models.Model):
                 fields=["billing_account", "period_start"], name="one_bill_per_account_period"
             ),
             models.CheckConstraint(
-                condition=Q(tax_included_amount=models.F("tax_excluded_amount")
-                            + models.F("tax_amount")),
+                condition=Q(
+                    tax_included_amount=models.F("tax_excluded_amount") + models.F("tax_amount")
+                ),
                 name="bill_total_is_net_plus_tax",
             ),
         ]

@@ -1,4 +1,4 @@
-"""The product catalog: what the operator sells, at what price, and what it needs from the network."""
+"""The product catalog: what the operator sells, at what price, what it needs from the network."""
 
 from django.db import models
 from django.db.models import Q
@@ -112,9 +112,7 @@ class ProductOfferingPrice(models.Model):
     )
     name = models.CharField(max_length=120)
     price_type = models.CharField(max_length=10, choices=PriceType.choices)
-    recurring_period = models.CharField(
-        max_length=10, choices=RecurringPeriod.choices, blank=True
-    )
+    recurring_period = models.CharField(max_length=10, choices=RecurringPeriod.choices, blank=True)
     amount = money_field()
     currency = currency_field()
     # Usage prices only: what is rated, per which unit, and how much is included each period.

@@ -162,9 +162,7 @@ class Service(models.Model):
     end_date = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_update = models.DateTimeField(default=timezone.now)
-    resources = models.ManyToManyField(
-        Resource, through="ServiceResource", related_name="services"
-    )
+    resources = models.ManyToManyField(Resource, through="ServiceResource", related_name="services")
 
     def __str__(self):
         return self.name

@@ -1,4 +1,4 @@
-"""The Celery app: `celery -A telco worker` consumes every queue, `celery -A telco beat` schedules."""
+"""Celery app: `celery -A telco worker` runs every queue; `celery -A telco beat` runs schedules."""
 
 import os
 

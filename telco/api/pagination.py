@@ -43,6 +43,11 @@ class TMFPagination(BasePagination):
         return [
             {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer"}},
             {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}},
-            {"name": "fields", "in": "query", "required": False, "schema": {"type": "string"},
-             "description": "Comma-separated first-level attributes to return."},
+            {
+                "name": "fields",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Comma-separated first-level attributes to return.",
+            },
         ]

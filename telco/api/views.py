@@ -22,9 +22,7 @@ def select_fields(body: dict, fields: list[str]) -> dict:
     return {key: value for key, value in body.items() if key in keep}
 
 
-class TMFViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class TMFViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Read side of a TMF resource: bare-array lists with counts, `?fields=`, attribute filters.
 
     Subclasses set `queryset` (via a selector), `serializer_class`, `filter_attributes`,
@@ -85,8 +83,12 @@ class TMFCreateMixin:
             try:
                 with transaction.atomic():
                     IdempotentRequest.objects.create(
-                        user=request.user, path=request.path, key=key,
-                        status_code=status.HTTP_201_CREATED, body=body, location=location,
+                        user=request.user,
+                        path=request.path,
+                        key=key,
+                        status_code=status.HTTP_201_CREATED,
+                        body=body,
+                        location=location,
                     )
             except IntegrityError:
                 pass  # a concurrent twin stored first; both created answers are equivalent
