@@ -19,6 +19,13 @@ class AckState(models.TextChoices):
     ACKNOWLEDGED = "acknowledged"
 
 
+# Acknowledging is a state of its own (TMF642 ackState), moved and audited like `state`.
+ACK_TRANSITIONS = {
+    AckState.UNACKNOWLEDGED: {AckState.ACKNOWLEDGED},
+    AckState.ACKNOWLEDGED: {AckState.UNACKNOWLEDGED},
+}
+
+
 class Severity(models.TextChoices):
     CRITICAL = "critical"
     MAJOR = "major"
@@ -26,6 +33,17 @@ class Severity(models.TextChoices):
     WARNING = "warning"
     INDETERMINATE = "indeterminate"
     CLEARED = "cleared"
+
+
+# Most urgent first: the order of the NOC's alarm list.
+SEVERITY_RANK = {
+    Severity.CRITICAL: 0,
+    Severity.MAJOR: 1,
+    Severity.MINOR: 2,
+    Severity.WARNING: 3,
+    Severity.INDETERMINATE: 4,
+    Severity.CLEARED: 5,
+}
 
 
 class AlarmType(models.TextChoices):

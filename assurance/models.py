@@ -39,6 +39,8 @@ class Alarm(models.Model):
     alarm_changed_time = models.DateTimeField(null=True, blank=True)
     alarm_cleared_time = models.DateTimeField(null=True, blank=True)
     affected_services = models.ManyToManyField(Service, blank=True, related_name="alarms")
+    # TMF642 Comment objects ({comment, userId, systemId, time}), appended, never rewritten.
+    comments = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -53,6 +55,22 @@ class Alarm(models.Model):
     def __str__(self):
         return f"{self.alarmed_object_ref}: {self.probable_cause}"
 
+    @property
+    def alarmed_object_name(self) -> str:
+        return self.resource.name if self.resource_id else self.alarmed_object_ref
+
+    @property
+    def impacted_customers(self) -> list:
+        """Distinct customers of the affected services, by name (cheap once prefetched)."""
+        customers = {
+            service.product.customer_id: service.product.customer
+            for service in self.affected_services.all()
+            if service.product_id
+        }
+        return sorted(customers.values(), key=lambda customer: (customer.name, customer.pk))
+
 
 class AlarmStateChange(StateChange):
+    """A move of an alarm's state or acknowledgement: from, to, who, when, why."""
+
     alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="history")

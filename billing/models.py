@@ -29,6 +29,14 @@ class UsageEvent(models.Model):
         max_length=10, choices=UsageStatus.choices, default=UsageStatus.RECEIVED
     )
     received_at = models.DateTimeField(default=timezone.now)
+    # The bill line that charged this event (set by the bill run): traces usage to the invoice.
+    applied_charge = models.ForeignKey(
+        "AppliedCharge",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage_events",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["product", "rating_group", "usage_date"])]

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from catalog.choices import LifecycleStatus, PriceType, RecurringPeriod, ResourceKind, ValueType
 from telco.money import currency_field, money_field
+from telco.states import StateChange
 
 
 class ResourceSpecification(models.Model):
@@ -139,3 +140,9 @@ class ProductOfferingPrice(models.Model):
 
     def __str__(self):
         return f"{self.product_offering} · {self.name}"
+
+
+class ProductOfferingLifecycleChange(StateChange):
+    """History of an offering's lifecycle moves (inDesign -> launched -> retired)."""
+
+    offering = models.ForeignKey(ProductOffering, on_delete=models.CASCADE, related_name="history")

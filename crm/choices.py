@@ -25,6 +25,13 @@ class AccountState(models.TextChoices):
     CLOSED = "closed"
 
 
+ACCOUNT_TRANSITIONS = {
+    AccountState.ACTIVE: {AccountState.SUSPENDED, AccountState.CLOSED},
+    AccountState.SUSPENDED: {AccountState.ACTIVE, AccountState.CLOSED},
+    AccountState.CLOSED: set(),
+}
+
+
 class PaymentMethod(models.TextChoices):
     DIRECT_DEBIT = "directDebit"
     CARD = "card"

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from crm.choices import AccountState, CustomerStatus, PartyKind, PaymentMethod, Segment
 from telco.money import currency_field, money_field
+from telco.states import StateChange
 
 
 class Party(models.Model):
@@ -96,3 +97,9 @@ class BillingAccount(models.Model):
 
     def __str__(self):
         return f"{self.account_number} {self.name}"
+
+
+class BillingAccountStateChange(StateChange):
+    """History of an account's state moves (active, suspended, closed)."""
+
+    account = models.ForeignKey(BillingAccount, on_delete=models.CASCADE, related_name="history")

@@ -1,0 +1,261 @@
+"""Writes of fault management: raise (deduplicated), update, acknowledge, comment, clear."""
+
+import hashlib
+import json
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from assurance.choices import (
+    ACK_TRANSITIONS,
+    ALARM_TRANSITIONS,
+    AckState,
+    AlarmState,
+)
+from assurance.models import Alarm, AlarmStateChange
+from inventory.models import Resource
+from inventory.topology import services_depending_on
+from telco.states import transition
+
+ALARM = Alarm._meta.db_table
+AFFECTED = Alarm.affected_services.through
+
+# One statement decides "new alarm or repeat of an active one", so concurrent reports of the
+# same fault can never create two active rows. The conflict target repeats the partial unique
+# index's predicate word for word, as PostgreSQL and SQLite both require to pick that index.
+UPSERT_SQL = f"""
+    INSERT INTO {ALARM} (
+        external_alarm_id, source_system_id, alarmed_object_ref, alarmed_object_type,
+        resource_id, alarm_type, perceived_severity, probable_cause, specific_problem,
+        alarm_details, state, ack_state, ack_user_id, ack_system_id, reduction_key,
+        occurrence_count, is_service_affecting, alarm_raised_time, alarm_reported_time,
+        alarm_changed_time, alarm_cleared_time, comments
+    ) VALUES (
+        %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', '', %s, 1, %s, %s, %s, NULL, NULL, '[]'
+    )
+    ON CONFLICT (reduction_key) WHERE NOT ("state" = 'cleared') DO UPDATE SET
+        occurrence_count = {ALARM}.occurrence_count + 1,
+        alarm_changed_time = excluded.alarm_reported_time,
+        perceived_severity = excluded.perceived_severity,
+        alarm_details = CASE WHEN excluded.alarm_details = '' THEN {ALARM}.alarm_details
+                             ELSE excluded.alarm_details END
+    RETURNING id, occurrence_count
+"""  # noqa: S608 - the table name comes from model metadata; every value is a parameter
+
+
+def reduction_key(
+    *, source_system_id: str, alarmed_object: str, alarm_type: str, probable_cause: str,
+    specific_problem: str,
+) -> str:
+    """The identity of a fault: one active alarm per key (OpenNMS-style deduplication).
+
+    A digest of the parts, because the parts (which keep their own columns) together can outgrow
+    the column, and a digest of a JSON list cannot confuse ("a|b", "c") with ("a", "b|c").
+    """
+    parts = [source_system_id, alarmed_object, alarm_type, probable_cause, specific_problem]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def find_alarmed_resource(reference: str) -> Resource | None:
+    """The resource an alarm names, by id or by name (element managers know names)."""
+    condition = Q(name=reference)
+    if reference.isdigit():
+        condition |= Q(pk=int(reference))
+    matches = list(Resource.objects.filter(condition)[:2])
+    by_id = [resource for resource in matches if str(resource.pk) == reference]
+    return (by_id or matches or [None])[0]
+
+
+def alarm_raise(
+    *,
+    source_system_id: str,
+    alarmed_object_id: str,
+    alarm_type: str,
+    perceived_severity: str,
+    probable_cause: str,
+    alarm_raised_time: datetime,
+    specific_problem: str = "",
+    alarm_details: str = "",
+    alarmed_object_type: str = "",
+    external_alarm_id: str = "",
+    by: str = "",
+) -> tuple[Alarm, bool]:
+    """Store a reported alarm, or count a repeat of an active one. Returns (alarm, created).
+
+    A new alarm gets its impact at once: the customer-facing services that depend on the alarmed
+    resource or anything beneath it. An alarm on an unknown object is kept, with no impact.
+    """
+    resource = find_alarmed_resource(alarmed_object_id)
+    # Canonical reference: the same element reported by id or by name is the same fault.
+    object_ref = str(resource.pk) if resource else alarmed_object_id
+    key = reduction_key(
+        source_system_id=source_system_id,
+        alarmed_object=object_ref,
+        alarm_type=alarm_type,
+        probable_cause=probable_cause,
+        specific_problem=specific_problem,
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                UPSERT_SQL,
+                [
+                    external_alarm_id,
+                    source_system_id,
+                    object_ref,
+                    alarmed_object_type,
+                    resource.pk if resource else None,
+                    alarm_type,
+                    perceived_severity,
+                    probable_cause,
+                    specific_problem,
+                    alarm_details,
+                    AlarmState.RAISED,
+                    AckState.UNACKNOWLEDGED,
+                    key,
+                    False,
+                    connection.ops.adapt_datetimefield_value(alarm_raised_time),
+                    connection.ops.adapt_datetimefield_value(timezone.now()),
+                ],
+            )
+            alarm_id, occurrences = cursor.fetchone()
+        created = occurrences == 1
+        if created:
+            AlarmStateChange.objects.create(
+                alarm_id=alarm_id, from_state="", to_state=AlarmState.RAISED, changed_by=by
+            )
+            if resource is not None:
+                _record_impact(alarm_id, resource.pk)
+    return Alarm.objects.get(pk=alarm_id), created
+
+
+def _record_impact(alarm_id: int, resource_id: int) -> None:
+    service_ids = list(services_depending_on([resource_id]).values_list("pk", flat=True))
+    AFFECTED.objects.bulk_create(
+        [AFFECTED(alarm_id=alarm_id, service_id=service_id) for service_id in service_ids]
+    )
+    if service_ids:
+        Alarm.objects.filter(pk=alarm_id).update(is_service_affecting=True)
+
+
+def alarm_update(
+    *,
+    alarm: Alarm,
+    by: str,
+    perceived_severity: str | None = None,
+    alarm_details: str | None = None,
+) -> Alarm:
+    """Change what the alarm says (severity, details): its state becomes `updated`."""
+    changes = {"alarm_changed_time": timezone.now()}
+    if perceived_severity is not None:
+        changes["perceived_severity"] = perceived_severity
+    if alarm_details is not None:
+        changes["alarm_details"] = alarm_details
+    return transition(
+        alarm,
+        AlarmState.UPDATED,
+        transitions=ALARM_TRANSITIONS,
+        history=AlarmStateChange,
+        history_fk="alarm",
+        by=by,
+        reason="attributes updated",
+        extra_updates=changes,
+    )
+
+
+def alarm_acknowledge(*, alarm: Alarm, by: str, system_id: str = "") -> Alarm:
+    """Mark the alarm as seen by someone. Acknowledging an acknowledged alarm changes nothing."""
+    if alarm.ack_state == AckState.ACKNOWLEDGED:
+        return alarm
+    return transition(
+        alarm,
+        AckState.ACKNOWLEDGED,
+        transitions=ACK_TRANSITIONS,
+        history=AlarmStateChange,
+        history_fk="alarm",
+        field="ack_state",
+        by=by,
+        reason="acknowledged",
+        extra_updates={"ack_user_id": by, "ack_system_id": system_id},
+    )
+
+
+def alarm_unacknowledge(*, alarm: Alarm, by: str) -> Alarm:
+    """Withdraw an acknowledgement. Unacknowledging an unacknowledged alarm changes nothing."""
+    if alarm.ack_state == AckState.UNACKNOWLEDGED:
+        return alarm
+    return transition(
+        alarm,
+        AckState.UNACKNOWLEDGED,
+        transitions=ACK_TRANSITIONS,
+        history=AlarmStateChange,
+        history_fk="alarm",
+        field="ack_state",
+        by=by,
+        reason="acknowledgement withdrawn",
+        extra_updates={"ack_user_id": "", "ack_system_id": ""},
+    )
+
+
+def alarm_clear(*, alarm: Alarm, by: str, cleared_time: datetime | None = None) -> Alarm:
+    """Clear the alarm (final). A later report of the same fault raises a new alarm."""
+    now = timezone.now()
+    return transition(
+        alarm,
+        AlarmState.CLEARED,
+        transitions=ALARM_TRANSITIONS,
+        history=AlarmStateChange,
+        history_fk="alarm",
+        by=by,
+        reason="cleared",
+        extra_updates={"alarm_cleared_time": cleared_time or now, "alarm_changed_time": now},
+    )
+
+
+def alarm_comment(*, alarm: Alarm, by: str, comments: list[dict]) -> Alarm:
+    """Append comments ({comment, userId?, systemId?, time?}); the author defaults to `by`."""
+    now = timezone.now().isoformat()
+    added = [
+        {
+            "comment": item["comment"],
+            "userId": item.get("userId") or by,
+            "systemId": item.get("systemId", ""),
+            "time": item.get("time") or now,
+        }
+        for item in comments
+    ]
+    with transaction.atomic():
+        locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        locked.comments = [*locked.comments, *added]
+        locked.save(update_fields=["comments"])
+    alarm.comments = locked.comments
+    return alarm
+
+
+def alarm_patch(
+    *,
+    alarm: Alarm,
+    by: str,
+    ack_state: str | None = None,
+    perceived_severity: str | None = None,
+    alarm_details: str | None = None,
+    comments: list[dict] | None = None,
+    state: str | None = None,
+) -> Alarm:
+    """Apply a TMF642 PATCH as one unit: all of it, or (on an illegal move) nothing."""
+    with transaction.atomic():
+        if perceived_severity is not None or alarm_details is not None:
+            alarm = alarm_update(
+                alarm=alarm, by=by, perceived_severity=perceived_severity, alarm_details=alarm_details
+            )
+        if ack_state == AckState.ACKNOWLEDGED:
+            alarm = alarm_acknowledge(alarm=alarm, by=by)
+        elif ack_state == AckState.UNACKNOWLEDGED:
+            alarm = alarm_unacknowledge(alarm=alarm, by=by)
+        if comments:
+            alarm = alarm_comment(alarm=alarm, by=by, comments=comments)
+        if state == AlarmState.CLEARED:
+            alarm = alarm_clear(alarm=alarm, by=by)
+    return alarm

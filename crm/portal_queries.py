@@ -1,0 +1,194 @@
+"""Reads behind the agent portal pages: each is a fixed number of queries, whatever the row count.
+
+The customer 360 page composes several apps (inventory, orders, billing, assurance); a page may
+read across apps, so these queries read the models directly rather than each app's API.
+"""
+
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from assurance.choices import AlarmState, Severity
+from assurance.models import Alarm
+from billing.choices import BillState
+from billing.models import AppliedCharge, CustomerBill
+from crm.models import BillingAccount, Customer
+from inventory.choices import BindingState
+from inventory.models import ProductInstance, Service, ServiceResource
+from orders.models import ProductOrder, ProductOrderItem
+
+SEARCH_LIMIT = 25
+RECENT_ORDERS = 10
+RECENT_BILLS = 24
+
+# Bills the customer still owes money on: everything issued and not settled.
+UNPAID_BILL_STATES = (
+    BillState.NEW,
+    BillState.VALIDATED,
+    BillState.SENT,
+    BillState.PARTIALLY_PAID,
+    BillState.ON_HOLD,
+)
+
+SEVERITY_ORDER = [
+    Severity.CRITICAL,
+    Severity.MAJOR,
+    Severity.MINOR,
+    Severity.WARNING,
+    Severity.INDETERMINATE,
+    Severity.CLEARED,
+]
+
+
+def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """Customers matching a name, billing account number, email or phone; exact hits first."""
+    query = query.strip()
+    if not query:
+        return []
+    compact = "".join(query.split())  # phone numbers are typed with and without spaces
+    account_exact = BillingAccount.objects.filter(
+        customer=OuterRef("pk"), account_number__iexact=query
+    )
+    account_prefix = BillingAccount.objects.filter(
+        customer=OuterRef("pk"), account_number__istartswith=compact
+    )
+    phone = Q(party__phone__icontains=query) | Q(party__phone__icontains=compact)
+    matches = (
+        Q(name__icontains=query)
+        | Q(party__organization_name__icontains=query)
+        | Q(party__given_name__icontains=query)
+        | Q(party__family_name__icontains=query)
+        | Q(party__email__icontains=query)
+        | phone
+        | Q(Exists(account_prefix))
+    )
+    # An identifier typed in full is what the agent is looking for; name prefixes come next.
+    rank = Case(
+        When(Exists(account_exact), then=Value(0)),
+        When(Q(party__email__iexact=query) | Q(party__phone=query), then=Value(0)),
+        When(name__istartswith=query, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return list(
+        Customer.objects.filter(matches)
+        .select_related("party")
+        .prefetch_related(
+            Prefetch("accounts", queryset=BillingAccount.objects.order_by("account_number"))
+        )
+        .annotate(rank=rank)
+        .order_by("rank", "name", "pk")[:limit]
+    )
+
+
+def _accounts_with_balance() -> QuerySet[BillingAccount]:
+    return BillingAccount.objects.annotate(
+        balance=Coalesce(
+            Sum("bills__tax_included_amount", filter=Q(bills__state__in=UNPAID_BILL_STATES)),
+            Value(Decimal("0")),
+            output_field=DecimalField(max_digits=18, decimal_places=4),
+        )
+    ).order_by("account_number")
+
+
+def customer_or_404(pk: int) -> Customer:
+    """The customer row alone (for fragments that only need to know it exists)."""
+    return get_object_or_404(Customer, pk=pk)
+
+
+def customer_profile(pk: int) -> Customer:
+    """The customer with party and billing accounts (each with `balance` of unpaid bills)."""
+    return get_object_or_404(
+        Customer.objects.select_related("party").prefetch_related(
+            Prefetch("accounts", queryset=_accounts_with_balance())
+        ),
+        pk=pk,
+    )
+
+
+def customer_products(customer_id: int) -> list[ProductInstance]:
+    """The customer's products with offering, account, services and the resources they hold."""
+    bindings = ServiceResource.objects.exclude(state=BindingState.RELEASED).select_related(
+        "resource"
+    )
+    services = (
+        Service.objects.select_related("service_specification")
+        .prefetch_related(Prefetch("bindings", queryset=bindings.order_by("resource__name")))
+        .order_by("category", "pk")
+    )
+    return list(
+        ProductInstance.objects.filter(customer_id=customer_id)
+        .select_related("product_offering", "billing_account")
+        .prefetch_related(Prefetch("services", queryset=services))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def customer_recent_orders(customer_id: int) -> list[ProductOrder]:
+    """The customer's latest product orders with their items' offerings."""
+    items = ProductOrderItem.objects.select_related("product_offering")
+    return list(
+        ProductOrder.objects.filter(customer_id=customer_id)
+        .select_related("billing_account")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by("-order_date", "-pk")[:RECENT_ORDERS]
+    )
+
+
+def customer_bills(customer_id: int) -> list[CustomerBill]:
+    """The customer's latest bills, across all their billing accounts."""
+    return list(
+        CustomerBill.objects.filter(billing_account__customer_id=customer_id)
+        .select_related("billing_account")
+        .order_by("-bill_date", "-pk")[:RECENT_BILLS]
+    )
+
+
+def customer_open_alarms(customer_id: int) -> list[Alarm]:
+    """Alarms not cleared that affect one of the customer's services, worst first."""
+    affects_customer = Alarm.affected_services.through.objects.filter(
+        alarm_id=OuterRef("pk"), service__product__customer_id=customer_id
+    )
+    customer_services = Service.objects.filter(product__customer_id=customer_id).order_by("pk")
+    severity_rank = Case(
+        *(When(perceived_severity=s, then=Value(i)) for i, s in enumerate(SEVERITY_ORDER)),
+        default=Value(len(SEVERITY_ORDER)),
+        output_field=IntegerField(),
+    )
+    return list(
+        Alarm.objects.filter(Exists(affects_customer))
+        .exclude(state=AlarmState.CLEARED)
+        .select_related("resource")
+        .prefetch_related(
+            Prefetch(
+                "affected_services", queryset=customer_services, to_attr="customer_services"
+            )
+        )
+        .annotate(severity_rank=severity_rank)
+        .order_by("severity_rank", "-alarm_raised_time", "-pk")
+    )
+
+
+def bill_with_lines(pk: int) -> CustomerBill:
+    """A bill with its account, customer and lines (each with its product)."""
+    lines = AppliedCharge.objects.select_related("product").order_by("period_start", "pk")
+    return get_object_or_404(
+        CustomerBill.objects.select_related("billing_account__customer__party").prefetch_related(
+            Prefetch("lines", queryset=lines)
+        ),
+        pk=pk,
+    )
