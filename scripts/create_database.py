@@ -11,7 +11,7 @@ if url.scheme.startswith("postgres"):
     name = url.path.lstrip("/")
     admin_url = url._replace(path="/postgres").geturl()
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
+        query = "SELECT 1 FROM pg_database WHERE datname = %s"
+        if not connection.execute(query, [name]).fetchone():
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             print(f"created database {name}")

@@ -1,10 +1,9 @@
 """Catalog factories, and `five_g_premium_offering()`: the whole catalog of the 5G flow."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
-from django.utils import timezone
 
 from catalog.choices import LifecycleStatus, PriceType, RecurringPeriod, ResourceKind
 from catalog.models import (
@@ -71,7 +70,7 @@ class ProductOfferingPriceFactory(factory.django.DjangoModelFactory):
     currency = "EUR"
 
 
-FIVE_G_VALID_FROM = datetime(2026, 1, 1, tzinfo=timezone.UTC)
+FIVE_G_VALID_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def five_g_premium_offering(*, name: str = "5G Premium") -> ProductOffering:

@@ -1,0 +1,133 @@
+"""TMF642 Alarm representations and the inputs of its POST and PATCH."""
+
+from rest_framework import serializers
+
+from assurance.choices import AckState, AlarmState, AlarmType, Severity
+from assurance.models import Alarm
+from telco.api.serializers import TMFSerializer, absolute_url
+
+# The standard TMF639/TMF638 paths (CONFORMANCE.md): hrefs that do not depend on route names.
+RESOURCE_PATH = "/tmf-api/resourceInventoryManagement/v4/resource/{}"
+SERVICE_PATH = "/tmf-api/serviceInventory/v4/service/{}"
+
+
+class AlarmedObjectSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=120)
+
+
+class AlarmCreateSerializer(serializers.Serializer):
+    """The body of `POST /alarm`: the spec's mandatory attributes plus the optional ones we keep."""
+
+    alarmRaisedTime = serializers.DateTimeField()
+    alarmType = serializers.ChoiceField(choices=AlarmType.choices)
+    alarmedObject = AlarmedObjectSerializer()
+    perceivedSeverity = serializers.ChoiceField(choices=Severity.choices)
+    probableCause = serializers.CharField(max_length=80)
+    sourceSystemId = serializers.CharField(max_length=80)
+    state = serializers.ChoiceField(choices=AlarmState.choices)
+    specificProblem = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    alarmDetails = serializers.CharField(required=False, allow_blank=True)
+    alarmedObjectType = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    externalAlarmId = serializers.CharField(max_length=80, required=False, allow_blank=True)
+
+    def validate_state(self, value):
+        if value != AlarmState.RAISED:
+            raise serializers.ValidationError("A new alarm is reported with state 'raised'.")
+        return value
+
+    def validate_perceivedSeverity(self, value):
+        if value == Severity.CLEARED:
+            raise serializers.ValidationError(
+                "An alarm is not raised as 'cleared'; clear it with PATCH state=cleared."
+            )
+        return value
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField()
+    userId = serializers.CharField(required=False, allow_blank=True)
+    systemId = serializers.CharField(required=False, allow_blank=True)
+    time = serializers.DateTimeField(required=False)
+
+
+class AlarmPatchSerializer(serializers.Serializer):
+    """The attributes a client may change with PATCH (the rest are refused by the view)."""
+
+    ackState = serializers.ChoiceField(choices=AckState.choices, required=False)
+    perceivedSeverity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    alarmDetails = serializers.CharField(required=False, allow_blank=True)
+    comment = CommentSerializer(many=True, required=False)
+    state = serializers.ChoiceField(choices=AlarmState.choices, required=False)
+
+    def validate_state(self, value):
+        if value != AlarmState.CLEARED:
+            raise serializers.ValidationError("Only 'cleared' can be set; the server moves the rest.")
+        return value
+
+
+class AlarmSerializer(TMFSerializer):
+    """An alarm as TMF642 v4 shows it."""
+
+    tmf_type = "Alarm"
+    url_name = "assurance-api:alarm-detail"
+
+    class Meta:
+        model = Alarm
+        fields = ()
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        body.update(
+            {
+                "externalAlarmId": instance.external_alarm_id,
+                "alarmType": instance.alarm_type,
+                "perceivedSeverity": instance.perceived_severity,
+                "probableCause": instance.probable_cause,
+                "specificProblem": instance.specific_problem,
+                "state": instance.state,
+                "ackState": instance.ack_state,
+                "ackUserId": instance.ack_user_id,
+                "ackSystemId": instance.ack_system_id,
+                "alarmRaisedTime": _iso(instance.alarm_raised_time),
+                # The spec's name is alarmReportingTime; alarmReportedTime is kept as an alias.
+                "alarmReportingTime": _iso(instance.alarm_reported_time),
+                "alarmReportedTime": _iso(instance.alarm_reported_time),
+                "alarmChangedTime": _iso(instance.alarm_changed_time),
+                "alarmClearedTime": _iso(instance.alarm_cleared_time),
+                "alarmedObject": self.alarmed_object(instance),
+                "alarmedObjectType": instance.alarmed_object_type,
+                "sourceSystemId": instance.source_system_id,
+                "serviceAffecting": instance.is_service_affecting,
+                "affectedService": [
+                    {
+                        "id": str(service.pk),
+                        "href": absolute_url(self.request, SERVICE_PATH.format(service.pk)),
+                        "name": service.name,
+                        "@referredType": "Service",
+                    }
+                    for service in instance.affected_services.all()
+                ],
+                "alarmDetails": instance.alarm_details,
+                "occurrenceCount": instance.occurrence_count,
+                "isRootCause": False,
+                "correlatedAlarm": [],
+                "parentAlarm": [],
+                "comment": instance.comments,
+            }
+        )
+        # `@type` last, as the base class puts it.
+        body["@type"] = body.pop("@type")
+        return body
+
+    def alarmed_object(self, instance) -> dict:
+        reference = {"id": instance.alarmed_object_ref, "@referredType": "Resource"}
+        if instance.resource_id:
+            reference["href"] = absolute_url(
+                self.request, RESOURCE_PATH.format(instance.resource_id)
+            )
+            reference["name"] = instance.resource.name
+        return reference
+
+
+def _iso(value):
+    return serializers.DateTimeField().to_representation(value) if value else None

@@ -1,0 +1,29 @@
+"""Billing tasks: thin adapters over billing.services."""
+
+from datetime import date
+
+from celery import shared_task
+from django.utils import timezone
+
+from billing.services import bill_run_resume, bill_run_start
+
+
+@shared_task(name="billing.run_bill_run")
+def run_bill_run(
+    bill_run_id: int | None = None, as_of: str | None = None, billing_account_id: int | None = None
+) -> dict:
+    """Carry on the recorded run `bill_run_id`, or (from beat) start one as of `as_of` or today.
+
+    Running it twice is harmless: a completed run is left alone and billed periods are skipped.
+    """
+    if bill_run_id is not None:
+        bill_run = bill_run_resume(bill_run_id=bill_run_id)
+    else:
+        day = date.fromisoformat(as_of) if as_of else timezone.now().date()
+        bill_run = bill_run_start(as_of=day, billing_account_id=billing_account_id)
+    return {
+        "billRun": bill_run.pk,
+        "state": bill_run.state,
+        "accountsDone": bill_run.accounts_done,
+        "billsCreated": bill_run.bills_created,
+    }

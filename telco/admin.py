@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from telco.models import IdempotentRequest
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    list_display = ["key", "path", "user", "status_code", "created_at"]
+    list_filter = ["status_code"]
+    search_fields = ["key", "path"]
+    list_select_related = ["user"]
+    readonly_fields = ["key", "user", "path", "status_code", "body", "location", "created_at"]
+
+admin.site.site_header = "Telco OSS/BSS administration"
+admin.site.site_title = "Telco admin"
