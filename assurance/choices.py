@@ -57,3 +57,8 @@ class AlarmType(models.TextChoices):
     PHYSICAL_VIOLATION = "physicalViolation"
     SECURITY_SERVICE = "securityService"
     TIME_DOMAIN_VIOLATION = "timeDomainViolation"
+
+
+class AlarmTaskKind(models.TextChoices):
+    ACK = "ackAlarms"
+    CLEAR = "clearAlarms"

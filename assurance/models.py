@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from assurance.choices import AckState, AlarmState, AlarmType, Severity
+from assurance.choices import AckState, AlarmState, AlarmTaskKind, AlarmType, Severity
 from inventory.models import Resource, Service
 from telco.states import StateChange
 
@@ -74,3 +74,22 @@ class AlarmStateChange(StateChange):
     """A move of an alarm's state or acknowledgement: from, to, who, when, why."""
 
     alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="history")
+
+
+class AlarmTask(models.Model):
+    """A TMF642 task over many alarms at once (ackAlarms, clearAlarms), kept as a resource."""
+
+    kind = models.CharField(max_length=16, choices=AlarmTaskKind.choices)
+    user_id = models.CharField(max_length=150)
+    system_id = models.CharField(max_length=80, blank=True)
+    # ackTime of an ackAlarms task, alarmClearedTime of a clearAlarms task.
+    effective_time = models.DateTimeField(default=timezone.now)
+    # The task runs within its request, so it is complete when it is first shown.
+    state = models.CharField(max_length=12, default="done")
+    alarm_pattern = models.JSONField(default=list)
+    alarms = models.ManyToManyField(Alarm, blank=True, related_name="tasks")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    def __str__(self):
+        return f"{self.kind} {self.pk} by {self.user_id}"

@@ -3,7 +3,7 @@
 from django.db.models import Case, Count, IntegerField, Prefetch, QuerySet, Value, When
 
 from assurance.choices import SEVERITY_RANK, AlarmState
-from assurance.models import Alarm
+from assurance.models import Alarm, AlarmTask
 from inventory.models import Service
 
 
@@ -27,7 +27,10 @@ def alarm_list() -> QuerySet[Alarm]:
 def severity_order() -> Case:
     """Most urgent first (critical, major, ...), as a sortable expression."""
     return Case(
-        *[When(perceived_severity=severity, then=Value(rank)) for severity, rank in SEVERITY_RANK.items()],
+        *[
+            When(perceived_severity=severity, then=Value(rank))
+            for severity, rank in SEVERITY_RANK.items()
+        ],
         default=Value(len(SEVERITY_RANK)),
         output_field=IntegerField(),
     )
@@ -62,7 +65,11 @@ def open_alarms_for_customer(customer_id: int) -> QuerySet[Alarm]:
     """Alarms not cleared that affect any of the customer's services, most urgent first."""
     return (
         Alarm.objects.exclude(state=AlarmState.CLEARED)
-        .filter(pk__in=Alarm.objects.filter(affected_services__product__customer_id=customer_id).values("pk"))
+        .filter(
+            pk__in=Alarm.objects.filter(affected_services__product__customer_id=customer_id).values(
+                "pk"
+            )
+        )
         .select_related("resource")
         .prefetch_related(_impact_prefetch())
         .annotate(severity_rank=severity_order())
@@ -76,4 +83,13 @@ def alarm_detail(alarm_id: int) -> Alarm:
         Alarm.objects.select_related("resource__site")
         .prefetch_related(_impact_prefetch(), "history")
         .get(pk=alarm_id)
+    )
+
+
+def alarm_tasks(kind: str) -> QuerySet[AlarmTask]:
+    """ackAlarms or clearAlarms tasks, newest first, with the alarms they moved."""
+    return (
+        AlarmTask.objects.filter(kind=kind)
+        .prefetch_related(Prefetch("alarms", queryset=Alarm.objects.only("pk").order_by("pk")))
+        .order_by("-created_at", "-pk")
     )

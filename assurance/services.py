@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assurance.choices import (
@@ -13,8 +13,9 @@ from assurance.choices import (
     ALARM_TRANSITIONS,
     AckState,
     AlarmState,
+    AlarmTaskKind,
 )
-from assurance.models import Alarm, AlarmStateChange
+from assurance.models import Alarm, AlarmStateChange, AlarmTask
 from inventory.models import Resource
 from inventory.topology import services_depending_on
 from telco.states import transition
@@ -46,7 +47,11 @@ UPSERT_SQL = f"""
 
 
 def reduction_key(
-    *, source_system_id: str, alarmed_object: str, alarm_type: str, probable_cause: str,
+    *,
+    source_system_id: str,
+    alarmed_object: str,
+    alarm_type: str,
+    probable_cause: str,
     specific_problem: str,
 ) -> str:
     """The identity of a fault: one active alarm per key (OpenNMS-style deduplication).
@@ -215,19 +220,19 @@ def alarm_clear(*, alarm: Alarm, by: str, cleared_time: datetime | None = None) 
 
 
 def alarm_comment(*, alarm: Alarm, by: str, comments: list[dict]) -> Alarm:
-    """Append comments ({comment, userId?, systemId?, time?}); the author defaults to `by`."""
-    now = timezone.now().isoformat()
+    """Append comments ({comment, userId?, systemId?, time?: datetime}); author defaults to `by`."""
+    now = timezone.now()
     added = [
         {
             "comment": item["comment"],
             "userId": item.get("userId") or by,
             "systemId": item.get("systemId", ""),
-            "time": item.get("time") or now,
+            "time": (item.get("time") or now).isoformat(),
         }
         for item in comments
     ]
     with transaction.atomic():
-        locked = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        locked = Alarm.objects.select_for_update(of=("self",)).get(pk=alarm.pk)
         locked.comments = [*locked.comments, *added]
         locked.save(update_fields=["comments"])
     alarm.comments = locked.comments
@@ -248,7 +253,10 @@ def alarm_patch(
     with transaction.atomic():
         if perceived_severity is not None or alarm_details is not None:
             alarm = alarm_update(
-                alarm=alarm, by=by, perceived_severity=perceived_severity, alarm_details=alarm_details
+                alarm=alarm,
+                by=by,
+                perceived_severity=perceived_severity,
+                alarm_details=alarm_details,
             )
         if ack_state == AckState.ACKNOWLEDGED:
             alarm = alarm_acknowledge(alarm=alarm, by=by)
@@ -259,3 +267,126 @@ def alarm_patch(
         if state == AlarmState.CLEARED:
             alarm = alarm_clear(alarm=alarm, by=by)
     return alarm
+
+
+# What an alarmPattern may name: TMF attribute -> ORM path. `id` names one alarm.
+PATTERN_ATTRIBUTES = {
+    "id": "pk",
+    "alarmType": "alarm_type",
+    "perceivedSeverity": "perceived_severity",
+    "probableCause": "probable_cause",
+    "specificProblem": "specific_problem",
+    "sourceSystemId": "source_system_id",
+    "externalAlarmId": "external_alarm_id",
+    "state": "state",
+    "ackState": "ack_state",
+}
+
+
+def alarms_matching(patterns: list[dict]) -> QuerySet[Alarm]:
+    """Alarms matching any pattern; a pattern matches when all its attributes are equal.
+
+    `alarmedObject: {"id"}` matches the object by its inventory id or name, as a raise does.
+    """
+    condition = Q(pk__in=[])
+    for pattern in patterns:
+        clause = Q(
+            **{
+                PATTERN_ATTRIBUTES[name]: value
+                for name, value in pattern.items()
+                if name in PATTERN_ATTRIBUTES
+            }
+        )
+        if "alarmedObject" in pattern:
+            reference = pattern["alarmedObject"]["id"]
+            clause &= Q(alarmed_object_ref=reference) | Q(resource__name=reference)
+        condition |= clause
+    return Alarm.objects.filter(condition)
+
+
+def _record_task_moves(
+    task: AlarmTask, alarm_ids: list[int], moves: tuple[str, str], by: str
+) -> None:
+    """History rows and task membership for alarms a task moved, in two bulk inserts."""
+    from_state, to_state = moves
+    AlarmStateChange.objects.bulk_create(
+        [
+            AlarmStateChange(
+                alarm_id=alarm_id,
+                from_state=from_state,
+                to_state=to_state,
+                changed_by=by,
+                reason=f"{task.kind} {task.pk}",
+            )
+            for alarm_id in alarm_ids
+        ]
+    )
+    through = AlarmTask.alarms.through
+    through.objects.bulk_create([through(alarmtask_id=task.pk, alarm_id=a) for a in alarm_ids])
+
+
+def alarm_task_acknowledge(
+    *, patterns: list[dict], user_id: str, system_id: str, by: str
+) -> AlarmTask:
+    """ackAlarms: acknowledge every unacknowledged alarm matching the patterns, set-based.
+
+    A storm is acknowledged in a few statements, not one transition per alarm; the moves are
+    still those ACK_TRANSITIONS allows and each gets its history row.
+    """
+    allowed_from = [s for s, targets in ACK_TRANSITIONS.items() if AckState.ACKNOWLEDGED in targets]
+    with transaction.atomic():
+        task = AlarmTask.objects.create(
+            kind=AlarmTaskKind.ACK,
+            user_id=user_id,
+            system_id=system_id,
+            alarm_pattern=patterns,
+            created_by=by,
+        )
+        alarm_ids = list(
+            alarms_matching(patterns)
+            .filter(ack_state__in=allowed_from)
+            .select_for_update(of=("self",))
+            .values_list("pk", flat=True)
+        )
+        Alarm.objects.filter(pk__in=alarm_ids).update(
+            ack_state=AckState.ACKNOWLEDGED, ack_user_id=user_id, ack_system_id=system_id
+        )
+        _record_task_moves(task, alarm_ids, (AckState.UNACKNOWLEDGED, AckState.ACKNOWLEDGED), by)
+    return task
+
+
+def alarm_task_clear(
+    *,
+    patterns: list[dict],
+    user_id: str,
+    system_id: str,
+    by: str,
+    cleared_time: datetime | None = None,
+) -> AlarmTask:
+    """clearAlarms: clear every matching alarm that may still be cleared, set-based."""
+    allowed_from = [s for s, targets in ALARM_TRANSITIONS.items() if AlarmState.CLEARED in targets]
+    now = timezone.now()
+    with transaction.atomic():
+        task = AlarmTask.objects.create(
+            kind=AlarmTaskKind.CLEAR,
+            user_id=user_id,
+            system_id=system_id,
+            effective_time=cleared_time or now,
+            alarm_pattern=patterns,
+            created_by=by,
+        )
+        matched = list(
+            alarms_matching(patterns)
+            .filter(state__in=allowed_from)
+            .select_for_update(of=("self",))
+            .values_list("pk", "state")
+        )
+        Alarm.objects.filter(pk__in=[pk for pk, _ in matched]).update(
+            state=AlarmState.CLEARED,
+            alarm_cleared_time=task.effective_time,
+            alarm_changed_time=now,
+        )
+        for from_state in {state for _, state in matched}:
+            ids = [pk for pk, state in matched if state == from_state]
+            _record_task_moves(task, ids, (from_state, AlarmState.CLEARED), by)
+    return task

@@ -96,8 +96,7 @@ def usage_ingest(
         )
     if usage_date < product.start_date:
         raise DomainError(
-            "Usage is dated before the product started "
-            f"({product.start_date.isoformat()}).",
+            f"Usage is dated before the product started ({product.start_date.isoformat()}).",
             field="usageDate",
         )
     price = _usage_price(product=product, rating_group=rating_group, at=usage_date)
@@ -388,9 +387,7 @@ def _bill_period(
                         status=UsageStatus.BILLED, applied_charge=charge
                     )
             if bill_run is not None:
-                BillRun.objects.filter(pk=bill_run.pk).update(
-                    bills_created=F("bills_created") + 1
-                )
+                BillRun.objects.filter(pk=bill_run.pk).update(bills_created=F("bills_created") + 1)
             return bill
     except IntegrityError:
         # A concurrent run charged the same thing first (bill or charge_key unique): nothing
@@ -437,9 +434,7 @@ def _accounts_in_scope(bill_run: BillRun):
     """Accounts with a product that ever started, in id order (the order a run walks)."""
     accounts = BillingAccount.objects.filter(
         Exists(
-            ProductInstance.objects.filter(
-                billing_account=OuterRef("pk"), start_date__isnull=False
-            )
+            ProductInstance.objects.filter(billing_account=OuterRef("pk"), start_date__isnull=False)
         )
     )
     if bill_run.billing_account_id is not None:
@@ -449,9 +444,13 @@ def _accounts_in_scope(bill_run: BillRun):
 
 def bill_run_create(*, as_of: date, billing_account_id: int | None = None) -> BillRun:
     """Record a bill run (state running, nothing done yet); `bill_run_resume` does the work."""
-    if billing_account_id is not None and not BillingAccount.objects.filter(
-        pk=billing_account_id
-    ).exists():
+    if as_of > timezone.now().date():
+        # A period that has not ended yet may still receive usage: never bill it early.
+        raise DomainError(f"{as_of} is in the future.", field="asOf")
+    if (
+        billing_account_id is not None
+        and not BillingAccount.objects.filter(pk=billing_account_id).exists()
+    ):
         raise DomainError(
             f"Billing account '{billing_account_id}' does not exist.", field="billingAccount"
         )
@@ -461,10 +460,10 @@ def bill_run_create(*, as_of: date, billing_account_id: int | None = None) -> Bi
     return bill_run
 
 
-def bill_run_start(*, as_of: date, billing_account_id: int | None = None) -> BillRun:
+def bill_run_start(*, as_of: date, billing_account_id: int | None = None, progress=None) -> BillRun:
     """Run a bill run now, to the end: every account, every period ended by `as_of`."""
     bill_run = bill_run_create(as_of=as_of, billing_account_id=billing_account_id)
-    return bill_run_resume(bill_run_id=bill_run.pk)
+    return bill_run_resume(bill_run_id=bill_run.pk, progress=progress)
 
 
 def bill_run_enqueue(*, as_of: date, billing_account_id: int | None = None) -> BillRun:

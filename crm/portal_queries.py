@@ -27,6 +27,7 @@ from assurance.models import Alarm
 from billing.choices import BillState
 from billing.models import AppliedCharge, CustomerBill
 from crm.models import BillingAccount, Customer
+from crm.selectors import customer_search
 from inventory.choices import BindingState
 from inventory.models import ProductInstance, Service, ServiceResource
 from orders.models import ProductOrder, ProductOrderItem
@@ -59,22 +60,8 @@ def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]
     query = query.strip()
     if not query:
         return []
-    compact = "".join(query.split())  # phone numbers are typed with and without spaces
     account_exact = BillingAccount.objects.filter(
         customer=OuterRef("pk"), account_number__iexact=query
-    )
-    account_prefix = BillingAccount.objects.filter(
-        customer=OuterRef("pk"), account_number__istartswith=compact
-    )
-    phone = Q(party__phone__icontains=query) | Q(party__phone__icontains=compact)
-    matches = (
-        Q(name__icontains=query)
-        | Q(party__organization_name__icontains=query)
-        | Q(party__given_name__icontains=query)
-        | Q(party__family_name__icontains=query)
-        | Q(party__email__icontains=query)
-        | phone
-        | Q(Exists(account_prefix))
     )
     # An identifier typed in full is what the agent is looking for; name prefixes come next.
     rank = Case(
@@ -84,15 +71,7 @@ def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]
         default=Value(2),
         output_field=IntegerField(),
     )
-    return list(
-        Customer.objects.filter(matches)
-        .select_related("party")
-        .prefetch_related(
-            Prefetch("accounts", queryset=BillingAccount.objects.order_by("account_number"))
-        )
-        .annotate(rank=rank)
-        .order_by("rank", "name", "pk")[:limit]
-    )
+    return list(customer_search(query).annotate(rank=rank).order_by("rank", "name", "pk")[:limit])
 
 
 def _accounts_with_balance() -> QuerySet[BillingAccount]:
@@ -174,9 +153,7 @@ def customer_open_alarms(customer_id: int) -> list[Alarm]:
         .exclude(state=AlarmState.CLEARED)
         .select_related("resource")
         .prefetch_related(
-            Prefetch(
-                "affected_services", queryset=customer_services, to_attr="customer_services"
-            )
+            Prefetch("affected_services", queryset=customer_services, to_attr="customer_services")
         )
         .annotate(severity_rank=severity_rank)
         .order_by("severity_rank", "-alarm_raised_time", "-pk")

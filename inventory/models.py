@@ -128,6 +128,7 @@ class ProductInstance(models.Model):
     termination_date = models.DateTimeField(null=True, blank=True)
     # The product order that created it: an id reference, since orders sit above inventory.
     product_order_id = models.CharField(max_length=40, blank=True)
+    product_order_item_id = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_update = models.DateTimeField(default=timezone.now)
 

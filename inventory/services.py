@@ -64,6 +64,7 @@ def product_create(
     product_offering: ProductOffering,
     characteristics: dict[str, str],
     product_order_id: str = "",
+    product_order_item_id: str = "",
     by: str = "",
 ) -> ProductInstance:
     """Create the product a customer will hold, in status created (not billable yet)."""
@@ -74,6 +75,7 @@ def product_create(
         name=product_offering.name,
         characteristics=characteristics,
         product_order_id=product_order_id,
+        product_order_item_id=product_order_item_id,
     )
     _record_creation(ProductStatusChange, "product", product, ProductStatus.CREATED, by)
     return product
@@ -87,6 +89,7 @@ def product_mark_pending_active(*, product: ProductInstance, by: str = "") -> Pr
         transitions=PRODUCT_TRANSITIONS,
         history=ProductStatusChange,
         history_fk="product",
+        field="status",
         by=by,
     )
 
@@ -256,6 +259,7 @@ def services_release(*, services: list[Service], by: str = "", reason: str = "")
                 transitions=PRODUCT_TRANSITIONS,
                 history=ProductStatusChange,
                 history_fk="product",
+                field="status",
                 by=by,
                 reason=reason,
                 extra_updates={"termination_date": now},

@@ -30,6 +30,13 @@ def _placeholders(ids: list[int]) -> str:
     return ", ".join(["%s"] * len(ids)) if ids else "NULL"
 
 
+def _pk_in(query: str, params: list) -> RawSQL:
+    """The right-hand side of `pk__in`: the CTE's SELECT, evaluated inside the caller's query."""
+    # Only table names (model metadata) and placeholders are formatted into the text; every
+    # value is a parameter.
+    return RawSQL(query, params)  # noqa: S611
+
+
 def _subtree_cte(ids: list[int]) -> tuple[str, list]:
     """`subtree(id)`: the given resources and every resource beneath them via `parent`."""
     sql = f"""
@@ -37,7 +44,7 @@ def _subtree_cte(ids: list[int]) -> tuple[str, list]:
             SELECT id FROM {RESOURCE} WHERE id IN ({_placeholders(ids)})
             UNION
             SELECT child.id FROM {RESOURCE} child JOIN subtree ON child.parent_id = subtree.id
-        )"""  # noqa: S608 - table names come from model metadata; values are parameters
+        )"""  # noqa: S608 - see _pk_in
     return sql, list(ids)
 
 
@@ -45,8 +52,8 @@ def resources_under(resource_ids: Iterable) -> QuerySet[Resource]:
     """The resources `resource_ids` and all their descendants (a gNB and its slices...)."""
     ids = _id_list(resource_ids)
     cte, params = _subtree_cte(ids)
-    subquery = f"WITH RECURSIVE {cte} SELECT id FROM subtree"
-    return Resource.objects.filter(pk__in=RawSQL(subquery, params))
+    subquery = f"WITH RECURSIVE {cte} SELECT id FROM subtree"  # noqa: S608 - see _pk_in
+    return Resource.objects.filter(pk__in=_pk_in(subquery, params))
 
 
 def services_depending_on(resource_ids: Iterable) -> QuerySet[Service]:
@@ -69,9 +76,9 @@ def services_depending_on(resource_ids: Iterable) -> QuerySet[Service]:
             SELECT above.id, above.parent_id, above.category
             FROM {SERVICE} above JOIN dependent ON above.id = dependent.parent_id
         )
-        SELECT id FROM dependent WHERE category = %s"""  # noqa: S608 - see _subtree_cte
+        SELECT id FROM dependent WHERE category = %s"""  # noqa: S608 - see _pk_in
     params += [BindingState.RELEASED, ServiceCategory.CUSTOMER_FACING]
-    return Service.objects.filter(pk__in=RawSQL(subquery, params))
+    return Service.objects.filter(pk__in=_pk_in(subquery, params))
 
 
 def service_path(service_id: int) -> QuerySet[Resource]:
@@ -97,6 +104,6 @@ def service_path(service_id: int) -> QuerySet[Resource]:
             SELECT parent.id, parent.parent_id
             FROM {RESOURCE} parent JOIN path ON parent.id = path.parent_id
         )
-        SELECT id FROM path"""  # noqa: S608 - see _subtree_cte
+        SELECT id FROM path"""  # noqa: S608 - see _pk_in
     params = [int(service_id), BindingState.RELEASED]
-    return Resource.objects.filter(pk__in=RawSQL(subquery, params)).select_related("site")
+    return Resource.objects.filter(pk__in=_pk_in(subquery, params)).select_related("site")

@@ -139,6 +139,8 @@ class ActivationStep(models.Model):
     sequence = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=60)
     operation = models.CharField(max_length=20)
+    # The kind of resource the step works on; the resource itself is known once reserved.
+    resource_kind = models.CharField(max_length=20, blank=True)
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True)
     state = models.CharField(max_length=12, choices=StepState.choices, default=StepState.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
 LABNET_LATENCY_MS = env.int("LABNET_LATENCY_MS", default=200)
 # A network call that takes longer than this is a timeout (transient).
 LABNET_TIMEOUT_SECONDS = env.float("LABNET_TIMEOUT_SECONDS", default=2.0)
+# First retry of a transiently failed activation step, in seconds; doubles each retry.
+ACTIVATION_RETRY_BACKOFF_SECONDS = env.float("ACTIVATION_RETRY_BACKOFF_SECONDS", default=2.0)
 
 # Value added tax applied to every bill line.
 BILLING_TAX_RATE = env.str("BILLING_TAX_RATE", default="0.20")

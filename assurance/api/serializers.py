@@ -3,8 +3,9 @@
 from rest_framework import serializers
 
 from assurance.choices import AckState, AlarmState, AlarmType, Severity
-from assurance.models import Alarm
-from telco.api.serializers import TMFSerializer, absolute_url
+from assurance.models import Alarm, AlarmTask
+from assurance.services import PATTERN_ATTRIBUTES
+from telco.api.serializers import TMFSerializer, absolute_url, href_for
 
 # The standard TMF639/TMF638 paths (CONFORMANCE.md): hrefs that do not depend on route names.
 RESOURCE_PATH = "/tmf-api/resourceInventoryManagement/v4/resource/{}"
@@ -61,7 +62,9 @@ class AlarmPatchSerializer(serializers.Serializer):
 
     def validate_state(self, value):
         if value != AlarmState.CLEARED:
-            raise serializers.ValidationError("Only 'cleared' can be set; the server moves the rest.")
+            raise serializers.ValidationError(
+                "Only 'cleared' can be set; the server moves the rest."
+            )
         return value
 
 
@@ -131,3 +134,100 @@ class AlarmSerializer(TMFSerializer):
 
 def _iso(value):
     return serializers.DateTimeField().to_representation(value) if value else None
+
+
+class AlarmPatternField(serializers.ListField):
+    """alarmPattern: a non-empty list of patterns, each naming attributes we can match on."""
+
+    MATCHABLE = {*PATTERN_ATTRIBUTES, "alarmedObject"}
+    INFORMATIVE = {"href", "name", "@type", "@baseType", "@schemaLocation", "@referredType"}
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.DictField(), allow_empty=False, **kwargs)
+
+    def to_internal_value(self, data):
+        patterns = super().to_internal_value(data)
+        cleaned = []
+        for index, pattern in enumerate(patterns):
+            unknown = sorted(set(pattern) - self.MATCHABLE - self.INFORMATIVE)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        index: {
+                            name: ["Alarms cannot be matched on this attribute."]
+                            for name in unknown
+                        }
+                    }
+                )
+            kept = {name: value for name, value in pattern.items() if name in self.MATCHABLE}
+            if not kept:
+                raise serializers.ValidationError(
+                    {index: ["A pattern names at least one attribute."]}
+                )
+            if "alarmedObject" in kept and not (
+                isinstance(kept["alarmedObject"], dict) and kept["alarmedObject"].get("id")
+            ):
+                raise serializers.ValidationError({index: {"alarmedObject.id": ["Required."]}})
+            if "id" in kept and not str(kept["id"]).isdigit():
+                raise serializers.ValidationError({index: {"id": ["Not an alarm id."]}})
+            cleaned.append(kept)
+        return cleaned
+
+
+class AckAlarmsCreateSerializer(serializers.Serializer):
+    ackUserId = serializers.CharField(max_length=150)
+    ackSystemId = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    alarmPattern = AlarmPatternField()
+
+
+class ClearAlarmsCreateSerializer(serializers.Serializer):
+    clearUserId = serializers.CharField(max_length=150)
+    clearSystemId = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    alarmClearedTime = serializers.DateTimeField(required=False)
+    alarmPattern = AlarmPatternField()
+
+
+class AlarmTaskSerializer(TMFSerializer):
+    """ackAlarms / clearAlarms as TMF642 shows them: the request and the alarms it moved."""
+
+    class Meta:
+        model = AlarmTask
+        fields = ()
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        moved = [
+            {
+                "id": str(alarm.pk),
+                "href": href_for(self.request, "assurance-api:alarm-detail", alarm.pk),
+                "@referredType": "Alarm",
+            }
+            for alarm in instance.alarms.all()
+        ]
+        if instance.kind == "ackAlarms":
+            body.update(
+                ackUserId=instance.user_id,
+                ackSystemId=instance.system_id,
+                ackTime=_iso(instance.effective_time),
+                ackedAlarm=moved,
+            )
+        else:
+            body.update(
+                clearUserId=instance.user_id,
+                clearSystemId=instance.system_id,
+                alarmClearedTime=_iso(instance.effective_time),
+                clearedAlarm=moved,
+            )
+        body.update(state=instance.state, alarmPattern=instance.alarm_pattern)
+        body["@type"] = body.pop("@type")
+        return body
+
+
+class AckAlarmsSerializer(AlarmTaskSerializer):
+    tmf_type = "AckAlarms"
+    url_name = "assurance-api:ackAlarms-detail"
+
+
+class ClearAlarmsSerializer(AlarmTaskSerializer):
+    tmf_type = "ClearAlarms"
+    url_name = "assurance-api:clearAlarms-detail"

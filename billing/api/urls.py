@@ -1,1 +1,26 @@
-urlpatterns = []
+from django.urls import include, path
+
+from billing.api import views
+from telco.api.views import TMFRouter
+
+app_name = "billing-api"
+
+usage_router = TMFRouter()
+usage_router.register("usage", views.UsageViewSet, basename="usage")
+
+bill_router = TMFRouter()
+bill_router.register("customerBill", views.CustomerBillViewSet, basename="customerBill")
+bill_router.register(
+    "appliedCustomerBillingRate",
+    views.AppliedCustomerBillingRateViewSet,
+    basename="appliedCustomerBillingRate",
+)
+
+run_router = TMFRouter()
+run_router.register("billRun", views.BillRunViewSet, basename="billRun")
+
+urlpatterns = [
+    path("tmf-api/usageManagement/v4/", include(usage_router.urls)),
+    path("tmf-api/customerBillManagement/v4/", include(bill_router.urls)),
+    path("api/v1/billing/", include(run_router.urls)),
+]

@@ -78,3 +78,9 @@ def quantity(number) -> str:
 def percent(rate) -> str:
     """A rate (0.2) as a percentage ("20%")."""
     return "" if rate is None else f"{_plain(Decimal(rate) * 100)}%"
+
+
+@register.filter(name="sorted")
+def sorted_filter(values) -> list:
+    """The values in order (role names come as a set)."""
+    return sorted(values or ())

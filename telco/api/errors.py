@@ -14,7 +14,12 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat = {}
         for key, value in detail.items():
-            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            # DRF reports list items as {index: errors}: name them `items[0]`, as lists do.
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, path))
         return flat
     if isinstance(detail, list) and detail and not all(isinstance(d, str) for d in detail):
         flat = {}

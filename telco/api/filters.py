@@ -2,7 +2,7 @@
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model
+from django.db.models import BooleanField, Model
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
@@ -19,6 +19,13 @@ def _model_field(model: type[Model], path: str):
     if field.is_relation:
         field = field.target_field if hasattr(field, "target_field") else model._meta.pk
     return field
+
+
+def _parse(field, value: str):
+    # JSON spells booleans true/false, which Django's BooleanField.to_python does not accept.
+    if isinstance(field, BooleanField) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return field.to_python(value)
 
 
 class TMFAttributeFilter(BaseFilterBackend):
@@ -48,7 +55,7 @@ class TMFAttributeFilter(BaseFilterBackend):
                 raise
             crosses_many = crosses_many or "__" in path
             try:
-                values = [field.to_python(value) for value in raw.split(",")]
+                values = [_parse(field, value) for value in raw.split(",")]
             except DjangoValidationError as error:
                 raise ValidationError({parameter: error.messages}) from None
             if operator:

@@ -13,7 +13,9 @@ class TMFRouter(SimpleRouter):
     """Routes that answer with and without a trailing slash, never by redirect."""
 
     def __init__(self):
-        super().__init__(trailing_slash="/?")
+        super().__init__()
+        # Set after __init__: DRF turns any truthy `trailing_slash` argument into "/".
+        self.trailing_slash = "/?"
 
 
 def select_fields(body: dict, fields: list[str]) -> dict:

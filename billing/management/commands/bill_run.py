@@ -5,7 +5,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing.services import bill_run_create, bill_run_resume
+from billing.services import bill_run_resume, bill_run_start
 from telco.exceptions import DomainError
 
 
@@ -22,12 +22,13 @@ class Command(BaseCommand):
             if options["resume"] is not None:
                 if options["as_of"] or options["account"] is not None:
                     raise CommandError("--resume takes no --as-of or --account.")
-                run_id = options["resume"]
+                bill_run = bill_run_resume(bill_run_id=options["resume"], progress=self._progress)
             else:
-                as_of = options["as_of"] or timezone.now().date()
-                run_id = bill_run_create(as_of=as_of, billing_account_id=options["account"]).pk
-                self.stdout.write(f"Bill run {run_id} as of {as_of}")
-            bill_run = bill_run_resume(bill_run_id=run_id, progress=self._progress)
+                bill_run = bill_run_start(
+                    as_of=options["as_of"] or timezone.now().date(),
+                    billing_account_id=options["account"],
+                    progress=self._progress,
+                )
         except DomainError as error:
             raise CommandError(error.message) from error
         self.stdout.write(

@@ -1,0 +1,118 @@
+from django.contrib import admin
+
+from billing.models import AppliedCharge, BillRun, BillSequence, CustomerBill, UsageEvent
+
+LINE_FIELDS = (
+    "charge_type",
+    "name",
+    "product",
+    "period_start",
+    "period_end",
+    "quantity",
+    "unit",
+    "tax_rate",
+    "tax_excluded_amount",
+    "tax_amount",
+    "tax_included_amount",
+    "charge_key",
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Billing records are written by the bill run and usage ingest, never by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AppliedChargeInline(admin.TabularInline):
+    model = AppliedCharge
+    fields = LINE_FIELDS
+    readonly_fields = LINE_FIELDS
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CustomerBill)
+class CustomerBillAdmin(ReadOnlyAdmin):
+    list_display = (
+        "bill_no",
+        "billing_account",
+        "period_start",
+        "period_end",
+        "bill_date",
+        "state",
+        "tax_excluded_amount",
+        "tax_included_amount",
+        "currency",
+    )
+    list_filter = ("state", "currency", "bill_date")
+    search_fields = ("bill_no", "billing_account__account_number", "billing_account__name")
+    list_select_related = ("billing_account",)
+    raw_id_fields = ("billing_account", "bill_run")
+    date_hierarchy = "bill_date"
+    inlines = [AppliedChargeInline]
+
+
+@admin.register(AppliedCharge)
+class AppliedChargeAdmin(ReadOnlyAdmin):
+    list_display = ("id", "bill", "charge_type", "name", "product", "tax_excluded_amount")
+    list_filter = ("charge_type", "currency")
+    search_fields = ("charge_key", "bill__bill_no", "name")
+    list_select_related = ("bill", "product")
+    raw_id_fields = ("bill", "billing_account", "product")
+
+
+@admin.register(BillRun)
+class BillRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "as_of",
+        "billing_account",
+        "state",
+        "progress",
+        "bills_created",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("state", "as_of")
+    list_select_related = ("billing_account",)
+    raw_id_fields = ("billing_account",)
+
+    @admin.display(description="accounts done")
+    def progress(self, bill_run):
+        return f"{bill_run.accounts_done}/{bill_run.accounts_total}"
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "event_id",
+        "usage_date",
+        "product",
+        "rating_group",
+        "volume",
+        "unit",
+        "rated_volume",
+        "status",
+    )
+    list_filter = ("status", "usage_type", "rating_group", "unit")
+    search_fields = ("event_id", "product__name", "billing_account__account_number")
+    list_select_related = ("product",)
+    raw_id_fields = ("service", "product", "billing_account", "applied_charge")
+    date_hierarchy = "usage_date"
+
+
+@admin.register(BillSequence)
+class BillSequenceAdmin(ReadOnlyAdmin):
+    list_display = ("name", "last_value")

@@ -1,0 +1,280 @@
+"""TMF635 usage, TMF678 bills and lines, and bill runs: representations and input parsing."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
+from billing.services import UNIT_BYTES, parse_volume
+from telco.api.serializers import TMFSerializer, absolute_url
+from telco.money import as_tmf_money
+
+TAX_CATEGORY = "VAT"
+USAGE_CHARACTERISTICS = ("eventId", "serviceId", "volume", "unit", "ratingGroup")
+
+
+def _ref(request, path: str, pk, referred_type: str, name: str) -> dict:
+    """A reference to another API's resource, by path, so it never depends on its URL names."""
+    return {
+        "id": str(pk),
+        "href": absolute_url(request, f"{path}/{pk}"),
+        "name": name,
+        "@referredType": referred_type,
+    }
+
+
+def customer_party(request, account) -> list[dict]:
+    customer = account.customer
+    return [
+        {
+            **_ref(
+                request,
+                "/tmf-api/customerManagement/v4/customer",
+                customer.pk,
+                "Customer",
+                customer.name,
+            ),
+            "role": "customer",
+        }
+    ]
+
+
+def account_ref(request, account) -> dict:
+    return _ref(
+        request,
+        "/tmf-api/accountManagement/v4/billingAccount",
+        account.pk,
+        "BillingAccount",
+        account.name,
+    )
+
+
+def product_ref(request, product) -> dict:
+    return _ref(
+        request, "/tmf-api/productInventory/v4/product", product.pk, "Product", product.name
+    )
+
+
+def period(start, end) -> dict:
+    return {"startDateTime": start.isoformat(), "endDateTime": end.isoformat()}
+
+
+class CharacteristicInput(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.JSONField()
+
+
+class UsageSpecificationInput(serializers.Serializer):
+    id = serializers.CharField()
+
+
+class UsageSerializer(TMFSerializer):
+    """TMF635 Usage. Input: usageDate, usageType, usageSpecification, usageCharacteristic."""
+
+    tmf_type = "Usage"
+    url_name = "billing-api:usage-detail"
+
+    usageDate = serializers.DateTimeField(source="usage_date")
+    usageType = serializers.CharField(source="usage_type", required=False, max_length=20)
+    usageSpecification = UsageSpecificationInput(write_only=True)
+    usageCharacteristic = CharacteristicInput(many=True, write_only=True)
+
+    class Meta:
+        model = UsageEvent
+        fields = ["usageDate", "usageType", "usageSpecification", "usageCharacteristic"]
+
+    def validate(self, attrs):
+        given = {c["name"]: c["value"] for c in attrs.pop("usageCharacteristic")}
+        errors = {}
+        for name in USAGE_CHARACTERISTICS:
+            value = given.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                errors[f"usageCharacteristic.{name}"] = ["This characteristic is required."]
+        if "usageCharacteristic.volume" not in errors:
+            try:
+                attrs["volume"] = parse_volume(given["volume"])
+            except ValueError as error:
+                errors["usageCharacteristic.volume"] = [f"'{given['volume']}' {error}."]
+        if "usageCharacteristic.unit" not in errors and given["unit"] not in UNIT_BYTES:
+            errors["usageCharacteristic.unit"] = [
+                f"'{given['unit']}' is not one of {', '.join(UNIT_BYTES)}."
+            ]
+        for name, limit in (("eventId", 80), ("ratingGroup", 60)):
+            value = given.get(name)
+            if f"usageCharacteristic.{name}" not in errors and len(str(value)) > limit:
+                errors[f"usageCharacteristic.{name}"] = [f"At most {limit} characters."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs.update(
+            event_id=str(given["eventId"]),
+            service_id=str(given["serviceId"]),
+            unit=given["unit"],
+            rating_group=str(given["ratingGroup"]),
+            usage_specification_id=attrs.pop("usageSpecification")["id"],
+        )
+        return attrs
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        request = self.request
+        characteristics = [
+            ("eventId", instance.event_id),
+            ("serviceId", str(instance.service_id)),
+            ("volume", float(instance.volume)),
+            ("unit", instance.unit),
+            ("ratingGroup", instance.rating_group),
+        ]
+        charge = instance.applied_charge
+        body.update(
+            status=instance.status,
+            usageSpecification={
+                "id": instance.usage_specification_id,
+                "@referredType": "UsageSpecification",
+            },
+            usageCharacteristic=[{"name": n, "value": v} for n, v in characteristics],
+            relatedParty=customer_party(request, instance.billing_account),
+            ratedProductUsage=[]
+            if charge is None
+            else [
+                {
+                    "isBilled": True,
+                    "ratingDate": charge.bill.bill_date.isoformat(),
+                    "usageRatingTag": instance.rating_group,
+                    "taxRate": float(charge.tax_rate),
+                    "productRef": product_ref(request, instance.product),
+                    "@type": "RatedProductUsage",
+                }
+            ],
+        )
+        body["@type"] = self.tmf_type  # keep @type last, after the added attributes
+        return body
+
+
+def _applied_tax(charge: AppliedCharge) -> dict:
+    return {
+        "taxCategory": TAX_CATEGORY,
+        "taxRate": float(charge.tax_rate),
+        "taxAmount": as_tmf_money(charge.tax_amount, charge.currency),
+    }
+
+
+class CustomerBillSerializer(TMFSerializer):
+    """TMF678 CustomerBill (read only: bills are immutable)."""
+
+    tmf_type = "CustomerBill"
+    url_name = "billing-api:customerBill-detail"
+
+    class Meta:
+        model = CustomerBill
+        fields = []
+
+    def to_representation(self, bill):
+        body = super().to_representation(bill)
+        request = self.request
+        taxes = defaultdict(Decimal)
+        for line in bill.lines.all():
+            taxes[line.tax_rate] += line.tax_amount
+        total = bill.tax_included_amount
+        remaining = Decimal(0) if bill.state == "settled" else total
+        body.update(
+            billNo=bill.bill_no,
+            billDate=bill.bill_date.isoformat(),
+            lastUpdate=bill.last_update.isoformat(),
+            state=bill.state,
+            category="normal",
+            runType="onCycle",
+            billingPeriod=period(bill.period_start, bill.period_end),
+            paymentDueDate=bill.payment_due_date.isoformat(),
+            amountDue=as_tmf_money(total, bill.currency),
+            remainingAmount=as_tmf_money(remaining, bill.currency),
+            taxExcludedAmount=as_tmf_money(bill.tax_excluded_amount, bill.currency),
+            taxIncludedAmount=as_tmf_money(total, bill.currency),
+            taxItem=[
+                {
+                    "taxCategory": TAX_CATEGORY,
+                    "taxRate": float(rate),
+                    "taxAmount": as_tmf_money(amount, bill.currency),
+                }
+                for rate, amount in sorted(taxes.items())
+            ],
+            billingAccount=account_ref(request, bill.billing_account),
+            relatedParty=customer_party(request, bill.billing_account),
+            appliedPayment=[],
+            billDocument=[],
+        )
+        body["@type"] = self.tmf_type
+        return body
+
+
+class AppliedCustomerBillingRateSerializer(TMFSerializer):
+    """TMF678 AppliedCustomerBillingRate: one bill line."""
+
+    tmf_type = "AppliedCustomerBillingRate"
+    url_name = "billing-api:appliedCustomerBillingRate-detail"
+
+    class Meta:
+        model = AppliedCharge
+        fields = []
+
+    def to_representation(self, charge):
+        body = super().to_representation(charge)
+        request = self.request
+        body.update(
+            type=charge.charge_type,
+            name=charge.name,
+            description=charge.description,
+            date=charge.date.isoformat(),
+            isBilled=True,
+            periodCoverage=period(charge.period_start, charge.period_end),
+            bill={
+                "id": str(charge.bill_id),
+                "href": absolute_url(
+                    request, f"/tmf-api/customerBillManagement/v4/customerBill/{charge.bill_id}"
+                ),
+                "@referredType": "CustomerBill",
+            },
+            product=product_ref(request, charge.product),
+            billingAccount=account_ref(request, charge.billing_account),
+            taxExcludedAmount=as_tmf_money(charge.tax_excluded_amount, charge.currency),
+            taxIncludedAmount=as_tmf_money(charge.tax_included_amount, charge.currency),
+            appliedTax=[_applied_tax(charge)],
+            characteristic=[
+                {"name": "quantity", "value": float(charge.quantity)},
+                {"name": "unit", "value": charge.unit},
+            ],
+        )
+        body["@type"] = self.tmf_type
+        return body
+
+
+class BillRunSerializer(serializers.ModelSerializer):
+    """A bill run and its progress. Input: asOf (default today) and an optional billingAccount."""
+
+    asOf = serializers.DateField(source="as_of", required=False)
+    billingAccount = serializers.IntegerField(
+        source="billing_account_id", required=False, allow_null=True
+    )
+    accountsTotal = serializers.IntegerField(source="accounts_total", read_only=True)
+    accountsDone = serializers.IntegerField(source="accounts_done", read_only=True)
+    billsCreated = serializers.IntegerField(source="bills_created", read_only=True)
+    lastAccountId = serializers.IntegerField(source="last_account_id", read_only=True)
+    startedAt = serializers.DateTimeField(source="started_at", read_only=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", read_only=True)
+
+    class Meta:
+        model = BillRun
+        fields = [
+            "id",
+            "asOf",
+            "billingAccount",
+            "state",
+            "accountsTotal",
+            "accountsDone",
+            "billsCreated",
+            "lastAccountId",
+            "error",
+            "startedAt",
+            "finishedAt",
+        ]
+        read_only_fields = ["id", "state", "error"]

@@ -1,0 +1,54 @@
+"""Billing reads shared by the API, the pages and other apps."""
+
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
+
+from billing.choices import BillState
+from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
+from crm.models import BillingAccount
+
+
+def usage_list() -> QuerySet[UsageEvent]:
+    """Usage events with their customer, product and the bill that charged them."""
+    return UsageEvent.objects.select_related(
+        "billing_account__customer", "product", "applied_charge__bill"
+    ).order_by("id")
+
+
+def bill_list() -> QuerySet[CustomerBill]:
+    """Bills with their account, customer and lines (for the tax breakdown)."""
+    return (
+        CustomerBill.objects.select_related("billing_account__customer")
+        .prefetch_related(
+            Prefetch("lines", queryset=AppliedCharge.objects.select_related("product"))
+        )
+        .order_by("id")
+    )
+
+
+def bills_for_customer(customer_id: int) -> QuerySet[CustomerBill]:
+    """A customer's bills, newest first, lines and their products prefetched."""
+    return (
+        bill_list().filter(billing_account__customer_id=customer_id).order_by("-bill_date", "-id")
+    )
+
+
+def applied_charge_list() -> QuerySet[AppliedCharge]:
+    """Bill lines with their bill, product and account."""
+    return AppliedCharge.objects.select_related("bill", "product", "billing_account").order_by("id")
+
+
+def bill_run_list() -> QuerySet[BillRun]:
+    """Bill runs, newest first, with the account a run was limited to."""
+    return BillRun.objects.select_related("billing_account").order_by("-id")
+
+
+def account_balance(account: BillingAccount) -> Decimal:
+    """What the account owes: the sum of its unpaid (not settled) bill totals."""
+    total = (
+        CustomerBill.objects.filter(billing_account=account)
+        .exclude(state=BillState.SETTLED)
+        .aggregate(total=Sum("tax_included_amount"))["total"]
+    )
+    return total or Decimal("0")

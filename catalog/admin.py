@@ -1,0 +1,110 @@
+from django.contrib import admin
+
+from catalog.models import (
+    CharacteristicSpecification,
+    ProductOffering,
+    ProductOfferingLifecycleChange,
+    ProductOfferingPrice,
+    ProductSpecification,
+    ResourceSpecification,
+    ServiceSpecification,
+)
+
+
+@admin.register(ResourceSpecification)
+class ResourceSpecificationAdmin(admin.ModelAdmin):
+    list_display = ("name", "resource_kind", "lifecycle_status", "last_update")
+    list_filter = ("resource_kind", "lifecycle_status")
+    search_fields = ("name",)
+
+
+@admin.register(ServiceSpecification)
+class ServiceSpecificationAdmin(admin.ModelAdmin):
+    list_display = ("name", "lifecycle_status", "last_update")
+    list_filter = ("lifecycle_status",)
+    search_fields = ("name",)
+    filter_horizontal = ("resource_specifications",)
+
+
+class CharacteristicInline(admin.TabularInline):
+    model = CharacteristicSpecification
+    extra = 0
+
+
+@admin.register(ProductSpecification)
+class ProductSpecificationAdmin(admin.ModelAdmin):
+    list_display = ("name", "brand", "version", "lifecycle_status", "last_update")
+    list_filter = ("lifecycle_status", "brand")
+    search_fields = ("name", "brand")
+    filter_horizontal = ("service_specifications",)
+    inlines = [CharacteristicInline]
+
+
+@admin.register(CharacteristicSpecification)
+class CharacteristicSpecificationAdmin(admin.ModelAdmin):
+    list_display = ("name", "product_specification", "value_type", "is_required")
+    list_filter = ("value_type", "is_required")
+    search_fields = ("name", "product_specification__name")
+    list_select_related = ("product_specification",)
+
+
+class PriceInline(admin.TabularInline):
+    model = ProductOfferingPrice
+    extra = 0
+
+
+class LifecycleChangeInline(admin.TabularInline):
+    model = ProductOfferingLifecycleChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProductOffering)
+class ProductOfferingAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "product_specification",
+        "lifecycle_status",
+        "is_sellable",
+        "valid_from",
+        "valid_to",
+    )
+    list_filter = ("lifecycle_status", "is_sellable", "category")
+    search_fields = ("name", "product_specification__name")
+    list_select_related = ("product_specification",)
+    # The lifecycle moves through the transition table (API or service), not free editing.
+    readonly_fields = ("lifecycle_status",)
+    inlines = [PriceInline, LifecycleChangeInline]
+
+
+@admin.register(ProductOfferingPrice)
+class ProductOfferingPriceAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "product_offering",
+        "price_type",
+        "amount",
+        "currency",
+        "recurring_period",
+        "rating_group",
+        "included_allowance",
+        "valid_from",
+        "valid_to",
+    )
+    list_filter = ("price_type", "currency", "recurring_period")
+    search_fields = ("name", "product_offering__name", "rating_group")
+    list_select_related = ("product_offering",)
+    raw_id_fields = ("product_offering",)
+
+
+@admin.register(ProductOfferingLifecycleChange)
+class ProductOfferingLifecycleChangeAdmin(admin.ModelAdmin):
+    list_display = ("offering", "from_state", "to_state", "changed_at", "changed_by")
+    list_filter = ("to_state",)
+    search_fields = ("offering__name", "changed_by")
+    list_select_related = ("offering",)
+    raw_id_fields = ("offering",)

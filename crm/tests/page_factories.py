@@ -1,0 +1,205 @@
+"""Rows for the portal page tests, built directly as model objects.
+
+The flows that create these rows (ordering, activation, billing, alarms) belong to other apps;
+the pages only read them, so the tests lay them down as those flows would leave them.
+"""
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+from django.utils import timezone
+
+from assurance.models import Alarm
+from billing.models import AppliedCharge, CustomerBill
+from catalog.models import (
+    ProductOffering,
+    ProductSpecification,
+    ResourceSpecification,
+    ServiceSpecification,
+)
+from crm.models import BillingAccount, Customer, Party
+from inventory.models import ProductInstance, Resource, Service, ServiceResource
+from orders.models import ProductOrder, ProductOrderItem
+
+_sequence = itertools.count(1)
+
+PERIOD_START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+PERIOD_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def make_offering(name: str = "5G Premium") -> ProductOffering:
+    """The 5G offering with its product, service and resource specifications."""
+    gnb_spec, _ = ResourceSpecification.objects.get_or_create(name="gNB", resource_kind="gnb")
+    slice_spec, _ = ResourceSpecification.objects.get_or_create(
+        name="5G slice", resource_kind="slice"
+    )
+    service_spec, _ = ServiceSpecification.objects.get_or_create(name="5G Slice Service")
+    service_spec.resource_specifications.set([gnb_spec, slice_spec])
+    product_spec, _ = ProductSpecification.objects.get_or_create(name="5G Connectivity")
+    product_spec.service_specifications.set([service_spec])
+    offering, _ = ProductOffering.objects.get_or_create(
+        name=name, defaults={"product_specification": product_spec, "lifecycle_status": "launched"}
+    )
+    return offering
+
+
+def make_customer(
+    *,
+    given_name: str = "Ada",
+    family_name: str = "Lovelace",
+    email: str = "",
+    phone: str = "",
+    account_number: str = "",
+    currency: str = "EUR",
+) -> tuple[Customer, BillingAccount]:
+    """An individual customer with one billing account."""
+    n = next(_sequence)
+    party = Party.objects.create(
+        kind="individual",
+        given_name=given_name,
+        family_name=family_name,
+        email=email or f"customer{n}@example.org",
+        phone=phone or f"+44 7700 9{n:05d}",
+        street="1 High Street",
+        city="London",
+        postcode="N1 1AA",
+    )
+    customer = Customer.objects.create(party=party, name=f"{given_name} {family_name}".strip())
+    account = BillingAccount.objects.create(
+        customer=customer,
+        account_number=account_number or f"BA{n:08d}",
+        name=f"{customer.name} main account",
+        currency=currency,
+        bill_cycle_day=1,
+    )
+    return customer, account
+
+
+def make_gnb(name: str = "") -> Resource:
+    """A gNB cell site resource."""
+    return Resource.objects.create(
+        name=name or f"gnb-{next(_sequence)}",
+        resource_kind="gnb",
+        category="physical",
+        capacity_mbps=10000,
+    )
+
+
+def make_active_product(
+    account: BillingAccount,
+    *,
+    offering: ProductOffering,
+    gnb: Resource,
+    name: str = "5G Premium",
+    bandwidth: str = "1Gbps",
+) -> tuple[ProductInstance, Service]:
+    """A product as a successful activation leaves it: product, CFS and bindings all active."""
+    n = next(_sequence)
+    started = timezone.now() - dt.timedelta(days=40)
+    product = ProductInstance.objects.create(
+        customer=account.customer,
+        billing_account=account,
+        product_offering=offering,
+        name=name,
+        status="active",
+        characteristics={"bandwidth": bandwidth},
+        start_date=started,
+    )
+    service = Service.objects.create(
+        name=f"5G slice service {n}",
+        category="CFS",
+        service_specification=offering.product_specification.service_specifications.get(),
+        product=product,
+        state="active",
+        start_date=started,
+    )
+    slice_resource = Resource.objects.create(
+        name=f"slice-{n}", resource_kind="slice", category="logical", parent=gnb
+    )
+    ServiceResource.objects.create(
+        service=service, resource=gnb, capacity_mbps=1000, state="active"
+    )
+    ServiceResource.objects.create(
+        service=service, resource=slice_resource, is_exclusive=True, state="active"
+    )
+    return product, service
+
+
+def make_order(account: BillingAccount, *, offering: ProductOffering, **fields) -> ProductOrder:
+    """A product order with one `add` item for the offering."""
+    order = ProductOrder.objects.create(
+        customer=account.customer, billing_account=account, **fields
+    )
+    ProductOrderItem.objects.create(
+        order=order, item_id="1", action="add", product_offering=offering
+    )
+    return order
+
+
+def make_bill(
+    account: BillingAccount,
+    product: ProductInstance,
+    *,
+    lines: list[tuple[str, str, Decimal]],
+    state: str = "new",
+    period_start: dt.datetime = PERIOD_START,
+    period_end: dt.datetime = PERIOD_END,
+    tax_rate: Decimal = Decimal("0.2000"),
+) -> CustomerBill:
+    """A bill whose totals are the sums of its lines (charge type, name, net amount)."""
+    n = next(_sequence)
+    nets = [net for _, _, net in lines]
+    taxes = [(net * tax_rate).quantize(Decimal("0.01")) for net in nets]
+    bill = CustomerBill.objects.create(
+        billing_account=account,
+        bill_no=f"INV-{n:06d}",
+        period_start=period_start,
+        period_end=period_end,
+        bill_date=period_end,
+        payment_due_date=period_end + dt.timedelta(days=14),
+        state=state,
+        currency=account.currency,
+        tax_excluded_amount=sum(nets, Decimal(0)),
+        tax_amount=sum(taxes, Decimal(0)),
+        tax_included_amount=sum(nets, Decimal(0)) + sum(taxes, Decimal(0)),
+    )
+    for index, ((charge_type, name, net), tax) in enumerate(zip(lines, taxes, strict=True)):
+        AppliedCharge.objects.create(
+            bill=bill,
+            billing_account=account,
+            product=product,
+            charge_type=charge_type,
+            name=name,
+            period_start=period_start,
+            period_end=period_end,
+            quantity=Decimal("3.5") if charge_type == "usage" else Decimal(1),
+            unit="GB" if charge_type == "usage" else "",
+            currency=account.currency,
+            tax_rate=tax_rate,
+            tax_excluded_amount=net,
+            tax_amount=tax,
+            tax_included_amount=net + tax,
+            charge_key=f"{bill.bill_no}:{index}",
+        )
+    return bill
+
+
+def make_alarm(resource: Resource, services: list[Service], **fields) -> Alarm:
+    """An alarm on a resource affecting the given services."""
+    fields.setdefault("perceived_severity", "major")
+    fields.setdefault("state", "raised")
+    alarm = Alarm.objects.create(
+        source_system_id="lab-ems",
+        alarmed_object_ref=resource.name,
+        resource=resource,
+        alarm_type="equipmentAlarm",
+        probable_cause=fields.pop("probable_cause", "powerProblem"),
+        specific_problem=fields.pop("specific_problem", "Rectifier failure"),
+        reduction_key=f"lab-ems:{resource.name}:{next(_sequence)}",
+        is_service_affecting=True,
+        alarm_raised_time=timezone.now(),
+        **fields,
+    )
+    alarm.affected_services.set(services)
+    return alarm

@@ -1,0 +1,282 @@
+"""TMF622 product order and TMF641 service order representations and input bodies."""
+
+import json
+
+from rest_framework import serializers
+
+from inventory.api.serializers import (
+    PRODUCT_URL,
+    SERVICE_URL,
+    characteristics_list,
+    customer_party,
+    tmf_ref,
+)
+from orders.choices import ItemAction
+from orders.models import ProductOrder, ServiceOrder
+from orders.services import ItemRequest, PartyRequest
+from telco.api.serializers import RefSerializer, TMFSerializer
+
+PRODUCT_ORDER_URL = "orders-api:productOrder-detail"
+SERVICE_ORDER_URL = "orders-api:serviceOrder-detail"
+
+
+def _notes(order) -> list[dict]:
+    if not order.failure_reason:
+        return []
+    return [{"text": order.failure_reason, "author": "activation-workflow", "@type": "Note"}]
+
+
+class ProductOrderSerializer(TMFSerializer):
+    """TMF622 ProductOrder, with the service orders it produced (`serviceOrder`, an extension)."""
+
+    tmf_type = "ProductOrder"
+    url_name = PRODUCT_ORDER_URL
+
+    orderDate = serializers.DateTimeField(source="order_date")
+    completionDate = serializers.DateTimeField(source="completion_date")
+    expectedCompletionDate = serializers.DateTimeField(source="expected_completion_date")
+    requestedStartDate = serializers.DateTimeField(source="requested_start_date")
+    externalId = serializers.CharField(source="external_id")
+    productOrderItem = serializers.SerializerMethodField()
+    relatedParty = serializers.SerializerMethodField()
+    billingAccount = serializers.SerializerMethodField()
+    note = serializers.SerializerMethodField()
+    serviceOrder = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductOrder
+        fields = [
+            "state",
+            "orderDate",
+            "completionDate",
+            "expectedCompletionDate",
+            "requestedStartDate",
+            "description",
+            "externalId",
+            "priority",
+            "productOrderItem",
+            "relatedParty",
+            "billingAccount",
+            "note",
+            "serviceOrder",
+        ]
+
+    def get_productOrderItem(self, order):
+        return [
+            {
+                "id": item.item_id,
+                "action": item.action,
+                "state": item.state,
+                "quantity": 1,
+                "productOffering": tmf_ref(
+                    self.request,
+                    item.product_offering,
+                    "catalog-api:productOffering-detail",
+                    "ProductOffering",
+                ),
+                "product": {
+                    **(self.ref(item.product, PRODUCT_URL, "Product") or {}),
+                    "productCharacteristic": characteristics_list(item.characteristics),
+                },
+                "@type": "ProductOrderItem",
+            }
+            for item in order.items.all()
+        ]
+
+    def get_relatedParty(self, order):
+        return [customer_party(self.request, order.customer)]
+
+    def get_billingAccount(self, order):
+        account = order.billing_account
+        return tmf_ref(
+            self.request, account, "crm-api:billingAccount-detail", "BillingAccount", account.name
+        )
+
+    def get_note(self, order):
+        return _notes(order)
+
+    def get_serviceOrder(self, order):
+        return [
+            self.ref(
+                service_order,
+                SERVICE_ORDER_URL,
+                "ServiceOrder",
+                f"Service order {service_order.pk}",
+            )
+            | {"state": service_order.state}
+            for service_order in order.service_orders.all()
+        ]
+
+
+class ServiceOrderSerializer(TMFSerializer):
+    """TMF641 ServiceOrder."""
+
+    tmf_type = "ServiceOrder"
+    url_name = SERVICE_ORDER_URL
+
+    orderDate = serializers.DateTimeField(source="order_date")
+    startDate = serializers.DateTimeField(source="start_date")
+    completionDate = serializers.DateTimeField(source="completion_date")
+    externalId = serializers.CharField(source="external_id")
+    serviceOrderItem = serializers.SerializerMethodField()
+    relatedParty = serializers.SerializerMethodField()
+    orderRelationship = serializers.SerializerMethodField()
+    note = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceOrder
+        fields = [
+            "state",
+            "orderDate",
+            "startDate",
+            "completionDate",
+            "description",
+            "externalId",
+            "serviceOrderItem",
+            "relatedParty",
+            "orderRelationship",
+            "note",
+        ]
+
+    def get_serviceOrderItem(self, order):
+        items = []
+        for item in order.items.all():
+            service = item.service
+            specification = tmf_ref(
+                self.request,
+                item.service_specification,
+                "catalog-api:serviceSpecification-detail",
+                "ServiceSpecification",
+            )
+            body = {"serviceSpecification": specification}
+            if service is not None:
+                body = {
+                    **self.ref(service, SERVICE_URL, "Service", service.name),
+                    "state": service.state,
+                    **body,
+                    "serviceCharacteristic": characteristics_list(item.characteristics),
+                }
+            items.append(
+                {
+                    "id": item.item_id,
+                    "action": item.action,
+                    "state": item.state,
+                    "quantity": 1,
+                    "service": body,
+                    "@type": "ServiceOrderItem",
+                }
+            )
+        return items
+
+    def get_relatedParty(self, order):
+        if order.product_order is None:
+            return []
+        return [customer_party(self.request, order.product_order.customer)]
+
+    def get_orderRelationship(self, order):
+        if order.product_order is None:
+            return []
+        return [
+            {
+                **self.ref(order.product_order, PRODUCT_ORDER_URL, "ProductOrder"),
+                "relationshipType": "decomposedFrom",
+            }
+        ]
+
+    def get_note(self, order):
+        return _notes(order)
+
+
+def _text(value) -> str:
+    """Characteristic values arrive as any JSON; the catalog compares them as text."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class CharacteristicInput(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.JSONField()
+
+
+class ProductInput(serializers.Serializer):
+    productCharacteristic = CharacteristicInput(many=True, required=False)
+
+
+class ProductOrderItemInput(serializers.Serializer):
+    id = serializers.CharField(max_length=20)
+    action = serializers.ChoiceField(choices=ItemAction.choices)
+    productOffering = RefSerializer()
+    product = ProductInput(required=False)
+
+
+class ProductOrderInput(serializers.Serializer):
+    """TMF622 ProductOrder_Create: only what the order capture uses; the rest is ignored."""
+
+    productOrderItem = ProductOrderItemInput(many=True, allow_empty=False)
+    relatedParty = RefSerializer(many=True, required=False)
+    billingAccount = RefSerializer(required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    externalId = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+    def to_service_arguments(self) -> dict:
+        data = self.validated_data
+        return {
+            "items": [
+                ItemRequest(
+                    item_id=item["id"],
+                    action=item["action"],
+                    target_id=item["productOffering"]["id"],
+                    characteristics={
+                        c["name"]: _text(c["value"])
+                        for c in item.get("product", {}).get("productCharacteristic", [])
+                    },
+                )
+                for item in data["productOrderItem"]
+            ],
+            "parties": [
+                PartyRequest(id=party["id"], referred_type=party.get("referred_type", ""))
+                for party in data.get("relatedParty", [])
+            ],
+            "billing_account_id": data["billingAccount"]["id"]
+            if "billingAccount" in data
+            else None,
+            "description": data.get("description", ""),
+            "external_id": data.get("externalId", ""),
+        }
+
+
+class ServiceInput(serializers.Serializer):
+    serviceSpecification = RefSerializer()
+    serviceCharacteristic = CharacteristicInput(many=True, required=False)
+
+
+class ServiceOrderItemInput(serializers.Serializer):
+    id = serializers.CharField(max_length=20)
+    action = serializers.ChoiceField(choices=ItemAction.choices)
+    service = ServiceInput()
+
+
+class ServiceOrderInput(serializers.Serializer):
+    """TMF641 ServiceOrder_Create: items naming a service specification each."""
+
+    serviceOrderItem = ServiceOrderItemInput(many=True, allow_empty=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    externalId = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+    def to_service_arguments(self) -> dict:
+        data = self.validated_data
+        return {
+            "items": [
+                ItemRequest(
+                    item_id=item["id"],
+                    action=item["action"],
+                    target_id=item["service"]["serviceSpecification"]["id"],
+                    characteristics={
+                        c["name"]: _text(c["value"])
+                        for c in item["service"].get("serviceCharacteristic", [])
+                    },
+                )
+                for item in data["serviceOrderItem"]
+            ],
+            "description": data.get("description", ""),
+            "external_id": data.get("externalId", ""),
+        }

@@ -1,0 +1,66 @@
+"""TMF622 product ordering and TMF641 service ordering."""
+
+from orders import selectors, services
+from orders.api.serializers import (
+    ProductOrderInput,
+    ProductOrderSerializer,
+    ServiceOrderInput,
+    ServiceOrderSerializer,
+)
+from telco.api.views import TMFCreateMixin, TMFViewSet
+from telco.roles import AGENT, FINANCE, NOC
+
+
+class InputOutputMixin:
+    """POST bodies are parsed by `input_serializer_class`; answers use `serializer_class`."""
+
+    input_serializer_class = None
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action == "create" and "data" in kwargs:
+            return self.input_serializer_class(data=kwargs["data"])
+        return super().get_serializer(*args, **kwargs)
+
+
+class ProductOrderViewSet(InputOutputMixin, TMFCreateMixin, TMFViewSet):
+    """TMF622 `/productOrder`: agents capture orders; NOC and finance follow them."""
+
+    queryset = selectors.product_order_list()
+    serializer_class = ProductOrderSerializer
+    input_serializer_class = ProductOrderInput
+    read_roles = (AGENT, NOC, FINANCE)
+    write_roles = (AGENT,)
+    filter_attributes = {
+        "state": "state",
+        "orderDate": "order_date",
+        "completionDate": "completion_date",
+        "externalId": "external_id",
+        "relatedParty.id": "customer_id",
+        "billingAccount.id": "billing_account_id",
+        "productOrderItem.state": "items__state",
+    }
+
+    def perform_tmf_create(self, serializer):
+        return services.product_order_submit(
+            **serializer.to_service_arguments(), by=self.request.user.get_username()
+        )
+
+
+class ServiceOrderViewSet(InputOutputMixin, TMFCreateMixin, TMFViewSet):
+    """TMF641 `/serviceOrder`: the NOC and other systems order services from the network."""
+
+    queryset = selectors.service_order_list()
+    serializer_class = ServiceOrderSerializer
+    input_serializer_class = ServiceOrderInput
+    read_roles = (NOC, AGENT)
+    write_roles = (NOC,)
+    filter_attributes = {
+        "state": "state",
+        "orderDate": "order_date",
+        "completionDate": "completion_date",
+        "externalId": "external_id",
+        "serviceOrderItem.state": "items__state",
+    }
+
+    def perform_tmf_create(self, serializer):
+        return services.service_order_submit(**serializer.to_service_arguments())

@@ -1,0 +1,79 @@
+"""`labnet fail|heal|status`: set how lab network elements answer, to exercise failure paths."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from catalog.choices import ResourceKind
+from inventory.models import Resource
+from orders.choices import LabFailureMode
+from orders.models import LabElement
+
+
+def _parse_mode(raw: str) -> tuple[str, int]:
+    name, _, count = raw.partition(":")
+    if name == LabFailureMode.TRANSIENT:
+        if not count.isdigit() or int(count) < 1:
+            raise CommandError("transient needs a number of failures: transient:N")
+        return name, int(count)
+    if name in (LabFailureMode.PERMANENT, LabFailureMode.TIMEOUT) and not count:
+        return name, 0
+    raise CommandError(f"Unknown mode '{raw}': permanent, transient:N or timeout.")
+
+
+class Command(BaseCommand):
+    help = "Make lab network elements fail (permanent, transient:N, timeout), heal them, or list."
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["fail", "heal", "status"])
+        parser.add_argument("element", nargs="?", help="The element's name (Resource.name).")
+        parser.add_argument(
+            "--all", dest="every", action="store_true", help="Every network element."
+        )
+        parser.add_argument("--mode", help="permanent | transient:N | timeout")
+
+    def handle(self, *args, action, element, every, mode, **options):
+        if action == "status":
+            self._status()
+            return
+        names = self._element_names(element, every)
+        if action == "fail":
+            if not mode:
+                raise CommandError("fail needs --mode permanent|transient:N|timeout")
+            failure_mode, failures = _parse_mode(mode)
+        else:
+            failure_mode, failures = LabFailureMode.NONE, 0
+        for name in names:
+            LabElement.objects.update_or_create(
+                name=name,
+                defaults={
+                    "failure_mode": failure_mode,
+                    "transient_failures_left": failures,
+                    "last_update": timezone.now(),
+                },
+            )
+        self.stdout.write(f"{action}: {len(names)} element(s) now '{failure_mode}'.")
+
+    def _element_names(self, element: str | None, every: bool) -> list[str]:
+        if every == bool(element):
+            raise CommandError("Name one element or give --all.")
+        if every:
+            return list(
+                Resource.objects.filter(resource_kind__in=ResourceKind.values)
+                .order_by("name")
+                .values_list("name", flat=True)
+            )
+        if not Resource.objects.filter(name=element).exists():
+            raise CommandError(f"No network element named '{element}'.")
+        return [element]
+
+    def _status(self):
+        for lab_element in LabElement.objects.order_by("name"):
+            extra = (
+                f" ({lab_element.transient_failures_left} left)"
+                if lab_element.failure_mode == LabFailureMode.TRANSIENT
+                else ""
+            )
+            self.stdout.write(
+                f"{lab_element.name}: {lab_element.failure_mode}{extra}, "
+                f"{lab_element.configs.filter(is_active=True).count()} active config(s)"
+            )

@@ -1,0 +1,93 @@
+"""The lab network: an element manager with latency, failure modes and persistent state."""
+
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from orders.choices import LabFailureMode
+from orders.models import LabElement, LabElementConfig
+from orders.network.base import (
+    NetworkDriver,
+    NetworkTimeout,
+    PermanentNetworkError,
+    TransientNetworkError,
+)
+
+
+def _answer_or_fail(element: str) -> LabElement:
+    """Wait the element's latency, then fail as its mode says or return the element row."""
+    time.sleep(settings.LABNET_LATENCY_MS / 1000)
+    with transaction.atomic():
+        lab_element, _ = LabElement.objects.get_or_create(name=element)
+        lab_element = LabElement.objects.select_for_update().get(pk=lab_element.pk)
+        mode = lab_element.failure_mode
+        if mode == LabFailureMode.PERMANENT:
+            raise PermanentNetworkError(f"{element}: configuration rejected by the element.")
+        if mode == LabFailureMode.TRANSIENT and lab_element.transient_failures_left > 0:
+            lab_element.transient_failures_left -= 1
+            if lab_element.transient_failures_left == 0:
+                lab_element.failure_mode = LabFailureMode.NONE
+            lab_element.last_update = timezone.now()
+            lab_element.save(
+                update_fields=["transient_failures_left", "failure_mode", "last_update"]
+            )
+            failures_left = lab_element.transient_failures_left
+        else:
+            failures_left = None
+    # Raised after the block commits, so the element remembers it saw the call.
+    if failures_left is not None:
+        raise TransientNetworkError(f"{element}: element busy, try again.")
+    if mode == LabFailureMode.TIMEOUT:
+        time.sleep(settings.LABNET_TIMEOUT_SECONDS)
+        raise NetworkTimeout(f"{element}: no answer within {settings.LABNET_TIMEOUT_SECONDS}s.")
+    return lab_element
+
+
+class LabNetDriver(NetworkDriver):
+    """Drives the lab elements (LabElement rows, created on first use)."""
+
+    def activate(self, *, element, idempotency_key, service_ref, payload):
+        return self._configure(element, idempotency_key, service_ref, payload, "activate")
+
+    def modify(self, *, element, idempotency_key, service_ref, payload):
+        return self._configure(element, idempotency_key, service_ref, payload, "modify")
+
+    def deactivate(self, *, element, idempotency_key, service_ref):
+        lab_element = _answer_or_fail(element)
+        with transaction.atomic():
+            config, created = LabElementConfig.objects.get_or_create(
+                idempotency_key=idempotency_key,
+                defaults={
+                    "element": lab_element,
+                    "operation": "deactivate",
+                    "service_ref": service_ref,
+                    "is_active": False,
+                },
+            )
+            if created:
+                LabElementConfig.objects.filter(
+                    element=lab_element, service_ref=service_ref, is_active=True
+                ).update(is_active=False)
+        return {"element": element, "applied": created}
+
+    def status(self, *, element, service_ref):
+        lab_element = _answer_or_fail(element)
+        configured = LabElementConfig.objects.filter(
+            element=lab_element, service_ref=service_ref, is_active=True
+        ).exists()
+        return {"element": element, "configured": configured}
+
+    def _configure(self, element, idempotency_key, service_ref, payload, operation):
+        lab_element = _answer_or_fail(element)
+        _, created = LabElementConfig.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "element": lab_element,
+                "operation": operation,
+                "service_ref": service_ref,
+                "payload": payload,
+            },
+        )
+        return {"element": element, "applied": created}
