@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from assurance.models import Alarm, AlarmStateChange
+from assurance.models import Alarm, AlarmStateChange, AlarmTask
 
 
 class AlarmStateChangeInline(admin.TabularInline):
@@ -58,3 +58,12 @@ class AlarmStateChangeAdmin(admin.ModelAdmin):
     search_fields = ("alarm__alarmed_object_ref", "changed_by", "reason")
     list_select_related = ("alarm",)
     raw_id_fields = ("alarm",)
+
+
+@admin.register(AlarmTask)
+class AlarmTaskAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "user_id", "system_id", "effective_time", "state", "created_by")
+    list_filter = ("kind", "state")
+    search_fields = ("user_id", "system_id", "created_by")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("alarms",)
