@@ -83,14 +83,22 @@ def product_create(
 
 def product_mark_pending_active(*, product: ProductInstance, by: str = "") -> ProductInstance:
     """The product's activation has started in the network."""
+    return _product_move(product, ProductStatus.PENDING_ACTIVE, by=by)
+
+
+def _product_move(
+    product: ProductInstance, target: str, *, by: str, reason: str = "", **extra
+) -> ProductInstance:
     return transition(
         product,
-        ProductStatus.PENDING_ACTIVE,
+        target,
         transitions=PRODUCT_TRANSITIONS,
         history=ProductStatusChange,
         history_fk="product",
         field="status",
         by=by,
+        reason=reason,
+        extra_updates=extra,
     )
 
 
@@ -216,15 +224,7 @@ def services_activate(
         if service.product_id:
             products[service.product_id] = service.product
     for product in products.values():
-        transition(
-            product,
-            ProductStatus.ACTIVE,
-            transitions=PRODUCT_TRANSITIONS,
-            history=ProductStatusChange,
-            history_fk="product",
-            by=by,
-            extra_updates={"start_date": at},
-        )
+        _product_move(product, ProductStatus.ACTIVE, by=by, start_date=at)
     return at
 
 
@@ -253,16 +253,8 @@ def services_release(*, services: list[Service], by: str = "", reason: str = "")
         if product.status == ProductStatus.CREATED:
             product_mark_pending_active(product=product, by=by)
         if product.status != ProductStatus.ABORTED:
-            transition(
-                product,
-                ProductStatus.ABORTED,
-                transitions=PRODUCT_TRANSITIONS,
-                history=ProductStatusChange,
-                history_fk="product",
-                field="status",
-                by=by,
-                reason=reason,
-                extra_updates={"termination_date": now},
+            _product_move(
+                product, ProductStatus.ABORTED, by=by, reason=reason, termination_date=now
             )
 
 

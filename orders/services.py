@@ -589,6 +589,11 @@ def retry_countdown(*, retries: int) -> float:
     return min(base * 2**retries + random.uniform(0, base), 300.0)  # noqa: S311
 
 
+def service_order_resume(*, service_order_id: int) -> None:
+    """Enqueue an unfinished service order's workflow again; its steps resume where they were."""
+    _enqueue("run_service_order", service_order_id)
+
+
 def stalled_orders_resume(*, stalled_for: timedelta = STALL_AFTER) -> list[int]:
     """Re-enqueue orders whose workflow stopped making progress; returns the service order ids."""
     cutoff = timezone.now() - stalled_for

@@ -15,3 +15,11 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout}s")
     return None
+
+
+def browser_login(page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit], input[type=submit]")
+    page.wait_for_load_state()

@@ -14,6 +14,7 @@ from assurance.api.serializers import (
 )
 from assurance.choices import AlarmTaskKind
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
+from telco.models import IdempotentRequest
 from telco.roles import AGENT, NOC
 
 
@@ -53,9 +54,15 @@ class AlarmViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
 
     def create(self, request, *args, **kwargs):
         response = super().create(request, *args, **kwargs)
-        if not self.alarm_created:
-            # A repeat of an active alarm: no new resource, the existing one (counted) answers.
-            response.status_code = status.HTTP_200_OK
+        if getattr(self, "alarm_created", True):
+            return response
+        # A repeat of an active alarm: no new resource, the existing one (counted) answers.
+        response.status_code = status.HTTP_200_OK
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if key:  # a replay of this request must answer as it did
+            IdempotentRequest.objects.filter(user=request.user, path=request.path, key=key).update(
+                status_code=status.HTTP_200_OK
+            )
         return response
 
     def perform_tmf_create(self, serializer):

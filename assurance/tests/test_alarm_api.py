@@ -319,3 +319,17 @@ def list_queries(client, count: int) -> int:
 
 def test_list_query_count_does_not_grow_with_alarms(noc_api):
     assert list_queries(noc_api, 2) == list_queries(noc_api, 10)
+
+
+def test_an_idempotency_key_replays_the_first_answer(noc_api, network):
+    first = noc_api.post(ALARMS, alarm_body(network["gnb"].pk), format="json")
+    repeat = noc_api.post(
+        ALARMS, alarm_body(network["gnb"].pk), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    replay = noc_api.post(
+        ALARMS, alarm_body(network["gnb"].pk), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+
+    assert (first.status_code, repeat.status_code, replay.status_code) == (201, 200, 200)
+    assert replay.json() == repeat.json()
+    assert Alarm.objects.get().occurrence_count == 2

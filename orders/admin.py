@@ -1,0 +1,136 @@
+from django.contrib import admin, messages
+
+from orders import services
+from orders.models import (
+    ActivationStep,
+    LabElement,
+    LabElementConfig,
+    ProductOrder,
+    ProductOrderItem,
+    ProductOrderStateChange,
+    ServiceOrder,
+    ServiceOrderItem,
+    ServiceOrderStateChange,
+)
+
+HISTORY_FIELDS = ["from_state", "to_state", "changed_at", "changed_by", "reason"]
+
+
+class ProductOrderItemInline(admin.TabularInline):
+    model = ProductOrderItem
+    extra = 0
+    raw_id_fields = ["product_offering", "product"]
+    readonly_fields = ["state"]
+
+
+class ProductOrderHistoryInline(admin.TabularInline):
+    model = ProductOrderStateChange
+    extra = 0
+    readonly_fields = HISTORY_FIELDS
+    can_delete = False
+
+
+@admin.register(ProductOrder)
+class ProductOrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "customer", "billing_account", "state", "order_date", "completion_date"]
+    list_filter = ["state", "channel"]
+    list_select_related = ["customer", "billing_account"]
+    search_fields = ["id", "customer__name", "external_id", "billing_account__account_number"]
+    raw_id_fields = ["customer", "billing_account"]
+    readonly_fields = ["state", "completion_date", "failure_reason"]
+    date_hierarchy = "order_date"
+    inlines = [ProductOrderItemInline, ProductOrderHistoryInline]
+
+
+class ActivationStepInline(admin.TabularInline):
+    model = ActivationStep
+    extra = 0
+    fields = [
+        "sequence",
+        "name",
+        "operation",
+        "resource",
+        "state",
+        "attempts",
+        "last_error",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(ServiceOrderItem)
+class ServiceOrderItemAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "service_specification", "service", "state"]
+    list_filter = ["state"]
+    list_select_related = ["order", "service_specification", "service"]
+    raw_id_fields = ["order", "service", "product_order_item", "service_specification"]
+    inlines = [ActivationStepInline]
+
+
+class ServiceOrderItemInline(admin.TabularInline):
+    model = ServiceOrderItem
+    extra = 0
+    raw_id_fields = ["service", "product_order_item", "service_specification"]
+    readonly_fields = ["state"]
+    show_change_link = True
+
+
+class ServiceOrderHistoryInline(admin.TabularInline):
+    model = ServiceOrderStateChange
+    extra = 0
+    readonly_fields = HISTORY_FIELDS
+    can_delete = False
+
+
+@admin.register(ServiceOrder)
+class ServiceOrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "product_order", "state", "order_date", "completion_date", "last_update"]
+    list_filter = ["state"]
+    list_select_related = ["product_order"]
+    search_fields = ["id", "external_id", "product_order__id"]
+    raw_id_fields = ["product_order"]
+    readonly_fields = ["state", "completion_date", "failure_reason"]
+    inlines = [ServiceOrderItemInline, ServiceOrderHistoryInline]
+    actions = ["resume"]
+
+    @admin.action(description="Resume the activation of the selected orders")
+    def resume(self, request, queryset):
+        for order in queryset:
+            services.service_order_resume(service_order_id=order.pk)
+        messages.info(request, f"{queryset.count()} order(s) re-enqueued.")
+
+
+@admin.register(ActivationStep)
+class ActivationStepAdmin(admin.ModelAdmin):
+    list_display = ["item", "sequence", "name", "state", "attempts", "started_at", "finished_at"]
+    list_filter = ["state", "operation"]
+    list_select_related = ["item__order", "resource"]
+    search_fields = ["idempotency_key", "name", "last_error"]
+    raw_id_fields = ["item", "resource"]
+
+
+class LabElementConfigInline(admin.TabularInline):
+    model = LabElementConfig
+    extra = 0
+    readonly_fields = ["idempotency_key", "operation", "service_ref", "is_active", "applied_at"]
+    fields = readonly_fields
+    can_delete = False
+
+
+@admin.register(LabElement)
+class LabElementAdmin(admin.ModelAdmin):
+    list_display = ["name", "failure_mode", "transient_failures_left", "last_update"]
+    list_filter = ["failure_mode"]
+    search_fields = ["name"]
+    inlines = [LabElementConfigInline]
+
+
+@admin.register(LabElementConfig)
+class LabElementConfigAdmin(admin.ModelAdmin):
+    list_display = ["element", "operation", "service_ref", "is_active", "applied_at"]
+    list_filter = ["operation", "is_active"]
+    list_select_related = ["element"]
+    search_fields = ["idempotency_key", "service_ref", "element__name"]
+    raw_id_fields = ["element"]
