@@ -201,6 +201,13 @@ class ProductInput(serializers.Serializer):
     productCharacteristic = CharacteristicInput(many=True, required=False)
 
 
+def _require_items(items: list, name: str) -> list:
+    # Checked here rather than with allow_empty, so the error names the attribute itself.
+    if not items:
+        raise serializers.ValidationError({name: ["An order needs at least one item."]})
+    return items
+
+
 class ProductOrderItemInput(serializers.Serializer):
     id = serializers.CharField(max_length=20)
     action = serializers.ChoiceField(choices=ItemAction.choices)
@@ -211,11 +218,15 @@ class ProductOrderItemInput(serializers.Serializer):
 class ProductOrderInput(serializers.Serializer):
     """TMF622 ProductOrder_Create: only what the order capture uses; the rest is ignored."""
 
-    productOrderItem = ProductOrderItemInput(many=True, allow_empty=False)
+    productOrderItem = ProductOrderItemInput(many=True)
     relatedParty = RefSerializer(many=True, required=False)
     billingAccount = RefSerializer(required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     externalId = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        _require_items(attrs["productOrderItem"], "productOrderItem")
+        return attrs
 
     def to_service_arguments(self) -> dict:
         data = self.validated_data
@@ -258,9 +269,13 @@ class ServiceOrderItemInput(serializers.Serializer):
 class ServiceOrderInput(serializers.Serializer):
     """TMF641 ServiceOrder_Create: items naming a service specification each."""
 
-    serviceOrderItem = ServiceOrderItemInput(many=True, allow_empty=False)
+    serviceOrderItem = ServiceOrderItemInput(many=True)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     externalId = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        _require_items(attrs["serviceOrderItem"], "serviceOrderItem")
+        return attrs
 
     def to_service_arguments(self) -> dict:
         data = self.validated_data

@@ -76,7 +76,9 @@ def test_permanent_failure_on_gnb_fails_order_and_releases_everything(celery_wor
     order = _wait_final(agent_api, order_id)
 
     assert order["state"] == "failed"
-    reason = f"Step 2 'Configure {gnb.name}' failed: {gnb.name}: configuration rejected by the element."
+    reason = (
+        f"Step 2 'Configure {gnb.name}' failed: {gnb.name}: configuration rejected by the element."
+    )
     assert order["note"] == [{"text": reason, "author": "activation-workflow", "@type": "Note"}]
     assert order["productOrderItem"][0]["state"] == "failed"
     assert ProductOrder.objects.get(pk=order_id).failure_reason == reason
