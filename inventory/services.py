@@ -169,6 +169,8 @@ def capacity_reserve(
 
     Calling it again for a service that already holds its reservation returns that reservation.
     """
+    # The service row is locked first: two deliveries of the same step reserve once.
+    Service.objects.select_for_update().get(pk=service.pk)
     held = list(service.bindings.exclude(state=BindingState.RELEASED).select_related("resource"))
     if held:
         return held

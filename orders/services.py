@@ -405,12 +405,13 @@ def service_order_run(*, service_order_id: int) -> None:
     A transient network error is recorded on the step and re-raised for the task to retry
     later; once the step has used its attempts the order is compensated instead.
     """
-    order = ServiceOrder.objects.get(pk=service_order_id)
-    if order.state in FINAL_ORDER_STATES:
-        return
-    if order.state == OrderState.ACKNOWLEDGED:
-        _order_move(order, OrderState.IN_PROGRESS, start_date=timezone.now())
-        order.items.update(state=OrderState.IN_PROGRESS)
+    with transaction.atomic():
+        order = ServiceOrder.objects.select_for_update().get(pk=service_order_id)
+        if order.state in FINAL_ORDER_STATES:
+            return
+        if order.state == OrderState.ACKNOWLEDGED:
+            _order_move(order, OrderState.IN_PROGRESS, start_date=timezone.now())
+            order.items.update(state=OrderState.IN_PROGRESS)
     while (step := _next_step(order)) is not None:
         if step.operation == ACTIVATE:
             _service_order_complete(order)

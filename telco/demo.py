@@ -11,11 +11,11 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from assurance.models import Alarm
+from assurance.services import alarm_raise
 from billing.models import UsageEvent
 from catalog.models import (
     CharacteristicSpecification,
@@ -658,25 +658,16 @@ def ensure_alarms(rng: random.Random) -> int:
     created = 0
     for element in rng.sample(busiest, min(6, len(busiest))):
         alarm_type, cause, severity, problem = rng.choice(causes)
-        alarm = Alarm.objects.create(
+        _, is_new = alarm_raise(
             source_system_id="demo-ems",
-            alarmed_object_ref=str(element.pk),
+            alarmed_object_id=str(element.pk),
             alarmed_object_type="gNB",
-            resource=element,
             alarm_type=alarm_type,
             perceived_severity=severity,
             probable_cause=cause,
             specific_problem=problem,
-            reduction_key=f"demo-ems|{element.pk}|{alarm_type}|{cause}|{problem}",
             alarm_raised_time=now - timedelta(minutes=rng.randint(5, 600)),
+            by="seed_demo",
         )
-        affected = Service.objects.filter(
-            category="CFS",
-            bindings__resource__in=Resource.objects.filter(Q(pk=element.pk) | Q(parent=element)),
-            bindings__state="active",
-        ).distinct()
-        alarm.affected_services.set(affected)
-        alarm.is_service_affecting = affected.exists()
-        alarm.save(update_fields=["is_service_affecting"])
-        created += 1
+        created += is_new
     return created

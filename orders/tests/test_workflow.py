@@ -1,0 +1,184 @@
+"""The activation workflow's services run in-process: idempotency, drivers, labnet, watchdog."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from crm.tests.factories import BillingAccountFactory
+from inventory.tests.factories import RouterFactory
+from orders import services
+from orders.choices import LabFailureMode
+from orders.models import ActivationStep, LabElement, LabElementConfig, ProductOrder, ServiceOrder
+from orders.network.base import NetworkTimeout, PermanentNetworkError, TransientNetworkError
+from orders.network.labnet import LabNetDriver
+from orders.services import ItemRequest, PartyRequest
+from orders.tests.factories import five_g_world
+
+
+def submit_and_run(offering, account, bandwidth="500Mbps") -> ProductOrder:
+    """Accept, decompose and run an order inline (what the worker does after commit)."""
+    order = services.product_order_submit(
+        items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": bandwidth})],
+        parties=[PartyRequest(str(account.customer_id), "Customer")],
+    )
+    services.product_order_process(product_order_id=order.pk)
+    for service_order in order.service_orders.all():
+        services.service_order_run(service_order_id=service_order.pk)
+    order.refresh_from_db()
+    return order
+
+
+@pytest.mark.django_db
+def test_a_step_run_again_with_its_key_configures_once():
+    offering, account, gnb = five_g_world()
+    order = submit_and_run(offering, account)
+    assert order.state == "completed"
+    step = ActivationStep.objects.get(operation="configure", resource=gnb)
+    assert LabElementConfig.objects.filter(idempotency_key=step.idempotency_key).count() == 1
+
+    answer = LabNetDriver().activate(
+        element=gnb.name,
+        idempotency_key=step.idempotency_key,
+        service_ref=str(step.item.service_id),
+        payload={},
+    )
+
+    assert answer == {"element": gnb.name, "applied": False}
+    assert LabElementConfig.objects.filter(element__name=gnb.name).count() == 1
+
+
+@pytest.mark.django_db
+def test_redelivered_service_order_resumes_without_repeating():
+    offering, account, gnb = five_g_world()
+    order = services.product_order_submit(
+        items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "1Gbps"})],
+        parties=[PartyRequest(str(account.customer_id), "Customer")],
+    )
+    services.product_order_process(product_order_id=order.pk)
+    services.product_order_process(product_order_id=order.pk)  # delivered twice
+    service_order = ServiceOrder.objects.get()
+    call_command("labnet", "fail", gnb.name, "--mode", "transient:1")
+    with pytest.raises(TransientNetworkError):
+        services.service_order_run(service_order_id=service_order.pk)
+
+    services.service_order_run(service_order_id=service_order.pk)
+    services.service_order_run(service_order_id=service_order.pk)
+
+    service_order.refresh_from_db()
+    assert service_order.state == "completed"
+    steps = ActivationStep.objects.filter(item__order=service_order).order_by("sequence")
+    assert [(s.operation, s.attempts) for s in steps] == [
+        ("reserve", 1),
+        ("configure", 2),
+        ("configure", 1),
+        ("verify", 1),
+        ("activate", 1),
+    ]
+    assert gnb.bindings.count() == 1
+    assert LabElementConfig.objects.count() == 2
+
+
+def test_retry_countdown_grows_and_reads_the_setting():
+    with override_settings(ACTIVATION_RETRY_BACKOFF_SECONDS=1.0):
+        first = services.retry_countdown(retries=0)
+        third = services.retry_countdown(retries=2)
+    assert 1.0 <= first <= 2.0
+    assert 4.0 <= third <= 5.0
+
+
+@pytest.mark.django_db
+@override_settings(LABNET_TIMEOUT_SECONDS=0.01)
+def test_lab_driver_failure_modes():
+    driver = LabNetDriver()
+    arguments = {"service_ref": "7", "payload": {}}
+    LabElement.objects.create(name="a", failure_mode=LabFailureMode.PERMANENT)
+    LabElement.objects.create(name="b", failure_mode=LabFailureMode.TIMEOUT)
+    LabElement.objects.create(
+        name="c", failure_mode=LabFailureMode.TRANSIENT, transient_failures_left=1
+    )
+
+    with pytest.raises(PermanentNetworkError):
+        driver.activate(element="a", idempotency_key="k1", **arguments)
+    with pytest.raises(NetworkTimeout):
+        driver.activate(element="b", idempotency_key="k2", **arguments)
+    with pytest.raises(TransientNetworkError):
+        driver.activate(element="c", idempotency_key="k3", **arguments)
+    assert driver.activate(element="c", idempotency_key="k3", **arguments)["applied"] is True
+    assert driver.status(element="c", service_ref="7") == {"element": "c", "configured": True}
+    driver.deactivate(element="c", idempotency_key="k3-undo", service_ref="7")
+    assert driver.status(element="c", service_ref="7") == {"element": "c", "configured": False}
+    assert LabElement.objects.get(name="c").failure_mode == LabFailureMode.NONE
+    assert list(
+        LabElementConfig.objects.order_by("pk").values_list("idempotency_key", flat=True)
+    ) == [
+        "k3",
+        "k3-undo",
+    ]
+
+
+@pytest.mark.django_db
+def test_labnet_command(capsys):
+    _, _, gnb = five_g_world()
+    router = RouterFactory()
+
+    call_command("labnet", "fail", gnb.name, "--mode", "transient:3")
+    assert LabElement.objects.get(name=gnb.name).transient_failures_left == 3
+    call_command("labnet", "fail", "--all", "--mode", "timeout")
+    assert dict(LabElement.objects.values_list("name", "failure_mode")) == {
+        gnb.name: "timeout",
+        router.name: "timeout",
+    }
+    call_command("labnet", "heal", "--all")
+    assert set(LabElement.objects.values_list("failure_mode", flat=True)) == {"none"}
+    call_command("labnet", "status")
+    assert f"{gnb.name}: none, 0 active config(s)" in capsys.readouterr().out
+
+    with pytest.raises(CommandError, match="No network element named 'nope'"):
+        call_command("labnet", "fail", "nope", "--mode", "permanent")
+    with pytest.raises(CommandError, match="Unknown mode"):
+        call_command("labnet", "fail", gnb.name, "--mode", "flaky")
+    assert LabElement.objects.filter(name="nope").count() == 0
+
+
+@pytest.mark.django_db
+def test_watchdog_picks_up_only_stalled_orders():
+    offering, account, _ = five_g_world()
+    order = services.product_order_submit(
+        items=[ItemRequest("1", "add", str(offering.pk), {})],
+        parties=[PartyRequest(str(account.customer_id), "Customer")],
+    )
+    services.product_order_process(product_order_id=order.pk)
+    service_order = ServiceOrder.objects.get()
+
+    assert services.stalled_orders_resume() == []
+    ServiceOrder.objects.filter(pk=service_order.pk).update(
+        last_update=timezone.now() - timedelta(minutes=6)
+    )
+    assert services.stalled_orders_resume() == [service_order.pk]
+    # Its last_update now counts as progress: not enqueued twice in a row.
+    assert services.stalled_orders_resume() == []
+
+
+@pytest.mark.django_db
+def test_no_capacity_at_reservation_fails_and_aborts_product():
+    offering, account, gnb = five_g_world(gnb_capacity_mbps=1000)
+    order = services.product_order_submit(
+        items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "1Gbps"})],
+        parties=[PartyRequest(str(account.customer_id), "Customer")],
+    )
+    # Another order takes the capacity between acceptance and reservation.
+    submit_and_run(offering, BillingAccountFactory(), bandwidth="500Mbps")
+    services.product_order_process(product_order_id=order.pk)
+    services.service_order_run(service_order_id=order.service_orders.get().pk)
+
+    order.refresh_from_db()
+    assert order.state == "failed"
+    assert order.failure_reason == (
+        "Step 1 'Design, reserve gNB capacity, allocate slice' failed: "
+        "No gNB has 1000 Mbps of free capacity."
+    )
+    assert order.items.get().product is None
+    assert gnb.bindings.exclude(state="released").count() == 1  # the other order's only
