@@ -1,5 +1,7 @@
 """Charging and billing: usage events, bill runs, bills and their lines."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -94,9 +96,16 @@ class CustomerBill(models.Model):
             models.UniqueConstraint(
                 fields=["billing_account", "period_start"], name="one_bill_per_account_period"
             ),
+            # Within half a unit of the 4th place rather than "=": SQLite (the embedded demo)
+            # adds decimals as floats; on PostgreSQL's numeric this is exact equality.
             models.CheckConstraint(
                 condition=Q(
-                    tax_included_amount=models.F("tax_excluded_amount") + models.F("tax_amount")
+                    tax_included_amount__gt=models.F("tax_excluded_amount")
+                    + models.F("tax_amount")
+                    - Decimal("0.00005"),
+                    tax_included_amount__lt=models.F("tax_excluded_amount")
+                    + models.F("tax_amount")
+                    + Decimal("0.00005"),
                 ),
                 name="bill_total_is_net_plus_tax",
             ),

@@ -391,7 +391,10 @@ def _bill_period(
             return bill
     except IntegrityError:
         # A concurrent run charged the same thing first (bill or charge_key unique): nothing
-        # of ours was written, and the charge exists exactly once.
+        # of ours was written, and the charge exists exactly once. Any other refusal by the
+        # database is a real error and must not pass for a duplicate.
+        if not CustomerBill.objects.filter(billing_account=account, period_start=start).exists():
+            raise
         logger.info("Account %s period %s already billed concurrently", account.pk, start)
         return None
 
