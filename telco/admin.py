@@ -11,5 +11,6 @@ class IdempotentRequestAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     readonly_fields = ["key", "user", "path", "status_code", "body", "location", "created_at"]
 
+
 admin.site.site_header = "Telco OSS/BSS administration"
 admin.site.site_title = "Telco admin"

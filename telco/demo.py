@@ -35,6 +35,7 @@ from inventory.models import (
     ServiceResource,
     Site,
 )
+from inventory.services import bandwidth_mbps
 from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
 
 BATCH = 5000
@@ -253,12 +254,6 @@ CATALOG = [
 RESOURCE_KINDS = {"gNB": "gnb", "5G Network Slice": "slice", "OLT": "olt", "Edge Router": "router"}
 # Which network element a service of each resource specification is bound to.
 ELEMENT_FOR = {"gNB": "gnb", "OLT": "olt", "Edge Router": "router"}
-
-
-def bandwidth_mbps(value: str) -> int:
-    if value.endswith("Gbps"):
-        return int(value[:-4]) * 1000
-    return int(value[:-4])
 
 
 def ensure_users() -> dict[str, tuple[str, str, str]]:

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from billing.models import AppliedCharge, CustomerBill, UsageEvent
-from catalog.models import ResourceSpecification
+from catalog.models import ProductOffering, ResourceSpecification
 from catalog.tests.factories import five_g_premium_offering
 from inventory.models import ProductInstance, Region, Resource, Service, ServiceResource, Site
 from telco.testing import wait_for
@@ -155,12 +155,7 @@ def move_back_in_time(product_id: str, days: int) -> None:
 def test_a_5g_order_activates_the_network_and_is_billed_once(
     celery_worker, network, agent_api, noc_api, finance_api
 ):
-    offering_id = str(
-        network.resource_specification.servicespecification_set.get()
-        .productspecification_set.get()
-        .offerings.get()
-        .pk
-    )
+    offering_id = str(ProductOffering.objects.get(name="5G Premium").pk)
     customer_id, account_id = onboard_customer(agent_api)
 
     response = place_order(agent_api, offering_id, customer_id, account_id)
@@ -244,12 +239,7 @@ def test_a_5g_order_activates_the_network_and_is_billed_once(
 
 
 def test_a_failed_activation_reserves_nothing_and_bills_nothing(celery_worker, network, agent_api):
-    offering_id = str(
-        network.resource_specification.servicespecification_set.get()
-        .productspecification_set.get()
-        .offerings.get()
-        .pk
-    )
+    offering_id = str(ProductOffering.objects.get(name="5G Premium").pk)
     customer_id, account_id = onboard_customer(agent_api)
     call_command("labnet", "fail", "GNB-LEE-001", "--mode", "permanent", stdout=StringIO())
 
