@@ -60,7 +60,7 @@ def period(start, end) -> dict:
     return {"startDateTime": start.isoformat(), "endDateTime": end.isoformat()}
 
 
-class CharacteristicInput(serializers.Serializer):
+class UsageCharacteristicInput(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.JSONField()
 
@@ -78,7 +78,7 @@ class UsageSerializer(TMFSerializer):
     usageDate = serializers.DateTimeField(source="usage_date")
     usageType = serializers.CharField(source="usage_type", required=False, max_length=20)
     usageSpecification = UsageSpecificationInput(write_only=True)
-    usageCharacteristic = CharacteristicInput(many=True, write_only=True)
+    usageCharacteristic = UsageCharacteristicInput(many=True, write_only=True)
 
     class Meta:
         model = UsageEvent
