@@ -1,6 +1,7 @@
 """The base of every TM Forum resource endpoint (see shared/tmf/CONFORMANCE.md)."""
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -53,8 +54,6 @@ class TMFViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_object(self):
         # Ids are integers in the database; any other id is simply unknown (404, not 500).
         if not str(self.kwargs.get(self.lookup_field, "")).isdigit():
-            from django.http import Http404
-
             raise Http404
         return super().get_object()
 
