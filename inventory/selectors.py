@@ -70,8 +70,11 @@ def product_list() -> QuerySet[ProductInstance]:
 
 def service_list() -> QuerySet[Service]:
     """Services with their specification, customer and the resources they hold."""
-    bindings = ServiceResource.objects.exclude(state=BindingState.RELEASED).select_related(
-        "resource"
+    # In binding order (the gNB before the slice on it), so clients see a stable list.
+    bindings = (
+        ServiceResource.objects.exclude(state=BindingState.RELEASED)
+        .select_related("resource")
+        .order_by("pk")
     )
     return (
         Service.objects.select_related("service_specification", "product__customer")

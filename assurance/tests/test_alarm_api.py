@@ -5,8 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assurance.models import Alarm, AlarmStateChange
-from assurance.tests.factories import GnbFactory, SliceFactory, subscribe
+from assurance.tests.factories import subscribe
 from inventory.choices import BindingState
+from inventory.tests.factories import GnbFactory, SliceFactory
 
 pytestmark = pytest.mark.django_db
 

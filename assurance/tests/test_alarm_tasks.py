@@ -3,8 +3,8 @@
 import pytest
 
 from assurance.models import Alarm, AlarmStateChange, AlarmTask
-from assurance.tests.factories import GnbFactory
 from assurance.tests.test_alarm_api import ALARMS, alarm_body
+from inventory.tests.factories import GnbFactory
 
 pytestmark = pytest.mark.django_db
 

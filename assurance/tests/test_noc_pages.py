@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from assurance import services
 from assurance.models import Alarm
-from assurance.tests.factories import CustomerFactory, GnbFactory, SliceFactory, subscribe
+from assurance.tests.factories import subscribe
+from crm.tests.factories import CustomerFactory
+from inventory.tests.factories import GnbFactory, SliceFactory
 
 pytestmark = pytest.mark.django_db
 

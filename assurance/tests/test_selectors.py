@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from assurance import selectors, services
 from assurance.models import Alarm
-from assurance.tests.factories import GnbFactory, SliceFactory, subscribe
+from assurance.tests.factories import subscribe
+from inventory.tests.factories import GnbFactory, SliceFactory
 
 
 def raise_alarm(reference: str, **overrides) -> Alarm:

@@ -2,9 +2,10 @@
 
 import pytest
 
-from assurance.tests.factories import GnbFactory, SliceFactory, subscribe
+from assurance.tests.factories import subscribe
 from inventory.choices import BindingState
 from inventory.models import Resource, ServiceResource
+from inventory.tests.factories import GnbFactory, SliceFactory
 from inventory.topology import resources_under, service_path, services_depending_on
 
 pytestmark = pytest.mark.django_db

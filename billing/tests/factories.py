@@ -1,53 +1,20 @@
-"""Billing test data: customers, accounts and active products laid down as activation leaves them.
+"""Billing test data: active products laid down as activation leaves them, and usage events.
 
 The activation workflow belongs to orders/inventory; billing only reads its result, so these
-factories write the rows directly.
+helpers write the rows with the inventory factories (accounts come from `crm.tests.factories`).
 """
 
 from datetime import datetime
 from decimal import Decimal
 
-import factory
-
 from billing.models import UsageEvent
-from catalog.models import ProductOffering, ServiceSpecification
-from catalog.tests.factories import five_g_premium_offering
-from crm.models import BillingAccount, Customer, Party
-from inventory.choices import ProductStatus, ServiceCategory, ServiceState
-from inventory.models import ProductInstance, Service
-
-
-class PartyFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Party
-
-    kind = "individual"
-    given_name = "Ada"
-    family_name = factory.Sequence(lambda n: f"Customer{n}")
-
-
-class CustomerFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Customer
-
-    party = factory.SubFactory(PartyFactory)
-    name = factory.LazyAttribute(lambda o: o.party.display_name)
-
-
-class BillingAccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = BillingAccount
-
-    customer = factory.SubFactory(CustomerFactory)
-    account_number = factory.Sequence(lambda n: f"BA-{n:06d}")
-    name = factory.LazyAttribute(lambda o: f"{o.customer.name} account")
-    currency = "EUR"
-    bill_cycle_day = 1
-
-
-def offering_5g() -> ProductOffering:
-    """The shared 5G Premium offering, built once per test database transaction."""
-    return ProductOffering.objects.filter(name="5G Premium").first() or five_g_premium_offering()
+from catalog.models import ProductOffering
+from catalog.tests.factories import shared_five_g_offering
+from crm.models import BillingAccount
+from crm.tests.factories import BillingAccountFactory
+from inventory.choices import ProductStatus, ServiceState
+from inventory.models import ProductInstance
+from inventory.tests.factories import CustomerFacingServiceFactory, ProductInstanceFactory
 
 
 def active_product(
@@ -59,25 +26,17 @@ def active_product(
     offering: ProductOffering | None = None,
 ) -> ProductInstance:
     """A product with its customer-facing service, as a successful activation leaves them."""
-    account = account or BillingAccountFactory()
-    offering = offering or offering_5g()
-    product = ProductInstance.objects.create(
-        customer=account.customer,
-        billing_account=account,
-        product_offering=offering,
-        name=f"{offering.name} for {account.customer.name}",
+    product = ProductInstanceFactory(
+        billing_account=account or BillingAccountFactory(),
+        product_offering=offering or shared_five_g_offering(),
         status=status,
         characteristics={"bandwidth": "1Gbps"},
         start_date=start_date,
         termination_date=termination_date,
     )
-    Service.objects.create(
-        name=f"5G slice of {product.name}",
-        category=ServiceCategory.CUSTOMER_FACING,
-        service_specification=ServiceSpecification.objects.get(name="5G Slice Service"),
+    CustomerFacingServiceFactory(
         product=product,
         state=ServiceState.ACTIVE if status == ProductStatus.ACTIVE else ServiceState.TERMINATED,
-        start_date=start_date,
     )
     return product
 

@@ -9,8 +9,9 @@ from billing.choices import UsageStatus
 from billing.models import AppliedCharge, CustomerBill, UsageEvent
 from billing.selectors import account_balance, bills_for_customer
 from billing.services import bill_run_start, billing_period
-from billing.tests.factories import BillingAccountFactory, active_product, usage_event
+from billing.tests.factories import active_product, usage_event
 from catalog.models import ProductOfferingPrice
+from crm.tests.factories import BillingAccountFactory
 from inventory.choices import ProductStatus
 
 pytestmark = pytest.mark.django_db

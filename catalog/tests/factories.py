@@ -128,3 +128,8 @@ def five_g_premium_offering(*, name: str = "5G Premium") -> ProductOffering:
         included_allowance=Decimal("5"),
     )
     return offering
+
+
+def shared_five_g_offering(name: str = "5G Premium") -> ProductOffering:
+    """The offering `name` if a test already built it, else `five_g_premium_offering(name=name)`."""
+    return ProductOffering.objects.filter(name=name).first() or five_g_premium_offering(name=name)

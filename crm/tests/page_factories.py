@@ -1,7 +1,9 @@
-"""Rows for the portal page tests, built directly as model objects.
+"""Rows for the portal page tests.
 
 The flows that create these rows (ordering, activation, billing, alarms) belong to other apps;
-the pages only read them, so the tests lay them down as those flows would leave them.
+the pages only read them, so the tests lay them down as those flows would leave them. Offerings,
+customers, accounts, gNBs, slices and products come from the catalog, crm and inventory test
+factories; orders, bills and alarms (which have no factories elsewhere) are built here.
 """
 
 import datetime as dt
@@ -12,14 +14,17 @@ from django.utils import timezone
 
 from assurance.models import Alarm
 from billing.models import AppliedCharge, CustomerBill
-from catalog.models import (
-    ProductOffering,
-    ProductSpecification,
-    ResourceSpecification,
-    ServiceSpecification,
-)
-from crm.models import BillingAccount, Customer, Party
+from catalog.models import ProductOffering
+from catalog.tests.factories import shared_five_g_offering
+from crm.models import BillingAccount, Customer
+from crm.tests.factories import BillingAccountFactory, CustomerFactory
 from inventory.models import ProductInstance, Resource, Service, ServiceResource
+from inventory.tests.factories import (
+    CustomerFacingServiceFactory,
+    GnbFactory,
+    ProductInstanceFactory,
+    SliceFactory,
+)
 from orders.models import ProductOrder, ProductOrderItem
 
 _sequence = itertools.count(1)
@@ -30,18 +35,7 @@ PERIOD_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 def make_offering(name: str = "5G Premium") -> ProductOffering:
     """The 5G offering with its product, service and resource specifications."""
-    gnb_spec, _ = ResourceSpecification.objects.get_or_create(name="gNB", resource_kind="gnb")
-    slice_spec, _ = ResourceSpecification.objects.get_or_create(
-        name="5G slice", resource_kind="slice"
-    )
-    service_spec, _ = ServiceSpecification.objects.get_or_create(name="5G Slice Service")
-    service_spec.resource_specifications.set([gnb_spec, slice_spec])
-    product_spec, _ = ProductSpecification.objects.get_or_create(name="5G Connectivity")
-    product_spec.service_specifications.set([service_spec])
-    offering, _ = ProductOffering.objects.get_or_create(
-        name=name, defaults={"product_specification": product_spec, "lifecycle_status": "launched"}
-    )
-    return offering
+    return shared_five_g_offering(name=name)
 
 
 def make_customer(
@@ -55,35 +49,28 @@ def make_customer(
 ) -> tuple[Customer, BillingAccount]:
     """An individual customer with one billing account."""
     n = next(_sequence)
-    party = Party.objects.create(
-        kind="individual",
-        given_name=given_name,
-        family_name=family_name,
-        email=email or f"customer{n}@example.org",
-        phone=phone or f"+44 7700 9{n:05d}",
-        street="1 High Street",
-        city="London",
-        postcode="N1 1AA",
+    customer = CustomerFactory(
+        party__given_name=given_name,
+        party__family_name=family_name,
+        party__email=email or f"customer{n}@example.org",
+        party__phone=phone or f"+44 7700 9{n:05d}",
+        party__street="1 High Street",
+        party__city="London",
+        party__postcode="N1 1AA",
+        name=f"{given_name} {family_name}".strip(),
     )
-    customer = Customer.objects.create(party=party, name=f"{given_name} {family_name}".strip())
-    account = BillingAccount.objects.create(
+    account = BillingAccountFactory(
         customer=customer,
         account_number=account_number or f"BA{n:08d}",
         name=f"{customer.name} main account",
         currency=currency,
-        bill_cycle_day=1,
     )
     return customer, account
 
 
 def make_gnb(name: str = "") -> Resource:
-    """A gNB cell site resource."""
-    return Resource.objects.create(
-        name=name or f"gnb-{next(_sequence)}",
-        resource_kind="gnb",
-        category="physical",
-        capacity_mbps=10000,
-    )
+    """A gNB cell site resource (no site, no vendor)."""
+    return GnbFactory(name=name or f"gnb-{next(_sequence)}", site=None, vendor="")
 
 
 def make_active_product(
@@ -96,27 +83,19 @@ def make_active_product(
 ) -> tuple[ProductInstance, Service]:
     """A product as a successful activation leaves it: product, CFS and bindings all active."""
     n = next(_sequence)
-    started = timezone.now() - dt.timedelta(days=40)
-    product = ProductInstance.objects.create(
-        customer=account.customer,
+    product = ProductInstanceFactory(
         billing_account=account,
         product_offering=offering,
         name=name,
-        status="active",
         characteristics={"bandwidth": bandwidth},
-        start_date=started,
+        start_date=timezone.now() - dt.timedelta(days=40),
     )
-    service = Service.objects.create(
-        name=f"5G slice service {n}",
-        category="CFS",
-        service_specification=offering.product_specification.service_specifications.get(),
+    service = CustomerFacingServiceFactory(
         product=product,
-        state="active",
-        start_date=started,
+        name=f"5G slice service {n}",
+        service_specification=offering.product_specification.service_specifications.get(),
     )
-    slice_resource = Resource.objects.create(
-        name=f"slice-{n}", resource_kind="slice", category="logical", parent=gnb
-    )
+    slice_resource = SliceFactory(name=f"slice-{n}", parent=gnb)
     ServiceResource.objects.create(
         service=service, resource=gnb, capacity_mbps=1000, state="active"
     )

@@ -1,10 +1,19 @@
-"""Inventory factories: regions, sites, gNBs, and products/services in a given state."""
+"""Inventory factories: regions, sites, gNBs, routers, slices, and active products with their CFS.
+
+Activation belongs to orders/inventory; tests of the apps that only read its result (billing,
+assurance, the portal pages) build products and services with these factories, as a successful
+activation leaves them.
+"""
 
 import factory
+from django.utils import timezone
 
 from catalog.choices import ResourceKind
-from inventory.choices import ResourceCategory
-from inventory.models import Region, Resource, Site
+from catalog.models import ServiceSpecification
+from catalog.tests.factories import shared_five_g_offering
+from crm.tests.factories import BillingAccountFactory
+from inventory.choices import ProductStatus, ResourceCategory, ServiceCategory, ServiceState
+from inventory.models import ProductInstance, Region, Resource, Service, Site
 
 
 class RegionFactory(factory.django.DjangoModelFactory):
@@ -40,3 +49,46 @@ class GnbFactory(factory.django.DjangoModelFactory):
 class RouterFactory(GnbFactory):
     name = factory.Sequence(lambda n: f"router-{n:03d}")
     resource_kind = ResourceKind.ROUTER
+
+
+class SliceFactory(factory.django.DjangoModelFactory):
+    """A network slice on a gNB (by default a new one), at the gNB's site."""
+
+    class Meta:
+        model = Resource
+
+    name = factory.Sequence(lambda n: f"slice-{n:03d}")
+    resource_kind = ResourceKind.SLICE
+    category = ResourceCategory.LOGICAL
+    parent = factory.SubFactory(GnbFactory)
+    site = factory.LazyAttribute(lambda o: o.parent.site)
+
+
+class ProductInstanceFactory(factory.django.DjangoModelFactory):
+    """An active product of the shared 5G Premium offering, on a new billing account."""
+
+    class Meta:
+        model = ProductInstance
+
+    billing_account = factory.SubFactory(BillingAccountFactory)
+    customer = factory.LazyAttribute(lambda o: o.billing_account.customer)
+    product_offering = factory.LazyFunction(shared_five_g_offering)
+    name = factory.LazyAttribute(lambda o: f"{o.product_offering.name} for {o.customer.name}")
+    status = ProductStatus.ACTIVE
+    start_date = factory.LazyFunction(timezone.now)
+
+
+class CustomerFacingServiceFactory(factory.django.DjangoModelFactory):
+    """The active "5G Slice Service" CFS of a product (by default a new active product)."""
+
+    class Meta:
+        model = Service
+
+    product = factory.SubFactory(ProductInstanceFactory)
+    name = factory.LazyAttribute(lambda o: f"5G slice of {o.product.name}")
+    category = ServiceCategory.CUSTOMER_FACING
+    service_specification = factory.LazyFunction(
+        lambda: ServiceSpecification.objects.get_or_create(name="5G Slice Service")[0]
+    )
+    state = ServiceState.ACTIVE
+    start_date = factory.LazyAttribute(lambda o: o.product.start_date)

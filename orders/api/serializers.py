@@ -20,27 +20,31 @@ PRODUCT_ORDER_URL = "orders-api:productOrder-detail"
 SERVICE_ORDER_URL = "orders-api:serviceOrder-detail"
 
 
-def _notes(order) -> list[dict]:
-    if not order.failure_reason:
-        return []
-    return [{"text": order.failure_reason, "author": "activation-workflow", "@type": "Note"}]
+class _OrderSerializer(TMFSerializer):
+    """The fields TMF622 ProductOrder and TMF641 ServiceOrder share; a failure becomes a note."""
+
+    orderDate = serializers.DateTimeField(source="order_date")
+    completionDate = serializers.DateTimeField(source="completion_date")
+    externalId = serializers.CharField(source="external_id")
+    relatedParty = serializers.SerializerMethodField()
+    note = serializers.SerializerMethodField()
+
+    def get_note(self, order):
+        if not order.failure_reason:
+            return []
+        return [{"text": order.failure_reason, "author": "activation-workflow", "@type": "Note"}]
 
 
-class ProductOrderSerializer(TMFSerializer):
+class ProductOrderSerializer(_OrderSerializer):
     """TMF622 ProductOrder, with the service orders it produced (`serviceOrder`, an extension)."""
 
     tmf_type = "ProductOrder"
     url_name = PRODUCT_ORDER_URL
 
-    orderDate = serializers.DateTimeField(source="order_date")
-    completionDate = serializers.DateTimeField(source="completion_date")
     expectedCompletionDate = serializers.DateTimeField(source="expected_completion_date")
     requestedStartDate = serializers.DateTimeField(source="requested_start_date")
-    externalId = serializers.CharField(source="external_id")
     productOrderItem = serializers.SerializerMethodField()
-    relatedParty = serializers.SerializerMethodField()
     billingAccount = serializers.SerializerMethodField()
-    note = serializers.SerializerMethodField()
     serviceOrder = serializers.SerializerMethodField()
 
     class Meta:
@@ -92,9 +96,6 @@ class ProductOrderSerializer(TMFSerializer):
             self.request, account, "crm-api:billingAccount-detail", "BillingAccount", account.name
         )
 
-    def get_note(self, order):
-        return _notes(order)
-
     def get_serviceOrder(self, order):
         return [
             self.ref(
@@ -108,20 +109,15 @@ class ProductOrderSerializer(TMFSerializer):
         ]
 
 
-class ServiceOrderSerializer(TMFSerializer):
+class ServiceOrderSerializer(_OrderSerializer):
     """TMF641 ServiceOrder."""
 
     tmf_type = "ServiceOrder"
     url_name = SERVICE_ORDER_URL
 
-    orderDate = serializers.DateTimeField(source="order_date")
     startDate = serializers.DateTimeField(source="start_date")
-    completionDate = serializers.DateTimeField(source="completion_date")
-    externalId = serializers.CharField(source="external_id")
     serviceOrderItem = serializers.SerializerMethodField()
-    relatedParty = serializers.SerializerMethodField()
     orderRelationship = serializers.SerializerMethodField()
-    note = serializers.SerializerMethodField()
 
     class Meta:
         model = ServiceOrder
@@ -182,9 +178,6 @@ class ServiceOrderSerializer(TMFSerializer):
                 "relationshipType": "decomposedFrom",
             }
         ]
-
-    def get_note(self, order):
-        return _notes(order)
 
 
 def _text(value) -> str:
