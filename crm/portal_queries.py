@@ -56,22 +56,34 @@ SEVERITY_ORDER = [
 
 
 def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
-    """Customers matching a name, billing account number, email or phone; exact hits first."""
+    """Customers matching a name, billing account number, email, phone or service id.
+
+    Exact hits come first. A query of digits is also tried as the id of a service (its
+    product's customer); that lookup lives here because CRM may not import inventory.
+    """
     query = query.strip()
     if not query:
         return []
+    by_service = None
+    exact = [When(Q(party__email__iexact=query) | Q(party__phone=query), then=Value(0))]
+    if query.isdigit() and len(query) <= 18:
+        by_service = Service.objects.filter(pk=int(query), product__isnull=False).values(
+            "product__customer_id"
+        )
+        exact.append(When(pk__in=by_service, then=Value(0)))
     account_exact = BillingAccount.objects.filter(
         customer=OuterRef("pk"), account_number__iexact=query
     )
     # An identifier typed in full is what the agent is looking for; name prefixes come next.
     rank = Case(
         When(Exists(account_exact), then=Value(0)),
-        When(Q(party__email__iexact=query) | Q(party__phone=query), then=Value(0)),
+        *exact,
         When(name__istartswith=query, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
-    return list(customer_search(query).annotate(rank=rank).order_by("rank", "name", "pk")[:limit])
+    matches = customer_search(query, also_ids=by_service)
+    return list(matches.annotate(rank=rank).order_by("rank", "name", "pk")[:limit])
 
 
 def _accounts_with_balance() -> QuerySet[BillingAccount]:
