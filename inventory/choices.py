@@ -14,7 +14,12 @@ class ProductStatus(models.TextChoices):
 
 PRODUCT_TRANSITIONS = {
     ProductStatus.CREATED: {ProductStatus.PENDING_ACTIVE, ProductStatus.CANCELLED},
-    ProductStatus.PENDING_ACTIVE: {ProductStatus.ACTIVE, ProductStatus.ABORTED},
+    # Cancelled: the order was withdrawn before the network was configured (no charge ever).
+    ProductStatus.PENDING_ACTIVE: {
+        ProductStatus.ACTIVE,
+        ProductStatus.ABORTED,
+        ProductStatus.CANCELLED,
+    },
     ProductStatus.ACTIVE: {ProductStatus.SUSPENDED, ProductStatus.PENDING_TERMINATE},
     ProductStatus.SUSPENDED: {ProductStatus.ACTIVE, ProductStatus.PENDING_TERMINATE},
     ProductStatus.PENDING_TERMINATE: {ProductStatus.TERMINATED, ProductStatus.ACTIVE},

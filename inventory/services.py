@@ -231,11 +231,20 @@ def services_activate(
 
 
 @transaction.atomic
-def services_release(*, services: list[Service], by: str = "", reason: str = "") -> None:
+def services_release(
+    *,
+    services: list[Service],
+    by: str = "",
+    reason: str = "",
+    product_status: str = ProductStatus.ABORTED,
+) -> None:
     """Give back everything the services hold: capacity returns, slices stand by, services end.
 
-    The products they realise are aborted: they never became active, so nothing is billed.
+    The products they realise never became active, so nothing is billed: they end `aborted`
+    (activation failed) or, with `product_status=cancelled`, cancelled (the order was withdrawn).
     """
+    if product_status not in (ProductStatus.ABORTED, ProductStatus.CANCELLED):
+        raise DomainError(f"Released products end aborted or cancelled, not '{product_status}'.")
     now = timezone.now()
     service_ids = [service.pk for service in services]
     ServiceResource.objects.filter(service_id__in=service_ids).exclude(
@@ -252,12 +261,11 @@ def services_release(*, services: list[Service], by: str = "", reason: str = "")
             products[service.product_id] = service.product
     for product in products.values():
         product.refresh_from_db(fields=["status"])
-        if product.status == ProductStatus.CREATED:
+        if product.status == product_status:
+            continue
+        if product.status == ProductStatus.CREATED and product_status == ProductStatus.ABORTED:
             product_mark_pending_active(product=product, by=by)
-        if product.status != ProductStatus.ABORTED:
-            _product_move(
-                product, ProductStatus.ABORTED, by=by, reason=reason, termination_date=now
-            )
+        _product_move(product, product_status, by=by, reason=reason, termination_date=now)
 
 
 @transaction.atomic

@@ -50,6 +50,15 @@ ORDER_TRANSITIONS = {
 FINAL_ORDER_STATES = {state for state, moves in ORDER_TRANSITIONS.items() if not moves}
 
 
+class TaskState(models.TextChoices):
+    """TMF TaskStateType: the lifecycle of a task resource such as cancelProductOrder."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "inProgress"
+    DONE = "done"
+    TERMINATED_WITH_ERROR = "terminatedWithError"
+
+
 class ItemAction(models.TextChoices):
     ADD = "add"
     MODIFY = "modify"

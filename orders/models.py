@@ -7,7 +7,7 @@ from django.utils import timezone
 from catalog.models import ProductOffering, ServiceSpecification
 from crm.models import BillingAccount, Customer
 from inventory.models import ProductInstance, Resource, Service
-from orders.choices import ItemAction, LabFailureMode, OrderState, StepState
+from orders.choices import ItemAction, LabFailureMode, OrderState, StepState, TaskState
 from telco.states import StateChange
 
 
@@ -126,6 +126,60 @@ class ServiceOrderItem(models.Model):
 
 class ServiceOrderStateChange(StateChange):
     order = models.ForeignKey(ServiceOrder, on_delete=models.CASCADE, related_name="history")
+
+
+class _OrderCancellation(models.Model):
+    """A request to cancel an order, a TMF task resource: done, or refused with its reason."""
+
+    state = models.CharField(
+        max_length=20, choices=TaskState.choices, default=TaskState.ACKNOWLEDGED
+    )
+    cancellation_reason = models.TextField(blank=True)
+    requested_cancellation_date = models.DateTimeField(null=True, blank=True)
+    effective_cancellation_date = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"Cancellation {self.pk} of {self.order} ({self.state})"
+
+
+def _cancellation_constraints(prefix: str) -> list:
+    return [
+        # A refusal always says why; a done cancellation always says when it took effect.
+        models.CheckConstraint(
+            condition=~Q(state=TaskState.TERMINATED_WITH_ERROR) | ~Q(error_message=""),
+            name=f"{prefix}_refusal_has_message",
+        ),
+        models.CheckConstraint(
+            condition=~Q(state=TaskState.DONE) | Q(effective_cancellation_date__isnull=False),
+            name=f"{prefix}_done_has_date",
+        ),
+    ]
+
+
+class CancelProductOrder(_OrderCancellation):
+    """TMF622 cancelProductOrder: a request to withdraw a product order."""
+
+    order = models.ForeignKey(ProductOrder, on_delete=models.CASCADE, related_name="cancellations")
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = _cancellation_constraints("cancel_product_order")
+
+
+class CancelServiceOrder(_OrderCancellation):
+    """TMF641 cancelServiceOrder: a request to withdraw a service order."""
+
+    order = models.ForeignKey(ServiceOrder, on_delete=models.CASCADE, related_name="cancellations")
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = _cancellation_constraints("cancel_service_order")
 
 
 class ActivationStep(models.Model):

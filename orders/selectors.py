@@ -2,7 +2,14 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from orders.models import ProductOrder, ProductOrderItem, ServiceOrder, ServiceOrderItem
+from orders.models import (
+    CancelProductOrder,
+    CancelServiceOrder,
+    ProductOrder,
+    ProductOrderItem,
+    ServiceOrder,
+    ServiceOrderItem,
+)
 
 
 def product_order_list() -> QuerySet[ProductOrder]:
@@ -28,3 +35,13 @@ def service_order_list() -> QuerySet[ServiceOrder]:
         .prefetch_related(Prefetch("items", queryset=items))
         .order_by("-pk")
     )
+
+
+def cancel_product_order_list() -> QuerySet[CancelProductOrder]:
+    """Cancellation requests of product orders, newest first, with their order."""
+    return CancelProductOrder.objects.select_related("order").order_by("-pk")
+
+
+def cancel_service_order_list() -> QuerySet[CancelServiceOrder]:
+    """Cancellation requests of service orders, newest first, with their order."""
+    return CancelServiceOrder.objects.select_related("order").order_by("-pk")

@@ -2,11 +2,11 @@
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
@@ -16,9 +16,19 @@ from catalog.models import ServiceSpecification
 from crm import selectors as crm_selectors
 from crm.models import BillingAccount, Customer, Party
 from inventory import services as inventory_services
-from orders.choices import FINAL_ORDER_STATES, ORDER_TRANSITIONS, ItemAction, OrderState, StepState
+from inventory.choices import ProductStatus
+from orders.choices import (
+    FINAL_ORDER_STATES,
+    ORDER_TRANSITIONS,
+    ItemAction,
+    OrderState,
+    StepState,
+    TaskState,
+)
 from orders.models import (
     ActivationStep,
+    CancelProductOrder,
+    CancelServiceOrder,
     ProductOrder,
     ProductOrderItem,
     ProductOrderStateChange,
@@ -222,7 +232,7 @@ def _enqueue(task_name: str, object_id: int) -> None:
     transaction.on_commit(lambda: task.delay(object_id))
 
 
-def _order_move(order, target: str, *, reason: str = "", **extra):
+def _order_move(order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, **extra):
     is_product_order = isinstance(order, ProductOrder)
     return transition(
         order,
@@ -230,7 +240,7 @@ def _order_move(order, target: str, *, reason: str = "", **extra):
         transitions=ORDER_TRANSITIONS,
         history=ProductOrderStateChange if is_product_order else ServiceOrderStateChange,
         history_fk="order",
-        by=WORKFLOW_ACTOR,
+        by=by,
         reason=reason,
         extra_updates=extra,
     )
@@ -421,17 +431,14 @@ def service_order_run(*, service_order_id: int) -> None:
 
 
 def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
-    """Run one step; False when the order has failed (and been compensated)."""
-    now = timezone.now()
-    ActivationStep.objects.filter(pk=step.pk).update(
-        state=StepState.RUNNING, attempts=F("attempts") + 1, started_at=now
-    )
+    """Run one step; False when the order has failed (and been compensated) or was cancelled."""
+    if not _step_start(order, step):
+        return False
     _touch(order)
     step.refresh_from_db(fields=["attempts"])
     try:
         if step.operation == RESERVE:
-            _step_reserve(step)
-            return True
+            return _step_reserve(order, step)
         if step.operation == CONFIGURE:
             _step_configure(step)
         elif step.operation == VERIFY:
@@ -454,12 +461,41 @@ def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
     return True
 
 
-def _step_reserve(step: ActivationStep) -> None:
+def _order_still_running(order: ServiceOrder) -> bool:
+    """Lock the service order and say whether its workflow may go on (not cancelled meanwhile).
+
+    Cancellation takes the same lock, so a step either starts before a cancellation decides
+    (and the cancellation sees it) or not at all.
+    """
+    state = (
+        ServiceOrder.objects.select_for_update()
+        .filter(pk=order.pk)
+        .values_list("state", flat=True)
+        .get()
+    )
+    return state == OrderState.IN_PROGRESS
+
+
+def _step_start(order: ServiceOrder, step: ActivationStep) -> bool:
+    """Mark the step running; False, and the step untouched, when the order was cancelled."""
+    with transaction.atomic():
+        if not _order_still_running(order):
+            return False
+        ActivationStep.objects.filter(pk=step.pk).update(
+            state=StepState.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now()
+        )
+    return True
+
+
+def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
+    """Reserve the item's capacity; False when the order was cancelled in the meantime."""
     service = step.item.service
     customer = service.product.customer if service.product_id else None
     bandwidth = inventory_services.bandwidth_mbps(step.item.characteristics.get("bandwidth"))
     # The reservation and the step's completion commit together: a re-run never reserves twice.
     with transaction.atomic():
+        if not _order_still_running(order):
+            return False
         bindings = inventory_services.capacity_reserve(
             service=service, bandwidth=bandwidth, customer=customer, by=WORKFLOW_ACTOR
         )
@@ -470,6 +506,7 @@ def _step_reserve(step: ActivationStep) -> None:
         ActivationStep.objects.filter(pk=step.pk).update(
             state=StepState.DONE, finished_at=timezone.now(), last_error=""
         )
+    return True
 
 
 def _step_configure(step: ActivationStep) -> None:
@@ -550,13 +587,7 @@ def _service_order_fail(order: ServiceOrder, failed_step: ActivationStep, error:
         order = ServiceOrder.objects.select_for_update().get(pk=order.pk)
         if order.state in FINAL_ORDER_STATES:
             return
-        items = list(order.items.select_related("service__product"))
-        inventory_services.services_release(
-            services=[item.service for item in items], by=WORKFLOW_ACTOR, reason=reason
-        )
-        ActivationStep.objects.filter(
-            item__order=order, operation=RESERVE, state=StepState.DONE
-        ).update(state=StepState.COMPENSATED)
+        items = _service_order_release(order, by=WORKFLOW_ACTOR, reason=reason)
         now = timezone.now()
         order.items.update(state=OrderState.FAILED)
         _order_move(
@@ -567,6 +598,27 @@ def _service_order_fail(order: ServiceOrder, failed_step: ActivationStep, error:
         ).update(state=OrderState.FAILED)
         if order.product_order_id:
             _product_order_settle(order.product_order_id, at=now, reason=reason)
+
+
+def _service_order_release(
+    order: ServiceOrder, *, by: str, reason: str, product_status: str = ProductStatus.ABORTED
+) -> list[ServiceOrderItem]:
+    """Give back what the order's items reserved; their products end aborted or cancelled.
+
+    Runs in the caller's transaction, with the service order locked. Returns the items.
+    """
+    items = list(order.items.select_related("service__product"))
+    inventory_services.services_release(
+        services=[item.service for item in items if item.service_id],
+        by=by,
+        reason=reason,
+        product_status=product_status,
+    )
+    # A reservation running when the order is cancelled stops itself (`_step_reserve`).
+    ActivationStep.objects.filter(
+        item__order=order, operation=RESERVE, state__in=[StepState.DONE, StepState.RUNNING]
+    ).update(state=StepState.COMPENSATED)
+    return items
 
 
 def _product_order_settle(product_order_id: int, *, at, reason: str = "") -> None:
@@ -617,3 +669,140 @@ def stalled_orders_resume(*, stalled_for: timedelta = STALL_AFTER) -> list[int]:
         for service_order_id in stalled:
             _enqueue("run_service_order", service_order_id)
     return stalled
+
+
+# ---------------------------------------------------------------------------------------------
+# Cancellation (TMF622 cancelProductOrder, TMF641 cancelServiceOrder)
+# ---------------------------------------------------------------------------------------------
+
+
+def _cancellation_refusal(order, steps) -> str:
+    """Why `order` can no longer be cancelled, or "" when it can.
+
+    The point of no return: the first call to the network that configures something. An order
+    can be cancelled while its state allows assessingCancellation (acknowledged, inProgress,
+    pending, held) and every configure, verify and activate step of its service orders is still
+    pending and was never attempted. A reservation, done or running, does not count: capacity
+    is only held in our inventory and is given back. A configure step that was tried once, even
+    if it failed transiently or timed out, may have left a configuration on the element, so it
+    counts.
+    """
+    if OrderState.ASSESSING_CANCELLATION not in ORDER_TRANSITIONS.get(order.state, ()):
+        return f"{order} is {order.state}: it can no longer be cancelled."
+    started = steps.exclude(operation=RESERVE).filter(
+        ~Q(state=StepState.PENDING) | Q(attempts__gt=0)
+    )
+    if started.exists():
+        return f"{order} has started configuring the network: it can no longer be cancelled."
+    return ""
+
+
+def _order_cancel_moves(order, *, by: str, reason: str, at) -> None:
+    """acknowledged/inProgress/... -> assessingCancellation -> pendingCancellation -> cancelled."""
+    _order_move(order, OrderState.ASSESSING_CANCELLATION, by=by, reason=reason)
+    _order_move(order, OrderState.PENDING_CANCELLATION, by=by, reason=reason)
+    _order_move(order, OrderState.CANCELLED, by=by, reason=reason, completion_date=at)
+    order.items.update(state=OrderState.CANCELLED)
+
+
+def _service_order_withdraw(order: ServiceOrder, *, by: str, reason: str, at) -> None:
+    """Cancel a locked, cancellable service order and release what it reserved."""
+    if order.state not in FINAL_ORDER_STATES:
+        _order_cancel_moves(order, by=by, reason=reason, at=at)
+    _service_order_release(order, by=by, reason=reason, product_status=ProductStatus.CANCELLED)
+
+
+@transaction.atomic
+def product_order_cancel(
+    *,
+    order_id: str,
+    reason: str = "",
+    requested_date: datetime | None = None,
+    by: str = "",
+) -> CancelProductOrder:
+    """Cancel a product order if it has not passed the point of no return (see
+    `_cancellation_refusal`): the order and its service orders go through assessingCancellation
+    and pendingCancellation to cancelled, reservations are given back and the products end
+    cancelled; the returned task is `done`.
+
+    Past that point, or already final, nothing changes and the task is recorded
+    `terminatedWithError` with the reason (TMF622: the task is a resource of its own).
+    An unknown order raises `DomainError` naming `productOrder.id`.
+    """
+    order = (
+        ProductOrder.objects.select_for_update().filter(pk=int(order_id)).first()
+        if str(order_id).isdigit()
+        else None
+    )
+    if order is None:
+        raise DomainError(f"Product order '{order_id}' does not exist.", field="productOrder.id")
+    # Locked in the same order as the workflow: product order first, then its service orders.
+    service_orders = list(order.service_orders.select_for_update().order_by("pk"))
+    task = CancelProductOrder(
+        order=order,
+        cancellation_reason=reason,
+        requested_cancellation_date=requested_date,
+        created_by=by,
+    )
+    refusal = _cancellation_refusal(
+        order, ActivationStep.objects.filter(item__order__product_order=order)
+    )
+    if refusal:
+        task.state = TaskState.TERMINATED_WITH_ERROR
+        task.error_message = refusal
+        task.save()
+        return task
+    now = timezone.now()
+    why = reason or "Cancelled on request."
+    for service_order in service_orders:
+        _service_order_withdraw(service_order, by=by, reason=why, at=now)
+    _order_cancel_moves(order, by=by, reason=why, at=now)
+    task.state = TaskState.DONE
+    task.effective_cancellation_date = now
+    task.save()
+    return task
+
+
+@transaction.atomic
+def service_order_cancel(
+    *,
+    order_id: str,
+    reason: str = "",
+    requested_date: datetime | None = None,
+    by: str = "",
+) -> CancelServiceOrder:
+    """Cancel a service order sent directly to us, by the same rule as `product_order_cancel`.
+
+    A service order decomposed from a product order is refused (`terminatedWithError`): it is
+    cancelled with its product order, so that order never ends half cancelled.
+    """
+    order = (
+        ServiceOrder.objects.select_for_update().filter(pk=int(order_id)).first()
+        if str(order_id).isdigit()
+        else None
+    )
+    if order is None:
+        raise DomainError(f"Service order '{order_id}' does not exist.", field="serviceOrder.id")
+    task = CancelServiceOrder(
+        order=order,
+        cancellation_reason=reason,
+        requested_cancellation_date=requested_date,
+        created_by=by,
+    )
+    refusal = _cancellation_refusal(order, ActivationStep.objects.filter(item__order=order))
+    if not refusal and order.product_order_id:
+        refusal = (
+            f"{order} was decomposed from product order {order.product_order_id}: "
+            "cancel the product order."
+        )
+    if refusal:
+        task.state = TaskState.TERMINATED_WITH_ERROR
+        task.error_message = refusal
+        task.save()
+        return task
+    now = timezone.now()
+    _service_order_withdraw(order, by=by, reason=reason or "Cancelled on request.", at=now)
+    task.state = TaskState.DONE
+    task.effective_cancellation_date = now
+    task.save()
+    return task

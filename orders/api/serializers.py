@@ -12,12 +12,14 @@ from inventory.api.serializers import (
     tmf_ref,
 )
 from orders.choices import ItemAction
-from orders.models import ProductOrder, ServiceOrder
+from orders.models import CancelProductOrder, CancelServiceOrder, ProductOrder, ServiceOrder
 from orders.services import ItemRequest, PartyRequest
 from telco.api.serializers import RefSerializer, TMFSerializer
 
 PRODUCT_ORDER_URL = "orders-api:productOrder-detail"
 SERVICE_ORDER_URL = "orders-api:serviceOrder-detail"
+CANCEL_PRODUCT_ORDER_URL = "orders-api:cancelProductOrder-detail"
+CANCEL_SERVICE_ORDER_URL = "orders-api:cancelServiceOrder-detail"
 
 
 class _OrderSerializer(TMFSerializer):
@@ -288,3 +290,81 @@ class ServiceOrderInput(serializers.Serializer):
             "description": data.get("description", ""),
             "external_id": data.get("externalId", ""),
         }
+
+
+class _CancellationSerializer(TMFSerializer):
+    """The TMF task of cancelling an order; `errorMessage` (an extension) says why it failed."""
+
+    cancellationReason = serializers.CharField(source="cancellation_reason")
+    requestedCancellationDate = serializers.DateTimeField(source="requested_cancellation_date")
+    effectiveCancellationDate = serializers.DateTimeField(source="effective_cancellation_date")
+    errorMessage = serializers.CharField(source="error_message")
+
+    FIELDS = [
+        "state",
+        "cancellationReason",
+        "requestedCancellationDate",
+        "effectiveCancellationDate",
+        "errorMessage",
+    ]
+
+
+class CancelProductOrderSerializer(_CancellationSerializer):
+    """TMF622 CancelProductOrder."""
+
+    tmf_type = "CancelProductOrder"
+    url_name = CANCEL_PRODUCT_ORDER_URL
+
+    productOrder = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CancelProductOrder
+        fields = [*_CancellationSerializer.FIELDS, "productOrder"]
+
+    def get_productOrder(self, task):
+        return self.ref(task.order, PRODUCT_ORDER_URL, "ProductOrder") | {"state": task.order.state}
+
+
+class CancelServiceOrderSerializer(_CancellationSerializer):
+    """TMF641 CancelServiceOrder."""
+
+    tmf_type = "CancelServiceOrder"
+    url_name = CANCEL_SERVICE_ORDER_URL
+
+    serviceOrder = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CancelServiceOrder
+        fields = [*_CancellationSerializer.FIELDS, "serviceOrder"]
+
+    def get_serviceOrder(self, task):
+        return self.ref(task.order, SERVICE_ORDER_URL, "ServiceOrder") | {"state": task.order.state}
+
+
+class _CancellationInput(serializers.Serializer):
+    cancellationReason = serializers.CharField(required=False, allow_blank=True)
+    requestedCancellationDate = serializers.DateTimeField(required=False)
+
+    order_attribute = ""
+
+    def to_service_arguments(self) -> dict:
+        data = self.validated_data
+        return {
+            "order_id": data[self.order_attribute]["id"],
+            "reason": data.get("cancellationReason", ""),
+            "requested_date": data.get("requestedCancellationDate"),
+        }
+
+
+class CancelProductOrderInput(_CancellationInput):
+    """TMF622 CancelProductOrder_Create: the order to cancel, and why."""
+
+    productOrder = RefSerializer()
+    order_attribute = "productOrder"
+
+
+class CancelServiceOrderInput(_CancellationInput):
+    """TMF641 CancelServiceOrder_Create: the order to cancel, and why."""
+
+    serviceOrder = RefSerializer()
+    order_attribute = "serviceOrder"

@@ -7,8 +7,14 @@ app_name = "orders-api"
 
 product_order_router = TMFRouter()
 product_order_router.register("productOrder", views.ProductOrderViewSet, basename="productOrder")
+product_order_router.register(
+    "cancelProductOrder", views.CancelProductOrderViewSet, basename="cancelProductOrder"
+)
 service_order_router = TMFRouter()
 service_order_router.register("serviceOrder", views.ServiceOrderViewSet, basename="serviceOrder")
+service_order_router.register(
+    "cancelServiceOrder", views.CancelServiceOrderViewSet, basename="cancelServiceOrder"
+)
 
 urlpatterns = [
     path("tmf-api/productOrderingManagement/v4/", include(product_order_router.urls)),

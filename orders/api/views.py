@@ -2,6 +2,10 @@
 
 from orders import selectors, services
 from orders.api.serializers import (
+    CancelProductOrderInput,
+    CancelProductOrderSerializer,
+    CancelServiceOrderInput,
+    CancelServiceOrderSerializer,
     ProductOrderInput,
     ProductOrderSerializer,
     ServiceOrderInput,
@@ -64,3 +68,35 @@ class ServiceOrderViewSet(InputOutputMixin, TMFCreateMixin, TMFViewSet):
 
     def perform_tmf_create(self, serializer):
         return services.service_order_submit(**serializer.to_service_arguments())
+
+
+class CancelProductOrderViewSet(InputOutputMixin, TMFCreateMixin, TMFViewSet):
+    """TMF622 `/cancelProductOrder`: agents withdraw orders; a refusal is a terminated task."""
+
+    queryset = selectors.cancel_product_order_list()
+    serializer_class = CancelProductOrderSerializer
+    input_serializer_class = CancelProductOrderInput
+    read_roles = (AGENT, NOC, FINANCE)
+    write_roles = (AGENT,)
+    filter_attributes = {"state": "state", "productOrder.id": "order_id"}
+
+    def perform_tmf_create(self, serializer):
+        return services.product_order_cancel(
+            **serializer.to_service_arguments(), by=self.request.user.get_username()
+        )
+
+
+class CancelServiceOrderViewSet(InputOutputMixin, TMFCreateMixin, TMFViewSet):
+    """TMF641 `/cancelServiceOrder`: the NOC withdraws service orders it sent directly."""
+
+    queryset = selectors.cancel_service_order_list()
+    serializer_class = CancelServiceOrderSerializer
+    input_serializer_class = CancelServiceOrderInput
+    read_roles = (NOC, AGENT)
+    write_roles = (NOC,)
+    filter_attributes = {"state": "state", "serviceOrder.id": "order_id"}
+
+    def perform_tmf_create(self, serializer):
+        return services.service_order_cancel(
+            **serializer.to_service_arguments(), by=self.request.user.get_username()
+        )
