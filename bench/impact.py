@@ -65,13 +65,13 @@ def build_hub(services: int):
         customers = Customer.objects.bulk_create(
             [
                 Customer(party=p, name=f"Bench Customer{n}")
-                for n, p in zip(numbers, parties, strict=False)
+                for n, p in zip(numbers, parties, strict=True)
             ]
         )
         accounts = BillingAccount.objects.bulk_create(
             [
                 BillingAccount(customer=c, account_number=f"BENCH{n:07d}", name=c.name)
-                for n, c in zip(numbers, customers, strict=False)
+                for n, c in zip(numbers, customers, strict=True)
             ]
         )
         products = ProductInstance.objects.bulk_create(
@@ -83,7 +83,7 @@ def build_hub(services: int):
                     name="5G Premium",
                     status="active",
                 )
-                for c, a in zip(customers, accounts, strict=False)
+                for c, a in zip(customers, accounts, strict=True)
             ]
         )
         cfs = Service.objects.bulk_create(
@@ -106,11 +106,11 @@ def build_hub(services: int):
                     category="logical",
                     parent=gnbs[n % len(gnbs)],
                 )
-                for n, s in zip(numbers, cfs, strict=False)
+                for n, s in zip(numbers, cfs, strict=True)
             ]
         )
         bindings = []
-        for n, service, slice_resource in zip(numbers, cfs, slices, strict=False):
+        for n, service, slice_resource in zip(numbers, cfs, slices, strict=True):
             bindings.append(
                 ServiceResource(
                     service=service, resource=gnbs[n % len(gnbs)], capacity_mbps=100, state="active"
