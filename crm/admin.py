@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from crm.models import BillingAccount, BillingAccountStateChange, Customer, Party
+from crm.models import (
+    BillingAccount,
+    BillingAccountStateChange,
+    Customer,
+    Party,
+    TroubleTicket,
+    TroubleTicketStatusChange,
+)
 
 
 @admin.register(Party)
@@ -66,3 +73,45 @@ class BillingAccountStateChangeAdmin(admin.ModelAdmin):
     search_fields = ("account__account_number", "changed_by")
     list_select_related = ("account",)
     raw_id_fields = ("account",)
+
+
+class TroubleTicketStatusChangeInline(admin.TabularInline):
+    model = TroubleTicketStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TroubleTicket)
+class TroubleTicketAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "name",
+        "customer",
+        "ticket_type",
+        "severity",
+        "priority",
+        "status",
+        "assignee",
+        "created_at",
+        "expected_resolution_date",
+    )
+    list_filter = ("status", "severity", "ticket_type", "priority")
+    search_fields = ("name", "description", "customer__name", "assignee")
+    list_select_related = ("customer",)
+    raw_id_fields = ("customer",)
+    # The status moves through the ticket lifecycle; deadlines and dates are the service's.
+    readonly_fields = (
+        "status",
+        "status_change_reason",
+        "expected_response_date",
+        "expected_resolution_date",
+        "responded_at",
+        "resolution_date",
+        "created_at",
+        "last_update",
+    )
+    inlines = [TroubleTicketStatusChangeInline]

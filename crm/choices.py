@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.db import models
 
 
@@ -36,3 +38,66 @@ class PaymentMethod(models.TextChoices):
     DIRECT_DEBIT = "directDebit"
     CARD = "card"
     BANK_TRANSFER = "bankTransfer"
+
+
+class TicketType(models.TextChoices):
+    COMPLAINT = "complaint"
+    INQUIRY = "inquiry"
+    SERVICE_REQUEST = "serviceRequest"
+    FAULT = "fault"
+
+
+class TicketSeverity(models.TextChoices):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
+class TicketStatus(models.TextChoices):
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    PENDING = "pending"
+    HELD = "held"
+    IN_PROGRESS = "inProgress"
+    CANCELLED = "cancelled"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+TICKET_TRANSITIONS = {
+    TicketStatus.ACKNOWLEDGED: {
+        TicketStatus.IN_PROGRESS,
+        TicketStatus.REJECTED,
+        TicketStatus.CANCELLED,
+    },
+    TicketStatus.IN_PROGRESS: {
+        TicketStatus.PENDING,
+        TicketStatus.HELD,
+        TicketStatus.RESOLVED,
+        TicketStatus.CANCELLED,
+    },
+    TicketStatus.PENDING: {TicketStatus.IN_PROGRESS, TicketStatus.CANCELLED},
+    TicketStatus.HELD: {TicketStatus.IN_PROGRESS, TicketStatus.CANCELLED},
+    # Back to inProgress is a reopen: the customer says the fix did not hold.
+    TicketStatus.RESOLVED: {TicketStatus.CLOSED, TicketStatus.IN_PROGRESS},
+    TicketStatus.CLOSED: set(),
+    TicketStatus.REJECTED: set(),
+    TicketStatus.CANCELLED: set(),
+}
+
+# How long the operator has to respond (first move out of acknowledged) and to resolve.
+TICKET_DEADLINES = {
+    TicketSeverity.CRITICAL: {"respond": timedelta(hours=1), "resolve": timedelta(hours=4)},
+    TicketSeverity.MAJOR: {"respond": timedelta(hours=4), "resolve": timedelta(hours=24)},
+    TicketSeverity.MINOR: {"respond": timedelta(hours=24), "resolve": timedelta(hours=72)},
+}
+
+# The priority a ticket gets when the caller gives none (1 is the most urgent).
+TICKET_DEFAULT_PRIORITY = {
+    TicketSeverity.CRITICAL: 1,
+    TicketSeverity.MAJOR: 2,
+    TicketSeverity.MINOR: 3,
+}
+
+# What a ticket may point at up the stack: an id and a type, never a foreign key.
+TICKET_RELATED_ENTITY_TYPES = ("Service", "Product", "ProductOrder", "CustomerBill")

@@ -1,4 +1,4 @@
-"""Every meaningful write of the CRM: parties, customers, billing accounts."""
+"""Every meaningful write of the CRM: parties, customers, billing accounts, trouble tickets."""
 
 import uuid
 from decimal import Decimal
@@ -6,10 +6,30 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from crm.choices import ACCOUNT_TRANSITIONS, CustomerStatus, PartyKind, PaymentMethod, Segment
-from crm.models import BillingAccount, BillingAccountStateChange, Customer, Party
+from crm.choices import (
+    ACCOUNT_TRANSITIONS,
+    TICKET_DEADLINES,
+    TICKET_DEFAULT_PRIORITY,
+    TICKET_RELATED_ENTITY_TYPES,
+    TICKET_TRANSITIONS,
+    CustomerStatus,
+    PartyKind,
+    PaymentMethod,
+    Segment,
+    TicketSeverity,
+    TicketStatus,
+    TicketType,
+)
+from crm.models import (
+    BillingAccount,
+    BillingAccountStateChange,
+    Customer,
+    Party,
+    TroubleTicket,
+    TroubleTicketStatusChange,
+)
 from telco.exceptions import DomainError
-from telco.states import transition
+from telco.states import check_transition, transition
 
 PARTY_FIELDS = {
     "given_name",
@@ -179,4 +199,172 @@ def billing_account_set_state(
         history_fk="account",
         by=by,
         reason=reason,
+    )
+
+
+TICKET_FIELDS = {
+    "name",
+    "description",
+    "ticket_type",
+    "severity",
+    "priority",
+    "assignee",
+    "related_entities",
+}
+
+
+def _check_ticket(ticket: TroubleTicket) -> None:
+    if not ticket.description.strip():
+        raise DomainError("A trouble ticket needs a description.", field="description")
+    if ticket.ticket_type not in TicketType.values:
+        raise DomainError(f"'{ticket.ticket_type}' is not a ticket type.", field="ticketType")
+    if ticket.severity not in TicketSeverity.values:
+        raise DomainError(f"'{ticket.severity}' is not a severity.", field="severity")
+    if not isinstance(ticket.priority, int) or not 1 <= ticket.priority <= 4:
+        raise DomainError("The priority is 1 (most urgent) to 4.", field="priority")
+    for index, entity in enumerate(ticket.related_entities):
+        if not str(entity.get("id", "")).strip():
+            raise DomainError("A related entity needs an id.", field=f"relatedEntity[{index}].id")
+        if entity.get("@referredType") not in TICKET_RELATED_ENTITY_TYPES:
+            raise DomainError(
+                f"A ticket relates to one of {', '.join(TICKET_RELATED_ENTITY_TYPES)}.",
+                field=f"relatedEntity[{index}].@referredType",
+            )
+
+
+def _set_deadlines(ticket: TroubleTicket) -> None:
+    deadlines = TICKET_DEADLINES[ticket.severity]
+    ticket.expected_response_date = ticket.created_at + deadlines["respond"]
+    ticket.expected_resolution_date = ticket.created_at + deadlines["resolve"]
+
+
+def _new_notes(existing: list[dict], notes: list[dict], *, by: str, now) -> list[dict]:
+    """Notes to append, stamped now; a note already on the ticket (same author, date and text,
+    as a client echoing the whole array sends it) is not added twice."""
+    seen = {(n.get("author"), n.get("date"), n.get("text")) for n in existing}
+    added = []
+    for note in notes:
+        text = str(note.get("text", "")).strip()
+        if not text:
+            raise DomainError("A note needs a text.", field="note.text")
+        if (note.get("author"), note.get("date"), note.get("text")) in seen:
+            continue
+        added.append({"author": note.get("author") or by, "date": now.isoformat(), "text": text})
+    return added
+
+
+@transaction.atomic
+def trouble_ticket_create(
+    *,
+    customer: Customer,
+    description: str,
+    ticket_type: str,
+    severity: str,
+    name: str = "",
+    priority: int | None = None,
+    assignee: str = "",
+    related_entities: list[dict] | None = None,
+    notes: list[dict] | None = None,
+    by: str = "",
+) -> TroubleTicket:
+    """Open a ticket, acknowledged, with response and resolution deadlines from its severity."""
+    now = timezone.now()
+    if priority is None:
+        priority = TICKET_DEFAULT_PRIORITY.get(severity, 3)
+    ticket = TroubleTicket(
+        customer=customer,
+        name=name,
+        description=description,
+        ticket_type=ticket_type,
+        severity=severity,
+        priority=priority,
+        assignee=assignee,
+        related_entities=list(related_entities or []),
+        created_at=now,
+        last_update=now,
+    )
+    _check_ticket(ticket)
+    _set_deadlines(ticket)
+    ticket.notes = _new_notes([], notes or [], by=by, now=now)
+    ticket.save()
+    TroubleTicketStatusChange.objects.create(
+        ticket=ticket, to_state=ticket.status, changed_at=now, changed_by=by
+    )
+    return ticket
+
+
+@transaction.atomic
+def trouble_ticket_update(*, ticket: TroubleTicket, changes: dict, by: str = "") -> TroubleTicket:
+    """Change a ticket's attributes, append notes and move its status.
+
+    `changes` holds TroubleTicket fields plus `status`, `status_change_reason` (the reason
+    recorded with the move) and `notes` (appended). A severity change moves the deadlines.
+    Nothing is written if any part is refused (an illegal move is InvalidTransition, 409).
+    """
+    changes = dict(changes)
+    target = changes.pop("status", None)
+    reason = changes.pop("status_change_reason", None)
+    notes = changes.pop("notes", None)
+    unknown = set(changes) - TICKET_FIELDS
+    if unknown:
+        raise DomainError(f"Unknown trouble ticket attribute '{sorted(unknown)[0]}'.")
+    ticket = TroubleTicket.objects.select_for_update().get(pk=ticket.pk)
+    moves = target is not None and target != ticket.status
+    if reason is not None and not moves:
+        raise DomainError(
+            "A status change reason goes with a status change.", field="statusChangeReason"
+        )
+    if moves:
+        if target not in TicketStatus.values:
+            raise DomainError(f"'{target}' is not a trouble ticket status.", field="status")
+        check_transition(TICKET_TRANSITIONS, ticket.status, target, "Trouble ticket")
+    now = timezone.now()
+    fields = set()
+    for field, value in changes.items():
+        if getattr(ticket, field) != value:
+            setattr(ticket, field, value)
+            fields.add(field)
+    _check_ticket(ticket)
+    if "severity" in fields:
+        _set_deadlines(ticket)
+        fields |= {"expected_response_date", "expected_resolution_date"}
+    if notes:
+        added = _new_notes(ticket.notes, notes, by=by, now=now)
+        if added:
+            ticket.notes = [*ticket.notes, *added]
+            fields.add("notes")
+    if fields:
+        ticket.last_update = now
+        ticket.save(update_fields=[*sorted(fields), "last_update"])
+    if moves:
+        ticket = trouble_ticket_set_status(ticket=ticket, status=target, by=by, reason=reason or "")
+    return ticket
+
+
+def trouble_ticket_set_status(
+    *, ticket: TroubleTicket, status: str, by: str = "", reason: str = ""
+) -> TroubleTicket:
+    """Move a ticket along its lifecycle (InvalidTransition, 409, for an illegal move).
+
+    The first move out of acknowledged is the response; resolved stamps the resolution date,
+    which a reopen clears.
+    """
+    now = timezone.now()
+    extra = {"status_change_reason": reason}
+    if ticket.responded_at is None and ticket.status == TicketStatus.ACKNOWLEDGED:
+        extra["responded_at"] = now
+    if status == TicketStatus.RESOLVED:
+        extra["resolution_date"] = now
+    elif status == TicketStatus.IN_PROGRESS and ticket.status == TicketStatus.RESOLVED:
+        extra["resolution_date"] = None
+    return transition(
+        ticket,
+        status,
+        transitions=TICKET_TRANSITIONS,
+        history=TroubleTicketStatusChange,
+        history_fk="ticket",
+        field="status",
+        by=by,
+        reason=reason,
+        extra_updates=extra,
     )

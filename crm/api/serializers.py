@@ -1,15 +1,26 @@
-"""TMF632 Party, TMF629 Customer and TMF666 Billing Account representations."""
+"""TMF632 Party, TMF629 Customer, TMF666 Billing Account and TMF621 Trouble Ticket."""
 
 from rest_framework import serializers
 
-from crm.choices import AccountState, CustomerStatus, PartyKind, PaymentMethod, Segment
-from crm.models import BillingAccount, Customer, Party
+from crm.choices import (
+    TICKET_RELATED_ENTITY_TYPES,
+    AccountState,
+    CustomerStatus,
+    PartyKind,
+    PaymentMethod,
+    Segment,
+    TicketSeverity,
+    TicketStatus,
+    TicketType,
+)
+from crm.models import BillingAccount, Customer, Party, TroubleTicket
 from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
 
 INDIVIDUAL = "crm-api:individual-detail"
 ORGANIZATION = "crm-api:organization-detail"
 CUSTOMER = "crm-api:customer-detail"
 BILLING_ACCOUNT = "crm-api:billingAccount-detail"
+TROUBLE_TICKET = "crm-api:troubleTicket-detail"
 
 MEDIUM_TYPES = ("email", "phone", "postalAddress")
 
@@ -288,4 +299,163 @@ class BillingAccountSerializer(TMFSerializer):
         body["relatedParty"] = [
             {**self.ref(customer, CUSTOMER, "Customer", name=customer.name), "role": "owner"}
         ]
+        return body
+
+
+def customer_from_related_party(parties: list[dict]) -> Customer:
+    """The one `Customer` among the related parties; ValidationError naming the item."""
+    customers = [p for p in parties if p.get("referred_type", "Customer") == "Customer"]
+    if not customers:
+        raise serializers.ValidationError("The Customer is required.")
+    if len(customers) > 1:
+        raise serializers.ValidationError("Only one Customer can be given.")
+    index = parties.index(customers[0])
+    raw = customers[0]["id"]
+    customer = Customer.objects.filter(pk=int(raw) if raw.isdigit() else None).first()
+    if customer is None:
+        raise serializers.ValidationError({index: {"id": f"Customer '{raw}' does not exist."}})
+    return customer
+
+
+class PriorityField(serializers.IntegerField):
+    """TMF621 spells the priority as a string; we keep 1 (most urgent) to 4."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=4, **kwargs)
+
+    def to_representation(self, value):
+        return str(value)
+
+
+class RelatedEntityField(serializers.Field):
+    """A TMF621 RelatedEntity: {id, @referredType, name, role}, an up-the-stack reference."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("A related entity is a JSON object.")
+        errors = {}
+        entity_id = str(data.get("id", "")).strip()
+        if not entity_id:
+            errors["id"] = ["This field is required."]
+        referred = data.get("@referredType")
+        if referred not in TICKET_RELATED_ENTITY_TYPES:
+            errors["@referredType"] = [
+                f"One of {', '.join(TICKET_RELATED_ENTITY_TYPES)} is required."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        entity = {"id": entity_id, "@referredType": referred}
+        for key in ("name", "role", "href"):
+            if data.get(key):
+                entity[key] = str(data[key])
+        return entity
+
+    def to_representation(self, value):
+        return value
+
+
+class NoteSerializer(serializers.Serializer):
+    """An incoming note; the server stamps its date (and its author, when none is given)."""
+
+    author = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    date = serializers.CharField(required=False, allow_blank=True)
+    text = serializers.CharField()
+
+
+class TroubleTicketSerializer(TMFSerializer):
+    """TMF621 TroubleTicket.
+
+    - `relatedParty`: the customer (`@referredType` "Customer"); required on create.
+    - `relatedEntity`: [{id, @referredType, name, role}] for Service, Product, ProductOrder or
+      CustomerBill; references by id and type only.
+    - `status` starts acknowledged; a PATCH moves it along the lifecycle, with
+      `statusChangeReason` recorded in `statusChange`.
+    - `note`: a PATCH appends the notes it carries (notes already on the ticket are skipped).
+    - Extensions: `assignee`, `expectedResponseDate`, `responseBreached`, `resolutionBreached`.
+    """
+
+    tmf_type = "TroubleTicket"
+    url_name = TROUBLE_TICKET
+
+    description = serializers.CharField()
+    severity = serializers.ChoiceField(choices=TicketSeverity.choices)
+    ticketType = serializers.ChoiceField(source="ticket_type", choices=TicketType.choices)
+    priority = PriorityField(required=False)
+    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+    statusChangeReason = serializers.CharField(
+        source="status_change_reason", required=False, allow_blank=True
+    )
+    assignee = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    creationDate = serializers.DateTimeField(source="created_at", read_only=True)
+    lastUpdate = serializers.DateTimeField(source="last_update", read_only=True)
+    expectedResponseDate = serializers.DateTimeField(
+        source="expected_response_date", read_only=True
+    )
+    expectedResolutionDate = serializers.DateTimeField(
+        source="expected_resolution_date", read_only=True
+    )
+    resolutionDate = serializers.DateTimeField(source="resolution_date", read_only=True)
+    responseBreached = serializers.BooleanField(source="is_response_breached", read_only=True)
+    resolutionBreached = serializers.BooleanField(source="is_resolution_breached", read_only=True)
+    relatedParty = RelatedPartySerializer(many=True, write_only=True)
+    relatedEntity = serializers.ListField(
+        source="related_entities", child=RelatedEntityField(), required=False
+    )
+    note = NoteSerializer(source="notes", many=True, required=False, write_only=True)
+
+    class Meta:
+        model = TroubleTicket
+        fields = [
+            "name",
+            "description",
+            "severity",
+            "priority",
+            "ticketType",
+            "status",
+            "statusChangeReason",
+            "assignee",
+            "creationDate",
+            "lastUpdate",
+            "expectedResponseDate",
+            "expectedResolutionDate",
+            "resolutionDate",
+            "responseBreached",
+            "resolutionBreached",
+            "relatedParty",
+            "relatedEntity",
+            "note",
+        ]
+        extra_kwargs = {"name": {"required": False, "allow_blank": True}}
+
+    def validate_relatedParty(self, parties):
+        return customer_from_related_party(parties)
+
+    def validate_status(self, value):
+        if self.instance is None and value != TicketStatus.ACKNOWLEDGED:
+            raise serializers.ValidationError("A new ticket is acknowledged.")
+        return value
+
+    def validate(self, attrs):
+        if "relatedParty" in attrs:
+            attrs["customer"] = attrs.pop("relatedParty")
+        return attrs
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        customer = instance.customer
+        body["relatedParty"] = [
+            {**self.ref(customer, CUSTOMER, "Customer", name=customer.name), "role": "customer"}
+        ]
+        body["note"] = list(instance.notes)
+        # The prefetched history, in order; the creation row has no from-state.
+        changes = list(instance.history.all())
+        body["statusChange"] = [
+            {
+                "status": change.to_state,
+                "changeDate": serializers.DateTimeField().to_representation(change.changed_at),
+                "changeReason": change.reason,
+            }
+            for change in changes
+        ]
+        body["statusChangeDate"] = body["statusChange"][-1]["changeDate"] if changes else None
         return body

@@ -15,8 +15,12 @@ customer.register("customer", views.CustomerViewSet, basename="customer")
 account = TMFRouter()
 account.register("billingAccount", views.BillingAccountViewSet, basename="billingAccount")
 
+ticket = TMFRouter()
+ticket.register("troubleTicket", views.TroubleTicketViewSet, basename="troubleTicket")
+
 urlpatterns = [
     path("tmf-api/party/v4/", include(party.urls)),
     path("tmf-api/customerManagement/v4/", include(customer.urls)),
     path("tmf-api/accountManagement/v4/", include(account.urls)),
+    path("tmf-api/troubleTicket/v4/", include(ticket.urls)),
 ]

@@ -1,4 +1,6 @@
-"""TMF632 Party, TMF629 Customer and TMF666 Billing Account endpoints."""
+"""TMF632 Party, TMF629 Customer, TMF666 Billing Account and TMF621 Trouble Ticket endpoints."""
+
+from rest_framework.exceptions import PermissionDenied
 
 from crm import selectors, services
 from crm.api.serializers import (
@@ -6,10 +8,12 @@ from crm.api.serializers import (
     CustomerSerializer,
     IndividualSerializer,
     OrganizationSerializer,
+    TroubleTicketSerializer,
 )
-from crm.choices import PartyKind
+from crm.choices import PartyKind, TicketType
+from crm.models import TroubleTicket
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
-from telco.roles import AGENT, FINANCE, NOC
+from telco.roles import ADMIN, AGENT, FINANCE, NOC, user_roles
 
 CRM_READERS = (AGENT, NOC, FINANCE)
 
@@ -110,4 +114,68 @@ class BillingAccountViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
             account=instance,
             changes=serializer.validated_data,
             by=self.request.user.get_username(),
+        )
+
+
+class TroubleTicketViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
+    """TMF621 trouble tickets: agents handle any ticket, the NOC handles fault tickets."""
+
+    serializer_class = TroubleTicketSerializer
+    read_roles = CRM_READERS
+    write_roles = (AGENT, NOC)
+    filter_attributes = {
+        "status": "status",
+        "severity": "severity",
+        "priority": "priority",
+        "ticketType": "ticket_type",
+        "assignee": "assignee",
+        "relatedParty.id": "customer",
+        "creationDate": "created_at",
+        "lastUpdate": "last_update",
+        "expectedResolutionDate": "expected_resolution_date",
+        "resolutionDate": "resolution_date",
+    }
+    patchable_fields = (
+        "name",
+        "description",
+        "severity",
+        "priority",
+        "ticketType",
+        "status",
+        "statusChangeReason",
+        "assignee",
+        "relatedEntity",
+        "note",
+    )
+
+    def get_queryset(self):
+        # Only this endpoint reads tickets: the history prefetch keeps the list at 2 queries.
+        return (
+            TroubleTicket.objects.select_related("customer")
+            .prefetch_related("history")
+            .order_by("id")
+        )
+
+    def _check_may_write(self, ticket_type: str) -> None:
+        roles = user_roles(self.request.user)
+        if roles & {AGENT, ADMIN}:
+            return
+        if ticket_type != TicketType.FAULT:
+            raise PermissionDenied("The NOC handles fault tickets only.")
+
+    def perform_tmf_create(self, serializer):
+        data = dict(serializer.validated_data)
+        # A new ticket is acknowledged; a reason belongs to a later move.
+        data.pop("status", None)
+        data.pop("status_change_reason", None)
+        self._check_may_write(data["ticket_type"])
+        return services.trouble_ticket_create(**data, by=self.request.user.get_username())
+
+    def perform_tmf_patch(self, instance, serializer):
+        changes = dict(serializer.validated_data)
+        self._check_may_write(instance.ticket_type)
+        if "ticket_type" in changes:
+            self._check_may_write(changes["ticket_type"])
+        return services.trouble_ticket_update(
+            ticket=instance, changes=changes, by=self.request.user.get_username()
         )

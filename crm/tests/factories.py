@@ -1,9 +1,10 @@
-"""CRM factories: parties, customers, billing accounts."""
+"""CRM factories: parties, customers, billing accounts, trouble tickets."""
 
 import factory
+from django.utils import timezone
 
-from crm.choices import PartyKind
-from crm.models import BillingAccount, Customer, Party
+from crm.choices import TICKET_DEADLINES, PartyKind, TicketSeverity, TicketType
+from crm.models import BillingAccount, Customer, Party, TroubleTicket
 
 
 class IndividualFactory(factory.django.DjangoModelFactory):
@@ -43,3 +44,23 @@ class BillingAccountFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"{o.customer.name} account")
     currency = "EUR"
     bill_cycle_day = 1
+
+
+class TroubleTicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TroubleTicket
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = factory.Sequence(lambda n: f"No signal {n}")
+    description = "No mobile signal at home since this morning."
+    ticket_type = TicketType.FAULT
+    severity = TicketSeverity.MAJOR
+    priority = 2
+    created_at = factory.LazyFunction(timezone.now)
+    last_update = factory.LazyAttribute(lambda o: o.created_at)
+    expected_response_date = factory.LazyAttribute(
+        lambda o: o.created_at + TICKET_DEADLINES[o.severity]["respond"]
+    )
+    expected_resolution_date = factory.LazyAttribute(
+        lambda o: o.created_at + TICKET_DEADLINES[o.severity]["resolve"]
+    )
