@@ -138,6 +138,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several choice sets back fields named `state`; name each one instead of hashing.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "orders.choices.OrderState",
+        "TaskStateEnum": "orders.choices.TaskState",
+    },
 }
 
 # Celery: with no broker configured every task runs in-process, so the embedded demo needs

@@ -1,5 +1,6 @@
 """TMF632 Party, TMF629 Customer, TMF666 Billing Account and TMF621 Trouble Ticket."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.choices import (
@@ -14,6 +15,7 @@ from crm.choices import (
     TicketType,
 )
 from crm.models import BillingAccount, Customer, Party, TroubleTicket
+from telco.api.schema import RELATED_PARTY
 from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
 
 INDIVIDUAL = "crm-api:individual-detail"
@@ -327,6 +329,7 @@ class PriorityField(serializers.IntegerField):
         return str(value)
 
 
+@extend_schema_field(RELATED_PARTY)  # same shape: an entity ref with a role
 class RelatedEntityField(serializers.Field):
     """A TMF621 RelatedEntity: {id, @referredType, name, role}, an up-the-stack reference."""
 

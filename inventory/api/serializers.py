@@ -3,7 +3,7 @@
 from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
-from catalog.choices import ResourceKind
+from catalog.choices import PriceType, ResourceKind
 from inventory.choices import (
     AdministrativeState,
     OperationalState,
@@ -12,6 +12,20 @@ from inventory.choices import (
     UsageState,
 )
 from inventory.models import ProductInstance, Resource, Service
+from telco.api.schema import (
+    ENTITY_REF,
+    MONEY,
+    STRING,
+    array,
+    characteristic_list_field,
+    entity_ref_field,
+    entity_ref_list_field,
+    enum,
+    nullable_entity_ref_field,
+    obj,
+    related_party_list_field,
+    schema_field,
+)
 from telco.api.serializers import RefSerializer, TMFSerializer, absolute_url
 
 # Where other apps serve their resources, when their route names cannot be resolved.
@@ -57,6 +71,30 @@ def customer_party(request, customer) -> dict:
     return {**tmf_ref(request, customer, "crm-api:customer-detail", "Customer"), "role": "Customer"}
 
 
+PRODUCT_ORDER_ITEM_REF = obj(
+    {
+        "orderItemId": STRING,
+        "productOrderId": STRING,
+        "orderItemAction": STRING,
+        "@referredType": STRING,
+    }
+)
+PRODUCT_PRICE = obj(
+    {
+        "name": STRING,
+        "priceType": enum(PriceType.values),
+        "recurringChargePeriod": STRING,
+        "unitOfMeasure": STRING,
+        "price": obj({"taxExcludedAmount": MONEY}),
+        "productOfferingPrice": obj({"id": STRING, "name": STRING, "@referredType": STRING}),
+    }
+)
+PLACE_REF = obj(
+    {"id": STRING, "name": STRING, "role": STRING, "@referredType": STRING}, nullable=True
+)
+RESOURCE_RELATIONSHIP = obj({"relationshipType": STRING, "resource": ENTITY_REF})
+
+
 class ProductSerializer(TMFSerializer):
     """TMF637 Product."""
 
@@ -89,6 +127,7 @@ class ProductSerializer(TMFSerializer):
             "productPrice",
         ]
 
+    @entity_ref_field
     def get_productOffering(self, product):
         return tmf_ref(
             self.request,
@@ -97,24 +136,29 @@ class ProductSerializer(TMFSerializer):
             "ProductOffering",
         )
 
+    @characteristic_list_field
     def get_productCharacteristic(self, product):
         return characteristics_list(product.characteristics)
 
+    @entity_ref_list_field
     def get_realizingService(self, product):
         return [
             self.ref(service, SERVICE_URL, "Service", service.name)
             for service in product.services.all()
         ]
 
+    @related_party_list_field
     def get_relatedParty(self, product):
         return [customer_party(self.request, product.customer)]
 
+    @entity_ref_field
     def get_billingAccount(self, product):
         account = product.billing_account
         return tmf_ref(
             self.request, account, "crm-api:billingAccount-detail", "BillingAccount", account.name
         )
 
+    @schema_field(array(PRODUCT_ORDER_ITEM_REF))
     def get_productOrderItem(self, product):
         if not product.product_order_id:
             return []
@@ -127,6 +171,7 @@ class ProductSerializer(TMFSerializer):
             }
         ]
 
+    @schema_field(array(PRODUCT_PRICE))
     def get_productPrice(self, product):
         return [
             {
@@ -174,6 +219,7 @@ class ServiceSerializer(TMFSerializer):
             "product",
         ]
 
+    @entity_ref_field
     def get_serviceSpecification(self, service):
         return tmf_ref(
             self.request,
@@ -182,20 +228,24 @@ class ServiceSerializer(TMFSerializer):
             "ServiceSpecification",
         )
 
+    @entity_ref_list_field
     def get_supportingResource(self, service):
         return [
             self.ref(binding.resource, RESOURCE_URL, resource_type(binding.resource))
             for binding in service.held_bindings
         ]
 
+    @characteristic_list_field
     def get_serviceCharacteristic(self, service):
         return characteristics_list(service.characteristics)
 
+    @related_party_list_field
     def get_relatedParty(self, service):
         if service.product is None:
             return []
         return [customer_party(self.request, service.product.customer)]
 
+    @nullable_entity_ref_field
     def get_product(self, service):
         """Extension: the product this customer-facing service realises."""
         if service.product is None:
@@ -257,6 +307,7 @@ class ResourceSerializer(TMFSerializer):
         ]
         extra_kwargs = {"name": {"required": False}}
 
+    @nullable_entity_ref_field
     def get_resourceSpecification(self, resource):
         return tmf_ref(
             self.request,
@@ -265,6 +316,7 @@ class ResourceSerializer(TMFSerializer):
             "ResourceSpecification",
         )
 
+    @schema_field(PLACE_REF)
     def get_place(self, resource):
         if resource.site is None:
             return None
@@ -275,6 +327,7 @@ class ResourceSerializer(TMFSerializer):
             "@referredType": "GeographicSite",
         }
 
+    @schema_field(array(RESOURCE_RELATIONSHIP))
     def get_resourceRelationship(self, resource):
         if resource.parent is None:
             return []
@@ -285,6 +338,7 @@ class ResourceSerializer(TMFSerializer):
             }
         ]
 
+    @characteristic_list_field
     def get_resourceCharacteristic(self, resource):
         characteristics = [
             {"name": "resourceKind", "value": resource.resource_kind},

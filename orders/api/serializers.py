@@ -11,15 +11,74 @@ from inventory.api.serializers import (
     customer_party,
     tmf_ref,
 )
-from orders.choices import ItemAction
+from inventory.choices import ServiceState
+from orders.choices import ItemAction, OrderState
 from orders.models import CancelProductOrder, CancelServiceOrder, ProductOrder, ServiceOrder
 from orders.services import ItemRequest, PartyRequest
+from telco.api.schema import (
+    CHARACTERISTIC,
+    ENTITY_REF,
+    STRING,
+    array,
+    entity_ref_field,
+    enum,
+    extend,
+    note_list_field,
+    obj,
+    related_party_list_field,
+    schema_field,
+)
 from telco.api.serializers import RefSerializer, TMFSerializer
 
 PRODUCT_ORDER_URL = "orders-api:productOrder-detail"
 SERVICE_ORDER_URL = "orders-api:serviceOrder-detail"
 CANCEL_PRODUCT_ORDER_URL = "orders-api:cancelProductOrder-detail"
 CANCEL_SERVICE_ORDER_URL = "orders-api:cancelServiceOrder-detail"
+
+
+ORDER_STATE = enum(OrderState.values)
+ORDER_REF = extend(ENTITY_REF, {"state": ORDER_STATE})
+PRODUCT_ORDER_ITEM = obj(
+    {
+        "id": STRING,
+        "action": enum(ItemAction.values),
+        "state": ORDER_STATE,
+        "quantity": {"type": "integer"},
+        "productOffering": ENTITY_REF,
+        "product": obj(
+            {
+                "id": STRING,
+                "href": STRING,
+                "name": STRING,
+                "@referredType": STRING,
+                "productCharacteristic": array(CHARACTERISTIC),
+            }
+        ),
+        "@type": STRING,
+    }
+)
+SERVICE_ORDER_ITEM = obj(
+    {
+        "id": STRING,
+        "action": enum(ItemAction.values),
+        "state": ORDER_STATE,
+        "quantity": {"type": "integer"},
+        "service": obj(
+            {
+                "id": STRING,
+                "href": STRING,
+                "name": STRING,
+                "@referredType": STRING,
+                "state": enum(ServiceState.values),
+                "serviceSpecification": ENTITY_REF,
+                "serviceCharacteristic": array(CHARACTERISTIC),
+            },
+            required=["serviceSpecification"],
+        ),
+        "@type": STRING,
+    }
+)
+ORDER_RELATIONSHIP = extend(ENTITY_REF, {"relationshipType": STRING})
 
 
 class _OrderSerializer(TMFSerializer):
@@ -31,6 +90,7 @@ class _OrderSerializer(TMFSerializer):
     relatedParty = serializers.SerializerMethodField()
     note = serializers.SerializerMethodField()
 
+    @note_list_field
     def get_note(self, order):
         if not order.failure_reason:
             return []
@@ -67,6 +127,7 @@ class ProductOrderSerializer(_OrderSerializer):
             "serviceOrder",
         ]
 
+    @schema_field(array(PRODUCT_ORDER_ITEM))
     def get_productOrderItem(self, order):
         return [
             {
@@ -89,15 +150,18 @@ class ProductOrderSerializer(_OrderSerializer):
             for item in order.items.all()
         ]
 
+    @related_party_list_field
     def get_relatedParty(self, order):
         return [customer_party(self.request, order.customer)]
 
+    @entity_ref_field
     def get_billingAccount(self, order):
         account = order.billing_account
         return tmf_ref(
             self.request, account, "crm-api:billingAccount-detail", "BillingAccount", account.name
         )
 
+    @schema_field(array(ORDER_REF))
     def get_serviceOrder(self, order):
         return [
             self.ref(
@@ -136,6 +200,7 @@ class ServiceOrderSerializer(_OrderSerializer):
             "note",
         ]
 
+    @schema_field(array(SERVICE_ORDER_ITEM))
     def get_serviceOrderItem(self, order):
         items = []
         for item in order.items.all():
@@ -166,11 +231,13 @@ class ServiceOrderSerializer(_OrderSerializer):
             )
         return items
 
+    @related_party_list_field
     def get_relatedParty(self, order):
         if order.product_order is None:
             return []
         return [customer_party(self.request, order.product_order.customer)]
 
+    @schema_field(array(ORDER_RELATIONSHIP))
     def get_orderRelationship(self, order):
         if order.product_order is None:
             return []
@@ -321,6 +388,7 @@ class CancelProductOrderSerializer(_CancellationSerializer):
         model = CancelProductOrder
         fields = [*_CancellationSerializer.FIELDS, "productOrder"]
 
+    @schema_field(ORDER_REF)
     def get_productOrder(self, task):
         return self.ref(task.order, PRODUCT_ORDER_URL, "ProductOrder") | {"state": task.order.state}
 
@@ -337,6 +405,7 @@ class CancelServiceOrderSerializer(_CancellationSerializer):
         model = CancelServiceOrder
         fields = [*_CancellationSerializer.FIELDS, "serviceOrder"]
 
+    @schema_field(ORDER_REF)
     def get_serviceOrder(self, task):
         return self.ref(task.order, SERVICE_ORDER_URL, "ServiceOrder") | {"state": task.order.state}
 
