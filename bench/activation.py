@@ -15,9 +15,8 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import django_on_bench_database
 
 
 def main() -> None:
@@ -26,21 +25,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    os.environ.setdefault(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/telco_bench_activation"
-    )
-    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telco.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-key")
-    os.environ.setdefault("DEBUG", "false")
     os.environ["LABNET_LATENCY_MS"] = "0"
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    subprocess.run([sys.executable, "scripts/create_database.py"], check=True)
-
-    import django
-
-    django.setup()
+    django_on_bench_database(
+        "postgres://postgres@127.0.0.1:5432/telco_bench_activation",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/12",
+    )
     from django.core.management import call_command
     from django.db import transaction
 
@@ -50,7 +39,6 @@ def main() -> None:
     from orders.services import ItemRequest, service_order_submit
     from telco.celery import app
 
-    call_command("migrate", verbosity=0)
     if not Customer.objects.exists():
         call_command("seed_demo", customers=200, skip_bill_run=True, verbosity=0)
     app.control.purge()

@@ -9,16 +9,13 @@ evaluating the first 25 results of each search, and shows which indexes the plan
 """
 
 import argparse
-import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import django_on_bench_database
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/telco_bench"
 RESULTS = 25
 
@@ -30,23 +27,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="Random seed for picking queries.")
     args = parser.parse_args()
 
-    os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telco.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-key")
-    os.environ.setdefault("DEBUG", "false")
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    subprocess.run([sys.executable, "scripts/create_database.py"], check=True)
-
-    import django
-
-    django.setup()
+    django_on_bench_database(DEFAULT_URL)
     from django.core.management import call_command
     from django.db import connection
 
     from crm.models import Customer
 
-    call_command("migrate", verbosity=0)
     have = Customer.objects.count()
     if have < args.customers:
         print(f"seeding: {have} customers, want {args.customers}", flush=True)

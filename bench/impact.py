@@ -11,14 +11,11 @@ their slices, as a fibre aggregation node would carry them. It times
 """
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import django_on_bench_database
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/telco_bench_impact"
 BATCH = 5000
 
@@ -131,24 +128,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
-    os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "telco.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-key")
-    os.environ.setdefault("DEBUG", "false")
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    subprocess.run([sys.executable, "scripts/create_database.py"], check=True)
-
-    import django
-
-    django.setup()
+    django_on_bench_database(DEFAULT_URL)
     from django.core.management import call_command
     from django.db import connection
 
     from crm.models import Customer
     from inventory.topology import services_depending_on
 
-    call_command("migrate", verbosity=0)
     if not Customer.objects.exists():
         call_command("seed_demo", customers=1000, skip_bill_run=True, verbosity=0)
     hub = build_hub(args.services)
