@@ -1,16 +1,11 @@
 from django.contrib import admin
 
 from assurance.models import Alarm, AlarmStateChange, AlarmTask
+from telco.admin import StateHistoryInline
 
 
-class AlarmStateChangeInline(admin.TabularInline):
+class AlarmStateChangeInline(StateHistoryInline):
     model = AlarmStateChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Alarm)

@@ -9,6 +9,7 @@ from catalog.models import (
     ResourceSpecification,
     ServiceSpecification,
 )
+from telco.admin import StateHistoryInline
 
 
 @admin.register(ResourceSpecification)
@@ -53,14 +54,8 @@ class PriceInline(admin.TabularInline):
     extra = 0
 
 
-class LifecycleChangeInline(admin.TabularInline):
+class LifecycleChangeInline(StateHistoryInline):
     model = ProductOfferingLifecycleChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ProductOffering)

@@ -8,6 +8,7 @@ from crm.models import (
     TroubleTicket,
     TroubleTicketStatusChange,
 )
+from telco.admin import StateHistoryInline
 
 
 @admin.register(Party)
@@ -35,14 +36,8 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [BillingAccountInline]
 
 
-class StateChangeInline(admin.TabularInline):
+class StateChangeInline(StateHistoryInline):
     model = BillingAccountStateChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BillingAccount)
@@ -75,14 +70,8 @@ class BillingAccountStateChangeAdmin(admin.ModelAdmin):
     raw_id_fields = ("account",)
 
 
-class TroubleTicketStatusChangeInline(admin.TabularInline):
+class TroubleTicketStatusChangeInline(StateHistoryInline):
     model = TroubleTicketStatusChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TroubleTicket)

@@ -11,6 +11,7 @@ from inventory.models import (
     ServiceStateChange,
     Site,
 )
+from telco.admin import StateHistoryInline
 
 
 @admin.register(Region)
@@ -68,11 +69,8 @@ class LinkAdmin(admin.ModelAdmin):
     raw_id_fields = ["a_end", "z_end"]
 
 
-class ProductHistoryInline(admin.TabularInline):
+class ProductHistoryInline(StateHistoryInline):
     model = ProductStatusChange
-    extra = 0
-    readonly_fields = ["from_state", "to_state", "changed_at", "changed_by", "reason"]
-    can_delete = False
 
 
 @admin.register(ProductInstance)
@@ -87,11 +85,8 @@ class ProductInstanceAdmin(admin.ModelAdmin):
     inlines = [ProductHistoryInline]
 
 
-class ServiceHistoryInline(admin.TabularInline):
+class ServiceHistoryInline(StateHistoryInline):
     model = ServiceStateChange
-    extra = 0
-    readonly_fields = ["from_state", "to_state", "changed_at", "changed_by", "reason"]
-    can_delete = False
 
 
 @admin.register(Service)

@@ -12,8 +12,7 @@ from orders.models import (
     ServiceOrderItem,
     ServiceOrderStateChange,
 )
-
-HISTORY_FIELDS = ["from_state", "to_state", "changed_at", "changed_by", "reason"]
+from telco.admin import StateHistoryInline
 
 
 class ProductOrderItemInline(admin.TabularInline):
@@ -23,11 +22,8 @@ class ProductOrderItemInline(admin.TabularInline):
     readonly_fields = ["state"]
 
 
-class ProductOrderHistoryInline(admin.TabularInline):
+class ProductOrderHistoryInline(StateHistoryInline):
     model = ProductOrderStateChange
-    extra = 0
-    readonly_fields = HISTORY_FIELDS
-    can_delete = False
 
 
 @admin.register(ProductOrder)
@@ -77,11 +73,8 @@ class ServiceOrderItemInline(admin.TabularInline):
     show_change_link = True
 
 
-class ServiceOrderHistoryInline(admin.TabularInline):
+class ServiceOrderHistoryInline(StateHistoryInline):
     model = ServiceOrderStateChange
-    extra = 0
-    readonly_fields = HISTORY_FIELDS
-    can_delete = False
 
 
 @admin.register(ServiceOrder)

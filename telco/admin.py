@@ -14,3 +14,14 @@ class IdempotentRequestAdmin(admin.ModelAdmin):
 
 admin.site.site_header = "Telco OSS/BSS administration"
 admin.site.site_title = "Telco admin"
+
+
+class StateHistoryInline(admin.TabularInline):
+    """The read-only history of a state machine (telco.states.StateChange rows)."""
+
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
