@@ -5,11 +5,9 @@ from rest_framework import serializers
 from assurance.choices import AckState, AlarmState, AlarmType, Severity
 from assurance.models import Alarm, AlarmTask
 from assurance.services import PATTERN_ATTRIBUTES
-from telco.api.serializers import TMFSerializer, absolute_url, href_for
+from telco.api.serializers import TMFSerializer, href_for
 
 # The standard TMF639/TMF638 paths (CONFORMANCE.md): hrefs that do not depend on route names.
-RESOURCE_PATH = "/tmf-api/resourceInventoryManagement/v4/resource/{}"
-SERVICE_PATH = "/tmf-api/serviceInventory/v4/service/{}"
 
 
 class AlarmedObjectSerializer(serializers.Serializer):
@@ -104,7 +102,7 @@ class AlarmSerializer(TMFSerializer):
                 "affectedService": [
                     {
                         "id": str(service.pk),
-                        "href": absolute_url(self.request, SERVICE_PATH.format(service.pk)),
+                        "href": href_for(self.request, "inventory-api:service-detail", service.pk),
                         "name": service.name,
                         "@referredType": "Service",
                     }
@@ -125,8 +123,8 @@ class AlarmSerializer(TMFSerializer):
     def alarmed_object(self, instance) -> dict:
         reference = {"id": instance.alarmed_object_ref, "@referredType": "Resource"}
         if instance.resource_id:
-            reference["href"] = absolute_url(
-                self.request, RESOURCE_PATH.format(instance.resource_id)
+            reference["href"] = href_for(
+                self.request, "inventory-api:resource-detail", instance.resource_id
             )
             reference["name"] = instance.resource.name
         return reference

@@ -7,53 +7,31 @@ from rest_framework import serializers
 
 from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
 from billing.services import UNIT_BYTES, parse_volume
-from telco.api.serializers import TMFSerializer, absolute_url
+from telco.api.serializers import TMFSerializer, href_for, reference
 from telco.money import as_tmf_money
 
 TAX_CATEGORY = "VAT"
 USAGE_CHARACTERISTICS = ("eventId", "serviceId", "volume", "unit", "ratingGroup")
 
 
-def _ref(request, path: str, pk, referred_type: str, name: str) -> dict:
-    """A reference to another API's resource, by path, so it never depends on its URL names."""
-    return {
-        "id": str(pk),
-        "href": absolute_url(request, f"{path}/{pk}"),
-        "name": name,
-        "@referredType": referred_type,
-    }
-
-
 def customer_party(request, account) -> list[dict]:
     customer = account.customer
     return [
         {
-            **_ref(
-                request,
-                "/tmf-api/customerManagement/v4/customer",
-                customer.pk,
-                "Customer",
-                customer.name,
-            ),
+            **reference(request, customer, "crm-api:customer-detail", "Customer", customer.name),
             "role": "customer",
         }
     ]
 
 
 def account_ref(request, account) -> dict:
-    return _ref(
-        request,
-        "/tmf-api/accountManagement/v4/billingAccount",
-        account.pk,
-        "BillingAccount",
-        account.name,
+    return reference(
+        request, account, "crm-api:billingAccount-detail", "BillingAccount", account.name
     )
 
 
 def product_ref(request, product) -> dict:
-    return _ref(
-        request, "/tmf-api/productInventory/v4/product", product.pk, "Product", product.name
-    )
+    return reference(request, product, "inventory-api:product-detail", "Product", product.name)
 
 
 def period(start, end) -> dict:
@@ -229,9 +207,7 @@ class AppliedCustomerBillingRateSerializer(TMFSerializer):
             periodCoverage=period(charge.period_start, charge.period_end),
             bill={
                 "id": str(charge.bill_id),
-                "href": absolute_url(
-                    request, f"/tmf-api/customerBillManagement/v4/customerBill/{charge.bill_id}"
-                ),
+                "href": href_for(request, "billing-api:customerBill-detail", charge.bill_id),
                 "@referredType": "CustomerBill",
             },
             product=product_ref(request, charge.product),

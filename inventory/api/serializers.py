@@ -1,6 +1,5 @@
 """TMF637 product, TMF638 service and TMF639 resource representations."""
 
-from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
 from catalog.choices import PriceType, ResourceKind
@@ -26,40 +25,11 @@ from telco.api.schema import (
     related_party_list_field,
     schema_field,
 )
-from telco.api.serializers import RefSerializer, TMFSerializer, absolute_url
-
-# Where other apps serve their resources, when their route names cannot be resolved.
-FALLBACK_PATHS = {
-    "catalog-api:productOffering-detail": "/tmf-api/productCatalogManagement/v4/productOffering",
-    "catalog-api:serviceSpecification-detail": (
-        "/tmf-api/serviceCatalogManagement/v4/serviceSpecification"
-    ),
-    "catalog-api:resourceSpecification-detail": (
-        "/tmf-api/resourceCatalogManagement/v4/resourceSpecification"
-    ),
-    "crm-api:customer-detail": "/tmf-api/customerManagement/v4/customer",
-    "crm-api:billingAccount-detail": "/tmf-api/accountManagement/v4/billingAccount",
-}
+from telco.api.serializers import RefSerializer, TMFSerializer, reference
 
 PRODUCT_URL = "inventory-api:product-detail"
 SERVICE_URL = "inventory-api:service-detail"
 RESOURCE_URL = "inventory-api:resource-detail"
-
-
-def tmf_ref(request, obj, url_name: str, referred_type: str, name: str | None = None):
-    """An EntityRef to any app's resource; unresolvable routes fall back to the TMF path."""
-    if obj is None:
-        return None
-    try:
-        path = reverse(url_name, kwargs={"pk": obj.pk})
-    except NoReverseMatch:
-        path = f"{FALLBACK_PATHS[url_name]}/{obj.pk}"
-    return {
-        "id": str(obj.pk),
-        "href": absolute_url(request, path),
-        "name": name if name is not None else str(obj),
-        "@referredType": referred_type,
-    }
 
 
 def characteristics_list(values: dict) -> list[dict]:
@@ -68,7 +38,10 @@ def characteristics_list(values: dict) -> list[dict]:
 
 
 def customer_party(request, customer) -> dict:
-    return {**tmf_ref(request, customer, "crm-api:customer-detail", "Customer"), "role": "Customer"}
+    return {
+        **reference(request, customer, "crm-api:customer-detail", "Customer"),
+        "role": "Customer",
+    }
 
 
 PRODUCT_ORDER_ITEM_REF = obj(
@@ -129,7 +102,7 @@ class ProductSerializer(TMFSerializer):
 
     @entity_ref_field
     def get_productOffering(self, product):
-        return tmf_ref(
+        return reference(
             self.request,
             product.product_offering,
             "catalog-api:productOffering-detail",
@@ -154,7 +127,7 @@ class ProductSerializer(TMFSerializer):
     @entity_ref_field
     def get_billingAccount(self, product):
         account = product.billing_account
-        return tmf_ref(
+        return reference(
             self.request, account, "crm-api:billingAccount-detail", "BillingAccount", account.name
         )
 
@@ -221,7 +194,7 @@ class ServiceSerializer(TMFSerializer):
 
     @entity_ref_field
     def get_serviceSpecification(self, service):
-        return tmf_ref(
+        return reference(
             self.request,
             service.service_specification,
             "catalog-api:serviceSpecification-detail",
@@ -309,7 +282,7 @@ class ResourceSerializer(TMFSerializer):
 
     @nullable_entity_ref_field
     def get_resourceSpecification(self, resource):
-        return tmf_ref(
+        return reference(
             self.request,
             resource.resource_specification,
             "catalog-api:resourceSpecification-detail",

@@ -9,7 +9,6 @@ from inventory.api.serializers import (
     SERVICE_URL,
     characteristics_list,
     customer_party,
-    tmf_ref,
 )
 from inventory.choices import ServiceState
 from orders.choices import ItemAction, OrderState
@@ -28,7 +27,7 @@ from telco.api.schema import (
     related_party_list_field,
     schema_field,
 )
-from telco.api.serializers import RefSerializer, TMFSerializer
+from telco.api.serializers import RefSerializer, TMFSerializer, reference
 
 PRODUCT_ORDER_URL = "orders-api:productOrder-detail"
 SERVICE_ORDER_URL = "orders-api:serviceOrder-detail"
@@ -135,7 +134,7 @@ class ProductOrderSerializer(_OrderSerializer):
                 "action": item.action,
                 "state": item.state,
                 "quantity": 1,
-                "productOffering": tmf_ref(
+                "productOffering": reference(
                     self.request,
                     item.product_offering,
                     "catalog-api:productOffering-detail",
@@ -157,7 +156,7 @@ class ProductOrderSerializer(_OrderSerializer):
     @entity_ref_field
     def get_billingAccount(self, order):
         account = order.billing_account
-        return tmf_ref(
+        return reference(
             self.request, account, "crm-api:billingAccount-detail", "BillingAccount", account.name
         )
 
@@ -205,7 +204,7 @@ class ServiceOrderSerializer(_OrderSerializer):
         items = []
         for item in order.items.all():
             service = item.service
-            specification = tmf_ref(
+            specification = reference(
                 self.request,
                 item.service_specification,
                 "catalog-api:serviceSpecification-detail",
