@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from billing.choices import BillState
 from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
@@ -44,11 +45,17 @@ def bill_run_list() -> QuerySet[BillRun]:
     return BillRun.objects.select_related("billing_account").order_by("-id")
 
 
+def accounts_with_balance(accounts: QuerySet[BillingAccount]) -> QuerySet[BillingAccount]:
+    """Annotate `balance`: what each account owes, the sum of its unpaid (not settled) bills."""
+    return accounts.annotate(
+        balance=Coalesce(
+            Sum("bills__tax_included_amount", filter=~Q(bills__state=BillState.SETTLED)),
+            Value(Decimal("0")),
+            output_field=DecimalField(max_digits=18, decimal_places=4),
+        )
+    )
+
+
 def account_balance(account: BillingAccount) -> Decimal:
     """What the account owes: the sum of its unpaid (not settled) bill totals."""
-    total = (
-        CustomerBill.objects.filter(billing_account=account)
-        .exclude(state=BillState.SETTLED)
-        .aggregate(total=Sum("tax_included_amount"))["total"]
-    )
-    return total or Decimal("0")
+    return accounts_with_balance(BillingAccount.objects.filter(pk=account.pk)).get().balance

@@ -4,28 +4,23 @@ The customer 360 page composes several apps (inventory, orders, billing, assuran
 read across apps, so these queries read the models directly rather than each app's API.
 """
 
-from decimal import Decimal
-
 from django.db.models import (
     Case,
-    DecimalField,
     Exists,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from assurance.choices import AlarmState, Severity
 from assurance.models import Alarm
-from billing.choices import BillState
+from assurance.selectors import open_alarms_for_customer
 from billing.models import AppliedCharge, CustomerBill
+from billing.selectors import accounts_with_balance
 from crm.models import BillingAccount, Customer
 from crm.selectors import customer_search
 from inventory.choices import BindingState
@@ -35,24 +30,6 @@ from orders.models import ProductOrder, ProductOrderItem
 SEARCH_LIMIT = 25
 RECENT_ORDERS = 10
 RECENT_BILLS = 24
-
-# Bills the customer still owes money on: everything issued and not settled.
-UNPAID_BILL_STATES = (
-    BillState.NEW,
-    BillState.VALIDATED,
-    BillState.SENT,
-    BillState.PARTIALLY_PAID,
-    BillState.ON_HOLD,
-)
-
-SEVERITY_ORDER = [
-    Severity.CRITICAL,
-    Severity.MAJOR,
-    Severity.MINOR,
-    Severity.WARNING,
-    Severity.INDETERMINATE,
-    Severity.CLEARED,
-]
 
 
 def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
@@ -87,13 +64,7 @@ def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]
 
 
 def _accounts_with_balance() -> QuerySet[BillingAccount]:
-    return BillingAccount.objects.annotate(
-        balance=Coalesce(
-            Sum("bills__tax_included_amount", filter=Q(bills__state__in=UNPAID_BILL_STATES)),
-            Value(Decimal("0")),
-            output_field=DecimalField(max_digits=18, decimal_places=4),
-        )
-    ).order_by("account_number")
+    return accounts_with_balance(BillingAccount.objects.order_by("account_number"))
 
 
 def customer_or_404(pk: int) -> Customer:
@@ -150,25 +121,13 @@ def customer_bills(customer_id: int) -> list[CustomerBill]:
 
 
 def customer_open_alarms(customer_id: int) -> list[Alarm]:
-    """Alarms not cleared that affect one of the customer's services, worst first."""
-    affects_customer = Alarm.affected_services.through.objects.filter(
-        alarm_id=OuterRef("pk"), service__product__customer_id=customer_id
-    )
+    """Alarms not cleared that affect one of the customer's services, worst first; each names,
+    as `customer_services`, which of this customer's services it hits."""
     customer_services = Service.objects.filter(product__customer_id=customer_id).order_by("pk")
-    severity_rank = Case(
-        *(When(perceived_severity=s, then=Value(i)) for i, s in enumerate(SEVERITY_ORDER)),
-        default=Value(len(SEVERITY_ORDER)),
-        output_field=IntegerField(),
-    )
     return list(
-        Alarm.objects.filter(Exists(affects_customer))
-        .exclude(state=AlarmState.CLEARED)
-        .select_related("resource")
-        .prefetch_related(
+        open_alarms_for_customer(customer_id).prefetch_related(
             Prefetch("affected_services", queryset=customer_services, to_attr="customer_services")
         )
-        .annotate(severity_rank=severity_rank)
-        .order_by("severity_rank", "-alarm_raised_time", "-pk")
     )
 
 
