@@ -712,6 +712,19 @@ def _service_order_withdraw(order: ServiceOrder, *, by: str, reason: str, at) ->
     _service_order_release(order, by=by, reason=reason, product_status=ProductStatus.CANCELLED)
 
 
+def _locked_order(model, order_id: str, *, field: str):
+    """The order row, locked; an unknown or malformed id is a DomainError naming `field`."""
+    order = (
+        model.objects.select_for_update().filter(pk=int(order_id)).first()
+        if str(order_id).isdigit()
+        else None
+    )
+    if order is None:
+        label = model._meta.verbose_name.capitalize()
+        raise DomainError(f"{label} '{order_id}' does not exist.", field=field)
+    return order
+
+
 @transaction.atomic
 def product_order_cancel(
     *,
@@ -729,13 +742,7 @@ def product_order_cancel(
     `terminatedWithError` with the reason (TMF622: the task is a resource of its own).
     An unknown order raises `DomainError` naming `productOrder.id`.
     """
-    order = (
-        ProductOrder.objects.select_for_update().filter(pk=int(order_id)).first()
-        if str(order_id).isdigit()
-        else None
-    )
-    if order is None:
-        raise DomainError(f"Product order '{order_id}' does not exist.", field="productOrder.id")
+    order = _locked_order(ProductOrder, order_id, field="productOrder.id")
     # Locked in the same order as the workflow: product order first, then its service orders.
     service_orders = list(order.service_orders.select_for_update().order_by("pk"))
     task = CancelProductOrder(
@@ -776,13 +783,7 @@ def service_order_cancel(
     A service order decomposed from a product order is refused (`terminatedWithError`): it is
     cancelled with its product order, so that order never ends half cancelled.
     """
-    order = (
-        ServiceOrder.objects.select_for_update().filter(pk=int(order_id)).first()
-        if str(order_id).isdigit()
-        else None
-    )
-    if order is None:
-        raise DomainError(f"Service order '{order_id}' does not exist.", field="serviceOrder.id")
+    order = _locked_order(ServiceOrder, order_id, field="serviceOrder.id")
     task = CancelServiceOrder(
         order=order,
         cancellation_reason=reason,
