@@ -12,7 +12,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("portal/orders/", include("orders.urls_portal")),
     path("portal/", include("crm.urls")),
+    path("noc/activation/", include("orders.urls_noc")),
+    path("noc/inventory/", include("inventory.urls")),
     path("noc/", include("assurance.urls")),
     # TM Forum APIs, each app under its own /tmf-api/<apiName>/v4/ base paths.
     path("", include("catalog.api.urls")),
