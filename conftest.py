@@ -14,6 +14,11 @@ from rest_framework.test import APIClient
 from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
 
 
+def pytest_configure(config):
+    # PBKDF2 is slow on purpose; tests create users by the hundred and need no such protection.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def roles(db):
     return ensure_roles()
@@ -84,6 +89,79 @@ def _worker_ping(app) -> bool:
         return False
 
 
+class CeleryWorkerProcess:
+    """The test worker: a `celery -A telco worker` subprocess a test may kill and restart."""
+
+    def __init__(self, environment: dict, name: str = "test"):
+        self.environment = environment
+        self.name = name
+        self.process = None
+        self.options = {}
+
+    def start(self, *, pool: str = "solo", concurrency: int = 1, **environment) -> None:
+        """Start a worker (`pool`, `concurrency`, extra environment variables such as
+        LABNET_LATENCY_MS) and wait until it answers a ping."""
+        from telco.celery import app
+
+        self.options = {"pool": pool, "concurrency": concurrency, **environment}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "telco",
+                "worker",
+                "-P",
+                pool,
+                "-c",
+                str(concurrency),
+                "-l",
+                "warning",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"{self.name}@%h",
+            ],
+            env={**self.environment, **{k: str(v) for k, v in environment.items()}},
+            cwd=settings.BASE_DIR,
+        )
+        deadline = time.monotonic() + 60
+        while not _worker_ping(app):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                pytest.fail("the Celery worker did not start")
+            time.sleep(0.3)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed machine: the task in hand is never acknowledged. The broker
+        would redeliver it only after its visibility timeout (an hour), possibly into a later
+        test, so it is dropped here: recovery is the watchdog's job."""
+        import redis
+
+        self.process.kill()
+        self.process.wait(timeout=20)
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        client.delete("unacked", "unacked_index")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=20)
+
+    def restart(self, **options) -> None:
+        """Stop (if running) and start again with `options` (see `start`)."""
+        if self.process.poll() is None:
+            self.stop()
+        self.start(**options)
+
+    def is_default(self) -> bool:
+        return self.process.poll() is None and self.options == {"pool": "solo", "concurrency": 1}
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery -A telco worker` process on the test database and the Redis broker."""
@@ -95,40 +173,11 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     database_url = (
         f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     )
-    environment = {**os.environ, "DATABASE_URL": database_url}
+    worker = CeleryWorkerProcess({**os.environ, "DATABASE_URL": database_url})
     app.control.purge()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "telco",
-            "worker",
-            "-P",
-            "solo",
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            "test@%h",
-        ],
-        env=environment,
-        cwd=settings.BASE_DIR,
-    )
-    deadline = time.monotonic() + 60
-    while not _worker_ping(app):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the Celery worker did not start")
-        time.sleep(0.3)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    worker.start()
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture
@@ -138,6 +187,24 @@ def celery_worker(celery_worker_process, transactional_db):
 
     app.control.purge()
     return celery_worker_process
+
+
+@pytest.fixture
+def restartable_celery_worker(celery_worker):
+    """`celery_worker` that the test may kill, or restart with other options (pool, concurrency,
+    environment); the default worker is back for the next test."""
+    yield celery_worker
+    if not celery_worker.is_default():
+        celery_worker.restart()
+
+
+@pytest.fixture
+def second_celery_worker(celery_worker):
+    """A second worker process beside `celery_worker`, for tests of concurrent activations."""
+    worker = CeleryWorkerProcess(celery_worker.environment, name="test2")
+    worker.start()
+    yield worker
+    worker.stop()
 
 
 CHROMIUM_FLAGS = [

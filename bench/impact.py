@@ -1,13 +1,22 @@
-"""Impact query time: the customers behind one network element that carries 10,000 services.
+"""Impact query time: the customers behind one element, and behind one cable, each carrying
+10,000 services.
 
     .venv/bin/python bench/impact.py [--services 10000] [--runs 30]
 
 Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/telco_bench_impact): creates and
 migrates the database, seeds the demo operator (1,000 customers) as background, then builds one
-hub element ("AGG-BENCH") with gNBs under it and N customers' 5G services bound to those gNBs and
-their slices, as a fibre aggregation node would carry them. It times
-`inventory.topology.services_depending_on([hub])` plus the distinct customer count (the question
-"what breaks if this element fails?") and prints the median and p95 in ms.
+aggregation router ("AGG-BENCH") with 40 gNBs uplinked to it by fibre links that all run in one
+cable ("CABLE-BENCH", in a duct), the router uplinked to a core router, and N customers' 5G
+services bound to those gNBs and their slices. It times two questions, each as
+`inventory.selectors.impact_summary` answers it (impacted services, distinct customers, customers
+by segment, resources down) plus the first page of 25 impacted services:
+
+- "what breaks if this element fails?" for the aggregation router;
+- "what breaks if this cable is cut?" for the cable: links in it, the gNBs downstream of those
+  links and their slices, the services bound there, their customers.
+
+Each is timed with PostgreSQL's defaults and again with `jit = off` (the recursive CTEs' cost
+estimates are large enough to trigger JIT compilation, which costs more than the query).
 """
 
 import argparse
@@ -122,6 +131,69 @@ def build_hub(services: int):
     return hub
 
 
+def build_cable(hub):
+    """Detach the gNBs from the hub and uplink each by a fibre link in one cable instead."""
+    from inventory.demo_network import _csv
+    from inventory.models import Resource
+    from inventory.network_import import network_import
+
+    cable = Resource.objects.filter(name="CABLE-BENCH").first()
+    if cable is not None:
+        return cable
+    gnbs = list(Resource.objects.filter(name__startswith="GNB-BENCH-").order_by("name"))
+    Resource.objects.filter(pk__in=[g.pk for g in gnbs]).update(parent=None)
+    core = Resource.objects.create(
+        name="CORE-BENCH",
+        resource_kind="router",
+        category="physical",
+        site=hub.site,
+        capacity_mbps=10**7,
+    )
+    imports = [
+        ("cards", ["equipment", "slot"], [[e.name, "0"] for e in (*gnbs, hub, core)]),
+        (
+            "ports",
+            ["parent", "position", "capacity_mbps"],
+            [[f"{g.name}/0", "1", 25_000] for g in gnbs]
+            + [["AGG-BENCH/0", str(n), 25_000] for n in range(1, len(gnbs) + 1)]
+            + [["AGG-BENCH/0", "100", 400_000], ["CORE-BENCH/0", "1", 400_000]],
+        ),
+        ("ducts", ["name"], [["DUCT-BENCH"]]),
+        ("cables", ["name", "duct"], [["CABLE-BENCH", "DUCT-BENCH"], ["TRUNK-BENCH", ""]]),
+        (
+            "links",
+            ["name", "a_end", "z_end", "cable"],
+            [
+                [f"{g.name}-UPLINK", f"{g.name}/0/1", f"AGG-BENCH/0/{n}", "CABLE-BENCH"]
+                for n, g in enumerate(gnbs, start=1)
+            ]
+            + [["AGG-BENCH-UPLINK", "AGG-BENCH/0/100", "CORE-BENCH/0/1", "TRUNK-BENCH"]],
+        ),
+    ]
+    for kind, header, rows in imports:
+        network_import(kind=kind, text=_csv(header, rows))
+    return Resource.objects.get(name="CABLE-BENCH")
+
+
+def timed(question, runs: int) -> tuple[list[float], dict]:
+    timings, summary = [], {}
+    for _ in range(runs):
+        started = time.perf_counter()
+        summary = question()
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return timings, summary
+
+
+def report(label: str, timings: list[float], summary: dict) -> None:
+    p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+    print(
+        f"{label}: {summary['service_count']} services, {summary['customer_count']} customers"
+        f" ({summary['resource_count']} resources down): median "
+        f"{statistics.median(timings):.1f} ms, p95 {p95:.1f} ms over {len(timings)} runs"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=10_000)
@@ -133,28 +205,39 @@ def main() -> None:
     from django.db import connection
 
     from crm.models import Customer
-    from inventory.topology import services_depending_on
+    from inventory.selectors import impact_summary
 
     if not Customer.objects.exists():
         call_command("seed_demo", customers=1000, skip_bill_run=True, verbosity=0)
     hub = build_hub(args.services)
+    cable = build_cable(hub)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
-    timings, services, customers = [], 0, 0
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        impacted = services_depending_on([hub.pk])
-        services = impacted.count()
-        customers = Customer.objects.filter(products__services__in=impacted).distinct().count()
-        timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
-    print(f"element {hub.name}: {services} services, {customers} customers impacted")
-    print(
-        f"impact query ({args.runs} runs): median {statistics.median(timings):.1f} ms, "
-        f"p95 {p95:.1f} ms"
-    )
+    def counts(resource_id: int):
+        # Services, distinct customers (by segment) and resources down: one statement.
+        return lambda: impact_summary([resource_id])
+
+    def first_page(resource_id: int):
+        # ...and the first page of impacted services the impact view lists under them.
+        def question():
+            summary = impact_summary([resource_id])
+            page = summary["services"].select_related("product__customer").order_by("pk")[:25]
+            return {**summary, "services": list(page)}
+
+        return question
+
+    for setting in ("default", "off"):
+        if setting == "off":
+            with connection.cursor() as cursor:
+                cursor.execute("SET jit = off")
+        print(f"-- jit {setting} (for the connection; the counting statement sets it off itself)")
+        for name, resource in (("element", hub), ("cable", cable)):
+            report(f"{name} {resource.name}, counts", *timed(counts(resource.pk), args.runs))
+            report(
+                f"{name} {resource.name}, counts + first page",
+                *timed(first_page(resource.pk), args.runs),
+            )
 
 
 if __name__ == "__main__":

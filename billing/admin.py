@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from billing.models import AppliedCharge, BillRun, BillSequence, CustomerBill, UsageEvent
+from billing.models import (
+    AppliedCharge,
+    BillRun,
+    BillSequence,
+    CustomerBill,
+    CustomerBillStateChange,
+    Payment,
+    PaymentAllocation,
+    UsageEvent,
+)
 
 LINE_FIELDS = (
     "charge_type",
@@ -43,6 +52,17 @@ class AppliedChargeInline(admin.TabularInline):
         return False
 
 
+class CustomerBillStateChangeInline(admin.TabularInline):
+    model = CustomerBillStateChange
+    fields = ("changed_at", "from_state", "to_state", "changed_by", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(CustomerBill)
 class CustomerBillAdmin(ReadOnlyAdmin):
     list_display = (
@@ -54,6 +74,7 @@ class CustomerBillAdmin(ReadOnlyAdmin):
         "state",
         "tax_excluded_amount",
         "tax_included_amount",
+        "remaining_amount",
         "currency",
     )
     list_filter = ("state", "currency", "bill_date")
@@ -61,7 +82,42 @@ class CustomerBillAdmin(ReadOnlyAdmin):
     list_select_related = ("billing_account",)
     raw_id_fields = ("billing_account", "bill_run")
     date_hierarchy = "bill_date"
-    inlines = [AppliedChargeInline]
+    inlines = [AppliedChargeInline, CustomerBillStateChangeInline]
+
+
+class PaymentAllocationInline(admin.TabularInline):
+    model = PaymentAllocation
+    fields = ("bill", "amount", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    """Payments are recorded through the API (allocation needs the service), never by hand."""
+
+    list_display = (
+        "id",
+        "billing_account",
+        "payment_date",
+        "method",
+        "reference",
+        "amount",
+        "unallocated_amount",
+        "currency",
+        "state",
+        "created_by",
+    )
+    list_filter = ("state", "method", "currency", "payment_date")
+    search_fields = ("reference", "billing_account__account_number", "billing_account__name")
+    list_select_related = ("billing_account",)
+    raw_id_fields = ("billing_account",)
+    date_hierarchy = "payment_date"
+    inlines = [PaymentAllocationInline]
 
 
 @admin.register(AppliedCharge)

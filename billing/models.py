@@ -6,10 +6,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.choices import BillRunState, BillState, ChargeType, UsageStatus
+from billing.choices import (
+    BillRunState,
+    BillState,
+    ChargeType,
+    PaymentMethodType,
+    PaymentState,
+    UsageStatus,
+)
 from crm.models import BillingAccount
 from inventory.models import ProductInstance, Service
 from telco.money import currency_field, money_field
+from telco.states import StateChange
 
 
 class UsageEvent(models.Model):
@@ -41,7 +49,15 @@ class UsageEvent(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["product", "rating_group", "usage_date"])]
+        indexes = [
+            models.Index(fields=["product", "rating_group", "usage_date"]),
+            # What a bill run still has to charge (including late usage): small, always hot.
+            models.Index(
+                fields=["product", "usage_date"],
+                condition=Q(status__in=["received", "rated"]),
+                name="usage_unbilled",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(volume__gte=0), name="usage_volume_not_negative")
         ]
@@ -88,6 +104,8 @@ class CustomerBill(models.Model):
     tax_excluded_amount = money_field()
     tax_amount = money_field()
     tax_included_amount = money_field()
+    # What is still to pay: the total less the payments allocated to it (0 once settled).
+    remaining_amount = money_field(default=0)
     bill_run = models.ForeignKey(BillRun, on_delete=models.SET_NULL, null=True, blank=True)
     last_update = models.DateTimeField(default=timezone.now)
 
@@ -109,11 +127,22 @@ class CustomerBill(models.Model):
                 ),
                 name="bill_total_is_net_plus_tax",
             ),
+            models.CheckConstraint(
+                condition=Q(remaining_amount__gte=0)
+                & Q(remaining_amount__lte=models.F("tax_included_amount")),
+                name="bill_remaining_within_total",
+            ),
         ]
         indexes = [models.Index(fields=["billing_account", "bill_date"])]
 
     def __str__(self):
         return self.bill_no
+
+
+class CustomerBillStateChange(StateChange):
+    """History of a bill's state moves (a payment settling it: who recorded it, which one)."""
+
+    bill = models.ForeignKey(CustomerBill, on_delete=models.CASCADE, related_name="history")
 
 
 class BillSequence(models.Model):
@@ -153,3 +182,75 @@ class AppliedCharge(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Payment(models.Model):
+    """A payment received on an account (TMF676 payment), allocated to its bills oldest first.
+
+    What no open bill took stays `unallocated_amount`: account credit for the next bills.
+    `reference` (TMF correlatorId) makes recording idempotent per account.
+    """
+
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="payments"
+    )
+    amount = money_field()
+    currency = currency_field()
+    unallocated_amount = money_field()
+    payment_date = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=16, choices=PaymentMethodType.choices)
+    reference = models.CharField(max_length=80, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    authorization_code = models.CharField(max_length=80, blank=True)
+    state = models.CharField(
+        max_length=10, choices=PaymentState.choices, default=PaymentState.RECEIVED
+    )
+    state_date = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billing_account", "reference"],
+                condition=~Q(reference=""),
+                name="payment_reference_unique_per_account",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(unallocated_amount__gte=0)
+                & Q(unallocated_amount__lte=models.F("amount")),
+                name="payment_unallocated_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["billing_account", "payment_date"]),
+            # The credit still to apply: small, looked up at every bill.
+            models.Index(
+                fields=["billing_account"],
+                condition=Q(unallocated_amount__gt=0),
+                name="payment_with_credit",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Payment {self.pk} {self.amount} {self.currency}"
+
+
+class PaymentAllocation(models.Model):
+    """The part of a payment that settles (part of) a bill (TMF676 paymentItem)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    bill = models.ForeignKey(CustomerBill, on_delete=models.PROTECT, related_name="allocations")
+    amount = money_field()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "bill"], name="one_allocation_per_bill"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} of payment {self.payment_id} to {self.bill_id}"

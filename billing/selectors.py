@@ -2,11 +2,27 @@
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Now
 
-from billing.choices import BillState
-from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
+from billing.models import (
+    AppliedCharge,
+    BillRun,
+    CustomerBill,
+    Payment,
+    PaymentAllocation,
+    UsageEvent,
+)
 from crm.models import BillingAccount
 
 
@@ -28,6 +44,16 @@ def bill_list() -> QuerySet[CustomerBill]:
     )
 
 
+def bill_list_with_payments() -> QuerySet[CustomerBill]:
+    """`bill_list` plus the payment allocations each bill received."""
+    return bill_list().prefetch_related(
+        Prefetch(
+            "allocations",
+            queryset=PaymentAllocation.objects.select_related("payment").order_by("id"),
+        )
+    )
+
+
 def bills_for_customer(customer_id: int) -> QuerySet[CustomerBill]:
     """A customer's bills, newest first, lines and their products prefetched."""
     return (
@@ -45,17 +71,74 @@ def bill_run_list() -> QuerySet[BillRun]:
     return BillRun.objects.select_related("billing_account").order_by("-id")
 
 
+MONEY = DecimalField(max_digits=18, decimal_places=4)
+
+
 def accounts_with_balance(accounts: QuerySet[BillingAccount]) -> QuerySet[BillingAccount]:
-    """Annotate `balance`: what each account owes, the sum of its unpaid (not settled) bills."""
+    """Annotate `balance`, `overdue` and `credit` on each account, in the same single query.
+
+    `overdue`: the unpaid remainder of bills whose payment due date has passed.
+    `credit`: money paid that no bill has taken yet (it pays the next bills).
+    `balance`: what the account owes, the unpaid remainder of its bills less its credit
+    (negative when the account is in credit).
+    """
+    credit = Coalesce(
+        Subquery(
+            Payment.objects.filter(billing_account=OuterRef("pk"), unallocated_amount__gt=0)
+            .order_by()
+            .values("billing_account")
+            .annotate(total=Sum("unallocated_amount"))
+            .values("total"),
+            output_field=MONEY,
+        ),
+        Value(Decimal("0")),
+        output_field=MONEY,
+    )
+    unpaid = Coalesce(
+        Sum("bills__remaining_amount", filter=Q(bills__remaining_amount__gt=0)),
+        Value(Decimal("0")),
+        output_field=MONEY,
+    )
     return accounts.annotate(
-        balance=Coalesce(
-            Sum("bills__tax_included_amount", filter=~Q(bills__state=BillState.SETTLED)),
+        credit=credit,
+        balance=ExpressionWrapper(unpaid - credit, output_field=MONEY),
+        overdue=Coalesce(
+            Sum(
+                "bills__remaining_amount",
+                filter=Q(bills__remaining_amount__gt=0, bills__payment_due_date__lt=Now()),
+            ),
             Value(Decimal("0")),
-            output_field=DecimalField(max_digits=18, decimal_places=4),
-        )
+            output_field=MONEY,
+        ),
     )
 
 
+def account_standing(account: BillingAccount) -> tuple[Decimal, Decimal]:
+    """(balance, overdue) of one account, as `accounts_with_balance` annotates them."""
+    row = accounts_with_balance(BillingAccount.objects.filter(pk=account.pk)).get()
+    return row.balance, row.overdue
+
+
 def account_balance(account: BillingAccount) -> Decimal:
-    """What the account owes: the sum of its unpaid (not settled) bill totals."""
-    return accounts_with_balance(BillingAccount.objects.filter(pk=account.pk)).get().balance
+    """What the account owes: its bills' unpaid remainder less its credit."""
+    return account_standing(account)[0]
+
+
+def payment_list() -> QuerySet[Payment]:
+    """Payments with their account and customer, and the bills they were allocated to."""
+    return (
+        Payment.objects.select_related("billing_account__customer")
+        .prefetch_related(
+            Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("bill"))
+        )
+        .order_by("id")
+    )
+
+
+def payments_for_customer(customer_id: int) -> QuerySet[Payment]:
+    """A customer's payments, newest first, with their account."""
+    return (
+        Payment.objects.filter(billing_account__customer_id=customer_id)
+        .select_related("billing_account")
+        .order_by("-payment_date", "-id")
+    )

@@ -8,19 +8,39 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from billing.choices import BillRunState, ChargeType, UsageStatus
-from billing.models import AppliedCharge, BillRun, BillSequence, CustomerBill, UsageEvent
-from catalog.choices import PriceType
+from billing.choices import (
+    BILL_TRANSITIONS,
+    PAYABLE_BILL_STATES,
+    PAYMENT_TRANSITIONS,
+    BillRunState,
+    BillState,
+    ChargeType,
+    PaymentMethodType,
+    PaymentState,
+    UsageStatus,
+)
+from billing.models import (
+    AppliedCharge,
+    BillRun,
+    BillSequence,
+    CustomerBill,
+    CustomerBillStateChange,
+    Payment,
+    PaymentAllocation,
+    UsageEvent,
+)
+from catalog.choices import PriceType, RecurringPeriod
 from catalog.models import ProductOfferingPrice
 from catalog.selectors import offering_prices_in_force
 from crm.models import BillingAccount
 from inventory.choices import ProductStatus
-from inventory.models import ProductInstance, Service
-from telco.exceptions import DomainError, NotFound
-from telco.money import round_money, round_rating
+from inventory.models import ProductInstance, ProductStatusChange, Service
+from telco.exceptions import Conflict, DomainError, NotFound
+from telco.money import CURRENCY_EXPONENTS, round_money, round_rating
+from telco.states import check_transition
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +211,8 @@ class _Line:
     charge_key: str
     date: datetime
     usage_ids: tuple[int, ...] = ()
+    # What the line covers, when not the bill's period (a year charged ahead, late usage).
+    coverage: tuple[datetime, datetime] | None = None
 
 
 def _billable_interval(
@@ -206,24 +228,311 @@ def _number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def _add_years(moment: datetime, years: int) -> datetime:
+    """`moment` `years` later; 29 February becomes 28 February in a year without one."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _contract_years(
+    product: ProductInstance, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The product's contract years [start, end) that start in [since, until): the first from
+    its start date, each next one from an anniversary of it."""
+    first = max(since.year - product.start_date.year - 1, 0)
+    years = []
+    for count in range(first, until.year - product.start_date.year + 1):
+        year_start = _add_years(product.start_date, count)
+        if since <= year_start < until:
+            years.append((year_start, _add_years(product.start_date, count + 1)))
+    return years
+
+
+def _suspensions(
+    products: list[ProductInstance], before: datetime
+) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    """Per product, the intervals it was suspended in (end None: still suspended), read from
+    the products' status history in one query."""
+    rows = (
+        ProductStatusChange.objects.filter(product__in=products, changed_at__lt=before)
+        .filter(Q(to_state=ProductStatus.SUSPENDED) | Q(from_state=ProductStatus.SUSPENDED))
+        .order_by("product_id", "changed_at", "id")
+        .values_list("product_id", "from_state", "to_state", "changed_at")
+    )
+    intervals = defaultdict(list)
+    since = {}
+    for product_id, from_state, to_state, changed_at in rows:
+        if to_state == ProductStatus.SUSPENDED:
+            since.setdefault(product_id, changed_at)
+        elif from_state == ProductStatus.SUSPENDED and product_id in since:
+            intervals[product_id].append((since.pop(product_id), changed_at))
+    for product_id, started in since.items():
+        intervals[product_id].append((started, None))
+    return intervals
+
+
+def _charged_seconds(
+    interval: tuple[datetime, datetime], suspended: list[tuple[datetime, datetime | None]]
+) -> Decimal:
+    """Seconds of `interval` outside the suspended intervals."""
+    start, end = interval
+    seconds = (end - start).total_seconds()
+    for since, until in suspended:
+        overlap_from, overlap_until = max(since, start), min(until or end, end)
+        if overlap_from < overlap_until:
+            seconds -= (overlap_until - overlap_from).total_seconds()
+    return Decimal(seconds)
+
+
+def _usage_amount(price: ProductOfferingPrice, beyond: Decimal) -> tuple[Decimal, str]:
+    """What `beyond` units past the allowance cost, unrounded, and how it was rated.
+
+    Without tiers: `beyond` x the price's amount. With tiers (they replace the flat amount):
+    the quantity within each tier's [lower, upper) at its unit amount; the last tier takes
+    everything above its lower bound, even if it names an upper bound.
+    """
+    tiers = list(price.tiers.all())
+    if not tiers:
+        return beyond * price.amount, ""
+    total = Decimal(0)
+    parts = []
+    for index, tier in enumerate(tiers):
+        last = index == len(tiers) - 1
+        upper = beyond if last or tier.upper_bound is None else min(beyond, tier.upper_bound)
+        quantity = upper - tier.lower_bound
+        if quantity > 0:
+            total += quantity * tier.unit_amount
+            parts.append(f"{_number(quantity)} at {_number(tier.unit_amount)}")
+    return total, f" ({', '.join(parts)})" if parts else ""
+
+
+def _usage_line(
+    *,
+    product: ProductInstance,
+    price: ProductOfferingPrice,
+    events: list[tuple[int, Decimal]],
+    already_used: Decimal,
+    key: str,
+    date: datetime,
+    coverage: tuple[datetime, datetime] | None = None,
+) -> _Line:
+    """The charge for `events` of one rating group in one period, on top of `already_used`
+    (units of that period already charged on an earlier bill: nonzero for late usage)."""
+    used = sum((volume for _, volume in events), Decimal(0))
+    allowance = price.included_allowance
+    before = max(already_used - allowance, Decimal(0))
+    after = max(already_used + used - allowance, Decimal(0))
+    amount_after, rated = _usage_amount(price, after)
+    amount_before, _ = _usage_amount(price, before)
+    unit = price.unit_of_measure
+    if coverage is None:
+        name = price.name
+        description = (
+            f"{product.name}: {_number(used)} {unit} used, {_number(allowance)} {unit} "
+            f"included, {_number(after)} {unit} charged{rated}"
+        )
+    else:
+        name = f"{price.name} (late usage)"
+        description = (
+            f"{product.name}: {_number(used)} {unit} reported late for "
+            f"{coverage[0]:%Y-%m-%d} to {coverage[1]:%Y-%m-%d}, on top of "
+            f"{_number(already_used)} {unit} billed; {_number(allowance)} {unit} included, "
+            f"{_number(after - before)} {unit} more charged"
+        )
+    return _Line(
+        product=product,
+        charge_type=ChargeType.USAGE,
+        name=name,
+        description=description,
+        quantity=after - before,
+        unit=unit,
+        currency=price.currency,
+        amount=round_rating(amount_after) - round_rating(amount_before),
+        charge_key=key,
+        date=date,
+        usage_ids=tuple(event_id for event_id, _ in events),
+        coverage=coverage,
+    )
+
+
+def _periods_since_start(account: BillingAccount, product: ProductInstance, start: datetime) -> int:
+    """Which billing period of the product [start, ...) is: 1 for the one it started in."""
+    first, _ = billing_period(bill_cycle_day=account.bill_cycle_day, at=product.start_date)
+    return (start.year - first.year) * 12 + start.month - first.month + 1
+
+
+def _discount_line(
+    *,
+    account: BillingAccount,
+    product: ProductInstance,
+    price: ProductOfferingPrice,
+    recurring: list[_Line],
+    fraction: Decimal,
+    start: datetime,
+) -> _Line | None:
+    """The reduction of the product's recurring charges of this period by a discount price.
+
+    A percentage takes that share of the recurring charges; a fixed amount is per billing
+    period, prorated like a monthly charge by the part of the period the product was charged
+    for (`fraction`), and never more than the recurring charges it reduces. It applies for
+    `applies_for_periods` billing periods counted from the one the product started in.
+    """
+    period = _periods_since_start(account, product, start)
+    if price.applies_for_periods is not None and period > price.applies_for_periods:
+        return None
+    base = sum((line.amount for line in recurring), Decimal(0))
+    if base <= 0:
+        return None
+    if price.percentage is not None:
+        reduction = round_rating(base * price.percentage / 100)
+        how = f"{_number(price.percentage)}% of {_number(base)}"
+    else:
+        reduction = min(round_rating(price.amount * fraction), base)
+        how = f"{_number(reduction)} off {_number(base)}"
+    if price.applies_for_periods is not None:
+        how += f", period {period} of {price.applies_for_periods}"
+    return _Line(
+        product=product,
+        charge_type=ChargeType.RECURRING,
+        name=price.name,
+        description=f"{product.name}: {how}",
+        quantity=Decimal(1),
+        unit="",
+        currency=price.currency,
+        amount=-reduction,
+        charge_key=f"discount:{product.pk}:{price.pk}:{start:%Y%m%d}",
+        date=recurring[0].date,
+    )
+
+
+def _recurring_lines(
+    *,
+    product: ProductInstance,
+    price: ProductOfferingPrice,
+    interval: tuple[datetime, datetime],
+    charged_seconds: Decimal,
+    start: datetime,
+    end: datetime,
+) -> list[_Line]:
+    """A recurring price's charges in the bill period [start, end).
+
+    Monthly: the price x the part of the period the product was billable and not suspended.
+    Yearly: the whole price, once a year in advance, on the bill of the period that contains
+    the start of the contract year (the product's start, then each anniversary of it). Years
+    run from the product's start, so none is partial at the start, as a monthly charge is only
+    because periods start on the cycle day; a termination or suspension later in the year does
+    not reduce a year already charged.
+    """
+    period_seconds = Decimal((end - start).total_seconds())
+    if price.recurring_period == RecurringPeriod.YEAR:
+        return [
+            _Line(
+                product=product,
+                charge_type=ChargeType.RECURRING,
+                name=price.name,
+                description=f"{product.name}: year from {year:%Y-%m-%d} to {year_end:%Y-%m-%d}",
+                quantity=Decimal(1),
+                unit=price.recurring_period,
+                currency=price.currency,
+                amount=round_rating(price.amount),
+                charge_key=f"recurring:{product.pk}:{price.pk}:{year:%Y%m%d}",
+                date=year,
+                coverage=(year, year_end),
+            )
+            for year, year_end in _contract_years(product, *interval)
+        ]
+    if charged_seconds <= 0:
+        return []  # suspended for the whole billable part of the period
+    days = charged_seconds / Decimal(86400)
+    return [
+        _Line(
+            product=product,
+            charge_type=ChargeType.RECURRING,
+            name=price.name,
+            description=(
+                f"{product.name}: {_number(days)} of {_number(period_seconds / 86400)} days"
+            ),
+            quantity=(charged_seconds / period_seconds).quantize(RATED_VOLUME_PLACES),
+            unit=price.recurring_period,
+            currency=price.currency,
+            amount=round_rating(price.amount * charged_seconds / period_seconds),
+            charge_key=f"recurring:{product.pk}:{price.pk}:{start:%Y%m%d}",
+            date=interval[0],
+        )
+    ]
+
+
+def _late_usage_lines(
+    *,
+    account: BillingAccount,
+    products: dict[int, ProductInstance],
+    late: dict[tuple[int, str, datetime], list[tuple[int, Decimal]]],
+    start: datetime,
+    end: datetime,
+) -> list[_Line]:
+    """Usage dated in an earlier period that was billed before it arrived: charged on this bill.
+
+    The earlier period is re-rated with the late volume on top of what its bill charged (so
+    the allowance and tiers of that period apply once), at the prices in force then, and only
+    the difference is charged. Late usage is rare: one query per late product-period.
+    """
+    lines = []
+    for (product_id, rating_group, period_start), events in sorted(late.items()):
+        product = products[product_id]
+        period_end = _add_months(period_start, 1)
+        at = max(product.start_date, period_start)
+        price = _usage_price(product=product, rating_group=rating_group, at=at)
+        if price is None:
+            logger.warning("Late usage of product %s %s has no price", product_id, rating_group)
+            continue
+        already_used = UsageEvent.objects.filter(
+            product_id=product_id,
+            rating_group=rating_group,
+            usage_date__gte=period_start,
+            usage_date__lt=period_end,
+            status=UsageStatus.BILLED,
+        ).aggregate(total=Sum("rated_volume"))["total"] or Decimal(0)
+        lines.append(
+            _usage_line(
+                product=product,
+                price=price,
+                events=events,
+                already_used=already_used,
+                key=(
+                    f"usage:{product_id}:{rating_group}:{period_start:%Y%m%d}:late:{start:%Y%m%d}"
+                ),
+                date=end,
+                coverage=(period_start, period_end),
+            )
+        )
+    return lines
+
+
 def _rate_period(
     *, account: BillingAccount, products: list[ProductInstance], start: datetime, end: datetime
 ) -> list[_Line]:
-    """The charges of one account for [start, end). Locks the usage rows it charges."""
+    """The charges of one account for [start, end). Locks the usage rows it charges.
+
+    Usage dated before `start` that is still unbilled arrived after its own period was billed
+    (late usage): it is charged here, see `_late_usage_lines`.
+    """
     usage = defaultdict(list)
+    late = defaultdict(list)
     rows = (
         UsageEvent.objects.select_for_update()
-        .filter(
-            product__in=products,
-            usage_date__gte=start,
-            usage_date__lt=end,
-            status__in=UNBILLED_USAGE,
-        )
-        .values_list("id", "product_id", "rating_group", "rated_volume")
+        .filter(product__in=products, usage_date__lt=end, status__in=UNBILLED_USAGE)
+        .values_list("id", "product_id", "rating_group", "rated_volume", "usage_date")
         .order_by("id")
     )
-    for event_id, product_id, rating_group, rated_volume in rows:
-        usage[(product_id, rating_group)].append((event_id, rated_volume))
+    for event_id, product_id, rating_group, rated_volume, usage_date in rows:
+        if usage_date >= start:
+            usage[(product_id, rating_group)].append((event_id, rated_volume))
+        else:
+            period_start, _ = billing_period(bill_cycle_day=account.bill_cycle_day, at=usage_date)
+            late[(product_id, rating_group, period_start)].append((event_id, rated_volume))
+    suspended = _suspensions(products, before=end)
 
     period_seconds = Decimal((end - start).total_seconds())
     lines = []
@@ -231,31 +540,24 @@ def _rate_period(
         interval = _billable_interval(product, start, end)
         if interval is None:
             continue
-        billable_from, billable_until = interval
+        billable_from, _ = interval
+        charged_seconds = _charged_seconds(interval, suspended.get(product.pk, []))
         # The price in force when the product first became billable in this period: a later
         # price change applies to later periods and never rewrites this one.
         prices = offering_prices_in_force(offering=product.product_offering, at=billable_from)
+        recurring = []
         for price in prices:
             if price.price_type == PriceType.RECURRING:
-                seconds = Decimal((billable_until - billable_from).total_seconds())
-                days = seconds / Decimal(86400)
-                lines.append(
-                    _Line(
-                        product=product,
-                        charge_type=ChargeType.RECURRING,
-                        name=price.name,
-                        description=(
-                            f"{product.name}: {_number(days)} of "
-                            f"{_number(period_seconds / 86400)} days"
-                        ),
-                        quantity=(seconds / period_seconds).quantize(RATED_VOLUME_PLACES),
-                        unit=price.recurring_period,
-                        currency=price.currency,
-                        amount=round_rating(price.amount * seconds / period_seconds),
-                        charge_key=f"recurring:{product.pk}:{price.pk}:{start:%Y%m%d}",
-                        date=billable_from,
-                    )
+                charges = _recurring_lines(
+                    product=product,
+                    price=price,
+                    interval=interval,
+                    charged_seconds=charged_seconds,
+                    start=start,
+                    end=end,
                 )
+                recurring += charges
+                lines += charges
             elif price.price_type == PriceType.ONE_TIME and start <= product.start_date < end:
                 lines.append(
                     _Line(
@@ -275,29 +577,31 @@ def _rate_period(
                 events = usage.get((product.pk, price.rating_group))
                 if not events:
                     continue  # no usage, no line; usage within the allowance shows as 0.00
-                used = sum((volume for _, volume in events), Decimal(0))
-                allowance = price.included_allowance
-                beyond = max(used - allowance, Decimal(0))
-                unit = price.unit_of_measure
                 lines.append(
-                    _Line(
+                    _usage_line(
                         product=product,
-                        charge_type=ChargeType.USAGE,
-                        name=price.name,
-                        description=(
-                            f"{product.name}: {_number(used)} {unit} used, "
-                            f"{_number(allowance)} {unit} included, "
-                            f"{_number(beyond)} {unit} charged"
-                        ),
-                        quantity=beyond,
-                        unit=unit,
-                        currency=price.currency,
-                        amount=round_rating(beyond * price.amount),
-                        charge_key=f"usage:{product.pk}:{price.rating_group}:{start:%Y%m%d}",
+                        price=price,
+                        events=events,
+                        already_used=Decimal(0),
+                        key=f"usage:{product.pk}:{price.rating_group}:{start:%Y%m%d}",
                         date=end,
-                        usage_ids=tuple(event_id for event_id, _ in events),
                     )
                 )
+        for price in prices:
+            if price.price_type == PriceType.DISCOUNT and recurring:
+                discount = _discount_line(
+                    account=account,
+                    product=product,
+                    price=price,
+                    recurring=recurring,
+                    fraction=charged_seconds / period_seconds,
+                    start=start,
+                )
+                if discount is not None:
+                    lines.append(discount)
+    lines += _late_usage_lines(
+        account=account, products={p.pk: p for p in products}, late=late, start=start, end=end
+    )
     for line in lines:
         if line.currency != account.currency:
             raise DomainError(
@@ -328,6 +632,9 @@ def _bill_period(
     tax_rate = Decimal(settings.BILLING_TAX_RATE)
     try:
         with transaction.atomic():
+            # The account row lock orders this bill with payments being recorded on the account
+            # (`payment_create` takes it too), so credit and open bills never miss each other.
+            BillingAccount.objects.select_for_update().filter(pk=account.pk).first()
             lines = _rate_period(account=account, products=products, start=start, end=end)
             if not lines:
                 return None
@@ -349,8 +656,8 @@ def _bill_period(
                         charge_type=line.charge_type,
                         name=line.name,
                         description=line.description,
-                        period_start=start,
-                        period_end=end,
+                        period_start=(line.coverage or (start, end))[0],
+                        period_end=(line.coverage or (start, end))[1],
                         quantity=line.quantity,
                         unit=line.unit,
                         currency=account.currency,
@@ -375,6 +682,7 @@ def _bill_period(
                 tax_excluded_amount=net_total,
                 tax_amount=tax_total,
                 tax_included_amount=net_total + tax_total,
+                remaining_amount=max(net_total + tax_total, Decimal(0)),
                 bill_run=bill_run,
                 last_update=bill_date,
             )
@@ -386,6 +694,7 @@ def _bill_period(
                     UsageEvent.objects.filter(pk__in=line.usage_ids).update(
                         status=UsageStatus.BILLED, applied_charge=charge
                     )
+            _apply_credit(account=account, bill=bill)
             if bill_run is not None:
                 BillRun.objects.filter(pk=bill_run.pk).update(bills_created=F("bills_created") + 1)
             return bill
@@ -520,3 +829,146 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
     )
     bill_run.refresh_from_db()
     return bill_run
+
+
+# --- Payments ------------------------------------------------------------------------------
+
+
+def _settle(
+    bill: CustomerBill, amount: Decimal, payment: Payment, now: datetime
+) -> CustomerBillStateChange | None:
+    """Take `amount` off the (locked) bill's remaining amount and move its state to match;
+    the history row of the move, if the state changed."""
+    bill.remaining_amount -= amount
+    target = BillState.SETTLED if bill.remaining_amount == 0 else BillState.PARTIALLY_PAID
+    change = None
+    if target != bill.state:
+        check_transition(BILL_TRANSITIONS, bill.state, target, "Customer bill")
+        change = CustomerBillStateChange(
+            bill=bill,
+            from_state=bill.state,
+            to_state=target,
+            changed_at=now,
+            changed_by=payment.created_by,
+            reason=f"Payment {payment.pk} of {_number(payment.amount)} {payment.currency}",
+        )
+        bill.state = target
+    bill.last_update = now
+    bill.save(update_fields=["remaining_amount", "state", "last_update"])
+    return change
+
+
+def _allocate(payments: list[Payment], bills: list[CustomerBill]) -> None:
+    """Allocate the payments' unallocated amounts to the bills, both oldest first (all locked)."""
+    now = timezone.now()
+    allocations, history = [], []
+    bills = [bill for bill in bills if bill.remaining_amount > 0]
+    for payment in payments:
+        while payment.unallocated_amount > 0 and bills:
+            bill = bills[0]
+            amount = min(payment.unallocated_amount, bill.remaining_amount)
+            allocations.append(PaymentAllocation(payment=payment, bill=bill, amount=amount))
+            payment.unallocated_amount -= amount
+            change = _settle(bill, amount, payment, now)
+            if change is not None:
+                history.append(change)
+            if bill.remaining_amount == 0:
+                bills.pop(0)
+        if payment.unallocated_amount == 0 and payment.state != PaymentState.ALLOCATED:
+            check_transition(PAYMENT_TRANSITIONS, payment.state, PaymentState.ALLOCATED, "Payment")
+            payment.state = PaymentState.ALLOCATED
+            payment.state_date = now
+        payment.save(update_fields=["unallocated_amount", "state", "state_date"])
+    PaymentAllocation.objects.bulk_create(allocations)
+    CustomerBillStateChange.objects.bulk_create(history)
+
+
+def _apply_credit(*, account: BillingAccount, bill: CustomerBill) -> None:
+    """Pay a new bill from the account's credit (unallocated payments), oldest payment first."""
+    if bill.remaining_amount <= 0:
+        return
+    payments = list(
+        Payment.objects.select_for_update()
+        .filter(billing_account=account, unallocated_amount__gt=0)
+        .order_by("payment_date", "id")
+    )
+    if payments:
+        _allocate(payments, [bill])
+
+
+def payment_create(
+    *,
+    billing_account_id: int,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    reference: str = "",
+    payment_date: datetime | None = None,
+    description: str = "",
+    authorization_code: str = "",
+    created_by: str = "",
+) -> tuple[Payment, bool]:
+    """Record a payment and allocate it to the account's open bills, oldest first.
+
+    One transaction: the account row and the open bills are locked, the bills the payment
+    covers become settled (the last one partiallyPaid if the money runs out), and what is left
+    stays on the payment as account credit for the next bills. The same non-blank `reference`
+    on the account again returns the stored payment (created=False); with a different amount
+    or currency it is refused (409), since that is a different payment under a reused reference.
+    """
+    if amount <= 0:
+        raise DomainError("The amount must be more than zero.", field="totalAmount.value")
+    exponent = CURRENCY_EXPONENTS.get(currency, 2)
+    if amount != round_money(amount, currency):
+        raise DomainError(
+            f"{currency} amounts have at most {exponent} decimal places.",
+            field="totalAmount.value",
+        )
+    if method not in PaymentMethodType.values:
+        raise DomainError(
+            f"Payment method '{method}' is not one of {', '.join(PaymentMethodType.values)}.",
+            field="paymentMethod",
+        )
+    with transaction.atomic():
+        account = BillingAccount.objects.select_for_update().filter(pk=billing_account_id).first()
+        if account is None:
+            raise DomainError(
+                f"Billing account '{billing_account_id}' does not exist.", field="account.id"
+            )
+        if currency != account.currency:
+            raise DomainError(
+                f"Account {account.account_number} is paid in {account.currency}, not {currency}.",
+                field="totalAmount.unit",
+            )
+        if reference:
+            # The account lock serialises twins: a first one has committed by the time we read.
+            earlier = Payment.objects.filter(billing_account=account, reference=reference).first()
+            if earlier is not None:
+                if (earlier.amount, earlier.currency) != (amount, currency):
+                    raise Conflict(
+                        f"Payment '{reference}' of account {account.account_number} was recorded "
+                        f"with {earlier.amount.normalize()} {earlier.currency}.",
+                        field="correlatorId",
+                    )
+                return earlier, False
+        now = timezone.now()
+        payment = Payment.objects.create(
+            billing_account=account,
+            amount=amount,
+            currency=currency,
+            unallocated_amount=amount,
+            payment_date=payment_date or now,
+            method=method,
+            reference=reference,
+            description=description,
+            authorization_code=authorization_code,
+            created_by=created_by,
+            state_date=now,
+        )
+        bills = list(
+            CustomerBill.objects.select_for_update()
+            .filter(billing_account=account, state__in=PAYABLE_BILL_STATES, remaining_amount__gt=0)
+            .order_by("period_start", "id")
+        )
+        _allocate([payment], bills)
+    return payment, True

@@ -1,7 +1,10 @@
 from django.contrib import admin
 
 from catalog.models import (
+    Catalog,
+    Category,
     CharacteristicSpecification,
+    PriceTier,
     ProductOffering,
     ProductOfferingLifecycleChange,
     ProductOfferingPrice,
@@ -21,10 +24,26 @@ class ResourceSpecificationAdmin(admin.ModelAdmin):
 
 @admin.register(ServiceSpecification)
 class ServiceSpecificationAdmin(admin.ModelAdmin):
-    list_display = ("name", "lifecycle_status", "last_update")
+    list_display = ("name", "category", "lifecycle_status", "last_update")
+    list_filter = ("category", "lifecycle_status")
+    search_fields = ("name",)
+    filter_horizontal = ("resource_specifications", "supporting_specifications")
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "parent", "lifecycle_status", "valid_from", "valid_to")
     list_filter = ("lifecycle_status",)
     search_fields = ("name",)
-    filter_horizontal = ("resource_specifications",)
+    list_select_related = ("parent",)
+
+
+@admin.register(Catalog)
+class CatalogAdmin(admin.ModelAdmin):
+    list_display = ("name", "catalog_type", "lifecycle_status", "valid_from", "valid_to")
+    list_filter = ("lifecycle_status", "catalog_type")
+    search_fields = ("name",)
+    filter_horizontal = ("categories",)
 
 
 class CharacteristicInline(admin.TabularInline):
@@ -43,7 +62,14 @@ class ProductSpecificationAdmin(admin.ModelAdmin):
 
 @admin.register(CharacteristicSpecification)
 class CharacteristicSpecificationAdmin(admin.ModelAdmin):
-    list_display = ("name", "product_specification", "value_type", "is_required")
+    list_display = (
+        "name",
+        "product_specification",
+        "value_type",
+        "min_value",
+        "max_value",
+        "is_required",
+    )
     list_filter = ("value_type", "is_required")
     search_fields = ("name", "product_specification__name")
     list_select_related = ("product_specification",)
@@ -65,15 +91,22 @@ class ProductOfferingAdmin(admin.ModelAdmin):
         "product_specification",
         "lifecycle_status",
         "is_sellable",
+        "is_bundle",
         "valid_from",
         "valid_to",
     )
-    list_filter = ("lifecycle_status", "is_sellable", "category")
+    list_filter = ("lifecycle_status", "is_sellable", "is_bundle", "categories")
+    filter_horizontal = ("categories", "bundled_offerings")
     search_fields = ("name", "product_specification__name")
     list_select_related = ("product_specification",)
     # The lifecycle moves through the transition table (API or service), not free editing.
     readonly_fields = ("lifecycle_status",)
     inlines = [PriceInline, LifecycleChangeInline]
+
+
+class PriceTierInline(admin.TabularInline):
+    model = PriceTier
+    extra = 0
 
 
 @admin.register(ProductOfferingPrice)
@@ -87,6 +120,8 @@ class ProductOfferingPriceAdmin(admin.ModelAdmin):
         "recurring_period",
         "rating_group",
         "included_allowance",
+        "percentage",
+        "applies_for_periods",
         "valid_from",
         "valid_to",
     )
@@ -94,6 +129,7 @@ class ProductOfferingPriceAdmin(admin.ModelAdmin):
     search_fields = ("name", "product_offering__name", "rating_group")
     list_select_related = ("product_offering",)
     raw_id_fields = ("product_offering",)
+    inlines = [PriceTierInline]
 
 
 @admin.register(ProductOfferingLifecycleChange)

@@ -24,10 +24,28 @@ class PriceType(models.TextChoices):
     ONE_TIME = "oneTime"
     RECURRING = "recurring"
     USAGE = "usage"
+    # Reduces the offering's recurring charge(s): by `percentage`, or by a fixed `amount`.
+    DISCOUNT = "discount"
 
 
 class RecurringPeriod(models.TextChoices):
     MONTH = "month"
+    YEAR = "year"
+
+
+class ServiceCategory(models.TextChoices):
+    """Customer-facing or resource-facing; the same values as inventory's ServiceCategory."""
+
+    CUSTOMER_FACING = "CFS", "Customer-facing"
+    RESOURCE_FACING = "RFS", "Resource-facing"
+
+
+class MarketSegment(models.TextChoices):
+    """Who an offering may be sold to; the same values as crm's customer Segment."""
+
+    CONSUMER = "consumer"
+    SMALL_BUSINESS = "smallBusiness"
+    ENTERPRISE = "enterprise"
 
 
 class ResourceKind(models.TextChoices):
@@ -41,3 +59,20 @@ class ResourceKind(models.TextChoices):
     FIBRE_LINK = "fibreLink", "Fibre link"
     IP_ADDRESS = "ipAddress", "IP address"
     VLAN = "vlan", "VLAN"
+    # Equipment roles, the parts of equipment, and the outside plant links run in.
+    SWITCH = "switch", "Switch"
+    ENB = "enb", "eNB cell site"
+    CORE_FUNCTION = "coreFunction", "Core network function"
+    CARD = "card", "Card"
+    COPPER_LINK = "copperLink", "Copper link"
+    MICROWAVE_LINK = "microwaveLink", "Microwave link"
+    CABLE = "cable", "Cable"
+    DUCT = "duct", "Duct"
+    # Logical resources allocated from pools, and the pools themselves.
+    IP_PREFIX = "ipPrefix", "IP prefix"
+    VLAN_POOL = "vlanPool", "VLAN pool"
+    MSISDN = "msisdn", "MSISDN"
+    MSISDN_POOL = "msisdnPool", "MSISDN range"
+    SIM = "sim", "SIM card"
+    SIM_POOL = "simPool", "SIM stock"
+    SLICE_POOL = "slicePool", "Slice pool"

@@ -4,7 +4,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.choices import LifecycleStatus, PriceType, RecurringPeriod, ResourceKind, ValueType
+from catalog.choices import (
+    LifecycleStatus,
+    PriceType,
+    RecurringPeriod,
+    ResourceKind,
+    ServiceCategory,
+    ValueType,
+)
 from telco.money import currency_field, money_field
 from telco.states import StateChange
 
@@ -25,14 +32,24 @@ class ResourceSpecification(models.Model):
 
 
 class ServiceSpecification(models.Model):
-    """A kind of service the network delivers, and the resources it is built from."""
+    """A kind of service the network delivers, and the resources it is built from.
+
+    A customer-facing (CFS) specification is realised by its `supporting_specifications`, the
+    resource-facing (RFS) ones; each says through `resource_specifications` what it binds.
+    """
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
+    category = models.CharField(
+        max_length=3, choices=ServiceCategory.choices, default=ServiceCategory.CUSTOMER_FACING
+    )
     lifecycle_status = models.CharField(
         max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
     )
     resource_specifications = models.ManyToManyField(ResourceSpecification, blank=True)
+    supporting_specifications = models.ManyToManyField(
+        "self", symmetrical=False, related_name="supported_by", blank=True
+    )
     last_update = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
@@ -68,12 +85,21 @@ class CharacteristicSpecification(models.Model):
     allowed_values = models.JSONField(default=list, blank=True)
     default_value = models.CharField(max_length=60, blank=True)
     is_required = models.BooleanField(default=False)
+    # Numbers only: an inclusive range instead of (or as well as) a list of allowed values.
+    min_value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    max_value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["product_specification", "name"], name="uniq_characteristic_per_spec"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=models.F("max_value")),
+                name="characteristic_range_ordered",
+            ),
         ]
         ordering = ["id"]
 
@@ -81,8 +107,62 @@ class CharacteristicSpecification(models.Model):
         return self.name
 
 
+class Category(models.Model):
+    """A TMF620 category of offerings ("Mobile", "Broadband"), possibly under a parent."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    lifecycle_status = models.CharField(
+        max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
+    )
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="category_not_own_parent"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Catalog(models.Model):
+    """A TMF620 catalog: a named collection of categories (a shop, a channel, a market)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    catalog_type = models.CharField(max_length=60, blank=True)
+    lifecycle_status = models.CharField(
+        max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
+    )
+    categories = models.ManyToManyField(Category, blank=True, related_name="catalogs")
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    last_update = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
 class ProductOffering(models.Model):
-    """Something the operator sells: a product specification at a set of prices."""
+    """Something the operator sells: a product specification at a set of prices.
+
+    A bundle (`is_bundle`) is an offering of offerings: ordering it orders each of
+    `bundled_offerings`. `market_segments` lists the customer segments it may be sold to
+    (crm Segment values); empty means every segment.
+    """
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
@@ -92,7 +172,12 @@ class ProductOffering(models.Model):
     lifecycle_status = models.CharField(
         max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.IN_DESIGN
     )
-    category = models.CharField(max_length=60, blank=True)
+    categories = models.ManyToManyField(Category, blank=True, related_name="offerings")
+    market_segments = models.JSONField(default=list, blank=True)
+    is_bundle = models.BooleanField(default=False)
+    bundled_offerings = models.ManyToManyField(
+        "self", symmetrical=False, related_name="bundles", blank=True
+    )
     valid_from = models.DateTimeField(default=timezone.now)
     valid_to = models.DateTimeField(null=True, blank=True)
     is_sellable = models.BooleanField(default=True)
@@ -104,9 +189,18 @@ class ProductOffering(models.Model):
     def is_orderable(self) -> bool:
         return self.lifecycle_status == LifecycleStatus.LAUNCHED
 
+    def is_eligible_for(self, segment: str) -> bool:
+        """May a customer of `segment` buy it? An empty list of segments means anyone."""
+        return not self.market_segments or segment in self.market_segments
+
 
 class ProductOfferingPrice(models.Model):
-    """A price of an offering: one-time, recurring, or usage per rating group with an allowance."""
+    """A price of an offering: one-time, recurring, usage per rating group, or a discount.
+
+    Usage beyond `included_allowance` is rated at `amount` per unit, or per its `tiers` when it
+    has any. A discount reduces the offering's recurring charges by `percentage` or by a fixed
+    `amount`, for `applies_for_periods` billing periods from the product's start (null: always).
+    """
 
     product_offering = models.ForeignKey(
         ProductOffering, on_delete=models.CASCADE, related_name="prices"
@@ -120,6 +214,9 @@ class ProductOfferingPrice(models.Model):
     rating_group = models.CharField(max_length=60, blank=True)
     unit_of_measure = models.CharField(max_length=10, blank=True)
     included_allowance = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    # Discounts only.
+    percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    applies_for_periods = models.PositiveSmallIntegerField(null=True, blank=True)
     valid_from = models.DateTimeField(default=timezone.now)
     valid_to = models.DateTimeField(null=True, blank=True)
     last_update = models.DateTimeField(default=timezone.now)
@@ -136,10 +233,54 @@ class ProductOfferingPrice(models.Model):
                 condition=~Q(price_type="recurring") | ~Q(recurring_period=""),
                 name="recurring_price_has_period",
             ),
+            models.CheckConstraint(
+                condition=~Q(price_type="discount")
+                | Q(percentage__isnull=False, amount=0)
+                | Q(percentage__isnull=True, amount__gt=0),
+                name="discount_percentage_or_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(percentage__isnull=True)
+                | Q(price_type="discount", percentage__gt=0, percentage__lte=100),
+                name="discount_percentage_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(applies_for_periods__isnull=True) | Q(applies_for_periods__gt=0),
+                name="price_applies_for_periods_positive",
+            ),
         ]
 
     def __str__(self):
         return f"{self.product_offering} · {self.name}"
+
+
+class PriceTier(models.Model):
+    """One band of a tiered usage price: quantity in [lower_bound, upper_bound) at unit_amount.
+
+    Bounds count the usage beyond the included allowance; the tiers of a price run contiguous
+    from 0, and the last may be unbounded (`upper_bound` null).
+    """
+
+    price = models.ForeignKey(ProductOfferingPrice, on_delete=models.CASCADE, related_name="tiers")
+    lower_bound = models.DecimalField(max_digits=18, decimal_places=4)
+    upper_bound = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    unit_amount = money_field()
+
+    class Meta:
+        ordering = ["lower_bound"]
+        constraints = [
+            models.UniqueConstraint(fields=["price", "lower_bound"], name="uniq_tier_start"),
+            models.CheckConstraint(condition=Q(lower_bound__gte=0), name="tier_lower_not_negative"),
+            models.CheckConstraint(
+                condition=Q(upper_bound__isnull=True) | Q(upper_bound__gt=models.F("lower_bound")),
+                name="tier_upper_above_lower",
+            ),
+            models.CheckConstraint(condition=Q(unit_amount__gte=0), name="tier_not_negative"),
+        ]
+
+    def __str__(self):
+        upper = "" if self.upper_bound is None else self.upper_bound
+        return f"{self.price} [{self.lower_bound}, {upper})"
 
 
 class ProductOfferingLifecycleChange(StateChange):

@@ -2,10 +2,16 @@
 
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
 
+from catalog.choices import LifecycleStatus
 from catalog.models import (
+    Catalog,
+    Category,
     CharacteristicSpecification,
+    PriceTier,
     ProductOffering,
     ProductOfferingPrice,
     ProductSpecification,
@@ -27,14 +33,60 @@ def offering_get(*, offering_id) -> ProductOffering:
         raise NotFound(f"Product offering '{offering_id}' does not exist.") from None
 
 
+def _tiers() -> Prefetch:
+    return Prefetch("tiers", queryset=PriceTier.objects.order_by("lower_bound"))
+
+
 def offering_prices_in_force(
     *, offering: ProductOffering, at: datetime
 ) -> list[ProductOfferingPrice]:
-    """The offering's prices valid at `at`: valid_from <= at < valid_to (open-ended if no end)."""
+    """The offering's prices valid at `at`: valid_from <= at < valid_to (open-ended if no end).
+
+    Each price comes with its `tiers` (ordered by lower bound) prefetched.
+    """
     return list(
         ProductOfferingPrice.objects.filter(product_offering=offering, valid_from__lte=at)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        .prefetch_related(_tiers())
         .order_by("id")
+    )
+
+
+def offerings_orderable_by(segment: str, at: datetime | None = None) -> QuerySet[ProductOffering]:
+    """Offerings a customer of `segment` can order at `at` (now by default).
+
+    Launched, sellable, inside their validity period and eligible for the segment (an empty
+    `market_segments` means every segment). Specification, characteristics, categories, bundled
+    offerings and the prices in force at `at` (with tiers) come prefetched, in a fixed number of
+    queries.
+    """
+    at = at or timezone.now()
+    prices = (
+        ProductOfferingPrice.objects.filter(valid_from__lte=at)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        .prefetch_related(_tiers())
+        .order_by("id")
+    )
+    return (
+        ProductOffering.objects.filter(
+            lifecycle_status=LifecycleStatus.LAUNCHED, is_sellable=True, valid_from__lte=at
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        # Through the JSON text, so the embedded SQLite demo answers too (no jsonb containment
+        # there); segment values hold no quotes, so '"consumer"' matches one whole element.
+        .alias(segments_text=Cast("market_segments", TextField()))
+        .filter(Q(segments_text="[]") | Q(segments_text__contains=f'"{segment}"'))
+        .select_related("product_specification")
+        .prefetch_related(
+            Prefetch(
+                "product_specification__characteristics",
+                queryset=CharacteristicSpecification.objects.order_by("id"),
+            ),
+            Prefetch("prices", queryset=prices),
+            Prefetch("categories", queryset=Category.objects.order_by("id")),
+            Prefetch("bundled_offerings", queryset=ProductOffering.objects.order_by("id")),
+        )
+        .order_by("name", "id")
     )
 
 
@@ -47,22 +99,52 @@ def product_specification_list() -> QuerySet[ProductSpecification]:
 
 
 def offering_list() -> QuerySet[ProductOffering]:
-    """Offerings with their specification and prices."""
+    """Offerings with their specification, prices, categories and bundled offerings."""
     return (
         ProductOffering.objects.select_related("product_specification")
-        .prefetch_related(Prefetch("prices", queryset=ProductOfferingPrice.objects.order_by("id")))
+        .prefetch_related(
+            Prefetch("prices", queryset=ProductOfferingPrice.objects.order_by("id")),
+            Prefetch("categories", queryset=Category.objects.order_by("id")),
+            Prefetch("bundled_offerings", queryset=ProductOffering.objects.order_by("id")),
+        )
         .order_by("id")
     )
 
 
 def offering_price_list() -> QuerySet[ProductOfferingPrice]:
-    """Prices with their offering."""
-    return ProductOfferingPrice.objects.select_related("product_offering").order_by("id")
+    """Prices with their offering and tiers."""
+    return (
+        ProductOfferingPrice.objects.select_related("product_offering")
+        .prefetch_related(_tiers())
+        .order_by("id")
+    )
 
 
 def service_specification_list() -> QuerySet[ServiceSpecification]:
-    """Service specifications with the resource specifications they are built from."""
-    return ServiceSpecification.objects.prefetch_related("resource_specifications").order_by("id")
+    """Service specifications with their resource specifications and supporting (RFS) ones."""
+    return ServiceSpecification.objects.prefetch_related(
+        Prefetch("resource_specifications", queryset=ResourceSpecification.objects.order_by("id")),
+        Prefetch("supporting_specifications", queryset=ServiceSpecification.objects.order_by("id")),
+    ).order_by("id")
+
+
+def category_list() -> QuerySet[Category]:
+    """Categories with their parent, direct children and offerings."""
+    return (
+        Category.objects.select_related("parent")
+        .prefetch_related(
+            Prefetch("children", queryset=Category.objects.order_by("id")),
+            Prefetch("offerings", queryset=ProductOffering.objects.order_by("id")),
+        )
+        .order_by("id")
+    )
+
+
+def catalog_list() -> QuerySet[Catalog]:
+    """Catalogs with their categories."""
+    return Catalog.objects.prefetch_related(
+        Prefetch("categories", queryset=Category.objects.order_by("id"))
+    ).order_by("id")
 
 
 def resource_specification_list() -> QuerySet[ResourceSpecification]:

@@ -6,9 +6,18 @@ from decimal import Decimal, InvalidOperation
 from django.db import models, transaction
 from django.utils import timezone
 
-from catalog.choices import LIFECYCLE_TRANSITIONS, LifecycleStatus, PriceType, ValueType
+from catalog.choices import (
+    LIFECYCLE_TRANSITIONS,
+    LifecycleStatus,
+    MarketSegment,
+    PriceType,
+    ValueType,
+)
 from catalog.models import (
+    Catalog,
+    Category,
     CharacteristicSpecification,
+    PriceTier,
     ProductOffering,
     ProductOfferingLifecycleChange,
     ProductOfferingPrice,
@@ -63,8 +72,25 @@ def characteristics_validate(
                 f"'{value}' is not one of the allowed values: {', '.join(allowed)}.", field=name
             )
         _check_value_type(characteristic, value)
+        _check_range(characteristic, value)
         result[name] = value
     return result
+
+
+def _check_range(characteristic, value: str) -> None:
+    if characteristic.value_type != ValueType.NUMBER:
+        return
+    low, high = characteristic.min_value, characteristic.max_value
+    number = Decimal(value)
+    if (low is not None and number < low) or (high is not None and number > high):
+        bounds = f"{_plain(low) if low is not None else '...'} to "
+        bounds += _plain(high) if high is not None else "..."
+        raise DomainError(f"'{value}' is outside the range {bounds}.", field=characteristic.name)
+
+
+def _plain(number: Decimal) -> str:
+    """12.5000 -> '12.5', 100.0000 -> '100'."""
+    return format(number.normalize(), "f")
 
 
 # --- specifications ---------------------------------------------------------------------------
@@ -78,18 +104,38 @@ def _characteristics_replace(*, specification: ProductSpecification, characteris
             f"Characteristic '{duplicates[0]}' is given twice.", field="productSpecCharacteristic"
         )
     for index, characteristic in enumerate(characteristics):
+        field = f"productSpecCharacteristic[{index}].productSpecCharacteristicValue"
         default = characteristic.get("default_value", "")
         allowed = characteristic.get("allowed_values", [])
         if default and allowed and default not in allowed:
-            raise DomainError(
-                f"The default '{default}' is not one of the values.",
-                field=f"productSpecCharacteristic[{index}].productSpecCharacteristicValue",
-            )
+            raise DomainError(f"The default '{default}' is not one of the values.", field=field)
+        _check_characteristic_range(characteristic, field)
     specification.characteristics.all().delete()
     CharacteristicSpecification.objects.bulk_create(
         CharacteristicSpecification(product_specification=specification, **c)
         for c in characteristics
     )
+
+
+def _check_characteristic_range(characteristic: dict, field: str) -> None:
+    """A range (valueFrom/valueTo) is for numbers, ordered, and holds the default and values."""
+    low, high = characteristic.get("min_value"), characteristic.get("max_value")
+    if low is None and high is None:
+        return
+    if characteristic.get("value_type", ValueType.STRING) != ValueType.NUMBER:
+        raise DomainError("Only a number characteristic has a range.", field=f"{field}.valueFrom")
+    if low is not None and high is not None and low > high:
+        raise DomainError("valueFrom must not be above valueTo.", field=f"{field}.valueFrom")
+    probe = CharacteristicSpecification(value_type=ValueType.NUMBER, min_value=low, max_value=high)
+    for value in [*characteristic.get("allowed_values", []), characteristic.get("default_value")]:
+        if value in (None, ""):
+            continue
+        probe.name = str(value)
+        try:
+            _check_value_type(probe, str(value))
+            _check_range(probe, str(value))
+        except DomainError as error:
+            raise DomainError(error.message, field=f"{field}.value") from None
 
 
 def _service_specifications(ids: list[str], field: str) -> list[ServiceSpecification]:
@@ -158,6 +204,18 @@ def product_specification_update(
     return specification
 
 
+@transaction.atomic
+def product_specification_delete(*, specification: ProductSpecification) -> None:
+    """Delete a specification and its characteristics; refused (409) while an offering uses it."""
+    offering = specification.offerings.order_by("id").first()
+    if offering is not None:
+        raise Conflict(
+            f"Product specification '{specification.name}' is used by the offering "
+            f"'{offering.name}' and cannot be deleted."
+        )
+    specification.delete()
+
+
 # --- offerings --------------------------------------------------------------------------------
 
 
@@ -181,40 +239,135 @@ def _check_validity(valid_from, valid_to, field: str) -> None:
         raise DomainError("The end must be after the start.", field=f"{field}.endDateTime")
 
 
+def _categories(ids: list[str], field: str = "category") -> list[Category]:
+    found = Category.objects.in_bulk([int(i) for i in ids if str(i).isdigit()])
+    for index, raw in enumerate(ids):
+        if not str(raw).isdigit() or int(raw) not in found:
+            raise DomainError(f"Category '{raw}' does not exist.", field=f"{field}[{index}].id")
+    return [found[int(i)] for i in ids]
+
+
+def _check_segments(segments: list[str]) -> list[str]:
+    for index, segment in enumerate(segments):
+        if segment not in MarketSegment.values:
+            raise DomainError(
+                f"'{segment}' is not a market segment: {', '.join(MarketSegment.values)}.",
+                field=f"marketSegment[{index}].id",
+            )
+        if segment in segments[:index]:
+            raise DomainError(f"'{segment}' is given twice.", field=f"marketSegment[{index}].id")
+    return list(segments)
+
+
+def _bundled_offerings(ids: list[str], *, bundle: ProductOffering | None) -> list[ProductOffering]:
+    """The offerings a bundle holds: existing, not itself, not retired, not bundles themselves."""
+    field = "bundledProductOffering"
+    if len(ids) < 2:
+        raise DomainError("A bundle holds at least two offerings.", field=field)
+    found = ProductOffering.objects.in_bulk([int(i) for i in ids if str(i).isdigit()])
+    for index, raw in enumerate(ids):
+        item = f"{field}[{index}].id"
+        if not str(raw).isdigit() or int(raw) not in found:
+            raise DomainError(f"Product offering '{raw}' does not exist.", field=item)
+        offering = found[int(raw)]
+        if bundle is not None and offering.pk == bundle.pk:
+            raise DomainError("A bundle cannot contain itself.", field=item)
+        if offering.lifecycle_status == LifecycleStatus.RETIRED:
+            raise DomainError(f"'{offering.name}' is retired.", field=item)
+        # One level only, so no bundle can ever contain itself through another one.
+        if offering.is_bundle:
+            raise DomainError(f"'{offering.name}' is itself a bundle.", field=item)
+        if str(raw) in [str(i) for i in ids[:index]]:
+            raise DomainError(f"'{offering.name}' is given twice.", field=item)
+    return [found[int(i)] for i in ids]
+
+
+def _check_bundle_launch(offering: ProductOffering) -> None:
+    """A bundle goes on sale only when everything in it is on sale."""
+    if not offering.is_bundle:
+        return
+    waiting = [
+        o.name
+        for o in offering.bundled_offerings.order_by("id")
+        if o.lifecycle_status != LifecycleStatus.LAUNCHED
+    ]
+    if waiting:
+        raise Conflict(
+            f"Launch the bundled offerings first: {', '.join(waiting)}.", field="lifecycleStatus"
+        )
+
+
+def _check_not_in_a_live_bundle(offering: ProductOffering) -> None:
+    """An offering cannot be retired from under a bundle still on sale (or being designed)."""
+    bundle = (
+        offering.bundles.exclude(lifecycle_status=LifecycleStatus.RETIRED).order_by("id").first()
+    )
+    if bundle is not None:
+        raise Conflict(
+            f"'{offering.name}' is part of the bundle '{bundle.name}': retire the bundle first.",
+            field="lifecycleStatus",
+        )
+
+
 @transaction.atomic
 def offering_create(
     *,
     name: str,
     product_specification: ProductSpecification,
     description: str = "",
-    category: str = "",
     is_sellable: bool = True,
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
+    category_ids: list[str] | None = None,
+    market_segments: list[str] | None = None,
+    is_bundle: bool = False,
+    bundled_offering_ids: list[str] | None = None,
 ) -> ProductOffering:
-    """Create an offering, in design: it is launched with `offering_update`."""
+    """Create an offering, in design: it is launched with `offering_update`.
+
+    A bundle (`is_bundle`) names at least two bundled offerings, none retired, none a bundle.
+    """
     if ProductOffering.objects.filter(name=name).exists():
         raise DomainError(f"A product offering named '{name}' exists.", field="name")
     _check_validity(valid_from, valid_to, "validFor")
+    categories = _categories(category_ids or [])
+    segments = _check_segments(market_segments or [])
+    bundled = []
+    if is_bundle:
+        bundled = _bundled_offerings(bundled_offering_ids or [], bundle=None)
+    elif bundled_offering_ids:
+        raise DomainError(
+            "Only a bundle (isBundle true) holds offerings.", field="bundledProductOffering"
+        )
     now = timezone.now()
-    return ProductOffering.objects.create(
+    offering = ProductOffering.objects.create(
         name=name,
         product_specification=product_specification,
         description=description,
-        category=category,
         is_sellable=is_sellable,
         valid_from=valid_from or now,
         valid_to=valid_to,
+        market_segments=segments,
+        is_bundle=is_bundle,
         lifecycle_status=LifecycleStatus.IN_DESIGN,
         last_update=now,
     )
+    offering.categories.set(categories)
+    offering.bundled_offerings.set(bundled)
+    return offering
 
 
 @transaction.atomic
 def offering_update(*, offering: ProductOffering, changes: dict, by: str = "") -> ProductOffering:
-    """Apply a merge patch; a `lifecycle_status` change goes through the lifecycle table."""
+    """Apply a merge patch; a `lifecycle_status` change goes through the lifecycle table.
+
+    `changes` holds model field names, plus `category_ids` and `bundled_offering_ids` (whole-list
+    replacement).
+    """
     changes = dict(changes)
     target = changes.pop("lifecycle_status", None)
+    category_ids = changes.pop("category_ids", None)
+    bundled_ids = changes.pop("bundled_offering_ids", None)
     name = changes.get("name")
     if name and ProductOffering.objects.filter(name=name).exclude(pk=offering.pk).exists():
         raise DomainError(f"A product offering named '{name}' exists.", field="name")
@@ -223,7 +376,27 @@ def offering_update(*, offering: ProductOffering, changes: dict, by: str = "") -
         changes.get("valid_to", offering.valid_to),
         "validFor",
     )
+    if "market_segments" in changes:
+        changes["market_segments"] = _check_segments(changes["market_segments"])
+    is_bundle = changes.get("is_bundle", offering.is_bundle)
+    if is_bundle and not offering.is_bundle and offering.bundles.exists():
+        raise DomainError("An offering inside a bundle cannot become a bundle.", field="isBundle")
+    if is_bundle and (bundled_ids is not None or not offering.is_bundle):
+        bundled_ids = bundled_ids if bundled_ids is not None else []
+        offering.bundled_offerings.set(_bundled_offerings(bundled_ids, bundle=offering))
+    elif not is_bundle:
+        if bundled_ids:
+            raise DomainError(
+                "Only a bundle (isBundle true) holds offerings.", field="bundledProductOffering"
+            )
+        offering.bundled_offerings.clear()
+    if category_ids is not None:
+        offering.categories.set(_categories(category_ids))
     if target is not None and target != offering.lifecycle_status:
+        if target == LifecycleStatus.LAUNCHED:
+            _check_bundle_launch(offering)
+        if target == LifecycleStatus.RETIRED:
+            _check_not_in_a_live_bundle(offering)
         offering = transition(
             offering,
             target,
@@ -233,27 +406,59 @@ def offering_update(*, offering: ProductOffering, changes: dict, by: str = "") -
             field="lifecycle_status",
             by=by,
         )
-    if changes:
-        for field, value in changes.items():
-            setattr(offering, field, value)
-        offering.last_update = timezone.now()
-        offering.save(update_fields=[*changes, "last_update"])
+    for field, value in changes.items():
+        setattr(offering, field, value)
+    offering.last_update = timezone.now()
+    offering.save(update_fields=[*changes, "last_update"])
     return offering
 
 
 @transaction.atomic
 def offering_delete(*, offering: ProductOffering) -> None:
-    """Delete an offering and its prices; refused (409) once anything was ordered from it."""
+    """Delete an offering and its prices; refused (409) once ordered or while in a bundle."""
     if offering_in_use(offering=offering):
         raise Conflict(f"Product offering '{offering.name}' is in use and cannot be deleted.")
+    bundle = offering.bundles.order_by("id").first()
+    if bundle is not None:
+        raise Conflict(
+            f"Product offering '{offering.name}' is part of the bundle '{bundle.name}' and "
+            "cannot be deleted."
+        )
     offering.delete()
 
 
 # --- prices -----------------------------------------------------------------------------------
 
 
-def _check_price(price: ProductOfferingPrice) -> None:
-    if price.amount is None or price.amount < 0:
+def _check_tiers(tiers: list[dict], currency: str) -> None:
+    """Given in order, contiguous from 0, each above the last; only the last may be open-ended."""
+    previous_upper = Decimal(0)
+    for index, tier in enumerate(tiers):
+        field = f"priceTier[{index}]"
+        if tier.get("currency", currency).upper() != currency:
+            raise DomainError(
+                f"A tier is priced in the price's currency ({currency}).",
+                field=f"{field}.price.unit",
+            )
+        lower, upper = Decimal(tier["lower_bound"]), tier.get("upper_bound")
+        if lower != previous_upper:
+            where = "at 0" if index == 0 else f"where tier {index - 1} ends ({previous_upper})"
+            raise DomainError(f"This tier must start {where}.", field=f"{field}.lowerBound")
+        if upper is None and index != len(tiers) - 1:
+            raise DomainError("Only the last tier can be open-ended.", field=f"{field}.upperBound")
+        if upper is not None and Decimal(upper) <= lower:
+            raise DomainError(
+                "The upper bound must be above the lower.", field=f"{field}.upperBound"
+            )
+        if tier["unit_amount"] is None or Decimal(tier["unit_amount"]) < 0:
+            raise DomainError("A price cannot be negative.", field=f"{field}.price.value")
+        previous_upper = Decimal(upper) if upper is not None else None
+
+
+def _check_price(price: ProductOfferingPrice, tiers: list[dict] | None = None) -> None:
+    if price.amount is None:
+        raise DomainError("A price needs a value.", field="price")
+    if price.amount < 0:
         raise DomainError("A price cannot be negative.", field="price.value")
     if price.price_type == PriceType.RECURRING and not price.recurring_period:
         raise DomainError("A recurring price needs a period.", field="recurringChargePeriodType")
@@ -268,7 +473,44 @@ def _check_price(price: ProductOfferingPrice) -> None:
         raise DomainError("Only a usage price has a rating group.", field="ratingGroup")
     if price.included_allowance < 0:
         raise DomainError("An allowance cannot be negative.", field="includedAllowance.amount")
+    if price.price_type == PriceType.DISCOUNT:
+        if price.percentage is not None and price.amount:
+            raise DomainError(
+                "A discount is a percentage or an amount, not both.", field="percentage"
+            )
+        if price.percentage is None and not price.amount:
+            raise DomainError("A discount needs a percentage or an amount.", field="percentage")
+        if price.percentage is not None and not 0 < price.percentage <= 100:
+            raise DomainError("A percentage is above 0 and at most 100.", field="percentage")
+    else:
+        if price.percentage is not None:
+            raise DomainError("Only a discount has a percentage.", field="percentage")
+        if price.applies_for_periods is not None:
+            raise DomainError(
+                "Only a discount has an application duration.", field="applicationDuration"
+            )
+    if price.applies_for_periods is not None and price.applies_for_periods < 1:
+        raise DomainError(
+            "A discount applies for at least one period.", field="applicationDuration"
+        )
+    if tiers:
+        if price.price_type != PriceType.USAGE:
+            raise DomainError("Only a usage price has tiers.", field="priceTier")
+        _check_tiers(tiers, price.currency)
     _check_validity(price.valid_from, price.valid_to, "validFor")
+
+
+def _tiers_replace(price: ProductOfferingPrice, tiers: list[dict]) -> None:
+    price.tiers.all().delete()
+    PriceTier.objects.bulk_create(
+        PriceTier(
+            price=price,
+            lower_bound=tier["lower_bound"],
+            upper_bound=tier.get("upper_bound"),
+            unit_amount=tier["unit_amount"],
+        )
+        for tier in tiers
+    )
 
 
 @transaction.atomic
@@ -277,16 +519,28 @@ def price_create(
     product_offering: ProductOffering,
     name: str,
     price_type: str,
-    amount: Decimal,
-    currency: str,
+    amount: Decimal | None = None,
+    currency: str = "EUR",
     recurring_period: str = "",
     rating_group: str = "",
     unit_of_measure: str = "",
     included_allowance: Decimal = Decimal(0),
+    percentage: Decimal | None = None,
+    applies_for_periods: int | None = None,
+    tiers: list[dict] | None = None,
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
 ) -> ProductOfferingPrice:
-    """Add a price to an offering (one-time, recurring per period, or usage per rating group)."""
+    """Add a price to an offering: one-time, recurring per period, usage, or a discount.
+
+    A usage price may carry `tiers` ({lower_bound, upper_bound, unit_amount}: contiguous from 0)
+    which then replace its flat amount; a discount is a `percentage` or a fixed `amount` off the
+    recurring charges, for `applies_for_periods` periods (None: for ever).
+    """
+    if amount is None and (
+        price_type == PriceType.DISCOUNT or (tiers and price_type == PriceType.USAGE)
+    ):
+        amount = Decimal(0)  # a percentage discount, or a usage price its tiers replace
     now = timezone.now()
     price = ProductOfferingPrice(
         product_offering=product_offering,
@@ -298,36 +552,71 @@ def price_create(
         rating_group=rating_group,
         unit_of_measure=unit_of_measure,
         included_allowance=included_allowance,
+        percentage=percentage,
+        applies_for_periods=applies_for_periods,
         valid_from=valid_from or now,
         valid_to=valid_to,
         last_update=now,
     )
-    _check_price(price)
+    _check_price(price, tiers)
     price.save()
+    _tiers_replace(price, tiers or [])
     ProductOffering.objects.filter(pk=product_offering.pk).update(last_update=now)
     return price
 
 
 # Changing these on a price already sold would rewrite what customers agreed to: end the price's
 # validity and add a new one instead.
-PRICE_TERMS = {"amount", "currency", "price_type", "recurring_period", "rating_group"}
+PRICE_TERMS = {
+    "amount",
+    "currency",
+    "price_type",
+    "recurring_period",
+    "rating_group",
+    "percentage",
+    "applies_for_periods",
+}
+
+
+def _tier_key(tiers) -> list[tuple]:
+    return [
+        (
+            Decimal(t["lower_bound"]),
+            None if t.get("upper_bound") is None else Decimal(t["upper_bound"]),
+            Decimal(t["unit_amount"]),
+        )
+        for t in tiers
+    ]
 
 
 @transaction.atomic
 def price_update(*, price: ProductOfferingPrice, changes: dict) -> ProductOfferingPrice:
-    """Apply a merge patch to a price; its terms are frozen once the offering is in use."""
+    """Apply a merge patch to a price; its terms (and tiers) are frozen once the offering is in use.
+
+    `tiers`, when given, replaces the whole list.
+    """
+    changes = dict(changes)
+    tiers = changes.pop("tiers", None)
     changed_terms = sorted(
         field for field in PRICE_TERMS & set(changes) if changes[field] != getattr(price, field)
     )
+    current_tiers = [
+        {"lower_bound": t.lower_bound, "upper_bound": t.upper_bound, "unit_amount": t.unit_amount}
+        for t in price.tiers.order_by("lower_bound")
+    ]
+    if tiers is not None and _tier_key(tiers) != _tier_key(current_tiers):
+        changed_terms.append("tiers")
     if changed_terms and offering_in_use(offering=price.product_offering):
         raise Conflict(
             "The offering is in use: end this price's validFor and add a new price instead."
         )
     for field, value in changes.items():
         setattr(price, field, value)
-    _check_price(price)
+    _check_price(price, tiers if tiers is not None else current_tiers)
     price.last_update = timezone.now()
     price.save()
+    if tiers is not None:
+        _tiers_replace(price, tiers)
     return price
 
 
@@ -340,3 +629,138 @@ def price_delete(*, price: ProductOfferingPrice) -> None:
             "validFor instead of deleting it."
         )
     price.delete()
+
+
+# --- categories and catalogs ------------------------------------------------------------------
+
+
+def _category_parent(parent_id: str | None, *, category: Category | None) -> Category | None:
+    """The parent named by `parentId`; never the category itself or one of its descendants."""
+    if parent_id in (None, ""):
+        return None
+    parent = Category.objects.filter(pk=int(parent_id)).first() if parent_id.isdigit() else None
+    if parent is None:
+        raise DomainError(f"Category '{parent_id}' does not exist.", field="parentId")
+    if category is not None:
+        ancestor, seen = parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if ancestor.pk == category.pk:
+                raise DomainError("A category cannot sit under itself.", field="parentId")
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+    return parent
+
+
+@transaction.atomic
+def category_create(
+    *,
+    name: str,
+    description: str = "",
+    parent_id: str | None = None,
+    lifecycle_status: str = LifecycleStatus.LAUNCHED,
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+) -> Category:
+    """Create a category, at the root or under `parent_id`."""
+    if Category.objects.filter(name=name).exists():
+        raise DomainError(f"A category named '{name}' exists.", field="name")
+    _check_validity(valid_from, valid_to, "validFor")
+    now = timezone.now()
+    return Category.objects.create(
+        name=name,
+        description=description,
+        parent=_category_parent(parent_id, category=None),
+        lifecycle_status=lifecycle_status,
+        valid_from=valid_from or now,
+        valid_to=valid_to,
+        last_update=now,
+    )
+
+
+@transaction.atomic
+def category_update(*, category: Category, changes: dict) -> Category:
+    """Apply a merge patch; `parent_id` moves the category (never under itself)."""
+    changes = dict(changes)
+    name = changes.get("name")
+    if name and Category.objects.filter(name=name).exclude(pk=category.pk).exists():
+        raise DomainError(f"A category named '{name}' exists.", field="name")
+    if "parent_id" in changes:
+        changes["parent"] = _category_parent(changes.pop("parent_id"), category=category)
+    _check_validity(
+        changes.get("valid_from", category.valid_from),
+        changes.get("valid_to", category.valid_to),
+        "validFor",
+    )
+    for field, value in changes.items():
+        setattr(category, field, value)
+    category.last_update = timezone.now()
+    category.save()
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Delete a category; refused (409) while it has subcategories or offerings."""
+    if category.children.exists():
+        raise Conflict(f"Category '{category.name}' has subcategories: move or delete them first.")
+    if category.offerings.exists():
+        raise Conflict(f"Category '{category.name}' still holds offerings.")
+    category.delete()
+
+
+@transaction.atomic
+def catalog_create(
+    *,
+    name: str,
+    description: str = "",
+    catalog_type: str = "",
+    lifecycle_status: str = LifecycleStatus.LAUNCHED,
+    category_ids: list[str] | None = None,
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+) -> Catalog:
+    """Create a catalog holding the given categories."""
+    if Catalog.objects.filter(name=name).exists():
+        raise DomainError(f"A catalog named '{name}' exists.", field="name")
+    _check_validity(valid_from, valid_to, "validFor")
+    categories = _categories(category_ids or [])
+    now = timezone.now()
+    catalog = Catalog.objects.create(
+        name=name,
+        description=description,
+        catalog_type=catalog_type,
+        lifecycle_status=lifecycle_status,
+        valid_from=valid_from or now,
+        valid_to=valid_to,
+        last_update=now,
+    )
+    catalog.categories.set(categories)
+    return catalog
+
+
+@transaction.atomic
+def catalog_update(*, catalog: Catalog, changes: dict) -> Catalog:
+    """Apply a merge patch; `category_ids` replaces the whole list of categories."""
+    changes = dict(changes)
+    category_ids = changes.pop("category_ids", None)
+    name = changes.get("name")
+    if name and Catalog.objects.filter(name=name).exclude(pk=catalog.pk).exists():
+        raise DomainError(f"A catalog named '{name}' exists.", field="name")
+    _check_validity(
+        changes.get("valid_from", catalog.valid_from),
+        changes.get("valid_to", catalog.valid_to),
+        "validFor",
+    )
+    if category_ids is not None:
+        catalog.categories.set(_categories(category_ids))
+    for field, value in changes.items():
+        setattr(catalog, field, value)
+    catalog.last_update = timezone.now()
+    catalog.save()
+    return catalog
+
+
+@transaction.atomic
+def catalog_delete(*, catalog: Catalog) -> None:
+    """Delete a catalog; its categories and offerings stay."""
+    catalog.delete()

@@ -1,21 +1,80 @@
 from django.contrib import admin
 
+from crm import services
 from crm.models import (
     BillingAccount,
+    BillingAccountContact,
     BillingAccountStateChange,
+    ContactMedium,
+    CreditProfile,
     Customer,
     Party,
+    PartyIdentification,
+    PartyInteraction,
     TroubleTicket,
     TroubleTicketStatusChange,
 )
 from telco.admin import StateHistoryInline
 
 
+class ContactMediumInline(admin.TabularInline):
+    model = ContactMedium
+    extra = 0
+    fields = (
+        "medium_type",
+        "preferred",
+        "contact_type",
+        "email_address",
+        "phone_number",
+        "street1",
+        "city",
+        "post_code",
+        "country",
+        "valid_from",
+        "valid_to",
+    )
+
+
+class PartyIdentificationInline(admin.TabularInline):
+    model = PartyIdentification
+    extra = 0
+
+
 @admin.register(Party)
 class PartyAdmin(admin.ModelAdmin):
+    """The email, phone and address columns are the preferred contact media: read-only here,
+    recomputed from the media inline when the party is saved."""
+
     list_display = ("display_name", "kind", "email", "phone", "city", "country", "created_at")
     list_filter = ("kind", "country")
     search_fields = ("given_name", "family_name", "organization_name", "email", "phone")
+    readonly_fields = ("email", "phone", "street", "city", "postcode", "country")
+    inlines = [ContactMediumInline, PartyIdentificationInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.party_refresh_contact_columns(party=form.instance)
+
+
+@admin.register(PartyIdentification)
+class PartyIdentificationAdmin(admin.ModelAdmin):
+    list_display = (
+        "identification_type",
+        "identification_id",
+        "issuing_authority",
+        "issuing_country",
+        "party",
+        "valid_to",
+    )
+    list_filter = ("identification_type", "issuing_country")
+    search_fields = ("identification_id", "party__family_name", "party__organization_name")
+    list_select_related = ("party",)
+    raw_id_fields = ("party",)
+
+
+class CreditProfileInline(admin.TabularInline):
+    model = CreditProfile
+    extra = 0
 
 
 class BillingAccountInline(admin.TabularInline):
@@ -33,11 +92,16 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ("name", "party__email", "party__phone", "accounts__account_number")
     list_select_related = ("party",)
     raw_id_fields = ("party",)
-    inlines = [BillingAccountInline]
+    inlines = [CreditProfileInline, BillingAccountInline]
 
 
 class StateChangeInline(StateHistoryInline):
     model = BillingAccountStateChange
+
+
+class BillingAccountContactInline(admin.TabularInline):
+    model = BillingAccountContact
+    extra = 0
 
 
 @admin.register(BillingAccount)
@@ -58,7 +122,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     # The number is generated; the state moves through the account state table.
     readonly_fields = ("account_number", "state")
-    inlines = [StateChangeInline]
+    inlines = [BillingAccountContactInline, StateChangeInline]
 
 
 @admin.register(BillingAccountStateChange)
@@ -104,3 +168,40 @@ class TroubleTicketAdmin(admin.ModelAdmin):
         "last_update",
     )
     inlines = [TroubleTicketStatusChangeInline]
+
+
+@admin.register(PartyInteraction)
+class PartyInteractionAdmin(admin.ModelAdmin):
+    """Contacts with customers; what happened is not rewritten, so everything but the notes is
+    read-only here."""
+
+    list_display = (
+        "interaction_date",
+        "customer",
+        "channel",
+        "direction",
+        "reason",
+        "status",
+        "created_by",
+    )
+    list_filter = ("channel", "direction", "status")
+    search_fields = ("reason", "subject", "description", "customer__name", "recipient")
+    list_select_related = ("customer",)
+    raw_id_fields = ("customer",)
+    date_hierarchy = "interaction_date"
+    readonly_fields = (
+        "customer",
+        "channel",
+        "direction",
+        "status",
+        "reason",
+        "subject",
+        "description",
+        "recipient",
+        "error",
+        "interaction_date",
+        "end_date",
+        "created_by",
+        "related_entities",
+        "created_at",
+    )

@@ -85,6 +85,14 @@ TICKET_TRANSITIONS = {
     TicketStatus.CANCELLED: set(),
 }
 
+# A ticket still being worked on (the others are finished, one way or another).
+OPEN_TICKET_STATUSES = (
+    TicketStatus.ACKNOWLEDGED,
+    TicketStatus.IN_PROGRESS,
+    TicketStatus.PENDING,
+    TicketStatus.HELD,
+)
+
 # How long the operator has to respond (first move out of acknowledged) and to resolve.
 TICKET_DEADLINES = {
     TicketSeverity.CRITICAL: {"respond": timedelta(hours=1), "resolve": timedelta(hours=4)},
@@ -101,3 +109,76 @@ TICKET_DEFAULT_PRIORITY = {
 
 # What a ticket may point at up the stack: an id and a type, never a foreign key.
 TICKET_RELATED_ENTITY_TYPES = ("Service", "Product", "ProductOrder", "CustomerBill")
+
+
+class MediumType(models.TextChoices):
+    """TMF632 contactMedium.mediumType values we keep."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    MOBILE = "mobile"
+    POSTAL_ADDRESS = "postalAddress"
+
+
+# Media that answer the same question ("how do we call them?") share one preferred entry.
+MEDIUM_GROUPS = {
+    MediumType.EMAIL: "email",
+    MediumType.PHONE: "phone",
+    MediumType.MOBILE: "phone",
+    MediumType.POSTAL_ADDRESS: "postalAddress",
+}
+
+
+class IdentificationType(models.TextChoices):
+    """TMF632 individualIdentification / organizationIdentification types."""
+
+    PASSPORT = "passport"
+    NATIONAL_ID = "nationalId"
+    DRIVING_LICENCE = "drivingLicence"
+    COMPANY_REGISTRATION = "companyRegistration"
+    VAT = "vat"
+
+
+INDIVIDUAL_IDENTIFICATION_TYPES = (
+    IdentificationType.PASSPORT,
+    IdentificationType.NATIONAL_ID,
+    IdentificationType.DRIVING_LICENCE,
+)
+ORGANIZATION_IDENTIFICATION_TYPES = (
+    IdentificationType.COMPANY_REGISTRATION,
+    IdentificationType.VAT,
+)
+
+
+class ContactType(models.TextChoices):
+    """The role of a billing account contact (TMF666 contact.contactType)."""
+
+    BILLING = "billing"
+    PRIMARY = "primary"
+    TECHNICAL = "technical"
+    LEGAL = "legal"
+
+
+class InteractionChannel(models.TextChoices):
+    PHONE = "phone"
+    EMAIL = "email"
+    VISIT = "visit"
+    CHAT = "chat"
+    NOTIFICATION = "notification"
+
+
+class InteractionDirection(models.TextChoices):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class InteractionStatus(models.TextChoices):
+    """A logged contact is completed; a notification is sent, or failed with its error."""
+
+    COMPLETED = "completed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# What an interaction may be about: anything a ticket may, and tickets themselves.
+INTERACTION_RELATED_ENTITY_TYPES = (*TICKET_RELATED_ENTITY_TYPES, "TroubleTicket", "Incident")

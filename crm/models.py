@@ -1,4 +1,5 @@
-"""Customers and who they are: parties, customers, billing accounts, trouble tickets."""
+"""Customers and who they are: parties, contact media and identifications, customers, billing
+accounts, interactions and trouble tickets."""
 
 from django.db import models
 from django.db.models import Q
@@ -6,7 +7,13 @@ from django.utils import timezone
 
 from crm.choices import (
     AccountState,
+    ContactType,
     CustomerStatus,
+    IdentificationType,
+    InteractionChannel,
+    InteractionDirection,
+    InteractionStatus,
+    MediumType,
     PartyKind,
     PaymentMethod,
     Segment,
@@ -19,7 +26,12 @@ from telco.states import StateChange
 
 
 class Party(models.Model):
-    """A person or an organization (TMF632), with its contact details."""
+    """A person or an organization (TMF632).
+
+    `email`, `phone` and the address fields are the preferred contact media, kept here by the
+    services (`crm.services`) from the `ContactMedium` rows so that search, the trigram indexes
+    and every page read one row.
+    """
 
     kind = models.CharField(max_length=12, choices=PartyKind.choices)
     given_name = models.CharField(max_length=80, blank=True)
@@ -60,6 +72,98 @@ class Party(models.Model):
         return "Organization" if self.kind == PartyKind.ORGANIZATION else "Individual"
 
 
+def _valid_for_check(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(valid_to__isnull=True)
+        | Q(valid_from__isnull=True)
+        | Q(valid_to__gt=models.F("valid_from")),
+        name=name,
+    )
+
+
+class ContactMedium(models.Model):
+    """One way to reach a party (TMF632 contactMedium): email, phone, mobile or postal address."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="contact_media")
+    medium_type = models.CharField(max_length=16, choices=MediumType.choices)
+    preferred = models.BooleanField(default=False)
+    contact_type = models.CharField(max_length=32, blank=True)
+    email_address = models.EmailField(blank=True)
+    phone_number = models.CharField(max_length=32, blank=True)
+    street1 = models.CharField(max_length=160, blank=True)
+    street2 = models.CharField(max_length=160, blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    post_code = models.CharField(max_length=16, blank=True)
+    state_or_province = models.CharField(max_length=80, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "contact media"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party", "medium_type"],
+                condition=Q(preferred=True),
+                name="contact_medium_one_preferred_per_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(medium_type__in=MediumType.values), name="contact_medium_type_known"
+            ),
+            _valid_for_check("contact_medium_valid_for_ordered"),
+        ]
+
+    def __str__(self):
+        return f"{self.medium_type}: {self.value}"
+
+    @property
+    def value(self) -> str:
+        """The medium as one line of text."""
+        if self.medium_type == MediumType.EMAIL:
+            return self.email_address
+        if self.medium_type in (MediumType.PHONE, MediumType.MOBILE):
+            return self.phone_number
+        parts = [self.street1, self.street2, self.post_code, self.city, self.country]
+        return ", ".join(p for p in parts if p)
+
+
+class PartyIdentification(models.Model):
+    """A document that identifies a party (TMF632 individual/organizationIdentification).
+
+    The same document (type, number, issuer) identifies one party only.
+    """
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="identifications")
+    identification_type = models.CharField(max_length=24, choices=IdentificationType.choices)
+    identification_id = models.CharField(max_length=64)
+    issuing_authority = models.CharField(max_length=120, blank=True)
+    issuing_country = models.CharField(max_length=2, blank=True)
+    issuing_date = models.DateField(null=True, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "identification_type",
+                    "identification_id",
+                    "issuing_authority",
+                    "issuing_country",
+                ],
+                name="party_identification_unique_document",
+            ),
+            models.CheckConstraint(
+                condition=Q(identification_type__in=IdentificationType.values),
+                name="party_identification_type_known",
+            ),
+            _valid_for_check("party_identification_valid_for_ordered"),
+        ]
+
+    def __str__(self):
+        return f"{self.identification_type} {self.identification_id}"
+
+
 class Customer(models.Model):
     """A party in its role as the operator's customer (TMF629)."""
 
@@ -77,6 +181,33 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CreditProfile(models.Model):
+    """A credit assessment of a customer (TMF629 creditProfile): score and risk rating."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credit_profiles")
+    credit_profile_date = models.DateTimeField(default=timezone.now)
+    # 0-999 as UK bureaus score; the risk rating is 1 (lowest risk) to 5.
+    credit_score = models.PositiveSmallIntegerField()
+    credit_risk_rating = models.PositiveSmallIntegerField()
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_score__lte=999), name="credit_profile_score_0_to_999"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_risk_rating__gte=1, credit_risk_rating__lte=5),
+                name="credit_profile_rating_1_to_5",
+            ),
+            _valid_for_check("credit_profile_valid_for_ordered"),
+        ]
+
+    def __str__(self):
+        return f"score {self.credit_score}, risk {self.credit_risk_rating}"
 
 
 class BillingAccount(models.Model):
@@ -112,6 +243,73 @@ class BillingAccountStateChange(StateChange):
     """History of an account's state moves (active, suspended, closed)."""
 
     account = models.ForeignKey(BillingAccount, on_delete=models.CASCADE, related_name="history")
+
+
+class BillingAccountContact(models.Model):
+    """Whom to address about an account (TMF666 contact): a name, a role and contact media."""
+
+    account = models.ForeignKey(BillingAccount, on_delete=models.CASCADE, related_name="contacts")
+    contact_name = models.CharField(max_length=160)
+    contact_type = models.CharField(max_length=16, choices=ContactType.choices)
+    party_role_type = models.CharField(max_length=40, blank=True)
+    # TMF632 contactMedium entries as the API carries them, checked by the service; nothing
+    # searches them, so they stay one document.
+    contact_medium = models.JSONField(default=list, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [_valid_for_check("account_contact_valid_for_ordered")]
+
+    def __str__(self):
+        return f"{self.contact_name} ({self.contact_type})"
+
+
+class PartyInteraction(models.Model):
+    """A contact with the customer (TMF683 partyInteraction): a call, email, visit, chat, or
+    an outbound notification with its delivery status."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    channel = models.CharField(max_length=16, choices=InteractionChannel.choices)
+    direction = models.CharField(max_length=8, choices=InteractionDirection.choices)
+    status = models.CharField(
+        max_length=12, choices=InteractionStatus.choices, default=InteractionStatus.COMPLETED
+    )
+    reason = models.CharField(max_length=160)
+    subject = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    # A notification's address and, when it could not be sent, why.
+    recipient = models.CharField(max_length=254, blank=True)
+    error = models.TextField(blank=True)
+    interaction_date = models.DateTimeField(default=timezone.now)
+    end_date = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    # TMF refs [{id, @referredType, name}] (tickets, services, products, bills, incidents).
+    related_entities = models.JSONField(default=list, blank=True)
+    # [{author, date, text}], appended to, never rewritten.
+    notes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=InteractionChannel.values),
+                name="interaction_channel_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=InteractionDirection.values),
+                name="interaction_direction_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=InteractionStatus.values), name="interaction_status_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-interaction_date"], name="crm_interaction_timeline")
+        ]
+
+    def __str__(self):
+        return f"{self.channel} {self.direction}: {self.reason}"
 
 
 class TroubleTicket(models.Model):

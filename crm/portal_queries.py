@@ -19,10 +19,17 @@ from django.shortcuts import get_object_or_404
 
 from assurance.models import Alarm
 from assurance.selectors import open_alarms_for_customer
-from billing.models import AppliedCharge, CustomerBill
-from billing.selectors import accounts_with_balance
-from crm.models import BillingAccount, Customer
-from crm.selectors import customer_search
+from billing.models import AppliedCharge, CustomerBill, Payment
+from billing.selectors import accounts_with_balance, payments_for_customer
+from crm.models import (
+    BillingAccount,
+    ContactMedium,
+    CreditProfile,
+    Customer,
+    PartyIdentification,
+    TroubleTicket,
+)
+from crm.selectors import customer_search, trouble_ticket_list
 from inventory.choices import BindingState
 from inventory.models import ProductInstance, Service, ServiceResource
 from orders.models import ProductOrder, ProductOrderItem
@@ -30,6 +37,8 @@ from orders.models import ProductOrder, ProductOrderItem
 SEARCH_LIMIT = 25
 RECENT_ORDERS = 10
 RECENT_BILLS = 24
+RECENT_PAYMENTS = 10
+TICKET_LIST_LIMIT = 200
 
 
 def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
@@ -73,12 +82,63 @@ def customer_or_404(pk: int) -> Customer:
 
 
 def customer_profile(pk: int) -> Customer:
-    """The customer with party and billing accounts (each with `balance` of unpaid bills)."""
+    """The customer with party (contact media, identifications), credit profiles (newest first)
+    and billing accounts (each with `balance` and `overdue`, and its contacts)."""
     return get_object_or_404(
         Customer.objects.select_related("party").prefetch_related(
-            Prefetch("accounts", queryset=_accounts_with_balance())
+            Prefetch("accounts", queryset=_accounts_with_balance().prefetch_related("contacts")),
+            Prefetch(
+                "party__contact_media",
+                queryset=ContactMedium.objects.order_by("medium_type", "-preferred", "id"),
+            ),
+            Prefetch("party__identifications", queryset=PartyIdentification.objects.order_by("id")),
+            Prefetch(
+                "credit_profiles",
+                queryset=CreditProfile.objects.order_by("-credit_profile_date", "-id"),
+            ),
         ),
         pk=pk,
+    )
+
+
+def customer_recent_payments(customer_id: int) -> list[Payment]:
+    """The customer's latest payments, across their accounts."""
+    return list(payments_for_customer(customer_id)[:RECENT_PAYMENTS])
+
+
+def customer_ticket_targets(customer_id: int) -> list[tuple[str, str]]:
+    """What a new ticket may be about: each of the customer's products and its services, as
+    ("Product:12", label) choices (the ticket keeps a TMF reference, not a key)."""
+    services = Service.objects.order_by("category", "pk")
+    products = (
+        ProductInstance.objects.filter(customer_id=customer_id)
+        .prefetch_related(Prefetch("services", queryset=services))
+        .order_by("-created_at", "-pk")
+    )
+    choices = []
+    for product in products:
+        choices.append((f"Product:{product.pk}", f"{product.name} (product {product.pk})"))
+        choices += [
+            (f"Service:{service.pk}", f"— {service.name} (service {service.pk}, {service.state})")
+            for service in product.services.all()
+        ]
+    return choices
+
+
+def ticket_page_list(status: str) -> list[TroubleTicket]:
+    """Tickets for the ticket list page: "open", "all" or one status; most urgent first."""
+    tickets = trouble_ticket_list(status=None if status == "all" else status)
+    return list(
+        tickets.select_related("customer").order_by("priority", "expected_resolution_date", "id")[
+            :TICKET_LIST_LIMIT
+        ]
+    )
+
+
+def ticket_with_history(pk: int) -> TroubleTicket:
+    """A ticket with its customer and status history."""
+    return get_object_or_404(
+        TroubleTicket.objects.select_related("customer").prefetch_related("history"), pk=pk
     )
 
 

@@ -1,21 +1,56 @@
 """Reads of the CRM shared by the API, the portal pages and the apps above."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Prefetch, Q, QuerySet
 
-from crm.models import BillingAccount, Customer, Party
+from crm.choices import OPEN_TICKET_STATUSES
+from crm.models import (
+    BillingAccount,
+    ContactMedium,
+    CreditProfile,
+    Customer,
+    Party,
+    PartyIdentification,
+    PartyInteraction,
+    TroubleTicket,
+    TroubleTicketStatusChange,
+)
 from telco.exceptions import NotFound
+
+TIMELINE_LENGTH = 50
+
+
+def _party_details() -> list[Prefetch]:
+    """Contact media and identifications in their given order (two queries for any list)."""
+    return [
+        Prefetch("contact_media", queryset=ContactMedium.objects.order_by("id")),
+        Prefetch("identifications", queryset=PartyIdentification.objects.order_by("id")),
+    ]
 
 
 def party_list(*, kind: str | None = None) -> QuerySet[Party]:
-    parties = Party.objects.order_by("id")
+    """Parties with their contact media and identifications."""
+    parties = Party.objects.prefetch_related(*_party_details()).order_by("id")
     return parties.filter(kind=kind) if kind else parties
 
 
+def _customers() -> QuerySet[Customer]:
+    return Customer.objects.select_related("party").prefetch_related(
+        Prefetch("accounts", queryset=BillingAccount.objects.order_by("id"))
+    )
+
+
 def customer_list() -> QuerySet[Customer]:
-    """Customers with their party and billing accounts."""
+    """Customers with their party (media, identifications), credit profiles and accounts."""
     return (
-        Customer.objects.select_related("party")
-        .prefetch_related(Prefetch("accounts", queryset=BillingAccount.objects.order_by("id")))
+        _customers()
+        .prefetch_related(
+            Prefetch("credit_profiles", queryset=CreditProfile.objects.order_by("id")),
+            Prefetch("party__contact_media", queryset=ContactMedium.objects.order_by("id")),
+            Prefetch("party__identifications", queryset=PartyIdentification.objects.order_by("id")),
+        )
         .order_by("id")
     )
 
@@ -25,7 +60,7 @@ def customer_get(*, customer_id) -> Customer:
     if not str(customer_id).isdigit():
         raise NotFound(f"Customer '{customer_id}' does not exist.")
     try:
-        return customer_list().get(pk=int(customer_id))
+        return _customers().get(pk=int(customer_id))
     except Customer.DoesNotExist:
         raise NotFound(f"Customer '{customer_id}' does not exist.") from None
 
@@ -41,7 +76,7 @@ def customer_search(query: str, *, also_ids: QuerySet | None = None) -> QuerySet
     """
     query = query.strip()
     if not query:
-        return customer_list()
+        return _customers()
     by_name = Customer.objects.filter(name__icontains=query).values("id")
     by_party = Customer.objects.filter(
         party__in=Party.objects.filter(Q(email__icontains=query) | Q(phone__icontains=query))
@@ -50,12 +85,16 @@ def customer_search(query: str, *, also_ids: QuerySet | None = None) -> QuerySet
         "customer_id"
     )
     branches = [by_party, by_account] + ([also_ids] if also_ids is not None else [])
-    return customer_list().filter(id__in=by_name.union(*branches))
+    return _customers().filter(id__in=by_name.union(*branches))
 
 
 def billing_account_list() -> QuerySet[BillingAccount]:
-    """Billing accounts with their customer and its party."""
-    return BillingAccount.objects.select_related("customer__party").order_by("id")
+    """Billing accounts with their customer and its party, and their contacts."""
+    return (
+        BillingAccount.objects.select_related("customer__party")
+        .prefetch_related("contacts")
+        .order_by("id")
+    )
 
 
 def billing_account_get(*, account_id) -> BillingAccount:
@@ -63,6 +102,94 @@ def billing_account_get(*, account_id) -> BillingAccount:
     if not str(account_id).isdigit():
         raise NotFound(f"Billing account '{account_id}' does not exist.")
     try:
-        return billing_account_list().get(pk=int(account_id))
+        return BillingAccount.objects.select_related("customer__party").get(pk=int(account_id))
     except BillingAccount.DoesNotExist:
         raise NotFound(f"Billing account '{account_id}' does not exist.") from None
+
+
+def interaction_list() -> QuerySet[PartyInteraction]:
+    """Interactions with their customer, oldest first (the API's order)."""
+    return PartyInteraction.objects.select_related("customer").order_by("id")
+
+
+def trouble_ticket_list(*, status: str | None = None) -> QuerySet[TroubleTicket]:
+    """Tickets with their customer; `status="open"` for those still being worked on."""
+    tickets = TroubleTicket.objects.select_related("customer")
+    if status == "open":
+        return tickets.filter(status__in=OPEN_TICKET_STATUSES)
+    return tickets.filter(status=status) if status else tickets
+
+
+def open_tickets_for_customer(customer_id: int) -> QuerySet[TroubleTicket]:
+    """The customer's tickets still being worked on, most urgent first."""
+    return (
+        trouble_ticket_list(status="open")
+        .filter(customer_id=customer_id)
+        .order_by("priority", "expected_resolution_date", "id")
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the customer's history: an interaction, a notification or a ticket move."""
+
+    when: datetime
+    kind: str  # "interaction", "notification" or "ticket"
+    title: str
+    detail: str
+    status: str
+    by: str
+    ticket_id: int | None = None
+    interaction: PartyInteraction | None = None
+
+
+def customer_timeline(customer_id: int, *, limit: int = TIMELINE_LENGTH) -> list[TimelineEntry]:
+    """The customer's interactions, notifications and ticket status changes, newest first.
+
+    Two queries whatever the history's length: the newest `limit` of each kind, merged.
+    """
+    interactions = PartyInteraction.objects.filter(customer_id=customer_id).order_by(
+        "-interaction_date", "-id"
+    )[:limit]
+    changes = (
+        TroubleTicketStatusChange.objects.filter(ticket__customer_id=customer_id)
+        .select_related("ticket")
+        .order_by("-changed_at", "-id")[:limit]
+    )
+    entries = [
+        TimelineEntry(
+            when=i.interaction_date,
+            kind="notification" if i.channel == "notification" else "interaction",
+            title=(
+                f"{i.get_channel_display()} {i.direction}: {i.subject or i.reason}"
+                if i.channel == "notification"
+                else f"{i.get_channel_display()} {i.direction}: {i.reason}"
+            ),
+            detail=i.error or i.description,
+            status=i.status,
+            by=i.created_by,
+            interaction=i,
+        )
+        for i in interactions
+    ]
+    for change in changes:
+        ticket = change.ticket
+        label = ticket.name or ticket.description[:60]
+        moved = (
+            f"opened ({change.to_state})"
+            if not change.from_state
+            else f"{change.from_state} → {change.to_state}"
+        )
+        entries.append(
+            TimelineEntry(
+                when=change.changed_at,
+                kind="ticket",
+                title=f"Ticket TT{ticket.pk} {label}: {moved}",
+                detail=change.reason,
+                status=change.to_state,
+                by=change.changed_by,
+                ticket_id=ticket.pk,
+            )
+        )
+    entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries[:limit]

@@ -1,18 +1,37 @@
-"""Every meaningful write of the CRM: parties, customers, billing accounts, trouble tickets."""
+"""Every meaningful write of the CRM: parties with their contact media and identifications,
+customers and credit profiles, billing accounts and contacts, trouble tickets, interactions and
+customer notifications."""
 
+import logging
+import re
+import smtplib
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.choices import (
     ACCOUNT_TRANSITIONS,
+    INDIVIDUAL_IDENTIFICATION_TYPES,
+    INTERACTION_RELATED_ENTITY_TYPES,
+    MEDIUM_GROUPS,
+    ORGANIZATION_IDENTIFICATION_TYPES,
     TICKET_DEADLINES,
     TICKET_DEFAULT_PRIORITY,
     TICKET_RELATED_ENTITY_TYPES,
     TICKET_TRANSITIONS,
+    ContactType,
     CustomerStatus,
+    InteractionChannel,
+    InteractionDirection,
+    InteractionStatus,
+    MediumType,
     PartyKind,
     PaymentMethod,
     Segment,
@@ -22,27 +41,250 @@ from crm.choices import (
 )
 from crm.models import (
     BillingAccount,
+    BillingAccountContact,
     BillingAccountStateChange,
+    ContactMedium,
+    CreditProfile,
     Customer,
     Party,
+    PartyIdentification,
+    PartyInteraction,
     TroubleTicket,
     TroubleTicketStatusChange,
 )
 from telco.exceptions import DomainError
 from telco.states import check_transition, transition
 
-PARTY_FIELDS = {
-    "given_name",
-    "family_name",
-    "organization_name",
-    "birth_date",
-    "email",
-    "phone",
-    "street",
-    "city",
-    "postcode",
-    "country",
+logger = logging.getLogger(__name__)
+
+PARTY_FIELDS = {"given_name", "family_name", "organization_name", "birth_date"}
+
+# ContactMedium field -> its TMF632 path inside one contactMedium entry (for error messages).
+MEDIUM_FIELDS = {
+    "medium_type": "mediumType",
+    "preferred": "preferred",
+    "contact_type": "characteristic.contactType",
+    "email_address": "characteristic.emailAddress",
+    "phone_number": "characteristic.phoneNumber",
+    "street1": "characteristic.street1",
+    "street2": "characteristic.street2",
+    "city": "characteristic.city",
+    "post_code": "characteristic.postCode",
+    "state_or_province": "characteristic.stateOrProvince",
+    "country": "characteristic.country",
+    "valid_from": "validFor.startDateTime",
+    "valid_to": "validFor.endDateTime",
 }
+IDENTIFICATION_FIELDS = {
+    "identification_type": "identificationType",
+    "identification_id": "identificationId",
+    "issuing_authority": "issuingAuthority",
+    "issuing_country": "issuingCountry",
+    "issuing_date": "issuingDate",
+    "valid_from": "validFor.startDateTime",
+    "valid_to": "validFor.endDateTime",
+}
+PHONE_NUMBER = re.compile(r"^\+?[0-9][0-9 ()\-]{2,30}$")
+COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+def _check_valid_for(valid_from, valid_to, field: str) -> None:
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        raise DomainError("The end of the validity comes after its start.", field=field)
+
+
+def _is_current(row, now) -> bool:
+    return (row.valid_from is None or row.valid_from <= now) and (
+        row.valid_to is None or row.valid_to > now
+    )
+
+
+def _build_media(media: Iterable[dict], *, path: str) -> list[ContactMedium]:
+    """Unsaved, checked ContactMedium rows; errors name `path[index].<tmf attribute>`."""
+    rows, preferred_groups = [], {}
+    for index, data in enumerate(media):
+
+        def field(name: str, index: int = index) -> str:
+            return f"{path}[{index}].{MEDIUM_FIELDS[name]}"
+
+        unknown = set(data) - set(MEDIUM_FIELDS)
+        if unknown:
+            raise DomainError(f"Unknown contact medium attribute '{sorted(unknown)[0]}'.")
+        values = {
+            key: value.strip() if isinstance(value, str) else value for key, value in data.items()
+        }
+        row = ContactMedium(**values)
+        if row.medium_type not in MediumType.values:
+            raise DomainError(
+                f"The medium type is one of {', '.join(MediumType.values)}.",
+                field=field("medium_type"),
+            )
+        if row.medium_type == MediumType.EMAIL:
+            try:
+                validate_email(row.email_address)
+            except ValidationError:
+                raise DomainError(
+                    "An email medium needs a valid email address.", field=field("email_address")
+                ) from None
+        elif row.medium_type in (MediumType.PHONE, MediumType.MOBILE):
+            if not PHONE_NUMBER.match(row.phone_number):
+                raise DomainError(
+                    "A phone medium needs a phone number (digits, spaces, +, -, brackets).",
+                    field=field("phone_number"),
+                )
+        else:
+            if not row.city:
+                raise DomainError("A postal address needs a city.", field=field("city"))
+            if not row.street1:
+                raise DomainError("A postal address needs a street.", field=field("street1"))
+        row.country = row.country.upper()
+        if row.country and not COUNTRY_CODE.match(row.country):
+            raise DomainError("An ISO 3166 alpha-2 country code.", field=field("country"))
+        _check_valid_for(row.valid_from, row.valid_to, field("valid_to"))
+        group = MEDIUM_GROUPS[row.medium_type]
+        if row.preferred:
+            if group in preferred_groups:
+                raise DomainError(
+                    f"Only one {group} medium can be preferred.", field=field("preferred")
+                )
+            preferred_groups[group] = index
+        rows.append(row)
+    return rows
+
+
+def medium_as_dict(row: ContactMedium) -> dict:
+    """A checked medium as the JSON a billing account contact keeps (model field names)."""
+    data = {name: getattr(row, name) for name in MEDIUM_FIELDS}
+    for name in ("valid_from", "valid_to"):
+        data[name] = data[name].isoformat() if data[name] else None
+    return data
+
+
+def _preferred(rows: list[ContactMedium], types: tuple[str, ...], now) -> ContactMedium | None:
+    current = [r for r in rows if r.medium_type in types and _is_current(r, now)]
+    flagged = [r for r in current if r.preferred]
+    return (flagged or current or [None])[0]
+
+
+def _apply_preferred(party: Party, rows: list[ContactMedium]) -> None:
+    """Keep the party's email, phone and address columns equal to its preferred media: the
+    first preferred one of each kind, else the first current one."""
+    now = timezone.now()
+    email = _preferred(rows, (MediumType.EMAIL,), now)
+    phone = _preferred(rows, (MediumType.MOBILE, MediumType.PHONE), now)
+    address = _preferred(rows, (MediumType.POSTAL_ADDRESS,), now)
+    party.email = email.email_address if email else ""
+    party.phone = phone.phone_number if phone else ""
+    party.street = ", ".join(p for p in (address.street1, address.street2) if p) if address else ""
+    party.street = party.street[:160]
+    party.city = address.city if address else ""
+    party.postcode = address.post_code if address else ""
+    if address and address.country:
+        party.country = address.country
+
+
+@transaction.atomic
+def party_refresh_contact_columns(*, party: Party) -> Party:
+    """Set the party's email, phone and address columns from its stored contact media (after
+    the media were edited elsewhere than `party_update`, e.g. in the admin)."""
+    party = Party.objects.select_for_update().get(pk=party.pk)
+    _apply_preferred(party, list(party.contact_media.order_by("id")))
+    party.save(update_fields=["email", "phone", "street", "city", "postcode", "country"])
+    return party
+
+
+def _identification_path(kind: str) -> str:
+    if kind == PartyKind.ORGANIZATION:
+        return "organizationIdentification"
+    return "individualIdentification"
+
+
+def _build_identifications(party: Party, identifications: Iterable[dict]) -> list:
+    """Unsaved, checked PartyIdentification rows; a document already identifying another party
+    is refused."""
+    path = _identification_path(party.kind)
+    allowed = (
+        ORGANIZATION_IDENTIFICATION_TYPES
+        if party.kind == PartyKind.ORGANIZATION
+        else INDIVIDUAL_IDENTIFICATION_TYPES
+    )
+    rows, seen = [], {}
+    for index, data in enumerate(identifications):
+
+        def field(name: str, index: int = index) -> str:
+            return f"{path}[{index}].{IDENTIFICATION_FIELDS[name]}"
+
+        unknown = set(data) - set(IDENTIFICATION_FIELDS)
+        if unknown:
+            raise DomainError(f"Unknown identification attribute '{sorted(unknown)[0]}'.")
+        values = {
+            key: value.strip() if isinstance(value, str) else value for key, value in data.items()
+        }
+        row = PartyIdentification(party=party, **values)
+        if row.identification_type not in allowed:
+            raise DomainError(
+                f"An {party.kind} is identified by one of {', '.join(allowed)}.",
+                field=field("identification_type"),
+            )
+        # Numbers are compared as issued, without spacing or case differences.
+        row.identification_id = "".join(row.identification_id.split()).upper()
+        if not row.identification_id:
+            raise DomainError("The document number is required.", field=field("identification_id"))
+        row.issuing_country = row.issuing_country.upper()
+        if row.issuing_country and not COUNTRY_CODE.match(row.issuing_country):
+            raise DomainError("An ISO 3166 alpha-2 country code.", field=field("issuing_country"))
+        if row.issuing_date and row.issuing_date > timezone.localdate():
+            raise DomainError("A document is issued in the past.", field=field("issuing_date"))
+        _check_valid_for(row.valid_from, row.valid_to, field("valid_to"))
+        key = (
+            row.identification_type,
+            row.identification_id,
+            row.issuing_authority,
+            row.issuing_country,
+        )
+        if key in seen:
+            raise DomainError("The same document is given twice.", field=field("identification_id"))
+        seen[key] = index
+        rows.append(row)
+    taken = PartyIdentification.objects.none()
+    for key in seen:
+        taken |= PartyIdentification.objects.filter(
+            identification_type=key[0],
+            identification_id=key[1],
+            issuing_authority=key[2],
+            issuing_country=key[3],
+        )
+    if party.pk:
+        taken = taken.exclude(party_id=party.pk)
+    clash = taken.order_by("id").first() if seen else None
+    if clash is not None:
+        index = seen[
+            (
+                clash.identification_type,
+                clash.identification_id,
+                clash.issuing_authority,
+                clash.issuing_country,
+            )
+        ]
+        raise DomainError(
+            f"This {clash.identification_type} already identifies another party.",
+            field=f"{path}[{index}].identificationId",
+        )
+    return rows
+
+
+def _save_identifications(party: Party, rows: list[PartyIdentification], *, path: str) -> None:
+    for row in rows:
+        row.party = party
+    try:
+        # A savepoint: a concurrent twin registering the same document leaves this transaction
+        # usable, and the caller sees the same field error as the check above gives.
+        with transaction.atomic():
+            PartyIdentification.objects.bulk_create(rows)
+    except IntegrityError:
+        raise DomainError(
+            "A document given already identifies another party.", field=path
+        ) from None
 
 
 def _check_party(party: Party) -> None:
@@ -53,8 +295,19 @@ def _check_party(party: Party) -> None:
 
 
 @transaction.atomic
-def party_create(*, kind: str, **fields) -> Party:
-    """Create an individual or an organization; `fields` are Party model fields."""
+def party_create(
+    *,
+    kind: str,
+    contact_media: list[dict] | None = None,
+    identifications: list[dict] | None = None,
+    **fields,
+) -> Party:
+    """Create an individual or an organization with its contact media and identifications.
+
+    `fields` are the party's names and birth date; `contact_media` are ContactMedium field
+    dicts, `identifications` PartyIdentification field dicts. The party's email, phone and
+    address columns become its preferred media.
+    """
     unknown = set(fields) - PARTY_FIELDS
     if unknown:
         raise DomainError(f"Unknown party attribute '{sorted(unknown)[0]}'.")
@@ -63,22 +316,80 @@ def party_create(*, kind: str, **fields) -> Party:
     now = timezone.now()
     party = Party(kind=kind, created_at=now, last_update=now, **fields)
     _check_party(party)
+    media = _build_media(contact_media or [], path="contactMedium")
+    documents = _build_identifications(party, identifications or [])
+    _apply_preferred(party, media)
     party.save()
+    for row in media:
+        row.party = party
+    ContactMedium.objects.bulk_create(media)
+    _save_identifications(party, documents, path=_identification_path(kind))
     return party
 
 
 @transaction.atomic
 def party_update(*, party: Party, changes: dict) -> Party:
-    """Change a party's names, birth date or contact details."""
+    """Change a party's names or birth date; `contact_media` or `identifications` in `changes`
+    replace the whole list (as a merge patch replaces an array)."""
+    changes = dict(changes)
+    media = changes.pop("contact_media", None)
+    identifications = changes.pop("identifications", None)
     unknown = set(changes) - PARTY_FIELDS
     if unknown:
         raise DomainError(f"Unknown party attribute '{sorted(unknown)[0]}'.")
+    party = Party.objects.select_for_update().get(pk=party.pk)
     for field, value in changes.items():
         setattr(party, field, value)
     _check_party(party)
+    if media is not None:
+        media = _build_media(media, path="contactMedium")
+        _apply_preferred(party, media)
+    if identifications is not None:
+        identifications = _build_identifications(party, identifications)
     party.last_update = timezone.now()
     party.save()
+    if media is not None:
+        party.contact_media.all().delete()
+        for row in media:
+            row.party = party
+        ContactMedium.objects.bulk_create(media)
+    if identifications is not None:
+        party.identifications.all().delete()
+        _save_identifications(party, identifications, path=_identification_path(party.kind))
     return party
+
+
+def _build_credit_profiles(profiles: Iterable[dict]) -> list[CreditProfile]:
+    rows = []
+    for index, data in enumerate(profiles):
+        path = f"creditProfile[{index}]"
+        unknown = set(data) - {
+            "credit_profile_date",
+            "credit_score",
+            "credit_risk_rating",
+            "valid_from",
+            "valid_to",
+        }
+        if unknown:
+            raise DomainError(f"Unknown credit profile attribute '{sorted(unknown)[0]}'.")
+        row = CreditProfile(**data)
+        if row.credit_profile_date is None:
+            row.credit_profile_date = timezone.now()
+        if not isinstance(row.credit_score, int) or not 0 <= row.credit_score <= 999:
+            raise DomainError("A credit score is 0 to 999.", field=f"{path}.creditScore")
+        if not isinstance(row.credit_risk_rating, int) or not 1 <= row.credit_risk_rating <= 5:
+            raise DomainError(
+                "A credit risk rating is 1 (lowest risk) to 5.", field=f"{path}.creditRiskRating"
+            )
+        _check_valid_for(row.valid_from, row.valid_to, f"{path}.validFor.endDateTime")
+        rows.append(row)
+    return rows
+
+
+def _save_credit_profiles(customer: Customer, rows: list[CreditProfile]) -> None:
+    for row in rows:
+        row.customer = customer
+    CreditProfile.objects.bulk_create(rows)
 
 
 def _check_customer(customer: Customer) -> None:
@@ -91,26 +402,41 @@ def _check_customer(customer: Customer) -> None:
 
 
 @transaction.atomic
-def customer_create(*, party: Party, name: str, segment: str = Segment.CONSUMER) -> Customer:
-    """Make a party a customer; a new customer starts approved."""
+def customer_create(
+    *,
+    party: Party,
+    name: str,
+    segment: str = Segment.CONSUMER,
+    credit_profiles: list[dict] | None = None,
+) -> Customer:
+    """Make a party a customer, with its credit profiles; a new customer starts approved."""
     now = timezone.now()
     customer = Customer(party=party, name=name, segment=segment, created_at=now, last_update=now)
     _check_customer(customer)
+    profiles = _build_credit_profiles(credit_profiles or [])
     customer.save()
+    _save_credit_profiles(customer, profiles)
     return customer
 
 
 @transaction.atomic
 def customer_update(*, customer: Customer, changes: dict) -> Customer:
-    """Change a customer's name, status or segment."""
+    """Change a customer's name, status or segment; `credit_profiles` replaces the list."""
+    changes = dict(changes)
+    profiles = changes.pop("credit_profiles", None)
     unknown = set(changes) - {"name", "status", "segment"}
     if unknown:
         raise DomainError(f"Unknown customer attribute '{sorted(unknown)[0]}'.")
     for field, value in changes.items():
         setattr(customer, field, value)
     _check_customer(customer)
+    if profiles is not None:
+        profiles = _build_credit_profiles(profiles)
     customer.last_update = timezone.now()
     customer.save()
+    if profiles is not None:
+        customer.credit_profiles.all().delete()
+        _save_credit_profiles(customer, profiles)
     return customer
 
 
@@ -132,6 +458,44 @@ def _check_account(account: BillingAccount) -> None:
         raise DomainError(f"'{account.currency}' is not an ISO 4217 currency.", field="currency")
 
 
+def _build_account_contacts(contacts: Iterable[dict]) -> list[BillingAccountContact]:
+    """Unsaved, checked contacts; their media are checked as a party's are."""
+    rows = []
+    for index, data in enumerate(contacts):
+        path = f"contact[{index}]"
+        data = dict(data)
+        unknown = set(data) - {
+            "contact_name",
+            "contact_type",
+            "party_role_type",
+            "contact_medium",
+            "valid_from",
+            "valid_to",
+        }
+        if unknown:
+            raise DomainError(f"Unknown contact attribute '{sorted(unknown)[0]}'.")
+        media = _build_media(data.pop("contact_medium", []), path=f"{path}.contactMedium")
+        row = BillingAccountContact(**data)
+        row.contact_name = row.contact_name.strip()
+        if not row.contact_name:
+            raise DomainError("A contact needs a name.", field=f"{path}.contactName")
+        if row.contact_type not in ContactType.values:
+            raise DomainError(
+                f"The contact type is one of {', '.join(ContactType.values)}.",
+                field=f"{path}.contactType",
+            )
+        _check_valid_for(row.valid_from, row.valid_to, f"{path}.validFor.endDateTime")
+        row.contact_medium = [medium_as_dict(medium) for medium in media]
+        rows.append(row)
+    return rows
+
+
+def _save_account_contacts(account: BillingAccount, rows: list[BillingAccountContact]) -> None:
+    for row in rows:
+        row.account = account
+    BillingAccountContact.objects.bulk_create(rows)
+
+
 @transaction.atomic
 def billing_account_create(
     *,
@@ -141,8 +505,14 @@ def billing_account_create(
     bill_cycle_day: int = 1,
     payment_method: str = PaymentMethod.DIRECT_DEBIT,
     credit_limit: Decimal = Decimal(0),
+    contacts: list[dict] | None = None,
 ) -> BillingAccount:
-    """Open a billing account for a customer; its number (BA00000042) is generated here."""
+    """Open a billing account for a customer; its number (BA00000042) is generated here.
+
+    `contacts` are BillingAccountContact field dicts, each with `contact_medium` entries as
+    a party's `contact_media`.
+    """
+    contact_rows = _build_account_contacts(contacts or [])
     now = timezone.now()
     account = BillingAccount(
         customer=customer,
@@ -160,6 +530,7 @@ def billing_account_create(
     account.save()
     account.account_number = f"BA{account.pk:08d}"
     account.save(update_fields=["account_number"])
+    _save_account_contacts(account, contact_rows)
     return account
 
 
@@ -172,6 +543,7 @@ def billing_account_update(
     A state change goes through the account state table and leaves a history row.
     """
     changes = dict(changes)
+    contacts = changes.pop("contacts", None)
     unknown = set(changes) - {"name", "bill_cycle_day", "payment_method", "credit_limit", "state"}
     if unknown:
         raise DomainError(f"Unknown billing account attribute '{sorted(unknown)[0]}'.")
@@ -179,7 +551,11 @@ def billing_account_update(
     for field, value in changes.items():
         setattr(account, field, value)
     _check_account(account)
-    if changes:
+    if contacts is not None:
+        contacts = _build_account_contacts(contacts)
+        account.contacts.all().delete()
+        _save_account_contacts(account, contacts)
+    if changes or contacts is not None:
         account.last_update = timezone.now()
         account.save(update_fields=[*changes, "last_update"])
     if target is not None and target != account.state:
@@ -357,7 +733,7 @@ def trouble_ticket_set_status(
         extra["resolution_date"] = now
     elif status == TicketStatus.IN_PROGRESS and ticket.status == TicketStatus.RESOLVED:
         extra["resolution_date"] = None
-    return transition(
+    ticket = transition(
         ticket,
         status,
         transitions=TICKET_TRANSITIONS,
@@ -367,4 +743,164 @@ def trouble_ticket_set_status(
         by=by,
         reason=reason,
         extra_updates=extra,
+    )
+    if status == TicketStatus.RESOLVED:
+        # Told once the resolution is committed: a rolled-back resolve sends nothing.
+        ticket_id = ticket.pk
+        transaction.on_commit(lambda: _notify_ticket_resolved(ticket_id, by=by))
+    return ticket
+
+
+def _notify_ticket_resolved(ticket_id: int, *, by: str) -> PartyInteraction:
+    ticket = TroubleTicket.objects.select_related("customer__party").get(pk=ticket_id)
+    title = ticket.name or ticket.description[:60]
+    lines = [
+        f"Dear {ticket.customer.name},",
+        "",
+        f"your trouble ticket TT{ticket.pk} ({title}) has been resolved.",
+    ]
+    if ticket.status_change_reason:
+        lines.append(f"Resolution: {ticket.status_change_reason}")
+    lines += ["", "If the problem comes back, reply to this message or call us.", "", "Telco Care"]
+    return customer_notify(
+        customer=ticket.customer,
+        subject=f"Your trouble ticket TT{ticket.pk} is resolved",
+        body="\n".join(lines),
+        reason="troubleTicketResolved",
+        by=by,
+        related_entities=[
+            {"id": str(ticket.pk), "@referredType": "TroubleTicket", "name": f"TT{ticket.pk}"}
+        ],
+    )
+
+
+def _check_interaction_entities(entities: list[dict]) -> None:
+    for index, entity in enumerate(entities):
+        if not str(entity.get("id", "")).strip():
+            raise DomainError("A related entity needs an id.", field=f"relatedEntity[{index}].id")
+        if entity.get("@referredType") not in INTERACTION_RELATED_ENTITY_TYPES:
+            raise DomainError(
+                f"An interaction relates to one of {', '.join(INTERACTION_RELATED_ENTITY_TYPES)}.",
+                field=f"relatedEntity[{index}].@referredType",
+            )
+
+
+@transaction.atomic
+def party_interaction_create(
+    *,
+    customer: Customer,
+    channel: str,
+    direction: str,
+    reason: str,
+    description: str = "",
+    subject: str = "",
+    interaction_date=None,
+    end_date=None,
+    related_entities: Iterable[dict] = (),
+    notes: list[dict] | None = None,
+    status: str = InteractionStatus.COMPLETED,
+    recipient: str = "",
+    error: str = "",
+    by: str = "",
+) -> PartyInteraction:
+    """Record a contact with the customer (a call, email, visit, chat or notification)."""
+    now = timezone.now()
+    interaction = PartyInteraction(
+        customer=customer,
+        channel=channel,
+        direction=direction,
+        reason=reason.strip(),
+        subject=subject.strip()[:200],
+        description=description.strip(),
+        interaction_date=interaction_date or now,
+        end_date=end_date,
+        related_entities=[dict(entity) for entity in related_entities],
+        status=status,
+        recipient=recipient,
+        error=error,
+        created_by=by,
+        created_at=now,
+    )
+    if interaction.channel not in InteractionChannel.values:
+        raise DomainError(
+            f"The channel is one of {', '.join(InteractionChannel.values)}.", field="channel"
+        )
+    if interaction.direction not in InteractionDirection.values:
+        raise DomainError("The direction is inbound or outbound.", field="direction")
+    if not interaction.reason:
+        raise DomainError("An interaction needs a reason.", field="reason")
+    if len(interaction.reason) > 160:
+        raise DomainError("The reason is at most 160 characters.", field="reason")
+    if interaction.status not in InteractionStatus.values:
+        raise DomainError(f"'{interaction.status}' is not an interaction status.", field="status")
+    if interaction.end_date is not None and interaction.end_date < interaction.interaction_date:
+        raise DomainError(
+            "An interaction ends after it starts.", field="interactionDate.endDateTime"
+        )
+    _check_interaction_entities(interaction.related_entities)
+    interaction.notes = _new_notes([], notes or [], by=by, now=now)
+    interaction.save()
+    return interaction
+
+
+@transaction.atomic
+def party_interaction_add_notes(
+    *, interaction: PartyInteraction, notes: list[dict], by: str = ""
+) -> PartyInteraction:
+    """Append notes to an interaction (what was said is never rewritten)."""
+    interaction = PartyInteraction.objects.select_for_update().get(pk=interaction.pk)
+    added = _new_notes(interaction.notes, notes, by=by, now=timezone.now())
+    if added:
+        interaction.notes = [*interaction.notes, *added]
+        interaction.save(update_fields=["notes"])
+    return interaction
+
+
+# What a mail server or a connection to it raises; anything else is a bug and propagates.
+MAIL_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def customer_notify(
+    *,
+    customer: Customer,
+    subject: str,
+    body: str,
+    reason: str,
+    by: str,
+    related_entities: Iterable[dict] = (),
+    connection=None,
+) -> PartyInteraction:
+    """Email the customer at their preferred address and record the outbound notification.
+
+    The interaction is `sent`, or `failed` with the error (no email address, the mail server
+    refused): a notification that could not go out is recorded, never raised. When notifying
+    many, read the customers with their party (`select_related("party")`) and pass one open
+    `django.core.mail.get_connection()` as `connection`, so the mail server is dialled once.
+    """
+    recipient = customer.party.email
+    # A header cannot carry a line break (Django refuses it); the subject is one line.
+    subject = " ".join(subject.split())[:200]
+    status, error = InteractionStatus.SENT, ""
+    if not recipient:
+        status, error = InteractionStatus.FAILED, "The customer has no email address."
+    else:
+        try:
+            send_mail(
+                subject, body, settings.DEFAULT_FROM_EMAIL, [recipient], connection=connection
+            )
+        except MAIL_ERRORS as exc:
+            status, error = InteractionStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            logger.warning("notification to customer %s failed: %s", customer.pk, error)
+    return party_interaction_create(
+        customer=customer,
+        channel=InteractionChannel.NOTIFICATION,
+        direction=InteractionDirection.OUTBOUND,
+        reason=reason,
+        subject=subject,
+        description=body,
+        related_entities=related_entities,
+        status=status,
+        recipient=recipient,
+        error=error,
+        by=by,
     )

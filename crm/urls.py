@@ -8,5 +8,15 @@ urlpatterns = [
     path("search/", views.portal_search_results, name="portal-search-results"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/products/", views.customer_products, name="customer-products"),
+    path(
+        "customers/<int:pk>/interactions/",
+        views.interaction_create,
+        name="interaction-create",
+    ),
+    path("customers/<int:pk>/tickets/new/", views.ticket_new, name="ticket-new"),
     path("bills/<int:pk>/", views.bill_detail, name="bill-detail"),
+    path("tickets/", views.ticket_list, name="ticket-list"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket-detail"),
+    path("tickets/<int:pk>/notes/", views.ticket_note, name="ticket-note"),
+    path("tickets/<int:pk>/status/", views.ticket_status, name="ticket-status"),
 ]

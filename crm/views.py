@@ -1,15 +1,39 @@
-"""Agent portal pages: customer search, the customer 360 view, and the invoice."""
+"""Agent portal pages: customer search, the customer 360 view, the invoice, and customer care
+(trouble tickets and logged interactions).
+
+Agents and admins change things; finance reads every page but sees no form, and its POSTs are
+403; the NOC is not in the portal. Forms parse input and call one crm service; a refusal is
+shown next to the field it names.
+"""
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from crm import portal_queries
+from crm import portal_queries, selectors, services
+from crm.choices import OPEN_TICKET_STATUSES, TICKET_TRANSITIONS, TicketStatus
+from crm.forms import InteractionForm, TicketForm, TicketNoteForm, TicketStatusForm
+from telco.exceptions import DomainError
 from telco.roles import ADMIN, AGENT, FINANCE, has_role
 
 PORTAL_ROLES = (AGENT, FINANCE, ADMIN)
+# The ticket list's filter: its values and labels.
+TICKET_FILTERS = [("open", "Open"), ("all", "All"), *TicketStatus.choices]
+# The buttons for the moves a ticket can make, in the order they are offered: work forward
+# first, withdrawals last.
+MOVE_LABELS = {
+    TicketStatus.IN_PROGRESS: "Start work",
+    TicketStatus.RESOLVED: "Resolve",
+    TicketStatus.CLOSED: "Close",
+    TicketStatus.PENDING: "Wait for customer",
+    TicketStatus.HELD: "Hold",
+    TicketStatus.CANCELLED: "Cancel",
+    TicketStatus.REJECTED: "Reject",
+}
 # How often the 360 page refreshes the live products block (milliseconds).
 LIVE_REFRESH_MS = 4000
 
@@ -24,6 +48,28 @@ def portal_view(view):
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
+
+
+def can_change(user) -> bool:
+    """Agents and admins handle tickets and log contacts; finance reads."""
+    return has_role(user, AGENT)
+
+
+def care_action(view):
+    """A portal POST that changes something: agents and admins only (finance gets 403)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not can_change(request.user):
+            raise PermissionDenied("Only agents and admins change tickets and interactions.")
+        return view(request, *args, **kwargs)
+
+    return portal_view(wrapper)
+
+
+def _add_domain_error(form, error: DomainError, fields: dict[str, str]) -> None:
+    """Show a service's refusal next to the form field it names (else above the form)."""
+    form.add_error(fields.get(error.field or ""), error.message)
 
 
 def _search_context(query: str) -> dict:
@@ -52,20 +98,174 @@ def _live_context(customer_id: int) -> dict:
     }
 
 
-@portal_view
-def customer_detail(request, pk: int):
-    """Customer 360: profile, accounts and balances, live products, orders, bills, open alarms."""
+def _customer_context(request, pk: int, interaction_form=None) -> dict:
     customer = portal_queries.customer_profile(pk)
-    context = {
+    party = customer.party
+    profiles = list(customer.credit_profiles.all())
+    return {
         "customer": customer,
-        "party": customer.party,
+        "party": party,
+        "contact_media": list(party.contact_media.all()),
+        "identifications": list(party.identifications.all()),
+        "credit_profile": profiles[0] if profiles else None,
         "accounts": customer.accounts.all(),
+        "payments": portal_queries.customer_recent_payments(customer.pk),
         "bills": portal_queries.customer_bills(customer.pk),
         "alarms": portal_queries.customer_open_alarms(customer.pk),
+        "tickets": list(selectors.open_tickets_for_customer(customer.pk)),
+        "timeline": selectors.customer_timeline(customer.pk),
+        "can_change": can_change(request.user),
+        "interaction_form": interaction_form or InteractionForm(),
         "live_refresh_ms": LIVE_REFRESH_MS,
         **_live_context(customer.pk),
     }
-    return render(request, "crm/customer_detail.html", context)
+
+
+@portal_view
+def customer_detail(request, pk: int):
+    """Customer 360: profile with contact media and identifications, credit profile, accounts
+    with balance and overdue, payments, live products, orders, bills, open alarms, open
+    tickets and the interaction timeline."""
+    return render(request, "crm/customer_detail.html", _customer_context(request, pk))
+
+
+@require_POST
+@care_action
+def interaction_create(request, pk: int):
+    """Log a contact from the 360 page; errors re-render the page with the form."""
+    customer = portal_queries.customer_or_404(pk)
+    form = InteractionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.party_interaction_create(
+                customer=customer, **form.cleaned_data, by=request.user.get_username()
+            )
+        except DomainError as error:
+            _add_domain_error(form, error, {"channel": "channel", "reason": "reason"})
+        else:
+            messages.success(request, "Interaction logged.")
+            return redirect("crm:customer-detail", pk=customer.pk)
+    context = _customer_context(request, customer.pk, interaction_form=form)
+    return render(request, "crm/customer_detail.html", context, status=400)
+
+
+@portal_view
+def ticket_new(request, pk: int):
+    """Open a trouble ticket for the customer (GET shows the form; agents and admins POST)."""
+    customer = portal_queries.customer_or_404(pk)
+    targets = portal_queries.customer_ticket_targets(customer.pk)
+    if request.method == "POST":
+        if not can_change(request.user):
+            raise PermissionDenied("Only agents and admins open tickets.")
+        form = TicketForm(request.POST, targets=targets)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                ticket = services.trouble_ticket_create(
+                    customer=customer,
+                    ticket_type=data["ticket_type"],
+                    severity=data["severity"],
+                    name=data["name"],
+                    description=data["description"],
+                    related_entities=form.related_entities(),
+                    by=request.user.get_username(),
+                )
+            except DomainError as error:
+                _add_domain_error(
+                    form,
+                    error,
+                    {"description": "description", "ticketType": "ticket_type"},
+                )
+            else:
+                messages.success(request, f"Ticket TT{ticket.pk} opened.")
+                return redirect("crm:ticket-detail", pk=ticket.pk)
+        status = 400
+    else:
+        form, status = TicketForm(targets=targets), 200
+    context = {"customer": customer, "form": form, "can_change": can_change(request.user)}
+    return render(request, "crm/ticket_new.html", context, status=status)
+
+
+@portal_view
+def ticket_list(request):
+    """Trouble tickets, most urgent first; open ones unless another filter is chosen."""
+    status = request.GET.get("status", "open")
+    if status not in dict(TICKET_FILTERS):
+        status = "open"
+    context = {
+        "tickets": portal_queries.ticket_page_list(status),
+        "status": status,
+        "filters": TICKET_FILTERS,
+        "limit": portal_queries.TICKET_LIST_LIMIT,
+    }
+    return render(request, "crm/ticket_list.html", context)
+
+
+def _ticket_context(request, pk: int, *, note_form=None, status_form=None) -> dict:
+    ticket = portal_queries.ticket_with_history(pk)
+    moves = sorted(TICKET_TRANSITIONS[ticket.status], key=list(MOVE_LABELS).index)
+    return {
+        "ticket": ticket,
+        "customer": ticket.customer,
+        "history": list(ticket.history.all()),
+        "moves": [(move, MOVE_LABELS[move]) for move in moves],
+        "is_open": ticket.status in OPEN_TICKET_STATUSES,
+        "can_change": can_change(request.user),
+        "note_form": note_form or TicketNoteForm(),
+        "status_form": status_form or TicketStatusForm(),
+    }
+
+
+@portal_view
+def ticket_detail(request, pk: int):
+    """A ticket: details, deadlines, notes, status history, and (for agents) its actions."""
+    return render(request, "crm/ticket_detail.html", _ticket_context(request, pk))
+
+
+@require_POST
+@care_action
+def ticket_note(request, pk: int):
+    """Append a note to the ticket."""
+    ticket = portal_queries.ticket_with_history(pk)
+    form = TicketNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.trouble_ticket_update(
+                ticket=ticket,
+                changes={"notes": [{"text": form.cleaned_data["text"]}]},
+                by=request.user.get_username(),
+            )
+        except DomainError as error:
+            _add_domain_error(form, error, {"note.text": "text"})
+        else:
+            messages.success(request, "Note added.")
+            return redirect("crm:ticket-detail", pk=ticket.pk)
+    context = _ticket_context(request, ticket.pk, note_form=form)
+    return render(request, "crm/ticket_detail.html", context, status=400)
+
+
+@require_POST
+@care_action
+def ticket_status(request, pk: int):
+    """Move the ticket to the status of the button pressed (an illegal move is refused)."""
+    ticket = portal_queries.ticket_with_history(pk)
+    form = TicketStatusForm(request.POST)
+    if form.is_valid():
+        target = form.cleaned_data["status"]
+        try:
+            services.trouble_ticket_update(
+                ticket=ticket,
+                changes={"status": target, "status_change_reason": form.cleaned_data["reason"]},
+                by=request.user.get_username(),
+            )
+        except DomainError as error:
+            _add_domain_error(form, error, {"status": "status"})
+        else:
+            label = TicketStatus(target).label if target in TicketStatus.values else target
+            messages.success(request, f"Ticket TT{ticket.pk} is now {label.lower()}.")
+            return redirect("crm:ticket-detail", pk=ticket.pk)
+    context = _ticket_context(request, ticket.pk, status_form=form)
+    return render(request, "crm/ticket_detail.html", context, status=400)
 
 
 @portal_view

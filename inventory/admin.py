@@ -39,8 +39,10 @@ class ResourceAdmin(admin.ModelAdmin):
         "name",
         "resource_kind",
         "category",
+        "value",
         "site",
         "parent",
+        "position",
         "capacity_mbps",
         "resource_status",
         "administrative_state",
@@ -55,18 +57,27 @@ class ResourceAdmin(admin.ModelAdmin):
         "operational_state",
     ]
     list_select_related = ["site", "parent"]
-    search_fields = ["name", "serial_number", "vendor", "model"]
+    search_fields = ["name", "value", "serial_number", "vendor", "model"]
     raw_id_fields = ["parent", "site", "resource_specification"]
     inlines = [ServiceResourceInline]
 
 
 @admin.register(Link)
 class LinkAdmin(admin.ModelAdmin):
-    list_display = ["name", "a_end", "z_end", "medium", "capacity_mbps", "operational_state"]
+    list_display = [
+        "name",
+        "a_end",
+        "z_end",
+        "parent",
+        "medium",
+        "capacity_mbps",
+        "operational_state",
+    ]
     list_filter = ["medium", "operational_state"]
-    list_select_related = ["a_end", "z_end"]
-    search_fields = ["name", "a_end__name", "z_end__name"]
-    raw_id_fields = ["a_end", "z_end"]
+    list_select_related = ["a_end", "z_end", "parent"]
+    search_fields = ["name", "a_end__name", "z_end__name", "parent__name"]
+    raw_id_fields = ["a_end", "z_end", "a_device", "z_device", "parent", "site"]
+    exclude = ["resource_specification"]
 
 
 class ProductHistoryInline(StateHistoryInline):

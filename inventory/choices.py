@@ -1,5 +1,7 @@
 from django.db import models
 
+from catalog.choices import ResourceKind
+
 
 class ProductStatus(models.TextChoices):
     CREATED = "created"
@@ -22,7 +24,12 @@ PRODUCT_TRANSITIONS = {
     },
     ProductStatus.ACTIVE: {ProductStatus.SUSPENDED, ProductStatus.PENDING_TERMINATE},
     ProductStatus.SUSPENDED: {ProductStatus.ACTIVE, ProductStatus.PENDING_TERMINATE},
-    ProductStatus.PENDING_TERMINATE: {ProductStatus.TERMINATED, ProductStatus.ACTIVE},
+    # A failed termination returns the product to where it was (active or suspended).
+    ProductStatus.PENDING_TERMINATE: {
+        ProductStatus.TERMINATED,
+        ProductStatus.ACTIVE,
+        ProductStatus.SUSPENDED,
+    },
     ProductStatus.TERMINATED: set(),
     ProductStatus.CANCELLED: set(),
     ProductStatus.ABORTED: set(),
@@ -58,6 +65,12 @@ class ResourceCategory(models.TextChoices):
     LOGICAL = "logical"
 
 
+class LinkMedium(models.TextChoices):
+    FIBRE = "fibre"
+    COPPER = "copper"
+    MICROWAVE = "microwave"
+
+
 class ResourceStatus(models.TextChoices):
     STANDBY = "standby"
     ALARM = "alarm"
@@ -90,3 +103,47 @@ class BindingState(models.TextChoices):
     RESERVED = "reserved"
     ACTIVE = "active"
     RELEASED = "released"
+
+
+# What each kind of resource is in TMF639 terms (`@type`); the category gives `@baseType`.
+EQUIPMENT_KINDS = (
+    ResourceKind.GNB,
+    ResourceKind.ENB,
+    ResourceKind.ROUTER,
+    ResourceKind.SWITCH,
+    ResourceKind.OLT,
+    ResourceKind.CORE_FUNCTION,
+)
+LINK_KINDS = {
+    LinkMedium.FIBRE: ResourceKind.FIBRE_LINK,
+    LinkMedium.COPPER: ResourceKind.COPPER_LINK,
+    LinkMedium.MICROWAVE: ResourceKind.MICROWAVE_LINK,
+}
+# The pool each allocatable logical kind is drawn from.
+POOL_KINDS = {
+    ResourceKind.IP_ADDRESS: ResourceKind.IP_PREFIX,
+    ResourceKind.VLAN: ResourceKind.VLAN_POOL,
+    ResourceKind.MSISDN: ResourceKind.MSISDN_POOL,
+    ResourceKind.SIM: ResourceKind.SIM_POOL,
+    ResourceKind.SLICE: ResourceKind.SLICE_POOL,
+}
+TMF_TYPES = {
+    **{kind: "Equipment" for kind in EQUIPMENT_KINDS},
+    ResourceKind.CARD: "Card",
+    ResourceKind.PORT: "Port",
+    **{kind: "Link" for kind in LINK_KINDS.values()},
+    ResourceKind.CABLE: "Cable",
+    ResourceKind.DUCT: "Duct",
+    ResourceKind.IP_PREFIX: "IpPrefix",
+    ResourceKind.IP_ADDRESS: "IpAddress",
+    ResourceKind.VLAN_POOL: "VlanPool",
+    ResourceKind.VLAN: "Vlan",
+    ResourceKind.MSISDN_POOL: "MsisdnPool",
+    ResourceKind.MSISDN: "Msisdn",
+    ResourceKind.SIM_POOL: "SimPool",
+    ResourceKind.SIM: "Sim",
+    ResourceKind.SLICE_POOL: "SlicePool",
+    ResourceKind.SLICE: "NetworkSlice",
+}
+PHYSICAL_TYPES = {"Equipment", "Card", "Port", "Link", "Cable", "Duct"}
+BASE_TYPES = {"PhysicalResource": "physical", "LogicalResource": "logical"}

@@ -2,6 +2,8 @@
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.choices import ResourceKind
@@ -14,6 +16,7 @@ from crm.models import BillingAccount, Customer
 from inventory.choices import (
     AdministrativeState,
     BindingState,
+    LinkMedium,
     OperationalState,
     ProductStatus,
     ResourceCategory,
@@ -23,6 +26,14 @@ from inventory.choices import (
     UsageState,
 )
 from telco.states import StateChange
+
+# Kinds whose `value` identifies them across the whole network (per pool for the others).
+GLOBALLY_UNIQUE_KINDS = [
+    ResourceKind.IP_ADDRESS,
+    ResourceKind.MSISDN,
+    ResourceKind.SIM,
+    ResourceKind.SLICE,
+]
 
 
 class Region(models.Model):
@@ -65,6 +76,11 @@ class Resource(models.Model):
     vendor = models.CharField(max_length=60, blank=True)
     model = models.CharField(max_length=60, blank=True)
     serial_number = models.CharField(max_length=60, blank=True)
+    # Where it sits in its parent: a card's slot, a port's number ("0/1/3").
+    position = models.CharField(max_length=20, blank=True)
+    # A logical resource's identifier in its own notation: "10.0.0.5", "100" (a VLAN id),
+    # "447700900001", an ICCID, "1-00a0f1" (S-NSSAI sst-sd), "10.1.0.0/24" (a prefix).
+    value = models.CharField(max_length=64, blank=True)
     # Capacity in Mbit/s for devices and links; consumed by the services bound to it.
     capacity_mbps = models.PositiveIntegerField(default=0)
     resource_status = models.CharField(
@@ -84,27 +100,66 @@ class Resource(models.Model):
     last_update = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["resource_kind", "site"])]
+        indexes = [
+            models.Index(fields=["resource_kind", "site"]),
+            # Picking a free member of a pool: parent, kind, then status.
+            models.Index(fields=["parent", "resource_kind", "resource_status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "position"],
+                condition=~Q(position=""),
+                name="resource_position_once_in_parent",
+            ),
+            # A VLAN id once per pool (or device); an address, a number, a SIM, a slice once.
+            models.UniqueConstraint(
+                fields=["parent", "resource_kind", "value"],
+                condition=~Q(value=""),
+                name="resource_value_once_in_parent",
+            ),
+            models.UniqueConstraint(
+                fields=["resource_kind", "value"],
+                condition=Q(resource_kind__in=GLOBALLY_UNIQUE_KINDS) & ~Q(value=""),
+                name="resource_value_unique",
+            ),
+            models.UniqueConstraint(
+                KeyTextTransform("imsi", "characteristics"),
+                condition=Q(resource_kind=ResourceKind.SIM),
+                name="sim_imsi_unique",
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
 
-class Link(models.Model):
-    """A physical link (fibre, microwave) between two resources."""
+class Link(Resource):
+    """A physical link between two ports, itself a resource (TMF639) run in a cable.
 
-    name = models.CharField(max_length=120, unique=True)
+    Direction is the path toward the core: `a_end` is the downstream (access) side, `z_end` the
+    upstream side. `a_device`/`z_device` are the equipment the two ports belong to, kept by the
+    services that create links, so impact walks equipment to equipment without climbing parents.
+    The cable it runs in is its `parent` (none for microwave).
+    """
+
     a_end = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="links_a")
     z_end = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="links_z")
-    medium = models.CharField(max_length=20, default="fibre")
-    capacity_mbps = models.PositiveIntegerField(default=10000)
-    operational_state = models.CharField(
-        max_length=10, choices=OperationalState.choices, default=OperationalState.ENABLE
+    a_device = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="uplinks"
     )
+    z_device = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="downlinks"
+    )
+    medium = models.CharField(max_length=20, choices=LinkMedium.choices, default=LinkMedium.FIBRE)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=~Q(a_end=models.F("z_end")), name="link_two_ends")
+        ]
+        # The impact walks join on the device of each end (its end itself when not recorded).
+        indexes = [
+            models.Index(Coalesce("a_device", "a_end"), name="link_a_device_idx"),
+            models.Index(Coalesce("z_device", "z_end"), name="link_z_device_idx"),
         ]
 
     def __str__(self):
@@ -129,6 +184,14 @@ class ProductInstance(models.Model):
     # The product order that created it: an id reference, since orders sit above inventory.
     product_order_id = models.CharField(max_length=40, blank=True)
     product_order_item_id = models.CharField(max_length=20, blank=True)
+    # A product ordered as part of a bundle: the bundle's own product.
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="bundled_products",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     last_update = models.DateTimeField(default=timezone.now)
 

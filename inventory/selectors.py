@@ -1,11 +1,15 @@
 """Reads of the inventory, shaped for the APIs and for other apps."""
 
+from collections.abc import Iterable
+
+from django.db import connection
 from django.db.models import (
     Case,
     F,
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -16,8 +20,23 @@ from django.db.models.functions import Coalesce
 
 from catalog.choices import ResourceKind
 from crm.models import Customer
-from inventory.choices import AdministrativeState, BindingState, OperationalState
-from inventory.models import ProductInstance, Resource, Service, ServiceResource
+from inventory import topology
+from inventory.choices import (
+    BASE_TYPES,
+    LINK_KINDS,
+    TMF_TYPES,
+    AdministrativeState,
+    BindingState,
+    OperationalState,
+)
+from inventory.models import (
+    Link,
+    ProductInstance,
+    ProductStatusChange,
+    Resource,
+    Service,
+    ServiceResource,
+)
 
 
 def _held_capacity() -> Coalesce:
@@ -60,25 +79,42 @@ def gnb_candidates(*, bandwidth: int, customer: Customer | None = None) -> Query
 
 
 def product_list() -> QuerySet[ProductInstance]:
-    """Products with everything TMF637 shows, in a fixed number of queries."""
+    """Products with everything TMF637 shows, in a fixed number of queries: the offering and
+    its prices, the realising services and the status history."""
     return (
-        ProductInstance.objects.select_related("customer", "billing_account", "product_offering")
-        .prefetch_related("services", "product_offering__prices")
+        ProductInstance.objects.select_related(
+            "customer", "billing_account", "product_offering", "parent"
+        )
+        .prefetch_related(
+            "services",
+            "product_offering__prices",
+            Prefetch("bundled_products", queryset=ProductInstance.objects.order_by("pk")),
+            Prefetch("history", queryset=ProductStatusChange.objects.order_by("changed_at", "pk")),
+        )
         .order_by("-pk")
     )
 
 
 def service_list() -> QuerySet[Service]:
-    """Services with their specification, customer and the resources they hold."""
+    """Services with their specification, customer, the resources they hold and their
+    resource-facing children (`supportingService`) with theirs."""
     # In binding order (the gNB before the slice on it), so clients see a stable list.
     bindings = (
         ServiceResource.objects.exclude(state=BindingState.RELEASED)
         .select_related("resource")
         .order_by("pk")
     )
-    return (
-        Service.objects.select_related("service_specification", "product__customer")
+    children = (
+        Service.objects.select_related("service_specification")
         .prefetch_related(Prefetch("bindings", queryset=bindings, to_attr="held_bindings"))
+        .order_by("pk")
+    )
+    return (
+        Service.objects.select_related("service_specification", "product__customer", "parent")
+        .prefetch_related(
+            Prefetch("bindings", queryset=bindings, to_attr="held_bindings"),
+            Prefetch("children", queryset=children, to_attr="supporting_services"),
+        )
         .order_by("-pk")
     )
 
@@ -90,3 +126,139 @@ def resource_list() -> QuerySet[Resource]:
         .annotate(free_mbps=F("capacity_mbps") - _held_capacity())
         .order_by("pk")
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource inventory: capacity and utilisation, the TMF639 list, impact
+# ---------------------------------------------------------------------------------------------
+
+
+def with_utilisation(resources: QuerySet[Resource]) -> QuerySet[Resource]:
+    """`used_mbps` (non-released bindings' capacity), `free_mbps`, `utilisation_percent` (0-100+).
+
+    One correlated subquery per row in the same statement: set-based, whatever the row count.
+    """
+    return resources.annotate(used_mbps=_held_capacity()).annotate(
+        free_mbps=F("capacity_mbps") - F("used_mbps"),
+        utilisation_percent=Case(
+            When(capacity_mbps=0, then=Value(0)),
+            default=F("used_mbps") * 100 / F("capacity_mbps"),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def port_utilisation() -> QuerySet[Resource]:
+    """Ports with their line rate, used capacity and utilisation."""
+    return with_utilisation(
+        Resource.objects.filter(resource_kind=ResourceKind.PORT).select_related("parent", "site")
+    ).order_by("name")
+
+
+def cell_utilisation() -> QuerySet[Resource]:
+    """gNB/eNB cells with capacity, used capacity and utilisation, busiest first."""
+    return with_utilisation(
+        Resource.objects.filter(
+            resource_kind__in=[ResourceKind.GNB, ResourceKind.ENB]
+        ).select_related("site")
+    ).order_by("-utilisation_percent", "name")
+
+
+def link_utilisation() -> QuerySet[Link]:
+    """Links with capacity, capacity bound on the link itself, and utilisation."""
+    return with_utilisation(
+        Link.objects.select_related("a_end", "z_end", "a_device", "z_device", "parent")
+    ).order_by("name")
+
+
+def link_load(link_ids: Iterable[int]) -> dict[int, int]:
+    """{link id: Mbit/s carried}: what the services downstream of each link hold, one query.
+
+    Each service counts once per link (its largest binding below the link), since a service
+    holding a gNB and a slice on it does not send its traffic twice.
+    """
+    ids = sorted({int(pk) for pk in link_ids})
+    if not ids:
+        return {}
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = f"""
+        WITH RECURSIVE
+        down(link_id, device_id) AS (
+            SELECT link.resource_ptr_id, {topology.A_DEVICE} FROM {topology.LINK} link
+            WHERE link.resource_ptr_id IN ({placeholders})
+            UNION
+            SELECT down.link_id, {topology.A_DEVICE}
+            FROM {topology.LINK} link JOIN down ON {topology.Z_DEVICE} = down.device_id
+        ),
+        under(link_id, id) AS (
+            SELECT link_id, device_id FROM down
+            UNION
+            SELECT under.link_id, child.id
+            FROM {topology.RESOURCE} child JOIN under ON child.parent_id = under.id
+        ),
+        per_service(link_id, service_id, mbps) AS (
+            SELECT under.link_id, binding.service_id, MAX(binding.capacity_mbps)
+            FROM under JOIN {topology.BINDING} binding ON binding.resource_id = under.id
+            WHERE binding.state <> %s
+            GROUP BY under.link_id, binding.service_id
+        )
+        SELECT link_id, SUM(mbps) FROM per_service GROUP BY link_id"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, BindingState.RELEASED])
+        carried = {link_id: int(total) for link_id, total in cursor.fetchall()}
+    return {pk: carried.get(pk, 0) for pk in ids}
+
+
+def resource_tmf_list() -> QuerySet[Resource]:
+    """What TMF639 shows of every resource, in a fixed number of queries: site, parent, the
+    link's ends, a port's links, the links and cables a cable or duct contains."""
+    cabling = Resource.objects.filter(
+        resource_kind__in=[*LINK_KINDS.values(), ResourceKind.CABLE]
+    ).order_by("pk")
+    return (
+        resource_list()
+        .select_related("link__a_end", "link__z_end")
+        .prefetch_related(
+            Prefetch("links_a", queryset=Link.objects.order_by("pk")),
+            Prefetch("links_z", queryset=Link.objects.order_by("pk")),
+            Prefetch("children", queryset=cabling, to_attr="contained_cabling"),
+        )
+    )
+
+
+def resources_of_type(queryset: QuerySet[Resource], tmf_types: list[str]) -> QuerySet[Resource]:
+    """Filter by TMF639 `@type`: a base type (PhysicalResource...) or a kind's own type."""
+    condition = Q(pk__in=[])
+    for tmf_type in tmf_types:
+        if tmf_type == "Resource":
+            return queryset
+        if tmf_type in BASE_TYPES:
+            condition |= Q(category=BASE_TYPES[tmf_type])
+        else:
+            kinds = [kind for kind, name in TMF_TYPES.items() if name == tmf_type]
+            condition |= Q(resource_kind__in=kinds)
+    return queryset.filter(condition)
+
+
+def impact_summary(resource_ids: Iterable[int], *, site_ids: Iterable[int] = ()) -> dict:
+    """What a failure of `resource_ids` (devices, cards, ports, links, cables, ducts) or of the
+    sites `site_ids` takes down, counted in one statement whatever its size:
+
+    `services` (lazy queryset of the impacted customer-facing services, for a paginated list),
+    `service_count`, `customer_count` (distinct), `customers_by_segment` ({segment: count},
+    segments with customers only), `resource_count` (resources down: beneath and downstream).
+    """
+    resource_ids, site_ids = list(resource_ids), list(site_ids)
+    counts = topology.impact_counts(resource_ids, site_ids=site_ids)
+    segments = counts["segments"]
+    return {
+        "services": topology.services_depending_on(resource_ids, site_ids=site_ids),
+        "service_count": sum(row["services"] for row in segments.values()),
+        "customer_count": sum(row["customers"] for row in segments.values()),
+        "customers_by_segment": {
+            segment: row["customers"]
+            for segment, row in sorted(segments.items(), key=str)
+            if segment is not None
+        },
+        "resource_count": counts["resources"],
+    }

@@ -1,9 +1,11 @@
 """Every meaningful write of the inventory: products, services, capacity and its release."""
 
+import ipaddress
 import re
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.choices import ResourceKind
@@ -11,10 +13,14 @@ from catalog.models import ProductOffering, ServiceSpecification
 from crm.models import BillingAccount, Customer
 from inventory import selectors
 from inventory.choices import (
+    EQUIPMENT_KINDS,
+    LINK_KINDS,
+    POOL_KINDS,
     PRODUCT_TRANSITIONS,
     SERVICE_TRANSITIONS,
     AdministrativeState,
     BindingState,
+    LinkMedium,
     OperationalState,
     ProductStatus,
     ResourceCategory,
@@ -24,12 +30,15 @@ from inventory.choices import (
     UsageState,
 )
 from inventory.models import (
+    GLOBALLY_UNIQUE_KINDS,
+    Link,
     ProductInstance,
     ProductStatusChange,
     Resource,
     Service,
     ServiceResource,
     ServiceStateChange,
+    Site,
 )
 from telco.exceptions import DomainError
 from telco.states import transition
@@ -37,6 +46,8 @@ from telco.states import transition
 # A product whose characteristics name no bandwidth still takes a share of the cell.
 DEFAULT_BANDWIDTH_MBPS = 100
 BANDWIDTH_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([MG])bps\s*$", re.IGNORECASE)
+# The kinds whose capacity follows a service's bandwidth.
+NETWORK_KINDS = (ResourceKind.GNB, ResourceKind.SLICE)
 # The slice/service type of enhanced mobile broadband (3GPP TS 23.501), used for every slice.
 SLICE_SERVICE_TYPE = 1
 
@@ -65,9 +76,11 @@ def product_create(
     characteristics: dict[str, str],
     product_order_id: str = "",
     product_order_item_id: str = "",
+    parent: ProductInstance | None = None,
     by: str = "",
 ) -> ProductInstance:
-    """Create the product a customer will hold, in status created (not billable yet)."""
+    """Create the product a customer will hold, in status created (not billable yet); with
+    `parent`, one of the products of that bundle."""
     product = ProductInstance.objects.create(
         customer=customer,
         billing_account=billing_account,
@@ -76,6 +89,7 @@ def product_create(
         characteristics=characteristics,
         product_order_id=product_order_id,
         product_order_item_id=product_order_item_id,
+        parent=parent,
     )
     _record_creation(ProductStatusChange, "product", product, ProductStatus.CREATED, by)
     return product
@@ -108,14 +122,25 @@ def service_create(
     service_specification: ServiceSpecification,
     characteristics: dict[str, str],
     product: ProductInstance | None = None,
+    parent: Service | None = None,
     by: str = "",
 ) -> Service:
-    """Create the customer-facing service realising a product (or ordered alone), designed."""
+    """Create a service, designed: customer-facing for a product (or ordered alone), or, with
+    `parent`, a resource-facing service supporting that customer-facing one."""
+    if parent is not None:
+        name = f"{parent.name} / {service_specification.name}"
+    elif product is not None:
+        name = f"{product.name} service"
+    else:
+        name = service_specification.name
     service = Service.objects.create(
-        name=service_specification.name if product is None else f"{product.name} service",
-        category=ServiceCategory.CUSTOMER_FACING,
+        name=name,
+        category=ServiceCategory.CUSTOMER_FACING
+        if parent is None
+        else ServiceCategory.RESOURCE_FACING,
         service_specification=service_specification,
-        product=product,
+        product=product if parent is None else None,
+        parent=parent,
         characteristics=characteristics,
     )
     _record_creation(ServiceStateChange, "service", service, ServiceState.FEASIBILITY_CHECKED, by)
@@ -163,20 +188,29 @@ def _lock_gnb_with_capacity(*, bandwidth: int, customer: Customer | None) -> Res
 
 @transaction.atomic
 def capacity_reserve(
-    *, service: Service, bandwidth: int, customer: Customer | None = None, by: str = ""
+    *,
+    service: Service,
+    bandwidth: int,
+    customer: Customer | None = None,
+    by: str = "",
+    gnb_holder: Service | None = None,
+    slice_holder: Service | None = None,
 ) -> list[ServiceResource]:
-    """Reserve `bandwidth` on a gNB and allocate a slice on it, both bound to the service.
+    """Reserve `bandwidth` on a gNB and allocate a slice on it, both bound to the service, or
+    to its resource-facing children `gnb_holder` and `slice_holder` when it has them.
 
     Calling it again for a service that already holds its reservation returns that reservation.
     """
     # The service row is locked first: two deliveries of the same step reserve once.
     Service.objects.select_for_update().get(pk=service.pk)
-    held = list(service.bindings.exclude(state=BindingState.RELEASED).select_related("resource"))
+    held = held_bindings(service)
     if held:
         return held
+    gnb_holder = gnb_holder or service
+    slice_holder = slice_holder or service
     gnb = _lock_gnb_with_capacity(bandwidth=bandwidth, customer=customer)
     gnb_binding = ServiceResource.objects.create(
-        service=service, resource=gnb, capacity_mbps=bandwidth, state=BindingState.RESERVED
+        service=gnb_holder, resource=gnb, capacity_mbps=bandwidth, state=BindingState.RESERVED
     )
     slice_resource = Resource.objects.create(
         name=f"slice-{service.pk}",
@@ -186,16 +220,23 @@ def capacity_reserve(
         site=gnb.site,
         capacity_mbps=bandwidth,
         resource_status=ResourceStatus.RESERVED,
+        # The S-NSSAI (sst-sd) is unique in the inventory, like every slice pool's members.
+        value=f"{SLICE_SERVICE_TYPE}-{service.pk:06x}",
         characteristics={"sNssai": {"sst": SLICE_SERVICE_TYPE, "sd": f"{service.pk:06x}"}},
     )
     slice_binding = ServiceResource.objects.create(
-        service=service,
+        service=slice_holder,
         resource=slice_resource,
         capacity_mbps=bandwidth,
         is_exclusive=True,
         state=BindingState.RESERVED,
     )
-    _service_move(service, ServiceState.RESERVED, by=by)
+    for each in {
+        service.pk: service,
+        gnb_holder.pk: gnb_holder,
+        slice_holder.pk: slice_holder,
+    }.values():
+        _service_move(each, ServiceState.RESERVED, by=by)
     return [gnb_binding, slice_binding]
 
 
@@ -227,7 +268,23 @@ def services_activate(
             products[service.product_id] = service.product
     for product in products.values():
         _product_move(product, ProductStatus.ACTIVE, by=by, start_date=at)
+    products_activate_pending(
+        products=ProductInstance.objects.filter(
+            pk__in={p.parent_id for p in products.values() if p.parent_id}
+        ),
+        by=by,
+        at=at,
+    )
     return at
+
+
+def products_activate_pending(*, products, by: str = "", at: datetime | None = None) -> None:
+    """Activate those of `products` still pending (a bundle's own product, a product without
+    network services) at `at`, when their services (if any) are active."""
+    at = at or timezone.now()
+    for product in products:
+        if product.status == ProductStatus.PENDING_ACTIVE:
+            _product_move(product, ProductStatus.ACTIVE, by=by, start_date=at)
 
 
 @transaction.atomic
@@ -253,13 +310,20 @@ def services_release(
     Resource.objects.filter(
         bindings__service_id__in=service_ids, resource_kind=ResourceKind.SLICE
     ).update(resource_status=ResourceStatus.STANDBY, usage_state=UsageState.IDLE, last_update=now)
+    _return_to_pools(
+        ServiceResource.objects.filter(service_id__in=service_ids).values("resource_id"), now
+    )
     products = {}
     for service in services:
         if service.state != ServiceState.TERMINATED:
             _service_move(service, ServiceState.TERMINATED, by=by, reason=reason, end_date=now)
         if service.product_id:
             products[service.product_id] = service.product
-    for product in products.values():
+    # A bundle ends with its products, those without network services included.
+    parent_ids = {p.parent_id for p in products.values() if p.parent_id}
+    bundled = ProductInstance.objects.filter(parent_id__in=parent_ids).exclude(pk__in=products)
+    parents = ProductInstance.objects.filter(pk__in=parent_ids)
+    for product in [*products.values(), *bundled, *parents]:
         product.refresh_from_db(fields=["status"])
         if product.status == product_status:
             continue
@@ -279,19 +343,30 @@ def resource_create(
     parent: Resource | None = None,
     capacity_mbps: int = 0,
     characteristics: dict | None = None,
+    value: str = "",
+    serial_number: str = "",
 ) -> Resource:
     """Register a network resource (TMF639 POST)."""
     if Resource.objects.filter(name=name).exists():
         raise DomainError(f"A resource named '{name}' already exists.", field="name")
+    if (
+        value
+        and Resource.objects.filter(resource_kind=resource_kind, value=value)
+        .filter(models.Q(parent=parent) | models.Q(resource_kind__in=GLOBALLY_UNIQUE_KINDS))
+        .exists()
+    ):
+        raise DomainError(f"A {resource_kind} '{value}' already exists.", field="value")
     return Resource.objects.create(
         name=name,
         category=category,
         resource_kind=resource_kind,
         resource_specification=resource_specification,
-        site=site,
         parent=parent,
         capacity_mbps=capacity_mbps,
         characteristics=characteristics or {},
+        value=value,
+        serial_number=serial_number,
+        site_id=site.pk if site is not None else (parent.site_id if parent else None),
     )
 
 
@@ -316,3 +391,691 @@ def resource_update_states(*, resource: Resource, changes: dict[str, str]) -> Re
     resource.last_update = timezone.now()
     resource.save(update_fields=[*changes, "last_update"])
     return resource
+
+
+# --- product and service lifecycle after activation (orders' modify, suspend, resume, delete) ---
+
+
+def _record_unchanged(history, fk: str, instance, field: str, by: str, reason: str) -> None:
+    """A history row for a change that keeps the state (new plan, new characteristics)."""
+    state = getattr(instance, field)
+    history.objects.create(
+        **{fk: instance}, from_state=state, to_state=state, changed_by=by, reason=reason
+    )
+
+
+def held_bindings(service: Service) -> list[ServiceResource]:
+    """The bindings a service and its resource-facing children hold, in binding order."""
+    return list(
+        ServiceResource.objects.filter(
+            models.Q(service=service) | models.Q(service__parent=service)
+        )
+        .exclude(state=BindingState.RELEASED)
+        .select_related("resource", "service")
+        .order_by("pk")
+    )
+
+
+def _gnb_binding(service: Service) -> ServiceResource | None:
+    return next(
+        (b for b in held_bindings(service) if b.resource.resource_kind == ResourceKind.GNB), None
+    )
+
+
+def capacity_can_adjust(*, service: Service, bandwidth: int) -> bool:
+    """Can the gNB the service uses carry `bandwidth` instead of what it holds? (validation)"""
+    binding = _gnb_binding(service)
+    if binding is None or bandwidth <= binding.capacity_mbps:
+        return True
+    return _free_capacity(binding.resource) + binding.capacity_mbps >= bandwidth
+
+
+@transaction.atomic
+def capacity_adjust(
+    *, service: Service, bandwidth: int, force: bool = False
+) -> ServiceResource | None:
+    """Hold `bandwidth` on the service's gNB (and its slice) instead of the current amount.
+
+    The gNB row is locked and its free capacity counted again, so two changes racing for the
+    last megabits serialise. `force` skips the check (compensation giving back the old amount).
+    Returns the gNB binding, or None for a service holding no gNB capacity.
+    """
+    binding = _gnb_binding(service)
+    if binding is None:
+        return None
+    gnb = Resource.objects.select_for_update().get(pk=binding.resource_id)
+    binding = ServiceResource.objects.select_for_update().get(pk=binding.pk)
+    growing = not force and bandwidth > binding.capacity_mbps
+    if growing and _free_capacity(gnb) + binding.capacity_mbps < bandwidth:
+        raise DomainError(
+            f"{gnb.name} has not {bandwidth - binding.capacity_mbps} Mbps of free capacity "
+            "for the new bandwidth.",
+            field="bandwidth",
+        )
+    # The gNB share and the slice on it, wherever (service or its RFS children) they are bound.
+    bound = [b.pk for b in held_bindings(service) if b.resource.resource_kind in NETWORK_KINDS]
+    ServiceResource.objects.filter(pk__in=bound).update(capacity_mbps=bandwidth)
+    Resource.objects.filter(bindings__pk__in=bound, resource_kind=ResourceKind.SLICE).update(
+        capacity_mbps=bandwidth, last_update=timezone.now()
+    )
+    binding.refresh_from_db()
+    return binding
+
+
+def _with_children(services: list[Service]) -> list[Service]:
+    ids = [service.pk for service in services]
+    children = list(Service.objects.filter(parent_id__in=ids).exclude(pk__in=ids))
+    return [*services, *children]
+
+
+@transaction.atomic
+def service_modify(
+    *, service: Service, characteristics: dict[str, str], by: str = "", reason: str = ""
+) -> Service:
+    """Record a service's (and its children's) new configuration; a history row says what."""
+    for each in _with_children([service]):
+        Service.objects.filter(pk=each.pk).update(
+            characteristics=characteristics, last_update=timezone.now()
+        )
+        each.characteristics = characteristics
+        _record_unchanged(ServiceStateChange, "service", each, "state", by, reason)
+    return service
+
+
+@transaction.atomic
+def product_modify(
+    *,
+    product: ProductInstance,
+    characteristics: dict[str, str],
+    product_offering: ProductOffering | None = None,
+    by: str = "",
+    reason: str = "",
+) -> ProductInstance:
+    """A new configuration or plan for a product; a history row (status unchanged) says what."""
+    product = ProductInstance.objects.select_for_update().get(pk=product.pk)
+    product.characteristics = characteristics
+    fields = ["characteristics", "last_update"]
+    if product_offering is not None and product_offering.pk != product.product_offering_id:
+        product.product_offering = product_offering
+        product.name = product_offering.name
+        fields += ["product_offering", "name"]
+    product.last_update = timezone.now()
+    product.save(update_fields=fields)
+    _record_unchanged(ProductStatusChange, "product", product, "status", by, reason)
+    return product
+
+
+@transaction.atomic
+def services_set_state(
+    *, services: list[Service], state: str, by: str = "", reason: str = ""
+) -> datetime:
+    """Suspend (inactive) or resume (active) services and their children; their products
+    follow: suspended or active. Billing stops or restarts from the product's status."""
+    if state not in (ServiceState.ACTIVE, ServiceState.INACTIVE):
+        raise DomainError(f"Services are suspended or resumed, not moved to '{state}'.")
+    now = timezone.now()
+    products = {}
+    for service in _with_children(services):
+        if service.state != state:
+            _service_move(service, state, by=by, reason=reason)
+        if service.product_id:
+            products[service.product_id] = service.product
+    Resource.objects.filter(
+        bindings__service__in=_with_children(services), resource_kind=ResourceKind.SLICE
+    ).update(
+        usage_state=UsageState.ACTIVE if state == ServiceState.ACTIVE else UsageState.IDLE,
+        last_update=now,
+    )
+    target = ProductStatus.ACTIVE if state == ServiceState.ACTIVE else ProductStatus.SUSPENDED
+    for product in products.values():
+        product.refresh_from_db(fields=["status"])
+        if product.status != target:
+            _product_move(product, target, by=by, reason=reason)
+    return now
+
+
+def product_mark_pending_terminate(
+    *, product: ProductInstance, by: str = "", reason: str = ""
+) -> ProductInstance:
+    """The product's termination has started in the network (still billed until it ends)."""
+    return _product_move(product, ProductStatus.PENDING_TERMINATE, by=by, reason=reason)
+
+
+def product_termination_abandon(
+    *, product: ProductInstance, status: str, by: str = "", reason: str = ""
+) -> ProductInstance:
+    """A failed termination: the product goes back to `status` (active or suspended)."""
+    product.refresh_from_db(fields=["status"])
+    if product.status != ProductStatus.PENDING_TERMINATE:
+        return product
+    return _product_move(product, status, by=by, reason=reason)
+
+
+@transaction.atomic
+def services_terminate(
+    *, services: list[Service], by: str = "", reason: str = "", at: datetime | None = None
+) -> datetime:
+    """End services (and children): capacity and slices given back, services terminated,
+    their products terminated with `termination_date` (billing charges up to that instant)."""
+    at = at or timezone.now()
+    everything = _with_children(services)
+    ids = [service.pk for service in everything]
+    ServiceResource.objects.filter(service_id__in=ids).exclude(state=BindingState.RELEASED).update(
+        state=BindingState.RELEASED
+    )
+    Resource.objects.filter(bindings__service_id__in=ids, resource_kind=ResourceKind.SLICE).update(
+        resource_status=ResourceStatus.STANDBY, usage_state=UsageState.IDLE, last_update=at
+    )
+    _return_to_pools(ServiceResource.objects.filter(service_id__in=ids).values("resource_id"), at)
+    products = {}
+    for service in everything:
+        if service.state != ServiceState.TERMINATED:
+            _service_move(service, ServiceState.TERMINATED, by=by, reason=reason, end_date=at)
+        if service.product_id:
+            products[service.product_id] = service.product
+    for product in products.values():
+        product.refresh_from_db(fields=["status"])
+        if product.status in (ProductStatus.ACTIVE, ProductStatus.SUSPENDED):
+            product_mark_pending_terminate(product=product, by=by, reason=reason)
+        _product_move(product, ProductStatus.TERMINATED, by=by, reason=reason, termination_date=at)
+    return at
+
+
+def product_set_status(
+    *, product: ProductInstance, status: str, by: str = "", reason: str = ""
+) -> ProductInstance:
+    """Suspend or resume a product that no network service realises."""
+    return _product_move(product, status, by=by, reason=reason)
+
+
+def product_terminate(
+    *, product: ProductInstance, by: str = "", reason: str = "", at: datetime | None = None
+) -> ProductInstance:
+    """Terminate a product that no network service realises (billing stops at `at`)."""
+    product.refresh_from_db(fields=["status"])
+    if product.status in (ProductStatus.ACTIVE, ProductStatus.SUSPENDED):
+        product_mark_pending_terminate(product=product, by=by, reason=reason)
+    return _product_move(
+        product,
+        ProductStatus.TERMINATED,
+        by=by,
+        reason=reason,
+        termination_date=at or timezone.now(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Physical inventory: equipment, cards, ports, ducts, cables and the links between ports
+# ---------------------------------------------------------------------------------------------
+
+
+def _name_free(name: str, field: str = "name") -> None:
+    if Resource.objects.filter(name=name).exists():
+        raise DomainError(f"A resource named '{name}' already exists.", field=field)
+
+
+@transaction.atomic
+def equipment_create(
+    *,
+    name: str,
+    resource_kind: str,
+    site: Site,
+    vendor: str = "",
+    model: str = "",
+    serial_number: str = "",
+    capacity_mbps: int = 0,
+    resource_specification=None,
+) -> Resource:
+    """Install a piece of equipment (router, switch, OLT, gNB/eNB, core function) at a site."""
+    if resource_kind not in EQUIPMENT_KINDS:
+        raise DomainError(f"'{resource_kind}' is not an equipment role.", field="resource_kind")
+    _name_free(name)
+    return Resource.objects.create(
+        name=name,
+        resource_kind=resource_kind,
+        category=ResourceCategory.PHYSICAL,
+        site=site,
+        vendor=vendor,
+        model=model,
+        serial_number=serial_number,
+        capacity_mbps=capacity_mbps,
+        resource_specification=resource_specification,
+    )
+
+
+def _position_free(parent: Resource, position: str) -> None:
+    if Resource.objects.filter(parent=parent, position=position).exists():
+        raise DomainError(f"{parent.name} already has something in '{position}'.", field="position")
+
+
+@transaction.atomic
+def card_create(
+    *, equipment: Resource, slot: str, name: str = "", model: str = "", capacity_mbps: int = 0
+) -> Resource:
+    """Insert a card into an equipment slot (one card per slot)."""
+    if equipment.resource_kind not in EQUIPMENT_KINDS:
+        raise DomainError(f"{equipment.name} is not equipment.", field="equipment")
+    name = name or f"{equipment.name}/{slot}"
+    _name_free(name)
+    _position_free(equipment, slot)
+    return Resource.objects.create(
+        name=name,
+        resource_kind=ResourceKind.CARD,
+        category=ResourceCategory.PHYSICAL,
+        parent=equipment,
+        site_id=equipment.site_id,
+        position=slot,
+        model=model,
+        vendor=equipment.vendor,
+        capacity_mbps=capacity_mbps,
+    )
+
+
+@transaction.atomic
+def port_create(*, parent: Resource, position: str, capacity_mbps: int, name: str = "") -> Resource:
+    """A port on a card (or directly on equipment), with its line rate in Mbit/s."""
+    if parent.resource_kind not in (ResourceKind.CARD, *EQUIPMENT_KINDS):
+        raise DomainError(f"{parent.name} is neither a card nor equipment.", field="parent")
+    name = name or f"{parent.name}/{position}"
+    _name_free(name)
+    _position_free(parent, position)
+    return Resource.objects.create(
+        name=name,
+        resource_kind=ResourceKind.PORT,
+        category=ResourceCategory.PHYSICAL,
+        parent=parent,
+        site_id=parent.site_id,
+        position=position,
+        capacity_mbps=capacity_mbps,
+    )
+
+
+@transaction.atomic
+def duct_create(*, name: str, characteristics: dict | None = None) -> Resource:
+    """A duct that cables are pulled through."""
+    _name_free(name)
+    return Resource.objects.create(
+        name=name,
+        resource_kind=ResourceKind.DUCT,
+        category=ResourceCategory.PHYSICAL,
+        characteristics=characteristics or {},
+    )
+
+
+@transaction.atomic
+def cable_create(
+    *,
+    name: str,
+    medium: str = LinkMedium.FIBRE,
+    duct: Resource | None = None,
+    characteristics: dict | None = None,
+) -> Resource:
+    """A fibre or copper cable, optionally in a duct; the links it carries are its children."""
+    if medium not in (LinkMedium.FIBRE, LinkMedium.COPPER):
+        raise DomainError("A cable is fibre or copper.", field="medium")
+    if duct is not None and duct.resource_kind != ResourceKind.DUCT:
+        raise DomainError(f"{duct.name} is not a duct.", field="duct")
+    _name_free(name)
+    return Resource.objects.create(
+        name=name,
+        resource_kind=ResourceKind.CABLE,
+        category=ResourceCategory.PHYSICAL,
+        parent=duct,
+        characteristics={"medium": medium, **(characteristics or {})},
+    )
+
+
+def devices_of(resource_ids: list[int]) -> dict[int, int]:
+    """{resource id: id of the equipment it is part of} (the top of its parent chain)."""
+    device = {pk: pk for pk in resource_ids}
+    parents = dict(Resource.objects.filter(pk__in=resource_ids).values_list("pk", "parent_id"))
+    # One query per level of nesting (equipment > card > port: two), not one per resource.
+    while any(parents.values()):
+        for pk, parent_id in parents.items():
+            if parent_id is not None:
+                device[pk] = parent_id
+        parents = dict(
+            Resource.objects.filter(pk__in=set(device.values())).values_list("pk", "parent_id")
+        )
+        parents = {pk: parents[device[pk]] for pk in device if parents.get(device[pk])}
+    return device
+
+
+def link_problems(
+    *, a_end: Resource, z_end: Resource, medium: str, cable: Resource | None
+) -> list[tuple[str, str]]:
+    """Why a link cannot be made, as (field, message) pairs; empty when it can."""
+    problems = []
+    if medium not in LinkMedium.values:
+        problems.append(("medium", f"'{medium}' is not one of {', '.join(LinkMedium.values)}."))
+    if a_end.pk == z_end.pk:
+        problems.append(("z_end", "A link joins two different ports."))
+    for field, end in (("a_end", a_end), ("z_end", z_end)):
+        if end.resource_kind not in (ResourceKind.PORT, *EQUIPMENT_KINDS):
+            problems.append((field, f"{end.name} is not a port."))
+    if medium == LinkMedium.MICROWAVE and cable is not None:
+        problems.append(("cable", "A microwave link runs in no cable."))
+    if cable is not None:
+        if cable.resource_kind != ResourceKind.CABLE:
+            problems.append(("cable", f"{cable.name} is not a cable."))
+        elif cable.characteristics.get("medium", medium) != medium:
+            cable_medium = cable.characteristics["medium"]
+            problems.append(("cable", f"{cable.name} is a {cable_medium} cable."))
+    return problems
+
+
+@transaction.atomic
+def link_create(
+    *,
+    name: str,
+    a_end: Resource,
+    z_end: Resource,
+    medium: str = LinkMedium.FIBRE,
+    capacity_mbps: int = 10_000,
+    cable: Resource | None = None,
+) -> Link:
+    """Join two ports: `a_end` downstream (access side), `z_end` upstream (toward the core)."""
+    problems = link_problems(a_end=a_end, z_end=z_end, medium=medium, cable=cable)
+    if problems:
+        field, message = problems[0]
+        raise DomainError(message, field=field)
+    _name_free(name)
+    taken = Link.objects.filter(
+        models.Q(a_end__in=[a_end, z_end]) | models.Q(z_end__in=[a_end, z_end]),
+        a_end__resource_kind=ResourceKind.PORT,
+    )
+    busy = {link.a_end_id for link in taken} | {link.z_end_id for link in taken}
+    for field, end in (("a_end", a_end), ("z_end", z_end)):
+        if end.resource_kind == ResourceKind.PORT and end.pk in busy:
+            raise DomainError(f"Port {end.name} already has a link.", field=field)
+    devices = devices_of([a_end.pk, z_end.pk])
+    return Link.objects.create(
+        name=name,
+        resource_kind=LINK_KINDS[medium],
+        category=ResourceCategory.PHYSICAL,
+        parent=cable,
+        a_end=a_end,
+        z_end=z_end,
+        a_device_id=devices[a_end.pk],
+        z_device_id=devices[z_end.pk],
+        medium=medium,
+        capacity_mbps=capacity_mbps,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Logical inventory: pools and their members, allocated at most once
+# ---------------------------------------------------------------------------------------------
+
+# A prefix larger than this many addresses is split into smaller pools by the operator.
+LARGEST_IP_POOL = 4096
+
+
+class PoolExhausted(DomainError):
+    """No free member is left in the pool(s) asked for."""
+
+    status_code = 409
+    code = "poolExhausted"
+
+
+def _pool_with_members(
+    *,
+    pool_kind: str,
+    name: str,
+    value: str,
+    members: list[tuple[str, str, dict]],
+    parent: Resource | None = None,
+    site=None,
+) -> Resource:
+    """A pool and its members [(name, value, characteristics)] in one bulk insert."""
+    kind = next(member for member, pool in POOL_KINDS.items() if pool == pool_kind)
+    _name_free(name)
+    values = [member_value for _, member_value, _ in members]
+    if kind in GLOBALLY_UNIQUE_KINDS:
+        taken = Resource.objects.filter(resource_kind=kind, value__in=values).first()
+        if taken is not None:
+            raise DomainError(
+                f"{taken.value} is already in {taken.parent or 'the inventory'}.", field="value"
+            )
+    names = [member_name for member_name, _, _ in members]
+    clash = Resource.objects.filter(name__in=names).values_list("name", flat=True).first()
+    if clash:
+        raise DomainError(f"A resource named '{clash}' already exists.", field="name")
+    pool = Resource.objects.create(
+        name=name,
+        resource_kind=pool_kind,
+        category=ResourceCategory.LOGICAL,
+        parent=parent,
+        site=site,
+        value=value,
+        characteristics={"size": len(members)},
+    )
+    Resource.objects.bulk_create(
+        [
+            Resource(
+                name=member_name,
+                resource_kind=kind,
+                category=ResourceCategory.LOGICAL,
+                parent=pool,
+                site=site,
+                value=member_value,
+                characteristics=characteristics,
+            )
+            for member_name, member_value, characteristics in members
+        ],
+        batch_size=5000,
+    )
+    return pool
+
+
+@transaction.atomic
+def ip_prefix_create(*, name: str, prefix: str, site=None) -> Resource:
+    """An IP prefix ("10.1.0.0/24") and its host addresses, ready to be allocated."""
+    try:
+        network = ipaddress.ip_network(prefix, strict=True)
+    except ValueError as error:
+        raise DomainError(f"'{prefix}' is not an IP prefix: {error}.", field="prefix") from None
+    if network.num_addresses > LARGEST_IP_POOL:
+        raise DomainError(
+            f"A pool holds at most {LARGEST_IP_POOL} addresses; split {prefix}.", field="prefix"
+        )
+    hosts = list(network.hosts()) or [network.network_address]
+    members = [(f"ip-{host}", str(host), {}) for host in hosts]
+    return _pool_with_members(
+        pool_kind=ResourceKind.IP_PREFIX, name=name, value=str(network), members=members, site=site
+    )
+
+
+@transaction.atomic
+def vlan_pool_create(
+    *, name: str, first_vid: int, last_vid: int, device: Resource | None = None
+) -> Resource:
+    """VLAN ids first..last (within 1-4094) of a pool, on a device when given."""
+    if not 1 <= first_vid <= last_vid <= 4094:
+        raise DomainError("VLAN ids run from 1 to 4094, first before last.", field="first_vid")
+    members = [(f"{name}/vlan-{vid}", str(vid), {}) for vid in range(first_vid, last_vid + 1)]
+    return _pool_with_members(
+        pool_kind=ResourceKind.VLAN_POOL,
+        name=name,
+        value=f"{first_vid}-{last_vid}",
+        members=members,
+        parent=device,
+        site=device.site if device is not None else None,
+    )
+
+
+@transaction.atomic
+def msisdn_range_create(*, name: str, first: str, count: int) -> Resource:
+    """`count` consecutive MSISDNs (E.164 digits, no +) from `first`."""
+    if not first.isdigit() or not 8 <= len(first) <= 15:
+        raise DomainError("An MSISDN is 8 to 15 digits.", field="first")
+    if not 1 <= count <= 100_000:
+        raise DomainError("A range holds 1 to 100000 numbers.", field="count")
+    start = int(first)
+    numbers = [str(start + offset).zfill(len(first)) for offset in range(count)]
+    members = [(f"msisdn-{number}", number, {}) for number in numbers]
+    return _pool_with_members(
+        pool_kind=ResourceKind.MSISDN_POOL,
+        name=name,
+        value=f"{numbers[0]}-{numbers[-1]}",
+        members=members,
+    )
+
+
+@transaction.atomic
+def sim_stock_create(*, name: str, first_iccid: str, first_imsi: str, count: int) -> Resource:
+    """`count` SIM cards with consecutive ICCIDs and IMSIs (both unique in the inventory)."""
+    if not (first_iccid.isdigit() and 18 <= len(first_iccid) <= 20):
+        raise DomainError("An ICCID is 18 to 20 digits.", field="first_iccid")
+    if not (first_imsi.isdigit() and len(first_imsi) == 15):
+        raise DomainError("An IMSI is 15 digits.", field="first_imsi")
+    if not 1 <= count <= 100_000:
+        raise DomainError("A stock holds 1 to 100000 SIMs.", field="count")
+    members = []
+    for offset in range(count):
+        iccid = str(int(first_iccid) + offset).zfill(len(first_iccid))
+        imsi = str(int(first_imsi) + offset).zfill(15)
+        members.append((f"sim-{iccid}", iccid, {"imsi": imsi}))
+    imsis = [characteristics["imsi"] for _, _, characteristics in members]
+    clash = Resource.objects.filter(
+        resource_kind=ResourceKind.SIM, characteristics__imsi__in=imsis
+    ).first()
+    if clash is not None:
+        raise DomainError(f"IMSI {clash.characteristics['imsi']} is taken.", field="first_imsi")
+    return _pool_with_members(
+        pool_kind=ResourceKind.SIM_POOL, name=name, value=first_iccid, members=members
+    )
+
+
+@transaction.atomic
+def slice_pool_create(
+    *, name: str, sst: int, first_sd: int, count: int, parent: Resource | None = None
+) -> Resource:
+    """`count` network slices S-NSSAI (sst, sd) with consecutive slice differentiators."""
+    if not 0 <= sst <= 255:
+        raise DomainError("The slice/service type is 0 to 255.", field="sst")
+    if not (first_sd >= 0 and count >= 1 and first_sd + count <= 0xFFFFFF):
+        raise DomainError("Slice differentiators are 24 bits.", field="first_sd")
+    members = [
+        (
+            f"{name}/sd-{first_sd + offset:06x}",
+            f"{sst}-{first_sd + offset:06x}",
+            {"sNssai": {"sst": sst, "sd": f"{first_sd + offset:06x}"}},
+        )
+        for offset in range(count)
+    ]
+    return _pool_with_members(
+        pool_kind=ResourceKind.SLICE_POOL,
+        name=name,
+        value=f"{sst}",
+        members=members,
+        parent=parent,
+        site=parent.site if parent is not None else None,
+    )
+
+
+def _held(kind: str) -> QuerySet[ServiceResource]:
+    return ServiceResource.objects.filter(resource__resource_kind=kind, is_exclusive=True).exclude(
+        state=BindingState.RELEASED
+    )
+
+
+@transaction.atomic
+def logical_allocate(
+    *, kind: str, service: Service, pool: Resource | None = None, by: str = ""
+) -> Resource:
+    """Give `service` one free member of `pool` (or of any pool of that kind): an IP address,
+    a VLAN, an MSISDN, a SIM or a network slice. At most once, whatever the concurrency.
+
+    A free member is picked with `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent orders take
+    different members without waiting; the exclusive binding's partial unique constraint is
+    the last word, and a pick that lost a race to it is retried. Asking again for a service
+    that already holds one of that kind (from that pool) returns the one it holds.
+    """
+    if kind not in POOL_KINDS:
+        raise DomainError(
+            f"'{kind}' is not allocated from pools ({', '.join(POOL_KINDS)}).", field="kind"
+        )
+    if pool is not None and pool.resource_kind != POOL_KINDS[kind]:
+        raise DomainError(f"{pool.name} is not a pool of {kind}.", field="pool")
+    # Two deliveries of the same workflow step for one service serialise here.
+    Service.objects.select_for_update().get(pk=service.pk)
+    held = _held(kind).filter(service=service).select_related("resource")
+    if pool is not None:
+        held = held.filter(resource__parent=pool)
+    binding = held.order_by("pk").first()
+    if binding is not None:
+        return binding.resource
+    pools = (
+        Resource.objects.filter(pk=pool.pk)
+        if pool is not None
+        else Resource.objects.filter(resource_kind=POOL_KINDS[kind])
+    )
+    free = (
+        Resource.objects.filter(
+            resource_kind=kind,
+            parent__in=pools.values("pk"),
+            administrative_state=AdministrativeState.UNLOCKED,
+        )
+        .exclude(pk__in=_held(kind).values("resource_id"))
+        .order_by("pk")
+        .select_for_update(skip_locked=True)
+    )
+    for _attempt in range(5):
+        resource = free.first()
+        if resource is None:
+            where = f"pool {pool.name}" if pool is not None else f"any {POOL_KINDS[kind]}"
+            raise PoolExhausted(f"No free {kind} is left in {where}.", field="pool")
+        try:
+            with transaction.atomic():
+                ServiceResource.objects.create(
+                    service=service,
+                    resource=resource,
+                    is_exclusive=True,
+                    state=BindingState.RESERVED,
+                )
+        except IntegrityError:
+            continue  # taken by a transaction that committed after our snapshot: pick again
+        now = timezone.now()
+        Resource.objects.filter(pk=resource.pk).update(
+            resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
+        )
+        resource.refresh_from_db()
+        return resource
+    raise PoolExhausted(f"Could not allocate a {kind}: the pool is contended.", field="pool")
+
+
+def _return_to_pools(resource_ids, at: datetime) -> None:
+    """Members of pools that no service holds any more are free again (available, idle)."""
+    Resource.objects.filter(
+        pk__in=resource_ids, parent__resource_kind__in=POOL_KINDS.values()
+    ).exclude(
+        pk__in=ServiceResource.objects.filter(is_exclusive=True)
+        .exclude(state=BindingState.RELEASED)
+        .values("resource_id")
+    ).update(resource_status=ResourceStatus.AVAILABLE, usage_state=UsageState.IDLE, last_update=at)
+
+
+@transaction.atomic
+def logical_release(
+    *, service: Service, kind: str | None = None, resource: Resource | None = None, by: str = ""
+) -> int:
+    """Give back what `service` was allocated from pools (of `kind`, or just `resource`).
+
+    The members become free for the next allocation. Returns how many were given back.
+    """
+    bindings = ServiceResource.objects.filter(
+        service=service,
+        is_exclusive=True,
+        resource__parent__resource_kind__in=POOL_KINDS.values(),
+    ).exclude(state=BindingState.RELEASED)
+    if kind is not None:
+        bindings = bindings.filter(resource__resource_kind=kind)
+    if resource is not None:
+        bindings = bindings.filter(resource=resource)
+    resource_ids = list(bindings.values_list("resource_id", flat=True))
+    released = ServiceResource.objects.filter(
+        pk__in=list(bindings.values_list("pk", flat=True))
+    ).update(state=BindingState.RELEASED)
+    _return_to_pools(resource_ids, timezone.now())
+    return released

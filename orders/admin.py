@@ -13,13 +13,14 @@ from orders.models import (
     ServiceOrderStateChange,
 )
 from telco.admin import StateHistoryInline
+from telco.exceptions import DomainError
 
 
 class ProductOrderItemInline(admin.TabularInline):
     model = ProductOrderItem
     extra = 0
     raw_id_fields = ["product_offering", "product"]
-    readonly_fields = ["state"]
+    readonly_fields = ["state", "target_status", "relies_on", "failure_reason"]
 
 
 class ProductOrderHistoryInline(StateHistoryInline):
@@ -50,6 +51,7 @@ class ActivationStepInline(admin.TabularInline):
         "attempts",
         "last_error",
         "started_at",
+        "deadline",
         "finished_at",
     ]
     readonly_fields = fields
@@ -86,7 +88,7 @@ class ServiceOrderAdmin(admin.ModelAdmin):
     raw_id_fields = ["product_order"]
     readonly_fields = ["state", "completion_date", "failure_reason"]
     inlines = [ServiceOrderItemInline, ServiceOrderHistoryInline]
-    actions = ["resume"]
+    actions = ["resume", "retry", "fail"]
 
     @admin.action(description="Resume the activation of the selected orders")
     def resume(self, request, queryset):
@@ -94,10 +96,32 @@ class ServiceOrderAdmin(admin.ModelAdmin):
             services.service_order_resume(service_order_id=order.pk)
         messages.info(request, f"{queryset.count()} order(s) re-enqueued.")
 
+    def _each(self, request, queryset, action, **arguments):
+        done = 0
+        for order in queryset:
+            try:
+                action(service_order_id=order.pk, by=request.user.get_username(), **arguments)
+                done += 1
+            except DomainError as error:
+                messages.error(request, f"{order}: {error.message}")
+        return done
+
+    @admin.action(description="Retry the selected held or stalled orders")
+    def retry(self, request, queryset):
+        done = self._each(request, queryset, services.service_order_retry)
+        messages.info(request, f"{done} order(s) retried.")
+
+    @admin.action(description="Fail the selected held or stalled orders (compensate, release)")
+    def fail(self, request, queryset):
+        done = self._each(
+            request, queryset, services.service_order_fail, reason="Failed from the admin site."
+        )
+        messages.info(request, f"{done} order(s) failed.")
+
 
 @admin.register(ActivationStep)
 class ActivationStepAdmin(admin.ModelAdmin):
-    list_display = ["item", "sequence", "name", "state", "attempts", "started_at", "finished_at"]
+    list_display = ["item", "sequence", "name", "state", "attempts", "started_at", "deadline"]
     list_filter = ["state", "operation"]
     list_select_related = ["item__order", "resource"]
     search_fields = ["idempotency_key", "name", "last_error"]

@@ -32,8 +32,17 @@ ORDER_TRANSITIONS = {
         OrderState.HELD,
         OrderState.ASSESSING_CANCELLATION,
     },
-    OrderState.PENDING: {OrderState.IN_PROGRESS, OrderState.ASSESSING_CANCELLATION},
-    OrderState.HELD: {OrderState.IN_PROGRESS, OrderState.ASSESSING_CANCELLATION},
+    OrderState.PENDING: {
+        OrderState.IN_PROGRESS,
+        OrderState.FAILED,
+        OrderState.ASSESSING_CANCELLATION,
+    },
+    # Held: the workflow stopped for a person (NOC) to retry it or fail it.
+    OrderState.HELD: {
+        OrderState.IN_PROGRESS,
+        OrderState.FAILED,
+        OrderState.ASSESSING_CANCELLATION,
+    },
     OrderState.ASSESSING_CANCELLATION: {
         OrderState.PENDING_CANCELLATION,
         OrderState.IN_PROGRESS,

@@ -54,6 +54,11 @@ class ProductOrderItem(models.Model):
     product = models.ForeignKey(
         ProductInstance, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # modify only: the product status asked for (suspended / active), when that is the change.
+    target_status = models.CharField(max_length=20, blank=True)
+    # productOrderItemRelationship reliesOn: item ids of this order that must complete first.
+    relies_on = models.JSONField(default=list, blank=True)
+    failure_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -111,6 +116,10 @@ class ServiceOrderItem(models.Model):
     product_order_item = models.ForeignKey(
         ProductOrderItem, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # The service state the item leads to (active, inactive, terminated); blank for add.
+    target_state = models.CharField(max_length=20, blank=True)
+    # modify/delete: the configuration before the change, restored by compensation.
+    previous_characteristics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -196,15 +205,22 @@ class ActivationStep(models.Model):
     # The kind of resource the step works on; the resource itself is known once reserved.
     resource_kind = models.CharField(max_length=20, blank=True)
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True)
+    # The resource-facing service the step builds, when the item's service has RFS children.
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     state = models.CharField(max_length=12, choices=StepState.choices, default=StepState.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=80, unique=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # A running step past its deadline is timed out: the watchdog retries it or holds the order.
+    deadline = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["item_id", "sequence"]
+        indexes = [models.Index(fields=["state", "deadline"])]
         constraints = [
             models.UniqueConstraint(fields=["item", "sequence"], name="uniq_step_sequence")
         ]

@@ -1,8 +1,23 @@
 """Reads of orders, shaped for the APIs."""
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime, timedelta
 
+from django.db.models import (
+    Case,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from orders.choices import OrderState, StepState
 from orders.models import (
+    ActivationStep,
     CancelProductOrder,
     CancelServiceOrder,
     ProductOrder,
@@ -45,3 +60,63 @@ def cancel_product_order_list() -> QuerySet[CancelProductOrder]:
 def cancel_service_order_list() -> QuerySet[CancelServiceOrder]:
     """Cancellation requests of service orders, newest first, with their order."""
     return CancelServiceOrder.objects.select_related("order").order_by("-pk")
+
+
+# Failed service orders stay on the activation queue this long, so the next shift sees them.
+RECENT_FAILURES = timedelta(hours=24)
+QUEUE_STATES = [
+    OrderState.ACKNOWLEDGED,
+    OrderState.IN_PROGRESS,
+    OrderState.PENDING,
+    OrderState.HELD,
+]
+
+
+def _current_step() -> QuerySet[ActivationStep]:
+    """The step an order stands on: running or failed first, else the next pending one."""
+    return ActivationStep.objects.filter(
+        item__order=OuterRef("pk"),
+        state__in=[StepState.RUNNING, StepState.FAILED, StepState.PENDING],
+    ).order_by(
+        Case(
+            When(state__in=[StepState.RUNNING, StepState.FAILED], then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        "item_id",
+        "sequence",
+    )
+
+
+def activation_queue(*, now: datetime | None = None) -> QuerySet[ServiceOrder]:
+    """Service orders in flight or held, and those failed in the last day, oldest first.
+
+    Each comes with its product order and customer, its items (service, specification) and
+    their steps (`items[].steps`, in sequence, with their resource), and annotations of the
+    current step: `current_step_name`, `current_step_state`, `current_step_attempts`,
+    `current_step_error`, `current_step_deadline`. A fixed number of queries (three).
+    """
+    now = now or timezone.now()
+    current = _current_step()
+    steps = ActivationStep.objects.select_related("resource").order_by("sequence")
+    items = (
+        ServiceOrderItem.objects.select_related("service", "service_specification")
+        .prefetch_related(Prefetch("steps", queryset=steps))
+        .order_by("id")
+    )
+    return (
+        ServiceOrder.objects.filter(
+            Q(state__in=QUEUE_STATES)
+            | Q(state=OrderState.FAILED, completion_date__gte=now - RECENT_FAILURES)
+        )
+        .select_related("product_order__customer", "product_order__billing_account")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .annotate(
+            current_step_name=Subquery(current.values("name")[:1]),
+            current_step_state=Subquery(current.values("state")[:1]),
+            current_step_attempts=Subquery(current.values("attempts")[:1]),
+            current_step_error=Subquery(current.values("last_error")[:1]),
+            current_step_deadline=Subquery(current.values("deadline")[:1]),
+        )
+        .order_by("order_date", "pk")
+    )

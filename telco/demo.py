@@ -11,23 +11,40 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from assurance.models import Alarm
 from assurance.services import alarm_raise
-from billing.models import UsageEvent
+from billing.models import CustomerBill, UsageEvent
+from billing.services import PAYMENT_TERMS, payment_create
+from catalog.choices import ServiceCategory
 from catalog.models import (
+    Catalog,
+    Category,
     CharacteristicSpecification,
+    PriceTier,
     ProductOffering,
     ProductOfferingPrice,
     ProductSpecification,
     ResourceSpecification,
     ServiceSpecification,
 )
-from crm.models import BillingAccount, Customer, Party
+from crm.choices import TICKET_DEADLINES
+from crm.models import (
+    BillingAccount,
+    ContactMedium,
+    CreditProfile,
+    Customer,
+    Party,
+    PartyIdentification,
+    PartyInteraction,
+    TroubleTicket,
+    TroubleTicketStatusChange,
+)
+from inventory import demo_network
 from inventory.models import (
-    Link,
     ProductInstance,
     Region,
     Resource,
@@ -240,7 +257,7 @@ CATALOG = [
     ),
     OfferingPlan(
         "Enterprise Ethernet",
-        "Enterprise",
+        "Business",
         "Carrier Ethernet",
         "Ethernet Line Service",
         ("Edge Router",),
@@ -308,11 +325,12 @@ def ensure_catalog() -> dict[str, ProductOffering]:
             name=plan.name,
             defaults={
                 "product_specification": product_spec,
-                "category": plan.category,
+                "market_segments": list(plan.segments),
                 "lifecycle_status": "launched",
                 "valid_from": timezone.now() - timedelta(days=365),
             },
         )
+        offering.categories.add(Category.objects.get_or_create(name=plan.category)[0])
         if created:
             start = offering.valid_from
             ProductOfferingPrice.objects.create(
@@ -343,7 +361,131 @@ def ensure_catalog() -> dict[str, ProductOffering]:
                     valid_from=start,
                 )
         offerings[plan.name] = offering
+    ensure_catalog_depth(offerings, resource_specs)
     return offerings
+
+
+# RFS realising each CFS of the demo: (name, resource specification it binds).
+SUPPORTING_SERVICES = {
+    "5G Slice Service": (("5G RAN access", "gNB"), ("5G network slice", "5G Network Slice")),
+    "FTTH Access Service": (("FTTH line", "OLT"),),
+    "Ethernet Line Service": (("Ethernet access", "Edge Router"),),
+}
+
+
+def ensure_catalog_depth(offerings: dict[str, ProductOffering], resource_specs: dict) -> None:
+    """What the catalog can express beyond plain offerings, one example each.
+
+    RFS behind each CFS, a catalog of categories, an annual 5G plan with tiered data, a
+    three-month 20% welcome discount on 5G Essential, and a home bundle (5G + fibre). The
+    offerings added here are not in CATALOG, so the generated customers do not hold them.
+    """
+    for cfs_name, supporting in SUPPORTING_SERVICES.items():
+        cfs = ServiceSpecification.objects.filter(name=cfs_name).first()
+        if cfs is None:
+            continue
+        for rfs_name, resource in supporting:
+            rfs, _ = ServiceSpecification.objects.get_or_create(
+                name=rfs_name, defaults={"category": ServiceCategory.RESOURCE_FACING}
+            )
+            rfs.resource_specifications.add(resource_specs[resource])
+            cfs.supporting_specifications.add(rfs)
+    categories = {
+        name: Category.objects.get_or_create(name=name, defaults={"description": description})[0]
+        for name, description in (
+            ("Mobile", "5G mobile connectivity"),
+            ("Broadband", "Fixed broadband at home and in the office"),
+            ("Business", "Connectivity for companies"),
+        )
+    }
+    fifth_generation, _ = Category.objects.get_or_create(
+        name="5G", defaults={"parent": categories["Mobile"], "description": "5G plans"}
+    )
+    catalog, _ = Catalog.objects.get_or_create(
+        name="Telco retail catalog", defaults={"catalog_type": "retail"}
+    )
+    catalog.categories.add(*categories.values(), fifth_generation)
+    for name in ("5G Premium", "5G Essential"):
+        offerings[name].categories.add(fifth_generation)
+    start = offerings["5G Premium"].valid_from
+    annual, created = ProductOffering.objects.get_or_create(
+        name="5G Premium Annual",
+        defaults={
+            "description": "5G Premium paid yearly, with data cheaper the more you use",
+            "product_specification": offerings["5G Premium"].product_specification,
+            "lifecycle_status": "launched",
+            "valid_from": start,
+        },
+    )
+    annual.categories.add(categories["Mobile"], fifth_generation)
+    if created:
+        ProductOfferingPrice.objects.create(
+            product_offering=annual,
+            name="Activation fee",
+            price_type="oneTime",
+            amount=Decimal("49.00"),
+            valid_from=start,
+        )
+        ProductOfferingPrice.objects.create(
+            product_offering=annual,
+            name="Yearly fee",
+            price_type="recurring",
+            recurring_period="year",
+            amount=Decimal("300.00"),
+            valid_from=start,
+        )
+        usage = ProductOfferingPrice.objects.create(
+            product_offering=annual,
+            name="Tiered data usage",
+            price_type="usage",
+            amount=Decimal("2.00"),
+            rating_group="DATA_5G_PREMIUM",
+            unit_of_measure="GB",
+            included_allowance=Decimal("5"),
+            valid_from=start,
+        )
+        PriceTier.objects.bulk_create(
+            [
+                PriceTier(price=usage, lower_bound=0, upper_bound=10, unit_amount=Decimal("2.00")),
+                PriceTier(price=usage, lower_bound=10, upper_bound=50, unit_amount=Decimal("1.50")),
+                PriceTier(price=usage, lower_bound=50, upper_bound=None, unit_amount=Decimal("1")),
+            ]
+        )
+    ProductOfferingPrice.objects.get_or_create(
+        product_offering=offerings["5G Essential"],
+        name="Welcome discount",
+        defaults={
+            "price_type": "discount",
+            "percentage": Decimal("20"),
+            "amount": Decimal("0"),
+            "applies_for_periods": 3,
+            "valid_from": offerings["5G Essential"].valid_from,
+        },
+    )
+    bundle_spec, _ = ProductSpecification.objects.get_or_create(
+        name="Home Bundle", defaults={"brand": "Telco", "lifecycle_status": "launched"}
+    )
+    bundle, created = ProductOffering.objects.get_or_create(
+        name="5G + Fibre Home Bundle",
+        defaults={
+            "description": "5G Essential and Fibre 500 together, 10 EUR a month off",
+            "product_specification": bundle_spec,
+            "is_bundle": True,
+            "market_segments": ["consumer"],
+            "lifecycle_status": "launched",
+            "valid_from": start,
+        },
+    )
+    bundle.bundled_offerings.add(offerings["5G Essential"], offerings["Fibre 500"])
+    bundle.categories.add(categories["Mobile"], categories["Broadband"])
+    if created:
+        ProductOfferingPrice.objects.create(
+            product_offering=bundle,
+            name="Bundle discount",
+            price_type="discount",
+            amount=Decimal("10.00"),
+            valid_from=start,
+        )
 
 
 def ensure_network(rng: random.Random, customers: int) -> dict[str, list[Resource]]:
@@ -412,24 +554,9 @@ def ensure_network(rng: random.Random, customers: int) -> dict[str, list[Resourc
                 )
             )
     Resource.objects.bulk_create(new_resources, batch_size=BATCH)
-    cores = {
-        r.site.region_id: r
-        for r in Resource.objects.filter(name__startswith="CORE-").select_related("site")
-    }
-    links = []
-    existing_links = set(Link.objects.values_list("name", flat=True))
-    for element in (
-        Resource.objects.filter(resource_kind__in=["gnb", "olt", "router"])
-        .exclude(name__startswith="CORE-")
-        .select_related("site")
-    ):
-        name = f"FIBRE-{element.name}"
-        core = cores[element.site.region_id]
-        if name not in existing_links:
-            links.append(
-                Link(name=name, a_end=element, z_end=core, medium="fibre", capacity_mbps=100_000)
-            )
-    Link.objects.bulk_create(links, batch_size=BATCH)
+    # Cards, ports, ducts, cables and links (gNB/OLT -> site router -> regional core), pools.
+    demo_network.ensure_plant()
+    demo_network.ensure_pools()
     by_kind: dict[str, list[Resource]] = {"gnb": [], "olt": [], "router": []}
     for element in (
         Resource.objects.filter(resource_kind__in=by_kind)
@@ -506,6 +633,7 @@ def ensure_customers(
                 ],
                 batch_size=BATCH,
             )
+            _contact_details(numbers, parties, customers, now)
             accounts = BillingAccount.objects.bulk_create(
                 [
                     BillingAccount(
@@ -581,6 +709,7 @@ def ensure_customers(
                                 parent=element,
                                 site_id=element.site_id,
                                 usage_state="active",
+                                value=f"1-{service.pk:06x}",
                                 characteristics={"sNssai": f"1-{service.pk:06x}"},
                             ),
                         )
@@ -602,7 +731,219 @@ def ensure_customers(
             )
         created += len(numbers)
         report(f"  customers {start + len(numbers) - 1}/{count}")
+    report(f"  care history: {ensure_care()} interactions")
     return created
+
+
+def _contact_details(numbers, parties, customers, now) -> None:
+    """Contact media (the party's columns as preferred media, a work email for every fifth, a
+    landline for businesses), identity documents and a credit profile, in bulk.
+
+    Everything follows from the customer number, not the shared random stream, so adding this
+    changed none of the other demo data.
+    """
+    media, documents, profiles = [], [], []
+    for n, party, customer in zip(numbers, parties, customers, strict=True):
+        media += [
+            ContactMedium(
+                party=party, medium_type="email", preferred=True, email_address=party.email
+            ),
+            ContactMedium(
+                party=party, medium_type="mobile", preferred=True, phone_number=party.phone
+            ),
+            ContactMedium(
+                party=party,
+                medium_type="postalAddress",
+                preferred=True,
+                street1=party.street,
+                city=party.city,
+                post_code=party.postcode,
+                country=party.country,
+            ),
+        ]
+        if n % 5 == 0:
+            media.append(
+                ContactMedium(
+                    party=party,
+                    medium_type="email",
+                    contact_type="work",
+                    email_address=f"customer{n}@work.example",
+                )
+            )
+        if party.kind == "organization":
+            media.append(
+                ContactMedium(
+                    party=party,
+                    medium_type="phone",
+                    contact_type="office",
+                    phone_number=f"+44113{n:07d}",
+                )
+            )
+            documents += [
+                PartyIdentification(
+                    party=party,
+                    identification_type="companyRegistration",
+                    identification_id=f"{n:08d}",
+                    issuing_authority="Companies House",
+                    issuing_country="GB",
+                ),
+                PartyIdentification(
+                    party=party,
+                    identification_type="vat",
+                    identification_id=f"GB{n:09d}",
+                    issuing_authority="HMRC",
+                    issuing_country="GB",
+                ),
+            ]
+        else:
+            issued = (now - timedelta(days=200 + (n * 37) % 3000)).date()
+            documents.append(
+                PartyIdentification(
+                    party=party,
+                    identification_type="drivingLicence" if n % 3 == 0 else "passport",
+                    identification_id=f"DL{n:09d}" if n % 3 == 0 else f"5{n:08d}",
+                    issuing_authority="DVLA" if n % 3 == 0 else "HM Passport Office",
+                    issuing_country="GB",
+                    issuing_date=issued,
+                    valid_to=now + timedelta(days=365 * 10 - (now.date() - issued).days),
+                )
+            )
+        score = 300 + (n * 7919) % 650
+        profiles.append(
+            CreditProfile(
+                customer=customer,
+                credit_profile_date=customer.created_at,
+                credit_score=score,
+                credit_risk_rating=5 - min(4, (score - 300) // 130),
+                valid_from=customer.created_at,
+                valid_to=customer.created_at + timedelta(days=365 * 2),
+            )
+        )
+    ContactMedium.objects.bulk_create(media, batch_size=BATCH)
+    PartyIdentification.objects.bulk_create(documents, batch_size=BATCH)
+    CreditProfile.objects.bulk_create(profiles, batch_size=BATCH)
+
+
+DEMO_CARE_CUSTOMERS = 40  # customers with a care history: calls, chats, tickets, emails
+CARE_CONTACTS = [
+    ("phone", "inbound", "Bill higher than expected", "Explained the roaming charges."),
+    ("chat", "inbound", "Data not working", "Talked through APN settings."),
+    ("visit", "inbound", "New SIM card", "Swapped the SIM in the Leeds shop."),
+    ("email", "inbound", "Change of address", "Asked to update the postal address."),
+    ("phone", "outbound", "Contract renewal", "Offered the 5G Premium upgrade."),
+]
+CARE_TICKETS = [
+    # (name, type, severity, status path)
+    ("Slow data in the evening", "fault", "major", ["inProgress"]),
+    ("Disputed roaming charge", "complaint", "minor", []),
+    ("No signal at home", "fault", "critical", ["inProgress", "resolved"]),
+    ("Port my number", "serviceRequest", "minor", ["inProgress", "resolved", "closed"]),
+]
+
+
+def ensure_care(seed: int = 42, count: int = DEMO_CARE_CUSTOMERS) -> int:
+    """A care history for the first demo customers: logged contacts with notes, trouble tickets
+    at every stage with their status history, and the emails sent when tickets were resolved.
+
+    Written as the services would have left them, in bulk and without sending mail; skipped
+    when already there, so safe to repeat. Returns the interactions created.
+    """
+    if PartyInteraction.objects.filter(created_by="seed_demo").exists():
+        return 0
+    rng = random.Random(seed)  # noqa: S311 (demo data)
+    now = timezone.now()
+    customers = list(
+        Customer.objects.filter(accounts__account_number__startswith=DEMO_ACCOUNT_PREFIX)
+        .select_related("party")
+        .order_by("id")[:count]
+    )
+    interactions, tickets, moves = [], [], []
+    for index, customer in enumerate(customers):
+        for _ in range(rng.randint(1, 3)):
+            channel, direction, reason, description = rng.choice(CARE_CONTACTS)
+            when = now - timedelta(days=rng.randint(1, 60), minutes=rng.randint(0, 600))
+            interactions.append(
+                PartyInteraction(
+                    customer=customer,
+                    channel=channel,
+                    direction=direction,
+                    reason=reason,
+                    description=description,
+                    interaction_date=when,
+                    end_date=when + timedelta(minutes=rng.randint(2, 25)),
+                    created_by="seed_demo",
+                    created_at=when,
+                    notes=[{"author": "agent", "date": when.isoformat(), "text": "Customer happy."}]
+                    if rng.random() < 0.5
+                    else [],
+                )
+            )
+        if index % 3:
+            continue
+        name, ticket_type, severity, path = CARE_TICKETS[(index // 3) % len(CARE_TICKETS)]
+        opened = now - timedelta(days=rng.randint(0, 20), hours=rng.randint(1, 20))
+        deadlines = TICKET_DEADLINES[severity]
+        ticket = TroubleTicket(
+            customer=customer,
+            name=name,
+            description=f"{name}, reported by the customer.",
+            ticket_type=ticket_type,
+            severity=severity,
+            priority={"critical": 1, "major": 2, "minor": 3}[severity],
+            status=path[-1] if path else "acknowledged",
+            related_entities=[],
+            notes=[],
+            expected_response_date=opened + deadlines["respond"],
+            expected_resolution_date=opened + deadlines["resolve"],
+            responded_at=opened + timedelta(minutes=30) if path else None,
+            created_at=opened,
+            last_update=opened,
+        )
+        steps, previous, at = [("", "acknowledged", opened)], "acknowledged", opened
+        for status in path:
+            at += timedelta(hours=rng.randint(1, 6))
+            steps.append((previous, status, at))
+            previous = status
+            if status == "resolved":
+                ticket.resolution_date = at
+                ticket.status_change_reason = "Fixed and confirmed with the customer."
+        ticket.last_update = at
+        tickets.append((ticket, steps))
+    PartyInteraction.objects.bulk_create(interactions, batch_size=BATCH)
+    TroubleTicket.objects.bulk_create([t for t, _ in tickets])
+    notifications = []
+    for ticket, steps in tickets:
+        for from_state, to_state, at in steps:
+            moves.append(
+                TroubleTicketStatusChange(
+                    ticket=ticket,
+                    from_state=from_state,
+                    to_state=to_state,
+                    changed_at=at,
+                    changed_by="agent",
+                    reason=ticket.status_change_reason if to_state == "resolved" else "",
+                )
+            )
+            if to_state == "resolved":
+                notifications.append(
+                    PartyInteraction(
+                        customer=ticket.customer,
+                        channel="notification",
+                        direction="outbound",
+                        status="sent",
+                        reason="troubleTicketResolved",
+                        subject=f"Your trouble ticket TT{ticket.pk} is resolved",
+                        description=f"Your trouble ticket TT{ticket.pk} has been resolved.",
+                        recipient=ticket.customer.party.email,
+                        interaction_date=at,
+                        created_by="seed_demo",
+                        created_at=at,
+                        related_entities=[{"id": str(ticket.pk), "@referredType": "TroubleTicket"}],
+                    )
+                )
+    TroubleTicketStatusChange.objects.bulk_create(moves)
+    PartyInteraction.objects.bulk_create(notifications)
+    return len(interactions) + len(notifications)
 
 
 def _usage_for(rng, products, services, choices, now) -> list[UsageEvent]:
@@ -632,6 +973,62 @@ def _usage_for(rng, products, services, choices, now) -> list[UsageEvent]:
                 )
             )
     return events
+
+
+DEMO_PAYMENT_ACCOUNTS = 3000  # payments go one by one through the service: keep it a minute
+
+
+def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
+    """Payments on the demo accounts' bills, after the bill run: most accounts pay what they
+    owe, some pay part, a few pay more (account credit), some nothing (overdue).
+
+    The demo's bills come from one bill run today; they are first dated as if each had been
+    issued when its period ended, so the older ones fall due and unpaid ones are overdue.
+    Each account's behaviour comes from `seed` and its id, and accounts that already have a
+    demo payment are left alone, so this is safe to repeat.
+    """
+    demo_bills = CustomerBill.objects.filter(
+        billing_account__account_number__startswith=DEMO_ACCOUNT_PREFIX
+    )
+    demo_bills.filter(bill_date__gt=F("period_end") + timedelta(days=1)).update(
+        bill_date=F("period_end"),
+        payment_due_date=F("period_end") + PAYMENT_TERMS,
+        last_update=F("period_end"),
+    )
+    owing = (
+        demo_bills.filter(remaining_amount__gt=0)
+        .exclude(billing_account__payments__reference__startswith="demo-")
+        .values("billing_account_id", "currency")
+        .annotate(owed=Sum("remaining_amount"), last_due=Max("payment_due_date"))
+        .order_by("billing_account_id")[:limit]
+    )
+    now = timezone.now()
+    created = 0
+    for row in owing:
+        rng = random.Random(f"{seed}-{row['billing_account_id']}")  # noqa: S311 (demo data)
+        roll = rng.random()
+        if roll < 0.15:
+            continue  # pays nothing: overdue once the bills fall due
+        owed = row["owed"]
+        if roll < 0.30:
+            amount = (owed * rng.randint(30, 80) / 100).quantize(Decimal("0.01"))
+        elif roll < 0.35:
+            amount = owed + rng.randint(5, 50)
+        else:
+            amount = owed
+        if amount <= 0:
+            continue
+        payment_create(
+            billing_account_id=row["billing_account_id"],
+            amount=amount,
+            currency=row["currency"],
+            method=rng.choice(["directDebit", "card", "bankTransfer"]),
+            reference=f"demo-{row['billing_account_id']}",
+            payment_date=min(now, row["last_due"] - timedelta(days=rng.randint(0, 10))),
+            created_by="demo",
+        )
+        created += 1
+    return created
 
 
 def ensure_alarms(rng: random.Random) -> int:

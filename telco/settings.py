@@ -80,6 +80,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+else:
+    # The topology's recursive CTEs are estimated at huge costs but run in milliseconds; JIT
+    # compiling them would add 0.5-1 s to every impact lookup (one per alarm in a storm).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -107,6 +111,12 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The sender of customer notifications (crm.services.customer_notify).
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Telco Care <care@telco.example>")
+# Where the SMTP backend (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend) sends.
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -180,6 +190,8 @@ LABNET_LATENCY_MS = env.int("LABNET_LATENCY_MS", default=200)
 LABNET_TIMEOUT_SECONDS = env.float("LABNET_TIMEOUT_SECONDS", default=2.0)
 # First retry of a transiently failed activation step, in seconds; doubles each retry.
 ACTIVATION_RETRY_BACKOFF_SECONDS = env.float("ACTIVATION_RETRY_BACKOFF_SECONDS", default=2.0)
+# A running activation step not finished by then is timed out (watchdog): retried, then held.
+ACTIVATION_STEP_TIMEOUT_SECONDS = env.float("ACTIVATION_STEP_TIMEOUT_SECONDS", default=120.0)
 
 # Value added tax applied to every bill line.
 BILLING_TAX_RATE = env.str("BILLING_TAX_RATE", default="0.20")

@@ -5,9 +5,16 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
+from billing.choices import PaymentMethodType
+from billing.models import AppliedCharge, BillRun, CustomerBill, Payment, UsageEvent
 from billing.services import UNIT_BYTES, parse_volume
-from telco.api.serializers import TMFSerializer, href_for, reference
+from telco.api.serializers import (
+    MoneySerializer,
+    RefSerializer,
+    TMFSerializer,
+    href_for,
+    reference,
+)
 from telco.money import as_tmf_money
 
 TAX_CATEGORY = "VAT"
@@ -154,7 +161,6 @@ class CustomerBillSerializer(TMFSerializer):
         for line in bill.lines.all():
             taxes[line.tax_rate] += line.tax_amount
         total = bill.tax_included_amount
-        remaining = Decimal(0) if bill.state == "settled" else total
         body.update(
             billNo=bill.bill_no,
             billDate=bill.bill_date.isoformat(),
@@ -165,7 +171,7 @@ class CustomerBillSerializer(TMFSerializer):
             billingPeriod=period(bill.period_start, bill.period_end),
             paymentDueDate=bill.payment_due_date.isoformat(),
             amountDue=as_tmf_money(total, bill.currency),
-            remainingAmount=as_tmf_money(remaining, bill.currency),
+            remainingAmount=as_tmf_money(bill.remaining_amount, bill.currency),
             taxExcludedAmount=as_tmf_money(bill.tax_excluded_amount, bill.currency),
             taxIncludedAmount=as_tmf_money(total, bill.currency),
             taxItem=[
@@ -178,7 +184,20 @@ class CustomerBillSerializer(TMFSerializer):
             ],
             billingAccount=account_ref(request, bill.billing_account),
             relatedParty=customer_party(request, bill.billing_account),
-            appliedPayment=[],
+            appliedPayment=[
+                {
+                    "appliedAmount": as_tmf_money(allocation.amount, bill.currency),
+                    "payment": reference(
+                        request,
+                        allocation.payment,
+                        "billing-api:payment-detail",
+                        "Payment",
+                        f"Payment {allocation.payment_id}",
+                    ),
+                    "@type": "AppliedPayment",
+                }
+                for allocation in bill.allocations.all()
+            ],
             billDocument=[],
         )
         body["@type"] = self.tmf_type
@@ -254,3 +273,107 @@ class BillRunSerializer(serializers.ModelSerializer):
             "finishedAt",
         ]
         read_only_fields = ["id", "state", "error"]
+
+
+class PaymentMethodInput(serializers.Serializer):
+    """Payment methods are kinds, not stored instruments: the ref's id is the kind."""
+
+    # A plain string checked here: a second choice set on a field named "id" would collide
+    # with the account's payment method in the OpenAPI enum names.
+    id = serializers.CharField(help_text=f"One of {', '.join(PaymentMethodType.values)}.")
+    name = serializers.CharField(required=False, allow_blank=True)
+
+    def validate_id(self, value):
+        if value not in PaymentMethodType.values:
+            raise serializers.ValidationError(
+                f"'{value}' is not one of {', '.join(PaymentMethodType.values)}."
+            )
+        return value
+
+
+class PaymentSerializer(TMFSerializer):
+    """TMF676 Payment. Input: account.id, paymentMethod.id, totalAmount, optional correlatorId.
+
+    `paymentItem` lists the bills the payment was allocated to (oldest first); the extension
+    `unallocatedAmount` is what no bill took yet: account credit for the next bills.
+    """
+
+    tmf_type = "Payment"
+    url_name = "billing-api:payment-detail"
+
+    account = RefSerializer(write_only=True)
+    paymentMethod = PaymentMethodInput(write_only=True)
+    totalAmount = MoneySerializer(write_only=True)
+    correlatorId = serializers.CharField(
+        source="reference", required=False, allow_blank=True, max_length=80
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    authorizationCode = serializers.CharField(
+        source="authorization_code", required=False, allow_blank=True, max_length=80
+    )
+
+    class Meta:
+        model = Payment
+        fields = [
+            "account",
+            "paymentMethod",
+            "totalAmount",
+            "correlatorId",
+            "description",
+            "authorizationCode",
+        ]
+
+    def validate(self, attrs):
+        account_id = attrs.pop("account")["id"]
+        if not str(account_id).isdigit():
+            raise serializers.ValidationError(
+                {"account.id": [f"Billing account '{account_id}' does not exist."]}
+            )
+        total = attrs.pop("totalAmount")
+        attrs.update(
+            billing_account_id=int(account_id),
+            method=attrs.pop("paymentMethod")["id"],
+            amount=total["value"],
+            currency=total["unit"],
+        )
+        return attrs
+
+    def to_representation(self, payment):
+        body = super().to_representation(payment)
+        request = self.request
+        currency = payment.currency
+        account = payment.billing_account
+        body.update(
+            name=f"Payment {payment.pk}",
+            paymentDate=payment.payment_date.isoformat(),
+            status=payment.state,
+            statusDate=payment.state_date.isoformat(),
+            account=account_ref(request, account),
+            payer=customer_party(request, account)[0],
+            paymentMethod={
+                "id": payment.method,
+                "name": payment.get_method_display(),
+                "@referredType": "PaymentMethod",
+            },
+            amount=as_tmf_money(payment.amount, currency),
+            totalAmount=as_tmf_money(payment.amount, currency),
+            unallocatedAmount=as_tmf_money(payment.unallocated_amount, currency),
+            paymentItem=[
+                {
+                    "id": str(allocation.pk),
+                    "amount": as_tmf_money(allocation.amount, currency),
+                    "totalAmount": as_tmf_money(allocation.amount, currency),
+                    "item": reference(
+                        request,
+                        allocation.bill,
+                        "billing-api:customerBill-detail",
+                        "CustomerBill",
+                        allocation.bill.bill_no,
+                    ),
+                    "@type": "PaymentItem",
+                }
+                for allocation in payment.allocations.all()
+            ],
+        )
+        body["@type"] = self.tmf_type
+        return body

@@ -16,11 +16,15 @@ bill_router.register(
     basename="appliedCustomerBillingRate",
 )
 
+payment_router = TMFRouter()
+payment_router.register("payment", views.PaymentViewSet, basename="payment")
+
 run_router = TMFRouter()
 run_router.register("billRun", views.BillRunViewSet, basename="billRun")
 
 urlpatterns = [
     path("tmf-api/usageManagement/v4/", include(usage_router.urls)),
     path("tmf-api/customerBillManagement/v4/", include(bill_router.urls)),
+    path("tmf-api/paymentManagement/v4/", include(payment_router.urls)),
     path("api/v1/billing/", include(run_router.urls)),
 ]

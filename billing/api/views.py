@@ -9,6 +9,7 @@ from billing.api.serializers import (
     AppliedCustomerBillingRateSerializer,
     BillRunSerializer,
     CustomerBillSerializer,
+    PaymentSerializer,
     UsageSerializer,
 )
 from telco.api.views import TMFCreateMixin, TMFViewSet
@@ -61,7 +62,7 @@ class CustomerBillViewSet(TMFViewSet):
     }
 
     def get_queryset(self):
-        return selectors.bill_list()
+        return selectors.bill_list_with_payments()
 
 
 class AppliedCustomerBillingRateViewSet(TMFViewSet):
@@ -101,3 +102,37 @@ class BillRunViewSet(mixins.CreateModelMixin, TMFViewSet):
         body = self.get_serializer(bill_run).data
         location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{bill_run.pk}")
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class PaymentViewSet(TMFCreateMixin, TMFViewSet):
+    """Payments, allocated to the account's bills oldest first; the rest is account credit.
+
+    The same correlatorId on the same account again answers 200 with the stored payment.
+    """
+
+    serializer_class = PaymentSerializer
+    read_roles = (AGENT, FINANCE)
+    write_roles = (FINANCE,)
+    filter_attributes = {
+        "status": "state",
+        "paymentDate": "payment_date",
+        "correlatorId": "reference",
+        "account.id": "billing_account_id",
+        "payer.id": "billing_account__customer_id",
+        "paymentMethod.id": "method",
+    }
+
+    def get_queryset(self):
+        return selectors.payment_list()
+
+    def perform_tmf_create(self, serializer):
+        payment, self.payment_created = services.payment_create(
+            **serializer.validated_data, created_by=self.request.user.get_username()
+        )
+        return payment
+
+    def create(self, request, *args, **kwargs):
+        response = super().create(request, *args, **kwargs)
+        if not getattr(self, "payment_created", True):
+            response.status_code = status.HTTP_200_OK  # a replay: nothing new was recorded
+        return response

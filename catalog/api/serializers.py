@@ -2,8 +2,17 @@
 
 from rest_framework import serializers
 
-from catalog.choices import LifecycleStatus, PriceType, RecurringPeriod, ValueType
+from catalog.choices import (
+    LifecycleStatus,
+    MarketSegment,
+    PriceType,
+    RecurringPeriod,
+    ServiceCategory,
+    ValueType,
+)
 from catalog.models import (
+    Catalog,
+    Category,
     ProductOffering,
     ProductOfferingPrice,
     ProductSpecification,
@@ -17,6 +26,10 @@ PRODUCT_OFFERING = "catalog-api:productOffering-detail"
 PRODUCT_OFFERING_PRICE = "catalog-api:productOfferingPrice-detail"
 SERVICE_SPECIFICATION = "catalog-api:serviceSpecification-detail"
 RESOURCE_SPECIFICATION = "catalog-api:resourceSpecification-detail"
+CATEGORY = "catalog-api:category-detail"
+CATALOG = "catalog-api:catalog-detail"
+# A discount's applicationDuration counts billing periods of the product it applies to.
+BILLING_PERIOD = "billingPeriod"
 
 
 class ValidForSerializer(serializers.Serializer):
@@ -49,8 +62,30 @@ def _validity_input(attrs: dict) -> dict:
 
 
 class CharacteristicValueSerializer(serializers.Serializer):
-    value = serializers.CharField(max_length=60)
+    """One allowed value (`value`), or a numeric range (`valueFrom`/`valueTo`, both included)."""
+
+    value = serializers.CharField(max_length=60, required=False)
     isDefault = serializers.BooleanField(default=False)
+    valueFrom = serializers.DecimalField(
+        max_digits=18, decimal_places=4, required=False, allow_null=True
+    )
+    valueTo = serializers.DecimalField(
+        max_digits=18, decimal_places=4, required=False, allow_null=True
+    )
+    rangeInterval = serializers.ChoiceField(choices=["closed"], required=False)
+    valueType = serializers.CharField(required=False)
+
+    def validate(self, attrs):
+        is_range = attrs.get("valueFrom") is not None or attrs.get("valueTo") is not None
+        if is_range and "value" in attrs:
+            raise serializers.ValidationError(
+                {"value": "A value entry is a value or a range (valueFrom/valueTo), not both."}
+            )
+        if not is_range and "value" not in attrs:
+            raise serializers.ValidationError({"value": "This field is required."})
+        if is_range and attrs["isDefault"]:
+            raise serializers.ValidationError({"isDefault": "A range cannot be the default."})
+        return attrs
 
 
 class CharacteristicSerializer(serializers.Serializer):
@@ -66,11 +101,14 @@ class CharacteristicSerializer(serializers.Serializer):
     def validate_productSpecCharacteristicValue(self, values):
         if sum(1 for v in values if v["isDefault"]) > 1:
             raise serializers.ValidationError("Only one value can be the default.")
+        if sum(1 for v in values if "value" not in v) > 1:
+            raise serializers.ValidationError("Only one range (valueFrom/valueTo) is allowed.")
         return values
 
     def to_internal_value(self, data):
         attrs = super().to_internal_value(data)
-        values = attrs["productSpecCharacteristicValue"]
+        values = [v for v in attrs["productSpecCharacteristicValue"] if "value" in v]
+        ranges = [v for v in attrs["productSpecCharacteristicValue"] if "value" not in v]
         return {
             "name": attrs["name"],
             "description": attrs.get("description", ""),
@@ -78,7 +116,16 @@ class CharacteristicSerializer(serializers.Serializer):
             "is_required": attrs["minCardinality"] >= 1,
             "allowed_values": [v["value"] for v in values if not v["isDefault"] or len(values) > 1],
             "default_value": next((v["value"] for v in values if v["isDefault"]), ""),
+            "min_value": ranges[0].get("valueFrom") if ranges else None,
+            "max_value": ranges[0].get("valueTo") if ranges else None,
         }
+
+
+def decimal_number(value):
+    """A Decimal as a JSON number: an int when whole (100), else a float (12.5)."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def characteristic_representation(characteristic) -> dict:
@@ -87,6 +134,16 @@ def characteristic_representation(characteristic) -> dict:
     values = [{"value": str(v), "isDefault": str(v) == default} for v in allowed]
     if default and default not in [str(v) for v in allowed]:
         values.append({"value": default, "isDefault": True})
+    if characteristic.min_value is not None or characteristic.max_value is not None:
+        values.append(
+            {
+                "valueType": characteristic.value_type,
+                "valueFrom": decimal_number(characteristic.min_value),
+                "valueTo": decimal_number(characteristic.max_value),
+                "rangeInterval": "closed",
+                "isDefault": False,
+            }
+        )
     return {
         "name": characteristic.name,
         "description": characteristic.description,
@@ -149,30 +206,49 @@ class ProductSpecificationSerializer(TMFSerializer):
         return body
 
 
+class MarketSegmentRefSerializer(serializers.Serializer):
+    """A MarketSegmentRef; `id` is a customer segment (checked by the service)."""
+
+    id = serializers.CharField(help_text=f"One of: {', '.join(MarketSegment.values)}.")
+    name = serializers.CharField(required=False, allow_blank=True)
+
+
 class ProductOfferingSerializer(TMFSerializer):
-    """TMF620 ProductOffering. `lifecycleStatus` starts `inDesign`; PATCH moves it."""
+    """TMF620 ProductOffering. `lifecycleStatus` starts `inDesign`; PATCH moves it.
+
+    `marketSegment` refs (id: consumer, smallBusiness or enterprise) restrict who may buy it;
+    none means everyone. A bundle (`isBundle`) lists its `bundledProductOffering`.
+    """
 
     tmf_type = "ProductOffering"
     url_name = PRODUCT_OFFERING
 
     isSellable = serializers.BooleanField(source="is_sellable", required=False)
+    isBundle = serializers.BooleanField(source="is_bundle", required=False)
     lifecycleStatus = serializers.ChoiceField(
         source="lifecycle_status", choices=LifecycleStatus.choices, required=False
     )
     lastUpdate = serializers.DateTimeField(source="last_update", read_only=True)
     validFor = ValidForSerializer(required=False, write_only=True)
     productSpecification = RefSerializer(write_only=True)
+    category = RefSerializer(many=True, required=False, write_only=True)
+    marketSegment = MarketSegmentRefSerializer(many=True, required=False, write_only=True)
+    bundledProductOffering = RefSerializer(many=True, required=False, write_only=True)
 
     class Meta:
         model = ProductOffering
         fields = [
             "name",
             "description",
+            "isBundle",
             "isSellable",
             "lifecycleStatus",
             "lastUpdate",
             "validFor",
             "productSpecification",
+            "category",
+            "marketSegment",
+            "bundledProductOffering",
         ]
         extra_kwargs = {"name": {"validators": []}}
 
@@ -190,11 +266,16 @@ class ProductOfferingSerializer(TMFSerializer):
         attrs = _validity_input(super().to_internal_value(data))
         if "productSpecification" in attrs:
             attrs["product_specification"] = attrs.pop("productSpecification")
+        if "category" in attrs:
+            attrs["category_ids"] = [r["id"] for r in attrs.pop("category")]
+        if "marketSegment" in attrs:
+            attrs["market_segments"] = [r["id"] for r in attrs.pop("marketSegment")]
+        if "bundledProductOffering" in attrs:
+            attrs["bundled_offering_ids"] = [r["id"] for r in attrs.pop("bundledProductOffering")]
         return attrs
 
     def to_representation(self, instance):
         body = super().to_representation(instance)
-        body["isBundle"] = False
         body["validFor"] = valid_for(instance.valid_from, instance.valid_to)
         body["productSpecification"] = self.ref(
             instance.product_specification, PRODUCT_SPECIFICATION, "ProductSpecification"
@@ -203,7 +284,45 @@ class ProductOfferingSerializer(TMFSerializer):
             self.ref(p, PRODUCT_OFFERING_PRICE, "ProductOfferingPrice", name=p.name)
             for p in instance.prices.all()
         ]
+        body["category"] = [self.ref(c, CATEGORY, "Category") for c in instance.categories.all()]
+        body["marketSegment"] = [
+            {"id": segment, "name": segment, "@referredType": "MarketSegment"}
+            for segment in instance.market_segments
+        ]
+        body["bundledProductOffering"] = [
+            {
+                **self.ref(o, PRODUCT_OFFERING, "ProductOffering"),
+                "lifecycleStatus": o.lifecycle_status,
+            }
+            for o in instance.bundled_offerings.all()
+        ]
         return body
+
+
+class DurationSerializer(serializers.Serializer):
+    """How long a discount applies: `amount` billing periods of the product."""
+
+    amount = serializers.IntegerField(min_value=1, max_value=32767)
+    units = serializers.ChoiceField(choices=[BILLING_PERIOD], default=BILLING_PERIOD)
+
+
+class PriceTierSerializer(serializers.Serializer):
+    """A band of usage beyond the allowance, [lowerBound, upperBound), at `price` per unit."""
+
+    lowerBound = serializers.DecimalField(max_digits=18, decimal_places=4, source="lower_bound")
+    upperBound = serializers.DecimalField(
+        max_digits=18, decimal_places=4, source="upper_bound", required=False, allow_null=True
+    )
+    price = MoneySerializer()
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        return {
+            "lower_bound": attrs["lower_bound"],
+            "upper_bound": attrs.get("upper_bound"),
+            "unit_amount": attrs["price"]["value"],
+            "currency": attrs["price"]["unit"].upper(),
+        }
 
 
 class ProductOfferingPriceSerializer(TMFSerializer):
@@ -213,7 +332,10 @@ class ProductOfferingPriceSerializer(TMFSerializer):
     attribute `productOffering` (a ref) says which, and is required on POST. Usage prices carry
     the extension attributes `ratingGroup` (what the network reports usage under) and
     `includedAllowance` (a Quantity included each period before the price applies);
-    `unitOfMeasure` is the unit the price is per (amount 1).
+    `unitOfMeasure` is the unit the price is per (amount 1). A usage price may have `priceTier`
+    bands (extension) that replace its flat price beyond the allowance. A `discount` has either
+    `percentage` or a fixed `price` off the recurring charges, and `applicationDuration`
+    (billing periods, as TMF's POPAlteration) when it does not apply for ever.
     """
 
     tmf_type = "ProductOfferingPrice"
@@ -227,7 +349,12 @@ class ProductOfferingPriceSerializer(TMFSerializer):
         allow_blank=True,
         allow_null=True,
     )
-    price = MoneySerializer(write_only=True)
+    price = MoneySerializer(required=False, write_only=True)
+    percentage = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True
+    )
+    applicationDuration = DurationSerializer(required=False, allow_null=True, write_only=True)
+    priceTier = PriceTierSerializer(many=True, required=False, write_only=True)
     unitOfMeasure = QuantitySerializer(required=False, allow_null=True, write_only=True)
     ratingGroup = serializers.CharField(
         source="rating_group", max_length=60, required=False, allow_blank=True, allow_null=True
@@ -244,6 +371,9 @@ class ProductOfferingPriceSerializer(TMFSerializer):
             "priceType",
             "recurringChargePeriodType",
             "price",
+            "percentage",
+            "applicationDuration",
+            "priceTier",
             "unitOfMeasure",
             "ratingGroup",
             "includedAllowance",
@@ -273,6 +403,11 @@ class ProductOfferingPriceSerializer(TMFSerializer):
             attrs["unit_of_measure"] = (attrs.pop("unitOfMeasure") or {}).get("units", "")
         if "includedAllowance" in attrs:
             attrs["included_allowance"] = (attrs.pop("includedAllowance") or {}).get("amount", 0)
+        if "applicationDuration" in attrs:
+            duration = attrs.pop("applicationDuration")
+            attrs["applies_for_periods"] = duration["amount"] if duration else None
+        if "priceTier" in attrs:
+            attrs["tiers"] = attrs.pop("priceTier")
         for field in ("recurring_period", "rating_group"):
             if field in attrs and attrs[field] is None:
                 attrs[field] = ""
@@ -293,6 +428,21 @@ class ProductOfferingPriceSerializer(TMFSerializer):
             if is_usage
             else None
         )
+        body["percentage"] = decimal_number(instance.percentage)
+        body["applicationDuration"] = (
+            {"amount": instance.applies_for_periods, "units": BILLING_PERIOD}
+            if instance.applies_for_periods
+            else None
+        )
+        body["priceTier"] = [
+            {
+                "lowerBound": decimal_number(tier.lower_bound),
+                "upperBound": decimal_number(tier.upper_bound),
+                "price": self.money(tier.unit_amount, instance.currency),
+                "unitOfMeasure": {"amount": 1, "units": instance.unit_of_measure},
+            }
+            for tier in instance.tiers.all()
+        ]
         body["isBundle"] = False
         body["validFor"] = valid_for(instance.valid_from, instance.valid_to)
         body["productOffering"] = self.ref(
@@ -302,17 +452,27 @@ class ProductOfferingPriceSerializer(TMFSerializer):
 
 
 class ServiceSpecificationSerializer(TMFSerializer):
-    """TMF633 ServiceSpecification (read-only) with its resource specification refs."""
+    """TMF633 ServiceSpecification (read-only) with its resource specification refs.
+
+    `@type` says customer- or resource-facing (TMF633's CustomerFacingServiceSpecification and
+    ResourceFacingServiceSpecification); `category` (CFS/RFS) is the same as a plain attribute.
+    A CFS lists the RFS realising it in `serviceSpecRelationship` (relationshipType `reliesOn`).
+    """
 
     tmf_type = "ServiceSpecification"
     url_name = SERVICE_SPECIFICATION
+    TYPES = {
+        ServiceCategory.CUSTOMER_FACING: "CustomerFacingServiceSpecification",
+        ServiceCategory.RESOURCE_FACING: "ResourceFacingServiceSpecification",
+    }
 
+    category = serializers.CharField()
     lifecycleStatus = serializers.CharField(source="lifecycle_status")
     lastUpdate = serializers.DateTimeField(source="last_update")
 
     class Meta:
         model = ServiceSpecification
-        fields = ["name", "description", "lifecycleStatus", "lastUpdate"]
+        fields = ["name", "description", "category", "lifecycleStatus", "lastUpdate"]
 
     def to_representation(self, instance):
         body = super().to_representation(instance)
@@ -320,6 +480,14 @@ class ServiceSpecificationSerializer(TMFSerializer):
             self.ref(r, RESOURCE_SPECIFICATION, "ResourceSpecification")
             for r in instance.resource_specifications.all()
         ]
+        body["serviceSpecRelationship"] = [
+            {
+                **self.ref(s, SERVICE_SPECIFICATION, "ServiceSpecification"),
+                "relationshipType": "reliesOn",
+            }
+            for s in instance.supporting_specifications.all()
+        ]
+        body["@type"] = self.TYPES.get(instance.category, self.tmf_type)
         return body
 
 
@@ -336,3 +504,81 @@ class ResourceSpecificationSerializer(TMFSerializer):
     class Meta:
         model = ResourceSpecification
         fields = ["name", "description", "category", "lifecycleStatus", "lastUpdate"]
+
+
+class CategorySerializer(TMFSerializer):
+    """TMF620 Category: `parentId` places it under another; `isRoot` when it has none."""
+
+    tmf_type = "Category"
+    url_name = CATEGORY
+
+    lifecycleStatus = serializers.ChoiceField(
+        source="lifecycle_status", choices=LifecycleStatus.choices, required=False
+    )
+    parentId = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    validFor = ValidForSerializer(required=False, write_only=True)
+    lastUpdate = serializers.DateTimeField(source="last_update", read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["name", "description", "lifecycleStatus", "parentId", "validFor", "lastUpdate"]
+        extra_kwargs = {"name": {"validators": []}}
+
+    def to_internal_value(self, data):
+        attrs = _validity_input(super().to_internal_value(data))
+        if "parentId" in attrs:
+            attrs["parent_id"] = attrs.pop("parentId") or None
+        return attrs
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        body["parentId"] = str(instance.parent_id) if instance.parent_id else None
+        body["isRoot"] = instance.parent_id is None
+        body["validFor"] = valid_for(instance.valid_from, instance.valid_to)
+        body["subCategory"] = [self.ref(c, CATEGORY, "Category") for c in instance.children.all()]
+        body["productOffering"] = [
+            self.ref(o, PRODUCT_OFFERING, "ProductOffering") for o in instance.offerings.all()
+        ]
+        return body
+
+
+class CatalogSerializer(TMFSerializer):
+    """TMF620 Catalog: a named collection of `category` refs."""
+
+    tmf_type = "Catalog"
+    url_name = CATALOG
+
+    catalogType = serializers.CharField(
+        source="catalog_type", max_length=60, required=False, allow_blank=True
+    )
+    lifecycleStatus = serializers.ChoiceField(
+        source="lifecycle_status", choices=LifecycleStatus.choices, required=False
+    )
+    validFor = ValidForSerializer(required=False, write_only=True)
+    lastUpdate = serializers.DateTimeField(source="last_update", read_only=True)
+    category = RefSerializer(many=True, required=False, write_only=True)
+
+    class Meta:
+        model = Catalog
+        fields = [
+            "name",
+            "description",
+            "catalogType",
+            "lifecycleStatus",
+            "validFor",
+            "lastUpdate",
+            "category",
+        ]
+        extra_kwargs = {"name": {"validators": []}}
+
+    def to_internal_value(self, data):
+        attrs = _validity_input(super().to_internal_value(data))
+        if "category" in attrs:
+            attrs["category_ids"] = [r["id"] for r in attrs.pop("category")]
+        return attrs
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        body["validFor"] = valid_for(instance.valid_from, instance.valid_to)
+        body["category"] = [self.ref(c, CATEGORY, "Category") for c in instance.categories.all()]
+        return body

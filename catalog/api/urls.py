@@ -15,6 +15,8 @@ product_catalog.register(
 product_catalog.register(
     "productOfferingPrice", views.ProductOfferingPriceViewSet, basename="productOfferingPrice"
 )
+product_catalog.register("category", views.CategoryViewSet, basename="category")
+product_catalog.register("catalog", views.CatalogViewSet, basename="catalog")
 
 service_catalog = TMFRouter()
 service_catalog.register(

@@ -2,6 +2,8 @@
 
 from catalog import selectors, services
 from catalog.api.serializers import (
+    CatalogSerializer,
+    CategorySerializer,
     ProductOfferingPriceSerializer,
     ProductOfferingSerializer,
     ProductSpecificationSerializer,
@@ -14,7 +16,7 @@ from telco.roles import AGENT, FINANCE, NOC
 CATALOG_READERS = (AGENT, NOC, FINANCE)
 
 
-class ProductSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
+class ProductSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
     serializer_class = ProductSpecificationSerializer
     read_roles = CATALOG_READERS
     write_roles = ()  # admin only
@@ -46,6 +48,9 @@ class ProductSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
             specification=instance, changes=serializer.validated_data
         )
 
+    def perform_tmf_delete(self, instance):
+        services.product_specification_delete(specification=instance)
+
 
 class ProductOfferingViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
     serializer_class = ProductOfferingSerializer
@@ -55,10 +60,23 @@ class ProductOfferingViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFV
         "name": "name",
         "lifecycleStatus": "lifecycle_status",
         "isSellable": "is_sellable",
+        "isBundle": "is_bundle",
         "lastUpdate": "last_update",
         "productSpecification.id": "product_specification",
+        "category.id": "categories__id",
+        "bundledProductOffering.id": "bundled_offerings__id",
     }
-    patchable_fields = ("name", "description", "isSellable", "lifecycleStatus", "validFor")
+    patchable_fields = (
+        "name",
+        "description",
+        "isSellable",
+        "isBundle",
+        "lifecycleStatus",
+        "validFor",
+        "category",
+        "marketSegment",
+        "bundledProductOffering",
+    )
 
     def get_queryset(self):
         return selectors.offering_list()
@@ -86,6 +104,7 @@ class ProductOfferingPriceViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin,
     filter_attributes = {
         "name": "name",
         "priceType": "price_type",
+        "recurringChargePeriodType": "recurring_period",
         "ratingGroup": "rating_group",
         "lastUpdate": "last_update",
         "productOffering.id": "product_offering",
@@ -95,6 +114,9 @@ class ProductOfferingPriceViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin,
         "priceType",
         "recurringChargePeriodType",
         "price",
+        "percentage",
+        "applicationDuration",
+        "priceTier",
         "unitOfMeasure",
         "ratingGroup",
         "includedAllowance",
@@ -117,7 +139,11 @@ class ProductOfferingPriceViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin,
 class ServiceSpecificationViewSet(TMFViewSet):
     serializer_class = ServiceSpecificationSerializer
     read_roles = CATALOG_READERS
-    filter_attributes = {"name": "name", "lifecycleStatus": "lifecycle_status"}
+    filter_attributes = {
+        "name": "name",
+        "category": "category",
+        "lifecycleStatus": "lifecycle_status",
+    }
 
     def get_queryset(self):
         return selectors.service_specification_list()
@@ -134,3 +160,61 @@ class ResourceSpecificationViewSet(TMFViewSet):
 
     def get_queryset(self):
         return selectors.resource_specification_list()
+
+
+class CategoryViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+    serializer_class = CategorySerializer
+    read_roles = CATALOG_READERS
+    write_roles = ()  # admin only
+    filter_attributes = {
+        "name": "name",
+        "lifecycleStatus": "lifecycle_status",
+        "parentId": "parent",
+        "lastUpdate": "last_update",
+    }
+    patchable_fields = ("name", "description", "lifecycleStatus", "parentId", "validFor")
+
+    def get_queryset(self):
+        return selectors.category_list()
+
+    def perform_tmf_create(self, serializer):
+        return services.category_create(**serializer.validated_data)
+
+    def perform_tmf_patch(self, instance, serializer):
+        return services.category_update(category=instance, changes=serializer.validated_data)
+
+    def perform_tmf_delete(self, instance):
+        services.category_delete(category=instance)
+
+
+class CatalogViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+    serializer_class = CatalogSerializer
+    read_roles = CATALOG_READERS
+    write_roles = ()  # admin only
+    filter_attributes = {
+        "name": "name",
+        "catalogType": "catalog_type",
+        "lifecycleStatus": "lifecycle_status",
+        "lastUpdate": "last_update",
+        "category.id": "categories__id",
+    }
+    patchable_fields = (
+        "name",
+        "description",
+        "catalogType",
+        "lifecycleStatus",
+        "validFor",
+        "category",
+    )
+
+    def get_queryset(self):
+        return selectors.catalog_list()
+
+    def perform_tmf_create(self, serializer):
+        return services.catalog_create(**serializer.validated_data)
+
+    def perform_tmf_patch(self, instance, serializer):
+        return services.catalog_update(catalog=instance, changes=serializer.validated_data)
+
+    def perform_tmf_delete(self, instance):
+        services.catalog_delete(catalog=instance)

@@ -73,6 +73,9 @@ def test_offering_representation(agent_api):
             }
             for p in prices
         ],
+        "category": [],
+        "marketSegment": [],
+        "bundledProductOffering": [],
         "@type": "ProductOffering",
     }
 
@@ -92,6 +95,9 @@ def test_usage_price_representation(finance_api):
         "unitOfMeasure": {"amount": 1, "units": "GB"},
         "ratingGroup": "DATA_5G_PREMIUM",
         "includedAllowance": {"amount": 5.0, "units": "GB"},
+        "percentage": None,
+        "applicationDuration": None,
+        "priceTier": [],
         "isBundle": False,
         "validFor": {"startDateTime": "2026-01-01T00:00:00Z", "endDateTime": None},
         "@type": "ProductOfferingPrice",
@@ -497,5 +503,5 @@ def test_service_catalog_list_query_count_is_constant(agent_api):
             [ResourceSpecificationFactory(name=f"r{i}")]
         )
     with CaptureQueriesContext(connection) as many:
-        assert len(agent_api.get(url).json()) == 6
+        assert len(agent_api.get(url).json()) == 8
     assert len(few.captured_queries) == len(many.captured_queries)

@@ -1,12 +1,19 @@
-"""TMF632 Party, TMF629 Customer, TMF666 Billing Account and TMF621 Trouble Ticket."""
+"""TMF632 Party, TMF629 Customer, TMF666 Billing Account, TMF621 Trouble Ticket and TMF683
+Party Interaction."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.choices import (
+    INTERACTION_RELATED_ENTITY_TYPES,
     TICKET_RELATED_ENTITY_TYPES,
     AccountState,
+    ContactType,
     CustomerStatus,
+    IdentificationType,
+    InteractionChannel,
+    InteractionDirection,
+    MediumType,
     PartyKind,
     PaymentMethod,
     Segment,
@@ -14,7 +21,16 @@ from crm.choices import (
     TicketStatus,
     TicketType,
 )
-from crm.models import BillingAccount, Customer, Party, TroubleTicket
+from crm.models import (
+    BillingAccount,
+    BillingAccountContact,
+    CreditProfile,
+    Customer,
+    Party,
+    PartyIdentification,
+    PartyInteraction,
+    TroubleTicket,
+)
 from telco.api.schema import RELATED_PARTY
 from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
 
@@ -24,7 +40,7 @@ CUSTOMER = "crm-api:customer-detail"
 BILLING_ACCOUNT = "crm-api:billingAccount-detail"
 TROUBLE_TICKET = "crm-api:troubleTicket-detail"
 
-MEDIUM_TYPES = ("email", "phone", "postalAddress")
+PARTY_INTERACTION = "crm-api:partyInteraction-detail"
 
 
 def party_ref(serializer: TMFSerializer, party: Party) -> dict:
@@ -32,73 +48,160 @@ def party_ref(serializer: TMFSerializer, party: Party) -> dict:
     return serializer.ref(party, url_name, party.referred_type, name=party.display_name)
 
 
+def _datetime(value) -> str | None:
+    return serializers.DateTimeField().to_representation(value) if value else None
+
+
+def valid_for(valid_from, valid_to) -> dict:
+    """A TMF TimePeriod; bounds that are not set are left out."""
+    period = {}
+    if valid_from:
+        period["startDateTime"] = _datetime(valid_from)
+    if valid_to:
+        period["endDateTime"] = _datetime(valid_to)
+    return period
+
+
+class TimePeriodSerializer(serializers.Serializer):
+    startDateTime = serializers.DateTimeField(required=False, allow_null=True)
+    endDateTime = serializers.DateTimeField(required=False, allow_null=True)
+
+
+def _period_fields(data: dict, start: str = "valid_from", end: str = "valid_to") -> dict:
+    period = data.get("validFor") or {}
+    return {start: period.get("startDateTime"), end: period.get("endDateTime")}
+
+
 class MediumCharacteristicSerializer(serializers.Serializer):
+    contactType = serializers.CharField(max_length=32, required=False, allow_blank=True)
     emailAddress = serializers.EmailField(required=False, allow_blank=True)
     phoneNumber = serializers.CharField(max_length=32, required=False, allow_blank=True)
     street1 = serializers.CharField(max_length=160, required=False, allow_blank=True)
+    street2 = serializers.CharField(max_length=160, required=False, allow_blank=True)
     city = serializers.CharField(max_length=80, required=False, allow_blank=True)
     postCode = serializers.CharField(max_length=16, required=False, allow_blank=True)
-    country = serializers.CharField(min_length=2, max_length=2, required=False)
+    stateOrProvince = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+
+
+# MediumCharacteristic attribute -> ContactMedium field.
+CHARACTERISTIC_FIELDS = {
+    "contactType": "contact_type",
+    "emailAddress": "email_address",
+    "phoneNumber": "phone_number",
+    "street1": "street1",
+    "street2": "street2",
+    "city": "city",
+    "postCode": "post_code",
+    "stateOrProvince": "state_or_province",
+    "country": "country",
+}
 
 
 class ContactMediumSerializer(serializers.Serializer):
-    mediumType = serializers.ChoiceField(choices=MEDIUM_TYPES)
-    preferred = serializers.BooleanField(required=False)
+    """A TMF632 ContactMedium: email, phone, mobile or postalAddress; at most one preferred of
+    each kind (phone and mobile count as one)."""
+
+    mediumType = serializers.ChoiceField(choices=MediumType.choices)
+    preferred = serializers.BooleanField(required=False, default=False)
     characteristic = MediumCharacteristicSerializer()
+    validFor = TimePeriodSerializer(required=False)
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        # A PATCH validates nested entries partially: what is missing, the service refuses.
+        medium = {
+            "medium_type": attrs.get("mediumType", ""),
+            "preferred": attrs.get("preferred", False),
+        }
+        characteristic = attrs.get("characteristic", {})
+        for name, field in CHARACTERISTIC_FIELDS.items():
+            medium[field] = characteristic.get(name, "")
+        return {**medium, **_period_fields(attrs)}
 
 
-def contact_fields(media: list[dict]) -> dict:
-    """contactMedium -> Party fields. A merge patch replaces the whole array, so media left out
-    are cleared (the country stays: it also scopes phone numbers)."""
-    fields = {"email": "", "phone": "", "street": "", "city": "", "postcode": ""}
-    for medium in media:
-        characteristic = medium["characteristic"]
-        if medium["mediumType"] == "email":
-            fields["email"] = characteristic.get("emailAddress", "")
-        elif medium["mediumType"] == "phone":
-            fields["phone"] = characteristic.get("phoneNumber", "")
-        else:
-            fields["street"] = characteristic.get("street1", "")
-            fields["city"] = characteristic.get("city", "")
-            fields["postcode"] = characteristic.get("postCode", "")
-            if characteristic.get("country"):
-                fields["country"] = characteristic["country"].upper()
-    return fields
+def medium_representation(medium) -> dict:
+    """A ContactMedium row, or the same fields as a dict (a billing account contact's)."""
+
+    def get(name):
+        return medium[name] if isinstance(medium, dict) else getattr(medium, name)
+
+    characteristic = {
+        name: get(field) for name, field in CHARACTERISTIC_FIELDS.items() if get(field)
+    }
+    body = {
+        "mediumType": get("medium_type"),
+        "preferred": bool(get("preferred")),
+        "characteristic": characteristic,
+    }
+    period = valid_for(get("valid_from"), get("valid_to"))
+    if period:
+        body["validFor"] = period
+    return body
 
 
 def contact_media(party: Party) -> list[dict]:
-    media = []
-    if party.email:
-        media.append({"mediumType": "email", "characteristic": {"emailAddress": party.email}})
-    if party.phone:
-        media.append({"mediumType": "phone", "characteristic": {"phoneNumber": party.phone}})
-    if party.street or party.city or party.postcode:
-        media.append(
-            {
-                "mediumType": "postalAddress",
-                "characteristic": {
-                    "street1": party.street,
-                    "city": party.city,
-                    "postCode": party.postcode,
-                    "country": party.country,
-                },
-            }
-        )
-    return media
+    return [medium_representation(m) for m in party.contact_media.all()]
+
+
+class IdentificationSerializer(serializers.Serializer):
+    """TMF632 Individual/OrganizationIdentification; `issuingCountry` (ISO 3166 alpha-2) is an
+    extension: a document is unique per type, number, issuing authority and country."""
+
+    identificationType = serializers.ChoiceField(choices=IdentificationType.choices)
+    identificationId = serializers.CharField(max_length=64)
+    issuingAuthority = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    issuingCountry = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    issuingDate = serializers.DateField(required=False, allow_null=True)
+    validFor = TimePeriodSerializer(required=False)
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        return {
+            "identification_type": attrs.get("identificationType", ""),
+            "identification_id": attrs.get("identificationId", ""),
+            "issuing_authority": attrs.get("issuingAuthority", ""),
+            "issuing_country": attrs.get("issuingCountry", ""),
+            "issuing_date": attrs.get("issuingDate"),
+            **_period_fields(attrs),
+        }
+
+
+def identification_representation(document: PartyIdentification) -> dict:
+    body = {
+        "identificationType": document.identification_type,
+        "identificationId": document.identification_id,
+        "issuingAuthority": document.issuing_authority,
+        "issuingCountry": document.issuing_country,
+        "issuingDate": document.issuing_date.isoformat() if document.issuing_date else None,
+    }
+    period = valid_for(document.valid_from, document.valid_to)
+    if period:
+        body["validFor"] = period
+    return body
 
 
 class PartySerializer(TMFSerializer):
+    """Shared by Individual and Organization: `contactMedium` and the identification list
+    (`individualIdentification` or `organizationIdentification`) are read and written whole."""
+
+    identification_attribute = ""
     contactMedium = ContactMediumSerializer(many=True, required=False, write_only=True)
 
     def to_internal_value(self, data):
         attrs = super().to_internal_value(data)
         if "contactMedium" in attrs:
-            attrs.update(contact_fields(attrs.pop("contactMedium")))
+            attrs["contact_media"] = attrs.pop("contactMedium")
+        if self.identification_attribute in attrs:
+            attrs["identifications"] = attrs.pop(self.identification_attribute)
         return attrs
 
     def to_representation(self, instance):
         body = super().to_representation(instance)
         body["contactMedium"] = contact_media(instance)
+        body[self.identification_attribute] = [
+            identification_representation(d) for d in instance.identifications.all()
+        ]
         return body
 
 
@@ -108,14 +211,24 @@ class IndividualSerializer(PartySerializer):
     tmf_type = "Individual"
     url_name = INDIVIDUAL
 
+    identification_attribute = "individualIdentification"
+
     givenName = serializers.CharField(source="given_name", max_length=80, required=False)
     familyName = serializers.CharField(source="family_name", max_length=80)
     birthDate = serializers.DateField(source="birth_date", required=False, allow_null=True)
     fullName = serializers.CharField(source="display_name", read_only=True)
+    individualIdentification = IdentificationSerializer(many=True, required=False, write_only=True)
 
     class Meta:
         model = Party
-        fields = ["givenName", "familyName", "fullName", "birthDate", "contactMedium"]
+        fields = [
+            "givenName",
+            "familyName",
+            "fullName",
+            "birthDate",
+            "contactMedium",
+            "individualIdentification",
+        ]
 
 
 class OrganizationSerializer(PartySerializer):
@@ -124,12 +237,17 @@ class OrganizationSerializer(PartySerializer):
     tmf_type = "Organization"
     url_name = ORGANIZATION
 
+    identification_attribute = "organizationIdentification"
+
     name = serializers.CharField(source="organization_name", max_length=160, required=False)
     tradingName = serializers.CharField(max_length=160, required=False, write_only=True)
+    organizationIdentification = IdentificationSerializer(
+        many=True, required=False, write_only=True
+    )
 
     class Meta:
         model = Party
-        fields = ["name", "tradingName", "contactMedium"]
+        fields = ["name", "tradingName", "contactMedium", "organizationIdentification"]
 
     def validate(self, attrs):
         trading_name = attrs.pop("tradingName", None)
@@ -143,6 +261,36 @@ class OrganizationSerializer(PartySerializer):
         body = super().to_representation(instance)
         body["tradingName"] = instance.organization_name
         return body
+
+
+class CreditProfileSerializer(serializers.Serializer):
+    """TMF629 CreditProfile: score 0-999, risk rating 1 (lowest risk) to 5."""
+
+    creditProfileDate = serializers.DateTimeField(required=False, allow_null=True)
+    creditScore = serializers.IntegerField(min_value=0, max_value=999)
+    creditRiskRating = serializers.IntegerField(min_value=1, max_value=5)
+    validFor = TimePeriodSerializer(required=False)
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        return {
+            "credit_profile_date": attrs.get("creditProfileDate"),
+            "credit_score": attrs.get("creditScore"),
+            "credit_risk_rating": attrs.get("creditRiskRating"),
+            **_period_fields(attrs),
+        }
+
+
+def credit_profile_representation(profile: CreditProfile) -> dict:
+    body = {
+        "creditProfileDate": _datetime(profile.credit_profile_date),
+        "creditScore": profile.credit_score,
+        "creditRiskRating": profile.credit_risk_rating,
+    }
+    period = valid_for(profile.valid_from, profile.valid_to)
+    if period:
+        body["validFor"] = period
+    return body
 
 
 class CustomerSerializer(TMFSerializer):
@@ -161,10 +309,13 @@ class CustomerSerializer(TMFSerializer):
         source="segment", choices=Segment.choices, required=False
     )
     engagedParty = RefSerializer(write_only=True)
+    creditProfile = CreditProfileSerializer(
+        source="credit_profiles", many=True, required=False, write_only=True
+    )
 
     class Meta:
         model = Customer
-        fields = ["name", "status", "customerCategory", "engagedParty"]
+        fields = ["name", "status", "customerCategory", "engagedParty", "creditProfile"]
 
     def validate_engagedParty(self, ref):
         party = Party.objects.filter(pk=int(ref["id"]) if ref["id"].isdigit() else None).first()
@@ -185,6 +336,9 @@ class CustomerSerializer(TMFSerializer):
             for a in instance.accounts.all()
         ]
         body["contactMedium"] = contact_media(instance.party)
+        body["creditProfile"] = [
+            credit_profile_representation(p) for p in instance.credit_profiles.all()
+        ]
         return body
 
 
@@ -205,6 +359,39 @@ class PaymentMethodRefSerializer(serializers.Serializer):
 
 class RelatedPartySerializer(RefSerializer):
     role = serializers.CharField(required=False, allow_blank=True)
+
+
+class AccountContactSerializer(serializers.Serializer):
+    """TMF666 Contact: whom to address about the account, in which role, how to reach them."""
+
+    contactName = serializers.CharField(max_length=160)
+    contactType = serializers.ChoiceField(choices=ContactType.choices)
+    partyRoleType = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    contactMedium = ContactMediumSerializer(many=True, required=False)
+    validFor = TimePeriodSerializer(required=False)
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        return {
+            "contact_name": attrs.get("contactName", ""),
+            "contact_type": attrs.get("contactType", ""),
+            "party_role_type": attrs.get("partyRoleType", ""),
+            "contact_medium": attrs.get("contactMedium", []),
+            **_period_fields(attrs),
+        }
+
+
+def account_contact_representation(contact: BillingAccountContact) -> dict:
+    body = {
+        "contactName": contact.contact_name,
+        "contactType": contact.contact_type,
+        "partyRoleType": contact.party_role_type,
+        "contactMedium": [medium_representation(m) for m in contact.contact_medium],
+    }
+    period = valid_for(contact.valid_from, contact.valid_to)
+    if period:
+        body["validFor"] = period
+    return body
 
 
 class BillingAccountSerializer(TMFSerializer):
@@ -233,6 +420,9 @@ class BillingAccountSerializer(TMFSerializer):
     defaultPaymentMethod = PaymentMethodRefSerializer(required=False, write_only=True)
     relatedParty = RelatedPartySerializer(many=True, write_only=True)
     lastModified = serializers.DateTimeField(source="last_update", read_only=True)
+    contact = AccountContactSerializer(
+        source="contacts", many=True, required=False, write_only=True
+    )
 
     class Meta:
         model = BillingAccount
@@ -247,6 +437,7 @@ class BillingAccountSerializer(TMFSerializer):
             "defaultPaymentMethod",
             "relatedParty",
             "lastModified",
+            "contact",
         ]
 
     def validate_relatedParty(self, parties):
@@ -301,6 +492,7 @@ class BillingAccountSerializer(TMFSerializer):
         body["relatedParty"] = [
             {**self.ref(customer, CUSTOMER, "Customer", name=customer.name), "role": "owner"}
         ]
+        body["contact"] = [account_contact_representation(c) for c in instance.contacts.all()]
         return body
 
 
@@ -333,6 +525,10 @@ class PriorityField(serializers.IntegerField):
 class RelatedEntityField(serializers.Field):
     """A TMF621 RelatedEntity: {id, @referredType, name, role}, an up-the-stack reference."""
 
+    def __init__(self, *, types: tuple[str, ...] = TICKET_RELATED_ENTITY_TYPES, **kwargs):
+        super().__init__(**kwargs)
+        self.types = types
+
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError("A related entity is a JSON object.")
@@ -341,10 +537,8 @@ class RelatedEntityField(serializers.Field):
         if not entity_id:
             errors["id"] = ["This field is required."]
         referred = data.get("@referredType")
-        if referred not in TICKET_RELATED_ENTITY_TYPES:
-            errors["@referredType"] = [
-                f"One of {', '.join(TICKET_RELATED_ENTITY_TYPES)} is required."
-            ]
+        if referred not in self.types:
+            errors["@referredType"] = [f"One of {', '.join(self.types)} is required."]
         if errors:
             raise serializers.ValidationError(errors)
         entity = {"id": entity_id, "@referredType": referred}
@@ -461,4 +655,113 @@ class TroubleTicketSerializer(TMFSerializer):
             for change in changes
         ]
         body["statusChangeDate"] = body["statusChange"][-1]["changeDate"] if changes else None
+        return body
+
+
+# Channels a client may record; notifications are recorded by the server as it sends them.
+CLIENT_CHANNELS = [c for c in InteractionChannel.values if c != InteractionChannel.NOTIFICATION]
+
+
+class ChannelRefSerializer(serializers.Serializer):
+    """A TMF683 channel reference; its `id` (or `name`) is the channel: phone, email, visit,
+    chat (notification is the server's own)."""
+
+    id = serializers.CharField(required=False)
+    name = serializers.CharField(required=False)
+
+    def validate(self, attrs):
+        code = attrs.get("id") or attrs.get("name")
+        if code not in CLIENT_CHANNELS:
+            raise serializers.ValidationError({"id": f"One of {', '.join(CLIENT_CHANNELS)}."})
+        return code
+
+
+class PartyInteractionSerializer(TMFSerializer):
+    """TMF683 PartyInteraction: a contact with the customer.
+
+    - `relatedParty`: the customer (`@referredType` "Customer"); required on create.
+    - `channel`: one channel reference, e.g. `[{"id": "phone"}]`.
+    - `interactionDate`: a TimePeriod; the start defaults to now.
+    - `relatedEntity`: [{id, @referredType, name, role}]: tickets, services, products, bills,
+      incidents the contact was about (by id and type only).
+    - `note`: the notes; a PATCH appends the ones it carries, and nothing else may change.
+    - `status` is the server's: completed for a logged contact, sent or failed for a
+      notification (`statusReason` then says why); `subject`, `recipient` and `createdBy` are
+      extensions.
+    """
+
+    tmf_type = "PartyInteraction"
+    url_name = PARTY_INTERACTION
+
+    description = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=160)
+    direction = serializers.ChoiceField(choices=InteractionDirection.choices)
+    channel = ChannelRefSerializer(many=True, write_only=True)
+    interactionDate = TimePeriodSerializer(required=False, write_only=True)
+    relatedParty = RelatedPartySerializer(many=True, write_only=True)
+    relatedEntity = serializers.ListField(
+        source="related_entities",
+        child=RelatedEntityField(types=INTERACTION_RELATED_ENTITY_TYPES),
+        required=False,
+    )
+    note = NoteSerializer(source="notes", many=True, required=False, write_only=True)
+    status = serializers.CharField(read_only=True)
+    statusReason = serializers.CharField(source="error", read_only=True)
+    subject = serializers.CharField(read_only=True)
+    recipient = serializers.CharField(read_only=True)
+    createdBy = serializers.CharField(source="created_by", read_only=True)
+
+    class Meta:
+        model = PartyInteraction
+        fields = [
+            "description",
+            "reason",
+            "direction",
+            "channel",
+            "interactionDate",
+            "relatedParty",
+            "relatedEntity",
+            "note",
+            "status",
+            "statusReason",
+            "subject",
+            "recipient",
+            "createdBy",
+        ]
+
+    def validate_channel(self, channels):
+        if len(channels) != 1:
+            raise serializers.ValidationError("Exactly one channel.")
+        return channels[0]
+
+    def validate_relatedParty(self, parties):
+        return customer_from_related_party(parties)
+
+    def validate(self, attrs):
+        if "relatedParty" in attrs:
+            attrs["customer"] = attrs.pop("relatedParty")
+        if "interactionDate" in attrs:
+            period = attrs.pop("interactionDate")
+            attrs["interaction_date"] = period.get("startDateTime")
+            attrs["end_date"] = period.get("endDateTime")
+        return attrs
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        customer = instance.customer
+        body["channel"] = [
+            {
+                "id": instance.channel,
+                "name": instance.get_channel_display(),
+                "@referredType": "Channel",
+            }
+        ]
+        body["interactionDate"] = {
+            "startDateTime": _datetime(instance.interaction_date),
+            **({"endDateTime": _datetime(instance.end_date)} if instance.end_date else {}),
+        }
+        body["relatedParty"] = [
+            {**self.ref(customer, CUSTOMER, "Customer", name=customer.name), "role": "customer"}
+        ]
+        body["note"] = list(instance.notes)
         return body

@@ -18,9 +18,13 @@ account.register("billingAccount", views.BillingAccountViewSet, basename="billin
 ticket = TMFRouter()
 ticket.register("troubleTicket", views.TroubleTicketViewSet, basename="troubleTicket")
 
+interaction = TMFRouter()
+interaction.register("partyInteraction", views.PartyInteractionViewSet, basename="partyInteraction")
+
 urlpatterns = [
     path("tmf-api/party/v4/", include(party.urls)),
     path("tmf-api/customerManagement/v4/", include(customer.urls)),
     path("tmf-api/accountManagement/v4/", include(account.urls)),
     path("tmf-api/troubleTicket/v4/", include(ticket.urls)),
+    path("tmf-api/partyInteraction/v4/", include(interaction.urls)),
 ]

@@ -1,4 +1,5 @@
-"""TMF632 Party, TMF629 Customer, TMF666 Billing Account and TMF621 Trouble Ticket endpoints."""
+"""TMF632 Party, TMF629 Customer, TMF666 Billing Account, TMF621 Trouble Ticket and TMF683
+Party Interaction endpoints."""
 
 from rest_framework.exceptions import PermissionDenied
 
@@ -8,6 +9,7 @@ from crm.api.serializers import (
     CustomerSerializer,
     IndividualSerializer,
     OrganizationSerializer,
+    PartyInteractionSerializer,
     TroubleTicketSerializer,
 )
 from crm.choices import PartyKind, TicketType
@@ -43,14 +45,20 @@ class IndividualViewSet(PartyViewSet):
         "familyName": "family_name",
         "birthDate": "birth_date",
     }
-    patchable_fields = ("givenName", "familyName", "birthDate", "contactMedium")
+    patchable_fields = (
+        "givenName",
+        "familyName",
+        "birthDate",
+        "contactMedium",
+        "individualIdentification",
+    )
 
 
 class OrganizationViewSet(PartyViewSet):
     kind = PartyKind.ORGANIZATION
     serializer_class = OrganizationSerializer
     filter_attributes = {"name": "organization_name", "tradingName": "organization_name"}
-    patchable_fields = ("name", "tradingName", "contactMedium")
+    patchable_fields = ("name", "tradingName", "contactMedium", "organizationIdentification")
 
 
 class CustomerViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
@@ -63,7 +71,7 @@ class CustomerViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         "customerCategory": "segment",
         "engagedParty.id": "party",
     }
-    patchable_fields = ("name", "status", "customerCategory")
+    patchable_fields = ("name", "status", "customerCategory", "creditProfile")
 
     def get_queryset(self):
         return selectors.customer_list()
@@ -73,6 +81,7 @@ class CustomerViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         return services.customer_create(
             party=data["engagedParty"],
             name=data["name"],
+            credit_profiles=data.get("credit_profiles", []),
             **({"segment": data["segment"]} if "segment" in data else {}),
         )
 
@@ -99,6 +108,7 @@ class BillingAccountViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         "defaultPaymentMethod",
         "billStructure",
         "billCycleDay",
+        "contact",
     )
 
     def get_queryset(self):
@@ -178,4 +188,46 @@ class TroubleTicketViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
             self._check_may_write(changes["ticket_type"])
         return services.trouble_ticket_update(
             ticket=instance, changes=changes, by=self.request.user.get_username()
+        )
+
+
+class PartyInteractionViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
+    """TMF683 party interactions: agents record contacts; the NOC and finance read them.
+
+    A PATCH appends notes only: what happened is not rewritten.
+    """
+
+    serializer_class = PartyInteractionSerializer
+    read_roles = CRM_READERS
+    write_roles = (AGENT,)
+    filter_attributes = {
+        "relatedParty.id": "customer",
+        "direction": "direction",
+        "channel.id": "channel",
+        "channel": "channel",
+        "status": "status",
+        "reason": "reason",
+        "interactionDate.startDateTime": "interaction_date",
+    }
+    patchable_fields = ("note",)
+
+    def get_queryset(self):
+        return selectors.interaction_list()
+
+    def perform_tmf_create(self, serializer):
+        data = dict(serializer.validated_data)
+        return services.party_interaction_create(
+            customer=data.pop("customer"),
+            channel=data.pop("channel"),
+            direction=data.pop("direction"),
+            reason=data.pop("reason"),
+            by=self.request.user.get_username(),
+            **data,
+        )
+
+    def perform_tmf_patch(self, instance, serializer):
+        return services.party_interaction_add_notes(
+            interaction=instance,
+            notes=serializer.validated_data.get("notes", []),
+            by=self.request.user.get_username(),
         )

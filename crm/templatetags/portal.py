@@ -84,3 +84,15 @@ def percent(rate) -> str:
 def sorted_filter(values) -> list:
     """The values in order (role names come as a set)."""
     return sorted(values or ())
+
+
+@register.filter
+def get_item(mapping, key: str):
+    """`mapping[key]` for keys a template cannot spell, such as TMF's "@referredType"."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.filter
+def iso_minutes(value: str) -> str:
+    """An ISO 8601 timestamp string (as notes keep them) shown to the minute: "2026-11-24 13:05"."""
+    return value[:16].replace("T", " ") if value else ""

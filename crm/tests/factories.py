@@ -1,16 +1,65 @@
-"""CRM factories: parties, customers, billing accounts, trouble tickets."""
+"""CRM factories: parties (with contact media), customers, billing accounts, trouble tickets,
+interactions."""
 
 import factory
 from django.utils import timezone
 
 from crm.choices import TICKET_DEADLINES, PartyKind, TicketSeverity, TicketType
-from crm.models import BillingAccount, Customer, Party, TroubleTicket
+from crm.models import (
+    BillingAccount,
+    ContactMedium,
+    Customer,
+    Party,
+    PartyInteraction,
+    TroubleTicket,
+)
 
 
-class IndividualFactory(factory.django.DjangoModelFactory):
+def media_from_columns(party: Party) -> list[ContactMedium]:
+    """The contact media the services would have written for the party's columns."""
+    rows = []
+    if party.email:
+        rows.append(
+            ContactMedium(
+                party=party, medium_type="email", preferred=True, email_address=party.email
+            )
+        )
+    if party.phone:
+        rows.append(
+            ContactMedium(
+                party=party, medium_type="phone", preferred=True, phone_number=party.phone
+            )
+        )
+    if party.street and party.city:
+        rows.append(
+            ContactMedium(
+                party=party,
+                medium_type="postalAddress",
+                preferred=True,
+                street1=party.street,
+                city=party.city,
+                post_code=party.postcode,
+                country=party.country,
+            )
+        )
+    return ContactMedium.objects.bulk_create(rows)
+
+
+class PartyFactory(factory.django.DjangoModelFactory):
+    """A party whose email, phone and address columns are also its preferred contact media,
+    as `crm.services.party_create` keeps them."""
+
     class Meta:
         model = Party
+        skip_postgeneration_save = True
 
+    @factory.post_generation
+    def contact_media(self, create, extracted, **kwargs):
+        if create:
+            media_from_columns(self)
+
+
+class IndividualFactory(PartyFactory):
     kind = PartyKind.INDIVIDUAL
     given_name = "Ada"
     family_name = factory.Sequence(lambda n: f"Lovelace{n}")
@@ -18,10 +67,7 @@ class IndividualFactory(factory.django.DjangoModelFactory):
     phone = factory.Sequence(lambda n: f"+447700900{n:03d}")
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Party
-
+class OrganizationFactory(PartyFactory):
     kind = PartyKind.ORGANIZATION
     organization_name = factory.Sequence(lambda n: f"Acme {n} Ltd")
     email = factory.Sequence(lambda n: f"ops{n}@acme.example")
@@ -64,3 +110,16 @@ class TroubleTicketFactory(factory.django.DjangoModelFactory):
     expected_resolution_date = factory.LazyAttribute(
         lambda o: o.created_at + TICKET_DEADLINES[o.severity]["resolve"]
     )
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartyInteraction
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "phone"
+    direction = "inbound"
+    reason = factory.Sequence(lambda n: f"Billing question {n}")
+    description = "Asked why the last bill was higher."
+    created_by = "agent1"
+    interaction_date = factory.LazyFunction(timezone.now)

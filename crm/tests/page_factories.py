@@ -122,6 +122,7 @@ def make_bill(
     *,
     lines: list[tuple[str, str, Decimal]],
     state: str = "new",
+    payment_due_date: dt.datetime | None = None,
     period_start: dt.datetime = PERIOD_START,
     period_end: dt.datetime = PERIOD_END,
     tax_rate: Decimal = Decimal("0.2000"),
@@ -130,18 +131,21 @@ def make_bill(
     n = next(_sequence)
     nets = [net for _, _, net in lines]
     taxes = [(net * tax_rate).quantize(Decimal("0.01")) for net in nets]
+    total = sum(nets, Decimal(0)) + sum(taxes, Decimal(0))
     bill = CustomerBill.objects.create(
         billing_account=account,
         bill_no=f"INV-{n:06d}",
         period_start=period_start,
         period_end=period_end,
         bill_date=period_end,
-        payment_due_date=period_end + dt.timedelta(days=14),
+        payment_due_date=payment_due_date or period_end + dt.timedelta(days=14),
         state=state,
         currency=account.currency,
         tax_excluded_amount=sum(nets, Decimal(0)),
         tax_amount=sum(taxes, Decimal(0)),
-        tax_included_amount=sum(nets, Decimal(0)) + sum(taxes, Decimal(0)),
+        tax_included_amount=total,
+        # Unpaid until settled: billing's balances sum what remains to pay.
+        remaining_amount=Decimal(0) if state == "settled" else total,
     )
     for index, ((charge_type, name, net), tax) in enumerate(zip(lines, taxes, strict=True)):
         AppliedCharge.objects.create(

@@ -45,6 +45,15 @@ def test_individual_create_and_read(agent_api):
                     },
                 },
             ],
+            "individualIdentification": [
+                {
+                    "identificationType": "passport",
+                    "identificationId": "us 123 456",
+                    "issuingAuthority": "US Department of State",
+                    "issuingDate": "2020-01-02",
+                    "validFor": {"endDateTime": "2030-01-02T00:00:00Z"},
+                }
+            ],
         },
         format="json",
     )
@@ -65,10 +74,19 @@ def test_individual_create_and_read(agent_api):
         "fullName": "Grace Hopper",
         "birthDate": "1906-12-09",
         "contactMedium": [
-            {"mediumType": "email", "characteristic": {"emailAddress": "grace@example.com"}},
-            {"mediumType": "phone", "characteristic": {"phoneNumber": "+447700900123"}},
+            {
+                "mediumType": "email",
+                "preferred": False,
+                "characteristic": {"emailAddress": "grace@example.com"},
+            },
+            {
+                "mediumType": "phone",
+                "preferred": False,
+                "characteristic": {"phoneNumber": "+447700900123"},
+            },
             {
                 "mediumType": "postalAddress",
+                "preferred": False,
                 "characteristic": {
                     "street1": "1 Navy Way",
                     "city": "Arlington",
@@ -76,6 +94,16 @@ def test_individual_create_and_read(agent_api):
                     "country": "US",
                 },
             },
+        ],
+        "individualIdentification": [
+            {
+                "identificationType": "passport",
+                "identificationId": "US123456",
+                "issuingAuthority": "US Department of State",
+                "issuingCountry": "",
+                "issuingDate": "2020-01-02",
+                "validFor": {"endDateTime": "2030-01-02T00:00:00Z"},
+            }
         ],
         "@type": "Individual",
     }
@@ -163,8 +191,13 @@ def test_customer_create_minimum_body(agent_api):
         },
         "account": [],
         "contactMedium": [
-            {"mediumType": "email", "characteristic": {"emailAddress": "ops@acme.example"}}
+            {
+                "mediumType": "email",
+                "preferred": True,
+                "characteristic": {"emailAddress": "ops@acme.example"},
+            }
         ],
+        "creditProfile": [],
         "@type": "Customer",
     }
 
@@ -259,6 +292,7 @@ def test_billing_account_create_minimum_body_and_generated_number(agent_api):
                 "role": "owner",
             }
         ],
+        "contact": [],
         "@type": "BillingAccount",
     }
 

@@ -1,10 +1,16 @@
 """TMF637 product, TMF638 service and TMF639 resource representations."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from catalog.choices import PriceType, ResourceKind
 from inventory.choices import (
+    BASE_TYPES,
+    LINK_KINDS,
+    PHYSICAL_TYPES,
+    TMF_TYPES,
     AdministrativeState,
+    LinkMedium,
     OperationalState,
     ResourceCategory,
     ResourceStatus,
@@ -12,6 +18,7 @@ from inventory.choices import (
 )
 from inventory.models import ProductInstance, Resource, Service
 from telco.api.schema import (
+    DATE_TIME,
     ENTITY_REF,
     MONEY,
     STRING,
@@ -20,6 +27,7 @@ from telco.api.schema import (
     entity_ref_field,
     entity_ref_list_field,
     enum,
+    extend,
     nullable_entity_ref_field,
     obj,
     related_party_list_field,
@@ -30,6 +38,7 @@ from telco.api.serializers import RefSerializer, TMFSerializer, reference
 PRODUCT_URL = "inventory-api:product-detail"
 SERVICE_URL = "inventory-api:service-detail"
 RESOURCE_URL = "inventory-api:resource-detail"
+LINK_TYPES = set(LINK_KINDS.values())
 
 
 def characteristics_list(values: dict) -> list[dict]:
@@ -66,6 +75,25 @@ PLACE_REF = obj(
     {"id": STRING, "name": STRING, "role": STRING, "@referredType": STRING}, nullable=True
 )
 RESOURCE_RELATIONSHIP = obj({"relationshipType": STRING, "resource": ENTITY_REF})
+STATUS_CHANGE = obj(
+    {
+        "status": STRING,
+        "previousStatus": STRING,
+        "changeDate": DATE_TIME,
+        "changedBy": STRING,
+        "reason": STRING,
+    }
+)
+PRODUCT_RELATIONSHIP = obj({"relationshipType": STRING, "product": ENTITY_REF})
+SUPPORTING_SERVICE = extend(
+    ENTITY_REF,
+    {
+        "category": STRING,
+        "state": STRING,
+        "serviceSpecification": ENTITY_REF,
+        "supportingResource": array(ENTITY_REF),
+    },
+)
 
 
 class ProductSerializer(TMFSerializer):
@@ -83,6 +111,9 @@ class ProductSerializer(TMFSerializer):
     billingAccount = serializers.SerializerMethodField()
     productOrderItem = serializers.SerializerMethodField()
     productPrice = serializers.SerializerMethodField()
+    statusChangeHistory = serializers.SerializerMethodField()
+    isBundle = serializers.SerializerMethodField()
+    productRelationship = serializers.SerializerMethodField()
 
     class Meta:
         model = ProductInstance
@@ -98,6 +129,27 @@ class ProductSerializer(TMFSerializer):
             "billingAccount",
             "productOrderItem",
             "productPrice",
+            "statusChangeHistory",
+            "isBundle",
+            "productRelationship",
+        ]
+
+    @schema_field({"type": "boolean"})
+    def get_isBundle(self, product):
+        return product.product_offering.is_bundle
+
+    @schema_field(array(PRODUCT_RELATIONSHIP))
+    def get_productRelationship(self, product):
+        """A bundle lists its products (`bundles`); a bundled product its bundle."""
+        related = [("bundles", child) for child in product.bundled_products.all()]
+        if product.parent is not None:
+            related.append(("isBundledBy", product.parent))
+        return [
+            {
+                "relationshipType": kind,
+                "product": self.ref(other, PRODUCT_URL, "Product", other.name),
+            }
+            for kind, other in related
         ]
 
     @entity_ref_field
@@ -146,6 +198,8 @@ class ProductSerializer(TMFSerializer):
 
     @schema_field(array(PRODUCT_PRICE))
     def get_productPrice(self, product):
+        """The offering's prices in force now (the ones billing charges)."""
+        now = timezone.now()
         return [
             {
                 "name": price.name,
@@ -160,6 +214,22 @@ class ProductSerializer(TMFSerializer):
                 },
             }
             for price in product.product_offering.prices.all()
+            if _in_force(price, now)
+        ]
+
+    @schema_field(array(STATUS_CHANGE))
+    def get_statusChangeHistory(self, product):
+        """Extension: every status move of the product (and plan or configuration changes,
+        recorded with the status unchanged), oldest first, with who and why."""
+        return [
+            {
+                "status": change.to_state,
+                "previousStatus": change.from_state,
+                "changeDate": serializers.DateTimeField().to_representation(change.changed_at),
+                "changedBy": change.changed_by,
+                "reason": change.reason,
+            }
+            for change in product.history.all()
         ]
 
 
@@ -176,6 +246,7 @@ class ServiceSerializer(TMFSerializer):
     serviceCharacteristic = serializers.SerializerMethodField()
     relatedParty = serializers.SerializerMethodField()
     product = serializers.SerializerMethodField()
+    supportingService = serializers.SerializerMethodField()
 
     class Meta:
         model = Service
@@ -186,6 +257,7 @@ class ServiceSerializer(TMFSerializer):
             "startDate",
             "endDate",
             "serviceSpecification",
+            "supportingService",
             "supportingResource",
             "serviceCharacteristic",
             "relatedParty",
@@ -201,11 +273,36 @@ class ServiceSerializer(TMFSerializer):
             "ServiceSpecification",
         )
 
-    @entity_ref_list_field
-    def get_supportingResource(self, service):
+    def _resources(self, bindings) -> list[dict]:
         return [
             self.ref(binding.resource, RESOURCE_URL, resource_type(binding.resource))
-            for binding in service.held_bindings
+            for binding in bindings
+        ]
+
+    @entity_ref_list_field
+    def get_supportingResource(self, service):
+        """The resources the service holds, and those its resource-facing services hold."""
+        children = getattr(service, "supporting_services", [])
+        bindings = [*service.held_bindings, *(b for c in children for b in c.held_bindings)]
+        return self._resources(sorted(bindings, key=lambda binding: binding.pk))
+
+    @schema_field(array(SUPPORTING_SERVICE))
+    def get_supportingService(self, service):
+        """The resource-facing services (RFS) realising this customer-facing one."""
+        return [
+            {
+                **self.ref(child, SERVICE_URL, "Service", child.name),
+                "category": child.category,
+                "state": child.state,
+                "serviceSpecification": reference(
+                    self.request,
+                    child.service_specification,
+                    "catalog-api:serviceSpecification-detail",
+                    "ServiceSpecification",
+                ),
+                "supportingResource": self._resources(child.held_bindings),
+            }
+            for child in getattr(service, "supporting_services", [])
         ]
 
     @characteristic_list_field
@@ -226,22 +323,41 @@ class ServiceSerializer(TMFSerializer):
         return self.ref(service.product, PRODUCT_URL, "Product", service.product.name)
 
 
+def _in_force(price, at) -> bool:
+    return price.valid_from <= at and (price.valid_to is None or price.valid_to > at)
+
+
 def resource_type(resource: Resource) -> str:
+    """The TMF639 `@type`: the kind's own type (Equipment, Port, Vlan...) or the base type."""
+    return TMF_TYPES.get(resource.resource_kind) or base_type(resource)
+
+
+def base_type(resource: Resource) -> str:
     if resource.category == ResourceCategory.PHYSICAL:
         return "PhysicalResource"
     return "LogicalResource"
 
 
-# @type on create chooses the category; physical equipment and logical resources by TMF name.
+# @type on create chooses the category, and the kind when the type names only one.
 TYPE_CATEGORIES = {
     "PhysicalResource": ResourceCategory.PHYSICAL,
-    "Equipment": ResourceCategory.PHYSICAL,
     "LogicalResource": ResourceCategory.LOGICAL,
+    **{
+        tmf_type: ResourceCategory.PHYSICAL
+        if tmf_type in PHYSICAL_TYPES
+        else ResourceCategory.LOGICAL
+        for tmf_type in TMF_TYPES.values()
+    },
+}
+TYPE_KINDS = {
+    tmf_type: kinds[0]
+    for tmf_type in set(TMF_TYPES.values())
+    if len(kinds := [kind for kind, name in TMF_TYPES.items() if name == tmf_type]) == 1
 }
 
 
 class ResourceSerializer(TMFSerializer):
-    """TMF639 Resource (PhysicalResource or LogicalResource)."""
+    """TMF639 Resource: `@type` the kind's own type, `@baseType` Physical/LogicalResource."""
 
     tmf_type = "Resource"
     url_name = RESOURCE_URL
@@ -259,6 +375,8 @@ class ResourceSerializer(TMFSerializer):
         source="usage_state", choices=UsageState.choices, required=False
     )
     category = serializers.CharField(read_only=True)
+    value = serializers.CharField(read_only=True)
+    serialNumber = serializers.CharField(source="serial_number", read_only=True)
     resourceSpecification = serializers.SerializerMethodField()
     place = serializers.SerializerMethodField()
     resourceRelationship = serializers.SerializerMethodField()
@@ -269,6 +387,8 @@ class ResourceSerializer(TMFSerializer):
         fields = [
             "name",
             "category",
+            "value",
+            "serialNumber",
             "resourceStatus",
             "administrativeState",
             "operationalState",
@@ -300,16 +420,32 @@ class ResourceSerializer(TMFSerializer):
             "@referredType": "GeographicSite",
         }
 
+    def _relationship(self, relationship_type: str, other: Resource) -> dict:
+        return {
+            "relationshipType": relationship_type,
+            "resource": self.ref(other, RESOURCE_URL, resource_type(other)),
+        }
+
     @schema_field(array(RESOURCE_RELATIONSHIP))
     def get_resourceRelationship(self, resource):
-        if resource.parent is None:
-            return []
-        return [
-            {
-                "relationshipType": "isContainedIn",
-                "resource": self.ref(resource.parent, RESOURCE_URL, resource_type(resource.parent)),
-            }
-        ]
+        """isContainedIn its parent (card in equipment, port on card, link in cable, cable in
+        duct, member in pool); a link's aEnd/zEnd ports; a port's link (isConnectedBy); the
+        links and cables a cable or duct contains."""
+        relationships = []
+        if resource.parent is not None:
+            relationships.append(self._relationship("isContainedIn", resource.parent))
+        link = getattr(resource, "link", None) if resource.resource_kind in LINK_TYPES else None
+        if link is not None:
+            relationships.append(self._relationship("aEnd", link.a_end))
+            relationships.append(self._relationship("zEnd", link.z_end))
+        if resource.resource_kind == ResourceKind.PORT and hasattr(
+            resource, "_prefetched_objects_cache"
+        ):
+            for end in (*resource.links_a.all(), *resource.links_z.all()):
+                relationships.append(self._relationship("isConnectedBy", end))
+        for contained in getattr(resource, "contained_cabling", []):
+            relationships.append(self._relationship("contains", contained))
+        return relationships
 
     @characteristic_list_field
     def get_resourceCharacteristic(self, resource):
@@ -319,11 +455,18 @@ class ResourceSerializer(TMFSerializer):
         ]
         if hasattr(resource, "free_mbps"):
             characteristics.append({"name": "freeCapacityMbps", "value": resource.free_mbps})
+        for name, field in (("vendor", "vendor"), ("model", "model"), ("position", "position")):
+            if getattr(resource, field):
+                characteristics.append({"name": name, "value": getattr(resource, field)})
+        link = getattr(resource, "link", None) if resource.resource_kind in LINK_TYPES else None
+        if link is not None:
+            characteristics.append({"name": "medium", "value": link.medium})
         return characteristics + characteristics_list(resource.characteristics)
 
     def to_representation(self, instance):
         body = super().to_representation(instance)
         body["@type"] = resource_type(instance)
+        body["@baseType"] = base_type(instance)
         return body
 
 
@@ -336,6 +479,9 @@ class ResourceCreateSerializer(serializers.Serializer):
     """TMF639 POST body: `name` and `@type`; the kind from the specification or a characteristic."""
 
     name = serializers.CharField(max_length=120)
+    value = serializers.CharField(max_length=64, required=False, default="")
+    serialNumber = serializers.CharField(max_length=60, required=False, default="")
+    place = RefSerializer(required=False)
     resourceSpecification = RefSerializer(required=False)
     resourceCharacteristic = CharacteristicInputSerializer(many=True, required=False)
     resourceRelationship = serializers.ListField(child=serializers.DictField(), required=False)
@@ -361,6 +507,20 @@ class ResourceCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"resourceCharacteristic.capacityMbps": ["Must be a whole number."]}
             ) from None
+        if kind is None and tmf_type == "Link":
+            medium = characteristics.get("medium") or LinkMedium.FIBRE
+            if medium not in LINK_KINDS:
+                raise serializers.ValidationError(
+                    {"resourceCharacteristic.medium": [f"'{medium}' is not a link medium."]}
+                )
+            characteristics["medium"] = medium
+            kind = LINK_KINDS[medium]
+        elif kind is None:
+            kind = TYPE_KINDS.get(tmf_type)
+        elif tmf_type not in BASE_TYPES and TMF_TYPES.get(kind) != tmf_type:
+            raise serializers.ValidationError(
+                {"resourceCharacteristic.resourceKind": [f"A {tmf_type} is not a '{kind}'."]}
+            )
         value["resource_kind"] = kind
         value["characteristics"] = characteristics
         return value

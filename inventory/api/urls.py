@@ -16,4 +16,9 @@ urlpatterns = [
     path("tmf-api/productInventory/v4/", include(product_router.urls)),
     path("tmf-api/serviceInventory/v4/", include(service_router.urls)),
     path("tmf-api/resourceInventoryManagement/v4/", include(resource_router.urls)),
+    path(
+        "api/v1/inventory/import/<str:kind>",
+        views.NetworkImportView.as_view(),
+        name="network-import",
+    ),
 ]

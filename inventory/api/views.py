@@ -1,5 +1,13 @@
 """TMF637 product inventory, TMF638 service inventory and TMF639 resource inventory."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
 from catalog.models import ResourceSpecification
 from inventory import selectors, services
 from inventory.api.serializers import (
@@ -8,12 +16,36 @@ from inventory.api.serializers import (
     ResourceSerializer,
     ServiceSerializer,
 )
-from inventory.models import Resource
+from inventory.choices import BASE_TYPES, LINK_KINDS, TMF_TYPES
+from inventory.models import Resource, Site
+from inventory.network_import import IMPORT_KINDS, ImportRejected, network_import
+from telco.api.errors import error_body
+from telco.api.filters import TMFAttributeFilter
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
 from telco.exceptions import DomainError
-from telco.roles import AGENT, FINANCE, NOC
+from telco.roles import AGENT, FINANCE, NOC, HasRole
 
 READERS = (AGENT, NOC, FINANCE)
+IMPORT_RESULT = inline_serializer(
+    "NetworkImportResult",
+    {
+        "kind": serializers.CharField(),
+        "created": serializers.IntegerField(),
+        "skipped": serializers.IntegerField(),
+    },
+)
+
+
+class CsvTextParser(BaseParser):
+    """A text/csv request body, as text."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return stream.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ParseError("The CSV body is not UTF-8 text.") from None
 
 
 class ProductViewSet(TMFViewSet):
@@ -48,11 +80,48 @@ class ServiceViewSet(TMFViewSet):
     }
 
 
-class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
-    """TMF639 `/resource`: network elements and logical resources, run by the NOC."""
+class ResourceTypeFilter(TMFAttributeFilter):
+    """The attribute filters, plus `@type` (a kind's type or a base type; comma for OR)."""
 
-    queryset = selectors.resource_list()
+    def filter_queryset(self, request, queryset, view):
+        raw = request.query_params.get("@type")
+        if raw is None:
+            return super().filter_queryset(request, queryset, view)
+        types = [name.strip() for name in raw.split(",") if name.strip()]
+        known = {"Resource", *BASE_TYPES, *TMF_TYPES.values()}
+        unknown = [name for name in types if name not in known]
+        if unknown:
+            raise ValidationError({"@type": f"'{unknown[0]}' is not a resource type."})
+        queryset = selectors.resources_of_type(queryset, types)
+        return super().filter_queryset(_WithoutParameter(request, "@type"), queryset, view)
+
+
+class _WithoutParameter:
+    """The request as the attribute filter sees it, less one query parameter."""
+
+    def __init__(self, request, name: str):
+        self.query_params = request.query_params.copy()
+        self.query_params.pop(name)
+
+
+def _resource_ref(relationship: dict, field: str) -> Resource:
+    resource_id = str((relationship.get("resource") or {}).get("id", ""))
+    resource = Resource.objects.filter(pk=resource_id).first() if resource_id.isdigit() else None
+    if resource is None:
+        raise DomainError(f"Resource '{resource_id}' does not exist.", field=field)
+    return resource
+
+
+class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
+    """TMF639 `/resource`: every physical and logical resource, run by the NOC.
+
+    Equipment, cards, ports, links, cables and ducts; IP prefixes and addresses, VLANs, MSISDNs,
+    SIMs, slices and their pools. `@type` tells them apart and filters them.
+    """
+
+    queryset = selectors.resource_tmf_list()
     serializer_class = ResourceSerializer
+    filter_backends = [ResourceTypeFilter]
     read_roles = READERS
     write_roles = (NOC,)
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -60,12 +129,16 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     filter_attributes = {
         "name": "name",
         "category": "category",
+        "value": "value",
+        "serialNumber": "serial_number",
         "resourceStatus": "resource_status",
         "administrativeState": "administrative_state",
         "operationalState": "operational_state",
         "usageState": "usage_state",
         "place.id": "site_id",
         "resourceSpecification.id": "resource_specification_id",
+        "resourceRelationship.resource.id": "parent_id",
+        "resourceKind": "resource_kind",
     }
 
     def get_serializer_class(self):
@@ -100,26 +173,100 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
                 "Give a resourceSpecification or a resourceKind characteristic.",
                 field="resourceSpecification",
             )
-        parent = None
-        for relationship in data.get("resourceRelationship", []):
-            parent_id = str((relationship.get("resource") or {}).get("id", ""))
-            parent = Resource.objects.filter(pk=parent_id).first() if parent_id.isdigit() else None
-            if parent is None:
+        site = None
+        if "place" in data:
+            site_id = data["place"]["id"]
+            site = Site.objects.filter(pk=site_id).first() if site_id.isdigit() else None
+            if site is None:
+                raise DomainError(f"Site '{site_id}' does not exist.", field="place.id")
+        related = {}
+        for index, relationship in enumerate(data.get("resourceRelationship", [])):
+            relationship_type = relationship.get("relationshipType") or "isContainedIn"
+            field = f"resourceRelationship[{index}].resource.id"
+            related[relationship_type] = _resource_ref(relationship, field)
+        characteristics = dict(data["characteristics"])
+        if kind in LINK_KINDS.values():
+            ends = [related.get("aEnd"), related.get("zEnd")]
+            if None in ends:
                 raise DomainError(
-                    f"Resource '{parent_id}' does not exist.",
-                    field="resourceRelationship[0].resource.id",
+                    "A link names its aEnd and zEnd ports.", field="resourceRelationship"
                 )
+            medium = characteristics.get("medium") or next(
+                medium for medium, link_kind in LINK_KINDS.items() if link_kind == kind
+            )
+            return services.link_create(
+                name=data["name"],
+                a_end=ends[0],
+                z_end=ends[1],
+                medium=medium,
+                capacity_mbps=data["capacity_mbps"] or 10_000,
+                cable=related.get("isContainedIn"),
+            )
         return services.resource_create(
             name=data["name"],
             category=data["category"],
             resource_kind=kind,
             resource_specification=specification,
-            parent=parent,
+            site=site,
+            parent=related.get("isContainedIn"),
             capacity_mbps=data["capacity_mbps"],
-            characteristics=data["characteristics"],
+            characteristics=characteristics,
+            value=data["value"],
+            serial_number=data["serialNumber"],
         )
 
     def perform_tmf_patch(self, instance, serializer):
         return services.resource_update_states(
             resource=instance, changes=dict(serializer.validated_data)
         )
+
+
+class NetworkImportView(APIView):
+    """`POST /api/v1/inventory/import/<kind>`: CSV as a multipart `file` or a text/csv body.
+
+    200 with {kind, created, skipped}; 400 with every bad cell in `rows` ({row, column,
+    message}) and nothing imported. For noc and admin users.
+    """
+
+    parser_classes = [CsvTextParser, MultiPartParser, FormParser]
+    permission_classes = [HasRole]
+    read_roles = ()
+    write_roles = (NOC,)
+
+    @extend_schema(
+        request={"text/csv": OpenApiTypes.STR, "multipart/form-data": OpenApiTypes.OBJECT},
+        responses={200: IMPORT_RESULT, 400: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(IMPORT_KINDS))],
+    )
+    def post(self, request, kind: str):
+        if kind not in IMPORT_KINDS:
+            raise NotFound(f"Import one of: {', '.join(IMPORT_KINDS)}.")
+        upload = request.data.get("file") if hasattr(request.data, "get") else None
+        if upload is not None and hasattr(upload, "read"):
+            raw = upload.read()
+        elif isinstance(request.data, str):
+            raw = request.data
+        else:
+            raise ValidationError(
+                {"file": ["Send a CSV file (multipart 'file') or a text/csv body."]}
+            )
+        try:
+            text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
+        try:
+            result = network_import(kind=kind, text=text)
+        except ImportRejected as rejected:
+            body = error_body(
+                400,
+                rejected.code,
+                "Invalid rows",
+                rejected.message,
+                rows=rejected.rows,
+                errors={
+                    f"row[{error['row']}].{error['column']}": [error["message"]]
+                    for error in rejected.rows
+                },
+            )
+            return Response(body, status=400)
+        return Response({"kind": kind, "created": result.created, "skipped": result.skipped})

@@ -53,10 +53,10 @@ def test_product_and_service_representations(finance_api):
     ]
     assert body["serviceCharacteristic"] == [{"name": "bandwidth", "value": "1Gbps"}]
     assert body["relatedParty"][0]["id"] == str(account.customer_id)
-    assert finance_api.get(f"{SERVICES}?state=active").data[0]["id"] == str(service.pk)
+    assert finance_api.get(f"{SERVICES}?state=active&category=CFS").data[0]["id"] == str(service.pk)
 
     body = finance_api.get(f"{RESOURCES}/{gnb.pk}").data
-    assert body["@type"] == "PhysicalResource"
+    assert (body["@type"], body["@baseType"]) == ("Equipment", "PhysicalResource")
     assert body["place"]["name"] == gnb.site.name
     assert body["resourceCharacteristic"][:3] == [
         {"name": "resourceKind", "value": "gnb"},
@@ -64,7 +64,7 @@ def test_product_and_service_representations(finance_api):
         {"name": "freeCapacityMbps", "value": 9000},
     ]
     slice_body = finance_api.get(f"{RESOURCES}?name=slice-{service.pk}").data[0]
-    assert slice_body["@type"] == "LogicalResource"
+    assert (slice_body["@type"], slice_body["@baseType"]) == ("NetworkSlice", "LogicalResource")
     assert slice_body["resourceRelationship"][0]["resource"]["id"] == str(gnb.pk)
 
 
@@ -107,7 +107,7 @@ def test_noc_registers_and_patches_resources(noc_api):
         format="json",
     )
     assert response.status_code == 201
-    assert response.data["@type"] == "LogicalResource"
+    assert (response.data["@type"], response.data["@baseType"]) == ("Vlan", "LogicalResource")
 
 
 @pytest.mark.django_db

@@ -50,9 +50,11 @@ PRODUCT_ORDER_ITEM = obj(
                 "href": STRING,
                 "name": STRING,
                 "@referredType": STRING,
+                "status": STRING,
                 "productCharacteristic": array(CHARACTERISTIC),
             }
         ),
+        "productOrderItemRelationship": array(obj({"id": STRING, "relationshipType": STRING})),
         "@type": STRING,
     }
 )
@@ -96,6 +98,19 @@ class _OrderSerializer(TMFSerializer):
         return [{"text": order.failure_reason, "author": "activation-workflow", "@type": "Note"}]
 
 
+def _item_notes(order) -> list[dict]:
+    """Why each failed item of a product order failed, when it is not the order's own reason."""
+    return [
+        {
+            "text": f"Item {item.item_id}: {item.failure_reason}",
+            "author": "activation-workflow",
+            "@type": "Note",
+        }
+        for item in order.items.all()
+        if item.failure_reason and item.failure_reason != order.failure_reason
+    ]
+
+
 class ProductOrderSerializer(_OrderSerializer):
     """TMF622 ProductOrder, with the service orders it produced (`serviceOrder`, an extension)."""
 
@@ -126,6 +141,10 @@ class ProductOrderSerializer(_OrderSerializer):
             "serviceOrder",
         ]
 
+    @note_list_field
+    def get_note(self, order):
+        return super().get_note(order) + _item_notes(order)
+
     @schema_field(array(PRODUCT_ORDER_ITEM))
     def get_productOrderItem(self, order):
         return [
@@ -142,8 +161,12 @@ class ProductOrderSerializer(_OrderSerializer):
                 ),
                 "product": {
                     **(self.ref(item.product, PRODUCT_URL, "Product") or {}),
+                    **({"status": item.target_status} if item.target_status else {}),
                     "productCharacteristic": characteristics_list(item.characteristics),
                 },
+                "productOrderItemRelationship": [
+                    {"id": other, "relationshipType": "reliesOn"} for other in item.relies_on
+                ],
                 "@type": "ProductOrderItem",
             }
             for item in order.items.all()
@@ -259,7 +282,17 @@ class CharacteristicInput(serializers.Serializer):
 
 
 class ProductInput(serializers.Serializer):
+    """The product of an item: new characteristics (add, modify); for modify and delete its
+    `id`, and for suspend / resume the `status` wanted (suspended / active)."""
+
+    id = serializers.CharField(required=False)
+    status = serializers.CharField(required=False)
     productCharacteristic = CharacteristicInput(many=True, required=False)
+
+
+class ItemRelationshipInput(serializers.Serializer):
+    id = serializers.CharField()
+    relationshipType = serializers.ChoiceField(choices=["reliesOn"])
 
 
 def _require_items(items: list, name: str) -> list:
@@ -270,10 +303,15 @@ def _require_items(items: list, name: str) -> list:
 
 
 class ProductOrderItemInput(serializers.Serializer):
+    """add: productOffering (+ product.productCharacteristic); modify: product.id with a new
+    productOffering (change of plan), new productCharacteristic, or status suspended/active;
+    delete: product.id. productOrderItemRelationship reliesOn: items that must complete first."""
+
     id = serializers.CharField(max_length=20)
     action = serializers.ChoiceField(choices=ItemAction.choices)
-    productOffering = RefSerializer()
+    productOffering = RefSerializer(required=False)
     product = ProductInput(required=False)
+    productOrderItemRelationship = ItemRelationshipInput(many=True, required=False)
 
 
 class ProductOrderInput(serializers.Serializer):
@@ -296,11 +334,17 @@ class ProductOrderInput(serializers.Serializer):
                 ItemRequest(
                     item_id=item["id"],
                     action=item["action"],
-                    target_id=item["productOffering"]["id"],
+                    target_id=item.get("productOffering", {}).get("id", ""),
                     characteristics={
                         c["name"]: _text(c["value"])
                         for c in item.get("product", {}).get("productCharacteristic", [])
                     },
+                    product_id=item.get("product", {}).get("id", ""),
+                    status=item.get("product", {}).get("status", ""),
+                    relies_on=[
+                        relationship["id"]
+                        for relationship in item.get("productOrderItemRelationship", [])
+                    ],
                 )
                 for item in data["productOrderItem"]
             ],
@@ -317,7 +361,12 @@ class ProductOrderInput(serializers.Serializer):
 
 
 class ServiceInput(serializers.Serializer):
-    serviceSpecification = RefSerializer()
+    """add: serviceSpecification (+ serviceCharacteristic); modify: the service `id` with new
+    serviceCharacteristic or `state` inactive / active; delete: the service `id`."""
+
+    id = serializers.CharField(required=False)
+    state = serializers.CharField(required=False)
+    serviceSpecification = RefSerializer(required=False)
     serviceCharacteristic = CharacteristicInput(many=True, required=False)
 
 
@@ -336,6 +385,15 @@ class ServiceOrderInput(serializers.Serializer):
 
     def validate(self, attrs):
         _require_items(attrs["serviceOrderItem"], "serviceOrderItem")
+        for index, item in enumerate(attrs["serviceOrderItem"]):
+            if item["action"] == ItemAction.ADD and "serviceSpecification" not in item["service"]:
+                raise serializers.ValidationError(
+                    {
+                        f"serviceOrderItem[{index}].service.serviceSpecification": [
+                            "An add item names the service specification."
+                        ]
+                    }
+                )
         return attrs
 
     def to_service_arguments(self) -> dict:
@@ -345,11 +403,13 @@ class ServiceOrderInput(serializers.Serializer):
                 ItemRequest(
                     item_id=item["id"],
                     action=item["action"],
-                    target_id=item["service"]["serviceSpecification"]["id"],
+                    target_id=item["service"].get("serviceSpecification", {}).get("id", ""),
                     characteristics={
                         c["name"]: _text(c["value"])
                         for c in item["service"].get("serviceCharacteristic", [])
                     },
+                    service_id=item["service"].get("id", ""),
+                    service_state=item["service"].get("state", ""),
                 )
                 for item in data["serviceOrderItem"]
             ],

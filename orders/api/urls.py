@@ -16,7 +16,11 @@ service_order_router.register(
     "cancelServiceOrder", views.CancelServiceOrderViewSet, basename="cancelServiceOrder"
 )
 
+noc_router = TMFRouter()
+noc_router.register("serviceOrder", views.ServiceOrderActionViewSet, basename="serviceOrderAction")
+
 urlpatterns = [
     path("tmf-api/productOrderingManagement/v4/", include(product_order_router.urls)),
     path("tmf-api/serviceOrdering/v4/", include(service_order_router.urls)),
+    path("api/v1/orders/", include(noc_router.urls)),
 ]

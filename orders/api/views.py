@@ -1,4 +1,9 @@
-"""TMF622 product ordering and TMF641 service ordering."""
+"""TMF622 product ordering, TMF641 service ordering, and the NOC's retry / fail actions."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from orders import selectors, services
 from orders.api.serializers import (
@@ -100,3 +105,45 @@ class CancelServiceOrderViewSet(InputOutputMixin, TMFCreateMixin, TMFViewSet):
         return services.service_order_cancel(
             **serializer.to_service_arguments(), by=self.request.user.get_username()
         )
+
+
+class FailInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class ServiceOrderActionViewSet(viewsets.GenericViewSet):
+    """`/api/v1/orders/serviceOrder/{id}/retry|fail`: the NOC acts on held or stalled orders.
+
+    Both answer 200 with the TMF641 ServiceOrder; 404 for an unknown order; 409 when the order
+    is neither held nor stalled. NOC and admin only.
+    """
+
+    queryset = selectors.service_order_list()
+    serializer_class = ServiceOrderSerializer
+    read_roles = (NOC,)
+    write_roles = (NOC,)
+    lookup_value_regex = "[0-9]+"
+
+    def _answer(self, order):
+        order = selectors.service_order_list().get(pk=order.pk)
+        return Response(self.get_serializer(order).data)
+
+    @extend_schema(request=None, responses=ServiceOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        order = services.service_order_retry(
+            service_order_id=int(pk), by=request.user.get_username()
+        )
+        return self._answer(order)
+
+    @extend_schema(request=FailInput, responses=ServiceOrderSerializer)
+    @action(detail=True, methods=["post"])
+    def fail(self, request, pk=None):
+        body = FailInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = services.service_order_fail(
+            service_order_id=int(pk),
+            by=request.user.get_username(),
+            reason=body.validated_data["reason"],
+        )
+        return self._answer(order)

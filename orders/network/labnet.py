@@ -16,9 +16,18 @@ from orders.network.base import (
 )
 
 
+def _travel() -> None:
+    """Half the latency: the request reaching the element, or its answer coming back."""
+    time.sleep(settings.LABNET_LATENCY_MS / 2000)
+
+
 def _answer_or_fail(element: str) -> LabElement:
-    """Wait the element's latency, then fail as its mode says or return the element row."""
-    time.sleep(settings.LABNET_LATENCY_MS / 1000)
+    """Wait for the request to arrive, then fail as the element's mode says or return its row.
+
+    The answer travels back after the change is applied (see the driver): a caller that dies
+    in between has changed the element without knowing it, as with a real element manager.
+    """
+    _travel()
     with transaction.atomic():
         lab_element, _ = LabElement.objects.get_or_create(name=element)
         lab_element = LabElement.objects.select_for_update().get(pk=lab_element.pk)
@@ -69,7 +78,8 @@ class LabNetDriver(NetworkDriver):
             if created:
                 LabElementConfig.objects.filter(
                     element=lab_element, service_ref=service_ref, is_active=True
-                ).update(is_active=False)
+                ).exclude(pk=config.pk).update(is_active=False)
+        _travel()
         return {"element": element, "applied": created}
 
     def status(self, *, element, service_ref):
@@ -77,17 +87,25 @@ class LabNetDriver(NetworkDriver):
         configured = LabElementConfig.objects.filter(
             element=lab_element, service_ref=service_ref, is_active=True
         ).exists()
+        _travel()
         return {"element": element, "configured": configured}
 
     def _configure(self, element, idempotency_key, service_ref, payload, operation):
         lab_element = _answer_or_fail(element)
-        _, created = LabElementConfig.objects.get_or_create(
-            idempotency_key=idempotency_key,
-            defaults={
-                "element": lab_element,
-                "operation": operation,
-                "service_ref": service_ref,
-                "payload": payload,
-            },
-        )
+        with transaction.atomic():
+            config, created = LabElementConfig.objects.get_or_create(
+                idempotency_key=idempotency_key,
+                defaults={
+                    "element": lab_element,
+                    "operation": operation,
+                    "service_ref": service_ref,
+                    "payload": payload,
+                },
+            )
+            if created and operation == "modify":
+                # The element holds one configuration per service: the new one replaces it.
+                LabElementConfig.objects.filter(
+                    element=lab_element, service_ref=service_ref, is_active=True
+                ).exclude(pk=config.pk).update(is_active=False)
+        _travel()
         return {"element": element, "applied": created}

@@ -206,7 +206,7 @@ def test_roles(agent_api, noc_api, finance_api, anonymous_api):
 @pytest.mark.django_db
 def test_service_order_cancel(noc_api):
     offering, account, gnb = five_g_world()
-    specification = ServiceSpecification.objects.get()
+    specification = ServiceSpecification.objects.get(name="5G Slice Service")
     direct = services.service_order_submit(
         items=[ItemRequest("1", "add", str(specification.pk), {"bandwidth": "100Mbps"})]
     )

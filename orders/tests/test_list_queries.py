@@ -25,16 +25,24 @@ def _count(api, path, rows):
     return len(queries)
 
 
+def _rows(path: str, orders: int) -> int:
+    if "resource" in path:
+        return orders + 1
+    if "service/" in path or path.endswith("/service"):
+        return orders * 3
+    return orders
+
+
 @pytest.mark.django_db
 def test_list_query_counts_do_not_grow(admin_api):
     offering, account, _ = five_g_world()
     for _ in range(2):
         submit_and_run(offering, BillingAccountFactory(), bandwidth="100Mbps")
-    # Resources: one gNB and a slice per order.
-    small = {path: _count(admin_api, path, 3 if "resource" in path else 2) for path in LISTS}
+    # Resources: one gNB and a slice per order; services: a CFS and its two RFS per order.
+    small = {path: _count(admin_api, path, _rows(path, 2)) for path in LISTS}
 
     for _ in range(4):
         submit_and_run(offering, BillingAccountFactory(), bandwidth="100Mbps")
 
-    large = {path: _count(admin_api, path, 7 if "resource" in path else 6) for path in LISTS}
+    large = {path: _count(admin_api, path, _rows(path, 6)) for path in LISTS}
     assert large == small

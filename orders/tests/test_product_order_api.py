@@ -180,6 +180,9 @@ def test_missing_items_and_bad_action_are_refused(agent_api):
     body = product_order_body(offering_id=offering.pk, party_id=account.customer_id)
     body["productOrderItem"][0]["action"] = "modify"
 
+    # A modify names the product it changes.
+    assert list(_post(agent_api, body)["errors"]) == ["productOrderItem[0].product.id"]
+    body["productOrderItem"][0]["action"] = "noChange"
     assert list(_post(agent_api, body)["errors"]) == ["productOrderItem[0].action"]
     assert list(_post(agent_api, {"productOrderItem": []})["errors"]) == ["productOrderItem"]
     _nothing_written()

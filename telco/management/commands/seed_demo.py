@@ -34,6 +34,7 @@ class Command(BaseCommand):
         self.stdout.write(f"alarms created: {demo.ensure_alarms(rng)}")
         if not skip_bill_run:
             call_command("bill_run", stdout=self.stdout)
+            self.stdout.write(f"payments recorded: {demo.ensure_payments(seed)}")
         self.stdout.write(
             self.style.SUCCESS(f"demo data ready in {time.monotonic() - started:.1f}s")
         )

@@ -1,0 +1,61 @@
+"""The demo's care data (telco.demo): contact details per customer and a care history."""
+
+import pytest
+from django.utils import timezone
+
+from crm.models import (
+    ContactMedium,
+    CreditProfile,
+    PartyIdentification,
+    PartyInteraction,
+    TroubleTicket,
+)
+from crm.tests.factories import BillingAccountFactory, CustomerFactory, OrganizationFactory
+from telco import demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_contact_details_follow_the_customer_number():
+    person = CustomerFactory(party__street="1 Road", party__city="Bath")
+    company = CustomerFactory(party=OrganizationFactory(phone="+441130000001"))
+    ContactMedium.objects.all().delete()
+    demo._contact_details([5, 6], [person.party, company.party], [person, company], timezone.now())
+    assert sorted(person.party.contact_media.values_list("medium_type", "preferred")) == [
+        ("email", False),
+        ("email", True),
+        ("mobile", True),
+        ("postalAddress", True),
+    ]
+    assert list(
+        PartyIdentification.objects.order_by("id").values_list(
+            "party_id", "identification_type", "identification_id"
+        )
+    ) == [
+        (person.party_id, "passport", "500000005"),
+        (company.party_id, "companyRegistration", "00000006"),
+        (company.party_id, "vat", "GB000000006"),
+    ]
+    assert CreditProfile.objects.count() == 2
+
+
+def test_care_history_is_written_once():
+    for n in range(7):
+        BillingAccountFactory(account_number=f"{demo.DEMO_ACCOUNT_PREFIX}{n:08d}")
+    created = demo.ensure_care(count=7)
+    assert created == PartyInteraction.objects.count() > 7
+    # Customers 0, 3 and 6 get tickets: in progress, acknowledged, resolved (and told so).
+    assert sorted(TroubleTicket.objects.values_list("status", flat=True)) == [
+        "acknowledged",
+        "inProgress",
+        "resolved",
+    ]
+    resolved = TroubleTicket.objects.get(status="resolved")
+    assert [h.to_state for h in resolved.history.all()] == [
+        "acknowledged",
+        "inProgress",
+        "resolved",
+    ]
+    notification = PartyInteraction.objects.get(channel="notification")
+    assert (notification.status, notification.customer_id) == ("sent", resolved.customer_id)
+    assert demo.ensure_care(count=7) == 0

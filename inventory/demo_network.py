@@ -1,0 +1,169 @@
+"""The demo operator's outside plant and logical pools, built on the demo's equipment.
+
+Per site: a card with ports in the gNB, the OLT and the site router; the gNB and OLT uplinked by
+fibre to the site router in the site's access cable; the site router uplinked to its region's
+core router over a trunk fibre. Sites are grouped in rings of four whose trunk fibres share one
+cable in one duct, so cutting a ring cable takes four sites' customers down. Each region's core
+site also has a switch and a UPF (core function). Pools: an IP prefix and a VLAN pool per
+region, an MSISDN range, a SIM stock and a slice pool.
+
+Built through the CSV importer (`inventory.network_import`), so it is bulk, validated and
+additive: rows whose name exists are skipped, and running it again changes nothing.
+"""
+
+import csv
+import io
+
+from catalog.choices import ResourceKind
+from inventory import services
+from inventory.models import Resource, Site
+from inventory.network_import import network_import
+
+RING_SIZE = 4
+CARD_MODELS = {
+    ResourceKind.GNB: "BB 6648",
+    ResourceKind.OLT: "FGLT-B",
+    ResourceKind.ROUTER: "A9K-24X10GE",
+}
+# Ports per equipment kind: (position, Mbit/s); position 1 is the uplink.
+PORTS = {
+    ResourceKind.GNB: (("1", 25_000),),
+    ResourceKind.OLT: (("1", 10_000), ("2", 10_000), ("3", 10_000)),
+    ResourceKind.ROUTER: (("1", 100_000), ("2", 25_000), ("3", 10_000)),
+}
+
+
+def _csv(header: list[str], rows: list[list]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def ensure_plant() -> dict[str, int]:
+    """Cards, ports, ducts, cables and links of the demo network; {kind: rows created}."""
+    cores = {
+        core.site.region_id: core
+        for core in Resource.objects.filter(
+            name__startswith="CORE-", parent__isnull=True
+        ).select_related("site")
+    }
+    sites = list(Site.objects.select_related("region").order_by("region__name", "pk"))
+    by_site: dict[int, dict[str, str]] = {}
+    for resource in (
+        Resource.objects.filter(
+            resource_kind__in=list(PORTS), parent__isnull=True, site__isnull=False
+        )
+        .exclude(name__startswith="CORE-")
+        .order_by("pk")
+    ):
+        # The site's own elements (the first of each kind), not others installed there later.
+        by_site.setdefault(resource.site_id, {}).setdefault(resource.resource_kind, resource.name)
+
+    cards, ports, ducts, cables, links = [], [], [], [], []
+    extras = []
+    for core in sorted(cores.values(), key=lambda core: core.name):
+        cards.append([core.name, "0", "LC1201"])
+        tag = core.name.removeprefix("CORE-")
+        extras.append([f"SW-{tag}", ResourceKind.SWITCH, core.site.name])
+        extras.append([f"UPF-{tag}", ResourceKind.CORE_FUNCTION, core.site.name])
+    created = {}
+    if extras:
+        created["equipment"] = network_import(
+            kind="equipment",
+            text=_csv(
+                ["name", "role", "site", "vendor", "model", "capacity_mbps"],
+                [
+                    [name, role, site, "Nokia", "7250 IXR" if role == "switch" else "UPF", 400_000]
+                    for name, role, site in extras
+                ],
+            ),
+        ).created
+    number_in_region: dict[int, int] = {}
+    for site in sites:
+        equipment = by_site.get(site.pk, {})
+        router = equipment.get(ResourceKind.ROUTER)
+        core = cores.get(site.region_id)
+        if router is None or core is None:
+            continue
+        for kind, name in sorted(equipment.items()):
+            cards.append([name, "0", CARD_MODELS[kind]])
+            ports.extend([f"{name}/0", position, rate] for position, rate in PORTS[kind])
+        number = number_in_region[site.region_id] = number_in_region.get(site.region_id, 0) + 1
+        ring = (number - 1) // RING_SIZE + 1
+        tag = core.name.removeprefix("CORE-")
+        duct, trunk = f"DUCT-{tag}-RING-{ring}", f"CABLE-{tag}-RING-{ring}"
+        if number % RING_SIZE == 1:
+            ducts.append([duct])
+            cables.append([trunk, "fibre", duct])
+        access = f"CABLE-{site.name}-ACCESS"
+        cables.append([access, "fibre", ""])
+        ports.append([f"{core.name}/0", str(number), 100_000])
+        links.append(
+            [f"{router}-UPLINK", f"{router}/0/1", f"{core.name}/0/{number}", 100_000, trunk]
+        )
+        for kind, router_port in ((ResourceKind.GNB, "2"), (ResourceKind.OLT, "3")):
+            if kind in equipment:
+                name = equipment[kind]
+                links.append(
+                    [f"{name}-UPLINK", f"{name}/0/1", f"{router}/0/{router_port}", 10_000, access]
+                )
+    for kind, header, rows in (
+        ("cards", ["equipment", "slot", "model"], cards),
+        ("ports", ["parent", "position", "capacity_mbps"], ports),
+        ("ducts", ["name"], ducts),
+        ("cables", ["name", "medium", "duct"], cables),
+        ("links", ["name", "a_end", "z_end", "capacity_mbps", "cable"], links),
+    ):
+        if rows:
+            created[kind] = network_import(kind=kind, text=_csv(header, rows)).created
+    return created
+
+
+def ensure_pools() -> int:
+    """Address, VLAN, number, SIM and slice pools; how many pools were created."""
+    created = 0
+    existing = set(
+        Resource.objects.filter(resource_kind__in=services.POOL_KINDS.values()).values_list(
+            "name", flat=True
+        )
+    )
+    cores = list(
+        Resource.objects.filter(name__startswith="CORE-", parent__isnull=True).order_by("name")
+    )
+    for index, core in enumerate(cores, start=1):
+        tag = core.name.removeprefix("CORE-")
+        if f"IP-{tag}" not in existing:
+            services.ip_prefix_create(name=f"IP-{tag}", prefix=f"10.{index}.0.0/22", site=core.site)
+            created += 1
+        if f"VLANS-{tag}" not in existing:
+            services.vlan_pool_create(name=f"VLANS-{tag}", first_vid=100, last_vid=599, device=core)
+            created += 1
+    for name, create in (
+        (
+            "MSISDN-4474009",
+            lambda: services.msisdn_range_create(
+                name="MSISDN-4474009", first="447400900000", count=5000
+            ),
+        ),
+        (
+            "SIM-STOCK-1",
+            lambda: services.sim_stock_create(
+                name="SIM-STOCK-1",
+                first_iccid="8944100000000000001",
+                first_imsi="234159000000001",
+                count=2000,
+            ),
+        ),
+        (
+            "SLICES-EMBB",
+            lambda: services.slice_pool_create(
+                name="SLICES-EMBB", sst=1, first_sd=0xF00000, count=256
+            ),
+        ),
+    ):
+        if name not in existing:
+            create()
+            created += 1
+    return created

@@ -1,0 +1,63 @@
+"""The demo's outside plant and pools: uplinks toward the core, ring cables, repeatable."""
+
+import random
+
+import pytest
+
+from assurance.tests.factories import subscribe
+from inventory import demo_network
+from inventory.models import Link, Resource
+from inventory.topology import impact_of_cable, service_path
+from telco import demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_plant_uplinks_every_site_to_its_core_and_is_repeatable():
+    demo.ensure_catalog()
+    demo.ensure_network(random.Random(7), 10)  # 5 regions x 8 sites
+
+    gnb = Resource.objects.get(name="GNB-NOR-YOR-001")
+    uplink = Link.objects.select_related("z_device", "parent__parent").get(a_device=gnb)
+    assert (uplink.name, uplink.z_device.name, uplink.parent.name) == (
+        "GNB-NOR-YOR-001-UPLINK",
+        "ROUTER-NOR-YOR-001",
+        "CABLE-NOR-YOR-001-ACCESS",
+    )
+    trunk = Link.objects.select_related("z_device", "parent__parent").get(
+        a_device__name="ROUTER-NOR-YOR-001"
+    )
+    assert (trunk.z_device.name, trunk.parent.name, trunk.parent.parent.name) == (
+        "CORE-NORTH",
+        "CABLE-NORTH-RING-1",
+        "DUCT-NORTH-RING-1",
+    )
+    assert Link.objects.filter(parent=trunk.parent).count() == 4  # a ring of four sites
+    assert Link.objects.count() == 40 * 3  # gNB, OLT and router of every site
+    assert set(
+        Resource.objects.filter(resource_kind__in=["switch", "coreFunction"]).values_list(
+            "name", flat=True
+        )
+    ) >= {"SW-NORTH", "UPF-NORTH"}
+    pools = dict(
+        Resource.objects.filter(name__in=["IP-NORTH", "VLANS-NORTH", "SLICES-EMBB"]).values_list(
+            "name", "value"
+        )
+    )
+    assert pools == {"IP-NORTH": "10.3.0.0/22", "VLANS-NORTH": "100-599", "SLICES-EMBB": "1"}
+
+    service = subscribe(gnb).service
+    assert impact_of_cable(trunk.parent_id).filter(pk=service.pk).exists()
+    assert {"CORE-NORTH", "CABLE-NORTH-RING-1"} <= {r.name for r in service_path(service.pk)}
+
+    count = Resource.objects.count()
+    assert demo_network.ensure_plant() == {
+        "equipment": 0,
+        "cards": 0,
+        "ports": 0,
+        "ducts": 0,
+        "cables": 0,
+        "links": 0,
+    }
+    assert demo_network.ensure_pools() == 0
+    assert Resource.objects.count() == count

@@ -1,0 +1,142 @@
+"""The activation workflow under failure, run by a real Celery worker against the lab network:
+transient errors retried, permanent ones compensated, a worker killed mid-step, races."""
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+
+from crm.tests.factories import BillingAccountFactory
+from inventory.choices import BindingState
+from inventory.models import ProductInstance, Resource, ServiceResource
+from orders import services, tasks
+from orders.models import ActivationStep, LabElementConfig, ProductOrder
+from orders.services import ItemRequest, PartyRequest
+from orders.tests.factories import five_g_world, product_order_body
+from telco.testing import wait_for
+
+ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
+
+
+def _submit(agent_api, offering, account, bandwidth="1Gbps") -> str:
+    body = product_order_body(
+        offering_id=offering.pk, party_id=account.customer_id, bandwidth=bandwidth
+    )
+    response = agent_api.post(ORDERS, body, format="json")
+    assert response.status_code == 201, response.data
+    return response.data["id"]
+
+
+def _wait_final(order_ids, timeout=40) -> dict[str, str]:
+    final = {"completed", "failed", "partial"}
+
+    def all_final():
+        states = dict(ProductOrder.objects.filter(pk__in=order_ids).values_list("pk", "state"))
+        return states if set(states.values()) <= final else None
+
+    return {str(pk): state for pk, state in wait_for(all_final, timeout=timeout).items()}
+
+
+def _configs_per_element_and_service() -> set[int]:
+    rows = LabElementConfig.objects.values("element", "service_ref", "operation").annotate(
+        n=Count("pk")
+    )
+    return {row["n"] for row in rows}
+
+
+def test_transient_failure_is_retried_to_success(celery_worker, agent_api):
+    offering, account, gnb = five_g_world()
+    call_command("labnet", "fail", gnb.name, "--mode", "transient:2")
+
+    order_id = _submit(agent_api, offering, account)
+
+    assert _wait_final([order_id]) == {order_id: "completed"}
+    step = ActivationStep.objects.get(operation="configure", resource=gnb)
+    assert (step.state, step.attempts, step.last_error) == ("done", 3, "")
+    assert _configs_per_element_and_service() == {1}
+    assert ProductInstance.objects.get().status == "active"
+
+
+def test_permanent_failure_is_compensated_with_nothing_left_reserved(celery_worker, agent_api):
+    offering, account, gnb = five_g_world()
+    call_command("labnet", "fail", gnb.name, "--mode", "permanent")
+
+    order_id = _submit(agent_api, offering, account)
+
+    assert _wait_final([order_id]) == {order_id: "failed"}
+    order = agent_api.get(f"{ORDERS}/{order_id}").data
+    reason = (
+        f"Step 2 'Configure {gnb.name}' failed: {gnb.name}: configuration rejected by the element."
+    )
+    assert order["note"] == [{"text": reason, "author": "activation-workflow", "@type": "Note"}]
+    assert order["productOrderItem"][0]["state"] == "failed"
+    assert not ServiceResource.objects.exclude(state=BindingState.RELEASED).exists()
+    assert set(Resource.objects.filter(resource_kind="slice").values_list("resource_status")) == {
+        ("standby",)
+    }
+    product = ProductInstance.objects.get(product_order_id=order_id)
+    assert (product.status, product.start_date) == ("aborted", None)
+    assert {service.state for service in product.services.get().children.all()} == {"terminated"}
+    assert not LabElementConfig.objects.filter(is_active=True).exists()
+
+
+def test_worker_killed_mid_configure_resumes_without_configuring_twice(
+    restartable_celery_worker, agent_api
+):
+    offering, account, gnb = five_g_world()
+    # Slow elements (1.5 s each way) and a 1 s step deadline: the kill lands after the gNB has
+    # applied the configuration and before the worker heard back.
+    restartable_celery_worker.restart(LABNET_LATENCY_MS=3000, ACTIVATION_STEP_TIMEOUT_SECONDS=1)
+    order_id = _submit(agent_api, offering, account)
+
+    wait_for(lambda: LabElementConfig.objects.filter(element__name=gnb.name).exists(), timeout=30)
+    restartable_celery_worker.kill()
+    step = ActivationStep.objects.get(operation="configure", resource=gnb)
+    assert (step.state, step.attempts) == ("running", 1)
+    assert ProductOrder.objects.get(pk=order_id).state == "inProgress"
+
+    restartable_celery_worker.restart()
+    # The watchdog (beat, every two minutes) finds the step past its deadline and resumes.
+    tasks.resume_stalled_orders.delay()
+
+    assert _wait_final([order_id]) == {order_id: "completed"}
+    step.refresh_from_db()
+    assert (step.state, step.attempts) == ("done", 2)
+    assert _configs_per_element_and_service() == {1}
+    assert LabElementConfig.objects.filter(element__name=gnb.name).count() == 1
+    assert set(ServiceResource.objects.values_list("state", flat=True)) == {"active"}
+
+
+def test_concurrent_orders_never_share_a_resource(second_celery_worker):
+    # Room for five 100 Mbps slices on the only gNB; ten orders race for it on two workers.
+    offering, _, gnb = five_g_world(gnb_capacity_mbps=500)
+    # Accepted together (each feasible on its own), enqueued together when the block commits.
+    with transaction.atomic():
+        order_ids = [
+            str(
+                services.product_order_submit(
+                    items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "100Mbps"})],
+                    parties=[PartyRequest(str(BillingAccountFactory().customer_id), "Customer")],
+                ).pk
+            )
+            for _ in range(10)
+        ]
+
+    states = _wait_final(order_ids, timeout=60)
+
+    assert sorted(states.values()) == ["completed"] * 5 + ["failed"] * 5
+    held = ServiceResource.objects.exclude(state=BindingState.RELEASED)
+    assert held.filter(resource=gnb).aggregate(total=Sum("capacity_mbps"))["total"] == 500
+    slices = held.filter(resource__resource_kind="slice")
+    assert slices.count() == 5
+    assert slices.values("resource").distinct().count() == 5
+    assert slices.values("service").distinct().count() == 5
+    # The database itself refuses a second hold on an exclusive resource.
+    taken = slices.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ServiceResource.objects.create(
+            service=slices.last().service,
+            resource=taken.resource,
+            is_exclusive=True,
+            state=BindingState.RESERVED,
+        )

@@ -1,0 +1,198 @@
+"""The NOC activation queue: service orders in flight, held in fallout, recently failed.
+
+The NOC sees where each order stands (current step, attempts, last error, age) and acts on the
+stuck ones: Retry resumes the workflow, Fail gives up with a reason. Both are calls to the
+orders services; a wrong state comes back as a message and changes nothing.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from orders import selectors, services
+from orders.choices import OrderState, StepState
+from orders.models import ActivationStep, ServiceOrder, ServiceOrderItem, ServiceOrderStateChange
+from telco.exceptions import DomainError, NotFound
+from telco.roles import NOC, has_role
+
+# How often the queue table refreshes itself (milliseconds).
+QUEUE_REFRESH_MS = 3000
+# Each section shows the oldest (in flight, held) or newest (failed) orders up to this many.
+SECTION_ROWS = 100
+
+SECTIONS = {
+    "inProgress": {
+        "title": "In flight",
+        "states": [OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS, OrderState.PENDING],
+    },
+    "held": {"title": "Held (fallout)", "states": [OrderState.HELD]},
+    "failed": {"title": "Recently failed", "states": [OrderState.FAILED]},
+}
+
+
+def noc_view(view):
+    """Login required (anonymous users go to the login page); roles other than noc/admin: 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not has_role(request.user, NOC):
+            raise PermissionDenied("The activation queue is for noc and admin users.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads shaped for these pages
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_stalled(order: ServiceOrder, now) -> bool:
+    """In progress without progress for a while, or its running step past its deadline."""
+    if order.state != OrderState.IN_PROGRESS:
+        return False
+    if order.last_update < now - services.STALL_AFTER:
+        return True
+    return (
+        order.current_step_state == StepState.RUNNING
+        and order.current_step_deadline is not None
+        and order.current_step_deadline < now
+    )
+
+
+def _queue_row(order: ServiceOrder, now) -> ServiceOrder:
+    """What the queue shows of an order, from the selector's annotations (no query)."""
+    order.steps_total = sum(len(item.steps.all()) for item in order.items.all())
+    order.steps_done = sum(
+        step.state == StepState.DONE for item in order.items.all() for step in item.steps.all()
+    )
+    order.is_stalled = _is_stalled(order, now)
+    # Retry and Fail are for a held order or a stalled one; the services refuse anything else.
+    order.is_actionable = order.state == OrderState.HELD or order.is_stalled
+    return order
+
+
+def _section(key: str, now) -> dict:
+    orders = selectors.activation_queue(now=now).filter(state__in=SECTIONS[key]["states"])
+    if key == "failed":
+        orders = orders.order_by("-completion_date", "-pk")
+    rows = [_queue_row(order, now) for order in orders[:SECTION_ROWS]]
+    return {"key": key, "title": SECTIONS[key]["title"], "orders": rows, "total": orders.count()}
+
+
+def _queue_context(request) -> dict:
+    state = request.GET.get("state", "")
+    keys = [state] if state in SECTIONS else list(SECTIONS)
+    now = timezone.now()
+    return {
+        "state": state if state in SECTIONS else "",
+        "filters": [(key, section["title"]) for key, section in SECTIONS.items()],
+        "sections": [_section(key, now) for key in keys],
+        "refresh_ms": QUEUE_REFRESH_MS,
+        "now": now,
+    }
+
+
+def _order_detail(pk: int) -> ServiceOrder:
+    """One service order with customer, items, steps (with resource) and history."""
+    steps = ActivationStep.objects.select_related("resource", "service").order_by("sequence")
+    items = (
+        ServiceOrderItem.objects.select_related("service", "service_specification")
+        .prefetch_related(Prefetch("steps", queryset=steps))
+        .order_by("id")
+    )
+    history = ServiceOrderStateChange.objects.order_by("changed_at", "id")
+    order = (
+        ServiceOrder.objects.select_related("product_order__customer")
+        .prefetch_related(Prefetch("items", queryset=items), Prefetch("history", queryset=history))
+        .filter(pk=pk)
+        .first()
+    )
+    if order is None:
+        raise Http404
+    steps = [step for item in order.items.all() for step in item.steps.all()]
+    current = [s for s in steps if s.state in (StepState.RUNNING, StepState.FAILED)] or [
+        s for s in steps if s.state == StepState.PENDING
+    ]
+    step = current[0] if current else None
+    order.current_step_name = step.name if step else ""
+    order.current_step_state = step.state if step else ""
+    order.current_step_attempts = step.attempts if step else 0
+    order.current_step_error = step.last_error if step else ""
+    order.current_step_deadline = step.deadline if step else None
+    return _queue_row(order, timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+# ---------------------------------------------------------------------------------------------
+
+
+@noc_view
+def activation_queue(request):
+    """Service orders in flight, held and recently failed, with Retry and Fail per order."""
+    return render(request, "orders/noc_queue.html", _queue_context(request))
+
+
+@noc_view
+def activation_queue_table(request):
+    """The queue's table alone, fetched every few seconds by the page."""
+    return render(request, "orders/noc_queue_table.html", _queue_context(request))
+
+
+@noc_view
+def service_order_detail(request, pk: int):
+    """One service order: its items, every step with attempts and errors, and its history."""
+    return render(request, "orders/noc_order_detail.html", {"order": _order_detail(pk)})
+
+
+def _back(request):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(reverse("orders_noc:queue"))
+
+
+@noc_view
+@require_POST
+def service_order_retry(request, pk: int):
+    """Resume a held or stuck order's workflow from the step where it stopped."""
+    try:
+        services.service_order_retry(service_order_id=pk, by=request.user.get_username())
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, f"Service order {pk}: {error.message}")
+    else:
+        messages.success(request, f"Service order {pk} is being retried.")
+    return _back(request)
+
+
+@noc_view
+@require_POST
+def service_order_fail(request, pk: int):
+    """Give up on an order: compensate what was done and fail it with the NOC's reason."""
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, f"Service order {pk}: give a reason to fail it.")
+        return _back(request)
+    try:
+        services.service_order_fail(
+            service_order_id=pk, by=request.user.get_username(), reason=reason
+        )
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, f"Service order {pk}: {error.message}")
+    else:
+        messages.success(request, f"Service order {pk} failed: {reason}")
+    return _back(request)
