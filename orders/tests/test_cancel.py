@@ -18,7 +18,7 @@ from orders.models import (
     ServiceOrder,
 )
 from orders.network.base import TransientNetworkError
-from orders.services import ItemRequest, PartyRequest
+from orders.services import ItemRequest, PartyRequest, workflow
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run
 
@@ -85,7 +85,7 @@ def test_cancelled_while_reserving_releases_and_stops_the_workflow(monkeypatch):
     services.product_order_process(product_order_id=order.pk)
     service_order = ServiceOrder.objects.get()
     tasks = []
-    reserve = services._step_reserve
+    reserve = workflow._step_reserve
 
     def reserve_then_cancel(order_being_run, step):
         done = reserve(order_being_run, step)
@@ -93,7 +93,7 @@ def test_cancelled_while_reserving_releases_and_stops_the_workflow(monkeypatch):
         tasks.append(services.product_order_cancel(order_id=str(order.pk), by="agent1"))
         return done
 
-    monkeypatch.setattr(services, "_step_reserve", reserve_then_cancel)
+    monkeypatch.setattr(workflow, "_step_reserve", reserve_then_cancel)
 
     services.service_order_run(service_order_id=service_order.pk)
 

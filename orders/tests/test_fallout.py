@@ -22,6 +22,7 @@ from orders.network.base import TransientNetworkError
 from orders.services import ACTIVATION_MAX_ATTEMPTS, ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run
+from telco.exceptions import Conflict, NotFound
 
 ACTIONS = "/api/v1/orders/serviceOrder"
 
@@ -191,11 +192,11 @@ def test_retry_and_fail_refuse_orders_that_are_not_held_or_stalled(db):
     ServiceOrder.objects.filter(pk=running.pk).update(state="inProgress")
 
     for order in (completed, acknowledged, running):
-        with pytest.raises(services.Conflict):
+        with pytest.raises(Conflict):
             services.service_order_retry(service_order_id=order.pk, by="noc1")
-        with pytest.raises(services.Conflict):
+        with pytest.raises(Conflict):
             services.service_order_fail(service_order_id=order.pk, by="noc1", reason="x")
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.service_order_retry(service_order_id=999999, by="noc1")
     completed.refresh_from_db()
     assert completed.state == "completed"

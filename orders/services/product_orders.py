@@ -1,0 +1,393 @@
+"""Product orders (TMF622): acceptance, processing and decomposition into service orders."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import services as inventory_services
+from inventory.choices import ProductStatus, ServiceState
+from inventory.models import ProductInstance, Service
+from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
+from orders.models import ProductOrder, ProductOrderItem, ProductOrderStateChange
+from orders.services.common import WORKFLOW_ACTOR, _enqueue, _order_move
+from orders.services.service_orders import (
+    _service_order_change_item_create,
+    _service_order_create,
+    _service_order_item_create,
+)
+from orders.services.validation import (
+    CHANGE,
+    RESUME,
+    SUSPEND,
+    TERMINATE,
+    ItemRequest,
+    PartyRequest,
+    _billing_account_for,
+    _bundled_offerings,
+    _characteristics_of,
+    _check_add,
+    _check_change,
+    _check_feasible,
+    _check_relationships,
+    _check_standing,
+    _CheckedItem,
+    _customer_from_parties,
+    _monthly_recurring,
+    _needs_gnb,
+)
+from telco.exceptions import DomainError
+
+# The service state each kind of change leads to.
+TARGET_SERVICE_STATE = {
+    SUSPEND: ServiceState.INACTIVE,
+    RESUME: ServiceState.ACTIVE,
+    CHANGE: ServiceState.ACTIVE,
+    TERMINATE: ServiceState.TERMINATED,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Product orders (TMF622): acceptance and decomposition
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def product_order_submit(
+    *,
+    items: list[ItemRequest],
+    parties: list[PartyRequest],
+    billing_account_id: str | None = None,
+    description: str = "",
+    external_id: str = "",
+    by: str = "",
+) -> ProductOrder:
+    """Validate a product order and accept it (acknowledged); activation starts after commit.
+
+    Items add a product, or modify (new plan, new characteristics, suspend, resume) or delete
+    (terminate) one the customer holds; see `ItemRequest`. Every failing rule raises
+    `DomainError` naming the field; nothing is written then.
+    """
+    if not items:
+        raise DomainError("An order needs at least one item.", field="productOrderItem")
+    customer = _customer_from_parties(parties)
+    seen_ids, seen_products = set(), set()
+    checked: list[_CheckedItem] = []
+    for index, item in enumerate(items):
+        prefix = f"productOrderItem[{index}]"
+        if item.item_id in seen_ids:
+            raise DomainError(f"Item id '{item.item_id}' is repeated.", field=f"{prefix}.id")
+        seen_ids.add(item.item_id)
+        if item.action == ItemAction.ADD:
+            checked.append(_check_add(item, customer, prefix))
+        elif item.action in (ItemAction.MODIFY, ItemAction.DELETE):
+            line = _check_change(item, customer, prefix)
+            if line.product.pk in seen_products:
+                raise DomainError(
+                    f"Product '{line.product.pk}' is changed by two items of this order.",
+                    field=f"{prefix}.product.id",
+                )
+            seen_products.add(line.product.pk)
+            checked.append(line)
+        else:
+            raise DomainError(
+                "An item's action is add, modify or delete.", field=f"{prefix}.action"
+            )
+    _check_relationships(items)
+    account = _billing_account_for(customer, billing_account_id)
+    now = timezone.now()
+    sells = [
+        line
+        for line in checked
+        if not line.change or line.offering != line.product.product_offering
+    ]
+    if sells:
+        new_monthly = sum(
+            (
+                _monthly_recurring(line.offering, now)
+                + sum(
+                    (_monthly_recurring(b, now) for b in _bundled_offerings(line.offering)),
+                    Decimal("0"),
+                )
+                - (_monthly_recurring(line.product.product_offering, now) if line.product else 0)
+                for line in sells
+            ),
+            Decimal("0"),
+        )
+        _check_standing(account, new_monthly)
+    for index, line in enumerate(checked):
+        if line.change:
+            continue
+        offerings = _bundled_offerings(line.offering) if line.offering.is_bundle else []
+        for offering in [line.offering, *offerings]:
+            specs = offering.product_specification.service_specifications.prefetch_related(
+                "resource_specifications", "supporting_specifications__resource_specifications"
+            )
+            if _needs_gnb(specs):
+                _check_feasible(
+                    characteristics=line.characteristics,
+                    customer=customer,
+                    prefix=f"productOrderItem[{index}].product.productCharacteristic",
+                )
+
+    order = ProductOrder.objects.create(
+        customer=customer,
+        billing_account=account,
+        description=description,
+        external_id=external_id,
+        created_by=by,
+        expected_completion_date=now + timedelta(minutes=15),
+    )
+    ProductOrderStateChange.objects.create(
+        order=order, from_state="", to_state=OrderState.ACKNOWLEDGED, changed_by=by
+    )
+    ProductOrderItem.objects.bulk_create(
+        ProductOrderItem(
+            order=order,
+            item_id=line.request.item_id,
+            action=line.request.action,
+            product_offering=line.offering,
+            characteristics=line.characteristics,
+            product=line.product,
+            target_status=line.target_status,
+            relies_on=list(line.request.relies_on),
+        )
+        for line in checked
+    )
+    _enqueue("process_product_order", order.pk)
+    return order
+
+
+def product_order_process(*, product_order_id: int) -> None:
+    """Start an acknowledged order: decompose the items that rely on nothing, then run them.
+
+    Safe to run twice: a started order only has its unfinished service orders re-enqueued.
+    """
+    with transaction.atomic():
+        order = ProductOrder.objects.select_for_update().get(pk=product_order_id)
+        if order.state == OrderState.ACKNOWLEDGED:
+            _order_move(order, OrderState.IN_PROGRESS)
+            _product_order_advance(order)
+        for service_order_id in order.service_orders.exclude(
+            state__in=FINAL_ORDER_STATES
+        ).values_list("pk", flat=True):
+            _enqueue("run_service_order", service_order_id)
+
+
+def _change_kind(item: ProductOrderItem) -> str:
+    if item.action == ItemAction.DELETE:
+        return TERMINATE
+    if item.target_status == ProductStatus.SUSPENDED:
+        return SUSPEND
+    if item.target_status == ProductStatus.ACTIVE:
+        return RESUME
+    return CHANGE
+
+
+def _product_order_advance(order: ProductOrder, *, at: datetime | None = None) -> list[int]:
+    """Decompose each waiting item whose reliesOn items completed; fail those whose failed.
+
+    Runs with the product order locked. New service orders are enqueued after commit; their
+    ids are returned. Settles the order once every item is final.
+    """
+    items = list(
+        order.items.select_related("product_offering__product_specification", "product").order_by(
+            "pk"
+        )
+    )
+    by_id = {item.item_id: item for item in items}
+    started = []
+    progress = True
+    while progress:
+        progress = False
+        for item in items:
+            if item.state not in (OrderState.ACKNOWLEDGED, OrderState.PENDING):
+                continue
+            needed = [by_id[other] for other in item.relies_on]
+            blocked = [
+                other
+                for other in needed
+                if other.state in FINAL_ORDER_STATES and other.state != OrderState.COMPLETED
+            ]
+            if blocked:
+                item.state = OrderState.FAILED
+                item.failure_reason = (
+                    f"Not run: it relies on item {blocked[0].item_id}, which did not complete."
+                )
+                item.save(update_fields=["state", "failure_reason"])
+                progress = True
+            elif all(other.state == OrderState.COMPLETED for other in needed):
+                started.append(_product_order_item_decompose(order, item))
+                progress = True
+            elif item.state == OrderState.ACKNOWLEDGED:
+                item.state = OrderState.PENDING
+                item.save(update_fields=["state"])
+    _product_order_settle(order.pk, at=at or timezone.now())
+    return [service_order_id for service_order_id in started if service_order_id]
+
+
+def _product_order_settle(product_order_id: int, *, at, reason: str = "") -> None:
+    """Once every item is final: completed, failed, or partial when some of each."""
+    order = ProductOrder.objects.get(pk=product_order_id)
+    if order.state != OrderState.IN_PROGRESS:
+        return
+    rows = list(order.items.order_by("pk").values_list("state", "failure_reason"))
+    states = {state for state, _ in rows}
+    if not states <= {OrderState.COMPLETED, OrderState.FAILED}:
+        return
+    if states == {OrderState.COMPLETED}:
+        _order_move(order, OrderState.COMPLETED, completion_date=at)
+        return
+    target = OrderState.FAILED if states == {OrderState.FAILED} else OrderState.PARTIAL
+    failure = (
+        order.failure_reason
+        or reason
+        or next((why for state, why in rows if state == OrderState.FAILED and why), "")
+    )
+    _order_move(order, target, reason=failure, failure_reason=failure, completion_date=at)
+
+
+def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -> int | None:
+    """One service order for the item: add builds new services, other actions change the
+    product's services. Returns the service order id (None: no network involved, done now)."""
+    item.state = OrderState.IN_PROGRESS
+    item.save(update_fields=["state"])
+    description = f"{item.action} {item.product_offering.name} for {order.customer}"
+    if item.action == ItemAction.ADD:
+        service_order = _service_order_create(product_order=order, description=description)
+        number = 0
+        parent = None
+        offerings = [item.product_offering]
+        if item.product_offering.is_bundle:
+            # The bundle's own product, then one product per bundled offering beneath it.
+            parent = _product_for_item(order, item, item.product_offering, item.characteristics)
+            offerings = _bundled_offerings(item.product_offering)
+        for offering in offerings:
+            characteristics = (
+                _characteristics_of(offering, item.characteristics)
+                if parent
+                else item.characteristics
+            )
+            product = _product_for_item(order, item, offering, characteristics, parent=parent)
+            specifications = offering.product_specification.service_specifications
+            for specification in specifications.order_by("pk"):
+                number += 1
+                _service_order_item_create(
+                    order=service_order,
+                    item_id=str(number),
+                    specification=specification,
+                    characteristics=characteristics,
+                    product=product,
+                    product_order_item=item,
+                )
+        if number == 0:
+            # Nothing in the network to build: the products are active at once.
+            service_order.delete()
+            root = parent or product
+            now = timezone.now()
+            inventory_services.products_activate_pending(
+                products=[*root.bundled_products.all(), root], by=WORKFLOW_ACTOR, at=now
+            )
+            ProductOrderItem.objects.filter(pk=item.pk).update(
+                state=OrderState.COMPLETED, product=root
+            )
+            item.state = OrderState.COMPLETED
+            return None
+        return service_order.pk
+    change = _change_kind(item)
+    services = list(
+        item.product.services.filter(parent__isnull=True)
+        .exclude(state=ServiceState.TERMINATED)
+        .select_related("service_specification")
+        .order_by("pk")
+    )
+    if change == TERMINATE:
+        inventory_services.product_mark_pending_terminate(
+            product=item.product, by=WORKFLOW_ACTOR, reason=f"Product order {order.pk}"
+        )
+    if not services:
+        # Nothing in the network to change: the product changes at once.
+        _product_change_apply(item, services=[], at=timezone.now())
+        return None
+    service_order = _service_order_create(product_order=order, description=description)
+    for number, service in enumerate(services, start=1):
+        _service_order_change_item_create(
+            order=service_order,
+            item_id=str(number),
+            service=service,
+            action=ItemAction.DELETE if change == TERMINATE else ItemAction.MODIFY,
+            target_state=TARGET_SERVICE_STATE[change],
+            characteristics=item.characteristics,
+            product_order_item=item,
+        )
+    return service_order.pk
+
+
+def _product_for_item(order, item, offering, characteristics, *, parent=None) -> ProductInstance:
+    product = inventory_services.product_create(
+        customer=order.customer,
+        billing_account=order.billing_account,
+        product_offering=offering,
+        characteristics=characteristics,
+        product_order_id=str(order.pk),
+        product_order_item_id=item.item_id,
+        parent=parent,
+        by=WORKFLOW_ACTOR,
+    )
+    inventory_services.product_mark_pending_active(product=product, by=WORKFLOW_ACTOR)
+    return product
+
+
+def _product_change_apply(item: ProductOrderItem, *, services: list[Service], at) -> None:
+    """What a completed modify/delete item does to the product and its services (one
+    transaction with the service order's completion)."""
+    change = _change_kind(item)
+    product = item.product
+    reason = f"Product order {item.order_id} item {item.item_id}"
+    if change == TERMINATE:
+        if services:
+            inventory_services.services_terminate(
+                services=services, by=WORKFLOW_ACTOR, reason=reason, at=at
+            )
+        else:
+            inventory_services.product_terminate(product=product, by=WORKFLOW_ACTOR, at=at)
+    elif change in (SUSPEND, RESUME):
+        if services:
+            inventory_services.services_set_state(
+                services=services,
+                state=TARGET_SERVICE_STATE[change],
+                by=WORKFLOW_ACTOR,
+                reason=reason,
+            )
+        else:
+            inventory_services.product_set_status(
+                product=product, status=item.target_status, by=WORKFLOW_ACTOR, reason=reason
+            )
+    else:
+        old_offering = product.product_offering
+        what = ", ".join(
+            f"{name} {product.characteristics.get(name, '-')} → {value}"
+            for name, value in item.characteristics.items()
+            if product.characteristics.get(name) != value
+        )
+        if old_offering.pk != item.product_offering_id:
+            what = f"plan {old_offering.name} → {item.product_offering.name}" + (
+                f"; {what}" if what else ""
+            )
+        for service in services:
+            inventory_services.service_modify(
+                service=service,
+                characteristics=item.characteristics,
+                by=WORKFLOW_ACTOR,
+                reason=f"{reason}: {what}",
+            )
+        inventory_services.product_modify(
+            product=product,
+            characteristics=item.characteristics,
+            product_offering=item.product_offering,
+            by=WORKFLOW_ACTOR,
+            reason=f"{reason}: {what}",
+        )
+    ProductOrderItem.objects.filter(pk=item.pk).update(state=OrderState.COMPLETED)
+    item.state = OrderState.COMPLETED

@@ -1,0 +1,335 @@
+"""Service orders (TMF641): direct submission, and the items and steps of every service order."""
+
+from django.db import transaction
+
+from catalog.choices import ResourceKind
+from catalog.models import ServiceSpecification
+from inventory import services as inventory_services
+from inventory.choices import ServiceState
+from inventory.models import Service
+from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
+from orders.models import ActivationStep, ServiceOrder, ServiceOrderItem, ServiceOrderStateChange
+from orders.services.common import (
+    ACTIVATE,
+    ADJUST,
+    CONFIGURE,
+    DEACTIVATE,
+    ELEMENT_OPERATIONS,
+    MODIFY,
+    RESERVE,
+    VERIFY,
+    WORKFLOW_ACTOR,
+    _enqueue,
+)
+from orders.services.validation import ItemRequest, _check_feasible, _needs_gnb
+from telco.exceptions import DomainError
+
+NETWORK_KINDS = (ResourceKind.GNB, ResourceKind.SLICE)
+FINAL_STEP_NAMES = {
+    ServiceState.ACTIVE: "Record the change",
+    ServiceState.INACTIVE: "Suspend service",
+    ServiceState.TERMINATED: "Terminate service",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Service orders (TMF641): items and their steps
+# ---------------------------------------------------------------------------------------------
+
+
+def _service_order_create(*, product_order=None, description="", external_id="") -> ServiceOrder:
+    order = ServiceOrder.objects.create(
+        product_order=product_order, description=description, external_id=external_id
+    )
+    ServiceOrderStateChange.objects.create(
+        order=order, from_state="", to_state=OrderState.ACKNOWLEDGED, changed_by=WORKFLOW_ACTOR
+    )
+    return order
+
+
+def _bulk_steps(item: ServiceOrderItem, plan: list[tuple]) -> None:
+    ActivationStep.objects.bulk_create(
+        ActivationStep(
+            item=item,
+            sequence=sequence,
+            name=name[:60],
+            operation=operation,
+            resource_kind=kind,
+            resource=resource,
+            service=service,
+            idempotency_key=f"so{item.order_id}-i{item.pk}-s{sequence}-{operation}",
+        )
+        for sequence, (operation, kind, name, service, resource) in enumerate(plan, start=1)
+    )
+
+
+def _service_order_item_create(
+    *, order, item_id, specification, characteristics, product=None, product_order_item=None
+) -> ServiceOrderItem:
+    """An add item: the customer-facing service, its resource-facing children when the
+    catalog gives the specification supporting (RFS) specifications, and the steps."""
+    service = inventory_services.service_create(
+        service_specification=specification,
+        characteristics=characteristics,
+        product=product,
+        by=WORKFLOW_ACTOR,
+    )
+    item = ServiceOrderItem.objects.create(
+        order=order,
+        item_id=item_id,
+        action=ItemAction.ADD,
+        service_specification=specification,
+        characteristics=characteristics,
+        service=service,
+        product_order_item=product_order_item,
+        target_state=ServiceState.ACTIVE,
+    )
+    children = list(
+        specification.supporting_specifications.prefetch_related(
+            "resource_specifications"
+        ).order_by("pk")
+    )
+    # Which service holds each kind of resource: the RFS whose specification names it.
+    holders: dict[str, Service | None] = {}
+    if children:
+        for child_specification in children:
+            child = inventory_services.service_create(
+                service_specification=child_specification,
+                characteristics=characteristics,
+                parent=service,
+                by=WORKFLOW_ACTOR,
+            )
+            for resource_spec in child_specification.resource_specifications.all():
+                holders.setdefault(resource_spec.resource_kind, child)
+    else:
+        for resource_spec in specification.resource_specifications.all():
+            holders.setdefault(resource_spec.resource_kind, None)
+    plan = []
+    if ResourceKind.GNB in holders:
+        # A 5G service: gNB capacity and a slice on it, then both configured and verified.
+        plan.append((RESERVE, "", "Design, reserve gNB capacity, allocate slice", None))
+        plan.extend(
+            (CONFIGURE, kind, f"Configure {kind}", holders.get(kind)) for kind in NETWORK_KINDS
+        )
+        plan.append((VERIFY, "", "Verify configuration", None))
+    plan.append((ACTIVATE, "", "Activate service", None))
+    _bulk_steps(item, [(*step, None) for step in plan])
+    return item
+
+
+def _service_order_change_item_create(
+    *,
+    order,
+    item_id,
+    service: Service,
+    action: str,
+    target_state: str,
+    characteristics: dict,
+    product_order_item=None,
+) -> ServiceOrderItem:
+    """A modify/delete item on an existing service: one step per element it is configured on."""
+    item = ServiceOrderItem.objects.create(
+        order=order,
+        item_id=item_id,
+        action=action,
+        service_specification=service.service_specification,
+        characteristics=characteristics,
+        service=service,
+        product_order_item=product_order_item,
+        target_state=target_state,
+        previous_characteristics=service.characteristics,
+    )
+    bindings = inventory_services.held_bindings(service)
+    rfs = {b.service_id: (b.service if b.service_id != service.pk else None) for b in bindings}
+    plan = []
+    if target_state == ServiceState.TERMINATED:
+        for binding in bindings:
+            if binding.resource.resource_kind in NETWORK_KINDS:
+                plan.append(
+                    (
+                        DEACTIVATE,
+                        binding.resource.resource_kind,
+                        f"Deactivate {binding.resource.name}",
+                        rfs[binding.service_id],
+                        binding.resource,
+                    )
+                )
+    else:
+        old = inventory_services.bandwidth_mbps(service.characteristics.get("bandwidth"))
+        new = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
+        gnb = next((b for b in bindings if b.resource.resource_kind == ResourceKind.GNB), None)
+        if gnb is not None and old != new:
+            plan.append(
+                (
+                    ADJUST,
+                    ResourceKind.GNB,
+                    f"Adjust capacity on {gnb.resource.name} to {new} Mbps",
+                    rfs[gnb.service_id],
+                    gnb.resource,
+                )
+            )
+        for binding in bindings:
+            if binding.resource.resource_kind in NETWORK_KINDS:
+                plan.append(
+                    (
+                        MODIFY,
+                        binding.resource.resource_kind,
+                        f"Modify {binding.resource.name}",
+                        rfs[binding.service_id],
+                        binding.resource,
+                    )
+                )
+    if any(step[0] in ELEMENT_OPERATIONS for step in plan):
+        plan.append((VERIFY, "", "Verify configuration", None, None))
+    plan.append((ACTIVATE, "", FINAL_STEP_NAMES[target_state], None, None))
+    _bulk_steps(item, plan)
+    return item
+
+
+def _direct_service_for(item: ItemRequest, prefix: str) -> Service:
+    field_name = f"{prefix}.service.id"
+    if not item.service_id:
+        raise DomainError(f"A '{item.action}' item names the service to change.", field=field_name)
+    service = (
+        Service.objects.select_related("service_specification")
+        .filter(pk=int(item.service_id))
+        .first()
+        if item.service_id.isdigit()
+        else None
+    )
+    if service is None:
+        raise DomainError(f"Service '{item.service_id}' does not exist.", field=field_name)
+    if service.product_id:
+        raise DomainError(
+            f"Service '{item.service_id}' realises product {service.product_id}: change it with "
+            "a product order.",
+            field=field_name,
+        )
+    if service.parent_id:
+        raise DomainError(
+            f"Service '{item.service_id}' is resource-facing: order its parent service.",
+            field=field_name,
+        )
+    if service.state not in (ServiceState.ACTIVE, ServiceState.INACTIVE):
+        raise DomainError(
+            f"Service '{item.service_id}' is {service.state}: only an active or inactive "
+            "service can be changed.",
+            field=f"{prefix}.service.state",
+        )
+    open_items = ServiceOrderItem.objects.filter(service=service).exclude(
+        state__in=FINAL_ORDER_STATES
+    )
+    if open_items.exists():
+        raise DomainError(
+            f"Service '{item.service_id}' already has an order in progress.", field=field_name
+        )
+    return service
+
+
+def _check_direct_change(item: ItemRequest, prefix: str) -> tuple:
+    """A TMF641 modify/delete of a service ordered directly: (service, target state, values)."""
+    service = _direct_service_for(item, prefix)
+    if item.action == ItemAction.DELETE:
+        return service, ServiceState.TERMINATED, service.characteristics
+    if item.service_state and item.service_state not in (
+        ServiceState.ACTIVE,
+        ServiceState.INACTIVE,
+    ):
+        raise DomainError(
+            f"A service is modified to 'inactive' or 'active', not '{item.service_state}'.",
+            field=f"{prefix}.service.state",
+        )
+    target = item.service_state or service.state
+    values = {**service.characteristics, **item.characteristics}
+    if target != service.state and item.characteristics:
+        raise DomainError(
+            "Change the state or the configuration in one item, not both.",
+            field=f"{prefix}.service.state",
+        )
+    if target == service.state and values == service.characteristics:
+        raise DomainError(
+            f"Nothing to change: service {service.pk} is already {service.state} with this "
+            "configuration.",
+            field=f"{prefix}.service",
+        )
+    if values.get("bandwidth") != service.characteristics.get("bandwidth"):
+        bandwidth_field = f"{prefix}.service.serviceCharacteristic.bandwidth"
+        try:
+            bandwidth = inventory_services.bandwidth_mbps(values.get("bandwidth"))
+        except DomainError as error:
+            raise DomainError(error.message, field=bandwidth_field) from None
+        if not inventory_services.capacity_can_adjust(service=service, bandwidth=bandwidth):
+            raise DomainError(
+                f"Not feasible: the gNB of {service.name} has not {bandwidth} Mbps free.",
+                field=bandwidth_field,
+            )
+    return service, target, values
+
+
+@transaction.atomic
+def service_order_submit(
+    *, items: list[ItemRequest], description: str = "", external_id: str = ""
+) -> ServiceOrder:
+    """Accept a service order sent directly by another system; activation starts after commit.
+
+    add names a service specification; modify (new characteristics, or state inactive/active)
+    and delete name an existing service that was ordered directly (not one realising a product).
+    """
+    if not items:
+        raise DomainError("An order needs at least one item.", field="serviceOrderItem")
+    checked = []
+    seen_ids = set()
+    for index, item in enumerate(items):
+        prefix = f"serviceOrderItem[{index}]"
+        if item.item_id in seen_ids:
+            raise DomainError(f"Item id '{item.item_id}' is repeated.", field=f"{prefix}.id")
+        seen_ids.add(item.item_id)
+        if item.action in (ItemAction.MODIFY, ItemAction.DELETE):
+            checked.append((item, None, _check_direct_change(item, prefix)))
+            continue
+        if item.action != ItemAction.ADD:
+            raise DomainError(
+                "An item's action is add, modify or delete.", field=f"{prefix}.action"
+            )
+        specification = (
+            ServiceSpecification.objects.prefetch_related(
+                "resource_specifications", "supporting_specifications__resource_specifications"
+            )
+            .filter(pk=int(item.target_id))
+            .first()
+            if item.target_id.isdigit()
+            else None
+        )
+        if specification is None:
+            raise DomainError(
+                f"Service specification '{item.target_id}' does not exist.",
+                field=f"{prefix}.service.serviceSpecification.id",
+            )
+        if _needs_gnb([specification]):
+            _check_feasible(
+                characteristics=item.characteristics,
+                customer=None,
+                prefix=f"{prefix}.service.serviceCharacteristic",
+            )
+        checked.append((item, specification, None))
+    order = _service_order_create(description=description, external_id=external_id)
+    for item, specification, change in checked:
+        if change is None:
+            _service_order_item_create(
+                order=order,
+                item_id=item.item_id,
+                specification=specification,
+                characteristics=item.characteristics,
+            )
+            continue
+        service, target_state, values = change
+        _service_order_change_item_create(
+            order=order,
+            item_id=item.item_id,
+            service=service,
+            action=item.action,
+            target_state=target_state,
+            characteristics=values,
+        )
+    _enqueue("run_service_order", order.pk)
+    return order
