@@ -3,7 +3,10 @@
 from datetime import datetime, timedelta
 
 from django.db.models import (
+    BooleanField,
     Case,
+    Exists,
+    ExpressionWrapper,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -25,6 +28,21 @@ from orders.models import (
     ServiceOrder,
     ServiceOrderItem,
 )
+
+# An order in progress that made no progress for this long is stalled: the watchdog re-enqueues
+# it, and the NOC may retry or fail it by hand.
+STALL_AFTER = timedelta(minutes=5)
+
+
+def stalled_condition(now: datetime) -> Q:
+    """Service orders in progress with no progress for STALL_AFTER, or a running step past its
+    deadline: the one definition the NOC's buttons and its retry/fail services share."""
+    overdue_step = ActivationStep.objects.filter(
+        item__order=OuterRef("pk"), state=StepState.RUNNING, deadline__lt=now
+    )
+    return Q(state=OrderState.IN_PROGRESS) & (
+        Q(last_update__lt=now - STALL_AFTER) | Exists(overdue_step)
+    )
 
 
 def product_order_list() -> QuerySet[ProductOrder]:
@@ -88,28 +106,24 @@ def _current_step() -> QuerySet[ActivationStep]:
     )
 
 
-def activation_queue(*, now: datetime | None = None) -> QuerySet[ServiceOrder]:
-    """Service orders in flight or held, and those failed in the last day, oldest first.
-
-    Each comes with its product order and customer, its items (service, specification) and
-    their steps (`items[].steps`, in sequence, with their resource), and annotations of the
-    current step: `current_step_name`, `current_step_state`, `current_step_attempts`,
-    `current_step_error`, `current_step_deadline`. A fixed number of queries (three).
-    """
+def service_orders_with_progress(*, now: datetime | None = None) -> QuerySet[ServiceOrder]:
+    """Service orders with their product order and customer, their items (service,
+    specification) and steps (`items[].steps`, in sequence, with resource and service), and
+    annotations of the current step: `current_step_name`, `current_step_state`,
+    `current_step_attempts`, `current_step_error`, `current_step_deadline`, and `is_stalled`.
+    A fixed number of queries (three)."""
     now = now or timezone.now()
     current = _current_step()
-    steps = ActivationStep.objects.select_related("resource").order_by("sequence")
+    steps = ActivationStep.objects.select_related("resource", "service").order_by("sequence")
     items = (
         ServiceOrderItem.objects.select_related("service", "service_specification")
         .prefetch_related(Prefetch("steps", queryset=steps))
         .order_by("id")
     )
     return (
-        ServiceOrder.objects.filter(
-            Q(state__in=QUEUE_STATES)
-            | Q(state=OrderState.FAILED, completion_date__gte=now - RECENT_FAILURES)
+        ServiceOrder.objects.select_related(
+            "product_order__customer", "product_order__billing_account"
         )
-        .select_related("product_order__customer", "product_order__billing_account")
         .prefetch_related(Prefetch("items", queryset=items))
         .annotate(
             current_step_name=Subquery(current.values("name")[:1]),
@@ -117,6 +131,20 @@ def activation_queue(*, now: datetime | None = None) -> QuerySet[ServiceOrder]:
             current_step_attempts=Subquery(current.values("attempts")[:1]),
             current_step_error=Subquery(current.values("last_error")[:1]),
             current_step_deadline=Subquery(current.values("deadline")[:1]),
+            is_stalled=ExpressionWrapper(stalled_condition(now), output_field=BooleanField()),
+        )
+    )
+
+
+def activation_queue(*, now: datetime | None = None) -> QuerySet[ServiceOrder]:
+    """Service orders in flight or held, and those failed in the last day, oldest first, with
+    their progress (`service_orders_with_progress`)."""
+    now = now or timezone.now()
+    return (
+        service_orders_with_progress(now=now)
+        .filter(
+            Q(state__in=QUEUE_STATES)
+            | Q(state=OrderState.FAILED, completion_date__gte=now - RECENT_FAILURES)
         )
         .order_by("order_date", "pk")
     )

@@ -23,6 +23,7 @@ from orders.models import (
 )
 from orders.network import driver_for
 from orders.network.base import NetworkError, PermanentNetworkError, TransientNetworkError
+from orders.selectors import STALL_AFTER, stalled_condition
 from orders.services.common import (
     ACTIVATE,
     ADJUST,
@@ -42,7 +43,6 @@ from telco.exceptions import Conflict, DomainError, NotFound
 # A step is tried once and retried five times before the order is held for the NOC.
 ACTIVATION_MAX_ATTEMPTS = 6
 # Service orders with no step progress for this long are picked up again by the watchdog.
-STALL_AFTER = timedelta(minutes=5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,22 +476,14 @@ def _service_order_release(
     return items
 
 
-def _is_stalled(order: ServiceOrder, now) -> bool:
-    """No progress for STALL_AFTER, or a running step past its deadline."""
-    if order.last_update < now - STALL_AFTER:
-        return True
-    return ActivationStep.objects.filter(
-        item__order=order, state=StepState.RUNNING, deadline__lt=now
-    ).exists()
-
-
 def _locked_for_noc(service_order_id: int, action: str) -> ServiceOrder:
     order = ServiceOrder.objects.select_for_update().filter(pk=service_order_id).first()
     if order is None:
         raise NotFound(f"Service order '{service_order_id}' does not exist.")
     if order.state == OrderState.HELD:
         return order
-    if order.state == OrderState.IN_PROGRESS and _is_stalled(order, timezone.now()):
+    stalled = ServiceOrder.objects.filter(pk=order.pk).filter(stalled_condition(timezone.now()))
+    if stalled.exists():
         return order
     raise Conflict(
         f"{order} is {order.state}: only a held or stalled order can be {action}.",

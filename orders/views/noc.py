@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from orders import selectors, services
 from orders.choices import OrderState, StepState
-from orders.models import ActivationStep, ServiceOrder, ServiceOrderItem, ServiceOrderStateChange
+from orders.models import ServiceOrder, ServiceOrderStateChange
 from telco.exceptions import DomainError, NotFound
 from telco.roles import NOC, has_role
 
@@ -56,26 +56,12 @@ def noc_view(view):
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_stalled(order: ServiceOrder, now) -> bool:
-    """In progress without progress for a while, or its running step past its deadline."""
-    if order.state != OrderState.IN_PROGRESS:
-        return False
-    if order.last_update < now - services.STALL_AFTER:
-        return True
-    return (
-        order.current_step_state == StepState.RUNNING
-        and order.current_step_deadline is not None
-        and order.current_step_deadline < now
-    )
-
-
 def _queue_row(order: ServiceOrder, now) -> ServiceOrder:
     """What the queue shows of an order, from the selector's annotations (no query)."""
     order.steps_total = sum(len(item.steps.all()) for item in order.items.all())
     order.steps_done = sum(
         step.state == StepState.DONE for item in order.items.all() for step in item.steps.all()
     )
-    order.is_stalled = _is_stalled(order, now)
     # Retry and Fail are for a held order or a stalled one; the services refuse anything else.
     order.is_actionable = order.state == OrderState.HELD or order.is_stalled
     return order
@@ -103,33 +89,18 @@ def _queue_context(request) -> dict:
 
 
 def _order_detail(pk: int) -> ServiceOrder:
-    """One service order with customer, items, steps (with resource) and history."""
-    steps = ActivationStep.objects.select_related("resource", "service").order_by("sequence")
-    items = (
-        ServiceOrderItem.objects.select_related("service", "service_specification")
-        .prefetch_related(Prefetch("steps", queryset=steps))
-        .order_by("id")
-    )
+    """One service order with its progress, customer, items, steps and history."""
     history = ServiceOrderStateChange.objects.order_by("changed_at", "id")
+    now = timezone.now()
     order = (
-        ServiceOrder.objects.select_related("product_order__customer")
-        .prefetch_related(Prefetch("items", queryset=items), Prefetch("history", queryset=history))
+        selectors.service_orders_with_progress(now=now)
+        .prefetch_related(Prefetch("history", queryset=history))
         .filter(pk=pk)
         .first()
     )
     if order is None:
         raise Http404
-    steps = [step for item in order.items.all() for step in item.steps.all()]
-    current = [s for s in steps if s.state in (StepState.RUNNING, StepState.FAILED)] or [
-        s for s in steps if s.state == StepState.PENDING
-    ]
-    step = current[0] if current else None
-    order.current_step_name = step.name if step else ""
-    order.current_step_state = step.state if step else ""
-    order.current_step_attempts = step.attempts if step else 0
-    order.current_step_error = step.last_error if step else ""
-    order.current_step_deadline = step.deadline if step else None
-    return _queue_row(order, timezone.now())
+    return _queue_row(order, now)
 
 
 # ---------------------------------------------------------------------------------------------
