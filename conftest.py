@@ -8,6 +8,7 @@ import time
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -80,6 +81,33 @@ def admin_api(admin_user_role):
 @pytest.fixture
 def anonymous_api():
     return APIClient()
+
+
+def _page_client(user) -> Client:
+    """A browser-like client logged in by session, for the server-rendered pages."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def agent_client(agent_user):
+    return _page_client(agent_user)
+
+
+@pytest.fixture
+def noc_client(noc_user):
+    return _page_client(noc_user)
+
+
+@pytest.fixture
+def finance_client(finance_user):
+    return _page_client(finance_user)
+
+
+@pytest.fixture
+def admin_role_client(admin_user_role):
+    return _page_client(admin_user_role)
 
 
 def _worker_ping(app) -> bool:

@@ -10,6 +10,7 @@ from billing.models import (
     PaymentAllocation,
     UsageEvent,
 )
+from telco.admin import ReadOnlyInline
 
 LINE_FIELDS = (
     "charge_type",
@@ -40,27 +41,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class AppliedChargeInline(admin.TabularInline):
+class AppliedChargeInline(ReadOnlyInline):
     model = AppliedCharge
     fields = LINE_FIELDS
     readonly_fields = LINE_FIELDS
-    extra = 0
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class CustomerBillStateChangeInline(admin.TabularInline):
+class CustomerBillStateChangeInline(ReadOnlyInline):
     model = CustomerBillStateChange
     fields = ("changed_at", "from_state", "to_state", "changed_by", "reason")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CustomerBill)
@@ -85,15 +76,10 @@ class CustomerBillAdmin(ReadOnlyAdmin):
     inlines = [AppliedChargeInline, CustomerBillStateChangeInline]
 
 
-class PaymentAllocationInline(admin.TabularInline):
+class PaymentAllocationInline(ReadOnlyInline):
     model = PaymentAllocation
     fields = ("bill", "amount", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Payment)

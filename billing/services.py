@@ -39,7 +39,8 @@ from crm.models import BillingAccount
 from inventory.choices import ProductStatus
 from inventory.models import ProductInstance, ProductStatusChange, Service
 from telco.exceptions import Conflict, DomainError, NotFound
-from telco.money import CURRENCY_EXPONENTS, round_money, round_rating
+from telco.money import CURRENCY_EXPONENTS, plain_decimal, round_money, round_rating
+from telco.selectors import row_with_id
 from telco.states import check_transition
 
 logger = logging.getLogger(__name__)
@@ -99,10 +100,8 @@ def usage_ingest(
             f"Unit '{unit}' is not one of {', '.join(UNIT_BYTES)}.",
             field="usageCharacteristic.unit",
         )
-    service = (
-        Service.objects.select_related("product__product_offering", "parent__product")
-        .filter(pk=int(service_id) if str(service_id).isdigit() else None)
-        .first()
+    service = row_with_id(
+        Service.objects.select_related("product__product_offering", "parent__product"), service_id
     )
     if service is None:
         raise DomainError(
@@ -224,10 +223,6 @@ def _billable_interval(
     return (billable_from, billable_until) if billable_from < billable_until else None
 
 
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
 def _add_years(moment: datetime, years: int) -> datetime:
     """`moment` `years` later; 29 February becomes 28 February in a year without one."""
     try:
@@ -304,7 +299,7 @@ def _usage_amount(price: ProductOfferingPrice, beyond: Decimal) -> tuple[Decimal
         quantity = upper - tier.lower_bound
         if quantity > 0:
             total += quantity * tier.unit_amount
-            parts.append(f"{_number(quantity)} at {_number(tier.unit_amount)}")
+            parts.append(f"{plain_decimal(quantity)} at {plain_decimal(tier.unit_amount)}")
     return total, f" ({', '.join(parts)})" if parts else ""
 
 
@@ -330,16 +325,17 @@ def _usage_line(
     if coverage is None:
         name = price.name
         description = (
-            f"{product.name}: {_number(used)} {unit} used, {_number(allowance)} {unit} "
-            f"included, {_number(after)} {unit} charged{rated}"
+            f"{product.name}: {plain_decimal(used)} {unit} used, {plain_decimal(allowance)} {unit} "
+            f"included, {plain_decimal(after)} {unit} charged{rated}"
         )
     else:
         name = f"{price.name} (late usage)"
         description = (
-            f"{product.name}: {_number(used)} {unit} reported late for "
+            f"{product.name}: {plain_decimal(used)} {unit} reported late for "
             f"{coverage[0]:%Y-%m-%d} to {coverage[1]:%Y-%m-%d}, on top of "
-            f"{_number(already_used)} {unit} billed; {_number(allowance)} {unit} included, "
-            f"{_number(after - before)} {unit} more charged"
+            f"{plain_decimal(already_used)} {unit} billed; "
+            f"{plain_decimal(allowance)} {unit} included, "
+            f"{plain_decimal(after - before)} {unit} more charged"
         )
     return _Line(
         product=product,
@@ -387,10 +383,10 @@ def _discount_line(
         return None
     if price.percentage is not None:
         reduction = round_rating(base * price.percentage / 100)
-        how = f"{_number(price.percentage)}% of {_number(base)}"
+        how = f"{plain_decimal(price.percentage)}% of {plain_decimal(base)}"
     else:
         reduction = min(round_rating(price.amount * fraction), base)
-        how = f"{_number(reduction)} off {_number(base)}"
+        how = f"{plain_decimal(reduction)} off {plain_decimal(base)}"
     if price.applies_for_periods is not None:
         how += f", period {period} of {price.applies_for_periods}"
     return _Line(
@@ -452,7 +448,8 @@ def _recurring_lines(
             charge_type=ChargeType.RECURRING,
             name=price.name,
             description=(
-                f"{product.name}: {_number(days)} of {_number(period_seconds / 86400)} days"
+                f"{product.name}: {plain_decimal(days)} of "
+                f"{plain_decimal(period_seconds / 86400)} days"
             ),
             quantity=(charged_seconds / period_seconds).quantize(RATED_VOLUME_PLACES),
             unit=price.recurring_period,
@@ -850,7 +847,7 @@ def _settle(
             to_state=target,
             changed_at=now,
             changed_by=payment.created_by,
-            reason=f"Payment {payment.pk} of {_number(payment.amount)} {payment.currency}",
+            reason=f"Payment {payment.pk} of {plain_decimal(payment.amount)} {payment.currency}",
         )
         bill.state = target
     bill.last_update = now

@@ -25,6 +25,8 @@ from catalog.models import (
     ServiceSpecification,
 )
 from telco.exceptions import Conflict, DomainError
+from telco.money import plain_decimal
+from telco.selectors import row_with_id
 from telco.states import transition
 
 BOOLEAN_VALUES = {"true", "false"}
@@ -83,14 +85,27 @@ def _check_range(characteristic, value: str) -> None:
     low, high = characteristic.min_value, characteristic.max_value
     number = Decimal(value)
     if (low is not None and number < low) or (high is not None and number > high):
-        bounds = f"{_plain(low) if low is not None else '...'} to "
-        bounds += _plain(high) if high is not None else "..."
+        bounds = f"{plain_decimal(low) if low is not None else '...'} to "
+        bounds += plain_decimal(high) if high is not None else "..."
         raise DomainError(f"'{value}' is outside the range {bounds}.", field=characteristic.name)
 
 
-def _plain(number: Decimal) -> str:
-    """12.5000 -> '12.5', 100.0000 -> '100'."""
-    return format(number.normalize(), "f")
+def _check_name_free(model, name: str, *, label: str, instance=None) -> None:
+    """Refuse a `name` that another row of `model` (other than `instance`) already has."""
+    others = model.objects.filter(name=name)
+    if instance is not None:
+        others = others.exclude(pk=instance.pk)
+    if others.exists():
+        raise DomainError(f"A {label} named '{name}' exists.", field="name")
+
+
+def _save_changes(row, changes: dict):
+    """Set the patched fields on `row`, stamp `last_update` and save it."""
+    for field, value in changes.items():
+        setattr(row, field, value)
+    row.last_update = timezone.now()
+    row.save()
+    return row
 
 
 # --- specifications ---------------------------------------------------------------------------
@@ -160,8 +175,7 @@ def product_specification_create(
     service_specification_ids: list[str] | None = None,
 ) -> ProductSpecification:
     """Create a product specification with its characteristics and service specifications."""
-    if ProductSpecification.objects.filter(name=name).exists():
-        raise DomainError(f"A product specification named '{name}' exists.", field="name")
+    _check_name_free(ProductSpecification, name, label="product specification")
     services = _service_specifications(service_specification_ids or [], "serviceSpecification")
     specification = ProductSpecification.objects.create(
         name=name,
@@ -186,22 +200,19 @@ def product_specification_update(
     changes = dict(changes)
     characteristics = changes.pop("characteristics", None)
     service_ids = changes.pop("service_specification_ids", None)
-    name = changes.get("name")
-    if (
-        name
-        and ProductSpecification.objects.filter(name=name).exclude(pk=specification.pk).exists()
-    ):
-        raise DomainError(f"A product specification named '{name}' exists.", field="name")
+    if changes.get("name"):
+        _check_name_free(
+            ProductSpecification,
+            changes["name"],
+            label="product specification",
+            instance=specification,
+        )
     if service_ids is not None:
         services = _service_specifications(service_ids, "serviceSpecification")
         specification.service_specifications.set(services)
     if characteristics is not None:
         _characteristics_replace(specification=specification, characteristics=characteristics)
-    for field, value in changes.items():
-        setattr(specification, field, value)
-    specification.last_update = timezone.now()
-    specification.save()
-    return specification
+    return _save_changes(specification, changes)
 
 
 @transaction.atomic
@@ -234,9 +245,16 @@ def offering_in_use(*, offering: ProductOffering) -> bool:
     return False
 
 
-def _check_validity(valid_from, valid_to, field: str) -> None:
+def _check_validity(valid_from, valid_to) -> None:
     if valid_from and valid_to and valid_to <= valid_from:
-        raise DomainError("The end must be after the start.", field=f"{field}.endDateTime")
+        raise DomainError("The end must be after the start.", field="validFor.endDateTime")
+
+
+def _check_validity_patch(row, changes: dict) -> None:
+    """The validity period `row` would have once `changes` apply ends after it starts."""
+    _check_validity(
+        changes.get("valid_from", row.valid_from), changes.get("valid_to", row.valid_to)
+    )
 
 
 def _categories(ids: list[str], field: str = "category") -> list[Category]:
@@ -327,9 +345,8 @@ def offering_create(
 
     A bundle (`is_bundle`) names at least two bundled offerings, none retired, none a bundle.
     """
-    if ProductOffering.objects.filter(name=name).exists():
-        raise DomainError(f"A product offering named '{name}' exists.", field="name")
-    _check_validity(valid_from, valid_to, "validFor")
+    _check_name_free(ProductOffering, name, label="product offering")
+    _check_validity(valid_from, valid_to)
     categories = _categories(category_ids or [])
     segments = _check_segments(market_segments or [])
     bundled = []
@@ -368,14 +385,11 @@ def offering_update(*, offering: ProductOffering, changes: dict, by: str = "") -
     target = changes.pop("lifecycle_status", None)
     category_ids = changes.pop("category_ids", None)
     bundled_ids = changes.pop("bundled_offering_ids", None)
-    name = changes.get("name")
-    if name and ProductOffering.objects.filter(name=name).exclude(pk=offering.pk).exists():
-        raise DomainError(f"A product offering named '{name}' exists.", field="name")
-    _check_validity(
-        changes.get("valid_from", offering.valid_from),
-        changes.get("valid_to", offering.valid_to),
-        "validFor",
-    )
+    if changes.get("name"):
+        _check_name_free(
+            ProductOffering, changes["name"], label="product offering", instance=offering
+        )
+    _check_validity_patch(offering, changes)
     if "market_segments" in changes:
         changes["market_segments"] = _check_segments(changes["market_segments"])
     is_bundle = changes.get("is_bundle", offering.is_bundle)
@@ -497,7 +511,7 @@ def _check_price(price: ProductOfferingPrice, tiers: list[dict] | None = None) -
         if price.price_type != PriceType.USAGE:
             raise DomainError("Only a usage price has tiers.", field="priceTier")
         _check_tiers(tiers, price.currency)
-    _check_validity(price.valid_from, price.valid_to, "validFor")
+    _check_validity(price.valid_from, price.valid_to)
 
 
 def _tiers_replace(price: ProductOfferingPrice, tiers: list[dict]) -> None:
@@ -638,7 +652,7 @@ def _category_parent(parent_id: str | None, *, category: Category | None) -> Cat
     """The parent named by `parentId`; never the category itself or one of its descendants."""
     if parent_id in (None, ""):
         return None
-    parent = Category.objects.filter(pk=int(parent_id)).first() if parent_id.isdigit() else None
+    parent = row_with_id(Category.objects, parent_id)
     if parent is None:
         raise DomainError(f"Category '{parent_id}' does not exist.", field="parentId")
     if category is not None:
@@ -662,9 +676,8 @@ def category_create(
     valid_to: datetime | None = None,
 ) -> Category:
     """Create a category, at the root or under `parent_id`."""
-    if Category.objects.filter(name=name).exists():
-        raise DomainError(f"A category named '{name}' exists.", field="name")
-    _check_validity(valid_from, valid_to, "validFor")
+    _check_name_free(Category, name, label="category")
+    _check_validity(valid_from, valid_to)
     now = timezone.now()
     return Category.objects.create(
         name=name,
@@ -681,21 +694,12 @@ def category_create(
 def category_update(*, category: Category, changes: dict) -> Category:
     """Apply a merge patch; `parent_id` moves the category (never under itself)."""
     changes = dict(changes)
-    name = changes.get("name")
-    if name and Category.objects.filter(name=name).exclude(pk=category.pk).exists():
-        raise DomainError(f"A category named '{name}' exists.", field="name")
+    if changes.get("name"):
+        _check_name_free(Category, changes["name"], label="category", instance=category)
     if "parent_id" in changes:
         changes["parent"] = _category_parent(changes.pop("parent_id"), category=category)
-    _check_validity(
-        changes.get("valid_from", category.valid_from),
-        changes.get("valid_to", category.valid_to),
-        "validFor",
-    )
-    for field, value in changes.items():
-        setattr(category, field, value)
-    category.last_update = timezone.now()
-    category.save()
-    return category
+    _check_validity_patch(category, changes)
+    return _save_changes(category, changes)
 
 
 @transaction.atomic
@@ -720,9 +724,8 @@ def catalog_create(
     valid_to: datetime | None = None,
 ) -> Catalog:
     """Create a catalog holding the given categories."""
-    if Catalog.objects.filter(name=name).exists():
-        raise DomainError(f"A catalog named '{name}' exists.", field="name")
-    _check_validity(valid_from, valid_to, "validFor")
+    _check_name_free(Catalog, name, label="catalog")
+    _check_validity(valid_from, valid_to)
     categories = _categories(category_ids or [])
     now = timezone.now()
     catalog = Catalog.objects.create(
@@ -743,21 +746,12 @@ def catalog_update(*, catalog: Catalog, changes: dict) -> Catalog:
     """Apply a merge patch; `category_ids` replaces the whole list of categories."""
     changes = dict(changes)
     category_ids = changes.pop("category_ids", None)
-    name = changes.get("name")
-    if name and Catalog.objects.filter(name=name).exclude(pk=catalog.pk).exists():
-        raise DomainError(f"A catalog named '{name}' exists.", field="name")
-    _check_validity(
-        changes.get("valid_from", catalog.valid_from),
-        changes.get("valid_to", catalog.valid_to),
-        "validFor",
-    )
+    if changes.get("name"):
+        _check_name_free(Catalog, changes["name"], label="catalog", instance=catalog)
+    _check_validity_patch(catalog, changes)
     if category_ids is not None:
         catalog.categories.set(_categories(category_ids))
-    for field, value in changes.items():
-        setattr(catalog, field, value)
-    catalog.last_update = timezone.now()
-    catalog.save()
-    return catalog
+    return _save_changes(catalog, changes)
 
 
 @transaction.atomic

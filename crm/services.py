@@ -99,6 +99,14 @@ def _is_current(row, now) -> bool:
     )
 
 
+def _known_attributes(data: dict, known: dict, noun: str) -> dict:
+    """`data` with its text stripped; an attribute not in `known` is refused."""
+    unknown = set(data) - set(known)
+    if unknown:
+        raise DomainError(f"Unknown {noun} attribute '{sorted(unknown)[0]}'.")
+    return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
+
+
 def _build_media(media: Iterable[dict], *, path: str) -> list[ContactMedium]:
     """Unsaved, checked ContactMedium rows; errors name `path[index].<tmf attribute>`."""
     rows, preferred_groups = [], {}
@@ -107,13 +115,7 @@ def _build_media(media: Iterable[dict], *, path: str) -> list[ContactMedium]:
         def field(name: str, index: int = index) -> str:
             return f"{path}[{index}].{MEDIUM_FIELDS[name]}"
 
-        unknown = set(data) - set(MEDIUM_FIELDS)
-        if unknown:
-            raise DomainError(f"Unknown contact medium attribute '{sorted(unknown)[0]}'.")
-        values = {
-            key: value.strip() if isinstance(value, str) else value for key, value in data.items()
-        }
-        row = ContactMedium(**values)
+        row = ContactMedium(**_known_attributes(data, MEDIUM_FIELDS, "contact medium"))
         if row.medium_type not in MediumType.values:
             raise DomainError(
                 f"The medium type is one of {', '.join(MediumType.values)}.",
@@ -214,12 +216,7 @@ def _build_identifications(party: Party, identifications: Iterable[dict]) -> lis
         def field(name: str, index: int = index) -> str:
             return f"{path}[{index}].{IDENTIFICATION_FIELDS[name]}"
 
-        unknown = set(data) - set(IDENTIFICATION_FIELDS)
-        if unknown:
-            raise DomainError(f"Unknown identification attribute '{sorted(unknown)[0]}'.")
-        values = {
-            key: value.strip() if isinstance(value, str) else value for key, value in data.items()
-        }
+        values = _known_attributes(data, IDENTIFICATION_FIELDS, "identification")
         row = PartyIdentification(party=party, **values)
         if row.identification_type not in allowed:
             raise DomainError(

@@ -614,6 +614,22 @@ def _name_free(name: str, field: str = "name") -> None:
         raise DomainError(f"A resource named '{name}' already exists.", field=field)
 
 
+def _position_free(parent: Resource, position: str) -> None:
+    if Resource.objects.filter(parent=parent, position=position).exists():
+        raise DomainError(f"{parent.name} already has something in '{position}'.", field="position")
+
+
+def _physical_create(*, name: str, resource_kind: str, **fields) -> Resource:
+    """A physical resource under a name no resource has (and, when fitted into a `position`
+    of its `parent`, one that position is free for)."""
+    _name_free(name)
+    if "position" in fields:
+        _position_free(fields["parent"], fields["position"])
+    return Resource.objects.create(
+        name=name, resource_kind=resource_kind, category=ResourceCategory.PHYSICAL, **fields
+    )
+
+
 @transaction.atomic
 def equipment_create(
     *,
@@ -629,11 +645,9 @@ def equipment_create(
     """Install a piece of equipment (router, switch, OLT, gNB/eNB, core function) at a site."""
     if resource_kind not in EQUIPMENT_KINDS:
         raise DomainError(f"'{resource_kind}' is not an equipment role.", field="resource_kind")
-    _name_free(name)
-    return Resource.objects.create(
+    return _physical_create(
         name=name,
         resource_kind=resource_kind,
-        category=ResourceCategory.PHYSICAL,
         site=site,
         vendor=vendor,
         model=model,
@@ -643,11 +657,6 @@ def equipment_create(
     )
 
 
-def _position_free(parent: Resource, position: str) -> None:
-    if Resource.objects.filter(parent=parent, position=position).exists():
-        raise DomainError(f"{parent.name} already has something in '{position}'.", field="position")
-
-
 @transaction.atomic
 def card_create(
     *, equipment: Resource, slot: str, name: str = "", model: str = "", capacity_mbps: int = 0
@@ -655,13 +664,9 @@ def card_create(
     """Insert a card into an equipment slot (one card per slot)."""
     if equipment.resource_kind not in EQUIPMENT_KINDS:
         raise DomainError(f"{equipment.name} is not equipment.", field="equipment")
-    name = name or f"{equipment.name}/{slot}"
-    _name_free(name)
-    _position_free(equipment, slot)
-    return Resource.objects.create(
-        name=name,
+    return _physical_create(
+        name=name or f"{equipment.name}/{slot}",
         resource_kind=ResourceKind.CARD,
-        category=ResourceCategory.PHYSICAL,
         parent=equipment,
         site_id=equipment.site_id,
         position=slot,
@@ -676,13 +681,9 @@ def port_create(*, parent: Resource, position: str, capacity_mbps: int, name: st
     """A port on a card (or directly on equipment), with its line rate in Mbit/s."""
     if parent.resource_kind not in (ResourceKind.CARD, *EQUIPMENT_KINDS):
         raise DomainError(f"{parent.name} is neither a card nor equipment.", field="parent")
-    name = name or f"{parent.name}/{position}"
-    _name_free(name)
-    _position_free(parent, position)
-    return Resource.objects.create(
-        name=name,
+    return _physical_create(
+        name=name or f"{parent.name}/{position}",
         resource_kind=ResourceKind.PORT,
-        category=ResourceCategory.PHYSICAL,
         parent=parent,
         site_id=parent.site_id,
         position=position,
@@ -693,11 +694,9 @@ def port_create(*, parent: Resource, position: str, capacity_mbps: int, name: st
 @transaction.atomic
 def duct_create(*, name: str, characteristics: dict | None = None) -> Resource:
     """A duct that cables are pulled through."""
-    _name_free(name)
-    return Resource.objects.create(
+    return _physical_create(
         name=name,
         resource_kind=ResourceKind.DUCT,
-        category=ResourceCategory.PHYSICAL,
         characteristics=characteristics or {},
     )
 
@@ -715,11 +714,9 @@ def cable_create(
         raise DomainError("A cable is fibre or copper.", field="medium")
     if duct is not None and duct.resource_kind != ResourceKind.DUCT:
         raise DomainError(f"{duct.name} is not a duct.", field="duct")
-    _name_free(name)
-    return Resource.objects.create(
+    return _physical_create(
         name=name,
         resource_kind=ResourceKind.CABLE,
-        category=ResourceCategory.PHYSICAL,
         parent=duct,
         characteristics={"medium": medium, **(characteristics or {})},
     )

@@ -16,12 +16,17 @@ admin.site.site_header = "Telco OSS/BSS administration"
 admin.site.site_title = "Telco admin"
 
 
-class StateHistoryInline(admin.TabularInline):
-    """The read-only history of a state machine (telco.states.StateChange rows)."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent that only services write: no adding, changing or deleting."""
 
     extra = 0
     can_delete = False
-    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class StateHistoryInline(ReadOnlyInline):
+    """The read-only history of a state machine (telco.states.StateChange rows)."""
+
+    readonly_fields = ("from_state", "to_state", "changed_at", "changed_by", "reason")

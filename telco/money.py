@@ -31,6 +31,11 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return Decimal(amount).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_EVEN)
 
 
+def plain_decimal(number: Decimal) -> str:
+    """A Decimal as written in messages and descriptions: 12.5000 -> '12.5', 1E+2 -> '100'."""
+    return format(number.normalize(), "f")
+
+
 def as_tmf_money(amount: Decimal | None, currency: str) -> dict | None:
     """The TM Forum Money representation: {"unit": "EUR", "value": 12.5}."""
     if amount is None:

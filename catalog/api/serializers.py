@@ -20,6 +20,7 @@ from catalog.models import (
     ServiceSpecification,
 )
 from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
+from telco.selectors import row_with_id
 
 PRODUCT_SPECIFICATION = "catalog-api:productSpecification-detail"
 PRODUCT_OFFERING = "catalog-api:productOffering-detail"
@@ -253,9 +254,7 @@ class ProductOfferingSerializer(TMFSerializer):
         extra_kwargs = {"name": {"validators": []}}
 
     def validate_productSpecification(self, ref):
-        specification = ProductSpecification.objects.filter(
-            pk=int(ref["id"]) if ref["id"].isdigit() else None
-        ).first()
+        specification = row_with_id(ProductSpecification.objects, ref["id"])
         if specification is None:
             raise serializers.ValidationError(
                 {"id": f"Product specification '{ref['id']}' does not exist."}
@@ -383,9 +382,7 @@ class ProductOfferingPriceSerializer(TMFSerializer):
         ]
 
     def validate_productOffering(self, ref):
-        offering = ProductOffering.objects.filter(
-            pk=int(ref["id"]) if ref["id"].isdigit() else None
-        ).first()
+        offering = row_with_id(ProductOffering.objects, ref["id"])
         if offering is None:
             raise serializers.ValidationError(
                 {"id": f"Product offering '{ref['id']}' does not exist."}

@@ -16,10 +16,36 @@ from telco.roles import AGENT, FINANCE, NOC
 CATALOG_READERS = (AGENT, NOC, FINANCE)
 
 
-class ProductSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
-    serializer_class = ProductSpecificationSerializer
+class CatalogEntityViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+    """A catalog entity read by every role and written by admins, each write one service call.
+
+    Subclasses name the selector and services; `entity` is the keyword the update and delete
+    services take the row by (`category_update(category=..., changes=...)`).
+    """
+
     read_roles = CATALOG_READERS
     write_roles = ()  # admin only
+    entity: str
+    list_selector = None
+    create_service = None
+    update_service = None
+    delete_service = None
+
+    def get_queryset(self):
+        return self.list_selector()
+
+    def perform_tmf_create(self, serializer):
+        return self.create_service(**serializer.validated_data)
+
+    def perform_tmf_patch(self, instance, serializer):
+        return self.update_service(**{self.entity: instance}, changes=serializer.validated_data)
+
+    def perform_tmf_delete(self, instance):
+        self.delete_service(**{self.entity: instance})
+
+
+class ProductSpecificationViewSet(CatalogEntityViewSet):
+    serializer_class = ProductSpecificationSerializer
     filter_attributes = {
         "name": "name",
         "brand": "brand",
@@ -36,26 +62,15 @@ class ProductSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin,
         "productSpecCharacteristic",
         "serviceSpecification",
     )
-
-    def get_queryset(self):
-        return selectors.product_specification_list()
-
-    def perform_tmf_create(self, serializer):
-        return services.product_specification_create(**serializer.validated_data)
-
-    def perform_tmf_patch(self, instance, serializer):
-        return services.product_specification_update(
-            specification=instance, changes=serializer.validated_data
-        )
-
-    def perform_tmf_delete(self, instance):
-        services.product_specification_delete(specification=instance)
+    entity = "specification"
+    list_selector = staticmethod(selectors.product_specification_list)
+    create_service = staticmethod(services.product_specification_create)
+    update_service = staticmethod(services.product_specification_update)
+    delete_service = staticmethod(services.product_specification_delete)
 
 
-class ProductOfferingViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+class ProductOfferingViewSet(CatalogEntityViewSet):
     serializer_class = ProductOfferingSerializer
-    read_roles = CATALOG_READERS
-    write_roles = ()  # admin only
     filter_attributes = {
         "name": "name",
         "lifecycleStatus": "lifecycle_status",
@@ -77,14 +92,15 @@ class ProductOfferingViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFV
         "marketSegment",
         "bundledProductOffering",
     )
-
-    def get_queryset(self):
-        return selectors.offering_list()
+    entity = "offering"
+    list_selector = staticmethod(selectors.offering_list)
+    create_service = staticmethod(services.offering_create)
+    delete_service = staticmethod(services.offering_delete)
 
     def perform_tmf_create(self, serializer):
         # The lifecycle starts in design whatever the client says; PATCH moves it.
         data = {k: v for k, v in serializer.validated_data.items() if k != "lifecycle_status"}
-        return services.offering_create(**data)
+        return self.create_service(**data)
 
     def perform_tmf_patch(self, instance, serializer):
         return services.offering_update(
@@ -93,14 +109,9 @@ class ProductOfferingViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFV
             by=self.request.user.get_username(),
         )
 
-    def perform_tmf_delete(self, instance):
-        services.offering_delete(offering=instance)
 
-
-class ProductOfferingPriceViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+class ProductOfferingPriceViewSet(CatalogEntityViewSet):
     serializer_class = ProductOfferingPriceSerializer
-    read_roles = CATALOG_READERS
-    write_roles = ()  # admin only
     filter_attributes = {
         "name": "name",
         "priceType": "price_type",
@@ -122,18 +133,11 @@ class ProductOfferingPriceViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin,
         "includedAllowance",
         "validFor",
     )
-
-    def get_queryset(self):
-        return selectors.offering_price_list()
-
-    def perform_tmf_create(self, serializer):
-        return services.price_create(**serializer.validated_data)
-
-    def perform_tmf_patch(self, instance, serializer):
-        return services.price_update(price=instance, changes=serializer.validated_data)
-
-    def perform_tmf_delete(self, instance):
-        services.price_delete(price=instance)
+    entity = "price"
+    list_selector = staticmethod(selectors.offering_price_list)
+    create_service = staticmethod(services.price_create)
+    update_service = staticmethod(services.price_update)
+    delete_service = staticmethod(services.price_delete)
 
 
 class ServiceSpecificationViewSet(TMFViewSet):
@@ -162,10 +166,8 @@ class ResourceSpecificationViewSet(TMFViewSet):
         return selectors.resource_specification_list()
 
 
-class CategoryViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+class CategoryViewSet(CatalogEntityViewSet):
     serializer_class = CategorySerializer
-    read_roles = CATALOG_READERS
-    write_roles = ()  # admin only
     filter_attributes = {
         "name": "name",
         "lifecycleStatus": "lifecycle_status",
@@ -173,24 +175,15 @@ class CategoryViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet)
         "lastUpdate": "last_update",
     }
     patchable_fields = ("name", "description", "lifecycleStatus", "parentId", "validFor")
-
-    def get_queryset(self):
-        return selectors.category_list()
-
-    def perform_tmf_create(self, serializer):
-        return services.category_create(**serializer.validated_data)
-
-    def perform_tmf_patch(self, instance, serializer):
-        return services.category_update(category=instance, changes=serializer.validated_data)
-
-    def perform_tmf_delete(self, instance):
-        services.category_delete(category=instance)
+    entity = "category"
+    list_selector = staticmethod(selectors.category_list)
+    create_service = staticmethod(services.category_create)
+    update_service = staticmethod(services.category_update)
+    delete_service = staticmethod(services.category_delete)
 
 
-class CatalogViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+class CatalogViewSet(CatalogEntityViewSet):
     serializer_class = CatalogSerializer
-    read_roles = CATALOG_READERS
-    write_roles = ()  # admin only
     filter_attributes = {
         "name": "name",
         "catalogType": "catalog_type",
@@ -206,15 +199,8 @@ class CatalogViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
         "validFor",
         "category",
     )
-
-    def get_queryset(self):
-        return selectors.catalog_list()
-
-    def perform_tmf_create(self, serializer):
-        return services.catalog_create(**serializer.validated_data)
-
-    def perform_tmf_patch(self, instance, serializer):
-        return services.catalog_update(catalog=instance, changes=serializer.validated_data)
-
-    def perform_tmf_delete(self, instance):
-        services.catalog_delete(catalog=instance)
+    entity = "catalog"
+    list_selector = staticmethod(selectors.catalog_list)
+    create_service = staticmethod(services.catalog_create)
+    update_service = staticmethod(services.catalog_update)
+    delete_service = staticmethod(services.catalog_delete)

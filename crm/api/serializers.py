@@ -33,6 +33,7 @@ from crm.models import (
 )
 from telco.api.schema import RELATED_PARTY
 from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
+from telco.selectors import row_with_id
 
 INDIVIDUAL = "crm-api:individual-detail"
 ORGANIZATION = "crm-api:organization-detail"
@@ -318,7 +319,7 @@ class CustomerSerializer(TMFSerializer):
         fields = ["name", "status", "customerCategory", "engagedParty", "creditProfile"]
 
     def validate_engagedParty(self, ref):
-        party = Party.objects.filter(pk=int(ref["id"]) if ref["id"].isdigit() else None).first()
+        party = row_with_id(Party.objects, ref["id"])
         if party is None:
             raise serializers.ValidationError({"id": f"Party '{ref['id']}' does not exist."})
         referred = ref.get("referred_type")
@@ -441,17 +442,11 @@ class BillingAccountSerializer(TMFSerializer):
         ]
 
     def validate_relatedParty(self, parties):
-        customers = [p for p in parties if p.get("referred_type", "Customer") == "Customer"]
-        if not customers:
-            raise serializers.ValidationError("The owning Customer is required.")
-        if len(customers) > 1:
-            raise serializers.ValidationError("Only one Customer can own an account.")
-        index = parties.index(customers[0])
-        raw = customers[0]["id"]
-        customer = Customer.objects.filter(pk=int(raw) if raw.isdigit() else None).first()
-        if customer is None:
-            raise serializers.ValidationError({index: {"id": f"Customer '{raw}' does not exist."}})
-        return customer
+        return customer_from_related_party(
+            parties,
+            missing="The owning Customer is required.",
+            several="Only one Customer can own an account.",
+        )
 
     def validate(self, attrs):
         structure = attrs.pop("billStructure", None)
@@ -496,16 +491,22 @@ class BillingAccountSerializer(TMFSerializer):
         return body
 
 
-def customer_from_related_party(parties: list[dict]) -> Customer:
-    """The one `Customer` among the related parties; ValidationError naming the item."""
+def customer_from_related_party(
+    parties: list[dict],
+    *,
+    missing: str = "The Customer is required.",
+    several: str = "Only one Customer can be given.",
+) -> Customer:
+    """The one `Customer` among the related parties; ValidationError (`missing`, `several`, or
+    naming the item whose customer does not exist) otherwise."""
     customers = [p for p in parties if p.get("referred_type", "Customer") == "Customer"]
     if not customers:
-        raise serializers.ValidationError("The Customer is required.")
+        raise serializers.ValidationError(missing)
     if len(customers) > 1:
-        raise serializers.ValidationError("Only one Customer can be given.")
+        raise serializers.ValidationError(several)
     index = parties.index(customers[0])
     raw = customers[0]["id"]
-    customer = Customer.objects.filter(pk=int(raw) if raw.isdigit() else None).first()
+    customer = row_with_id(Customer.objects, raw)
     if customer is None:
         raise serializers.ValidationError({index: {"id": f"Customer '{raw}' does not exist."}})
     return customer

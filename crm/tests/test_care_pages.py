@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -25,22 +24,6 @@ from crm.tests.page_factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def agent_client(agent_user):
-    return client_for(agent_user)
-
-
-@pytest.fixture
-def finance_client(finance_user):
-    return client_for(finance_user)
 
 
 @pytest.fixture
@@ -150,17 +133,17 @@ def test_finance_reads_care_pages_without_forms_and_cannot_post(finance_client, 
     assert TroubleTicket.objects.count() == 1
 
 
-def test_noc_is_not_in_the_care_pages(noc_user, ada):
-    client = client_for(noc_user)
+def test_noc_is_not_in_the_care_pages(noc_client, ada):
     ticket = TroubleTicketFactory(customer=ada["customer"])
     for url in (
         reverse("crm:ticket-list"),
         reverse("crm:ticket-detail", args=[ticket.pk]),
         reverse("crm:ticket-new", args=[ada["customer"].pk]),
     ):
-        assert client.get(url).status_code == 403, url
+        assert noc_client.get(url).status_code == 403, url
     assert (
-        client.post(reverse("crm:ticket-note", args=[ticket.pk]), {"text": "x"}).status_code == 403
+        noc_client.post(reverse("crm:ticket-note", args=[ticket.pk]), {"text": "x"}).status_code
+        == 403
     )
 
 
@@ -250,9 +233,8 @@ def test_ticket_page_offers_the_allowed_moves_only_and_moves(agent_client, ada):
 
 
 def test_resolving_from_the_page_emails_the_customer(
-    agent_user, ada, django_capture_on_commit_callbacks
+    agent_client, ada, django_capture_on_commit_callbacks
 ):
-    client = client_for(agent_user)
     ticket = services.trouble_ticket_create(
         customer=ada["customer"], description="Slow", ticket_type="fault", severity="minor"
     )
@@ -260,10 +242,12 @@ def test_resolving_from_the_page_emails_the_customer(
     url = reverse("crm:ticket-status", args=[ticket.pk])
     # The test's transaction never commits: run what the resolution schedules on commit.
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"status": "resolved", "reason": "Cell restarted."})
+        response = agent_client.post(url, {"status": "resolved", "reason": "Cell restarted."})
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [["ada@example.org"]]
-    html = client.get(reverse("crm:customer-detail", args=[ada["customer"].pk])).content.decode()
+    html = agent_client.get(
+        reverse("crm:customer-detail", args=[ada["customer"].pk])
+    ).content.decode()
     assert f"Notification outbound: Your trouble ticket TT{ticket.pk} is resolved" in html
     assert f"Ticket TT{ticket.pk} Slow: inProgress → resolved" in html
 

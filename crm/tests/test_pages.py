@@ -25,20 +25,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def agent_client(agent_user):
-    client = Client()
-    client.force_login(agent_user)
-    return client
-
-
-@pytest.fixture
-def noc_client(noc_user):
-    client = Client()
-    client.force_login(noc_user)
-    return client
-
-
-@pytest.fixture
 def offering():
     return make_offering()
 
@@ -157,14 +143,12 @@ def test_anonymous_is_sent_to_login(ada):
         assert response.url.startswith("/accounts/login/?next="), url
 
 
-def test_finance_user_may_use_the_portal(finance_user, ada):
-    client = Client()
-    client.force_login(finance_user)
+def test_finance_user_may_use_the_portal(finance_client, ada):
     for url in portal_urls(ada):
-        assert client.get(url).status_code == 200, url
+        assert finance_client.get(url).status_code == 200, url
 
 
-def test_navigation_follows_the_roles(agent_client, admin_user_role):
+def test_navigation_follows_the_roles(agent_client, admin_role_client, admin_user_role):
     agent_page = agent_client.get(reverse("crm:portal-search")).content.decode()
     assert 'href="/portal/"' in agent_page
     assert 'href="/noc/"' not in agent_page
@@ -175,9 +159,7 @@ def test_navigation_follows_the_roles(agent_client, admin_user_role):
 
     admin_user_role.is_staff = True
     admin_user_role.save()
-    client = Client()
-    client.force_login(admin_user_role)
-    admin_page = client.get(reverse("crm:portal-search")).content.decode()
+    admin_page = admin_role_client.get(reverse("crm:portal-search")).content.decode()
     assert 'href="/noc/"' in admin_page
     assert 'href="/admin/"' in admin_page
 

@@ -24,6 +24,7 @@ from telco.api.filters import TMFAttributeFilter
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
 from telco.exceptions import DomainError
 from telco.roles import AGENT, FINANCE, NOC, HasRole
+from telco.selectors import row_with_id
 
 READERS = (AGENT, NOC, FINANCE)
 IMPORT_RESULT = inline_serializer(
@@ -106,7 +107,7 @@ class _WithoutParameter:
 
 def _resource_ref(relationship: dict, field: str) -> Resource:
     resource_id = str((relationship.get("resource") or {}).get("id", ""))
-    resource = Resource.objects.filter(pk=resource_id).first() if resource_id.isdigit() else None
+    resource = row_with_id(Resource.objects, resource_id)
     if resource is None:
         raise DomainError(f"Resource '{resource_id}' does not exist.", field=field)
     return resource
@@ -157,11 +158,7 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         specification = None
         if "resourceSpecification" in data:
             specification_id = data["resourceSpecification"]["id"]
-            specification = (
-                ResourceSpecification.objects.filter(pk=specification_id).first()
-                if specification_id.isdigit()
-                else None
-            )
+            specification = row_with_id(ResourceSpecification.objects, specification_id)
             if specification is None:
                 raise DomainError(
                     f"Resource specification '{specification_id}' does not exist.",
@@ -176,7 +173,7 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         site = None
         if "place" in data:
             site_id = data["place"]["id"]
-            site = Site.objects.filter(pk=site_id).first() if site_id.isdigit() else None
+            site = row_with_id(Site.objects, site_id)
             if site is None:
                 raise DomainError(f"Site '{site_id}' does not exist.", field="place.id")
         related = {}

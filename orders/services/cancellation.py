@@ -18,6 +18,7 @@ from orders.models import (
 from orders.services.common import RESERVE, _order_move
 from orders.services.workflow import _service_order_release
 from telco.exceptions import DomainError
+from telco.selectors import row_with_id
 
 # ---------------------------------------------------------------------------------------------
 # Cancellation (TMF622 cancelProductOrder, TMF641 cancelServiceOrder)
@@ -62,15 +63,23 @@ def _service_order_withdraw(order: ServiceOrder, *, by: str, reason: str, at) ->
 
 def _locked_order(model, order_id: str, *, field: str):
     """The order row, locked; an unknown or malformed id is a DomainError naming `field`."""
-    order = (
-        model.objects.select_for_update().filter(pk=int(order_id)).first()
-        if str(order_id).isdigit()
-        else None
-    )
+    order = row_with_id(model.objects.select_for_update(), order_id)
     if order is None:
         label = model._meta.verbose_name.capitalize()
         raise DomainError(f"{label} '{order_id}' does not exist.", field=field)
     return order
+
+
+def _task_end(task, *, refusal: str = "", at: datetime | None = None):
+    """Record how a cancellation ended: terminatedWithError with the refusal, or done `at`."""
+    if refusal:
+        task.state = TaskState.TERMINATED_WITH_ERROR
+        task.error_message = refusal
+    else:
+        task.state = TaskState.DONE
+        task.effective_cancellation_date = at
+    task.save()
+    return task
 
 
 @transaction.atomic
@@ -103,19 +112,13 @@ def product_order_cancel(
         order, ActivationStep.objects.filter(item__order__product_order=order)
     )
     if refusal:
-        task.state = TaskState.TERMINATED_WITH_ERROR
-        task.error_message = refusal
-        task.save()
-        return task
+        return _task_end(task, refusal=refusal)
     now = timezone.now()
     why = reason or "Cancelled on request."
     for service_order in service_orders:
         _service_order_withdraw(service_order, by=by, reason=why, at=now)
     _order_cancel_moves(order, by=by, reason=why, at=now)
-    task.state = TaskState.DONE
-    task.effective_cancellation_date = now
-    task.save()
-    return task
+    return _task_end(task, at=now)
 
 
 @transaction.atomic
@@ -145,13 +148,7 @@ def service_order_cancel(
             "cancel the product order."
         )
     if refusal:
-        task.state = TaskState.TERMINATED_WITH_ERROR
-        task.error_message = refusal
-        task.save()
-        return task
+        return _task_end(task, refusal=refusal)
     now = timezone.now()
     _service_order_withdraw(order, by=by, reason=reason or "Cancelled on request.", at=now)
-    task.state = TaskState.DONE
-    task.effective_cancellation_date = now
-    task.save()
-    return task
+    return _task_end(task, at=now)

@@ -7,7 +7,7 @@ from catalog.models import ServiceSpecification
 from inventory import services as inventory_services
 from inventory.choices import ServiceState
 from inventory.models import Service
-from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
+from orders.choices import ItemAction, OrderState
 from orders.models import ActivationStep, ServiceOrder, ServiceOrderItem, ServiceOrderStateChange
 from orders.services.common import (
     ACTIVATE,
@@ -21,8 +21,15 @@ from orders.services.common import (
     WORKFLOW_ACTOR,
     _enqueue,
 )
-from orders.services.validation import ItemRequest, _check_feasible, _needs_gnb
+from orders.services.validation import (
+    ItemRequest,
+    _check_feasible,
+    _check_no_order_in_progress,
+    _item_target,
+    _needs_gnb,
+)
 from telco.exceptions import DomainError
+from telco.selectors import row_with_id
 
 NETWORK_KINDS = (ResourceKind.GNB, ResourceKind.SLICE)
 FINAL_STEP_NAMES = {
@@ -141,19 +148,24 @@ def _service_order_change_item_create(
     )
     bindings = inventory_services.held_bindings(service)
     rfs = {b.service_id: (b.service if b.service_id != service.pk else None) for b in bindings}
+
+    def element_steps(operation: str, verb: str) -> list[tuple]:
+        """One step per network element the service is configured on."""
+        return [
+            (
+                operation,
+                b.resource.resource_kind,
+                f"{verb} {b.resource.name}",
+                rfs[b.service_id],
+                b.resource,
+            )
+            for b in bindings
+            if b.resource.resource_kind in NETWORK_KINDS
+        ]
+
     plan = []
     if target_state == ServiceState.TERMINATED:
-        for binding in bindings:
-            if binding.resource.resource_kind in NETWORK_KINDS:
-                plan.append(
-                    (
-                        DEACTIVATE,
-                        binding.resource.resource_kind,
-                        f"Deactivate {binding.resource.name}",
-                        rfs[binding.service_id],
-                        binding.resource,
-                    )
-                )
+        plan.extend(element_steps(DEACTIVATE, "Deactivate"))
     else:
         old = inventory_services.bandwidth_mbps(service.characteristics.get("bandwidth"))
         new = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
@@ -168,17 +180,7 @@ def _service_order_change_item_create(
                     gnb.resource,
                 )
             )
-        for binding in bindings:
-            if binding.resource.resource_kind in NETWORK_KINDS:
-                plan.append(
-                    (
-                        MODIFY,
-                        binding.resource.resource_kind,
-                        f"Modify {binding.resource.name}",
-                        rfs[binding.service_id],
-                        binding.resource,
-                    )
-                )
+        plan.extend(element_steps(MODIFY, "Modify"))
     if any(step[0] in ELEMENT_OPERATIONS for step in plan):
         plan.append((VERIFY, "", "Verify configuration", None, None))
     plan.append((ACTIVATE, "", FINAL_STEP_NAMES[target_state], None, None))
@@ -188,17 +190,13 @@ def _service_order_change_item_create(
 
 def _direct_service_for(item: ItemRequest, prefix: str) -> Service:
     field_name = f"{prefix}.service.id"
-    if not item.service_id:
-        raise DomainError(f"A '{item.action}' item names the service to change.", field=field_name)
-    service = (
-        Service.objects.select_related("service_specification")
-        .filter(pk=int(item.service_id))
-        .first()
-        if item.service_id.isdigit()
-        else None
+    service = _item_target(
+        Service.objects.select_related("service_specification"),
+        item.service_id,
+        noun="Service",
+        action=item.action,
+        field=field_name,
     )
-    if service is None:
-        raise DomainError(f"Service '{item.service_id}' does not exist.", field=field_name)
     if service.product_id:
         raise DomainError(
             f"Service '{item.service_id}' realises product {service.product_id}: change it with "
@@ -216,13 +214,12 @@ def _direct_service_for(item: ItemRequest, prefix: str) -> Service:
             "service can be changed.",
             field=f"{prefix}.service.state",
         )
-    open_items = ServiceOrderItem.objects.filter(service=service).exclude(
-        state__in=FINAL_ORDER_STATES
+    _check_no_order_in_progress(
+        ServiceOrderItem.objects.filter(service=service),
+        noun="Service",
+        raw_id=item.service_id,
+        field=field_name,
     )
-    if open_items.exists():
-        raise DomainError(
-            f"Service '{item.service_id}' already has an order in progress.", field=field_name
-        )
     return service
 
 
@@ -291,14 +288,11 @@ def service_order_submit(
             raise DomainError(
                 "An item's action is add, modify or delete.", field=f"{prefix}.action"
             )
-        specification = (
+        specification = row_with_id(
             ServiceSpecification.objects.prefetch_related(
                 "resource_specifications", "supporting_specifications__resource_specifications"
-            )
-            .filter(pk=int(item.target_id))
-            .first()
-            if item.target_id.isdigit()
-            else None
+            ),
+            item.target_id,
         )
         if specification is None:
             raise DomainError(

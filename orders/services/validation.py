@@ -17,6 +17,7 @@ from inventory.models import ProductInstance
 from orders.choices import FINAL_ORDER_STATES, ItemAction
 from orders.models import ProductOrderItem
 from telco.exceptions import DomainError, NotFound
+from telco.selectors import row_with_id
 
 # Product statuses each change needs (suspend only active, resume only suspended, ...).
 SUSPEND, RESUME, CHANGE, TERMINATE = "suspend", "resume", "change", "terminate"
@@ -259,19 +260,32 @@ def _characteristics_of(offering: ProductOffering, values: dict) -> dict:
     return {name: value for name, value in values.items() if name in names}
 
 
+def _item_target(rows, raw_id: str, *, noun: str, action: str, field: str):
+    """The product or service a modify/delete item changes, by the id it names; refused at
+    `field` when the id is missing or unknown."""
+    if not raw_id:
+        raise DomainError(f"A '{action}' item names the {noun.lower()} to change.", field=field)
+    row = row_with_id(rows, raw_id)
+    if row is None:
+        raise DomainError(f"{noun} '{raw_id}' does not exist.", field=field)
+    return row
+
+
+def _check_no_order_in_progress(items, *, noun: str, raw_id: str, field: str) -> None:
+    """Refuse a change while another order item on the same product or service is not final."""
+    if items.exclude(state__in=FINAL_ORDER_STATES).exists():
+        raise DomainError(f"{noun} '{raw_id}' already has an order in progress.", field=field)
+
+
 def _product_for(item: ItemRequest, customer: Customer, prefix: str) -> ProductInstance:
     field_name = f"{prefix}.product.id"
-    if not item.product_id:
-        raise DomainError(f"A '{item.action}' item names the product to change.", field=field_name)
-    product = (
-        ProductInstance.objects.select_related("product_offering__product_specification")
-        .filter(pk=int(item.product_id))
-        .first()
-        if item.product_id.isdigit()
-        else None
+    product = _item_target(
+        ProductInstance.objects.select_related("product_offering__product_specification"),
+        item.product_id,
+        noun="Product",
+        action=item.action,
+        field=field_name,
     )
-    if product is None:
-        raise DomainError(f"Product '{item.product_id}' does not exist.", field=field_name)
     if product.customer_id != customer.pk:
         raise DomainError(
             f"Product '{item.product_id}' does not belong to customer {customer.pk}.",
@@ -282,13 +296,12 @@ def _product_for(item: ItemRequest, customer: Customer, prefix: str) -> ProductI
             f"Product '{item.product_id}' is a bundle: change the products bundled in it.",
             field=field_name,
         )
-    open_items = ProductOrderItem.objects.filter(product=product).exclude(
-        state__in=FINAL_ORDER_STATES
+    _check_no_order_in_progress(
+        ProductOrderItem.objects.filter(product=product),
+        noun="Product",
+        raw_id=item.product_id,
+        field=field_name,
     )
-    if open_items.exists():
-        raise DomainError(
-            f"Product '{item.product_id}' already has an order in progress.", field=field_name
-        )
     return product
 
 

@@ -26,27 +26,6 @@ NEW = reverse("orders_portal:order-new")
 CONFIG = reverse("orders_portal:offering-configuration")
 
 
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def agent_client(agent_user):
-    return _client(agent_user)
-
-
-@pytest.fixture
-def finance_client(finance_user):
-    return _client(finance_user)
-
-
-@pytest.fixture
-def noc_client(noc_user):
-    return _client(noc_user)
-
-
 @pytest.fixture
 def world():
     offering, account, gnb = five_g_world()
@@ -329,8 +308,8 @@ def test_noc_is_not_in_the_portal(noc_client, world):
     assert ProductOrder.objects.count() == 1
 
 
-def test_admin_places_orders(admin_user_role, world):
-    response = _client(admin_user_role).post(NEW, _order_form(world))
+def test_admin_places_orders(admin_role_client, admin_user_role, world):
+    response = admin_role_client.post(NEW, _order_form(world))
     assert response.status_code == 302
     assert ProductOrder.objects.get().created_by == admin_user_role.username
 
