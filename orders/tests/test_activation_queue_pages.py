@@ -173,7 +173,7 @@ def test_queue_filters_by_state(noc):
     only_failed = noc.get(QUEUE, {"state": "failed"}).content.decode()
     assert 'id="section-inProgress"' not in only_failed
     # The table fragment the page polls keeps the filter.
-    assert 'data-queue-url="/noc/activation/table/?state=failed"' in only_failed
+    assert 'data-live-url="/noc/activation/table/?state=failed"' in only_failed
     fragment = noc.get(f"{QUEUE}table/", {"state": "failed"}).content.decode()
     assert "<html" not in fragment
     assert re.findall(r'<tr id="order-(\d+)"', fragment) == [str(failed.pk)]

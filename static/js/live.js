@@ -1,5 +1,6 @@
 // Live blocks: an element with data-live-url is replaced by that URL's HTML every few seconds,
-// so an order activating shows on the page without a reload. Paused while the tab is hidden.
+// so an order activating shows on the page without a reload. Paused while the tab is hidden, and
+// while someone is using a form inside the block (a half-typed reason is never wiped).
 // `telcoLive.reload(block, url)` is the one fetch-and-replace every live page uses.
 (function () {
   "use strict";
@@ -32,8 +33,13 @@
     var interval = parseInt(block.dataset.liveInterval, 10) || 5000;
     var inFlight = false;
 
+    function busy() {
+      if (block.contains(document.activeElement) && document.activeElement !== block) { return true; }
+      return block.querySelector("details[open]") !== null;
+    }
+
     function refresh() {
-      if (inFlight || document.hidden) { return; }
+      if (inFlight || document.hidden || busy()) { return; }
       inFlight = true;
       reload(block, url).then(function () { inFlight = false; });
     }
