@@ -4,8 +4,9 @@
 
 Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/telco_bench): creates the
 database if missing, migrates it, seeds it with `seed_demo --skip-bill-run` when it holds fewer
-customers than asked (about 80 s for 100,000), then times `crm.selectors.customer_search`,
-evaluating the first 25 results of each search, and shows which indexes the plans use.
+customers than asked (about 80 s for 100,000), then times the agent portal's search
+(`crm.portal_queries.search_customers`: name, email, phone, account number, MSISDN, service
+id, exact hits ranked first, 25 results) and shows which indexes the plans use.
 """
 
 import argparse
@@ -32,13 +33,18 @@ def main() -> None:
     from django.db import connection
 
     from crm.models import Customer
+    from inventory import demo_network
 
     have = Customer.objects.count()
     if have < args.customers:
         print(f"seeding: {have} customers, want {args.customers}", flush=True)
         call_command("seed_demo", customers=args.customers, skip_bill_run=True)
+    demo_network.ensure_mobile_numbers()  # databases seeded before numbers were bound
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE crm_party, crm_customer, crm_billingaccount")
+        cursor.execute(
+            "ANALYZE crm_party, crm_customer, crm_billingaccount, inventory_resource,"
+            " inventory_serviceresource, inventory_service"
+        )
 
     queries = realistic_queries(random.Random(args.seed), args.searches)
     run(queries[:10])  # warm the connection and the caches
@@ -57,8 +63,11 @@ def main() -> None:
 
 
 def realistic_queries(rng: random.Random, n: int) -> list[tuple[str, str]]:
-    """Surnames, partial emails, phone fragments and account numbers drawn from the data."""
+    """Surnames, partial emails, phone fragments, account numbers, MSISDNs (with and without
+    +) and service ids drawn from the data."""
+    from catalog.choices import ResourceKind
     from crm.models import BillingAccount, Party
+    from inventory.models import Service, ServiceResource
 
     parties = list(
         Party.objects.exclude(email="").order_by("?").values("family_name", "email", "phone")[:n]
@@ -66,10 +75,19 @@ def realistic_queries(rng: random.Random, n: int) -> list[tuple[str, str]]:
     accounts = list(
         BillingAccount.objects.order_by("?").values_list("account_number", flat=True)[:n]
     )
+    numbers = list(
+        ServiceResource.objects.filter(resource__resource_kind=ResourceKind.MSISDN)
+        .order_by("?")
+        .values_list("resource__value", flat=True)[:n]
+    )
+    service_ids = list(
+        Service.objects.filter(product__isnull=False).order_by("?").values_list("pk", flat=True)[:n]
+    )
+    kinds = ("surname", "email", "phone", "account", "msisdn", "service id")
     queries = []
     for i in range(n):
         party = parties[i % len(parties)]
-        kind = ("surname", "email", "phone", "account")[i % 4]
+        kind = kinds[i % len(kinds)]
         if kind == "surname":
             query = party["family_name"] or party["email"].split("@")[0][:6]
         elif kind == "email":
@@ -77,20 +95,25 @@ def realistic_queries(rng: random.Random, n: int) -> list[tuple[str, str]]:
             query = local[: max(6, len(local) - rng.randint(0, 4))]
         elif kind == "phone":
             query = party["phone"][-rng.randint(6, 9) :]
-        else:
+        elif kind == "account":
             account = accounts[i % len(accounts)]
             query = account if rng.random() < 0.5 else account[-rng.randint(6, 8) :]
+        elif kind == "msisdn":
+            number = numbers[i % len(numbers)]
+            query = f"+{number}" if rng.random() < 0.5 else number
+        else:
+            query = str(service_ids[i % len(service_ids)])
         queries.append((kind, query))
     return queries
 
 
 def run(queries: list[tuple[str, str]]) -> list[float]:
-    from crm.selectors import customer_search
+    from crm.portal_queries import search_customers
 
     latencies = []
     for _kind, query in queries:
         started = time.perf_counter()
-        list(customer_search(query)[:RESULTS])
+        search_customers(query, limit=RESULTS)
         latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 
@@ -103,9 +126,9 @@ def first_of_each(queries: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def plan_indexes(query: str) -> list[str]:
-    from crm.selectors import customer_search
+    from crm.portal_queries import ranked_customer_search
 
-    plan = customer_search(query)[:RESULTS].explain()
+    plan = ranked_customer_search(query)[:RESULTS].explain()
     used = re.findall(
         r"(?:Bitmap Index Scan on|Index Scan using|Index Only Scan using) (\w+)", plan
     )

@@ -235,5 +235,6 @@ def main() -> None:
             *timed(first_page(resource.pk), args.runs),
         )
 
+
 if __name__ == "__main__":
     main()

@@ -15,12 +15,14 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from assurance.models import Alarm
 from assurance.selectors import open_alarms_for_customer
 from billing.models import AppliedCharge, CustomerBill, Payment
 from billing.selectors import accounts_with_balance, payments_for_customer
+from catalog.choices import ResourceKind
 from crm.models import (
     BillingAccount,
     ContactMedium,
@@ -41,15 +43,41 @@ RECENT_PAYMENTS = 10
 TICKET_LIST_LIMIT = 200
 
 
+def number_customer_ids(number: str) -> QuerySet:
+    """The customer holding the MSISDN `number` (digits), as a one-column values queryset.
+
+    The number is allocated to a service (its CFS, or the RFS under one); an exact match on
+    the number's unique index (resource kind and value), then primary-key joins.
+    """
+    return (
+        ServiceResource.objects.filter(
+            resource__resource_kind=ResourceKind.MSISDN, resource__value=number
+        )
+        .exclude(state=BindingState.RELEASED)
+        .values(
+            customer=Coalesce(
+                "service__product__customer_id", "service__parent__product__customer_id"
+            )
+        )
+    )
+
+
 def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
-    """Customers matching a name, billing account number, email, phone or service id.
+    """The first `limit` customers of `ranked_customer_search`."""
+    return list(ranked_customer_search(query)[:limit])
+
+
+def ranked_customer_search(query: str) -> QuerySet[Customer]:
+    """Customers matching a name, billing account number, email, phone, service id or MSISDN.
 
     Exact hits come first. A query of digits is also tried as the id of a service (its
-    product's customer); that lookup lives here because CRM may not import inventory.
+    product's customer) and, optionally with a leading +, as an allocated MSISDN (exact match
+    on the number's unique index); those lookups live here because CRM may not import
+    inventory.
     """
     query = query.strip()
     if not query:
-        return []
+        return Customer.objects.none()
     by_service = None
     exact = [When(Q(party__email__iexact=query) | Q(party__phone=query), then=Value(0))]
     if query.isdigit() and len(query) <= 18:
@@ -57,6 +85,11 @@ def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]
             "product__customer_id"
         )
         exact.append(When(pk__in=by_service, then=Value(0)))
+    number = query.removeprefix("+")
+    if number.isdigit() and 8 <= len(number) <= 15:
+        by_number = number_customer_ids(number)
+        exact.append(When(pk__in=by_number, then=Value(0)))
+        by_service = by_number if by_service is None else by_service.union(by_number)
     account_exact = BillingAccount.objects.filter(
         customer=OuterRef("pk"), account_number__iexact=query
     )
@@ -69,7 +102,7 @@ def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]
         output_field=IntegerField(),
     )
     matches = customer_search(query, also_ids=by_service)
-    return list(matches.annotate(rank=rank).order_by("rank", "name", "pk")[:limit])
+    return matches.annotate(rank=rank).order_by("rank", "name", "pk")
 
 
 def _accounts_with_balance() -> QuerySet[BillingAccount]:
@@ -143,7 +176,8 @@ def ticket_with_history(pk: int) -> TroubleTicket:
 
 
 def customer_products(customer_id: int) -> list[ProductInstance]:
-    """The customer's products with offering, account, services and the resources they hold."""
+    """The customer's products with offering, account, services and the resources they hold;
+    each with `msisdns`, the numbers allocated to it."""
     bindings = ServiceResource.objects.exclude(state=BindingState.RELEASED).select_related(
         "resource"
     )
@@ -152,12 +186,31 @@ def customer_products(customer_id: int) -> list[ProductInstance]:
         .prefetch_related(Prefetch("bindings", queryset=bindings.order_by("resource__name")))
         .order_by("category", "pk")
     )
-    return list(
+    products = list(
         ProductInstance.objects.filter(customer_id=customer_id)
         .select_related("product_offering", "billing_account")
         .prefetch_related(Prefetch("services", queryset=services))
         .order_by("-created_at", "-pk")
     )
+    # The MSISDNs each product's services (or the RFS under them) hold, in one query.
+    numbers = (
+        ServiceResource.objects.filter(
+            Q(service__product__customer_id=customer_id)
+            | Q(service__parent__product__customer_id=customer_id),
+            resource__resource_kind=ResourceKind.MSISDN,
+        )
+        .exclude(state=BindingState.RELEASED)
+        .values_list(
+            Coalesce("service__product_id", "service__parent__product_id"), "resource__value"
+        )
+        .order_by("resource__value")
+    )
+    by_product: dict[int, list[str]] = {}
+    for product_id, number in numbers:
+        by_product.setdefault(product_id, []).append(number)
+    for product in products:
+        product.msisdns = by_product.get(product.pk, [])
+    return products
 
 
 def customer_recent_orders(customer_id: int) -> list[ProductOrder]:

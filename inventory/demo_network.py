@@ -14,12 +14,23 @@ additive: rows whose name exists are skipped, and running it again changes nothi
 import csv
 import io
 
+from django.utils import timezone
+
 from catalog.choices import ResourceKind
 from inventory import services
-from inventory.models import Resource, Site
+from inventory.choices import (
+    AdministrativeState,
+    BindingState,
+    ResourceStatus,
+    ServiceState,
+    UsageState,
+)
+from inventory.models import Resource, Service, ServiceResource, Site
 from inventory.network_import import network_import
 
 RING_SIZE = 4
+# Numbers and SIMs of the demo pools that existing services leave free for new orders.
+POOL_HEADROOM = 1000
 CARD_MODELS = {
     ResourceKind.GNB: "BB 6648",
     ResourceKind.OLT: "FGLT-B",
@@ -167,3 +178,66 @@ def ensure_pools() -> int:
             create()
             created += 1
     return created
+
+
+def ensure_mobile_numbers() -> int:
+    """An MSISDN and a SIM from the pools for each live 5G service that holds no number yet.
+
+    Set-based and deterministic: services in id order take the free members in id order, and
+    the bindings are bulk-inserted (active since the service started). Services ordered
+    through the workflow already hold theirs on their RAN access RFS and are left alone.
+    `POOL_HEADROOM` numbers and SIMs stay free for new orders. Returns how many services got
+    a number (and a SIM).
+    """
+    held = ServiceResource.objects.filter(is_exclusive=True).exclude(state=BindingState.RELEASED)
+    numbered = held.filter(resource__resource_kind=ResourceKind.MSISDN)
+    mobile = list(
+        Service.objects.filter(
+            parent__isnull=True,
+            product__isnull=False,
+            service_specification__resource_specifications__resource_kind=ResourceKind.GNB,
+        )
+        .exclude(state=ServiceState.TERMINATED)
+        .exclude(pk__in=numbered.values("service_id"))
+        .exclude(pk__in=numbered.filter(service__parent__isnull=False).values("service__parent_id"))
+        .distinct()
+        .order_by("pk")
+        .values_list("pk", "start_date")
+    )
+    if not mobile:
+        return 0
+    free = {
+        kind: list(
+            Resource.objects.filter(
+                resource_kind=kind,
+                parent__resource_kind=services.POOL_KINDS[kind],
+                administrative_state=AdministrativeState.UNLOCKED,
+            )
+            .exclude(pk__in=held.values("resource_id"))
+            .order_by("pk")
+            .values_list("pk", flat=True)[: len(mobile) + POOL_HEADROOM]
+        )
+        for kind in (ResourceKind.MSISDN, ResourceKind.SIM)
+    }
+    # Both a number and a SIM each, and some of each pool left for the orders of the demo.
+    count = max(0, min(len(mobile), *(len(ids) - POOL_HEADROOM for ids in free.values())))
+    now = timezone.now()
+    bindings = [
+        ServiceResource(
+            service_id=service_id,
+            resource_id=resource_id,
+            is_exclusive=True,
+            state=BindingState.ACTIVE,
+            created_at=started or now,
+        )
+        for ids in free.values()
+        for (service_id, started), resource_id in zip(mobile[:count], ids[:count], strict=True)
+    ]
+    ServiceResource.objects.bulk_create(bindings, batch_size=5000)
+    # What an allocation marks on the member, for those just bound.
+    Resource.objects.filter(
+        resource_kind__in=(ResourceKind.MSISDN, ResourceKind.SIM),
+        usage_state=UsageState.IDLE,
+        pk__in=held.values("resource_id"),
+    ).update(resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now)
+    return count

@@ -268,7 +268,14 @@ CATALOG = [
         ("enterprise",),
     ),
 ]
-RESOURCE_KINDS = {"gNB": "gnb", "5G Network Slice": "slice", "OLT": "olt", "Edge Router": "router"}
+RESOURCE_KINDS = {
+    "gNB": "gnb",
+    "5G Network Slice": "slice",
+    "OLT": "olt",
+    "Edge Router": "router",
+    "MSISDN": "msisdn",
+    "SIM card": "sim",
+}
 # Which network element a service of each resource specification is bound to.
 ELEMENT_FOR = {"gNB": "gnb", "OLT": "olt", "Edge Router": "router"}
 
@@ -365,9 +372,15 @@ def ensure_catalog() -> dict[str, ProductOffering]:
     return offerings
 
 
-# RFS realising each CFS of the demo: (name, resource specification it binds).
+# RFS realising each CFS of the demo: (name, a resource specification it binds).
 SUPPORTING_SERVICES = {
-    "5G Slice Service": (("5G RAN access", "gNB"), ("5G network slice", "5G Network Slice")),
+    # The RAN access of a mobile service also takes a number and a SIM from the pools.
+    "5G Slice Service": (
+        ("5G RAN access", "gNB"),
+        ("5G RAN access", "MSISDN"),
+        ("5G RAN access", "SIM card"),
+        ("5G network slice", "5G Network Slice"),
+    ),
     "FTTH Access Service": (("FTTH line", "OLT"),),
     "Ethernet Line Service": (("Ethernet access", "Edge Router"),),
 }

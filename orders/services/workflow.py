@@ -40,6 +40,8 @@ from orders.services.common import (
 from orders.services.product_orders import _product_change_apply, _product_order_advance
 from telco.exceptions import Conflict, DomainError, NotFound
 
+# Logical resources the reserve step takes from pools when the catalog's specification names them.
+POOLED_KINDS = (ResourceKind.MSISDN, ResourceKind.SIM)
 # A step is tried once and retried five times before the order is held for the NOC.
 ACTIVATION_MAX_ATTEMPTS = 6
 # Service orders with no step progress for this long are picked up again by the watchdog.
@@ -175,6 +177,7 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
             gnb_holder=holders.get(ResourceKind.GNB),
             slice_holder=holders.get(ResourceKind.SLICE),
         )
+        _allocate_from_pools(service)
         for binding in bindings:
             ActivationStep.objects.filter(
                 item=step.item,
@@ -185,6 +188,25 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
             state=StepState.DONE, finished_at=timezone.now(), last_error="", deadline=None
         )
     return True
+
+
+def _allocate_from_pools(service: Service) -> None:
+    """One member of each pooled kind (MSISDN, SIM) the catalog asks for, from its pool, bound
+    to the resource-facing service whose specification lists it (the service itself when it
+    has no RFS). Runs in the reservation's transaction: PoolExhausted undoes the whole step."""
+    holders = list(
+        service.children.select_related("service_specification")
+        .prefetch_related("service_specification__resource_specifications")
+        .order_by("pk")
+    ) or [service]
+    for holder in holders:
+        kinds = {
+            resource_spec.resource_kind
+            for resource_spec in holder.service_specification.resource_specifications.all()
+        }
+        for kind in POOLED_KINDS:
+            if kind in kinds:
+                inventory_services.logical_allocate(kind=kind, service=holder, by=WORKFLOW_ACTOR)
 
 
 def _step_adjust(order: ServiceOrder, step: ActivationStep) -> bool:

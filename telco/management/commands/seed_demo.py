@@ -4,6 +4,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from inventory import demo_network
 from telco import demo
 
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             rng, customers, offerings, network, report=self.stdout.write
         )
         self.stdout.write(f"customers created: {created}")
+        self.stdout.write(f"mobile numbers bound: {demo_network.ensure_mobile_numbers()}")
         self.stdout.write(f"alarms created: {demo.ensure_alarms(rng)}")
         if not skip_bill_run:
             call_command("bill_run", stdout=self.stdout)
