@@ -1,21 +1,22 @@
 """Mobile products get an MSISDN and a SIM: the catalog's "5G RAN access" RFS names them, the
 reserve step takes one of each from the pools, a real worker runs the workflow."""
 
-from django.db import transaction
 from django.urls import reverse
 
 from catalog.choices import ResourceKind
 from catalog.models import ServiceSpecification
 from catalog.tests.factories import ResourceSpecificationFactory
-from crm.tests.factories import BillingAccountFactory
 from inventory import services as inventory_services
 from inventory.choices import BindingState
 from inventory.models import Resource, Service, ServiceResource
-from orders import services
 from orders.models import ProductOrder
-from orders.services import ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
-from orders.tests.test_workflow_resilience import ORDERS, _submit, _wait_final
+from orders.tests.test_workflow_resilience import (
+    ORDERS,
+    _submit,
+    _submit_together,
+    _wait_final,
+)
 
 SERVICES = "/tmf-api/serviceInventory/v4/service"
 
@@ -99,16 +100,7 @@ def test_no_free_number_fails_the_order_with_nothing_reserved(celery_worker, age
 def test_concurrent_orders_never_share_a_number(second_celery_worker):
     # Eight orders on two workers for a range of ten numbers: eight distinct numbers and SIMs.
     offering, _, _ = mobile_world(numbers=10)
-    with transaction.atomic():
-        order_ids = [
-            str(
-                services.product_order_submit(
-                    items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "100Mbps"})],
-                    parties=[PartyRequest(str(BillingAccountFactory().customer_id), "Customer")],
-                ).pk
-            )
-            for _ in range(8)
-        ]
+    order_ids = _submit_together(offering, 8)
 
     states = _wait_final(order_ids, timeout=60)
 

@@ -27,6 +27,21 @@ def _submit(agent_api, offering, account, bandwidth="1Gbps") -> str:
     return response.data["id"]
 
 
+def _submit_together(offering, count: int) -> list[str]:
+    """`count` 100 Mbps orders of new customers, accepted together (each feasible on its own)
+    and enqueued together when the block commits, so the workers race."""
+    with transaction.atomic():
+        return [
+            str(
+                services.product_order_submit(
+                    items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "100Mbps"})],
+                    parties=[PartyRequest(str(BillingAccountFactory().customer_id), "Customer")],
+                ).pk
+            )
+            for _ in range(count)
+        ]
+
+
 def _wait_final(order_ids, timeout=40) -> dict[str, str]:
     final = {"completed", "failed", "partial"}
 
@@ -110,17 +125,7 @@ def test_worker_killed_mid_configure_resumes_without_configuring_twice(
 def test_concurrent_orders_never_share_a_resource(second_celery_worker):
     # Room for five 100 Mbps slices on the only gNB; ten orders race for it on two workers.
     offering, _, gnb = five_g_world(gnb_capacity_mbps=500)
-    # Accepted together (each feasible on its own), enqueued together when the block commits.
-    with transaction.atomic():
-        order_ids = [
-            str(
-                services.product_order_submit(
-                    items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "100Mbps"})],
-                    parties=[PartyRequest(str(BillingAccountFactory().customer_id), "Customer")],
-                ).pk
-            )
-            for _ in range(10)
-        ]
+    order_ids = _submit_together(offering, 10)
 
     states = _wait_final(order_ids, timeout=60)
 
