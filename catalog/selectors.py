@@ -37,19 +37,26 @@ def _tiers() -> Prefetch:
     return Prefetch("tiers", queryset=PriceTier.objects.order_by("lower_bound"))
 
 
+def _valid_at(at: datetime) -> Q:
+    """Rows whose validity holds `at`: valid_from <= at < valid_to (open-ended if no end)."""
+    return Q(valid_from__lte=at) & (Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+
+
+def prices_in_force(*, at: datetime) -> QuerySet[ProductOfferingPrice]:
+    """Every price valid at `at`, in id order, each with its `tiers` (by lower bound) prefetched.
+
+    The rule of which price applies when; read it here rather than comparing the dates again.
+    """
+    return (
+        ProductOfferingPrice.objects.filter(_valid_at(at)).prefetch_related(_tiers()).order_by("id")
+    )
+
+
 def offering_prices_in_force(
     *, offering: ProductOffering, at: datetime
 ) -> list[ProductOfferingPrice]:
-    """The offering's prices valid at `at`: valid_from <= at < valid_to (open-ended if no end).
-
-    Each price comes with its `tiers` (ordered by lower bound) prefetched.
-    """
-    return list(
-        ProductOfferingPrice.objects.filter(product_offering=offering, valid_from__lte=at)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
-        .prefetch_related(_tiers())
-        .order_by("id")
-    )
+    """The offering's prices valid at `at` (see `prices_in_force`), tiers prefetched."""
+    return list(prices_in_force(at=at).filter(product_offering=offering))
 
 
 def offerings_orderable_by(segment: str, at: datetime | None = None) -> QuerySet[ProductOffering]:
@@ -61,17 +68,10 @@ def offerings_orderable_by(segment: str, at: datetime | None = None) -> QuerySet
     queries.
     """
     at = at or timezone.now()
-    prices = (
-        ProductOfferingPrice.objects.filter(valid_from__lte=at)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
-        .prefetch_related(_tiers())
-        .order_by("id")
-    )
     return (
         ProductOffering.objects.filter(
-            lifecycle_status=LifecycleStatus.LAUNCHED, is_sellable=True, valid_from__lte=at
+            _valid_at(at), lifecycle_status=LifecycleStatus.LAUNCHED, is_sellable=True
         )
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
         # Through the JSON text, so the embedded SQLite demo answers too (no jsonb containment
         # there); segment values hold no quotes, so '"consumer"' matches one whole element.
         .alias(segments_text=Cast("market_segments", TextField()))
@@ -82,7 +82,7 @@ def offerings_orderable_by(segment: str, at: datetime | None = None) -> QuerySet
                 "product_specification__characteristics",
                 queryset=CharacteristicSpecification.objects.order_by("id"),
             ),
-            Prefetch("prices", queryset=prices),
+            Prefetch("prices", queryset=prices_in_force(at=at)),
             Prefetch("categories", queryset=Category.objects.order_by("id")),
             Prefetch("bundled_offerings", queryset=ProductOffering.objects.order_by("id")),
         )

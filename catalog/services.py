@@ -100,11 +100,11 @@ def _check_name_free(model, name: str, *, label: str, instance=None) -> None:
 
 
 def _save_changes(row, changes: dict):
-    """Set the patched fields on `row`, stamp `last_update` and save it."""
+    """Set the patched fields on `row`, stamp `last_update` and save those fields only."""
     for field, value in changes.items():
         setattr(row, field, value)
     row.last_update = timezone.now()
-    row.save()
+    row.save(update_fields=[*changes, "last_update"])
     return row
 
 
@@ -153,14 +153,20 @@ def _check_characteristic_range(characteristic: dict, field: str) -> None:
             raise DomainError(error.message, field=f"{field}.value") from None
 
 
-def _service_specifications(ids: list[str], field: str) -> list[ServiceSpecification]:
-    found = ServiceSpecification.objects.in_bulk([int(i) for i in ids if str(i).isdigit()])
+def _rows_with_ids(model, ids: list[str], *, field: str, label: str) -> list:
+    """The rows of `model` the client's `ids` name, in their order, in one query; an id that
+    names none raises `DomainError(field=<field>[<index>].id)`."""
+    found = model.objects.in_bulk([int(i) for i in ids if str(i).isdigit()])
     for index, raw in enumerate(ids):
         if not str(raw).isdigit() or int(raw) not in found:
-            raise DomainError(
-                f"Service specification '{raw}' does not exist.", field=f"{field}[{index}].id"
-            )
+            raise DomainError(f"{label} '{raw}' does not exist.", field=f"{field}[{index}].id")
     return [found[int(i)] for i in ids]
+
+
+def _service_specifications(ids: list[str]) -> list[ServiceSpecification]:
+    return _rows_with_ids(
+        ServiceSpecification, ids, field="serviceSpecification", label="Service specification"
+    )
 
 
 @transaction.atomic
@@ -176,7 +182,7 @@ def product_specification_create(
 ) -> ProductSpecification:
     """Create a product specification with its characteristics and service specifications."""
     _check_name_free(ProductSpecification, name, label="product specification")
-    services = _service_specifications(service_specification_ids or [], "serviceSpecification")
+    services = _service_specifications(service_specification_ids or [])
     specification = ProductSpecification.objects.create(
         name=name,
         description=description,
@@ -208,7 +214,7 @@ def product_specification_update(
             instance=specification,
         )
     if service_ids is not None:
-        services = _service_specifications(service_ids, "serviceSpecification")
+        services = _service_specifications(service_ids)
         specification.service_specifications.set(services)
     if characteristics is not None:
         _characteristics_replace(specification=specification, characteristics=characteristics)
@@ -257,12 +263,8 @@ def _check_validity_patch(row, changes: dict) -> None:
     )
 
 
-def _categories(ids: list[str], field: str = "category") -> list[Category]:
-    found = Category.objects.in_bulk([int(i) for i in ids if str(i).isdigit()])
-    for index, raw in enumerate(ids):
-        if not str(raw).isdigit() or int(raw) not in found:
-            raise DomainError(f"Category '{raw}' does not exist.", field=f"{field}[{index}].id")
-    return [found[int(i)] for i in ids]
+def _categories(ids: list[str]) -> list[Category]:
+    return _rows_with_ids(Category, ids, field="category", label="Category")
 
 
 def _check_segments(segments: list[str]) -> list[str]:
@@ -282,12 +284,9 @@ def _bundled_offerings(ids: list[str], *, bundle: ProductOffering | None) -> lis
     field = "bundledProductOffering"
     if len(ids) < 2:
         raise DomainError("A bundle holds at least two offerings.", field=field)
-    found = ProductOffering.objects.in_bulk([int(i) for i in ids if str(i).isdigit()])
-    for index, raw in enumerate(ids):
+    offerings = _rows_with_ids(ProductOffering, ids, field=field, label="Product offering")
+    for index, offering in enumerate(offerings):
         item = f"{field}[{index}].id"
-        if not str(raw).isdigit() or int(raw) not in found:
-            raise DomainError(f"Product offering '{raw}' does not exist.", field=item)
-        offering = found[int(raw)]
         if bundle is not None and offering.pk == bundle.pk:
             raise DomainError("A bundle cannot contain itself.", field=item)
         if offering.lifecycle_status == LifecycleStatus.RETIRED:
@@ -295,9 +294,9 @@ def _bundled_offerings(ids: list[str], *, bundle: ProductOffering | None) -> lis
         # One level only, so no bundle can ever contain itself through another one.
         if offering.is_bundle:
             raise DomainError(f"'{offering.name}' is itself a bundle.", field=item)
-        if str(raw) in [str(i) for i in ids[:index]]:
+        if offering in offerings[:index]:
             raise DomainError(f"'{offering.name}' is given twice.", field=item)
-    return [found[int(i)] for i in ids]
+    return offerings
 
 
 def _check_bundle_launch(offering: ProductOffering) -> None:
@@ -420,11 +419,7 @@ def offering_update(*, offering: ProductOffering, changes: dict, by: str = "") -
             field="lifecycle_status",
             by=by,
         )
-    for field, value in changes.items():
-        setattr(offering, field, value)
-    offering.last_update = timezone.now()
-    offering.save(update_fields=[*changes, "last_update"])
-    return offering
+    return _save_changes(offering, changes)
 
 
 @transaction.atomic
