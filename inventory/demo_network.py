@@ -17,14 +17,8 @@ import io
 from django.utils import timezone
 
 from catalog.choices import ResourceKind
-from inventory import services
-from inventory.choices import (
-    AdministrativeState,
-    BindingState,
-    ResourceStatus,
-    ServiceState,
-    UsageState,
-)
+from inventory import selectors, services
+from inventory.choices import POOL_KINDS, BindingState, ResourceStatus, ServiceState, UsageState
 from inventory.models import Resource, Service, ServiceResource, Site
 from inventory.network_import import network_import
 
@@ -136,7 +130,7 @@ def ensure_pools() -> int:
     """Address, VLAN, number, SIM and slice pools; how many pools were created."""
     created = 0
     existing = set(
-        Resource.objects.filter(resource_kind__in=services.POOL_KINDS.values()).values_list(
+        Resource.objects.filter(resource_kind__in=POOL_KINDS.values()).values_list(
             "name", flat=True
         )
     )
@@ -189,8 +183,7 @@ def ensure_mobile_numbers() -> int:
     `POOL_HEADROOM` numbers and SIMs stay free for new orders. Returns how many services got
     a number (and a SIM).
     """
-    held = ServiceResource.objects.filter(is_exclusive=True).exclude(state=BindingState.RELEASED)
-    numbered = held.filter(resource__resource_kind=ResourceKind.MSISDN)
+    numbered = selectors.pool_bindings_held(ResourceKind.MSISDN)
     mobile = list(
         Service.objects.filter(
             parent__isnull=True,
@@ -208,14 +201,9 @@ def ensure_mobile_numbers() -> int:
         return 0
     free = {
         kind: list(
-            Resource.objects.filter(
-                resource_kind=kind,
-                parent__resource_kind=services.POOL_KINDS[kind],
-                administrative_state=AdministrativeState.UNLOCKED,
-            )
-            .exclude(pk__in=held.values("resource_id"))
-            .order_by("pk")
-            .values_list("pk", flat=True)[: len(mobile) + POOL_HEADROOM]
+            selectors.pool_free_members(kind).values_list("pk", flat=True)[
+                : len(mobile) + POOL_HEADROOM
+            ]
         )
         for kind in (ResourceKind.MSISDN, ResourceKind.SIM)
     }
@@ -235,9 +223,7 @@ def ensure_mobile_numbers() -> int:
     ]
     ServiceResource.objects.bulk_create(bindings, batch_size=5000)
     # What an allocation marks on the member, for those just bound.
-    Resource.objects.filter(
-        resource_kind__in=(ResourceKind.MSISDN, ResourceKind.SIM),
-        usage_state=UsageState.IDLE,
-        pk__in=held.values("resource_id"),
-    ).update(resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now)
+    Resource.objects.filter(pk__in=[binding.resource_id for binding in bindings]).update(
+        resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
+    )
     return count

@@ -119,7 +119,7 @@ def _read(text: str, kind: str) -> _Rows:
     parsed = _Rows(rows)
     for number, row in parsed.rows:
         for column in required:
-            if not row.get(column) and not (kind in ("cards", "ports") and column == "name"):
+            if not row.get(column):
                 parsed.error(number, column, "Required.")
     return parsed
 

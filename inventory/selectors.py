@@ -24,6 +24,7 @@ from inventory import topology
 from inventory.choices import (
     BASE_TYPES,
     LINK_KINDS,
+    POOL_KINDS,
     TMF_TYPES,
     AdministrativeState,
     BindingState,
@@ -124,6 +125,33 @@ def resource_list() -> QuerySet[Resource]:
     return (
         Resource.objects.select_related("site", "parent", "resource_specification")
         .annotate(free_mbps=F("capacity_mbps") - _held_capacity())
+        .order_by("pk")
+    )
+
+
+def pool_bindings_held(kind: str) -> QuerySet[ServiceResource]:
+    """The exclusive bindings not released on members of `kind` (an MSISDN, a SIM...)."""
+    return ServiceResource.objects.filter(resource__resource_kind=kind, is_exclusive=True).exclude(
+        state=BindingState.RELEASED
+    )
+
+
+def pool_free_members(kind: str, *, pool: Resource | None = None) -> QuerySet[Resource]:
+    """Members of `kind` in `pool` (or in any pool of that kind) that are unlocked and held by
+    no service, in id order: the next ones to allocate."""
+    # The pools are a subquery, not a join, so a caller's FOR UPDATE locks the members only.
+    pools = (
+        Resource.objects.filter(pk=pool.pk)
+        if pool is not None
+        else Resource.objects.filter(resource_kind=POOL_KINDS[kind])
+    )
+    return (
+        Resource.objects.filter(
+            resource_kind=kind,
+            parent__in=pools.values("pk"),
+            administrative_state=AdministrativeState.UNLOCKED,
+        )
+        .exclude(pk__in=pool_bindings_held(kind).values("resource_id"))
         .order_by("pk")
     )
 

@@ -5,7 +5,6 @@ import re
 from datetime import datetime
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.choices import ResourceKind
@@ -287,6 +286,30 @@ def products_activate_pending(*, products, by: str = "", at: datetime | None = N
             _product_move(product, ProductStatus.ACTIVE, by=by, start_date=at)
 
 
+def _services_end(
+    services: list[Service], *, by: str, reason: str, at: datetime
+) -> dict[int, ProductInstance]:
+    """Give back what the services hold (capacity, slices on standby, pool members free) and
+    terminate them; returns {id: product} of the products they realise."""
+    service_ids = [service.pk for service in services]
+    ServiceResource.objects.filter(service_id__in=service_ids).exclude(
+        state=BindingState.RELEASED
+    ).update(state=BindingState.RELEASED)
+    Resource.objects.filter(
+        bindings__service_id__in=service_ids, resource_kind=ResourceKind.SLICE
+    ).update(resource_status=ResourceStatus.STANDBY, usage_state=UsageState.IDLE, last_update=at)
+    _return_to_pools(
+        ServiceResource.objects.filter(service_id__in=service_ids).values("resource_id"), at
+    )
+    products = {}
+    for service in services:
+        if service.state != ServiceState.TERMINATED:
+            _service_move(service, ServiceState.TERMINATED, by=by, reason=reason, end_date=at)
+        if service.product_id:
+            products[service.product_id] = service.product
+    return products
+
+
 @transaction.atomic
 def services_release(
     *,
@@ -303,22 +326,7 @@ def services_release(
     if product_status not in (ProductStatus.ABORTED, ProductStatus.CANCELLED):
         raise DomainError(f"Released products end aborted or cancelled, not '{product_status}'.")
     now = timezone.now()
-    service_ids = [service.pk for service in services]
-    ServiceResource.objects.filter(service_id__in=service_ids).exclude(
-        state=BindingState.RELEASED
-    ).update(state=BindingState.RELEASED)
-    Resource.objects.filter(
-        bindings__service_id__in=service_ids, resource_kind=ResourceKind.SLICE
-    ).update(resource_status=ResourceStatus.STANDBY, usage_state=UsageState.IDLE, last_update=now)
-    _return_to_pools(
-        ServiceResource.objects.filter(service_id__in=service_ids).values("resource_id"), now
-    )
-    products = {}
-    for service in services:
-        if service.state != ServiceState.TERMINATED:
-            _service_move(service, ServiceState.TERMINATED, by=by, reason=reason, end_date=now)
-        if service.product_id:
-            products[service.product_id] = service.product
+    products = _services_end(services, by=by, reason=reason, at=now)
     # A bundle ends with its products, those without network services included.
     parent_ids = {p.parent_id for p in products.values() if p.parent_id}
     bundled = ProductInstance.objects.filter(parent_id__in=parent_ids).exclude(pk__in=products)
@@ -347,8 +355,7 @@ def resource_create(
     serial_number: str = "",
 ) -> Resource:
     """Register a network resource (TMF639 POST)."""
-    if Resource.objects.filter(name=name).exists():
-        raise DomainError(f"A resource named '{name}' already exists.", field="name")
+    _name_free(name)
     if (
         value
         and Resource.objects.filter(resource_kind=resource_kind, value=value)
@@ -558,21 +565,7 @@ def services_terminate(
     """End services (and children): capacity and slices given back, services terminated,
     their products terminated with `termination_date` (billing charges up to that instant)."""
     at = at or timezone.now()
-    everything = _with_children(services)
-    ids = [service.pk for service in everything]
-    ServiceResource.objects.filter(service_id__in=ids).exclude(state=BindingState.RELEASED).update(
-        state=BindingState.RELEASED
-    )
-    Resource.objects.filter(bindings__service_id__in=ids, resource_kind=ResourceKind.SLICE).update(
-        resource_status=ResourceStatus.STANDBY, usage_state=UsageState.IDLE, last_update=at
-    )
-    _return_to_pools(ServiceResource.objects.filter(service_id__in=ids).values("resource_id"), at)
-    products = {}
-    for service in everything:
-        if service.state != ServiceState.TERMINATED:
-            _service_move(service, ServiceState.TERMINATED, by=by, reason=reason, end_date=at)
-        if service.product_id:
-            products[service.product_id] = service.product
+    products = _services_end(_with_children(services), by=by, reason=reason, at=at)
     for product in products.values():
         product.refresh_from_db(fields=["status"])
         if product.status in (ProductStatus.ACTIVE, ProductStatus.SUSPENDED):
@@ -609,9 +602,9 @@ def product_terminate(
 # ---------------------------------------------------------------------------------------------
 
 
-def _name_free(name: str, field: str = "name") -> None:
+def _name_free(name: str) -> None:
     if Resource.objects.filter(name=name).exists():
-        raise DomainError(f"A resource named '{name}' already exists.", field=field)
+        raise DomainError(f"A resource named '{name}' already exists.", field="name")
 
 
 def _position_free(parent: Resource, position: str) -> None:
@@ -865,6 +858,11 @@ def _pool_with_members(
     return pool
 
 
+def _consecutive(first: str, count: int) -> list[str]:
+    """`count` consecutive numbers from `first`, as digit strings as wide as `first`."""
+    return [str(int(first) + offset).zfill(len(first)) for offset in range(count)]
+
+
 @transaction.atomic
 def ip_prefix_create(*, name: str, prefix: str, site=None) -> Resource:
     """An IP prefix ("10.1.0.0/24") and its host addresses, ready to be allocated."""
@@ -908,8 +906,7 @@ def msisdn_range_create(*, name: str, first: str, count: int) -> Resource:
         raise DomainError("An MSISDN is 8 to 15 digits.", field="first")
     if not 1 <= count <= 100_000:
         raise DomainError("A range holds 1 to 100000 numbers.", field="count")
-    start = int(first)
-    numbers = [str(start + offset).zfill(len(first)) for offset in range(count)]
+    numbers = _consecutive(first, count)
     members = [(f"msisdn-{number}", number, {}) for number in numbers]
     return _pool_with_members(
         pool_kind=ResourceKind.MSISDN_POOL,
@@ -928,17 +925,15 @@ def sim_stock_create(*, name: str, first_iccid: str, first_imsi: str, count: int
         raise DomainError("An IMSI is 15 digits.", field="first_imsi")
     if not 1 <= count <= 100_000:
         raise DomainError("A stock holds 1 to 100000 SIMs.", field="count")
-    members = []
-    for offset in range(count):
-        iccid = str(int(first_iccid) + offset).zfill(len(first_iccid))
-        imsi = str(int(first_imsi) + offset).zfill(15)
-        members.append((f"sim-{iccid}", iccid, {"imsi": imsi}))
-    imsis = [characteristics["imsi"] for _, _, characteristics in members]
+    iccids, imsis = _consecutive(first_iccid, count), _consecutive(first_imsi, count)
     clash = Resource.objects.filter(
         resource_kind=ResourceKind.SIM, characteristics__imsi__in=imsis
     ).first()
     if clash is not None:
         raise DomainError(f"IMSI {clash.characteristics['imsi']} is taken.", field="first_imsi")
+    members = [
+        (f"sim-{iccid}", iccid, {"imsi": imsi}) for iccid, imsi in zip(iccids, imsis, strict=True)
+    ]
     return _pool_with_members(
         pool_kind=ResourceKind.SIM_POOL, name=name, value=first_iccid, members=members
     )
@@ -953,13 +948,10 @@ def slice_pool_create(
         raise DomainError("The slice/service type is 0 to 255.", field="sst")
     if not (first_sd >= 0 and count >= 1 and first_sd + count <= 0xFFFFFF):
         raise DomainError("Slice differentiators are 24 bits.", field="first_sd")
+    differentiators = [f"{sd:06x}" for sd in range(first_sd, first_sd + count)]
     members = [
-        (
-            f"{name}/sd-{first_sd + offset:06x}",
-            f"{sst}-{first_sd + offset:06x}",
-            {"sNssai": {"sst": sst, "sd": f"{first_sd + offset:06x}"}},
-        )
-        for offset in range(count)
+        (f"{name}/sd-{sd}", f"{sst}-{sd}", {"sNssai": {"sst": sst, "sd": sd}})
+        for sd in differentiators
     ]
     return _pool_with_members(
         pool_kind=ResourceKind.SLICE_POOL,
@@ -968,12 +960,6 @@ def slice_pool_create(
         members=members,
         parent=parent,
         site=parent.site if parent is not None else None,
-    )
-
-
-def _held(kind: str) -> QuerySet[ServiceResource]:
-    return ServiceResource.objects.filter(resource__resource_kind=kind, is_exclusive=True).exclude(
-        state=BindingState.RELEASED
     )
 
 
@@ -997,27 +983,13 @@ def logical_allocate(
         raise DomainError(f"{pool.name} is not a pool of {kind}.", field="pool")
     # Two deliveries of the same workflow step for one service serialise here.
     Service.objects.select_for_update().get(pk=service.pk)
-    held = _held(kind).filter(service=service).select_related("resource")
+    held = selectors.pool_bindings_held(kind).filter(service=service).select_related("resource")
     if pool is not None:
         held = held.filter(resource__parent=pool)
     binding = held.order_by("pk").first()
     if binding is not None:
         return binding.resource
-    pools = (
-        Resource.objects.filter(pk=pool.pk)
-        if pool is not None
-        else Resource.objects.filter(resource_kind=POOL_KINDS[kind])
-    )
-    free = (
-        Resource.objects.filter(
-            resource_kind=kind,
-            parent__in=pools.values("pk"),
-            administrative_state=AdministrativeState.UNLOCKED,
-        )
-        .exclude(pk__in=_held(kind).values("resource_id"))
-        .order_by("pk")
-        .select_for_update(skip_locked=True)
-    )
+    free = selectors.pool_free_members(kind, pool=pool).select_for_update(skip_locked=True)
     for _attempt in range(5):
         resource = free.first()
         if resource is None:
