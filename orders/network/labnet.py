@@ -58,29 +58,13 @@ class LabNetDriver(NetworkDriver):
     """Drives the lab elements (LabElement rows, created on first use)."""
 
     def activate(self, *, element, idempotency_key, service_ref, payload):
-        return self._configure(element, idempotency_key, service_ref, payload, "activate")
+        return self._apply(element, idempotency_key, service_ref, "activate", payload)
 
     def modify(self, *, element, idempotency_key, service_ref, payload):
-        return self._configure(element, idempotency_key, service_ref, payload, "modify")
+        return self._apply(element, idempotency_key, service_ref, "modify", payload)
 
     def deactivate(self, *, element, idempotency_key, service_ref):
-        lab_element = _answer_or_fail(element)
-        with transaction.atomic():
-            config, created = LabElementConfig.objects.get_or_create(
-                idempotency_key=idempotency_key,
-                defaults={
-                    "element": lab_element,
-                    "operation": "deactivate",
-                    "service_ref": service_ref,
-                    "is_active": False,
-                },
-            )
-            if created:
-                LabElementConfig.objects.filter(
-                    element=lab_element, service_ref=service_ref, is_active=True
-                ).exclude(pk=config.pk).update(is_active=False)
-        _travel()
-        return {"element": element, "applied": created}
+        return self._apply(element, idempotency_key, service_ref, "deactivate", {})
 
     def status(self, *, element, service_ref):
         lab_element = _answer_or_fail(element)
@@ -90,7 +74,9 @@ class LabNetDriver(NetworkDriver):
         _travel()
         return {"element": element, "configured": configured}
 
-    def _configure(self, element, idempotency_key, service_ref, payload, operation):
+    def _apply(self, element, idempotency_key, service_ref, operation, payload):
+        """Record the operation once per idempotency key; a modify or deactivate replaces the
+        configuration the element held for the service (one per service)."""
         lab_element = _answer_or_fail(element)
         with transaction.atomic():
             config, created = LabElementConfig.objects.get_or_create(
@@ -100,10 +86,10 @@ class LabNetDriver(NetworkDriver):
                     "operation": operation,
                     "service_ref": service_ref,
                     "payload": payload,
+                    "is_active": operation != "deactivate",
                 },
             )
-            if created and operation == "modify":
-                # The element holds one configuration per service: the new one replaces it.
+            if created and operation != "activate":
                 LabElementConfig.objects.filter(
                     element=lab_element, service_ref=service_ref, is_active=True
                 ).exclude(pk=config.pk).update(is_active=False)
