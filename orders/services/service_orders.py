@@ -23,6 +23,7 @@ from orders.services.common import (
 )
 from orders.services.validation import (
     ItemRequest,
+    _check_can_adjust,
     _check_feasible,
     _check_no_order_in_progress,
     _item_target,
@@ -250,16 +251,11 @@ def _check_direct_change(item: ItemRequest, prefix: str) -> tuple:
             field=f"{prefix}.service",
         )
     if values.get("bandwidth") != service.characteristics.get("bandwidth"):
-        bandwidth_field = f"{prefix}.service.serviceCharacteristic.bandwidth"
-        try:
-            bandwidth = inventory_services.bandwidth_mbps(values.get("bandwidth"))
-        except DomainError as error:
-            raise DomainError(error.message, field=bandwidth_field) from None
-        if not inventory_services.capacity_can_adjust(service=service, bandwidth=bandwidth):
-            raise DomainError(
-                f"Not feasible: the gNB of {service.name} has not {bandwidth} Mbps free.",
-                field=bandwidth_field,
-            )
+        _check_can_adjust(
+            [service],
+            values.get("bandwidth"),
+            f"{prefix}.service.serviceCharacteristic.bandwidth",
+        )
     return service, target, values
 
 

@@ -186,13 +186,18 @@ def _realising_specifications(service_specifications) -> list[ServiceSpecificati
     return result
 
 
+def _bandwidth(value, field_name: str) -> int:
+    """The bandwidth in Mbps; a malformed value is refused naming `field_name`."""
+    try:
+        return inventory_services.bandwidth_mbps(value)
+    except DomainError as error:
+        raise DomainError(error.message, field=field_name) from None
+
+
 def _check_feasible(*, characteristics: dict, customer, prefix: str) -> None:
     """Is there a gNB able to carry the bandwidth? 400 naming the bandwidth when not."""
     field_name = f"{prefix}.bandwidth"
-    try:
-        bandwidth = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
-    except DomainError as error:
-        raise DomainError(error.message, field=field_name) from None
+    bandwidth = _bandwidth(characteristics.get("bandwidth"), field_name)
     if not inventory_services.capacity_is_feasible(bandwidth=bandwidth, customer=customer):
         raise DomainError(
             f"Not feasible: no gNB has {bandwidth} Mbps of free capacity.", field=field_name
@@ -391,16 +396,11 @@ def _check_change(item: ItemRequest, customer: Customer, prefix: str) -> _Checke
             field=f"{prefix}.product",
         )
     if values.get("bandwidth") != product.characteristics.get("bandwidth"):
-        bandwidth_field = f"{prefix}.product.productCharacteristic.bandwidth"
-        bandwidth = inventory_services.bandwidth_mbps(values.get("bandwidth"))
-        for service in product.services.filter(parent__isnull=True).exclude(
-            state=ServiceState.TERMINATED
-        ):
-            if not inventory_services.capacity_can_adjust(service=service, bandwidth=bandwidth):
-                raise DomainError(
-                    f"Not feasible: the gNB of {service.name} has not {bandwidth} Mbps free.",
-                    field=bandwidth_field,
-                )
+        _check_can_adjust(
+            product.services.filter(parent__isnull=True).exclude(state=ServiceState.TERMINATED),
+            values.get("bandwidth"),
+            f"{prefix}.product.productCharacteristic.bandwidth",
+        )
     return _CheckedItem(
         request=item,
         offering=offering,
@@ -408,6 +408,17 @@ def _check_change(item: ItemRequest, customer: Customer, prefix: str) -> _Checke
         product=product,
         change=CHANGE,
     )
+
+
+def _check_can_adjust(services, bandwidth_value, field_name: str) -> None:
+    """Can the gNB of each service hold its new bandwidth? 400 naming the bandwidth when not."""
+    bandwidth = _bandwidth(bandwidth_value, field_name)
+    for service in services:
+        if not inventory_services.capacity_can_adjust(service=service, bandwidth=bandwidth):
+            raise DomainError(
+                f"Not feasible: the gNB of {service.name} has not {bandwidth} Mbps free.",
+                field=field_name,
+            )
 
 
 def _check_relationships(items: list[ItemRequest]) -> None:
