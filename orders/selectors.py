@@ -25,6 +25,7 @@ from orders.models import (
     CancelServiceOrder,
     ProductOrder,
     ProductOrderItem,
+    ProductOrderStateChange,
     ServiceOrder,
     ServiceOrderItem,
 )
@@ -45,6 +46,11 @@ def stalled_condition(now: datetime) -> Q:
     )
 
 
+def actionable_condition(now: datetime) -> Q:
+    """Service orders the NOC may retry or fail: held, or stalled."""
+    return Q(state=OrderState.HELD) | stalled_condition(now)
+
+
 def product_order_list() -> QuerySet[ProductOrder]:
     """Product orders with customer, account, items and service orders in fixed queries."""
     items = ProductOrderItem.objects.select_related("product_offering", "product").order_by("id")
@@ -55,6 +61,31 @@ def product_order_list() -> QuerySet[ProductOrder]:
             Prefetch("service_orders", queryset=ServiceOrder.objects.order_by("id")),
         )
         .order_by("-pk")
+    )
+
+
+def _items_with_steps() -> Prefetch:
+    """A service order's items (service, specification) with their steps in sequence (resource,
+    service): two queries."""
+    steps = ActivationStep.objects.select_related("resource", "service").order_by("sequence")
+    items = (
+        ServiceOrderItem.objects.select_related("service", "service_specification")
+        .prefetch_related(Prefetch("steps", queryset=steps))
+        .order_by("id")
+    )
+    return Prefetch("items", queryset=items)
+
+
+def product_orders_with_progress() -> QuerySet[ProductOrder]:
+    """Product orders with customer, account, items (offering, product), service orders with
+    their items and steps (`_items_with_steps`), and history: six queries."""
+    items = ProductOrderItem.objects.select_related("product_offering", "product").order_by("id")
+    service_orders = ServiceOrder.objects.prefetch_related(_items_with_steps()).order_by("id")
+    history = ProductOrderStateChange.objects.order_by("changed_at", "id")
+    return ProductOrder.objects.select_related("customer", "billing_account").prefetch_related(
+        Prefetch("items", queryset=items),
+        Prefetch("service_orders", queryset=service_orders),
+        Prefetch("history", queryset=history),
     )
 
 
@@ -110,21 +141,16 @@ def service_orders_with_progress(*, now: datetime | None = None) -> QuerySet[Ser
     """Service orders with their product order and customer, their items (service,
     specification) and steps (`items[].steps`, in sequence, with resource and service), and
     annotations of the current step: `current_step_name`, `current_step_state`,
-    `current_step_attempts`, `current_step_error`, `current_step_deadline`, and `is_stalled`.
+    `current_step_attempts`, `current_step_error`, `current_step_deadline`; `is_stalled`, and
+    `is_actionable` (the NOC may retry or fail it).
     A fixed number of queries (three)."""
     now = now or timezone.now()
     current = _current_step()
-    steps = ActivationStep.objects.select_related("resource", "service").order_by("sequence")
-    items = (
-        ServiceOrderItem.objects.select_related("service", "service_specification")
-        .prefetch_related(Prefetch("steps", queryset=steps))
-        .order_by("id")
-    )
     return (
         ServiceOrder.objects.select_related(
             "product_order__customer", "product_order__billing_account"
         )
-        .prefetch_related(Prefetch("items", queryset=items))
+        .prefetch_related(_items_with_steps())
         .annotate(
             current_step_name=Subquery(current.values("name")[:1]),
             current_step_state=Subquery(current.values("state")[:1]),
@@ -132,6 +158,7 @@ def service_orders_with_progress(*, now: datetime | None = None) -> QuerySet[Ser
             current_step_error=Subquery(current.values("last_error")[:1]),
             current_step_deadline=Subquery(current.values("deadline")[:1]),
             is_stalled=ExpressionWrapper(stalled_condition(now), output_field=BooleanField()),
+            is_actionable=ExpressionWrapper(actionable_condition(now), output_field=BooleanField()),
         )
     )
 

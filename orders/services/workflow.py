@@ -1,6 +1,7 @@
 """The activation workflow: steps, completion, fallout, the NOC's retry / fail, the watchdog."""
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from orders.models import (
 )
 from orders.network import driver_for
 from orders.network.base import NetworkError, PermanentNetworkError, TransientNetworkError
-from orders.selectors import STALL_AFTER, stalled_condition
+from orders.selectors import STALL_AFTER, actionable_condition
 from orders.services.common import (
     ACTIVATE,
     ADJUST,
@@ -44,7 +45,6 @@ from telco.exceptions import Conflict, DomainError, NotFound
 POOLED_KINDS = (ResourceKind.MSISDN, ResourceKind.SIM)
 # A step is tried once and retried five times before the order is held for the NOC.
 ACTIVATION_MAX_ATTEMPTS = 6
-# Service orders with no step progress for this long are picked up again by the watchdog.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,15 +111,40 @@ def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
                 state=StepState.PENDING, last_error=str(error), deadline=None
             )
             raise
-        _service_order_hold(order, step, f"{error} (gave up after {step.attempts} attempts)")
+        _service_order_hold(order, step, str(error))
         return False
     except (PermanentNetworkError, DomainError) as error:
         _service_order_fail(order, step, str(error))
         return False
+    _step_done(step)
+    _touch(order)
+    return True
+
+
+def _step_done(step: ActivationStep) -> None:
     ActivationStep.objects.filter(pk=step.pk).update(
         state=StepState.DONE, finished_at=timezone.now(), last_error="", deadline=None
     )
-    _touch(order)
+
+
+def _step_failed(step: ActivationStep, error: str) -> str:
+    """Mark the step failed with the error; returns the reason the order gives for it."""
+    ActivationStep.objects.filter(pk=step.pk).update(
+        state=StepState.FAILED, last_error=error, finished_at=timezone.now(), deadline=None
+    )
+    return f"Step {step.sequence} '{step.name}' failed: {error}"
+
+
+def _step_in_inventory(
+    order: ServiceOrder, step: ActivationStep, change: Callable[[], object]
+) -> bool:
+    """Make the step's `change` to the inventory and mark the step done in one transaction, so
+    a re-run never does it twice; False, nothing changed, when the order stopped meanwhile."""
+    with transaction.atomic():
+        if not _order_still_running(order):
+            return False
+        change()
+        _step_done(step)
     return True
 
 
@@ -165,10 +190,8 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
     bandwidth = inventory_services.bandwidth_mbps(step.item.characteristics.get("bandwidth"))
     configure_steps = step.item.steps.filter(operation=CONFIGURE).select_related("service")
     holders = {each.resource_kind: each.service for each in configure_steps}
-    # The reservation and the step's completion commit together: a re-run never reserves twice.
-    with transaction.atomic():
-        if not _order_still_running(order):
-            return False
+
+    def reserve() -> None:
         bindings = inventory_services.capacity_reserve(
             service=service,
             bandwidth=bandwidth,
@@ -184,10 +207,8 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
                 operation=CONFIGURE,
                 resource_kind=binding.resource.resource_kind,
             ).update(resource=binding.resource, name=f"Configure {binding.resource.name}"[:60])
-        ActivationStep.objects.filter(pk=step.pk).update(
-            state=StepState.DONE, finished_at=timezone.now(), last_error="", deadline=None
-        )
-    return True
+
+    return _step_in_inventory(order, step, reserve)
 
 
 def _allocate_from_pools(service: Service) -> None:
@@ -212,14 +233,11 @@ def _allocate_from_pools(service: Service) -> None:
 def _step_adjust(order: ServiceOrder, step: ActivationStep) -> bool:
     """Hold the new bandwidth on the gNB (row lock, free capacity counted again)."""
     bandwidth = inventory_services.bandwidth_mbps(step.item.characteristics.get("bandwidth"))
-    with transaction.atomic():
-        if not _order_still_running(order):
-            return False
-        inventory_services.capacity_adjust(service=step.item.service, bandwidth=bandwidth)
-        ActivationStep.objects.filter(pk=step.pk).update(
-            state=StepState.DONE, finished_at=timezone.now(), last_error="", deadline=None
-        )
-    return True
+    return _step_in_inventory(
+        order,
+        step,
+        lambda: inventory_services.capacity_adjust(service=step.item.service, bandwidth=bandwidth),
+    )
 
 
 def _admin_state(service_state: str) -> str:
@@ -414,13 +432,7 @@ def _service_order_fail(
     order: ServiceOrder, failed_step: ActivationStep | None, error: str, *, by: str = WORKFLOW_ACTOR
 ) -> None:
     """Undo what was done (newest first), give back reservations, fail the orders."""
-    if failed_step is not None:
-        reason = f"Step {failed_step.sequence} '{failed_step.name}' failed: {error}"
-        ActivationStep.objects.filter(pk=failed_step.pk).update(
-            state=StepState.FAILED, last_error=error, finished_at=timezone.now(), deadline=None
-        )
-    else:
-        reason = error
+    reason = error if failed_step is None else _step_failed(failed_step, error)
     _compensate(order)
     with transaction.atomic():
         product_order = None
@@ -449,14 +461,12 @@ def _service_order_fail(
 
 
 def _service_order_hold(order: ServiceOrder, step: ActivationStep, error: str) -> None:
-    """Stop the workflow for the NOC: the step failed, the order is held with the reason."""
-    reason = f"Step {step.sequence} '{step.name}' failed: {error}"
+    """Stop the workflow for the NOC: the step used its attempts, the order is held with the
+    reason."""
     with transaction.atomic():
         if not _order_still_running(order):
             return
-        ActivationStep.objects.filter(pk=step.pk).update(
-            state=StepState.FAILED, last_error=error, finished_at=timezone.now(), deadline=None
-        )
+        reason = _step_failed(step, f"{error} (gave up after {step.attempts} attempts)")
         _order_move(order, OrderState.HELD, reason=reason, failure_reason=reason)
 
 
@@ -502,10 +512,7 @@ def _locked_for_noc(service_order_id: int, action: str) -> ServiceOrder:
     order = ServiceOrder.objects.select_for_update().filter(pk=service_order_id).first()
     if order is None:
         raise NotFound(f"Service order '{service_order_id}' does not exist.")
-    if order.state == OrderState.HELD:
-        return order
-    stalled = ServiceOrder.objects.filter(pk=order.pk).filter(stalled_condition(timezone.now()))
-    if stalled.exists():
+    if ServiceOrder.objects.filter(actionable_condition(timezone.now()), pk=order.pk).exists():
         return order
     raise Conflict(
         f"{order} is {order.state}: only a held or stalled order can be {action}.",
@@ -588,9 +595,7 @@ def _timed_out_steps_handle(now) -> list[int]:
             if changed:
                 resumed.append(step.item.order_id)
         else:
-            _service_order_hold(
-                step.item.order, step, f"{error} (gave up after {step.attempts} attempts)"
-            )
+            _service_order_hold(step.item.order, step, error)
     return resumed
 
 

@@ -56,14 +56,11 @@ def noc_view(view):
 # ---------------------------------------------------------------------------------------------
 
 
-def _queue_row(order: ServiceOrder, now) -> ServiceOrder:
-    """What the queue shows of an order, from the selector's annotations (no query)."""
-    order.steps_total = sum(len(item.steps.all()) for item in order.items.all())
-    order.steps_done = sum(
-        step.state == StepState.DONE for item in order.items.all() for step in item.steps.all()
-    )
-    # Retry and Fail are for a held order or a stalled one; the services refuse anything else.
-    order.is_actionable = order.state == OrderState.HELD or order.is_stalled
+def _queue_row(order: ServiceOrder) -> ServiceOrder:
+    """How many of the order's steps are done, from its prefetched steps (no query)."""
+    steps = [step for item in order.items.all() for step in item.steps.all()]
+    order.steps_total = len(steps)
+    order.steps_done = sum(step.state == StepState.DONE for step in steps)
     return order
 
 
@@ -71,7 +68,7 @@ def _section(key: str, now) -> dict:
     orders = selectors.activation_queue(now=now).filter(state__in=SECTIONS[key]["states"])
     if key == "failed":
         orders = orders.order_by("-completion_date", "-pk")
-    rows = [_queue_row(order, now) for order in orders[:SECTION_ROWS]]
+    rows = [_queue_row(order) for order in orders[:SECTION_ROWS]]
     return {"key": key, "title": SECTIONS[key]["title"], "orders": rows, "total": orders.count()}
 
 
@@ -91,16 +88,15 @@ def _queue_context(request) -> dict:
 def _order_detail(pk: int) -> ServiceOrder:
     """One service order with its progress, customer, items, steps and history."""
     history = ServiceOrderStateChange.objects.order_by("changed_at", "id")
-    now = timezone.now()
     order = (
-        selectors.service_orders_with_progress(now=now)
+        selectors.service_orders_with_progress()
         .prefetch_related(Prefetch("history", queryset=history))
         .filter(pk=pk)
         .first()
     )
     if order is None:
         raise Http404
-    return _queue_row(order, now)
+    return _queue_row(order)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,19 +129,24 @@ def _back(request):
     return redirect(reverse("orders_noc:queue"))
 
 
-@noc_view
-@require_POST
-def service_order_retry(request, pk: int):
-    """Resume a held or stuck order's workflow from the step where it stopped."""
+def _act(request, pk: int, action, done: str, **arguments):
+    """Call the service `action` on the order; its refusal becomes a message, then go back."""
     try:
-        services.service_order_retry(service_order_id=pk, by=request.user.get_username())
+        action(service_order_id=pk, by=request.user.get_username(), **arguments)
     except NotFound:
         raise Http404 from None
     except DomainError as error:
         messages.error(request, f"Service order {pk}: {error.message}")
     else:
-        messages.success(request, f"Service order {pk} is being retried.")
+        messages.success(request, f"Service order {pk} {done}")
     return _back(request)
+
+
+@noc_view
+@require_POST
+def service_order_retry(request, pk: int):
+    """Resume a held or stuck order's workflow from the step where it stopped."""
+    return _act(request, pk, services.service_order_retry, "is being retried.")
 
 
 @noc_view
@@ -156,14 +157,4 @@ def service_order_fail(request, pk: int):
     if not reason:
         messages.error(request, f"Service order {pk}: give a reason to fail it.")
         return _back(request)
-    try:
-        services.service_order_fail(
-            service_order_id=pk, by=request.user.get_username(), reason=reason
-        )
-    except NotFound:
-        raise Http404 from None
-    except DomainError as error:
-        messages.error(request, f"Service order {pk}: {error.message}")
-    else:
-        messages.success(request, f"Service order {pk} failed: {reason}")
-    return _back(request)
+    return _act(request, pk, services.service_order_fail, f"failed: {reason}", reason=reason)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -21,15 +20,9 @@ from crm.models import BillingAccount, Customer
 from crm.views import portal_view
 from inventory.choices import ProductStatus
 from inventory.models import ProductInstance
+from orders import selectors
 from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
-from orders.models import (
-    ActivationStep,
-    ProductOrder,
-    ProductOrderItem,
-    ProductOrderStateChange,
-    ServiceOrder,
-    ServiceOrderItem,
-)
+from orders.models import ProductOrder
 from orders.services import (
     ALLOWED_PRODUCT_STATUS,
     CHANGE,
@@ -88,6 +81,27 @@ def _form_field(error_field: str | None) -> str:
     if error_field.startswith("billingAccount"):
         return "billing_account"
     return "form"
+
+
+def _submit(request, customer, item, *, billing_account_id, description, errors):
+    """Submit a one-item order for the customer as the signed-in user and go to its page; a
+    refusal goes into `errors` under the form input it names, and None is returned."""
+    try:
+        order = product_order_submit(
+            items=[item],
+            parties=[PartyRequest(id=str(customer.pk), referred_type="Customer")],
+            billing_account_id=billing_account_id,
+            description=description,
+            by=request.user.get_username(),
+        )
+    except DomainError as error:
+        errors[_form_field(error.field)] = error.message
+        return None
+    return redirect("orders_portal:order-detail", order.pk)
+
+
+def _posted_description(post) -> str:
+    return post.get("description", "").strip()[:200]
 
 
 def _posted_characteristics(post) -> dict[str, str]:
@@ -220,25 +234,22 @@ def order_new(request):
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = _posted_characteristics(request.POST)
-        try:
-            order = product_order_submit(
-                items=[
-                    ItemRequest(
-                        item_id=ITEM_ID,
-                        action=ItemAction.ADD,
-                        target_id=request.POST.get("offering", ""),
-                        characteristics=values,
-                    )
-                ],
-                parties=[PartyRequest(id=str(customer.pk), referred_type="Customer")],
-                billing_account_id=account_id or None,
-                description=request.POST.get("description", "").strip()[:200],
-                by=request.user.get_username(),
-            )
-        except DomainError as error:
-            errors[_form_field(error.field)] = error.message
-        else:
-            return redirect("orders_portal:order-detail", order.pk)
+        item = ItemRequest(
+            item_id=ITEM_ID,
+            action=ItemAction.ADD,
+            target_id=request.POST.get("offering", ""),
+            characteristics=values,
+        )
+        submitted = _submit(
+            request,
+            customer,
+            item,
+            billing_account_id=account_id or None,
+            description=_posted_description(request.POST),
+            errors=errors,
+        )
+        if submitted is not None:
+            return submitted
     context = {
         "customer": customer,
         "offerings": offerings,
@@ -269,26 +280,7 @@ def offering_configuration(request):
 
 
 def _order_with_progress(pk: int) -> ProductOrder:
-    """The order with items, service orders, their items and steps, and history: 6 queries."""
-    steps = ActivationStep.objects.select_related("resource", "service").order_by("sequence", "pk")
-    service_items = (
-        ServiceOrderItem.objects.select_related("service_specification", "service")
-        .prefetch_related(Prefetch("steps", queryset=steps))
-        .order_by("pk")
-    )
-    service_orders = ServiceOrder.objects.prefetch_related(
-        Prefetch("items", queryset=service_items)
-    ).order_by("pk")
-    items = ProductOrderItem.objects.select_related("product_offering", "product").order_by("pk")
-    history = ProductOrderStateChange.objects.order_by("changed_at", "pk")
-    return get_object_or_404(
-        ProductOrder.objects.select_related("customer", "billing_account").prefetch_related(
-            Prefetch("items", queryset=items),
-            Prefetch("service_orders", queryset=service_orders),
-            Prefetch("history", queryset=history),
-        ),
-        pk=pk,
-    )
+    return get_object_or_404(selectors.product_orders_with_progress(), pk=pk)
 
 
 def _order_path(order: ProductOrder) -> list[dict]:
@@ -410,21 +402,14 @@ def _product_action_item(action: ProductAction, product: ProductInstance, post) 
         return ItemRequest(
             item_id=ITEM_ID,
             action=ItemAction.MODIFY,
-            target_id="",
             product_id=product_id,
             characteristics=_posted_characteristics(post),
         )
     if action.slug == "terminate":
-        return ItemRequest(
-            item_id=ITEM_ID, action=ItemAction.DELETE, target_id="", product_id=product_id
-        )
+        return ItemRequest(item_id=ITEM_ID, action=ItemAction.DELETE, product_id=product_id)
     status = ProductStatus.SUSPENDED if action.slug == "suspend" else ProductStatus.ACTIVE
     return ItemRequest(
-        item_id=ITEM_ID,
-        action=ItemAction.MODIFY,
-        target_id="",
-        product_id=product_id,
-        status=status,
+        item_id=ITEM_ID, action=ItemAction.MODIFY, product_id=product_id, status=status
     )
 
 
@@ -451,19 +436,16 @@ def product_action(request, pk: int, action: str):
     elif request.method == "POST":
         if chosen.slug == "configure":
             values = _posted_characteristics(request.POST)
-        try:
-            order = product_order_submit(
-                items=[_product_action_item(chosen, product, request.POST)],
-                parties=[PartyRequest(id=str(customer.pk), referred_type="Customer")],
-                billing_account_id=str(product.billing_account_id),
-                description=request.POST.get("description", "").strip()[:200]
-                or f"{chosen.label}: {product.name}",
-                by=request.user.get_username(),
-            )
-        except DomainError as error:
-            errors[_form_field(error.field)] = error.message
-        else:
-            return redirect("orders_portal:order-detail", order.pk)
+        submitted = _submit(
+            request,
+            customer,
+            _product_action_item(chosen, product, request.POST),
+            billing_account_id=str(product.billing_account_id),
+            description=_posted_description(request.POST) or f"{chosen.label}: {product.name}",
+            errors=errors,
+        )
+        if submitted is not None:
+            return submitted
     context = {
         "product": product,
         "customer": customer,
