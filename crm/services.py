@@ -58,6 +58,22 @@ from telco.states import check_transition, transition
 logger = logging.getLogger(__name__)
 
 PARTY_FIELDS = {"given_name", "family_name", "organization_name", "birth_date"}
+CREDIT_PROFILE_FIELDS = {
+    "credit_profile_date",
+    "credit_score",
+    "credit_risk_rating",
+    "valid_from",
+    "valid_to",
+}
+BILLING_ACCOUNT_FIELDS = {"name", "bill_cycle_day", "payment_method", "credit_limit", "state"}
+ACCOUNT_CONTACT_FIELDS = {
+    "contact_name",
+    "contact_type",
+    "party_role_type",
+    "contact_medium",
+    "valid_from",
+    "valid_to",
+}
 
 # ContactMedium field -> its TMF632 path inside one contactMedium entry (for error messages).
 MEDIUM_FIELDS = {
@@ -99,11 +115,16 @@ def _is_current(row, now) -> bool:
     )
 
 
-def _known_attributes(data: dict, known: dict, noun: str) -> dict:
-    """`data` with its text stripped; an attribute not in `known` is refused."""
+def _refuse_unknown(data: Iterable[str], known: Iterable[str], noun: str) -> None:
+    """An attribute not in `known` is refused (the first one, by name)."""
     unknown = set(data) - set(known)
     if unknown:
         raise DomainError(f"Unknown {noun} attribute '{sorted(unknown)[0]}'.")
+
+
+def _known_attributes(data: dict, known: dict, noun: str) -> dict:
+    """`data` with its text stripped; an attribute not in `known` is refused."""
+    _refuse_unknown(data, known, noun)
     return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
 
 
@@ -270,14 +291,23 @@ def _build_identifications(party: Party, identifications: Iterable[dict]) -> lis
     return rows
 
 
-def _save_identifications(party: Party, rows: list[PartyIdentification], *, path: str) -> None:
+def _save_children(rows: list, **owner) -> None:
+    """Save unsaved child rows (media, documents, profiles, contacts) under `owner` in one
+    INSERT, e.g. `_save_children(media, party=party)`."""
+    if not rows:
+        return
     for row in rows:
-        row.party = party
+        for field, value in owner.items():
+            setattr(row, field, value)
+    type(rows[0]).objects.bulk_create(rows)
+
+
+def _save_identifications(party: Party, rows: list[PartyIdentification], *, path: str) -> None:
     try:
         # A savepoint: a concurrent twin registering the same document leaves this transaction
         # usable, and the caller sees the same field error as the check above gives.
         with transaction.atomic():
-            PartyIdentification.objects.bulk_create(rows)
+            _save_children(rows, party=party)
     except IntegrityError:
         raise DomainError(
             "A document given already identifies another party.", field=path
@@ -305,9 +335,7 @@ def party_create(
     dicts, `identifications` PartyIdentification field dicts. The party's email, phone and
     address columns become its preferred media.
     """
-    unknown = set(fields) - PARTY_FIELDS
-    if unknown:
-        raise DomainError(f"Unknown party attribute '{sorted(unknown)[0]}'.")
+    _refuse_unknown(fields, PARTY_FIELDS, "party")
     if kind not in PartyKind.values:
         raise DomainError(f"'{kind}' is not a kind of party.", field="kind")
     now = timezone.now()
@@ -317,9 +345,7 @@ def party_create(
     documents = _build_identifications(party, identifications or [])
     _apply_preferred(party, media)
     party.save()
-    for row in media:
-        row.party = party
-    ContactMedium.objects.bulk_create(media)
+    _save_children(media, party=party)
     _save_identifications(party, documents, path=_identification_path(kind))
     return party
 
@@ -331,9 +357,7 @@ def party_update(*, party: Party, changes: dict) -> Party:
     changes = dict(changes)
     media = changes.pop("contact_media", None)
     identifications = changes.pop("identifications", None)
-    unknown = set(changes) - PARTY_FIELDS
-    if unknown:
-        raise DomainError(f"Unknown party attribute '{sorted(unknown)[0]}'.")
+    _refuse_unknown(changes, PARTY_FIELDS, "party")
     party = Party.objects.select_for_update().get(pk=party.pk)
     for field, value in changes.items():
         setattr(party, field, value)
@@ -347,9 +371,7 @@ def party_update(*, party: Party, changes: dict) -> Party:
     party.save()
     if media is not None:
         party.contact_media.all().delete()
-        for row in media:
-            row.party = party
-        ContactMedium.objects.bulk_create(media)
+        _save_children(media, party=party)
     if identifications is not None:
         party.identifications.all().delete()
         _save_identifications(party, identifications, path=_identification_path(party.kind))
@@ -360,15 +382,7 @@ def _build_credit_profiles(profiles: Iterable[dict]) -> list[CreditProfile]:
     rows = []
     for index, data in enumerate(profiles):
         path = f"creditProfile[{index}]"
-        unknown = set(data) - {
-            "credit_profile_date",
-            "credit_score",
-            "credit_risk_rating",
-            "valid_from",
-            "valid_to",
-        }
-        if unknown:
-            raise DomainError(f"Unknown credit profile attribute '{sorted(unknown)[0]}'.")
+        _refuse_unknown(data, CREDIT_PROFILE_FIELDS, "credit profile")
         row = CreditProfile(**data)
         if row.credit_profile_date is None:
             row.credit_profile_date = timezone.now()
@@ -381,12 +395,6 @@ def _build_credit_profiles(profiles: Iterable[dict]) -> list[CreditProfile]:
         _check_valid_for(row.valid_from, row.valid_to, f"{path}.validFor.endDateTime")
         rows.append(row)
     return rows
-
-
-def _save_credit_profiles(customer: Customer, rows: list[CreditProfile]) -> None:
-    for row in rows:
-        row.customer = customer
-    CreditProfile.objects.bulk_create(rows)
 
 
 def _check_customer(customer: Customer) -> None:
@@ -412,7 +420,7 @@ def customer_create(
     _check_customer(customer)
     profiles = _build_credit_profiles(credit_profiles or [])
     customer.save()
-    _save_credit_profiles(customer, profiles)
+    _save_children(profiles, customer=customer)
     return customer
 
 
@@ -421,9 +429,7 @@ def customer_update(*, customer: Customer, changes: dict) -> Customer:
     """Change a customer's name, status or segment; `credit_profiles` replaces the list."""
     changes = dict(changes)
     profiles = changes.pop("credit_profiles", None)
-    unknown = set(changes) - {"name", "status", "segment"}
-    if unknown:
-        raise DomainError(f"Unknown customer attribute '{sorted(unknown)[0]}'.")
+    _refuse_unknown(changes, {"name", "status", "segment"}, "customer")
     for field, value in changes.items():
         setattr(customer, field, value)
     _check_customer(customer)
@@ -433,7 +439,7 @@ def customer_update(*, customer: Customer, changes: dict) -> Customer:
     customer.save()
     if profiles is not None:
         customer.credit_profiles.all().delete()
-        _save_credit_profiles(customer, profiles)
+        _save_children(profiles, customer=customer)
     return customer
 
 
@@ -461,16 +467,7 @@ def _build_account_contacts(contacts: Iterable[dict]) -> list[BillingAccountCont
     for index, data in enumerate(contacts):
         path = f"contact[{index}]"
         data = dict(data)
-        unknown = set(data) - {
-            "contact_name",
-            "contact_type",
-            "party_role_type",
-            "contact_medium",
-            "valid_from",
-            "valid_to",
-        }
-        if unknown:
-            raise DomainError(f"Unknown contact attribute '{sorted(unknown)[0]}'.")
+        _refuse_unknown(data, ACCOUNT_CONTACT_FIELDS, "contact")
         media = _build_media(data.pop("contact_medium", []), path=f"{path}.contactMedium")
         row = BillingAccountContact(**data)
         row.contact_name = row.contact_name.strip()
@@ -485,12 +482,6 @@ def _build_account_contacts(contacts: Iterable[dict]) -> list[BillingAccountCont
         row.contact_medium = [medium_as_dict(medium) for medium in media]
         rows.append(row)
     return rows
-
-
-def _save_account_contacts(account: BillingAccount, rows: list[BillingAccountContact]) -> None:
-    for row in rows:
-        row.account = account
-    BillingAccountContact.objects.bulk_create(rows)
 
 
 @transaction.atomic
@@ -527,7 +518,7 @@ def billing_account_create(
     account.save()
     account.account_number = f"BA{account.pk:08d}"
     account.save(update_fields=["account_number"])
-    _save_account_contacts(account, contact_rows)
+    _save_children(contact_rows, account=account)
     return account
 
 
@@ -541,9 +532,7 @@ def billing_account_update(
     """
     changes = dict(changes)
     contacts = changes.pop("contacts", None)
-    unknown = set(changes) - {"name", "bill_cycle_day", "payment_method", "credit_limit", "state"}
-    if unknown:
-        raise DomainError(f"Unknown billing account attribute '{sorted(unknown)[0]}'.")
+    _refuse_unknown(changes, BILLING_ACCOUNT_FIELDS, "billing account")
     target = changes.pop("state", None)
     for field, value in changes.items():
         setattr(account, field, value)
@@ -551,7 +540,7 @@ def billing_account_update(
     if contacts is not None:
         contacts = _build_account_contacts(contacts)
         account.contacts.all().delete()
-        _save_account_contacts(account, contacts)
+        _save_children(contacts, account=account)
     if changes or contacts is not None:
         account.last_update = timezone.now()
         account.save(update_fields=[*changes, "last_update"])
@@ -586,6 +575,18 @@ TICKET_FIELDS = {
 }
 
 
+def _check_related_entities(entities: list[dict], types: tuple[str, ...], subject: str) -> None:
+    """Each TMF related entity has an id and one of `types` as its `@referredType`."""
+    for index, entity in enumerate(entities):
+        if not str(entity.get("id", "")).strip():
+            raise DomainError("A related entity needs an id.", field=f"relatedEntity[{index}].id")
+        if entity.get("@referredType") not in types:
+            raise DomainError(
+                f"{subject} relates to one of {', '.join(types)}.",
+                field=f"relatedEntity[{index}].@referredType",
+            )
+
+
 def _check_ticket(ticket: TroubleTicket) -> None:
     if not ticket.description.strip():
         raise DomainError("A trouble ticket needs a description.", field="description")
@@ -595,14 +596,7 @@ def _check_ticket(ticket: TroubleTicket) -> None:
         raise DomainError(f"'{ticket.severity}' is not a severity.", field="severity")
     if not isinstance(ticket.priority, int) or not 1 <= ticket.priority <= 4:
         raise DomainError("The priority is 1 (most urgent) to 4.", field="priority")
-    for index, entity in enumerate(ticket.related_entities):
-        if not str(entity.get("id", "")).strip():
-            raise DomainError("A related entity needs an id.", field=f"relatedEntity[{index}].id")
-        if entity.get("@referredType") not in TICKET_RELATED_ENTITY_TYPES:
-            raise DomainError(
-                f"A ticket relates to one of {', '.join(TICKET_RELATED_ENTITY_TYPES)}.",
-                field=f"relatedEntity[{index}].@referredType",
-            )
+    _check_related_entities(ticket.related_entities, TICKET_RELATED_ENTITY_TYPES, "A ticket")
 
 
 def _set_deadlines(ticket: TroubleTicket) -> None:
@@ -678,9 +672,7 @@ def trouble_ticket_update(*, ticket: TroubleTicket, changes: dict, by: str = "")
     target = changes.pop("status", None)
     reason = changes.pop("status_change_reason", None)
     notes = changes.pop("notes", None)
-    unknown = set(changes) - TICKET_FIELDS
-    if unknown:
-        raise DomainError(f"Unknown trouble ticket attribute '{sorted(unknown)[0]}'.")
+    _refuse_unknown(changes, TICKET_FIELDS, "trouble ticket")
     ticket = TroubleTicket.objects.select_for_update().get(pk=ticket.pk)
     moves = target is not None and target != ticket.status
     if reason is not None and not moves:
@@ -771,17 +763,6 @@ def _notify_ticket_resolved(ticket_id: int, *, by: str) -> PartyInteraction:
     )
 
 
-def _check_interaction_entities(entities: list[dict]) -> None:
-    for index, entity in enumerate(entities):
-        if not str(entity.get("id", "")).strip():
-            raise DomainError("A related entity needs an id.", field=f"relatedEntity[{index}].id")
-        if entity.get("@referredType") not in INTERACTION_RELATED_ENTITY_TYPES:
-            raise DomainError(
-                f"An interaction relates to one of {', '.join(INTERACTION_RELATED_ENTITY_TYPES)}.",
-                field=f"relatedEntity[{index}].@referredType",
-            )
-
-
 @transaction.atomic
 def party_interaction_create(
     *,
@@ -834,7 +815,9 @@ def party_interaction_create(
         raise DomainError(
             "An interaction ends after it starts.", field="interactionDate.endDateTime"
         )
-    _check_interaction_entities(interaction.related_entities)
+    _check_related_entities(
+        interaction.related_entities, INTERACTION_RELATED_ENTITY_TYPES, "An interaction"
+    )
     interaction.notes = _new_notes([], notes or [], by=by, now=now)
     interaction.save()
     return interaction

@@ -53,14 +53,17 @@ def _datetime(value) -> str | None:
     return serializers.DateTimeField().to_representation(value) if value else None
 
 
-def valid_for(valid_from, valid_to) -> dict:
-    """A TMF TimePeriod; bounds that are not set are left out."""
+def with_valid_for(body: dict, valid_from, valid_to) -> dict:
+    """`body` with `validFor`, a TMF TimePeriod, when a bound is set; bounds that are not set
+    are left out."""
     period = {}
     if valid_from:
         period["startDateTime"] = _datetime(valid_from)
     if valid_to:
         period["endDateTime"] = _datetime(valid_to)
-    return period
+    if period:
+        body["validFor"] = period
+    return body
 
 
 class TimePeriodSerializer(serializers.Serializer):
@@ -135,10 +138,7 @@ def medium_representation(medium) -> dict:
         "preferred": bool(get("preferred")),
         "characteristic": characteristic,
     }
-    period = valid_for(get("valid_from"), get("valid_to"))
-    if period:
-        body["validFor"] = period
-    return body
+    return with_valid_for(body, get("valid_from"), get("valid_to"))
 
 
 def contact_media(party: Party) -> list[dict]:
@@ -176,10 +176,7 @@ def identification_representation(document: PartyIdentification) -> dict:
         "issuingCountry": document.issuing_country,
         "issuingDate": document.issuing_date.isoformat() if document.issuing_date else None,
     }
-    period = valid_for(document.valid_from, document.valid_to)
-    if period:
-        body["validFor"] = period
-    return body
+    return with_valid_for(body, document.valid_from, document.valid_to)
 
 
 class PartySerializer(TMFSerializer):
@@ -288,10 +285,7 @@ def credit_profile_representation(profile: CreditProfile) -> dict:
         "creditScore": profile.credit_score,
         "creditRiskRating": profile.credit_risk_rating,
     }
-    period = valid_for(profile.valid_from, profile.valid_to)
-    if period:
-        body["validFor"] = period
-    return body
+    return with_valid_for(body, profile.valid_from, profile.valid_to)
 
 
 class CustomerSerializer(TMFSerializer):
@@ -389,10 +383,7 @@ def account_contact_representation(contact: BillingAccountContact) -> dict:
         "partyRoleType": contact.party_role_type,
         "contactMedium": [medium_representation(m) for m in contact.contact_medium],
     }
-    period = valid_for(contact.valid_from, contact.valid_to)
-    if period:
-        body["validFor"] = period
-    return body
+    return with_valid_for(body, contact.valid_from, contact.valid_to)
 
 
 class BillingAccountSerializer(TMFSerializer):
