@@ -31,7 +31,7 @@ from crm.models import (
     PartyIdentification,
     TroubleTicket,
 )
-from crm.selectors import customer_search, trouble_ticket_list
+from crm.selectors import URGENT_FIRST, customer_search, trouble_ticket_list
 from inventory.choices import BindingState
 from inventory.models import ProductInstance, Service, ServiceResource
 from orders.models import ProductOrder, ProductOrderItem
@@ -43,17 +43,26 @@ RECENT_PAYMENTS = 10
 TICKET_LIST_LIMIT = 200
 
 
+def _held_bindings() -> QuerySet[ServiceResource]:
+    """Resources a service holds now (reserved or in use, not released)."""
+    return ServiceResource.objects.exclude(state=BindingState.RELEASED)
+
+
+def _held_msisdns() -> QuerySet[ServiceResource]:
+    """MSISDN allocations held by a service: a CFS, or an RFS under one (whose product is its
+    parent's)."""
+    return _held_bindings().filter(resource__resource_kind=ResourceKind.MSISDN)
+
+
 def number_customer_ids(number: str) -> QuerySet:
     """The customer holding the MSISDN `number` (digits), as a one-column values queryset.
 
-    The number is allocated to a service (its CFS, or the RFS under one); an exact match on
-    the number's unique index (resource kind and value), then primary-key joins.
+    An exact match on the number's unique index (resource kind and value), then primary-key
+    joins.
     """
     return (
-        ServiceResource.objects.filter(
-            resource__resource_kind=ResourceKind.MSISDN, resource__value=number
-        )
-        .exclude(state=BindingState.RELEASED)
+        _held_msisdns()
+        .filter(resource__value=number)
         .values(
             customer=Coalesce(
                 "service__product__customer_id", "service__parent__product__customer_id"
@@ -78,18 +87,18 @@ def ranked_customer_search(query: str) -> QuerySet[Customer]:
     query = query.strip()
     if not query:
         return Customer.objects.none()
-    by_service = None
+    also_ids = None
     exact = [When(Q(party__email__iexact=query) | Q(party__phone=query), then=Value(0))]
     if query.isdigit() and len(query) <= 18:
-        by_service = Service.objects.filter(pk=int(query), product__isnull=False).values(
+        also_ids = Service.objects.filter(pk=int(query), product__isnull=False).values(
             "product__customer_id"
         )
-        exact.append(When(pk__in=by_service, then=Value(0)))
+        exact.append(When(pk__in=also_ids, then=Value(0)))
     number = query.removeprefix("+")
     if number.isdigit() and 8 <= len(number) <= 15:
         by_number = number_customer_ids(number)
         exact.append(When(pk__in=by_number, then=Value(0)))
-        by_service = by_number if by_service is None else by_service.union(by_number)
+        also_ids = by_number if also_ids is None else also_ids.union(by_number)
     account_exact = BillingAccount.objects.filter(
         customer=OuterRef("pk"), account_number__iexact=query
     )
@@ -101,7 +110,7 @@ def ranked_customer_search(query: str) -> QuerySet[Customer]:
         default=Value(2),
         output_field=IntegerField(),
     )
-    matches = customer_search(query, also_ids=by_service)
+    matches = customer_search(query, also_ids=also_ids)
     return matches.annotate(rank=rank).order_by("rank", "name", "pk")
 
 
@@ -161,26 +170,18 @@ def customer_ticket_targets(customer_id: int) -> list[tuple[str, str]]:
 def ticket_page_list(status: str) -> list[TroubleTicket]:
     """Tickets for the ticket list page: "open", "all" or one status; most urgent first."""
     tickets = trouble_ticket_list(status=None if status == "all" else status)
-    return list(
-        tickets.select_related("customer").order_by("priority", "expected_resolution_date", "id")[
-            :TICKET_LIST_LIMIT
-        ]
-    )
+    return list(tickets.order_by(*URGENT_FIRST)[:TICKET_LIST_LIMIT])
 
 
 def ticket_with_history(pk: int) -> TroubleTicket:
     """A ticket with its customer and status history."""
-    return get_object_or_404(
-        TroubleTicket.objects.select_related("customer").prefetch_related("history"), pk=pk
-    )
+    return get_object_or_404(trouble_ticket_list().prefetch_related("history"), pk=pk)
 
 
 def customer_products(customer_id: int) -> list[ProductInstance]:
     """The customer's products with offering, account, services and the resources they hold;
     each with `msisdns`, the numbers allocated to it."""
-    bindings = ServiceResource.objects.exclude(state=BindingState.RELEASED).select_related(
-        "resource"
-    )
+    bindings = _held_bindings().select_related("resource")
     services = (
         Service.objects.select_related("service_specification")
         .prefetch_related(Prefetch("bindings", queryset=bindings.order_by("resource__name")))
@@ -194,12 +195,11 @@ def customer_products(customer_id: int) -> list[ProductInstance]:
     )
     # The MSISDNs each product's services (or the RFS under them) hold, in one query.
     numbers = (
-        ServiceResource.objects.filter(
+        _held_msisdns()
+        .filter(
             Q(service__product__customer_id=customer_id)
-            | Q(service__parent__product__customer_id=customer_id),
-            resource__resource_kind=ResourceKind.MSISDN,
+            | Q(service__parent__product__customer_id=customer_id)
         )
-        .exclude(state=BindingState.RELEASED)
         .values_list(
             Coalesce("service__product_id", "service__parent__product_id"), "resource__value"
         )

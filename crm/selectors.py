@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from crm.choices import OPEN_TICKET_STATUSES
+from crm.choices import OPEN_TICKET_STATUSES, InteractionChannel
 from crm.models import (
     BillingAccount,
     ContactMedium,
@@ -20,6 +20,8 @@ from crm.models import (
 from telco.exceptions import NotFound
 
 TIMELINE_LENGTH = 50
+# Tickets as they are worked: most urgent first, then the nearest resolution deadline.
+URGENT_FIRST = ("priority", "expected_resolution_date", "id")
 
 
 def _party_details() -> list[Prefetch]:
@@ -123,9 +125,7 @@ def trouble_ticket_list(*, status: str | None = None) -> QuerySet[TroubleTicket]
 def open_tickets_for_customer(customer_id: int) -> QuerySet[TroubleTicket]:
     """The customer's tickets still being worked on, most urgent first."""
     return (
-        trouble_ticket_list(status="open")
-        .filter(customer_id=customer_id)
-        .order_by("priority", "expected_resolution_date", "id")
+        trouble_ticket_list(status="open").filter(customer_id=customer_id).order_by(*URGENT_FIRST)
     )
 
 
@@ -143,6 +143,21 @@ class TimelineEntry:
     interaction: PartyInteraction | None = None
 
 
+def _interaction_entry(interaction: PartyInteraction) -> TimelineEntry:
+    # A notification is titled by its subject, a logged contact by its reason.
+    is_notification = interaction.channel == InteractionChannel.NOTIFICATION
+    about = (interaction.subject if is_notification else "") or interaction.reason
+    return TimelineEntry(
+        when=interaction.interaction_date,
+        kind="notification" if is_notification else "interaction",
+        title=f"{interaction.get_channel_display()} {interaction.direction}: {about}",
+        detail=interaction.error or interaction.description,
+        status=interaction.status,
+        by=interaction.created_by,
+        interaction=interaction,
+    )
+
+
 def customer_timeline(customer_id: int, *, limit: int = TIMELINE_LENGTH) -> list[TimelineEntry]:
     """The customer's interactions, notifications and ticket status changes, newest first.
 
@@ -156,22 +171,7 @@ def customer_timeline(customer_id: int, *, limit: int = TIMELINE_LENGTH) -> list
         .select_related("ticket")
         .order_by("-changed_at", "-id")[:limit]
     )
-    entries = [
-        TimelineEntry(
-            when=i.interaction_date,
-            kind="notification" if i.channel == "notification" else "interaction",
-            title=(
-                f"{i.get_channel_display()} {i.direction}: {i.subject or i.reason}"
-                if i.channel == "notification"
-                else f"{i.get_channel_display()} {i.direction}: {i.reason}"
-            ),
-            detail=i.error or i.description,
-            status=i.status,
-            by=i.created_by,
-            interaction=i,
-        )
-        for i in interactions
-    ]
+    entries = [_interaction_entry(interaction) for interaction in interactions]
     for change in changes:
         ticket = change.ticket
         label = ticket.name or ticket.description[:60]

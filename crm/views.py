@@ -67,9 +67,17 @@ def care_action(view):
     return portal_view(wrapper)
 
 
-def _add_domain_error(form, error: DomainError, fields: dict[str, str]) -> None:
-    """Show a service's refusal next to the form field it names (else above the form)."""
-    form.add_error(fields.get(error.field or ""), error.message)
+def _submit(form, call, fields: dict[str, str]):
+    """`call()` (one crm service) if the form is valid; its result, or None when the form or
+    the service refused. A service's refusal is shown next to the form field it names, found
+    in `fields` (the service's field name -> the form's), else above the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return call()
+    except DomainError as error:
+        form.add_error(fields.get(error.field or ""), error.message)
+        return None
 
 
 def _search_context(query: str) -> dict:
@@ -135,16 +143,16 @@ def interaction_create(request, pk: int):
     """Log a contact from the 360 page; errors re-render the page with the form."""
     customer = portal_queries.customer_or_404(pk)
     form = InteractionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.party_interaction_create(
-                customer=customer, **form.cleaned_data, by=request.user.get_username()
-            )
-        except DomainError as error:
-            _add_domain_error(form, error, {"channel": "channel", "reason": "reason"})
-        else:
-            messages.success(request, "Interaction logged.")
-            return redirect("crm:customer-detail", pk=customer.pk)
+    interaction = _submit(
+        form,
+        lambda: services.party_interaction_create(
+            customer=customer, **form.cleaned_data, by=request.user.get_username()
+        ),
+        {"channel": "channel", "reason": "reason"},
+    )
+    if interaction is not None:
+        messages.success(request, "Interaction logged.")
+        return redirect("crm:customer-detail", pk=customer.pk)
     context = _customer_context(request, customer.pk, interaction_form=form)
     return render(request, "crm/customer_detail.html", context, status=400)
 
@@ -158,27 +166,22 @@ def ticket_new(request, pk: int):
         if not can_change(request.user):
             raise PermissionDenied("Only agents and admins open tickets.")
         form = TicketForm(request.POST, targets=targets)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                ticket = services.trouble_ticket_create(
-                    customer=customer,
-                    ticket_type=data["ticket_type"],
-                    severity=data["severity"],
-                    name=data["name"],
-                    description=data["description"],
-                    related_entities=form.related_entities(),
-                    by=request.user.get_username(),
-                )
-            except DomainError as error:
-                _add_domain_error(
-                    form,
-                    error,
-                    {"description": "description", "ticketType": "ticket_type"},
-                )
-            else:
-                messages.success(request, f"Ticket TT{ticket.pk} opened.")
-                return redirect("crm:ticket-detail", pk=ticket.pk)
+        ticket = _submit(
+            form,
+            lambda: services.trouble_ticket_create(
+                customer=customer,
+                ticket_type=form.cleaned_data["ticket_type"],
+                severity=form.cleaned_data["severity"],
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                related_entities=form.related_entities(),
+                by=request.user.get_username(),
+            ),
+            {"description": "description", "ticketType": "ticket_type"},
+        )
+        if ticket is not None:
+            messages.success(request, f"Ticket TT{ticket.pk} opened.")
+            return redirect("crm:ticket-detail", pk=ticket.pk)
         status = 400
     else:
         form, status = TicketForm(targets=targets), 200
@@ -228,18 +231,18 @@ def ticket_note(request, pk: int):
     """Append a note to the ticket."""
     ticket = portal_queries.ticket_with_history(pk)
     form = TicketNoteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.trouble_ticket_update(
-                ticket=ticket,
-                changes={"notes": [{"text": form.cleaned_data["text"]}]},
-                by=request.user.get_username(),
-            )
-        except DomainError as error:
-            _add_domain_error(form, error, {"note.text": "text"})
-        else:
-            messages.success(request, "Note added.")
-            return redirect("crm:ticket-detail", pk=ticket.pk)
+    updated = _submit(
+        form,
+        lambda: services.trouble_ticket_update(
+            ticket=ticket,
+            changes={"notes": [{"text": form.cleaned_data["text"]}]},
+            by=request.user.get_username(),
+        ),
+        {"note.text": "text"},
+    )
+    if updated is not None:
+        messages.success(request, "Note added.")
+        return redirect("crm:ticket-detail", pk=ticket.pk)
     context = _ticket_context(request, ticket.pk, note_form=form)
     return render(request, "crm/ticket_detail.html", context, status=400)
 
@@ -250,20 +253,23 @@ def ticket_status(request, pk: int):
     """Move the ticket to the status of the button pressed (an illegal move is refused)."""
     ticket = portal_queries.ticket_with_history(pk)
     form = TicketStatusForm(request.POST)
-    if form.is_valid():
-        target = form.cleaned_data["status"]
-        try:
-            services.trouble_ticket_update(
-                ticket=ticket,
-                changes={"status": target, "status_change_reason": form.cleaned_data["reason"]},
-                by=request.user.get_username(),
-            )
-        except DomainError as error:
-            _add_domain_error(form, error, {"status": "status"})
-        else:
-            label = TicketStatus(target).label if target in TicketStatus.values else target
-            messages.success(request, f"Ticket TT{ticket.pk} is now {label.lower()}.")
-            return redirect("crm:ticket-detail", pk=ticket.pk)
+    updated = _submit(
+        form,
+        lambda: services.trouble_ticket_update(
+            ticket=ticket,
+            changes={
+                "status": form.cleaned_data["status"],
+                "status_change_reason": form.cleaned_data["reason"],
+            },
+            by=request.user.get_username(),
+        ),
+        {"status": "status"},
+    )
+    if updated is not None:
+        # The service refuses a status it does not know, so the move made has a label.
+        label = TicketStatus(updated.status).label
+        messages.success(request, f"Ticket TT{ticket.pk} is now {label.lower()}.")
+        return redirect("crm:ticket-detail", pk=ticket.pk)
     context = _ticket_context(request, ticket.pk, status_form=form)
     return render(request, "crm/ticket_detail.html", context, status=400)
 

@@ -13,7 +13,6 @@ from crm.api.serializers import (
     TroubleTicketSerializer,
 )
 from crm.choices import PartyKind, TicketType
-from crm.models import TroubleTicket
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
 from telco.roles import ADMIN, AGENT, FINANCE, NOC, user_roles
 
@@ -159,12 +158,8 @@ class TroubleTicketViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     )
 
     def get_queryset(self):
-        # Only this endpoint reads tickets: the history prefetch keeps the list at 2 queries.
-        return (
-            TroubleTicket.objects.select_related("customer")
-            .prefetch_related("history")
-            .order_by("id")
-        )
+        # The history (for statusChange) in one more query: the list stays at 2 queries.
+        return selectors.trouble_ticket_list().prefetch_related("history").order_by("id")
 
     def _check_may_write(self, ticket_type: str) -> None:
         roles = user_roles(self.request.user)
