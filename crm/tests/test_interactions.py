@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -320,7 +321,19 @@ def test_timeline_is_two_queries_and_bounded():
     assert entries == sorted(entries, key=lambda e: e.when, reverse=True)
 
 
-def test_notifying_many_customers_shares_one_mail_connection():
+class CountingBackend(locmem.EmailBackend):
+    """Django's test outbox, counting the connections opened to it."""
+
+    opened = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        type(self).opened += 1
+
+
+def test_notifying_many_customers_shares_one_mail_connection(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingBackend"
+    CountingBackend.opened = 0
     customers = [CustomerFactory(party__email=f"c{i}@example.org") for i in range(3)]
     with mail.get_connection() as connection:
         for customer in customers:
@@ -333,4 +346,5 @@ def test_notifying_many_customers_shares_one_mail_connection():
                 connection=connection,
             )
     assert [m.to for m in mail.outbox] == [[f"c{i}@example.org"] for i in range(3)]
+    assert CountingBackend.opened == 1
     assert PartyInteraction.objects.filter(status="sent").count() == 3
