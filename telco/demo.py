@@ -19,19 +19,18 @@ from assurance.models import Alarm
 from assurance.services import alarm_raise
 from billing.models import CustomerBill, UsageEvent
 from billing.services import PAYMENT_TERMS, payment_create
-from catalog.choices import ServiceCategory
+from catalog.choices import LifecycleStatus, ServiceCategory
 from catalog.models import (
     Catalog,
     Category,
     CharacteristicSpecification,
-    PriceTier,
     ProductOffering,
-    ProductOfferingPrice,
     ProductSpecification,
     ResourceSpecification,
     ServiceSpecification,
 )
-from crm.choices import TICKET_DEADLINES
+from catalog.services import offering_create, offering_update, price_create
+from crm.choices import TICKET_DEADLINES, TICKET_DEFAULT_PRIORITY
 from crm.models import (
     BillingAccount,
     ContactMedium,
@@ -57,6 +56,7 @@ from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
 
 BATCH = 5000
 DEMO_ACCOUNT_PREFIX = "DA"
+SEED_USER = "seed_demo"  # who the demo's service calls and care history are recorded as
 DEMO_PASSWORDS = {
     AGENT: "agent-demo",
     NOC: "noc-demo",
@@ -303,6 +303,15 @@ def ensure_users() -> dict[str, tuple[str, str, str]]:
     return users
 
 
+# The demo catalog's categories: (name, parent, description).
+CATEGORIES = (
+    ("Mobile", None, "5G mobile connectivity"),
+    ("Broadband", None, "Fixed broadband at home and in the office"),
+    ("Business", None, "Connectivity for companies"),
+    ("5G", "Mobile", "5G plans"),
+)
+
+
 def ensure_catalog() -> dict[str, ProductOffering]:
     resource_specs = {
         name: ResourceSpecification.objects.get_or_create(
@@ -310,6 +319,11 @@ def ensure_catalog() -> dict[str, ProductOffering]:
         )[0]
         for name, kind in RESOURCE_KINDS.items()
     }
+    categories: dict[str, Category] = {}
+    for name, parent, description in CATEGORIES:
+        categories[name] = Category.objects.get_or_create(
+            name=name, defaults={"parent": categories.get(parent), "description": description}
+        )[0]
     offerings = {}
     for plan in CATALOG:
         service_spec, _ = ServiceSpecification.objects.get_or_create(name=plan.service)
@@ -328,48 +342,61 @@ def ensure_catalog() -> dict[str, ProductOffering]:
                 "description": "Peak downlink bandwidth",
             },
         )
-        offering, created = ProductOffering.objects.get_or_create(
-            name=plan.name,
-            defaults={
-                "product_specification": product_spec,
-                "market_segments": list(plan.segments),
-                "lifecycle_status": "launched",
-                "valid_from": timezone.now() - timedelta(days=365),
+        prices = [
+            {
+                "name": "Activation fee",
+                "price_type": "oneTime",
+                "amount": Decimal(plan.activation_fee),
             },
+            {
+                "name": "Monthly fee",
+                "price_type": "recurring",
+                "recurring_period": "month",
+                "amount": Decimal(plan.monthly),
+            },
+        ]
+        if plan.usage:
+            rating_group, per_gb, included = plan.usage
+            prices.append(
+                {
+                    "name": "Data usage",
+                    "price_type": "usage",
+                    "amount": Decimal(per_gb),
+                    "rating_group": rating_group,
+                    "unit_of_measure": "GB",
+                    "included_allowance": Decimal(included),
+                }
+            )
+        offerings[plan.name] = _launched_offering(
+            plan.name,
+            categories=[categories[plan.category]],
+            prices=prices,
+            product_specification=product_spec,
+            market_segments=list(plan.segments),
+            valid_from=timezone.now() - timedelta(days=365),
         )
-        offering.categories.add(Category.objects.get_or_create(name=plan.category)[0])
-        if created:
-            start = offering.valid_from
-            ProductOfferingPrice.objects.create(
-                product_offering=offering,
-                name="Activation fee",
-                price_type="oneTime",
-                amount=Decimal(plan.activation_fee),
-                valid_from=start,
-            )
-            ProductOfferingPrice.objects.create(
-                product_offering=offering,
-                name="Monthly fee",
-                price_type="recurring",
-                recurring_period="month",
-                amount=Decimal(plan.monthly),
-                valid_from=start,
-            )
-            if plan.usage:
-                rating_group, per_gb, included = plan.usage
-                ProductOfferingPrice.objects.create(
-                    product_offering=offering,
-                    name="Data usage",
-                    price_type="usage",
-                    amount=Decimal(per_gb),
-                    rating_group=rating_group,
-                    unit_of_measure="GB",
-                    included_allowance=Decimal(included),
-                    valid_from=start,
-                )
-        offerings[plan.name] = offering
-    ensure_catalog_depth(offerings, resource_specs)
+    ensure_catalog_depth(offerings, resource_specs, categories)
     return offerings
+
+
+def _launched_offering(
+    name: str, *, categories: list[Category], prices: list[dict], **fields
+) -> ProductOffering:
+    """The offering `name`, in `categories`. When missing it is made as a product manager would:
+    created with `fields`, priced with `prices` (price_create arguments), then launched, all
+    through the catalog services and their checks (a handful of rows: no need for bulk)."""
+    offering = ProductOffering.objects.filter(name=name).first()
+    if offering is None:
+        offering = offering_create(name=name, **fields)
+        for price in prices:
+            price_create(product_offering=offering, valid_from=offering.valid_from, **price)
+        offering = offering_update(
+            offering=offering,
+            changes={"lifecycle_status": LifecycleStatus.LAUNCHED},
+            by=SEED_USER,
+        )
+    offering.categories.add(*categories)
+    return offering
 
 
 # RFS realising each CFS of the demo: (name, a resource specification it binds).
@@ -386,7 +413,9 @@ SUPPORTING_SERVICES = {
 }
 
 
-def ensure_catalog_depth(offerings: dict[str, ProductOffering], resource_specs: dict) -> None:
+def ensure_catalog_depth(
+    offerings: dict[str, ProductOffering], resource_specs: dict, categories: dict[str, Category]
+) -> None:
     """What the catalog can express beyond plain offerings, one example each.
 
     RFS behind each CFS, a catalog of categories, an annual 5G plan with tiered data, a
@@ -403,102 +432,66 @@ def ensure_catalog_depth(offerings: dict[str, ProductOffering], resource_specs: 
             )
             rfs.resource_specifications.add(resource_specs[resource])
             cfs.supporting_specifications.add(rfs)
-    categories = {
-        name: Category.objects.get_or_create(name=name, defaults={"description": description})[0]
-        for name, description in (
-            ("Mobile", "5G mobile connectivity"),
-            ("Broadband", "Fixed broadband at home and in the office"),
-            ("Business", "Connectivity for companies"),
-        )
-    }
-    fifth_generation, _ = Category.objects.get_or_create(
-        name="5G", defaults={"parent": categories["Mobile"], "description": "5G plans"}
-    )
     catalog, _ = Catalog.objects.get_or_create(
         name="Telco retail catalog", defaults={"catalog_type": "retail"}
     )
-    catalog.categories.add(*categories.values(), fifth_generation)
+    catalog.categories.add(*categories.values())
     for name in ("5G Premium", "5G Essential"):
-        offerings[name].categories.add(fifth_generation)
+        offerings[name].categories.add(categories["5G"])
     start = offerings["5G Premium"].valid_from
-    annual, created = ProductOffering.objects.get_or_create(
-        name="5G Premium Annual",
-        defaults={
-            "description": "5G Premium paid yearly, with data cheaper the more you use",
-            "product_specification": offerings["5G Premium"].product_specification,
-            "lifecycle_status": "launched",
-            "valid_from": start,
-        },
+    _launched_offering(
+        "5G Premium Annual",
+        categories=[categories["Mobile"], categories["5G"]],
+        prices=[
+            {"name": "Activation fee", "price_type": "oneTime", "amount": Decimal("49.00")},
+            {
+                "name": "Yearly fee",
+                "price_type": "recurring",
+                "recurring_period": "year",
+                "amount": Decimal("300.00"),
+            },
+            {
+                "name": "Tiered data usage",
+                "price_type": "usage",
+                "amount": Decimal("2.00"),
+                "rating_group": "DATA_5G_PREMIUM",
+                "unit_of_measure": "GB",
+                "included_allowance": Decimal("5"),
+                "tiers": [
+                    {"lower_bound": 0, "upper_bound": 10, "unit_amount": Decimal("2.00")},
+                    {"lower_bound": 10, "upper_bound": 50, "unit_amount": Decimal("1.50")},
+                    {"lower_bound": 50, "upper_bound": None, "unit_amount": Decimal("1")},
+                ],
+            },
+        ],
+        description="5G Premium paid yearly, with data cheaper the more you use",
+        product_specification=offerings["5G Premium"].product_specification,
+        valid_from=start,
     )
-    annual.categories.add(categories["Mobile"], fifth_generation)
-    if created:
-        ProductOfferingPrice.objects.create(
-            product_offering=annual,
-            name="Activation fee",
-            price_type="oneTime",
-            amount=Decimal("49.00"),
-            valid_from=start,
+    essential = offerings["5G Essential"]
+    if not essential.prices.filter(name="Welcome discount").exists():
+        price_create(
+            product_offering=essential,
+            name="Welcome discount",
+            price_type="discount",
+            percentage=Decimal("20"),
+            applies_for_periods=3,
+            valid_from=essential.valid_from,
         )
-        ProductOfferingPrice.objects.create(
-            product_offering=annual,
-            name="Yearly fee",
-            price_type="recurring",
-            recurring_period="year",
-            amount=Decimal("300.00"),
-            valid_from=start,
-        )
-        usage = ProductOfferingPrice.objects.create(
-            product_offering=annual,
-            name="Tiered data usage",
-            price_type="usage",
-            amount=Decimal("2.00"),
-            rating_group="DATA_5G_PREMIUM",
-            unit_of_measure="GB",
-            included_allowance=Decimal("5"),
-            valid_from=start,
-        )
-        PriceTier.objects.bulk_create(
-            [
-                PriceTier(price=usage, lower_bound=0, upper_bound=10, unit_amount=Decimal("2.00")),
-                PriceTier(price=usage, lower_bound=10, upper_bound=50, unit_amount=Decimal("1.50")),
-                PriceTier(price=usage, lower_bound=50, upper_bound=None, unit_amount=Decimal("1")),
-            ]
-        )
-    ProductOfferingPrice.objects.get_or_create(
-        product_offering=offerings["5G Essential"],
-        name="Welcome discount",
-        defaults={
-            "price_type": "discount",
-            "percentage": Decimal("20"),
-            "amount": Decimal("0"),
-            "applies_for_periods": 3,
-            "valid_from": offerings["5G Essential"].valid_from,
-        },
-    )
     bundle_spec, _ = ProductSpecification.objects.get_or_create(
         name="Home Bundle", defaults={"brand": "Telco", "lifecycle_status": "launched"}
     )
-    bundle, created = ProductOffering.objects.get_or_create(
-        name="5G + Fibre Home Bundle",
-        defaults={
-            "description": "5G Essential and Fibre 500 together, 10 EUR a month off",
-            "product_specification": bundle_spec,
-            "is_bundle": True,
-            "market_segments": ["consumer"],
-            "lifecycle_status": "launched",
-            "valid_from": start,
-        },
+    _launched_offering(
+        "5G + Fibre Home Bundle",
+        categories=[categories["Mobile"], categories["Broadband"]],
+        prices=[{"name": "Bundle discount", "price_type": "discount", "amount": Decimal("10.00")}],
+        description="5G Essential and Fibre 500 together, 10 EUR a month off",
+        product_specification=bundle_spec,
+        is_bundle=True,
+        bundled_offering_ids=[str(essential.pk), str(offerings["Fibre 500"].pk)],
+        market_segments=["consumer"],
+        valid_from=start,
     )
-    bundle.bundled_offerings.add(offerings["5G Essential"], offerings["Fibre 500"])
-    bundle.categories.add(categories["Mobile"], categories["Broadband"])
-    if created:
-        ProductOfferingPrice.objects.create(
-            product_offering=bundle,
-            name="Bundle discount",
-            price_type="discount",
-            amount=Decimal("10.00"),
-            valid_from=start,
-        )
 
 
 def ensure_network(rng: random.Random, customers: int) -> dict[str, list[Resource]]:
@@ -861,7 +854,7 @@ def ensure_care(seed: int = 42, count: int = DEMO_CARE_CUSTOMERS) -> int:
     Written as the services would have left them, in bulk and without sending mail; skipped
     when already there, so safe to repeat. Returns the interactions created.
     """
-    if PartyInteraction.objects.filter(created_by="seed_demo").exists():
+    if PartyInteraction.objects.filter(created_by=SEED_USER).exists():
         return 0
     rng = random.Random(seed)  # noqa: S311 (demo data)
     now = timezone.now()
@@ -884,7 +877,7 @@ def ensure_care(seed: int = 42, count: int = DEMO_CARE_CUSTOMERS) -> int:
                     description=description,
                     interaction_date=when,
                     end_date=when + timedelta(minutes=rng.randint(2, 25)),
-                    created_by="seed_demo",
+                    created_by=SEED_USER,
                     created_at=when,
                     notes=[{"author": "agent", "date": when.isoformat(), "text": "Customer happy."}]
                     if rng.random() < 0.5
@@ -902,7 +895,7 @@ def ensure_care(seed: int = 42, count: int = DEMO_CARE_CUSTOMERS) -> int:
             description=f"{name}, reported by the customer.",
             ticket_type=ticket_type,
             severity=severity,
-            priority={"critical": 1, "major": 2, "minor": 3}[severity],
+            priority=TICKET_DEFAULT_PRIORITY[severity],
             status=path[-1] if path else "acknowledged",
             related_entities=[],
             notes=[],
@@ -949,7 +942,7 @@ def ensure_care(seed: int = 42, count: int = DEMO_CARE_CUSTOMERS) -> int:
                         description=f"Your trouble ticket TT{ticket.pk} has been resolved.",
                         recipient=ticket.customer.party.email,
                         interaction_date=at,
-                        created_by="seed_demo",
+                        created_by=SEED_USER,
                         created_at=at,
                         related_entities=[{"id": str(ticket.pk), "@referredType": "TroubleTicket"}],
                     )
@@ -997,8 +990,9 @@ def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
 
     The demo's bills come from one bill run today; they are first dated as if each had been
     issued when its period ended, so the older ones fall due and unpaid ones are overdue.
-    Each account's behaviour comes from `seed` and its id, and accounts that already have a
-    demo payment are left alone, so this is safe to repeat.
+    Each account's behaviour comes from `seed` and its account number (not its id, which
+    differs from one database to the next), and accounts that already have a demo payment are
+    left alone, so this is safe to repeat.
     """
     demo_bills = CustomerBill.objects.filter(
         billing_account__account_number__startswith=DEMO_ACCOUNT_PREFIX
@@ -1011,14 +1005,15 @@ def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
     owing = (
         demo_bills.filter(remaining_amount__gt=0)
         .exclude(billing_account__payments__reference__startswith="demo-")
-        .values("billing_account_id", "currency")
+        .values("billing_account_id", "billing_account__account_number", "currency")
         .annotate(owed=Sum("remaining_amount"), last_due=Max("payment_due_date"))
         .order_by("billing_account_id")[:limit]
     )
     now = timezone.now()
     created = 0
     for row in owing:
-        rng = random.Random(f"{seed}-{row['billing_account_id']}")  # noqa: S311 (demo data)
+        account_number = row["billing_account__account_number"]
+        rng = random.Random(f"{seed}-{account_number}")  # noqa: S311 (demo data)
         roll = rng.random()
         if roll < 0.15:
             continue  # pays nothing: overdue once the bills fall due
@@ -1072,7 +1067,7 @@ def ensure_alarms(rng: random.Random) -> int:
             probable_cause=cause,
             specific_problem=problem,
             alarm_raised_time=now - timedelta(minutes=rng.randint(5, 600)),
-            by="seed_demo",
+            by=SEED_USER,
         )
         created += is_new
     return created
