@@ -10,7 +10,7 @@ from billing.models import (
     PaymentAllocation,
     UsageEvent,
 )
-from telco.admin import ReadOnlyInline
+from telco.admin import ReadOnlyInline, StateHistoryInline
 
 LINE_FIELDS = (
     "charge_type",
@@ -48,10 +48,8 @@ class AppliedChargeInline(ReadOnlyInline):
     show_change_link = True
 
 
-class CustomerBillStateChangeInline(ReadOnlyInline):
+class CustomerBillStateChangeInline(StateHistoryInline):
     model = CustomerBillStateChange
-    fields = ("changed_at", "from_state", "to_state", "changed_by", "reason")
-    readonly_fields = fields
 
 
 @admin.register(CustomerBill)

@@ -74,6 +74,15 @@ def bill_run_list() -> QuerySet[BillRun]:
 MONEY = DecimalField(max_digits=18, decimal_places=4)
 
 
+def _unpaid(**conditions) -> Coalesce:
+    """The sum of the unpaid remainders of an account's bills (those matching `conditions`)."""
+    return Coalesce(
+        Sum("bills__remaining_amount", filter=Q(bills__remaining_amount__gt=0, **conditions)),
+        Value(Decimal("0")),
+        output_field=MONEY,
+    )
+
+
 def accounts_with_balance(accounts: QuerySet[BillingAccount]) -> QuerySet[BillingAccount]:
     """Annotate `balance`, `overdue` and `credit` on each account, in the same single query.
 
@@ -94,22 +103,10 @@ def accounts_with_balance(accounts: QuerySet[BillingAccount]) -> QuerySet[Billin
         Value(Decimal("0")),
         output_field=MONEY,
     )
-    unpaid = Coalesce(
-        Sum("bills__remaining_amount", filter=Q(bills__remaining_amount__gt=0)),
-        Value(Decimal("0")),
-        output_field=MONEY,
-    )
     return accounts.annotate(
         credit=credit,
-        balance=ExpressionWrapper(unpaid - credit, output_field=MONEY),
-        overdue=Coalesce(
-            Sum(
-                "bills__remaining_amount",
-                filter=Q(bills__remaining_amount__gt=0, bills__payment_due_date__lt=Now()),
-            ),
-            Value(Decimal("0")),
-            output_field=MONEY,
-        ),
+        balance=ExpressionWrapper(_unpaid() - credit, output_field=MONEY),
+        overdue=_unpaid(bills__payment_due_date__lt=Now()),
     )
 
 

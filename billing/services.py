@@ -463,7 +463,6 @@ def _recurring_lines(
 
 def _late_usage_lines(
     *,
-    account: BillingAccount,
     products: dict[int, ProductInstance],
     late: dict[tuple[int, str, datetime], list[tuple[int, Decimal]]],
     start: datetime,
@@ -597,7 +596,7 @@ def _rate_period(
                 if discount is not None:
                     lines.append(discount)
     lines += _late_usage_lines(
-        account=account, products={p.pk: p for p in products}, late=late, start=start, end=end
+        products={p.pk: p for p in products}, late=late, start=start, end=end
     )
     for line in lines:
         if line.currency != account.currency:
@@ -646,6 +645,7 @@ def _bill_period(
             for line in lines:
                 net = round_money(line.amount, account.currency)
                 tax = round_money(net * tax_rate, account.currency)
+                covered_from, covered_until = line.coverage or (start, end)
                 charges.append(
                     AppliedCharge(
                         billing_account=account,
@@ -653,8 +653,8 @@ def _bill_period(
                         charge_type=line.charge_type,
                         name=line.name,
                         description=line.description,
-                        period_start=(line.coverage or (start, end))[0],
-                        period_end=(line.coverage or (start, end))[1],
+                        period_start=covered_from,
+                        period_end=covered_until,
                         quantity=line.quantity,
                         unit=line.unit,
                         currency=account.currency,

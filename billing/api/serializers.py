@@ -136,11 +136,11 @@ class UsageSerializer(TMFSerializer):
         return body
 
 
-def _applied_tax(charge: AppliedCharge) -> dict:
+def _tax_item(rate: Decimal, amount: Decimal, currency: str) -> dict:
     return {
         "taxCategory": TAX_CATEGORY,
-        "taxRate": float(charge.tax_rate),
-        "taxAmount": as_tmf_money(charge.tax_amount, charge.currency),
+        "taxRate": float(rate),
+        "taxAmount": as_tmf_money(amount, currency),
     }
 
 
@@ -175,12 +175,7 @@ class CustomerBillSerializer(TMFSerializer):
             taxExcludedAmount=as_tmf_money(bill.tax_excluded_amount, bill.currency),
             taxIncludedAmount=as_tmf_money(total, bill.currency),
             taxItem=[
-                {
-                    "taxCategory": TAX_CATEGORY,
-                    "taxRate": float(rate),
-                    "taxAmount": as_tmf_money(amount, bill.currency),
-                }
-                for rate, amount in sorted(taxes.items())
+                _tax_item(rate, amount, bill.currency) for rate, amount in sorted(taxes.items())
             ],
             billingAccount=account_ref(request, bill.billing_account),
             relatedParty=customer_party(request, bill.billing_account),
@@ -233,7 +228,7 @@ class AppliedCustomerBillingRateSerializer(TMFSerializer):
             billingAccount=account_ref(request, charge.billing_account),
             taxExcludedAmount=as_tmf_money(charge.tax_excluded_amount, charge.currency),
             taxIncludedAmount=as_tmf_money(charge.tax_included_amount, charge.currency),
-            appliedTax=[_applied_tax(charge)],
+            appliedTax=[_tax_item(charge.tax_rate, charge.tax_amount, charge.currency)],
             characteristic=[
                 {"name": "quantity", "value": float(charge.quantity)},
                 {"name": "unit", "value": charge.unit},
