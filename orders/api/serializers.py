@@ -385,15 +385,6 @@ class ServiceOrderInput(serializers.Serializer):
 
     def validate(self, attrs):
         _require_items(attrs["serviceOrderItem"], "serviceOrderItem")
-        for index, item in enumerate(attrs["serviceOrderItem"]):
-            if item["action"] == ItemAction.ADD and "serviceSpecification" not in item["service"]:
-                raise serializers.ValidationError(
-                    {
-                        f"serviceOrderItem[{index}].service.serviceSpecification": [
-                            "An add item names the service specification."
-                        ]
-                    }
-                )
         return attrs
 
     def to_service_arguments(self) -> dict:

@@ -284,6 +284,11 @@ def service_order_submit(
             raise DomainError(
                 "An item's action is add, modify or delete.", field=f"{prefix}.action"
             )
+        if not item.target_id:
+            raise DomainError(
+                "An add item names the service specification.",
+                field=f"{prefix}.service.serviceSpecification",
+            )
         specification = row_with_id(
             ServiceSpecification.objects.prefetch_related(
                 "resource_specifications", "supporting_specifications__resource_specifications"
