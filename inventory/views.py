@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import (
-    Case,
     Count,
     IntegerField,
     OuterRef,
@@ -20,7 +19,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -30,8 +28,6 @@ from django.urls import reverse
 from assurance import selectors as assurance_selectors
 from assurance.choices import AlarmState
 from catalog.choices import ResourceKind
-from crm.choices import Segment
-from crm.models import Customer
 from inventory import selectors, topology
 from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, ResourceCategory, ServiceCategory
 from inventory.models import Link, Region, Resource, Service, Site
@@ -44,8 +40,6 @@ CUSTOMERS_LISTED = 50
 ALARMS_LISTED = 100
 LINK_KIND_VALUES = tuple(LINK_KINDS.values())
 PLANT_KINDS = (ResourceKind.CABLE, ResourceKind.DUCT)
-# Segments in the order the impact view lists them: the customers with SLAs first.
-SEGMENT_ORDER = [Segment.ENTERPRISE, Segment.SMALL_BUSINESS, Segment.CONSUMER]
 
 
 def noc_view(view):
@@ -139,38 +133,6 @@ def _riding_services(services: QuerySet[Service]) -> QuerySet[Service]:
     return services.select_related("service_specification", "product__customer").order_by("pk")
 
 
-def _impact(resource_ids: list[int], site_ids: list[int] = ()) -> dict:
-    """What breaks if `resource_ids` (or every resource at `site_ids`) fail.
-
-    The inventory's `impact_summary` (services, distinct customers by segment, resources down),
-    plus the links and equipment among the resources down (one aggregate) and the customers,
-    enterprise first: set-based, a handful of statements for a cut under 10,000 customers.
-    """
-    summary = selectors.impact_summary(resource_ids, site_ids=site_ids)
-    counts = topology.resources_impacted(resource_ids, site_ids=site_ids).aggregate(
-        links=Count("pk", filter=Q(resource_kind__in=LINK_KIND_VALUES)),
-        equipment=Count("pk", filter=Q(resource_kind__in=EQUIPMENT_KINDS)),
-    )
-    by_segment = summary["customers_by_segment"]
-    segments = [
-        {"segment": segment, "label": segment.label, "count": by_segment.get(segment, 0)}
-        for segment in SEGMENT_ORDER
-    ]
-    segment_rank = Case(
-        *[When(segment=segment, then=Value(rank)) for rank, segment in enumerate(SEGMENT_ORDER)],
-        default=Value(len(SEGMENT_ORDER)),
-        output_field=IntegerField(),
-    )
-    customers = Customer.objects.filter(pk__in=summary["services"].values("product__customer_id"))
-    listed = customers.annotate(rank=segment_rank).order_by("rank", "name", "pk")
-    return {
-        **summary,
-        **counts,
-        "segments": segments,
-        "customers": list(listed[:CUSTOMERS_LISTED]),
-    }
-
-
 def _segment_chart(segments: list[dict]) -> dict:
     """Bars of an inline SVG chart: one per segment, scaled to the largest."""
     largest = max((segment["count"] for segment in segments), default=0) or 1
@@ -190,7 +152,9 @@ def _page(request, queryset: QuerySet, per_page: int, *, count: int | None = Non
 
 
 def _impact_context(request, resource_ids: list[int], site_ids: list[int] = ()) -> dict:
-    impact = _impact(resource_ids, site_ids)
+    impact = selectors.impact_report(
+        resource_ids, site_ids=site_ids, customers_listed=CUSTOMERS_LISTED
+    )
     return {
         "impact": impact,
         "chart": _segment_chart(impact["segments"]),
@@ -211,9 +175,8 @@ def _impact_context(request, resource_ids: list[int], site_ids: list[int] = ()) 
 def _search(query: str) -> dict:
     if not query:
         return {}
-    services = Service.objects.filter(name__icontains=query)
-    if query.isdigit():
-        services = Service.objects.filter(Q(pk=int(query)) | Q(name__icontains=query))
+    named = Q(name__icontains=query)
+    services = Service.objects.filter(named | Q(pk=int(query)) if query.isdigit() else named)
     resources = Resource.objects.select_related("site").filter(
         Q(name__icontains=query) | Q(serial_number__iexact=query) | Q(value__iexact=query)
     )
@@ -364,7 +327,7 @@ def link_detail(request, pk: int):
             {"label": "A (downstream)", "port": link.a_end, "device": link.a_device or link.a_end},
             {"label": "Z (upstream)", "port": link.z_end, "device": link.z_device or link.z_end},
         ],
-        "cable": link.parent if link.parent_id else None,
+        "cable": link.parent,
         **_impact_context(request, [link.pk]),
     }
     return render(request, "inventory/link_detail.html", context)
