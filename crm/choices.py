@@ -167,6 +167,11 @@ class InteractionChannel(models.TextChoices):
     NOTIFICATION = "notification"
 
 
+# Channels an agent or a client records; notifications are recorded by the server as it sends
+# them.
+LOGGED_CHANNELS = tuple(c for c in InteractionChannel if c != InteractionChannel.NOTIFICATION)
+
+
 class InteractionDirection(models.TextChoices):
     INBOUND = "inbound"
     OUTBOUND = "outbound"

@@ -2,20 +2,13 @@
 
 from django import forms
 
-from crm.choices import InteractionChannel, InteractionDirection, TicketSeverity, TicketType
-
-# An agent logs contacts; notifications are recorded by the server as it sends them.
-LOGGED_CHANNELS = [
-    (value, label)
-    for value, label in InteractionChannel.choices
-    if value != InteractionChannel.NOTIFICATION
-]
+from crm.choices import LOGGED_CHANNELS, InteractionDirection, TicketSeverity, TicketType
 
 
 class InteractionForm(forms.Form):
     """Log a contact with the customer on the 360 page."""
 
-    channel = forms.ChoiceField(choices=LOGGED_CHANNELS)
+    channel = forms.ChoiceField(choices=[(c.value, c.label) for c in LOGGED_CHANNELS])
     direction = forms.ChoiceField(choices=InteractionDirection.choices)
     reason = forms.CharField(max_length=160)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)

@@ -6,12 +6,12 @@ from rest_framework import serializers
 
 from crm.choices import (
     INTERACTION_RELATED_ENTITY_TYPES,
+    LOGGED_CHANNELS,
     TICKET_RELATED_ENTITY_TYPES,
     AccountState,
     ContactType,
     CustomerStatus,
     IdentificationType,
-    InteractionChannel,
     InteractionDirection,
     MediumType,
     PartyKind,
@@ -650,10 +650,6 @@ class TroubleTicketSerializer(TMFSerializer):
         return body
 
 
-# Channels a client may record; notifications are recorded by the server as it sends them.
-CLIENT_CHANNELS = [c for c in InteractionChannel.values if c != InteractionChannel.NOTIFICATION]
-
-
 class ChannelRefSerializer(serializers.Serializer):
     """A TMF683 channel reference; its `id` (or `name`) is the channel: phone, email, visit,
     chat (notification is the server's own)."""
@@ -663,8 +659,8 @@ class ChannelRefSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         code = attrs.get("id") or attrs.get("name")
-        if code not in CLIENT_CHANNELS:
-            raise serializers.ValidationError({"id": f"One of {', '.join(CLIENT_CHANNELS)}."})
+        if code not in LOGGED_CHANNELS:
+            raise serializers.ValidationError({"id": f"One of {', '.join(LOGGED_CHANNELS)}."})
         return code
 
 
