@@ -299,6 +299,19 @@ def _bundled_offerings(ids: list[str], *, bundle: ProductOffering | None) -> lis
     return offerings
 
 
+def _bundle_contents(
+    *, is_bundle: bool, ids: list[str] | None, bundle: ProductOffering | None
+) -> list[ProductOffering]:
+    """What an offering holds: a bundle its (checked) `ids`, any other offering nothing."""
+    if is_bundle:
+        return _bundled_offerings(ids or [], bundle=bundle)
+    if ids:
+        raise DomainError(
+            "Only a bundle (isBundle true) holds offerings.", field="bundledProductOffering"
+        )
+    return []
+
+
 def _check_bundle_launch(offering: ProductOffering) -> None:
     """A bundle goes on sale only when everything in it is on sale."""
     if not offering.is_bundle:
@@ -348,13 +361,7 @@ def offering_create(
     _check_validity(valid_from, valid_to)
     categories = _categories(category_ids or [])
     segments = _check_segments(market_segments or [])
-    bundled = []
-    if is_bundle:
-        bundled = _bundled_offerings(bundled_offering_ids or [], bundle=None)
-    elif bundled_offering_ids:
-        raise DomainError(
-            "Only a bundle (isBundle true) holds offerings.", field="bundledProductOffering"
-        )
+    bundled = _bundle_contents(is_bundle=is_bundle, ids=bundled_offering_ids, bundle=None)
     now = timezone.now()
     offering = ProductOffering.objects.create(
         name=name,
@@ -394,15 +401,10 @@ def offering_update(*, offering: ProductOffering, changes: dict, by: str = "") -
     is_bundle = changes.get("is_bundle", offering.is_bundle)
     if is_bundle and not offering.is_bundle and offering.bundles.exists():
         raise DomainError("An offering inside a bundle cannot become a bundle.", field="isBundle")
-    if is_bundle and (bundled_ids is not None or not offering.is_bundle):
-        bundled_ids = bundled_ids if bundled_ids is not None else []
-        offering.bundled_offerings.set(_bundled_offerings(bundled_ids, bundle=offering))
-    elif not is_bundle:
-        if bundled_ids:
-            raise DomainError(
-                "Only a bundle (isBundle true) holds offerings.", field="bundledProductOffering"
-            )
-        offering.bundled_offerings.clear()
+    if not (is_bundle and offering.is_bundle and bundled_ids is None):  # else: contents kept
+        offering.bundled_offerings.set(
+            _bundle_contents(is_bundle=is_bundle, ids=bundled_ids, bundle=offering)
+        )
     if category_ids is not None:
         offering.categories.set(_categories(category_ids))
     if target is not None and target != offering.lifecycle_status:
