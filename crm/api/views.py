@@ -210,14 +210,8 @@ class PartyInteractionViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         return selectors.interaction_list()
 
     def perform_tmf_create(self, serializer):
-        data = dict(serializer.validated_data)
         return services.party_interaction_create(
-            customer=data.pop("customer"),
-            channel=data.pop("channel"),
-            direction=data.pop("direction"),
-            reason=data.pop("reason"),
-            by=self.request.user.get_username(),
-            **data,
+            **serializer.validated_data, by=self.request.user.get_username()
         )
 
     def perform_tmf_patch(self, instance, serializer):
