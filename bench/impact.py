@@ -133,7 +133,7 @@ def build_hub(services: int):
 
 def build_cable(hub):
     """Detach the gNBs from the hub and uplink each by a fibre link in one cable instead."""
-    from inventory.demo_network import _csv
+    from inventory.demo_network import csv_text
     from inventory.models import Resource
     from inventory.network_import import network_import
 
@@ -171,7 +171,7 @@ def build_cable(hub):
         ),
     ]
     for kind, header, rows in imports:
-        network_import(kind=kind, text=_csv(header, rows))
+        network_import(kind=kind, text=csv_text(header, rows))
     return Resource.objects.get(name="CABLE-BENCH")
 
 

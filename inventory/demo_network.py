@@ -38,7 +38,8 @@ PORTS = {
 }
 
 
-def _csv(header: list[str], rows: list[list]) -> str:
+def csv_text(header: list[str], rows: list[list]) -> str:
+    """The header and rows as CSV text, as the network import reads it."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -77,7 +78,7 @@ def ensure_plant() -> dict[str, int]:
     if extras:
         created["equipment"] = network_import(
             kind="equipment",
-            text=_csv(
+            text=csv_text(
                 ["name", "role", "site", "vendor", "model", "capacity_mbps"],
                 [
                     [name, role, site, "Nokia", "7250 IXR" if role == "switch" else "UPF", 400_000]
@@ -122,7 +123,7 @@ def ensure_plant() -> dict[str, int]:
         ("links", ["name", "a_end", "z_end", "capacity_mbps", "cable"], links),
     ):
         if rows:
-            created[kind] = network_import(kind=kind, text=_csv(header, rows)).created
+            created[kind] = network_import(kind=kind, text=csv_text(header, rows)).created
     return created
 
 

@@ -198,16 +198,6 @@ def impact_counts(resource_ids: Iterable, *, site_ids: Iterable = ()) -> dict:
     return {"resources": rows[-1][3], "segments": segments}
 
 
-def impact_of_cable(cable_id: int) -> QuerySet[Service]:
-    """Customer-facing services cut off when cable (or duct) `cable_id` is cut."""
-    return services_depending_on([cable_id])
-
-
-def impact_of_site(site_id: int) -> QuerySet[Service]:
-    """Customer-facing services lost with every piece of equipment at site `site_id`."""
-    return services_depending_on([], site_ids=[site_id])
-
-
 def service_path(service_id: int) -> QuerySet[Resource]:
     """What a service stands on, up to the core.
 

@@ -7,7 +7,7 @@ import pytest
 from assurance.tests.factories import subscribe
 from inventory import demo_network
 from inventory.models import Link, Resource
-from inventory.topology import impact_of_cable, service_path
+from inventory.topology import service_path, services_depending_on
 from telco import demo
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_demo_plant_uplinks_every_site_to_its_core_and_is_repeatable():
     assert pools == {"IP-NORTH": "10.3.0.0/22", "VLANS-NORTH": "100-599", "SLICES-EMBB": "1"}
 
     service = subscribe(gnb).service
-    assert impact_of_cable(trunk.parent_id).filter(pk=service.pk).exists()
+    assert services_depending_on([trunk.parent_id]).filter(pk=service.pk).exists()
     assert {"CORE-NORTH", "CABLE-NORTH-RING-1"} <= {r.name for r in service_path(service.pk)}
 
     count = Resource.objects.count()
