@@ -327,16 +327,18 @@ def _service_order_complete(order: ServiceOrder) -> None:
         ]
         if added:
             at = inventory_services.services_activate(services=added, by=WORKFLOW_ACTOR, at=at)
-        product_items = {}
+        # Modify/delete items: the services of one product order item change together.
+        product_items: dict[int, tuple[ProductOrderItem, list[Service]]] = {}
         for item in items:
             if item.action == ItemAction.ADD:
                 continue
-            if item.product_order_item is not None:
-                product_items.setdefault(item.product_order_item_id, (item.product_order_item, []))[
-                    1
-                ].append(item.service)
-            else:
+            if item.product_order_item is None:
                 _direct_change_apply(item, at=at)
+                continue
+            _, services = product_items.setdefault(
+                item.product_order_item_id, (item.product_order_item, [])
+            )
+            services.append(item.service)
         for product_item, services in product_items.values():
             _product_change_apply(product_item, services=services, at=at)
         ActivationStep.objects.filter(item__order=order, operation=ACTIVATE).update(
