@@ -143,11 +143,14 @@ def test_forbidden_move_changes_nothing(source, target):
 def test_response_and_resolution_stamps_and_reopen():
     ticket = ticket_in("resolved")
     ticket.refresh_from_db()
-    assert ticket.responded_at is not None
-    assert ticket.resolution_date is not None
+    started, resolved = (h.changed_at for h in ticket.history.all()[1:])
+    # Responded when work started (the first move), resolved when it was resolved.
+    assert ticket.created_at <= ticket.responded_at <= started
+    assert started <= ticket.resolution_date <= resolved
+    responded_at = ticket.responded_at
     ticket = services.trouble_ticket_set_status(ticket=ticket, status="inProgress")
     ticket.refresh_from_db()
-    assert ticket.resolution_date is None
+    assert (ticket.resolution_date, ticket.responded_at) == (None, responded_at)
 
 
 def test_patch_moves_status_and_appends_note(agent_api):
