@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -129,28 +128,11 @@ class CeleryWorkerProcess:
     def start(self, *, pool: str = "solo", concurrency: int = 1, **environment) -> None:
         """Start a worker (`pool`, `concurrency`, extra environment variables such as
         LABNET_LATENCY_MS) and wait until it answers a ping."""
-        from telco.celery import app
+        from telco.celery import app, worker_command
 
         self.options = {"pool": pool, "concurrency": concurrency, **environment}
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "telco",
-                "worker",
-                "-P",
-                pool,
-                "-c",
-                str(concurrency),
-                "-l",
-                "warning",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"{self.name}@%h",
-            ],
+            worker_command(self.name, pool=pool, concurrency=concurrency),
             env={**self.environment, **{k: str(v) for k, v in environment.items()}},
             cwd=settings.BASE_DIR,
         )

@@ -13,7 +13,6 @@ order is completed. Prints orders per second and the time to the first and the l
 import argparse
 import os
 import subprocess
-import sys
 import time
 
 from common import django_on_bench_database
@@ -37,32 +36,12 @@ def main() -> None:
     from crm.models import Customer
     from orders.models import ServiceOrder
     from orders.services import ItemRequest, service_order_submit
-    from telco.celery import app
+    from telco.celery import app, worker_command
 
     if not Customer.objects.exists():
         call_command("seed_demo", customers=200, skip_bill_run=True, verbosity=0)
     app.control.purge()
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "telco",
-                "worker",
-                "-P",
-                "solo",
-                "-l",
-                "warning",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"bench{n}@%h",
-            ],
-        )
-        for n in range(args.workers)
-    ]
+    workers = [subprocess.Popen(worker_command(f"bench{n}")) for n in range(args.workers)]
     try:
         while len(app.control.ping(timeout=1.0)) < args.workers:
             time.sleep(0.5)

@@ -1,6 +1,7 @@
 """Celery app: `celery -A telco worker` runs every queue; `celery -A telco beat` runs schedules."""
 
 import os
+import sys
 
 from celery import Celery
 from kombu import Queue
@@ -15,3 +16,12 @@ app = Celery("telco")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.autodiscover_tasks()
+
+
+def worker_command(name: str, *, pool: str = "solo", concurrency: int = 1) -> list[str]:
+    """The command line of one `celery -A telco worker` process named `name` (tests, benches)."""
+    return [
+        *(sys.executable, "-m", "celery", "-A", "telco", "worker"),
+        *("-P", pool, "-c", str(concurrency), "-l", "warning"),
+        *("--without-gossip", "--without-mingle", "-n", f"{name}@%h"),
+    ]
