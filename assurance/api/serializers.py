@@ -7,8 +7,6 @@ from assurance.models import Alarm, AlarmTask
 from assurance.services import PATTERN_ATTRIBUTES
 from telco.api.serializers import TMFSerializer, href_for
 
-# The standard TMF639/TMF638 paths (CONFORMANCE.md): hrefs that do not depend on route names.
-
 
 class AlarmedObjectSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=120)

@@ -33,18 +33,7 @@ def raise_alarm(resource_ref: str, **overrides):
     return services.alarm_raise(**arguments)[0]
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def noc(noc_user):
-    return logged_in(noc_user)
-
-
-def test_dashboard_lists_active_alarms_by_severity_with_customers(noc):
+def test_dashboard_lists_active_alarms_by_severity_with_customers(noc_client):
     gnb = GnbFactory(name="gnb-north-1")
     alice = subscribe(gnb, SliceFactory(parent=gnb), customer=CustomerFactory(name="Alice Ltd"))
     bob = subscribe(SliceFactory(parent=gnb), customer=CustomerFactory(name="Bob Carter"))
@@ -52,7 +41,7 @@ def test_dashboard_lists_active_alarms_by_severity_with_customers(noc):
     critical = raise_alarm("unknown-element", perceived_severity="critical")
     services.alarm_clear(alarm=raise_alarm(gnb.name, probable_cause="old"), by="noc1")
 
-    response = noc.get(DASHBOARD)
+    response = noc_client.get(DASHBOARD)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -85,65 +74,67 @@ def dashboard_queries(client, count: int) -> int:
     return len(queries)
 
 
-def test_dashboard_query_count_does_not_grow_with_alarms(noc):
-    two = dashboard_queries(noc, 2)
+def test_dashboard_query_count_does_not_grow_with_alarms(noc_client):
+    two = dashboard_queries(noc_client, 2)
     Alarm.objects.all().delete()
-    assert dashboard_queries(noc, 10) == two
+    assert dashboard_queries(noc_client, 10) == two
 
 
-def test_dashboard_is_for_noc_and_admin_only(finance_user, agent_user, admin_user_role):
-    assert logged_in(finance_user).get(DASHBOARD).status_code == 403
-    assert logged_in(agent_user).get(DASHBOARD).status_code == 403
-    assert logged_in(admin_user_role).get(DASHBOARD).status_code == 200
+def test_dashboard_is_for_noc_and_admin_only(finance_client, agent_client, admin_role_client):
+    assert finance_client.get(DASHBOARD).status_code == 403
+    assert agent_client.get(DASHBOARD).status_code == 403
+    assert admin_role_client.get(DASHBOARD).status_code == 200
     anonymous = Client().get(DASHBOARD)
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/accounts/login/")
 
 
-def test_acknowledge_and_clear_buttons(noc):
+def test_acknowledge_and_clear_buttons(noc_client):
     gnb = GnbFactory()
     alarm = raise_alarm(gnb.name)
 
-    acknowledged = noc.post(f"/noc/alarms/{alarm.pk}/acknowledge/")
+    acknowledged = noc_client.post(f"/noc/alarms/{alarm.pk}/acknowledge/")
     alarm.refresh_from_db()
     assert acknowledged.status_code == 302
     assert acknowledged["Location"] == DASHBOARD
     assert (alarm.ack_state, alarm.ack_user_id) == ("acknowledged", "noc1")
 
-    cleared = noc.post(f"/noc/alarms/{alarm.pk}/clear/", {"next": f"/noc/alarms/{alarm.pk}/"})
+    cleared = noc_client.post(
+        f"/noc/alarms/{alarm.pk}/clear/", {"next": f"/noc/alarms/{alarm.pk}/"}
+    )
     alarm.refresh_from_db()
     assert cleared["Location"] == f"/noc/alarms/{alarm.pk}/"
     assert alarm.state == "cleared"
     assert alarm.alarm_cleared_time is not None
-    assert f'<tr id="alarm-{alarm.pk}">' not in noc.get(DASHBOARD).content.decode()
+    assert f'<tr id="alarm-{alarm.pk}">' not in noc_client.get(DASHBOARD).content.decode()
 
     # Clearing twice is refused with a message, and changes nothing.
-    again = noc.post(f"/noc/alarms/{alarm.pk}/clear/", follow=True)
+    again = noc_client.post(f"/noc/alarms/{alarm.pk}/clear/", follow=True)
     assert "Alarm cannot move from &#x27;cleared&#x27; to &#x27;cleared&#x27;." in (
         again.content.decode()
     )
     assert alarm.history.count() == 3
 
 
-def test_buttons_refuse_other_roles_and_get(agent_user, noc):
+def test_buttons_refuse_other_roles_and_get(agent_client, noc_client):
     alarm = raise_alarm(GnbFactory().name)
 
-    assert logged_in(agent_user).post(f"/noc/alarms/{alarm.pk}/clear/").status_code == 403
-    assert noc.get(f"/noc/alarms/{alarm.pk}/clear/").status_code == 405
+    assert agent_client.post(f"/noc/alarms/{alarm.pk}/clear/").status_code == 403
+    assert noc_client.get(f"/noc/alarms/{alarm.pk}/clear/").status_code == 405
     alarm.refresh_from_db()
     assert alarm.state == "raised"
 
 
-def test_alarm_detail_shows_impact_and_history(noc):
+def test_alarm_detail_shows_impact_and_history(noc_client):
     gnb = GnbFactory(name="gnb-east-1")
     subscription = subscribe(gnb, customer=CustomerFactory(name="Carol Stone"))
     alarm = raise_alarm(gnb.name)
     services.alarm_acknowledge(alarm=alarm, by="noc1")
 
-    page = noc.get(f"/noc/alarms/{alarm.pk}/").content.decode()
+    page = noc_client.get(f"/noc/alarms/{alarm.pk}/").content.decode()
 
     assert "gnb-east-1" in page
     assert f'href="/portal/customers/{subscription.customer.pk}/">Carol Stone</a>' in page
     assert subscription.service.name in page
     assert "unacknowledged</td><td>acknowledged</td><td>noc1</td>" in page.replace("\n", "")
-    assert noc.get("/noc/alarms/99999/").status_code == 404
+    assert noc_client.get("/noc/alarms/99999/").status_code == 404

@@ -63,7 +63,6 @@ def schema_field(schema: dict):
 entity_ref_field = schema_field(ENTITY_REF)
 nullable_entity_ref_field = schema_field(nullable(ENTITY_REF))
 entity_ref_list_field = schema_field(array(ENTITY_REF))
-related_party_field = schema_field(nullable(RELATED_PARTY))
 related_party_list_field = schema_field(array(RELATED_PARTY))
 characteristic_list_field = schema_field(array(CHARACTERISTIC))
 note_list_field = schema_field(array(NOTE))
