@@ -124,12 +124,10 @@ def service_list() -> QuerySet[Service]:
 
 
 def resource_list() -> QuerySet[Resource]:
-    """Resources with their site, parent, specification and free capacity (`free_mbps`)."""
-    return (
+    """Resources with their site, parent, specification and utilisation (`with_utilisation`)."""
+    return with_utilisation(
         Resource.objects.select_related("site", "parent", "resource_specification")
-        .annotate(free_mbps=F("capacity_mbps") - _held_capacity())
-        .order_by("pk")
-    )
+    ).order_by("pk")
 
 
 def pool_bindings_held(kind: str) -> QuerySet[ServiceResource]:
@@ -177,29 +175,6 @@ def with_utilisation(resources: QuerySet[Resource]) -> QuerySet[Resource]:
             output_field=IntegerField(),
         ),
     )
-
-
-def port_utilisation() -> QuerySet[Resource]:
-    """Ports with their line rate, used capacity and utilisation."""
-    return with_utilisation(
-        Resource.objects.filter(resource_kind=ResourceKind.PORT).select_related("parent", "site")
-    ).order_by("name")
-
-
-def cell_utilisation() -> QuerySet[Resource]:
-    """gNB/eNB cells with capacity, used capacity and utilisation, busiest first."""
-    return with_utilisation(
-        Resource.objects.filter(
-            resource_kind__in=[ResourceKind.GNB, ResourceKind.ENB]
-        ).select_related("site")
-    ).order_by("-utilisation_percent", "name")
-
-
-def link_utilisation() -> QuerySet[Link]:
-    """Links with capacity, capacity bound on the link itself, and utilisation."""
-    return with_utilisation(
-        Link.objects.select_related("a_end", "z_end", "a_device", "z_device", "parent")
-    ).order_by("name")
 
 
 def link_load(link_ids: Iterable[int]) -> dict[int, int]:

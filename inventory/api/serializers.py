@@ -453,8 +453,12 @@ class ResourceSerializer(TMFSerializer):
             {"name": "resourceKind", "value": resource.resource_kind},
             {"name": "capacityMbps", "value": resource.capacity_mbps},
         ]
-        if hasattr(resource, "free_mbps"):
-            characteristics.append({"name": "freeCapacityMbps", "value": resource.free_mbps})
+        if hasattr(resource, "used_mbps"):
+            characteristics += [
+                {"name": "freeCapacityMbps", "value": resource.free_mbps},
+                {"name": "usedCapacityMbps", "value": resource.used_mbps},
+                {"name": "utilisationPercent", "value": resource.utilisation_percent},
+            ]
         for name, field in (("vendor", "vendor"), ("model", "model"), ("position", "position")):
             if getattr(resource, field):
                 characteristics.append({"name": name, "value": getattr(resource, field)})

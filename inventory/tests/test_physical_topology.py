@@ -15,6 +15,8 @@ from inventory.topology import (
 )
 from telco.exceptions import DomainError
 
+RESOURCES = "/tmf-api/resourceInventoryManagement/v4/resource"
+
 pytestmark = pytest.mark.django_db
 
 
@@ -206,7 +208,7 @@ def test_impact_summary_counts_customers_by_segment_in_fixed_queries(
     assert empty["customers_by_segment"] == {}
 
 
-def test_utilisation_of_ports_cells_and_links(network, django_assert_num_queries):
+def test_utilisation_of_ports_cells_and_links(network, noc_api, django_assert_num_queries):
     gnb = network["gnbs"][0]
     ServiceResource.objects.filter(resource=gnb).update(capacity_mbps=2500)
     port = network["first"].a_end
@@ -214,13 +216,23 @@ def test_utilisation_of_ports_cells_and_links(network, django_assert_num_queries
     ServiceResource.objects.filter(resource=port).update(capacity_mbps=1000)
     subscribe(port, binding_state=BindingState.RELEASED)
 
-    cells = {cell.name: cell for cell in selectors.cell_utilisation()}
-    assert (cells["gnb-1"].used_mbps, cells["gnb-1"].utilisation_percent) == (2500, 25)
-    assert (cells["gnb-2"].used_mbps, cells["gnb-2"].free_mbps) == (0, 10_000)
-    ports = {p.name: p for p in selectors.port_utilisation()}
-    assert (ports["gnb-1/1/1"].used_mbps, ports["gnb-1/1/1"].utilisation_percent) == (1000, 10)
-    with django_assert_num_queries(1):
-        links = list(selectors.link_utilisation())
+    def utilisation(kind: str) -> dict[str, dict]:
+        """TMF639: each resource's capacity characteristics by name."""
+        body = noc_api.get(RESOURCES, {"resourceKind": kind, "limit": 100}).data
+        return {
+            item["name"]: {c["name"]: c["value"] for c in item["resourceCharacteristic"]}
+            for item in body
+        }
+
+    cells = utilisation("gnb")
+    assert (cells["gnb-1"]["usedCapacityMbps"], cells["gnb-1"]["utilisationPercent"]) == (2500, 25)
+    assert (cells["gnb-2"]["usedCapacityMbps"], cells["gnb-2"]["freeCapacityMbps"]) == (0, 10_000)
+    ports = utilisation("port")
+    assert (ports["gnb-1/1/1"]["usedCapacityMbps"], ports["gnb-1/1/1"]["utilisationPercent"]) == (
+        1000,
+        10,
+    )
+    links = list(Link.objects.order_by("name"))
     assert [link.name for link in links][:2] == ["agg->core", "gnb-1->agg"]
     # What each link carries: the services downstream, each counted once.
     with django_assert_num_queries(1):

@@ -230,7 +230,9 @@ def test_terminate_releases_everything_and_ends_billing():
     assert Resource.objects.get(resource_kind="slice").resource_status == "standby"
     assert not LabElementConfig.objects.filter(is_active=True).exists()
     assert list(
-        LabElementConfig.objects.filter(element__name=gnb.name).values_list("operation", flat=True)
+        LabElementConfig.objects.filter(element__name=gnb.name)
+        .order_by("pk")
+        .values_list("operation", flat=True)
     ) == ["activate", "deactivate"]
 
 
