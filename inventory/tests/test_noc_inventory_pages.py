@@ -26,17 +26,6 @@ pytestmark = pytest.mark.django_db
 INDEX = "/noc/inventory/"
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def noc(noc_user):
-    return logged_in(noc_user)
-
-
 def raise_alarm(resource, cause: str = "lossOfSignal"):
     return assurance_services.alarm_raise(
         source_system_id="ems",
@@ -65,7 +54,7 @@ def queries_for(client, url: str) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_index_lists_regions_and_sites_with_equipment_and_open_alarms(noc):
+def test_index_lists_regions_and_sites_with_equipment_and_open_alarms(noc_client):
     north = RegionFactory(name="North")
     south = RegionFactory(name="South")
     harbour = SiteFactory(region=north, name="Harbour", address="1 Quay Street")
@@ -79,7 +68,7 @@ def test_index_lists_regions_and_sites_with_equipment_and_open_alarms(noc):
     raise_alarm(gnb, cause="highTemperature")
     assurance_services.alarm_clear(alarm=raise_alarm(gnb, cause="old"), by="noc1")
 
-    page = noc.get(INDEX).content.decode()
+    page = noc_client.get(INDEX).content.decode()
 
     north_row = row(page, f"region-{north.pk}")
     assert [int(n) for n in re.findall(r'class="num">(?:<span[^>]*>)?(\d+)', north_row)] == [
@@ -97,12 +86,12 @@ def test_index_lists_regions_and_sites_with_equipment_and_open_alarms(noc):
     sites = re.findall(r'<tr id="site-(\d+)"', page)
     assert sites == [str(harbour.pk), str(hill.pk), str(valley.pk)]
 
-    in_south = noc.get(INDEX, {"region": south.pk}).content.decode()
+    in_south = noc_client.get(INDEX, {"region": south.pk}).content.decode()
     assert re.findall(r'<tr id="site-(\d+)"', in_south) == [str(valley.pk)]
-    assert noc.get(INDEX, {"region": 99999}).status_code == 404
+    assert noc_client.get(INDEX, {"region": 99999}).status_code == 404
 
 
-def test_search_finds_sites_equipment_links_and_services_by_id(noc):
+def test_search_finds_sites_equipment_links_and_services_by_id(noc_client):
     site = SiteFactory(name="Docklands Exchange")
     router = RouterFactory(name="dock-router-1", site=site)
     gnb = GnbFactory(name="dock-gnb-7")
@@ -110,20 +99,20 @@ def test_search_finds_sites_equipment_links_and_services_by_id(noc):
     subscription = subscribe(gnb, customer=CustomerFactory(name="Dock Ltd"))
     cable = cable_create(name="dock-cable-3")
 
-    page = noc.get(INDEX, {"q": "dock"}).content.decode()
+    page = noc_client.get(INDEX, {"q": "dock"}).content.decode()
     assert f'href="/noc/inventory/cables/{cable.pk}/">dock-cable-3</a>' in page
     assert f'href="/noc/inventory/sites/{site.pk}/">Docklands Exchange</a>' in page
     assert f'href="/noc/inventory/equipment/{router.pk}/">dock-router-1</a>' in page
     assert f'href="/noc/inventory/equipment/{gnb.pk}/">dock-gnb-7</a>' in page
     assert f'href="/noc/inventory/links/{link.pk}/">dock-fibre-9</a>' in page
 
-    by_id = noc.get(INDEX, {"q": str(subscription.service.pk)}).content.decode()
+    by_id = noc_client.get(INDEX, {"q": str(subscription.service.pk)}).content.decode()
     assert (
         f'href="/noc/inventory/services/{subscription.service.pk}/">{subscription.service.name}</a>'
         in by_id
     )
     assert "Dock Ltd" in by_id
-    nothing = noc.get(INDEX, {"q": "zzz-none"}).content.decode()
+    nothing = noc_client.get(INDEX, {"q": "zzz-none"}).content.decode()
     assert "Nothing matches “zzz-none”." in nothing
 
 
@@ -134,13 +123,13 @@ def build_sites(count: int) -> None:
         raise_alarm(gnb)
 
 
-def test_index_and_search_query_counts_do_not_grow_with_rows(noc):
+def test_index_and_search_query_counts_do_not_grow_with_rows(noc_client):
     build_sites(1)
-    one = queries_for(noc, INDEX)
-    one_search = queries_for(noc, f"{INDEX}?q=gnb")
+    one = queries_for(noc_client, INDEX)
+    one_search = queries_for(noc_client, f"{INDEX}?q=gnb")
     build_sites(8)
-    assert queries_for(noc, INDEX) == one
-    assert queries_for(noc, f"{INDEX}?q=gnb") == one_search
+    assert queries_for(noc_client, INDEX) == one
+    assert queries_for(noc_client, f"{INDEX}?q=gnb") == one_search
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +137,7 @@ def test_index_and_search_query_counts_do_not_grow_with_rows(noc):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_site_page_shows_location_equipment_utilisation_and_alarms(noc):
+def test_site_page_shows_location_equipment_utilisation_and_alarms(noc_client):
     site = SiteFactory(name="Harbour", address="1 Quay Street", latitude="51.500000")
     site.longitude = "-0.120000"
     site.save()
@@ -160,7 +149,7 @@ def test_site_page_shows_location_equipment_utilisation_and_alarms(noc):
     )
     alarm = raise_alarm(gnb)
 
-    page = noc.get(f"/noc/inventory/sites/{site.pk}/").content.decode()
+    page = noc_client.get(f"/noc/inventory/sites/{site.pk}/").content.decode()
 
     assert "1 Quay Street" in page
     assert "51.500000, -0.120000" in page
@@ -171,20 +160,20 @@ def test_site_page_shows_location_equipment_utilisation_and_alarms(noc):
     assert "2500 / 10000 Mbit/s" in gnb_row
     assert f"resource-{slice_.pk}" not in page  # a slice is not equipment of the site
     assert f'<tr id="alarm-{alarm.pk}"' in page
-    assert noc.get("/noc/inventory/sites/99999/").status_code == 404
+    assert noc_client.get("/noc/inventory/sites/99999/").status_code == 404
 
 
-def test_site_page_query_count_does_not_grow(noc):
+def test_site_page_query_count_does_not_grow(noc_client):
     site = SiteFactory()
     gnb = GnbFactory(site=site)
     raise_alarm(gnb)
-    one = queries_for(noc, f"/noc/inventory/sites/{site.pk}/")
+    one = queries_for(noc_client, f"/noc/inventory/sites/{site.pk}/")
     for number in range(6):
         raise_alarm(GnbFactory(site=site), cause=f"cause-{number}")
-    assert queries_for(noc, f"/noc/inventory/sites/{site.pk}/") == one
+    assert queries_for(noc_client, f"/noc/inventory/sites/{site.pk}/") == one
 
 
-def test_equipment_page_shows_parts_links_services_and_alarms(noc):
+def test_equipment_page_shows_parts_links_services_and_alarms(noc_client):
     RouterFactory(name="core-1", capacity_mbps=40000)
     far = RouterFactory(name="edge-9", site=SiteFactory(name="Edge Site"))
     gnb = GnbFactory(name="gnb-A")
@@ -199,7 +188,7 @@ def test_equipment_page_shows_parts_links_services_and_alarms(noc):
     ServiceResource.objects.filter(resource=slice_).update(capacity_mbps=500)
     alarm = raise_alarm(slice_)
 
-    page = noc.get(f"/noc/inventory/equipment/{gnb.pk}/").content.decode()
+    page = noc_client.get(f"/noc/inventory/equipment/{gnb.pk}/").content.decode()
 
     parts = re.findall(r'<tr id="resource-(\d+)" data-depth="(\d)">', page)
     assert parts == [
@@ -225,40 +214,40 @@ def test_equipment_page_shows_parts_links_services_and_alarms(noc):
     assert f"/noc/inventory/impact/{gnb.pk}/" in page
     # Nothing from the unrelated router.
     assert "core-1" not in page
-    assert noc.get("/noc/inventory/equipment/99999/").status_code == 404
+    assert noc_client.get("/noc/inventory/equipment/99999/").status_code == 404
     # A link or cable asked for as equipment goes to its own page.
-    assert noc.get(f"/noc/inventory/equipment/{uplink.pk}/")["Location"] == (
+    assert noc_client.get(f"/noc/inventory/equipment/{uplink.pk}/")["Location"] == (
         f"/noc/inventory/links/{uplink.pk}/"
     )
-    assert noc.get(f"/noc/inventory/equipment/{cable.pk}/")["Location"] == (
+    assert noc_client.get(f"/noc/inventory/equipment/{cable.pk}/")["Location"] == (
         f"/noc/inventory/cables/{cable.pk}/"
     )
 
 
-def test_equipment_services_are_paginated(noc):
+def test_equipment_services_are_paginated(noc_client):
     gnb = GnbFactory()
     for _ in range(27):
         subscribe(SliceFactory(parent=gnb))
-    first = noc.get(f"/noc/inventory/equipment/{gnb.pk}/").content.decode()
-    second = noc.get(f"/noc/inventory/equipment/{gnb.pk}/?page=2").content.decode()
+    first = noc_client.get(f"/noc/inventory/equipment/{gnb.pk}/").content.decode()
+    second = noc_client.get(f"/noc/inventory/equipment/{gnb.pk}/?page=2").content.decode()
     assert first.count('<tr id="service-') == 25
     assert second.count('<tr id="service-') == 2
     assert "page 1 of 2" in first
     assert 'href="?page=2"' in first
 
 
-def test_equipment_page_query_count_does_not_grow(noc):
+def test_equipment_page_query_count_does_not_grow(noc_client):
     gnb = GnbFactory()
     other = RouterFactory()
     subscribe(SliceFactory(parent=gnb))
     link_create(name="l-0", a_end=gnb, z_end=other)
     raise_alarm(gnb)
-    one = queries_for(noc, f"/noc/inventory/equipment/{gnb.pk}/")
+    one = queries_for(noc_client, f"/noc/inventory/equipment/{gnb.pk}/")
     for number in range(1, 7):
         subscribe(SliceFactory(parent=gnb))
         link_create(name=f"l-{number}", a_end=RouterFactory(), z_end=gnb)
         raise_alarm(gnb, cause=f"c{number}")
-    assert queries_for(noc, f"/noc/inventory/equipment/{gnb.pk}/") == one
+    assert queries_for(noc_client, f"/noc/inventory/equipment/{gnb.pk}/") == one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,14 +255,14 @@ def test_equipment_page_query_count_does_not_grow(noc):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_link_page_shows_ends_and_the_services_downstream(noc):
+def test_link_page_shows_ends_and_the_services_downstream(noc_client):
     router = RouterFactory(name="agg-1", site=SiteFactory(name="Aggregation"))
     gnb = GnbFactory(name="gnb-L")
     link = link_create(name="mw-7", a_end=gnb, z_end=router, medium="microwave")
     downstream = subscribe(SliceFactory(parent=gnb), customer=CustomerFactory(name="Rider Inc"))
     subscribe(router, customer=CustomerFactory(name="Upstream Only"))
 
-    page = noc.get(f"/noc/inventory/links/{link.pk}/").content.decode()
+    page = noc_client.get(f"/noc/inventory/links/{link.pk}/").content.decode()
 
     assert "<dt>Medium</dt><dd>microwave</dd>" in page
     assert f'href="/noc/inventory/equipment/{router.pk}/">agg-1</a>' in page
@@ -284,7 +273,7 @@ def test_link_page_shows_ends_and_the_services_downstream(noc):
     assert 'data-count="links">1<' in page
     assert 'data-count="equipment">1<' in page
     assert "Upstream Only" not in page
-    assert noc.get("/noc/inventory/links/99999/").status_code == 404
+    assert noc_client.get("/noc/inventory/links/99999/").status_code == 404
 
 
 def build_cut(cable, customers: list) -> list:
@@ -300,7 +289,7 @@ def build_cut(cable, customers: list) -> list:
     return subscriptions
 
 
-def test_cable_page_is_the_impact_of_cutting_it(noc):
+def test_cable_page_is_the_impact_of_cutting_it(noc_client):
     duct = duct_create(name="duct-9")
     cable = cable_create(name="cable-9", duct=duct)
     acme = CustomerFactory(name="Acme Enterprise", segment="enterprise")
@@ -316,7 +305,7 @@ def test_cable_page_is_the_impact_of_cutting_it(noc):
     subscribe(GnbFactory(), customer=CustomerFactory(name="Not Behind It"))
     ServiceResource.objects.update(capacity_mbps=1000)
 
-    page = noc.get(f"/noc/inventory/cables/{cable.pk}/").content.decode()
+    page = noc_client.get(f"/noc/inventory/cables/{cable.pk}/").content.decode()
 
     assert "Cable cable-9" in page
     assert f'href="/noc/inventory/cables/{duct.pk}/">In duct duct-9</a>' in page
@@ -335,23 +324,23 @@ def test_cable_page_is_the_impact_of_cutting_it(noc):
     assert 'data-utilisation="40"' in page
     assert "4000 / 10000 Mbit/s" in page
     assert "Not Behind It" not in page
-    duct_page = noc.get(f"/noc/inventory/cables/{duct.pk}/").content.decode()
+    duct_page = noc_client.get(f"/noc/inventory/cables/{duct.pk}/").content.decode()
     assert 'data-count="customers"><strong>3</strong>' in duct_page
     assert f'href="/noc/inventory/cables/{cable.pk}/">cable-9</a>' in duct_page
-    assert noc.get("/noc/inventory/cables/99999/").status_code == 404
+    assert noc_client.get("/noc/inventory/cables/99999/").status_code == 404
     gnb = subscriptions[0].service.bindings.first().resource
-    assert noc.get(f"/noc/inventory/cables/{gnb.pk}/").status_code == 404
+    assert noc_client.get(f"/noc/inventory/cables/{gnb.pk}/").status_code == 404
 
 
-def test_cable_page_query_count_does_not_grow(noc):
+def test_cable_page_query_count_does_not_grow(noc_client):
     cable = cable_create(name="cable-q")
     build_cut(cable, [CustomerFactory()])
-    one = queries_for(noc, f"/noc/inventory/cables/{cable.pk}/")
+    one = queries_for(noc_client, f"/noc/inventory/cables/{cable.pk}/")
     build_cut(cable, [CustomerFactory(segment=s) for s in ("enterprise", "consumer", "consumer")])
-    assert queries_for(noc, f"/noc/inventory/cables/{cable.pk}/") == one
+    assert queries_for(noc_client, f"/noc/inventory/cables/{cable.pk}/") == one
 
 
-def test_impact_counts_customers_by_segment_enterprise_first(noc):
+def test_impact_counts_customers_by_segment_enterprise_first(noc_client):
     gnb = GnbFactory(name="gnb-cut")
     customers = [
         CustomerFactory(name="Zed Consumer"),
@@ -364,7 +353,7 @@ def test_impact_counts_customers_by_segment_enterprise_first(noc):
     subscribe(SliceFactory(parent=gnb), customer=customers[1])
     subscribe(GnbFactory(), customer=CustomerFactory(name="Elsewhere"))
 
-    page = noc.get(f"/noc/inventory/impact/?resource={gnb.pk}").content.decode()
+    page = noc_client.get(f"/noc/inventory/impact/?resource={gnb.pk}").content.decode()
 
     assert 'data-count="services">4<' in page
     assert 'data-count="customers"><strong>3</strong>' in page
@@ -376,42 +365,42 @@ def test_impact_counts_customers_by_segment_enterprise_first(noc):
     assert listed == ["Acme Enterprise", "Bob Shop", "Zed Consumer"]
     assert "Elsewhere" not in page
     assert page.count('<tr id="service-') == 4
-    same = noc.get(f"/noc/inventory/impact/{gnb.pk}/").content.decode()
+    same = noc_client.get(f"/noc/inventory/impact/{gnb.pk}/").content.decode()
     assert 'data-count="customers"><strong>3</strong>' in same
 
 
-def test_impact_of_a_site_covers_all_its_equipment(noc):
+def test_impact_of_a_site_covers_all_its_equipment(noc_client):
     site = SiteFactory(name="Hub")
     subscribe(GnbFactory(site=site))
     subscribe(RouterFactory(site=site))
     subscribe(GnbFactory())
 
-    page = noc.get(f"/noc/inventory/impact/?site={site.pk}").content.decode()
+    page = noc_client.get(f"/noc/inventory/impact/?site={site.pk}").content.decode()
 
     assert "What breaks if site Hub goes down" in page
     assert 'data-count="services">2<' in page
     assert 'data-count="customers"><strong>2</strong>' in page
 
 
-def test_impact_bad_input_is_404(noc):
-    assert noc.get("/noc/inventory/impact/").status_code == 404
-    assert noc.get("/noc/inventory/impact/?resource=abc").status_code == 404
-    assert noc.get("/noc/inventory/impact/?resource=99999").status_code == 404
-    assert noc.get("/noc/inventory/impact/?site=99999").status_code == 404
+def test_impact_bad_input_is_404(noc_client):
+    assert noc_client.get("/noc/inventory/impact/").status_code == 404
+    assert noc_client.get("/noc/inventory/impact/?resource=abc").status_code == 404
+    assert noc_client.get("/noc/inventory/impact/?resource=99999").status_code == 404
+    assert noc_client.get("/noc/inventory/impact/?site=99999").status_code == 404
 
 
-def test_impact_and_link_query_counts_do_not_grow(noc):
+def test_impact_and_link_query_counts_do_not_grow(noc_client):
     gnb = GnbFactory()
     router = RouterFactory()
     link = link_create(name="l-q", a_end=gnb, z_end=router)
     subscribe(router, SliceFactory(parent=gnb))
-    impact_one = queries_for(noc, f"/noc/inventory/impact/{gnb.pk}/")
-    link_one = queries_for(noc, f"/noc/inventory/links/{link.pk}/")
+    impact_one = queries_for(noc_client, f"/noc/inventory/impact/{gnb.pk}/")
+    link_one = queries_for(noc_client, f"/noc/inventory/links/{link.pk}/")
     for segment in ("enterprise", "smallBusiness", "consumer", "enterprise"):
         account = BillingAccountFactory(customer=CustomerFactory(segment=segment))
         subscribe(router, SliceFactory(parent=gnb), customer=account.customer)
-    assert queries_for(noc, f"/noc/inventory/impact/{gnb.pk}/") == impact_one
-    assert queries_for(noc, f"/noc/inventory/links/{link.pk}/") == link_one
+    assert queries_for(noc_client, f"/noc/inventory/impact/{gnb.pk}/") == impact_one
+    assert queries_for(noc_client, f"/noc/inventory/links/{link.pk}/") == link_one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,7 +408,7 @@ def test_impact_and_link_query_counts_do_not_grow(noc):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_service_page_shows_rfs_characteristics_history_and_path(noc):
+def test_service_page_shows_rfs_characteristics_history_and_path(noc_client):
     site = SiteFactory(name="North Cell")
     gnb = GnbFactory(site=site, name="gnb-P")
     slice_ = SliceFactory(parent=gnb, name="slice-P")
@@ -439,7 +428,7 @@ def test_service_page_shows_rfs_characteristics_history_and_path(noc):
         service=cfs, from_state="reserved", to_state="active", changed_by="activation-workflow"
     )
 
-    page = noc.get(f"/noc/inventory/services/{cfs.pk}/").content.decode()
+    page = noc_client.get(f"/noc/inventory/services/{cfs.pk}/").content.decode()
 
     assert f'href="/noc/inventory/services/{rfs.pk}/">{rfs.name}</a>' in page
     assert "<dt>bandwidth</dt><dd>1Gbps</dd><dt>latency</dt><dd>10ms</dd>" in page
@@ -459,16 +448,16 @@ def test_service_page_shows_rfs_characteristics_history_and_path(noc):
         ("device", f"/noc/inventory/equipment/{core.pk}/"),
     ]
     assert f'href="/noc/inventory/cables/{cable.pk}/">cable-P</a>' in chain
-    rfs_page = noc.get(f"/noc/inventory/services/{rfs.pk}/").content.decode()
+    rfs_page = noc_client.get(f"/noc/inventory/services/{rfs.pk}/").content.decode()
     assert f'href="/noc/inventory/services/{cfs.pk}/">Part of' in rfs_page
-    assert noc.get("/noc/inventory/services/99999/").status_code == 404
+    assert noc_client.get("/noc/inventory/services/99999/").status_code == 404
 
 
-def test_service_page_query_count_does_not_grow(noc):
+def test_service_page_query_count_does_not_grow(noc_client):
     gnb = GnbFactory()
     subscription = subscribe(gnb, through_rfs=True)
     url = f"/noc/inventory/services/{subscription.service.pk}/"
-    one = queries_for(noc, url)
+    one = queries_for(noc_client, url)
     rfs = subscription.service.children.get()
     for _ in range(4):
         slice_ = SliceFactory(parent=gnb)
@@ -480,7 +469,7 @@ def test_service_page_query_count_does_not_grow(noc):
             parent=subscription.service,
         )
         ServiceStateChange.objects.create(service=subscription.service, to_state="active")
-    assert queries_for(noc, url) == one
+    assert queries_for(noc_client, url) == one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,7 +477,9 @@ def test_service_page_query_count_does_not_grow(noc):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_pages_are_for_noc_and_admin_only(agent_user, finance_user, noc_user, admin_user_role):
+def test_pages_are_for_noc_and_admin_only(
+    agent_client, finance_client, noc_client, admin_role_client
+):
     site = SiteFactory()
     gnb = GnbFactory(site=site)
     link = link_create(name="perm-link", a_end=gnb, z_end=RouterFactory())
@@ -505,14 +496,13 @@ def test_pages_are_for_noc_and_admin_only(agent_user, finance_user, noc_user, ad
         f"/noc/inventory/impact/{gnb.pk}/",
         f"/noc/inventory/services/{service.pk}/",
     ]
-    refused = [logged_in(agent_user), logged_in(finance_user)]
+    refused = [agent_client, finance_client]
     for url in urls:
         assert [client.get(url).status_code for client in refused] == [403, 403], url
         anonymous = Client().get(url)
         assert anonymous.status_code == 302
         assert anonymous["Location"].startswith("/accounts/login/")
     # The same check guards every page; noc and admin get in (each page's own test covers noc).
-    for user in (noc_user, admin_user_role):
-        client = logged_in(user)
+    for client in (noc_client, admin_role_client):
         assert [client.get(url).status_code for url in urls[:3]] == [200, 200, 200]
-    assert logged_in(admin_user_role).get(urls[5]).status_code == 200
+    assert admin_role_client.get(urls[5]).status_code == 200

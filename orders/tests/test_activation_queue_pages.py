@@ -26,17 +26,6 @@ pytestmark = pytest.mark.django_db
 QUEUE = "/noc/activation/"
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def noc(noc_user):
-    return logged_in(noc_user)
-
-
 def five_g_world():
     """The 5G offering and one gNB shared by the test's orders, and a new customer account."""
     gnb = Resource.objects.filter(resource_kind="gnb").first() or GnbFactory()
@@ -98,11 +87,11 @@ def section(page: str, key: str) -> str:
     return page.split(f'id="section-{key}"')[1].split("</section>")[0]
 
 
-def test_queue_shows_in_flight_order_with_step_attempts_and_error(noc):
+def test_queue_shows_in_flight_order_with_step_attempts_and_error(noc_client):
     stuck = stuck_order()
     customer = stuck.product_order.customer
 
-    page = noc.get(QUEUE).content.decode()
+    page = noc_client.get(QUEUE).content.decode()
 
     stuck_row = row(section(page, "inProgress"), stuck.pk)
     assert 'data-state="inProgress"' in stuck_row
@@ -118,19 +107,19 @@ def test_queue_shows_in_flight_order_with_step_attempts_and_error(noc):
     assert "stalled" not in stuck_row
 
 
-def test_a_stalled_order_gets_retry_and_fail(noc):
+def test_a_stalled_order_gets_retry_and_fail(noc_client):
     stalled = stuck_order(stalled=True)
 
-    stalled_row = row(noc.get(QUEUE).content.decode(), stalled.pk)
+    stalled_row = row(noc_client.get(QUEUE).content.decode(), stalled.pk)
 
     assert '<span class="badge badge-warn">stalled</span>' in stalled_row
     assert f'action="/noc/activation/{stalled.pk}/retry/"' in stalled_row
 
 
-def test_queue_shows_held_order_with_reason_retry_and_fail(noc):
+def test_queue_shows_held_order_with_reason_retry_and_fail(noc_client):
     held = held_order()
 
-    page = noc.get(QUEUE).content.decode()
+    page = noc_client.get(QUEUE).content.decode()
 
     held_row = row(section(page, "held"), held.pk)
     assert held.failure_reason.startswith("Step 2 'Configure ")
@@ -144,10 +133,10 @@ def test_queue_shows_held_order_with_reason_retry_and_fail(noc):
     assert 'id="section-held" data-total="1"' in page
 
 
-def test_queue_lists_recent_failures_with_reason_and_no_actions(noc):
+def test_queue_lists_recent_failures_with_reason_and_no_actions(noc_client):
     failed = failed_order()
 
-    page = noc.get(QUEUE).content.decode()
+    page = noc_client.get(QUEUE).content.decode()
 
     failed_row = row(section(page, "failed"), failed.pk)
     assert failed.failure_reason.startswith("Step 2 'Configure ")
@@ -156,13 +145,13 @@ def test_queue_lists_recent_failures_with_reason_and_no_actions(noc):
     assert 'id="section-inProgress" data-total="0"' in page
 
 
-def test_queue_filters_by_state(noc):
+def test_queue_filters_by_state(noc_client):
     stuck = stuck_order()
     held = held_order()
     failed = failed_order()
 
     def listed(params) -> list[str]:
-        page = noc.get(QUEUE, params).content.decode()
+        page = noc_client.get(QUEUE, params).content.decode()
         return re.findall(r'<tr id="order-(\d+)"', page)
 
     assert listed({"state": "failed"}) == [str(failed.pk)]
@@ -170,11 +159,11 @@ def test_queue_filters_by_state(noc):
     assert listed({"state": "held"}) == [str(held.pk)]
     # An unknown filter shows every section.
     assert listed({"state": "bogus"}) == [str(stuck.pk), str(held.pk), str(failed.pk)]
-    only_failed = noc.get(QUEUE, {"state": "failed"}).content.decode()
+    only_failed = noc_client.get(QUEUE, {"state": "failed"}).content.decode()
     assert 'id="section-inProgress"' not in only_failed
     # The table fragment the page polls keeps the filter.
     assert 'data-live-url="/noc/activation/table/?state=failed"' in only_failed
-    fragment = noc.get(f"{QUEUE}table/", {"state": "failed"}).content.decode()
+    fragment = noc_client.get(f"{QUEUE}table/", {"state": "failed"}).content.decode()
     assert "<html" not in fragment
     assert re.findall(r'<tr id="order-(\d+)"', fragment) == [str(failed.pk)]
 
@@ -186,17 +175,17 @@ def queue_queries(client, url: str) -> int:
     return len(queries)
 
 
-def test_queue_query_count_does_not_grow_with_orders(noc):
+def test_queue_query_count_does_not_grow_with_orders(noc_client):
     stuck_order()
     held_order()
     failed_order()
-    one = {url: queue_queries(noc, url) for url in (QUEUE, f"{QUEUE}table/")}
+    one = {url: queue_queries(noc_client, url) for url in (QUEUE, f"{QUEUE}table/")}
     for _ in range(2):
         stuck_order(stalled=True)
         held_order()
         failed_order()
     assert ServiceOrder.objects.count() == 9
-    assert {url: queue_queries(noc, url) for url in one} == one
+    assert {url: queue_queries(noc_client, url) for url in one} == one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,12 +193,14 @@ def test_queue_query_count_does_not_grow_with_orders(noc):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_retry_puts_a_held_order_back_in_progress_and_it_completes(noc):
+def test_retry_puts_a_held_order_back_in_progress_and_it_completes(noc_client):
     held = held_order()
     failed_step = ActivationStep.objects.get(item__order=held, state="failed")
     assert failed_step.attempts == 6
 
-    response = noc.post(f"{QUEUE}{held.pk}/retry/", {"next": f"{QUEUE}?state=held"}, follow=True)
+    response = noc_client.post(
+        f"{QUEUE}{held.pk}/retry/", {"next": f"{QUEUE}?state=held"}, follow=True
+    )
 
     assert response.redirect_chain == [(f"{QUEUE}?state=held", 302)]
     assert f"Service order {held.pk} is being retried." in response.content.decode()
@@ -225,11 +216,13 @@ def test_retry_puts_a_held_order_back_in_progress_and_it_completes(noc):
     assert held.state == "completed"
 
 
-def test_fail_with_a_reason_fails_the_order_and_releases_it(noc):
+def test_fail_with_a_reason_fails_the_order_and_releases_it(noc_client):
     held = held_order()
     product_order = held.product_order
 
-    response = noc.post(f"{QUEUE}{held.pk}/fail/", {"reason": "Element replaced"}, follow=True)
+    response = noc_client.post(
+        f"{QUEUE}{held.pk}/fail/", {"reason": "Element replaced"}, follow=True
+    )
 
     assert response.redirect_chain == [(QUEUE, 302)]
     assert f"Service order {held.pk} failed: Element replaced" in response.content.decode()
@@ -242,22 +235,22 @@ def test_fail_with_a_reason_fails_the_order_and_releases_it(noc):
     assert "Failed by noc1: Element replaced" in failed_row
 
 
-def test_fail_without_a_reason_changes_nothing(noc):
+def test_fail_without_a_reason_changes_nothing(noc_client):
     held = held_order()
 
-    response = noc.post(f"{QUEUE}{held.pk}/fail/", {"reason": "  "}, follow=True)
+    response = noc_client.post(f"{QUEUE}{held.pk}/fail/", {"reason": "  "}, follow=True)
 
     assert f"Service order {held.pk}: give a reason to fail it." in response.content.decode()
     held.refresh_from_db()
     assert held.state == "held"
 
 
-def test_wrong_state_is_a_message_and_changes_nothing(noc):
+def test_wrong_state_is_a_message_and_changes_nothing(noc_client):
     failed = failed_order()
     history = failed.history.count()
 
-    retried = noc.post(f"{QUEUE}{failed.pk}/retry/", follow=True).content.decode()
-    refused = noc.post(f"{QUEUE}{failed.pk}/fail/", {"reason": "again"}, follow=True)
+    retried = noc_client.post(f"{QUEUE}{failed.pk}/retry/", follow=True).content.decode()
+    refused = noc_client.post(f"{QUEUE}{failed.pk}/fail/", {"reason": "again"}, follow=True)
 
     assert f"Service order {failed.pk}: Service order {failed.pk} is failed: only a held or" in (
         retried
@@ -267,8 +260,8 @@ def test_wrong_state_is_a_message_and_changes_nothing(noc):
     failed.refresh_from_db()
     assert failed.state == "failed"
     assert failed.history.count() == history
-    assert noc.post(f"{QUEUE}99999/retry/").status_code == 404
-    assert noc.post(f"{QUEUE}99999/fail/", {"reason": "x"}).status_code == 404
+    assert noc_client.post(f"{QUEUE}99999/retry/").status_code == 404
+    assert noc_client.post(f"{QUEUE}99999/fail/", {"reason": "x"}).status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,10 +269,10 @@ def test_wrong_state_is_a_message_and_changes_nothing(noc):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_order_detail_shows_steps_and_history(noc):
+def test_order_detail_shows_steps_and_history(noc_client):
     stuck = held_order()
 
-    page = noc.get(f"{QUEUE}{stuck.pk}/").content.decode()
+    page = noc_client.get(f"{QUEUE}{stuck.pk}/").content.decode()
 
     steps = ActivationStep.objects.filter(item__order=stuck).order_by("sequence")
     assert re.findall(r'<tr id="step-(\d+)" data-state="(\w+)"', page) == [
@@ -289,12 +282,12 @@ def test_order_detail_shows_steps_and_history(noc):
     assert "<td>inProgress</td><td>held</td><td>activation-workflow</td>" in page
     assert "gave up after 6 attempts" in page
     assert f'action="/noc/activation/{stuck.pk}/retry/"' in page
-    assert noc.get(f"{QUEUE}99999/").status_code == 404
+    assert noc_client.get(f"{QUEUE}99999/").status_code == 404
 
 
-def test_order_detail_query_count_does_not_grow_with_steps(noc):
+def test_order_detail_query_count_does_not_grow_with_steps(noc_client):
     small = stuck_order()
-    one = queue_queries(noc, f"{QUEUE}{small.pk}/")
+    one = queue_queries(noc_client, f"{QUEUE}{small.pk}/")
     specification = ServiceSpecification.objects.get(name="5G Slice Service")
     big = services.service_order_submit(
         items=[
@@ -303,19 +296,19 @@ def test_order_detail_query_count_does_not_grow_with_steps(noc):
         ]
     )
     assert ActivationStep.objects.filter(item__order=big).count() > 10
-    assert queue_queries(noc, f"{QUEUE}{big.pk}/") == one
+    assert queue_queries(noc_client, f"{QUEUE}{big.pk}/") == one
 
 
 def test_queue_pages_are_for_noc_and_admin_only(
-    agent_user, finance_user, noc_user, admin_user_role
+    agent_client, finance_client, noc_client, admin_role_client
 ):
     stuck = stuck_order()
     urls = [QUEUE, f"{QUEUE}table/", f"{QUEUE}{stuck.pk}/"]
     clients = {
-        "agent": logged_in(agent_user),
-        "finance": logged_in(finance_user),
-        "noc": logged_in(noc_user),
-        "admin": logged_in(admin_user_role),
+        "agent": agent_client,
+        "finance": finance_client,
+        "noc": noc_client,
+        "admin": admin_role_client,
     }
     for url in urls:
         statuses = {role: client.get(url).status_code for role, client in clients.items()}
