@@ -114,12 +114,10 @@ class PriceTierFactory(factory.django.DjangoModelFactory):
 FIVE_G_VALID_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def five_g_service_specification(*, gnb=None, slice_spec=None) -> ServiceSpecification:
+def five_g_service_specification() -> ServiceSpecification:
     """The CFS "5G Slice Service" and its RFS "5G RAN access" (gNB) and "5G network slice"."""
-    gnb = gnb or ResourceSpecificationFactory(name="gNB", resource_kind=ResourceKind.GNB)
-    slice_spec = slice_spec or ResourceSpecificationFactory(
-        name="5G Slice", resource_kind=ResourceKind.SLICE
-    )
+    gnb = ResourceSpecificationFactory(name="gNB", resource_kind=ResourceKind.GNB)
+    slice_spec = ResourceSpecificationFactory(name="5G Slice", resource_kind=ResourceKind.SLICE)
     ran = ServiceSpecificationFactory(
         name="5G RAN access", category=ServiceCategory.RESOURCE_FACING
     )
@@ -148,9 +146,7 @@ def five_g_premium_offering(*, name: str = "5G Premium") -> ProductOffering:
     2.00 EUR per GB of rating group DATA_5G_PREMIUM with 5 GB included each period.
     Resource and service specs are reused if they exist; `name` lets a test build two offerings.
     """
-    gnb = ResourceSpecificationFactory(name="gNB", resource_kind=ResourceKind.GNB)
-    slice_spec = ResourceSpecificationFactory(name="5G Slice", resource_kind=ResourceKind.SLICE)
-    service_spec = five_g_service_specification(gnb=gnb, slice_spec=slice_spec)
+    service_spec = five_g_service_specification()
     product_spec = ProductSpecificationFactory(
         name="5G Connectivity" if name == "5G Premium" else f"{name} Connectivity"
     )
