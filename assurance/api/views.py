@@ -1,7 +1,5 @@
 """TMF642 Alarm Management: alarms, and the ackAlarms / clearAlarms tasks."""
 
-from rest_framework import status
-
 from assurance import selectors, services
 from assurance.api.serializers import (
     AckAlarmsCreateSerializer,
@@ -14,7 +12,6 @@ from assurance.api.serializers import (
 )
 from assurance.choices import AlarmTaskKind
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
-from telco.models import IdempotentRequest
 from telco.roles import AGENT, NOC
 
 
@@ -52,22 +49,10 @@ class AlarmViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
             return AlarmPatchSerializer(data=kwargs["data"])
         return super().get_serializer(*args, **kwargs)
 
-    def create(self, request, *args, **kwargs):
-        response = super().create(request, *args, **kwargs)
-        if getattr(self, "alarm_created", True):
-            return response
-        # A repeat of an active alarm: no new resource, the existing one (counted) answers.
-        response.status_code = status.HTTP_200_OK
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if key:  # a replay of this request must answer as it did
-            IdempotentRequest.objects.filter(user=request.user, path=request.path, key=key).update(
-                status_code=status.HTTP_200_OK
-            )
-        return response
-
     def perform_tmf_create(self, serializer):
         data = serializer.validated_data
-        alarm, self.alarm_created = services.alarm_raise(
+        # A repeat of an active alarm is no new resource: the existing one (counted) answers.
+        alarm, self.created = services.alarm_raise(
             source_system_id=data["sourceSystemId"],
             alarmed_object_id=data["alarmedObject"]["id"],
             alarm_type=data["alarmType"],

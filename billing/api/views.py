@@ -36,14 +36,8 @@ class UsageViewSet(TMFCreateMixin, TMFViewSet):
         return selectors.usage_list()
 
     def perform_tmf_create(self, serializer):
-        usage, self.usage_created = services.usage_ingest(**serializer.validated_data)
+        usage, self.created = services.usage_ingest(**serializer.validated_data)
         return usage
-
-    def create(self, request, *args, **kwargs):
-        response = super().create(request, *args, **kwargs)
-        if not getattr(self, "usage_created", True):
-            response.status_code = status.HTTP_200_OK  # a replay: nothing new was stored
-        return response
 
 
 class CustomerBillViewSet(TMFViewSet):
@@ -126,13 +120,7 @@ class PaymentViewSet(TMFCreateMixin, TMFViewSet):
         return selectors.payment_list()
 
     def perform_tmf_create(self, serializer):
-        payment, self.payment_created = services.payment_create(
+        payment, self.created = services.payment_create(
             **serializer.validated_data, created_by=self.request.user.get_username()
         )
         return payment
-
-    def create(self, request, *args, **kwargs):
-        response = super().create(request, *args, **kwargs)
-        if not getattr(self, "payment_created", True):
-            response.status_code = status.HTTP_200_OK  # a replay: nothing new was recorded
-        return response

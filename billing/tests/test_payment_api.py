@@ -108,6 +108,13 @@ def test_replays_record_the_payment_once(finance_api, account):
     replay = finance_api.post(URL, body(account.pk, 10), format="json", headers=headers)
     assert (keyed.status_code, replay.status_code) == (201, 201)
     assert replay.data["id"] == keyed.data["id"]
+    # A correlator repeat sent with a key answers 200, and so does the replay of that key.
+    headers = {"Idempotency-Key": "k-2"}
+    same = body(account.pk, 50, correlatorId="BANK-9")
+    repeat = finance_api.post(URL, same, format="json", headers=headers)
+    repeat_replay = finance_api.post(URL, same, format="json", headers=headers)
+    assert (repeat.status_code, repeat_replay.status_code) == (200, 200)
+    assert repeat_replay.data["id"] == first.data["id"]
     assert Payment.objects.count() == 2
     assert sum(a.amount for a in PaymentAllocation.objects.all()) == Decimal("60.00")
 

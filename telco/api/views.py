@@ -62,8 +62,12 @@ class TMFCreateMixin:
     """`POST`: 201 with the created resource and `Location` equal to its href.
 
     The view implements `perform_tmf_create(serializer) -> instance`, which calls one service.
+    A service that recognises a repeat (same correlator, same active alarm) returns the stored
+    row and the view sets `self.created = False`: the answer is then 200, with nothing new.
     A repeated `Idempotency-Key` from the same user on the same path replays the first answer.
     """
+
+    created = True
 
     def create(self, request, *args, **kwargs):
         key = request.headers.get("Idempotency-Key", "").strip()
@@ -80,6 +84,7 @@ class TMFCreateMixin:
         instance = self.get_queryset().get(pk=instance.pk)
         body = self.get_serializer(instance).data
         location = body.get("href", "")
+        answer = status.HTTP_201_CREATED if self.created else status.HTTP_200_OK
         if key:
             try:
                 with transaction.atomic():
@@ -87,13 +92,13 @@ class TMFCreateMixin:
                         user=request.user,
                         path=request.path,
                         key=key,
-                        status_code=status.HTTP_201_CREATED,
+                        status_code=answer,
                         body=body,
                         location=location,
                     )
             except IntegrityError:
                 pass  # a concurrent twin stored first; both created answers are equivalent
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+        return Response(body, status=answer, headers={"Location": location})
 
     def perform_tmf_create(self, serializer):
         raise NotImplementedError
