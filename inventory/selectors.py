@@ -1,6 +1,7 @@
 """Reads of the inventory, shaped for the APIs and for other apps."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import (
@@ -18,7 +19,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
 from crm.choices import Segment
 from crm.models import Customer
@@ -82,16 +85,18 @@ def gnb_candidates(*, bandwidth: int, customer: Customer | None = None) -> Query
     )
 
 
-def product_list() -> QuerySet[ProductInstance]:
+def product_list(*, prices_at: datetime | None = None) -> QuerySet[ProductInstance]:
     """Products with everything TMF637 shows, in a fixed number of queries: the offering and
-    its prices, the realising services and the status history."""
+    its prices in force at `prices_at` (now by default; as `product_offering.prices_in_force`),
+    the realising services and the status history."""
+    prices = catalog_selectors.prices_in_force(at=prices_at or timezone.now())
     return (
         ProductInstance.objects.select_related(
             "customer", "billing_account", "product_offering", "parent"
         )
         .prefetch_related(
             "services",
-            "product_offering__prices",
+            Prefetch("product_offering__prices", queryset=prices, to_attr="prices_in_force"),
             Prefetch("bundled_products", queryset=ProductInstance.objects.order_by("pk")),
             Prefetch("history", queryset=ProductStatusChange.objects.order_by("changed_at", "pk")),
         )

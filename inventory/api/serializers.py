@@ -1,6 +1,5 @@
 """TMF637 product, TMF638 service and TMF639 resource representations."""
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from catalog.choices import PriceType, ResourceKind
@@ -199,7 +198,6 @@ class ProductSerializer(TMFSerializer):
     @schema_field(array(PRODUCT_PRICE))
     def get_productPrice(self, product):
         """The offering's prices in force now (the ones billing charges)."""
-        now = timezone.now()
         return [
             {
                 "name": price.name,
@@ -213,8 +211,7 @@ class ProductSerializer(TMFSerializer):
                     "@referredType": "ProductOfferingPrice",
                 },
             }
-            for price in product.product_offering.prices.all()
-            if _in_force(price, now)
+            for price in product.product_offering.prices_in_force
         ]
 
     @schema_field(array(STATUS_CHANGE))
@@ -321,10 +318,6 @@ class ServiceSerializer(TMFSerializer):
         if service.product is None:
             return None
         return self.ref(service.product, PRODUCT_URL, "Product", service.product.name)
-
-
-def _in_force(price, at) -> bool:
-    return price.valid_from <= at and (price.valid_to is None or price.valid_to > at)
 
 
 def resource_type(resource: Resource) -> str:

@@ -52,7 +52,6 @@ class CsvTextParser(BaseParser):
 class ProductViewSet(TMFViewSet):
     """TMF637 `/product`: what customers hold."""
 
-    queryset = selectors.product_list()
     serializer_class = ProductSerializer
     read_roles = READERS
     filter_attributes = {
@@ -63,6 +62,9 @@ class ProductViewSet(TMFViewSet):
         "billingAccount.id": "billing_account_id",
         "productOffering.id": "product_offering_id",
     }
+
+    def get_queryset(self):
+        return selectors.product_list()  # per request: the prices in force now
 
 
 class ServiceViewSet(TMFViewSet):
