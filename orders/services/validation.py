@@ -151,19 +151,16 @@ def _check_standing(account: BillingAccount, new_monthly: Decimal) -> None:
             f"Billing account {account.account_number} is {account.state}: it cannot order.",
             field=field_name,
         )
-    row = billing_selectors.accounts_with_balance(
-        BillingAccount.objects.filter(pk=account.pk)
-    ).get()
-    overdue = getattr(row, "overdue", Decimal("0")) or Decimal("0")
+    balance, overdue = billing_selectors.account_standing(account)
     if overdue > 0:
         raise DomainError(
             f"Billing account {account.account_number} has {overdue:.2f} {account.currency} "
             "overdue: it must be paid before ordering.",
             field=field_name,
         )
-    if account.credit_limit > 0 and row.balance + new_monthly > account.credit_limit:
+    if account.credit_limit > 0 and balance + new_monthly > account.credit_limit:
         raise DomainError(
-            f"Credit limit exceeded: balance {row.balance:.2f} plus {new_monthly:.2f} a month "
+            f"Credit limit exceeded: balance {balance:.2f} plus {new_monthly:.2f} a month "
             f"is over the limit of {account.credit_limit:.2f} {account.currency}.",
             field=field_name,
         )
