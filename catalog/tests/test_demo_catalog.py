@@ -34,6 +34,8 @@ def test_demo_catalog_in_depth():
         "Mobile",
     ]
     assert Category.objects.get(name="5G").parent.name == "Mobile"
+    assert Category.objects.get(name="Mobile").description == "5G mobile connectivity"
+    assert Category.objects.get(name="Business").description == "Connectivity for companies"
     annual = ProductOffering.objects.get(name="5G Premium Annual")
     assert annual.prices.get(price_type="recurring").recurring_period == "year"
     tiers = annual.prices.get(price_type="usage").tiers.order_by("lower_bound")
