@@ -2,10 +2,10 @@
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from assurance.choices import AckState, AlarmState, AlarmTaskKind, AlarmType, Severity
 from inventory.models import Resource, Service
+from telco import clock
 from telco.states import StateChange
 
 
@@ -35,7 +35,7 @@ class Alarm(models.Model):
     occurrence_count = models.PositiveIntegerField(default=1)
     is_service_affecting = models.BooleanField(default=False)
     alarm_raised_time = models.DateTimeField()
-    alarm_reported_time = models.DateTimeField(default=timezone.now)
+    alarm_reported_time = models.DateTimeField(default=clock.now)
     alarm_changed_time = models.DateTimeField(null=True, blank=True)
     alarm_cleared_time = models.DateTimeField(null=True, blank=True)
     affected_services = models.ManyToManyField(Service, blank=True, related_name="alarms")
@@ -83,12 +83,12 @@ class AlarmTask(models.Model):
     user_id = models.CharField(max_length=150)
     system_id = models.CharField(max_length=80, blank=True)
     # ackTime of an ackAlarms task, alarmClearedTime of a clearAlarms task.
-    effective_time = models.DateTimeField(default=timezone.now)
+    effective_time = models.DateTimeField(default=clock.now)
     # The task runs within its request, so it is complete when it is first shown.
     state = models.CharField(max_length=12, default="done")
     alarm_pattern = models.JSONField(default=list)
     alarms = models.ManyToManyField(Alarm, blank=True, related_name="tasks")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     created_by = models.CharField(max_length=150, blank=True)
 
     def __str__(self):

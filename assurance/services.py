@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from assurance.choices import (
     ACK_TRANSITIONS,
@@ -18,6 +17,7 @@ from assurance.choices import (
 from assurance.models import Alarm, AlarmStateChange, AlarmTask
 from inventory.models import Resource
 from inventory.topology import services_depending_on
+from telco import clock
 from telco.states import transition
 
 ALARM = Alarm._meta.db_table
@@ -122,7 +122,7 @@ def alarm_raise(
                     key,
                     False,
                     connection.ops.adapt_datetimefield_value(alarm_raised_time),
-                    connection.ops.adapt_datetimefield_value(timezone.now()),
+                    connection.ops.adapt_datetimefield_value(clock.now()),
                 ],
             )
             alarm_id, occurrences = cursor.fetchone()
@@ -153,7 +153,7 @@ def alarm_update(
     alarm_details: str | None = None,
 ) -> Alarm:
     """Change what the alarm says (severity, details): its state becomes `updated`."""
-    changes = {"alarm_changed_time": timezone.now()}
+    changes = {"alarm_changed_time": clock.now()}
     if perceived_severity is not None:
         changes["perceived_severity"] = perceived_severity
     if alarm_details is not None:
@@ -206,7 +206,7 @@ def alarm_unacknowledge(*, alarm: Alarm, by: str) -> Alarm:
 
 def alarm_clear(*, alarm: Alarm, by: str, cleared_time: datetime | None = None) -> Alarm:
     """Clear the alarm (final). A later report of the same fault raises a new alarm."""
-    now = timezone.now()
+    now = clock.now()
     return transition(
         alarm,
         AlarmState.CLEARED,
@@ -221,7 +221,7 @@ def alarm_clear(*, alarm: Alarm, by: str, cleared_time: datetime | None = None) 
 
 def alarm_comment(*, alarm: Alarm, by: str, comments: list[dict]) -> Alarm:
     """Append comments ({comment, userId?, systemId?, time?: datetime}); author defaults to `by`."""
-    now = timezone.now()
+    now = clock.now()
     added = [
         {
             "comment": item["comment"],
@@ -365,7 +365,7 @@ def alarm_task_clear(
 ) -> AlarmTask:
     """clearAlarms: clear every matching alarm that may still be cleared, set-based."""
     allowed_from = [s for s, targets in ALARM_TRANSITIONS.items() if AlarmState.CLEARED in targets]
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         task = AlarmTask.objects.create(
             kind=AlarmTaskKind.CLEAR,

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from billing.choices import (
     BillRunState,
@@ -16,6 +15,7 @@ from billing.choices import (
 )
 from crm.models import BillingAccount
 from inventory.models import ProductInstance, Service
+from telco import clock
 from telco.money import currency_field, money_field
 from telco.states import StateChange
 
@@ -38,7 +38,7 @@ class UsageEvent(models.Model):
     status = models.CharField(
         max_length=10, choices=UsageStatus.choices, default=UsageStatus.RECEIVED
     )
-    received_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=clock.now)
     # The bill line that charged this event (set by the bill run): traces usage to the invoice.
     applied_charge = models.ForeignKey(
         "AppliedCharge",
@@ -81,7 +81,7 @@ class BillRun(models.Model):
     bills_created = models.PositiveIntegerField(default=0)
     last_account_id = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(default=clock.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
@@ -97,7 +97,7 @@ class CustomerBill(models.Model):
     bill_no = models.CharField(max_length=20, unique=True)
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
-    bill_date = models.DateTimeField(default=timezone.now)
+    bill_date = models.DateTimeField(default=clock.now)
     payment_due_date = models.DateTimeField()
     state = models.CharField(max_length=16, choices=BillState.choices, default=BillState.NEW)
     currency = currency_field()
@@ -107,7 +107,7 @@ class CustomerBill(models.Model):
     # What is still to pay: the total less the payments allocated to it (0 once settled).
     remaining_amount = money_field(default=0)
     bill_run = models.ForeignKey(BillRun, on_delete=models.SET_NULL, null=True, blank=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -175,7 +175,7 @@ class AppliedCharge(models.Model):
     tax_included_amount = money_field()
     # What this line charges for; unique, so a product is never charged twice for the same thing.
     charge_key = models.CharField(max_length=120, unique=True)
-    date = models.DateTimeField(default=timezone.now)
+    date = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["id"]
@@ -197,7 +197,7 @@ class Payment(models.Model):
     amount = money_field()
     currency = currency_field()
     unallocated_amount = money_field()
-    payment_date = models.DateTimeField(default=timezone.now)
+    payment_date = models.DateTimeField(default=clock.now)
     method = models.CharField(max_length=16, choices=PaymentMethodType.choices)
     reference = models.CharField(max_length=80, blank=True)
     description = models.CharField(max_length=300, blank=True)
@@ -205,9 +205,9 @@ class Payment(models.Model):
     state = models.CharField(
         max_length=10, choices=PaymentState.choices, default=PaymentState.RECEIVED
     )
-    state_date = models.DateTimeField(default=timezone.now)
+    state_date = models.DateTimeField(default=clock.now)
     created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -243,7 +243,7 @@ class PaymentAllocation(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     bill = models.ForeignKey(CustomerBill, on_delete=models.PROTECT, related_name="allocations")
     amount = money_field()
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["id"]

@@ -13,7 +13,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Coalesce
 
 from billing.models import (
     AppliedCharge,
@@ -24,6 +24,7 @@ from billing.models import (
     UsageEvent,
 )
 from crm.models import BillingAccount
+from telco import clock
 
 
 def usage_list() -> QuerySet[UsageEvent]:
@@ -106,7 +107,7 @@ def accounts_with_balance(accounts: QuerySet[BillingAccount]) -> QuerySet[Billin
     return accounts.annotate(
         credit=credit,
         balance=ExpressionWrapper(_unpaid() - credit, output_field=MONEY),
-        overdue=_unpaid(bills__payment_due_date__lt=Now()),
+        overdue=_unpaid(bills__payment_due_date__lt=clock.now()),
     )
 
 

@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
-from django.utils import timezone
 
 from billing.choices import (
     BILL_TRANSITIONS,
@@ -38,6 +37,7 @@ from catalog.selectors import offering_prices_in_force
 from crm.models import BillingAccount
 from inventory.choices import ProductStatus
 from inventory.models import ProductInstance, ProductStatusChange, Service
+from telco import clock
 from telco.exceptions import Conflict, DomainError, NotFound
 from telco.money import CURRENCY_EXPONENTS, plain_decimal, round_money, round_rating
 from telco.selectors import row_with_id
@@ -640,7 +640,7 @@ def _bill_period(
             if CustomerBill.objects.filter(billing_account=account, period_start=start).exists():
                 transaction.set_rollback(True)
                 return None
-            bill_date = timezone.now()
+            bill_date = clock.now()
             charges = []
             for line in lines:
                 net = round_money(line.amount, account.currency)
@@ -753,7 +753,7 @@ def _accounts_in_scope(bill_run: BillRun):
 
 def bill_run_create(*, as_of: date, billing_account_id: int | None = None) -> BillRun:
     """Record a bill run (state running, nothing done yet); `bill_run_resume` does the work."""
-    if as_of > timezone.now().date():
+    if as_of > clock.now().date():
         # A period that has not ended yet may still receive usage: never bill it early.
         raise DomainError(f"{as_of} is in the future.", field="asOf")
     if (
@@ -822,7 +822,7 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
         )
         raise
     BillRun.objects.filter(pk=bill_run.pk).update(
-        state=BillRunState.COMPLETED, finished_at=timezone.now()
+        state=BillRunState.COMPLETED, finished_at=clock.now()
     )
     bill_run.refresh_from_db()
     return bill_run
@@ -857,7 +857,7 @@ def _settle(
 
 def _allocate(payments: list[Payment], bills: list[CustomerBill]) -> None:
     """Allocate the payments' unallocated amounts to the bills, both oldest first (all locked)."""
-    now = timezone.now()
+    now = clock.now()
     allocations, history = [], []
     bills = [bill for bill in bills if bill.remaining_amount > 0]
     for payment in payments:
@@ -948,7 +948,7 @@ def payment_create(
                         field="correlatorId",
                     )
                 return earlier, False
-        now = timezone.now()
+        now = clock.now()
         payment = Payment.objects.create(
             billing_account=account,
             amount=amount,

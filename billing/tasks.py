@@ -3,9 +3,9 @@
 from datetime import date
 
 from celery import shared_task
-from django.utils import timezone
 
 from billing.services import bill_run_resume, bill_run_start
+from telco import clock
 
 
 @shared_task(name="billing.run_bill_run")
@@ -19,7 +19,7 @@ def run_bill_run(
     if bill_run_id is not None:
         bill_run = bill_run_resume(bill_run_id=bill_run_id)
     else:
-        day = date.fromisoformat(as_of) if as_of else timezone.now().date()
+        day = date.fromisoformat(as_of) if as_of else clock.now().date()
         bill_run = bill_run_start(as_of=day, billing_account_id=billing_account_id)
     return {
         "billRun": bill_run.pk,

@@ -2,7 +2,6 @@
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from catalog.choices import (
     LifecycleStatus,
@@ -12,6 +11,7 @@ from catalog.choices import (
     ServiceCategory,
     ValueType,
 )
+from telco import clock
 from telco.money import currency_field, money_field
 from telco.states import StateChange
 
@@ -25,7 +25,7 @@ class ResourceSpecification(models.Model):
     lifecycle_status = models.CharField(
         max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
     )
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     def __str__(self):
         return self.name
@@ -50,7 +50,7 @@ class ServiceSpecification(models.Model):
     supporting_specifications = models.ManyToManyField(
         "self", symmetrical=False, related_name="supported_by", blank=True
     )
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     def __str__(self):
         return self.name
@@ -67,7 +67,7 @@ class ProductSpecification(models.Model):
         max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
     )
     service_specifications = models.ManyToManyField(ServiceSpecification, blank=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     def __str__(self):
         return self.name
@@ -118,9 +118,9 @@ class Category(models.Model):
     lifecycle_status = models.CharField(
         max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
     )
-    valid_from = models.DateTimeField(default=timezone.now)
+    valid_from = models.DateTimeField(default=clock.now)
     valid_to = models.DateTimeField(null=True, blank=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["id"]
@@ -145,9 +145,9 @@ class Catalog(models.Model):
         max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
     )
     categories = models.ManyToManyField(Category, blank=True, related_name="catalogs")
-    valid_from = models.DateTimeField(default=timezone.now)
+    valid_from = models.DateTimeField(default=clock.now)
     valid_to = models.DateTimeField(null=True, blank=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["id"]
@@ -178,10 +178,10 @@ class ProductOffering(models.Model):
     bundled_offerings = models.ManyToManyField(
         "self", symmetrical=False, related_name="bundles", blank=True
     )
-    valid_from = models.DateTimeField(default=timezone.now)
+    valid_from = models.DateTimeField(default=clock.now)
     valid_to = models.DateTimeField(null=True, blank=True)
     is_sellable = models.BooleanField(default=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     def __str__(self):
         return self.name
@@ -217,9 +217,9 @@ class ProductOfferingPrice(models.Model):
     # Discounts only.
     percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     applies_for_periods = models.PositiveSmallIntegerField(null=True, blank=True)
-    valid_from = models.DateTimeField(default=timezone.now)
+    valid_from = models.DateTimeField(default=clock.now)
     valid_to = models.DateTimeField(null=True, blank=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         ordering = ["id"]

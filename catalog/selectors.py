@@ -4,7 +4,6 @@ from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from catalog.choices import LifecycleStatus
 from catalog.models import (
@@ -18,6 +17,7 @@ from catalog.models import (
     ResourceSpecification,
     ServiceSpecification,
 )
+from telco import clock
 from telco.exceptions import NotFound
 
 
@@ -67,7 +67,7 @@ def offerings_orderable_by(segment: str, at: datetime | None = None) -> QuerySet
     offerings and the prices in force at `at` (with tiers) come prefetched, in a fixed number of
     queries.
     """
-    at = at or timezone.now()
+    at = at or clock.now()
     return (
         ProductOffering.objects.filter(
             _valid_at(at), lifecycle_status=LifecycleStatus.LAUNCHED, is_sellable=True

@@ -4,7 +4,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import models, transaction
-from django.utils import timezone
 
 from catalog.choices import (
     LIFECYCLE_TRANSITIONS,
@@ -24,6 +23,7 @@ from catalog.models import (
     ProductSpecification,
     ServiceSpecification,
 )
+from telco import clock
 from telco.exceptions import Conflict, DomainError
 from telco.money import plain_decimal
 from telco.selectors import row_with_id
@@ -103,7 +103,7 @@ def _save_changes(row, changes: dict):
     """Set the patched fields on `row`, stamp `last_update` and save those fields only."""
     for field, value in changes.items():
         setattr(row, field, value)
-    row.last_update = timezone.now()
+    row.last_update = clock.now()
     row.save(update_fields=[*changes, "last_update"])
     return row
 
@@ -362,7 +362,7 @@ def offering_create(
     categories = _categories(category_ids or [])
     segments = _check_segments(market_segments or [])
     bundled = _bundle_contents(is_bundle=is_bundle, ids=bundled_offering_ids, bundle=None)
-    now = timezone.now()
+    now = clock.now()
     offering = ProductOffering.objects.create(
         name=name,
         product_specification=product_specification,
@@ -552,7 +552,7 @@ def price_create(
         price_type == PriceType.DISCOUNT or (tiers and price_type == PriceType.USAGE)
     ):
         amount = Decimal(0)  # a percentage discount, or a usage price its tiers replace
-    now = timezone.now()
+    now = clock.now()
     price = ProductOfferingPrice(
         product_offering=product_offering,
         name=name,
@@ -624,7 +624,7 @@ def price_update(*, price: ProductOfferingPrice, changes: dict) -> ProductOfferi
     for field, value in changes.items():
         setattr(price, field, value)
     _check_price(price, tiers if tiers is not None else current_tiers)
-    price.last_update = timezone.now()
+    price.last_update = clock.now()
     price.save()
     if tiers is not None:
         _tiers_replace(price, tiers)
@@ -675,7 +675,7 @@ def category_create(
     """Create a category, at the root or under `parent_id`."""
     _check_name_free(Category, name, label="category")
     _check_validity(valid_from, valid_to)
-    now = timezone.now()
+    now = clock.now()
     return Category.objects.create(
         name=name,
         description=description,
@@ -724,7 +724,7 @@ def catalog_create(
     _check_name_free(Catalog, name, label="catalog")
     _check_validity(valid_from, valid_to)
     categories = _categories(category_ids or [])
-    now = timezone.now()
+    now = clock.now()
     catalog = Catalog.objects.create(
         name=name,
         description=description,

@@ -3,7 +3,6 @@ accounts, interactions and trouble tickets."""
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from crm.choices import (
     AccountState,
@@ -21,6 +20,7 @@ from crm.choices import (
     TicketStatus,
     TicketType,
 )
+from telco import clock
 from telco.money import currency_field, money_field
 from telco.states import StateChange
 
@@ -44,8 +44,8 @@ class Party(models.Model):
     city = models.CharField(max_length=80, blank=True)
     postcode = models.CharField(max_length=16, blank=True)
     country = models.CharField(max_length=2, default="GB")
-    created_at = models.DateTimeField(default=timezone.now)
-    last_update = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         verbose_name_plural = "parties"
@@ -173,8 +173,8 @@ class Customer(models.Model):
         max_length=12, choices=CustomerStatus.choices, default=CustomerStatus.APPROVED
     )
     segment = models.CharField(max_length=16, choices=Segment.choices, default=Segment.CONSUMER)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_update = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         indexes = [models.Index(fields=["name"])]
@@ -187,7 +187,7 @@ class CreditProfile(models.Model):
     """A credit assessment of a customer (TMF629 creditProfile): score and risk rating."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credit_profiles")
-    credit_profile_date = models.DateTimeField(default=timezone.now)
+    credit_profile_date = models.DateTimeField(default=clock.now)
     # 0-999 as UK bureaus score; the risk rating is 1 (lowest risk) to 5.
     credit_score = models.PositiveSmallIntegerField()
     credit_risk_rating = models.PositiveSmallIntegerField()
@@ -223,8 +223,8 @@ class BillingAccount(models.Model):
     )
     credit_limit = money_field(default=0)
     state = models.CharField(max_length=12, choices=AccountState.choices, default="active")
-    created_at = models.DateTimeField(default=timezone.now)
-    last_update = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -281,14 +281,14 @@ class PartyInteraction(models.Model):
     # A notification's address and, when it could not be sent, why.
     recipient = models.CharField(max_length=254, blank=True)
     error = models.TextField(blank=True)
-    interaction_date = models.DateTimeField(default=timezone.now)
+    interaction_date = models.DateTimeField(default=clock.now)
     end_date = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=150, blank=True)
     # TMF refs [{id, @referredType, name}] (tickets, services, products, bills, incidents).
     related_entities = models.JSONField(default=list, blank=True)
     # [{author, date, text}], appended to, never rewritten.
     notes = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -335,8 +335,8 @@ class TroubleTicket(models.Model):
     expected_resolution_date = models.DateTimeField()
     responded_at = models.DateTimeField(null=True, blank=True)
     resolution_date = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_update = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -358,7 +358,7 @@ class TroubleTicket(models.Model):
     @property
     def is_response_breached(self) -> bool:
         """Responded after the deadline, or not yet responded and the deadline has passed."""
-        return (self.responded_at or timezone.now()) > self.expected_response_date
+        return (self.responded_at or clock.now()) > self.expected_response_date
 
     @property
     def is_resolution_breached(self) -> bool:
@@ -367,7 +367,7 @@ class TroubleTicket(models.Model):
             return self.resolution_date > self.expected_resolution_date
         if self.status in (TicketStatus.CANCELLED, TicketStatus.REJECTED):
             return False
-        return timezone.now() > self.expected_resolution_date
+        return clock.now() > self.expected_resolution_date
 
 
 class TroubleTicketStatusChange(StateChange):

@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from crm.choices import (
     ACCOUNT_TRANSITIONS,
@@ -52,6 +51,7 @@ from crm.models import (
     TroubleTicket,
     TroubleTicketStatusChange,
 )
+from telco import clock
 from telco.exceptions import DomainError
 from telco.states import check_transition, transition
 
@@ -192,7 +192,7 @@ def _preferred(rows: list[ContactMedium], types: tuple[str, ...], now) -> Contac
 def _apply_preferred(party: Party, rows: list[ContactMedium]) -> None:
     """Keep the party's email, phone and address columns equal to its preferred media: the
     first preferred one of each kind, else the first current one."""
-    now = timezone.now()
+    now = clock.now()
     email = _preferred(rows, (MediumType.EMAIL,), now)
     phone = _preferred(rows, (MediumType.MOBILE, MediumType.PHONE), now)
     address = _preferred(rows, (MediumType.POSTAL_ADDRESS,), now)
@@ -251,7 +251,7 @@ def _build_identifications(party: Party, identifications: Iterable[dict]) -> lis
         row.issuing_country = row.issuing_country.upper()
         if row.issuing_country and not COUNTRY_CODE.match(row.issuing_country):
             raise DomainError("An ISO 3166 alpha-2 country code.", field=field("issuing_country"))
-        if row.issuing_date and row.issuing_date > timezone.localdate():
+        if row.issuing_date and row.issuing_date > clock.today():
             raise DomainError("A document is issued in the past.", field=field("issuing_date"))
         _check_valid_for(row.valid_from, row.valid_to, field("valid_to"))
         key = (
@@ -338,7 +338,7 @@ def party_create(
     _refuse_unknown(fields, PARTY_FIELDS, "party")
     if kind not in PartyKind.values:
         raise DomainError(f"'{kind}' is not a kind of party.", field="kind")
-    now = timezone.now()
+    now = clock.now()
     party = Party(kind=kind, created_at=now, last_update=now, **fields)
     _check_party(party)
     media = _build_media(contact_media or [], path="contactMedium")
@@ -367,7 +367,7 @@ def party_update(*, party: Party, changes: dict) -> Party:
         _apply_preferred(party, media)
     if identifications is not None:
         identifications = _build_identifications(party, identifications)
-    party.last_update = timezone.now()
+    party.last_update = clock.now()
     party.save()
     if media is not None:
         party.contact_media.all().delete()
@@ -385,7 +385,7 @@ def _build_credit_profiles(profiles: Iterable[dict]) -> list[CreditProfile]:
         _refuse_unknown(data, CREDIT_PROFILE_FIELDS, "credit profile")
         row = CreditProfile(**data)
         if row.credit_profile_date is None:
-            row.credit_profile_date = timezone.now()
+            row.credit_profile_date = clock.now()
         if not isinstance(row.credit_score, int) or not 0 <= row.credit_score <= 999:
             raise DomainError("A credit score is 0 to 999.", field=f"{path}.creditScore")
         if not isinstance(row.credit_risk_rating, int) or not 1 <= row.credit_risk_rating <= 5:
@@ -415,7 +415,7 @@ def customer_create(
     credit_profiles: list[dict] | None = None,
 ) -> Customer:
     """Make a party a customer, with its credit profiles; a new customer starts approved."""
-    now = timezone.now()
+    now = clock.now()
     customer = Customer(party=party, name=name, segment=segment, created_at=now, last_update=now)
     _check_customer(customer)
     profiles = _build_credit_profiles(credit_profiles or [])
@@ -435,7 +435,7 @@ def customer_update(*, customer: Customer, changes: dict) -> Customer:
     _check_customer(customer)
     if profiles is not None:
         profiles = _build_credit_profiles(profiles)
-    customer.last_update = timezone.now()
+    customer.last_update = clock.now()
     customer.save()
     if profiles is not None:
         customer.credit_profiles.all().delete()
@@ -501,7 +501,7 @@ def billing_account_create(
     a party's `contact_media`.
     """
     contact_rows = _build_account_contacts(contacts or [])
-    now = timezone.now()
+    now = clock.now()
     account = BillingAccount(
         customer=customer,
         # A unique placeholder until the id, which the number is made of, exists.
@@ -542,7 +542,7 @@ def billing_account_update(
         account.contacts.all().delete()
         _save_children(contacts, account=account)
     if changes or contacts is not None:
-        account.last_update = timezone.now()
+        account.last_update = clock.now()
         account.save(update_fields=[*changes, "last_update"])
     if target is not None and target != account.state:
         account = billing_account_set_state(account=account, state=target, by=by, reason=reason)
@@ -635,7 +635,7 @@ def trouble_ticket_create(
     by: str = "",
 ) -> TroubleTicket:
     """Open a ticket, acknowledged, with response and resolution deadlines from its severity."""
-    now = timezone.now()
+    now = clock.now()
     if priority is None:
         priority = TICKET_DEFAULT_PRIORITY.get(severity, 3)
     ticket = TroubleTicket(
@@ -683,7 +683,7 @@ def trouble_ticket_update(*, ticket: TroubleTicket, changes: dict, by: str = "")
         if target not in TicketStatus.values:
             raise DomainError(f"'{target}' is not a trouble ticket status.", field="status")
         check_transition(TICKET_TRANSITIONS, ticket.status, target, "Trouble ticket")
-    now = timezone.now()
+    now = clock.now()
     fields = set()
     for field, value in changes.items():
         if getattr(ticket, field) != value:
@@ -714,7 +714,7 @@ def trouble_ticket_set_status(
     The first move out of acknowledged is the response; resolved stamps the resolution date,
     which a reopen clears.
     """
-    now = timezone.now()
+    now = clock.now()
     extra = {"status_change_reason": reason}
     if ticket.responded_at is None and ticket.status == TicketStatus.ACKNOWLEDGED:
         extra["responded_at"] = now
@@ -782,7 +782,7 @@ def party_interaction_create(
     by: str = "",
 ) -> PartyInteraction:
     """Record a contact with the customer (a call, email, visit, chat or notification)."""
-    now = timezone.now()
+    now = clock.now()
     interaction = PartyInteraction(
         customer=customer,
         channel=channel,
@@ -829,7 +829,7 @@ def party_interaction_add_notes(
 ) -> PartyInteraction:
     """Append notes to an interaction (what was said is never rewritten)."""
     interaction = PartyInteraction.objects.select_for_update().get(pk=interaction.pk)
-    added = _new_notes(interaction.notes, notes, by=by, now=timezone.now())
+    added = _new_notes(interaction.notes, notes, by=by, now=clock.now())
     if added:
         interaction.notes = [*interaction.notes, *added]
         interaction.save(update_fields=["notes"])

@@ -14,13 +14,12 @@ additive: rows whose name exists are skipped, and running it again changes nothi
 import csv
 import io
 
-from django.utils import timezone
-
 from catalog.choices import ResourceKind
 from inventory import selectors, services
 from inventory.choices import POOL_KINDS, BindingState, ResourceStatus, ServiceState, UsageState
 from inventory.models import Resource, Service, ServiceResource, Site
 from inventory.network_import import network_import
+from telco import clock
 
 RING_SIZE = 4
 # Numbers and SIMs of the demo pools that existing services leave free for new orders.
@@ -210,7 +209,7 @@ def ensure_mobile_numbers() -> int:
     }
     # Both a number and a SIM each, and some of each pool left for the orders of the demo.
     count = max(0, min(len(mobile), *(len(ids) - POOL_HEADROOM for ids in free.values())))
-    now = timezone.now()
+    now = clock.now()
     bindings = [
         ServiceResource(
             service_id=service_id,

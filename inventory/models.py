@@ -4,7 +4,6 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from catalog.choices import ResourceKind
 from catalog.models import (
@@ -25,6 +24,7 @@ from inventory.choices import (
     ServiceState,
     UsageState,
 )
+from telco import clock
 from telco.states import StateChange
 
 # Kinds whose `value` identifies them across the whole network (per pool for the others).
@@ -96,8 +96,8 @@ class Resource(models.Model):
         max_length=10, choices=UsageState.choices, default=UsageState.IDLE
     )
     characteristics = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_update = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         indexes = [
@@ -192,8 +192,8 @@ class ProductInstance(models.Model):
         blank=True,
         related_name="bundled_products",
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    last_update = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         indexes = [models.Index(fields=["billing_account", "status"])]
@@ -224,8 +224,8 @@ class Service(models.Model):
     characteristics = models.JSONField(default=dict, blank=True)
     start_date = models.DateTimeField(null=True, blank=True)
     end_date = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_update = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
     resources = models.ManyToManyField(Resource, through="ServiceResource", related_name="services")
 
     def __str__(self):
@@ -247,7 +247,7 @@ class ServiceResource(models.Model):
     state = models.CharField(
         max_length=10, choices=BindingState.choices, default=BindingState.RESERVED
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [

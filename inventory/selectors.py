@@ -19,7 +19,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
@@ -44,6 +43,7 @@ from inventory.models import (
     Service,
     ServiceResource,
 )
+from telco import clock
 
 
 def _held_capacity() -> Coalesce:
@@ -89,7 +89,7 @@ def product_list(*, prices_at: datetime | None = None) -> QuerySet[ProductInstan
     """Products with everything TMF637 shows, in a fixed number of queries: the offering and
     its prices in force at `prices_at` (now by default; as `product_offering.prices_in_force`),
     the realising services and the status history."""
-    prices = catalog_selectors.prices_in_force(at=prices_at or timezone.now())
+    prices = catalog_selectors.prices_in_force(at=prices_at or clock.now())
     return (
         ProductInstance.objects.select_related(
             "customer", "billing_account", "product_offering", "parent"

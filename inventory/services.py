@@ -5,7 +5,6 @@ import re
 from datetime import datetime
 
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
 
 from catalog.choices import ResourceKind
 from catalog.models import ProductOffering, ServiceSpecification
@@ -39,6 +38,7 @@ from inventory.models import (
     ServiceStateChange,
     Site,
 )
+from telco import clock
 from telco.exceptions import DomainError
 from telco.states import transition
 
@@ -248,7 +248,7 @@ def services_activate(
     Runs inside the caller's transaction when there is one, so the order completion commits
     with it: a product is billable exactly when its services are active.
     """
-    at = at or timezone.now()
+    at = at or clock.now()
     service_ids = [service.pk for service in services]
     ServiceResource.objects.filter(service_id__in=service_ids, state=BindingState.RESERVED).update(
         state=BindingState.ACTIVE
@@ -280,7 +280,7 @@ def services_activate(
 def products_activate_pending(*, products, by: str = "", at: datetime | None = None) -> None:
     """Activate those of `products` still pending (a bundle's own product, a product without
     network services) at `at`, when their services (if any) are active."""
-    at = at or timezone.now()
+    at = at or clock.now()
     for product in products:
         if product.status == ProductStatus.PENDING_ACTIVE:
             _product_move(product, ProductStatus.ACTIVE, by=by, start_date=at)
@@ -325,7 +325,7 @@ def services_release(
     """
     if product_status not in (ProductStatus.ABORTED, ProductStatus.CANCELLED):
         raise DomainError(f"Released products end aborted or cancelled, not '{product_status}'.")
-    now = timezone.now()
+    now = clock.now()
     products = _services_end(services, by=by, reason=reason, at=now)
     # A bundle ends with its products, those without network services included.
     parent_ids = {p.parent_id for p in products.values() if p.parent_id}
@@ -395,7 +395,7 @@ def resource_update_states(*, resource: Resource, changes: dict[str, str]) -> Re
         if value not in STATE_FIELDS[field].values:
             raise DomainError(f"'{value}' is not a valid value.", field=field)
         setattr(resource, field, value)
-    resource.last_update = timezone.now()
+    resource.last_update = clock.now()
     resource.save(update_fields=[*changes, "last_update"])
     return resource
 
@@ -463,7 +463,7 @@ def capacity_adjust(
     bound = [b.pk for b in held_bindings(service) if b.resource.resource_kind in NETWORK_KINDS]
     ServiceResource.objects.filter(pk__in=bound).update(capacity_mbps=bandwidth)
     Resource.objects.filter(bindings__pk__in=bound, resource_kind=ResourceKind.SLICE).update(
-        capacity_mbps=bandwidth, last_update=timezone.now()
+        capacity_mbps=bandwidth, last_update=clock.now()
     )
     binding.refresh_from_db()
     return binding
@@ -482,7 +482,7 @@ def service_modify(
     """Record a service's (and its children's) new configuration; a history row says what."""
     for each in _with_children([service]):
         Service.objects.filter(pk=each.pk).update(
-            characteristics=characteristics, last_update=timezone.now()
+            characteristics=characteristics, last_update=clock.now()
         )
         each.characteristics = characteristics
         _record_unchanged(ServiceStateChange, "service", each, "state", by, reason)
@@ -506,7 +506,7 @@ def product_modify(
         product.product_offering = product_offering
         product.name = product_offering.name
         fields += ["product_offering", "name"]
-    product.last_update = timezone.now()
+    product.last_update = clock.now()
     product.save(update_fields=fields)
     _record_unchanged(ProductStatusChange, "product", product, "status", by, reason)
     return product
@@ -520,7 +520,7 @@ def services_set_state(
     follow: suspended or active. Billing stops or restarts from the product's status."""
     if state not in (ServiceState.ACTIVE, ServiceState.INACTIVE):
         raise DomainError(f"Services are suspended or resumed, not moved to '{state}'.")
-    now = timezone.now()
+    now = clock.now()
     products = {}
     for service in _with_children(services):
         if service.state != state:
@@ -564,7 +564,7 @@ def services_terminate(
 ) -> datetime:
     """End services (and children): capacity and slices given back, services terminated,
     their products terminated with `termination_date` (billing charges up to that instant)."""
-    at = at or timezone.now()
+    at = at or clock.now()
     products = _services_end(_with_children(services), by=by, reason=reason, at=at)
     for product in products.values():
         product.refresh_from_db(fields=["status"])
@@ -593,7 +593,7 @@ def product_terminate(
         ProductStatus.TERMINATED,
         by=by,
         reason=reason,
-        termination_date=at or timezone.now(),
+        termination_date=at or clock.now(),
     )
 
 
@@ -1005,7 +1005,7 @@ def logical_allocate(
                 )
         except IntegrityError:
             continue  # taken by a transaction that committed after our snapshot: pick again
-        now = timezone.now()
+        now = clock.now()
         Resource.objects.filter(pk=resource.pk).update(
             resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
         )
@@ -1046,5 +1046,5 @@ def logical_release(
     released = ServiceResource.objects.filter(
         pk__in=list(bindings.values_list("pk", flat=True))
     ).update(state=BindingState.RELEASED)
-    _return_to_pools(resource_ids, timezone.now())
+    _return_to_pools(resource_ids, clock.now())
     return released

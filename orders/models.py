@@ -2,12 +2,12 @@
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from catalog.models import ProductOffering, ServiceSpecification
 from crm.models import BillingAccount, Customer
 from inventory.models import ProductInstance, Resource, Service
 from orders.choices import ItemAction, LabFailureMode, OrderState, StepState, TaskState
+from telco import clock
 from telco.states import StateChange
 
 
@@ -25,13 +25,13 @@ class ProductOrder(models.Model):
     external_id = models.CharField(max_length=60, blank=True)
     priority = models.CharField(max_length=2, default="4")
     channel = models.CharField(max_length=40, blank=True)
-    order_date = models.DateTimeField(default=timezone.now)
+    order_date = models.DateTimeField(default=clock.now)
     requested_start_date = models.DateTimeField(null=True, blank=True)
     expected_completion_date = models.DateTimeField(null=True, blank=True)
     completion_date = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
     created_by = models.CharField(max_length=150, blank=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     class Meta:
         indexes = [models.Index(fields=["state", "order_date"])]
@@ -89,11 +89,11 @@ class ServiceOrder(models.Model):
     )
     description = models.CharField(max_length=200, blank=True)
     external_id = models.CharField(max_length=60, blank=True)
-    order_date = models.DateTimeField(default=timezone.now)
+    order_date = models.DateTimeField(default=clock.now)
     start_date = models.DateTimeField(null=True, blank=True)
     completion_date = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     def __str__(self):
         return f"Service order {self.pk}"
@@ -148,7 +148,7 @@ class _OrderCancellation(models.Model):
     effective_cancellation_date = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         abstract = True
@@ -238,7 +238,7 @@ class LabElement(models.Model):
     )
     # transient:N fails the next N calls, then heals itself.
     transient_failures_left = models.PositiveIntegerField(default=0)
-    last_update = models.DateTimeField(default=timezone.now)
+    last_update = models.DateTimeField(default=clock.now)
 
     def __str__(self):
         return self.name
@@ -253,7 +253,7 @@ class LabElementConfig(models.Model):
     service_ref = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
     is_active = models.BooleanField(default=True)
-    applied_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         indexes = [models.Index(fields=["element", "service_ref"])]

@@ -16,7 +16,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.utils import timezone
 
 from orders.choices import OrderState, StepState
 from orders.models import (
@@ -29,6 +28,7 @@ from orders.models import (
     ServiceOrder,
     ServiceOrderItem,
 )
+from telco import clock
 
 # An order in progress that made no progress for this long is stalled: the watchdog re-enqueues
 # it, and the NOC may retry or fail it by hand.
@@ -144,7 +144,7 @@ def service_orders_with_progress(*, now: datetime | None = None) -> QuerySet[Ser
     `current_step_attempts`, `current_step_error`, `current_step_deadline`; `is_stalled`, and
     `is_actionable` (the NOC may retry or fail it).
     A fixed number of queries (three)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     current = _current_step()
     return (
         ServiceOrder.objects.select_related(
@@ -166,7 +166,7 @@ def service_orders_with_progress(*, now: datetime | None = None) -> QuerySet[Ser
 def activation_queue(*, now: datetime | None = None) -> QuerySet[ServiceOrder]:
     """Service orders in flight or held, and those failed in the last day, oldest first, with
     their progress (`service_orders_with_progress`)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return (
         service_orders_with_progress(now=now)
         .filter(

@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Max, Sum
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from assurance.models import Alarm
@@ -52,6 +51,7 @@ from inventory.models import (
     Site,
 )
 from inventory.services import bandwidth_mbps
+from telco import clock
 from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
 
 BATCH = 5000
@@ -373,7 +373,7 @@ def ensure_catalog() -> dict[str, ProductOffering]:
             prices=prices,
             product_specification=product_spec,
             market_segments=list(plan.segments),
-            valid_from=timezone.now() - timedelta(days=365),
+            valid_from=clock.now() - timedelta(days=365),
         )
     ensure_catalog_depth(offerings, resource_specs, categories)
     return offerings
@@ -612,7 +612,7 @@ def ensure_customers(
     Only the missing numbers are created, so the command can be repeated or grown.
     """
     done = BillingAccount.objects.filter(account_number__startswith=DEMO_ACCOUNT_PREFIX).count()
-    now = timezone.now()
+    now = clock.now()
     created = 0
     slice_spec = ResourceSpecification.objects.get(name="5G Network Slice")
     service_specs = {
@@ -857,7 +857,7 @@ def ensure_care(seed: int = 42, count: int = DEMO_CARE_CUSTOMERS) -> int:
     if PartyInteraction.objects.filter(created_by=SEED_USER).exists():
         return 0
     rng = random.Random(seed)  # noqa: S311 (demo data)
-    now = timezone.now()
+    now = clock.now()
     customers = list(
         Customer.objects.filter(accounts__account_number__startswith=DEMO_ACCOUNT_PREFIX)
         .select_related("party")
@@ -1009,7 +1009,7 @@ def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
         .annotate(owed=Sum("remaining_amount"), last_due=Max("payment_due_date"))
         .order_by("billing_account_id")[:limit]
     )
-    now = timezone.now()
+    now = clock.now()
     created = 0
     for row in owing:
         account_number = row["billing_account__account_number"]
@@ -1043,7 +1043,7 @@ def ensure_alarms(rng: random.Random) -> int:
     """A few active alarms on gNBs that carry customers, as the NOC would see on a normal day."""
     if Alarm.objects.filter(source_system_id="demo-ems").exists():
         return 0
-    now = timezone.now()
+    now = clock.now()
     busiest = list(
         Resource.objects.filter(resource_kind="gnb", bindings__state="active")
         .distinct()

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from telco import clock
 
 
 class IdempotentRequest(models.Model):
@@ -12,7 +13,7 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField()
     body = models.JSONField()
     location = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [

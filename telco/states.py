@@ -3,8 +3,8 @@
 from collections.abc import Mapping
 
 from django.db import models, transaction
-from django.utils import timezone
 
+from telco import clock
 from telco.exceptions import InvalidTransition
 
 
@@ -13,7 +13,7 @@ class StateChange(models.Model):
 
     from_state = models.CharField(max_length=32, blank=True)
     to_state = models.CharField(max_length=32)
-    changed_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=clock.now)
     changed_by = models.CharField(max_length=150, blank=True)
     reason = models.TextField(blank=True)
 
@@ -58,7 +58,7 @@ def transition(
             setattr(locked, name, value)
             fields.append(name)
         if hasattr(locked, "last_update"):
-            locked.last_update = timezone.now()
+            locked.last_update = clock.now()
             fields.append("last_update")
         locked.save(update_fields=fields)
         history.objects.create(

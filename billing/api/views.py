@@ -1,6 +1,5 @@
 """TMF635 Usage, TMF678 Customer Bill, and bill runs (/api/v1/billing/billRun)."""
 
-from django.utils import timezone
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
@@ -12,6 +11,7 @@ from billing.api.serializers import (
     PaymentSerializer,
     UsageSerializer,
 )
+from telco import clock
 from telco.api.views import TMFCreateMixin, TMFViewSet
 from telco.roles import AGENT, FINANCE, NOC
 
@@ -90,7 +90,7 @@ class BillRunViewSet(mixins.CreateModelMixin, TMFViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         bill_run = services.bill_run_enqueue(
-            as_of=data.get("as_of") or timezone.now().date(),
+            as_of=data.get("as_of") or clock.now().date(),
             billing_account_id=data.get("billing_account_id"),
         )
         body = self.get_serializer(bill_run).data

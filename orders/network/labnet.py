@@ -4,7 +4,6 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from orders.choices import LabFailureMode
 from orders.models import LabElement, LabElementConfig
@@ -14,6 +13,7 @@ from orders.network.base import (
     PermanentNetworkError,
     TransientNetworkError,
 )
+from telco import clock
 
 
 def _travel() -> None:
@@ -38,7 +38,7 @@ def _answer_or_fail(element: str) -> LabElement:
             lab_element.transient_failures_left -= 1
             if lab_element.transient_failures_left == 0:
                 lab_element.failure_mode = LabFailureMode.NONE
-            lab_element.last_update = timezone.now()
+            lab_element.last_update = clock.now()
             lab_element.save(
                 update_fields=["transient_failures_left", "failure_mode", "last_update"]
             )

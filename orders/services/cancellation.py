@@ -4,7 +4,6 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from inventory.choices import ProductStatus
 from orders.choices import FINAL_ORDER_STATES, ORDER_TRANSITIONS, OrderState, StepState, TaskState
@@ -17,6 +16,7 @@ from orders.models import (
 )
 from orders.services.common import RESERVE, _order_move
 from orders.services.workflow import _service_order_release
+from telco import clock
 from telco.exceptions import DomainError
 from telco.selectors import row_with_id
 
@@ -113,7 +113,7 @@ def product_order_cancel(
     )
     if refusal:
         return _task_end(task, refusal=refusal)
-    now = timezone.now()
+    now = clock.now()
     why = reason or "Cancelled on request."
     for service_order in service_orders:
         _service_order_withdraw(service_order, by=by, reason=why, at=now)
@@ -149,6 +149,6 @@ def service_order_cancel(
         )
     if refusal:
         return _task_end(task, refusal=refusal)
-    now = timezone.now()
+    now = clock.now()
     _service_order_withdraw(order, by=by, reason=reason or "Cancelled on request.", at=now)
     return _task_end(task, at=now)

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from inventory import services as inventory_services
 from inventory.choices import ProductStatus, ServiceState
@@ -37,6 +36,7 @@ from orders.services.validation import (
     _monthly_recurring,
     _needs_gnb,
 )
+from telco import clock
 from telco.exceptions import DomainError
 
 # The service state each kind of change leads to.
@@ -96,7 +96,7 @@ def product_order_submit(
             )
     _check_relationships(items)
     account = _billing_account_for(customer, billing_account_id)
-    now = timezone.now()
+    now = clock.now()
     sells = [
         line
         for line in checked
@@ -223,7 +223,7 @@ def _product_order_advance(order: ProductOrder, *, at: datetime | None = None) -
             elif item.state == OrderState.ACKNOWLEDGED:
                 item.state = OrderState.PENDING
                 item.save(update_fields=["state"])
-    _product_order_settle(order.pk, at=at or timezone.now())
+    _product_order_settle(order.pk, at=at or clock.now())
     return [service_order_id for service_order_id in started if service_order_id]
 
 
@@ -285,7 +285,7 @@ def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -
             # Nothing in the network to build: the products are active at once.
             service_order.delete()
             root = parent or product
-            now = timezone.now()
+            now = clock.now()
             inventory_services.products_activate_pending(
                 products=[*root.bundled_products.all(), root], by=WORKFLOW_ACTOR, at=now
             )
@@ -308,7 +308,7 @@ def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -
         )
     if not services:
         # Nothing in the network to change: the product changes at once.
-        _product_change_apply(item, services=[], at=timezone.now())
+        _product_change_apply(item, services=[], at=clock.now())
         return None
     service_order = _service_order_create(product_order=order, description=description)
     for number, service in enumerate(services, start=1):

@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
 from catalog.choices import ResourceKind
 from inventory import services as inventory_services
@@ -39,6 +38,7 @@ from orders.services.common import (
     _order_move,
 )
 from orders.services.product_orders import _product_change_apply, _product_order_advance
+from telco import clock
 from telco.exceptions import Conflict, DomainError, NotFound
 
 # Logical resources the reserve step takes from pools when the catalog's specification names them.
@@ -54,7 +54,7 @@ ACTIVATION_MAX_ATTEMPTS = 6
 
 def _touch(order: ServiceOrder) -> None:
     """Record progress, so the watchdog leaves the order alone."""
-    ServiceOrder.objects.filter(pk=order.pk).update(last_update=timezone.now())
+    ServiceOrder.objects.filter(pk=order.pk).update(last_update=clock.now())
 
 
 def _next_step(order: ServiceOrder) -> ActivationStep | None:
@@ -78,7 +78,7 @@ def service_order_run(*, service_order_id: int) -> None:
         if order.state in FINAL_ORDER_STATES:
             return
         if order.state == OrderState.ACKNOWLEDGED:
-            _order_move(order, OrderState.IN_PROGRESS, start_date=timezone.now())
+            _order_move(order, OrderState.IN_PROGRESS, start_date=clock.now())
             order.items.update(state=OrderState.IN_PROGRESS)
         if order.state != OrderState.IN_PROGRESS:
             return  # held for the NOC, or being cancelled: a late delivery changes nothing
@@ -123,14 +123,14 @@ def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
 
 def _step_done(step: ActivationStep) -> None:
     ActivationStep.objects.filter(pk=step.pk).update(
-        state=StepState.DONE, finished_at=timezone.now(), last_error="", deadline=None
+        state=StepState.DONE, finished_at=clock.now(), last_error="", deadline=None
     )
 
 
 def _step_failed(step: ActivationStep, error: str) -> str:
     """Mark the step failed with the error; returns the reason the order gives for it."""
     ActivationStep.objects.filter(pk=step.pk).update(
-        state=StepState.FAILED, last_error=error, finished_at=timezone.now(), deadline=None
+        state=StepState.FAILED, last_error=error, finished_at=clock.now(), deadline=None
     )
     return f"Step {step.sequence} '{step.name}' failed: {error}"
 
@@ -165,7 +165,7 @@ def _order_still_running(order: ServiceOrder) -> bool:
 
 def _step_start(order: ServiceOrder, step: ActivationStep) -> bool:
     """Mark the step running with its deadline; False, step untouched, when the order stopped."""
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         if not _order_still_running(order):
             return False
@@ -318,7 +318,7 @@ def _service_order_complete(order: ServiceOrder) -> None:
                 "product_order_item__product_offering",
             ).prefetch_related("service__children")
         )
-        at = timezone.now()
+        at = clock.now()
         added = [
             service
             for item in items
@@ -444,7 +444,7 @@ def _service_order_fail(
         if order.state in FINAL_ORDER_STATES:
             return
         items = _service_order_release(order, by=by, reason=reason)
-        now = timezone.now()
+        now = clock.now()
         order.items.update(state=OrderState.FAILED)
         _order_move(
             order,
@@ -514,7 +514,7 @@ def _locked_for_noc(service_order_id: int, action: str) -> ServiceOrder:
     order = ServiceOrder.objects.select_for_update().filter(pk=service_order_id).first()
     if order is None:
         raise NotFound(f"Service order '{service_order_id}' does not exist.")
-    if ServiceOrder.objects.filter(actionable_condition(timezone.now()), pk=order.pk).exists():
+    if ServiceOrder.objects.filter(actionable_condition(clock.now()), pk=order.pk).exists():
         return order
     raise Conflict(
         f"{order} is {order.state}: only a held or stalled order can be {action}.",
@@ -560,7 +560,7 @@ def service_order_fail(*, service_order_id: int, by: str, reason: str) -> Servic
             # Held first, so a worker still on it stops before its next step.
             _order_move(order, OrderState.HELD, by=by, reason=reason)
         ActivationStep.objects.filter(item__order=order, state=StepState.RUNNING).update(
-            state=StepState.FAILED, deadline=None, finished_at=timezone.now()
+            state=StepState.FAILED, deadline=None, finished_at=clock.now()
         )
     why = f"Failed by {by}: {reason}" if by else reason
     _service_order_fail(order, None, why, by=by)
@@ -604,7 +604,7 @@ def _timed_out_steps_handle(now) -> list[int]:
 def stalled_orders_resume(*, stalled_for: timedelta = STALL_AFTER) -> list[int]:
     """The watchdog: re-enqueue orders whose workflow stopped making progress or whose running
     step passed its deadline (a dead worker, a lost message); returns the service order ids."""
-    now = timezone.now()
+    now = clock.now()
     cutoff = now - stalled_for
     timed_out = _timed_out_steps_handle(now)
     with transaction.atomic():

@@ -14,13 +14,13 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from orders import selectors, services
 from orders.choices import OrderState, StepState
 from orders.models import ServiceOrder, ServiceOrderStateChange
+from telco import clock
 from telco.exceptions import DomainError, NotFound
 from telco.roles import NOC, has_role
 
@@ -75,7 +75,7 @@ def _section(key: str, now) -> dict:
 def _queue_context(request) -> dict:
     state = request.GET.get("state", "")
     keys = [state] if state in SECTIONS else list(SECTIONS)
-    now = timezone.now()
+    now = clock.now()
     return {
         "state": state if state in SECTIONS else "",
         "filters": [(key, section["title"]) for key, section in SECTIONS.items()],

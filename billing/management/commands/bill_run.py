@@ -3,9 +3,9 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from billing.services import bill_run_resume, bill_run_start
+from telco import clock
 from telco.exceptions import DomainError
 
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
                 bill_run = bill_run_resume(bill_run_id=options["resume"], progress=self._progress)
             else:
                 bill_run = bill_run_start(
-                    as_of=options["as_of"] or timezone.now().date(),
+                    as_of=options["as_of"] or clock.now().date(),
                     billing_account_id=options["account"],
                     progress=self._progress,
                 )

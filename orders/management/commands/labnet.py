@@ -1,12 +1,12 @@
 """`labnet fail|heal|status`: set how lab network elements answer, to exercise failure paths."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from catalog.choices import ResourceKind
 from inventory.models import Resource
 from orders.choices import LabFailureMode
 from orders.models import LabElement
+from telco import clock
 
 
 def _parse_mode(raw: str) -> tuple[str, int]:
@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 defaults={
                     "failure_mode": failure_mode,
                     "transient_failures_left": failures,
-                    "last_update": timezone.now(),
+                    "last_update": clock.now(),
                 },
             )
         self.stdout.write(f"{action}: {len(names)} element(s) now '{failure_mode}'.")
