@@ -3,8 +3,10 @@
 import os
 import subprocess
 import time
+from datetime import datetime
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -17,6 +19,28 @@ from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
 def pytest_configure(config):
     # PBKDF2 is slow on purpose; tests create users by the hundred and need no such protection.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_clock():
+    """`TEST_CLOCK_AT=2028-02-29T12:00:00Z` runs the whole session from that instant (ticking on).
+
+    `scripts/test` runs the date-sensitive tests again at awkward instants this way; the Celery
+    workers the tests start follow through `CLOCK_OFFSET_SECONDS` (see `clock_offset_seconds`).
+    """
+    instant = os.environ.get("TEST_CLOCK_AT")
+    if not instant:
+        yield None
+        return
+    with time_machine.travel(datetime.fromisoformat(instant), tick=True) as traveller:
+        yield traveller
+
+
+def clock_offset_seconds() -> float:
+    """How far this process's clock is moved (by time-machine) from the real one."""
+    if not time_machine.escape_hatch.is_travelling():
+        return 0.0
+    return time.time() - time_machine.escape_hatch.time.time()
 
 
 @pytest.fixture
@@ -131,9 +155,11 @@ class CeleryWorkerProcess:
         from telco.celery import app, worker_command
 
         self.options = {"pool": pool, "concurrency": concurrency, **environment}
+        # The worker reads the test's clock: moved as far as this process's is, when it starts.
+        clock = {"CLOCK_OFFSET_SECONDS": str(clock_offset_seconds())}
         self.process = subprocess.Popen(
             worker_command(self.name, pool=pool, concurrency=concurrency),
-            env={**self.environment, **{k: str(v) for k, v in environment.items()}},
+            env={**self.environment, **clock, **{k: str(v) for k, v in environment.items()}},
             cwd=settings.BASE_DIR,
         )
         deadline = time.monotonic() + 60

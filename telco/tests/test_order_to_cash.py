@@ -1,23 +1,26 @@
 """The flow of the foundation issue, end to end through the public API and a real worker.
 
 A customer orders "5G Premium"; the order activates a slice on a gNB in the lab network; usage
-arrives (once replayed); the bill run invoices activation, the prorated month and the usage
-beyond the allowance, and does nothing the second time; an alarm on the gNB names the customer's
+arrives (once replayed); 40 days later the bill run invoices activation, the prorated month (and
+the next, when the activation came late in a month) and the usage beyond the allowance, and does
+nothing the second time; an alarm on the gNB names the customer's
 service. The failure path leaves nothing reserved and nothing billed.
 """
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
 from billing.models import AppliedCharge, CustomerBill, UsageEvent
 from catalog.models import ProductOffering, ResourceSpecification
 from catalog.tests.factories import five_g_premium_offering
-from inventory.models import ProductInstance, Region, Resource, Service, ServiceResource, Site
+from inventory.models import ProductInstance, Region, Resource, ServiceResource, Site
+from telco import clock
 from telco.testing import wait_for
 
 PARTY = "/tmf-api/party/v4/individual"
@@ -134,22 +137,29 @@ def usage(event_id: str, service_id: str, gigabytes: str) -> dict:
     }
 
 
-def move_back_in_time(product_id: str, days: int) -> None:
-    """Pretend the activation and its usage happened `days` ago, so its first period has ended.
+def month_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
-    The bill run refuses future dates (a period is billed only once it is over), so the test
-    moves the recorded times back rather than the clock forward.
-    """
-    shift = timedelta(days=days)
-    product = ProductInstance.objects.get(pk=product_id)
-    product.start_date -= shift
-    product.save(update_fields=["start_date"])
-    for service in Service.objects.filter(product=product):
-        service.start_date -= shift
-        service.save(update_fields=["start_date"])
-    for event in UsageEvent.objects.filter(product=product):
-        event.usage_date -= shift
-        event.save(update_fields=["usage_date"])
+
+def next_month_start(moment: datetime) -> datetime:
+    return month_start(month_start(moment) + timedelta(days=32))
+
+
+def ended_periods(activated: datetime, today: date) -> list[tuple[datetime, datetime]]:
+    """The monthly periods (cycle day 1) from the activation's month that ended by `today`."""
+    periods = []
+    start = month_start(activated)
+    while next_month_start(start).date() <= today:
+        periods.append((start, next_month_start(start)))
+        start = next_month_start(start)
+    return periods
+
+
+def prorated(monthly: Decimal, activated: datetime, start: datetime, end: datetime) -> Decimal:
+    share = Decimal((end - max(start, activated)).total_seconds()) / Decimal(
+        (end - start).total_seconds()
+    )
+    return (monthly * share).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
 
 
 def test_a_5g_order_activates_the_network_and_is_billed_once(
@@ -189,34 +199,36 @@ def test_a_5g_order_activates_the_network_and_is_billed_once(
     assert replay.data["id"] == first.data["id"]
     assert UsageEvent.objects.filter(product_id=product_id).count() == 2
 
-    # The first billing period (cycle day 1) ends once the activation is 40 days old.
-    move_back_in_time(product_id, days=40)
-    started = ProductInstance.objects.get(pk=product_id).start_date
-    period_start = started.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    period_end = (period_start + timedelta(days=32)).replace(day=1)
-    share = Decimal((period_end - started).total_seconds()) / Decimal(
-        (period_end - period_start).total_seconds()
-    )
-    expected_recurring = (Decimal("30.00") * share).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    # 40 days on, the activation's month has ended (and the next too, when it came late in a
+    # month): the bill run bills every ended period once, whatever the date the test runs on.
+    activated = datetime.fromisoformat(product["startDate"])
+    usage_date = UsageEvent.objects.get(event_id="evt-1").usage_date
+    with time_machine.travel(clock.now() + timedelta(days=40), tick=True):
+        periods = ended_periods(activated, clock.today())
+        call_command("bill_run", stdout=StringIO())
+        bills = finance_api.get(BILL, {"billingAccount.id": account_id}).data
+        assert len(bills) == len(periods) >= 1
+        bills.sort(key=lambda bill: bill["billingPeriod"]["startDateTime"])
+        for bill, (start, end) in zip(bills, periods, strict=True):
+            lines = finance_api.get(BILL_LINE, {"bill.id": bill["id"]}).data
+            amounts = {
+                line["type"]: Decimal(str(line["taxExcludedAmount"]["value"])) for line in lines
+            }
+            expected = {"recurring": prorated(Decimal("30.00"), activated, start, end)}
+            if start <= activated < end:
+                expected["oneTime"] = Decimal("49.00")
+            if start <= usage_date < end:
+                expected["usage"] = Decimal("4.00")  # 7 GB used, 5 GB included, 2 GB at 2.00
+            assert amounts == expected, (start, end)
+            assert {line["product"]["id"] for line in lines} == {product_id}
+            net = sum(expected.values(), Decimal(0))
+            assert Decimal(str(bill["taxExcludedAmount"]["value"])) == net
 
-    call_command("bill_run", stdout=StringIO())
-    bills = finance_api.get(BILL, {"billingAccount.id": account_id}).data
-    assert len(bills) == 1
-    lines = finance_api.get(BILL_LINE, {"bill.id": bills[0]["id"]}).data
-    amounts = {line["type"]: Decimal(str(line["taxExcludedAmount"]["value"])) for line in lines}
-    assert amounts == {
-        "oneTime": Decimal("49.00"),
-        "recurring": expected_recurring,
-        "usage": Decimal("4.00"),  # 7 GB used, 5 GB included, 2 GB at 2.00
-    }
-    assert {line["product"]["id"] for line in lines} == {product_id}
-    net = Decimal("53.00") + expected_recurring
-    assert Decimal(str(bills[0]["taxExcludedAmount"]["value"])) == net
-
-    # Running it again bills nothing new.
-    call_command("bill_run", stdout=StringIO())
-    assert CustomerBill.objects.count() == 1
-    assert AppliedCharge.objects.count() == 3
+        # Running it again bills nothing new.
+        charges = AppliedCharge.objects.count()
+        call_command("bill_run", stdout=StringIO())
+        assert CustomerBill.objects.count() == len(periods)
+        assert AppliedCharge.objects.count() == charges == len(periods) + 2
 
     # A fault on the gNB affects this customer's service.
     alarm = noc_api.post(
