@@ -8,6 +8,7 @@ from catalog.models import (
     ProductOffering,
     ProductOfferingLifecycleChange,
     ProductOfferingPrice,
+    ProductOfferingPriceLifecycleChange,
     ProductSpecification,
     ResourceSpecification,
     ServiceSpecification,
@@ -78,6 +79,11 @@ class CharacteristicSpecificationAdmin(admin.ModelAdmin):
 class PriceInline(admin.TabularInline):
     model = ProductOfferingPrice
     extra = 0
+    readonly_fields = ("lifecycle_status",)
+
+
+class PriceLifecycleChangeInline(StateHistoryInline):
+    model = ProductOfferingPriceLifecycleChange
 
 
 class LifecycleChangeInline(StateHistoryInline):
@@ -115,6 +121,7 @@ class ProductOfferingPriceAdmin(admin.ModelAdmin):
         "name",
         "product_offering",
         "price_type",
+        "lifecycle_status",
         "amount",
         "currency",
         "recurring_period",
@@ -125,11 +132,13 @@ class ProductOfferingPriceAdmin(admin.ModelAdmin):
         "valid_from",
         "valid_to",
     )
-    list_filter = ("price_type", "currency", "recurring_period")
+    list_filter = ("price_type", "lifecycle_status", "currency", "recurring_period")
     search_fields = ("name", "product_offering__name", "rating_group")
     list_select_related = ("product_offering",)
     raw_id_fields = ("product_offering",)
-    inlines = [PriceTierInline]
+    # The lifecycle moves through the transition table (API or service), not free editing.
+    readonly_fields = ("lifecycle_status",)
+    inlines = [PriceTierInline, PriceLifecycleChangeInline]
 
 
 @admin.register(ProductOfferingLifecycleChange)

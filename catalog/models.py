@@ -197,18 +197,22 @@ class ProductOffering(models.Model):
 class ProductOfferingPrice(models.Model):
     """A price of an offering: one-time, recurring, usage per rating group, or a discount.
 
+    A price is designed (`inDesign`: its offering, type and value may still be missing), then
+    `launched`: only launched prices are in force for ordering and rating, and a launched price
+    always has an offering, a type and a value (`launched_price_is_complete`).
+
     Usage beyond `included_allowance` is rated at `amount` per unit, or per its `tiers` when it
     has any. A discount reduces the offering's recurring charges by `percentage` or by a fixed
     `amount`, for `applies_for_periods` billing periods from the product's start (null: always).
     """
 
     product_offering = models.ForeignKey(
-        ProductOffering, on_delete=models.CASCADE, related_name="prices"
+        ProductOffering, on_delete=models.CASCADE, related_name="prices", null=True, blank=True
     )
     name = models.CharField(max_length=120)
-    price_type = models.CharField(max_length=10, choices=PriceType.choices)
+    price_type = models.CharField(max_length=10, choices=PriceType.choices, blank=True)
     recurring_period = models.CharField(max_length=10, choices=RecurringPeriod.choices, blank=True)
-    amount = money_field()
+    amount = money_field(null=True, blank=True)
     currency = currency_field()
     # Usage prices only: what is rated, per which unit, and how much is included each period.
     rating_group = models.CharField(max_length=60, blank=True)
@@ -217,6 +221,11 @@ class ProductOfferingPrice(models.Model):
     # Discounts only.
     percentage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     applies_for_periods = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Launched by default for rows made outside the services (fixtures, the admin); the API and
+    # `price_create` start a price in design.
+    lifecycle_status = models.CharField(
+        max_length=20, choices=LifecycleStatus.choices, default=LifecycleStatus.LAUNCHED
+    )
     valid_from = models.DateTimeField(default=clock.now)
     valid_to = models.DateTimeField(null=True, blank=True)
     last_update = models.DateTimeField(default=clock.now)
@@ -224,7 +233,14 @@ class ProductOfferingPrice(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=0), name="price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(lifecycle_status="launched")
+                | (Q(product_offering__isnull=False, amount__isnull=False) & ~Q(price_type="")),
+                name="launched_price_is_complete",
+            ),
             models.CheckConstraint(
                 condition=~Q(price_type="usage") | ~Q(rating_group=""),
                 name="usage_price_has_rating_group",
@@ -236,7 +252,8 @@ class ProductOfferingPrice(models.Model):
             models.CheckConstraint(
                 condition=~Q(price_type="discount")
                 | Q(percentage__isnull=False, amount=0)
-                | Q(percentage__isnull=True, amount__gt=0),
+                | Q(percentage__isnull=True, amount__gt=0)
+                | Q(percentage__isnull=True, amount__isnull=True),  # in design, no value yet
                 name="discount_percentage_or_amount",
             ),
             models.CheckConstraint(
@@ -251,6 +268,8 @@ class ProductOfferingPrice(models.Model):
         ]
 
     def __str__(self):
+        if self.product_offering_id is None:
+            return self.name
         return f"{self.product_offering} · {self.name}"
 
 
@@ -287,3 +306,11 @@ class ProductOfferingLifecycleChange(StateChange):
     """History of an offering's lifecycle moves (inDesign -> launched -> retired)."""
 
     offering = models.ForeignKey(ProductOffering, on_delete=models.CASCADE, related_name="history")
+
+
+class ProductOfferingPriceLifecycleChange(StateChange):
+    """History of a price's lifecycle moves (inDesign -> launched -> retired): who, when."""
+
+    price = models.ForeignKey(
+        ProductOfferingPrice, on_delete=models.CASCADE, related_name="history"
+    )

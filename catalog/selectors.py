@@ -43,12 +43,18 @@ def _valid_at(at: datetime) -> Q:
 
 
 def prices_in_force(*, at: datetime) -> QuerySet[ProductOfferingPrice]:
-    """Every price valid at `at`, in id order, each with its `tiers` (by lower bound) prefetched.
+    """Every launched price valid at `at`, in id order, each with its `tiers` (by lower bound)
+    prefetched.
 
     The rule of which price applies when; read it here rather than comparing the dates again.
+    A price in design or retired is never used for ordering or rating.
     """
     return (
-        ProductOfferingPrice.objects.filter(_valid_at(at)).prefetch_related(_tiers()).order_by("id")
+        ProductOfferingPrice.objects.filter(
+            _valid_at(at), lifecycle_status=LifecycleStatus.LAUNCHED
+        )
+        .prefetch_related(_tiers())
+        .order_by("id")
     )
 
 

@@ -20,6 +20,7 @@ from catalog.models import (
     ProductOffering,
     ProductOfferingLifecycleChange,
     ProductOfferingPrice,
+    ProductOfferingPriceLifecycleChange,
     ProductSpecification,
     ServiceSpecification,
 )
@@ -467,9 +468,9 @@ def _check_tiers(tiers: list[dict], currency: str) -> None:
 
 
 def _check_price(price: ProductOfferingPrice, tiers: list[dict] | None = None) -> None:
-    if price.amount is None:
-        raise DomainError("A price needs a value.", field="price")
-    if price.amount < 0:
+    """Every value given is acceptable, in any lifecycle status; what is still missing is only
+    refused at launch (`_check_launchable`)."""
+    if price.amount is not None and price.amount < 0:
         raise DomainError("A price cannot be negative.", field="price.value")
     if price.price_type == PriceType.RECURRING and not price.recurring_period:
         raise DomainError("A recurring price needs a period.", field="recurringChargePeriodType")
@@ -489,8 +490,6 @@ def _check_price(price: ProductOfferingPrice, tiers: list[dict] | None = None) -
             raise DomainError(
                 "A discount is a percentage or an amount, not both.", field="percentage"
             )
-        if price.percentage is None and not price.amount:
-            raise DomainError("A discount needs a percentage or an amount.", field="percentage")
         if price.percentage is not None and not 0 < price.percentage <= 100:
             raise DomainError("A percentage is above 0 and at most 100.", field="percentage")
     else:
@@ -511,6 +510,33 @@ def _check_price(price: ProductOfferingPrice, tiers: list[dict] | None = None) -
     _check_validity(price.valid_from, price.valid_to)
 
 
+def _check_launchable(price: ProductOfferingPrice) -> None:
+    """A launched price is used for ordering and rating, so it must say of what, what kind and
+    how much; `DomainError` naming what is missing."""
+    if price.product_offering_id is None:
+        raise DomainError(
+            "A price needs a product offering before it is launched.", field="productOffering"
+        )
+    if not price.price_type:
+        raise DomainError("A price needs a type before it is launched.", field="priceType")
+    if price.price_type == PriceType.DISCOUNT and price.amount is None:
+        raise DomainError(
+            "A discount needs a percentage or a price before it is launched.",
+            field="percentage",
+        )
+    if price.amount is None:
+        raise DomainError("A price needs a value before it is launched.", field="price")
+
+
+def _normalise_amount(price: ProductOfferingPrice, tiers: list[dict] | None) -> None:
+    """A percentage discount, or a usage price its tiers replace, has a flat amount of 0."""
+    if price.amount is None and (
+        (price.price_type == PriceType.DISCOUNT and price.percentage is not None)
+        or (tiers and price.price_type == PriceType.USAGE)
+    ):
+        price.amount = Decimal(0)
+
+
 def _tiers_replace(price: ProductOfferingPrice, tiers: list[dict]) -> None:
     price.tiers.all().delete()
     PriceTier.objects.bulk_create(
@@ -527,9 +553,9 @@ def _tiers_replace(price: ProductOfferingPrice, tiers: list[dict]) -> None:
 @transaction.atomic
 def price_create(
     *,
-    product_offering: ProductOffering,
     name: str,
-    price_type: str,
+    product_offering: ProductOffering | None = None,
+    price_type: str = "",
     amount: Decimal | None = None,
     currency: str = "EUR",
     recurring_period: str = "",
@@ -541,17 +567,20 @@ def price_create(
     tiers: list[dict] | None = None,
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
+    lifecycle_status: str = LifecycleStatus.IN_DESIGN,
+    by: str = "",
 ) -> ProductOfferingPrice:
-    """Add a price to an offering: one-time, recurring per period, usage, or a discount.
+    """Create a price: one-time, recurring per period, usage, or a discount; in design unless
+    `lifecycle_status` says launched.
 
-    A usage price may carry `tiers` ({lower_bound, upper_bound, unit_amount}: contiguous from 0)
-    which then replace its flat amount; a discount is a `percentage` or a fixed `amount` off the
-    recurring charges, for `applies_for_periods` periods (None: for ever).
+    Only `name` is needed to design a price; its offering, type and value are needed to launch it
+    (`DomainError` naming the missing one). A usage price may carry `tiers` ({lower_bound,
+    upper_bound, unit_amount}: contiguous from 0) which then replace its flat amount; a discount
+    is a `percentage` or a fixed `amount` off the recurring charges, for `applies_for_periods`
+    periods (None: for ever).
     """
-    if amount is None and (
-        price_type == PriceType.DISCOUNT or (tiers and price_type == PriceType.USAGE)
-    ):
-        amount = Decimal(0)  # a percentage discount, or a usage price its tiers replace
+    if lifecycle_status not in (LifecycleStatus.IN_DESIGN, LifecycleStatus.LAUNCHED):
+        raise DomainError("A price starts in design or launched.", field="lifecycleStatus")
     now = clock.now()
     price = ProductOfferingPrice(
         product_offering=product_offering,
@@ -565,15 +594,35 @@ def price_create(
         included_allowance=included_allowance,
         percentage=percentage,
         applies_for_periods=applies_for_periods,
+        lifecycle_status=LifecycleStatus.IN_DESIGN,
         valid_from=valid_from or now,
         valid_to=valid_to,
         last_update=now,
     )
+    _normalise_amount(price, tiers)
     _check_price(price, tiers)
+    if lifecycle_status == LifecycleStatus.LAUNCHED:
+        _check_launchable(price)
     price.save()
     _tiers_replace(price, tiers or [])
-    ProductOffering.objects.filter(pk=product_offering.pk).update(last_update=now)
+    if lifecycle_status == LifecycleStatus.LAUNCHED:
+        price = _price_move(price, LifecycleStatus.LAUNCHED, by=by)
+    if product_offering is not None:
+        ProductOffering.objects.filter(pk=product_offering.pk).update(last_update=now)
     return price
+
+
+def _price_move(price: ProductOfferingPrice, target: str, *, by: str) -> ProductOfferingPrice:
+    """Move a price through the catalog lifecycle table, with a history row (who, when)."""
+    return transition(
+        price,
+        target,
+        transitions=LIFECYCLE_TRANSITIONS,
+        history=ProductOfferingPriceLifecycleChange,
+        history_fk="price",
+        field="lifecycle_status",
+        by=by,
+    )
 
 
 # Changing these on a price already sold would rewrite what customers agreed to: end the price's
@@ -586,6 +635,7 @@ PRICE_TERMS = {
     "rating_group",
     "percentage",
     "applies_for_periods",
+    "product_offering",
 }
 
 
@@ -601,13 +651,18 @@ def _tier_key(tiers) -> list[tuple]:
 
 
 @transaction.atomic
-def price_update(*, price: ProductOfferingPrice, changes: dict) -> ProductOfferingPrice:
+def price_update(
+    *, price: ProductOfferingPrice, changes: dict, by: str = ""
+) -> ProductOfferingPrice:
     """Apply a merge patch to a price; its terms (and tiers) are frozen once the offering is in use.
 
-    `tiers`, when given, replaces the whole list.
+    `tiers`, when given, replaces the whole list. A `lifecycle_status` change goes through the
+    lifecycle table; a launched price (launched now or before) must be complete
+    (`_check_launchable`), so a patch can never leave one in force without a value or offering.
     """
     changes = dict(changes)
     tiers = changes.pop("tiers", None)
+    target = changes.pop("lifecycle_status", None)
     changed_terms = sorted(
         field for field in PRICE_TERMS & set(changes) if changes[field] != getattr(price, field)
     )
@@ -617,24 +672,33 @@ def price_update(*, price: ProductOfferingPrice, changes: dict) -> ProductOfferi
     ]
     if tiers is not None and _tier_key(tiers) != _tier_key(current_tiers):
         changed_terms.append("tiers")
-    if changed_terms and offering_in_use(offering=price.product_offering):
+    if (
+        changed_terms
+        and price.product_offering is not None
+        and offering_in_use(offering=price.product_offering)
+    ):
         raise Conflict(
             "The offering is in use: end this price's validFor and add a new price instead."
         )
     for field, value in changes.items():
         setattr(price, field, value)
+    _normalise_amount(price, tiers)
     _check_price(price, tiers if tiers is not None else current_tiers)
+    if LifecycleStatus.LAUNCHED in (target, price.lifecycle_status):
+        _check_launchable(price)
     price.last_update = clock.now()
     price.save()
     if tiers is not None:
         _tiers_replace(price, tiers)
+    if target is not None and target != price.lifecycle_status:
+        price = _price_move(price, target, by=by)
     return price
 
 
 @transaction.atomic
 def price_delete(*, price: ProductOfferingPrice) -> None:
     """Delete a price; refused (409) once its offering is in use."""
-    if offering_in_use(offering=price.product_offering):
+    if price.product_offering is not None and offering_in_use(offering=price.product_offering):
         raise Conflict(
             f"Product offering '{price.product_offering.name}' is in use: end this price's "
             "validFor instead of deleting it."

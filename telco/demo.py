@@ -389,7 +389,13 @@ def _launched_offering(
     if offering is None:
         offering = offering_create(name=name, **fields)
         for price in prices:
-            price_create(product_offering=offering, valid_from=offering.valid_from, **price)
+            price_create(
+                product_offering=offering,
+                valid_from=offering.valid_from,
+                lifecycle_status=LifecycleStatus.LAUNCHED,
+                by=SEED_USER,
+                **price,
+            )
         offering = offering_update(
             offering=offering,
             changes={"lifecycle_status": LifecycleStatus.LAUNCHED},
@@ -477,6 +483,8 @@ def ensure_catalog_depth(
             percentage=Decimal("20"),
             applies_for_periods=3,
             valid_from=essential.valid_from,
+            lifecycle_status=LifecycleStatus.LAUNCHED,
+            by=SEED_USER,
         )
     bundle_spec, _ = ProductSpecification.objects.get_or_create(
         name="Home Bundle", defaults={"brand": "Telco", "lifecycle_status": "launched"}

@@ -327,8 +327,12 @@ class PriceTierSerializer(serializers.Serializer):
 class ProductOfferingPriceSerializer(TMFSerializer):
     """TMF620 ProductOfferingPrice.
 
-    TMF620 prices do not point at their offering; ours belong to exactly one, so the extension
-    attribute `productOffering` (a ref) says which, and is required on POST. Usage prices carry
+    TMF620 prices do not point at their offering; ours belong to one, so the extension
+    attribute `productOffering` (a ref) says which. As in the spec only `name` is needed on POST:
+    the price starts `inDesign` (or `launched` when the client says so) and is launched by PATCH
+    `{"lifecycleStatus": "launched"}` once it has `productOffering`, `priceType` and a value
+    (`price`, or `percentage` for a discount); only launched prices are used for ordering and
+    rating. Usage prices carry
     the extension attributes `ratingGroup` (what the network reports usage under) and
     `includedAllowance` (a Quantity included each period before the price applies);
     `unitOfMeasure` is the unit the price is per (amount 1). A usage price may have `priceTier`
@@ -340,7 +344,12 @@ class ProductOfferingPriceSerializer(TMFSerializer):
     tmf_type = "ProductOfferingPrice"
     url_name = PRODUCT_OFFERING_PRICE
 
-    priceType = serializers.ChoiceField(source="price_type", choices=PriceType.choices)
+    priceType = serializers.ChoiceField(
+        source="price_type", choices=PriceType.choices, required=False
+    )
+    lifecycleStatus = serializers.ChoiceField(
+        source="lifecycle_status", choices=LifecycleStatus.choices, required=False
+    )
     recurringChargePeriodType = serializers.ChoiceField(
         source="recurring_period",
         choices=RecurringPeriod.choices,
@@ -361,13 +370,14 @@ class ProductOfferingPriceSerializer(TMFSerializer):
     includedAllowance = QuantitySerializer(required=False, allow_null=True, write_only=True)
     validFor = ValidForSerializer(required=False, write_only=True)
     lastUpdate = serializers.DateTimeField(source="last_update", read_only=True)
-    productOffering = RefSerializer(write_only=True)
+    productOffering = RefSerializer(required=False, write_only=True)
 
     class Meta:
         model = ProductOfferingPrice
         fields = [
             "name",
             "priceType",
+            "lifecycleStatus",
             "recurringChargePeriodType",
             "price",
             "percentage",
@@ -441,6 +451,7 @@ class ProductOfferingPriceSerializer(TMFSerializer):
             for tier in instance.tiers.all()
         ]
         body["isBundle"] = False
+        body["priceType"] = instance.price_type or None
         body["validFor"] = valid_for(instance.valid_from, instance.valid_to)
         body["productOffering"] = self.ref(
             instance.product_offering, PRODUCT_OFFERING, "ProductOffering"

@@ -117,11 +117,14 @@ class ProductOfferingPriceViewSet(CatalogEntityViewSet):
         "priceType": "price_type",
         "recurringChargePeriodType": "recurring_period",
         "ratingGroup": "rating_group",
+        "lifecycleStatus": "lifecycle_status",
         "lastUpdate": "last_update",
         "productOffering.id": "product_offering",
     }
     patchable_fields = (
         "name",
+        "lifecycleStatus",
+        "productOffering",
         "priceType",
         "recurringChargePeriodType",
         "price",
@@ -138,6 +141,18 @@ class ProductOfferingPriceViewSet(CatalogEntityViewSet):
     create_service = staticmethod(services.price_create)
     update_service = staticmethod(services.price_update)
     delete_service = staticmethod(services.price_delete)
+
+    def perform_tmf_create(self, serializer):
+        return services.price_create(
+            **serializer.validated_data, by=self.request.user.get_username()
+        )
+
+    def perform_tmf_patch(self, instance, serializer):
+        return services.price_update(
+            price=instance,
+            changes=serializer.validated_data,
+            by=self.request.user.get_username(),
+        )
 
 
 class ServiceSpecificationViewSet(TMFViewSet):

@@ -208,7 +208,8 @@ def test_fixed_discount_for_ever(admin_api):
 
 
 BAD_DISCOUNTS = [
-    ({"priceType": "discount"}, "percentage"),
+    # Without a value a discount may be designed, not launched (test_tmf_conformance.py).
+    ({"priceType": "discount", "lifecycleStatus": "launched"}, "percentage"),
     (
         {"priceType": "discount", "percentage": 10, "price": {"unit": "EUR", "value": 5}},
         "percentage",
