@@ -34,6 +34,37 @@ ACCOUNT_TRANSITIONS = {
 }
 
 
+class AccountKind(models.TextChoices):
+    """The TMF666 accounts that are not billing accounts, kept in one table (`crm.Account`)."""
+
+    PARTY = "partyAccount"
+    SETTLEMENT = "settlementAccount"
+    FINANCIAL = "financialAccount"
+
+
+class BillingFrequency(models.TextChoices):
+    """How often a bill cycle comes round: bill runs cut monthly, on the cycle's day."""
+
+    MONTHLY = "monthly"
+
+
+# The standard reference rows the data migration seeds: formats, presentation media, and a
+# monthly cycle for every day 1-28 (named by `cycle_specification_name`).
+STANDARD_BILL_FORMATS = {
+    "detailed": "Every charge, usage record and credit on its own line.",
+    "summary": "One line per product and a total per charge type.",
+}
+STANDARD_PRESENTATION_MEDIA = {
+    "email": "A PDF attached to an email to the billing contact.",
+    "paper": "A printed bill sent by post.",
+    "portal": "Published in the customer's self-care portal.",
+}
+
+
+def cycle_specification_name(day: int) -> str:
+    return f"Monthly, day {day}"
+
+
 class PaymentMethod(models.TextChoices):
     DIRECT_DEBIT = "directDebit"
     CARD = "card"

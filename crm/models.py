@@ -5,7 +5,9 @@ from django.db import models
 from django.db.models import Q
 
 from crm.choices import (
+    AccountKind,
     AccountState,
+    BillingFrequency,
     ContactType,
     CustomerStatus,
     IdentificationType,
@@ -210,14 +212,96 @@ class CreditProfile(models.Model):
         return f"score {self.credit_score}, risk {self.credit_risk_rating}"
 
 
+class BillingCycleSpecification(models.Model):
+    """When bills are cut (TMF666 billingCycleSpecification): the day of the month
+    (`billing_date_shift`) and the offsets that follow it.
+
+    An account's `bill_cycle_day` is the day of the cycle specification it references. A
+    specification without a day can be stored (the spec makes it optional) but no account can
+    use it; the day and frequency of one in use do not change (`crm.services`).
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    billing_date_shift = models.PositiveSmallIntegerField(null=True, blank=True)
+    billing_period = models.CharField(max_length=40, blank=True)
+    frequency = models.CharField(
+        max_length=16, choices=BillingFrequency.choices, default=BillingFrequency.MONTHLY
+    )
+    charge_date_offset = models.SmallIntegerField(null=True, blank=True)
+    credit_date_offset = models.SmallIntegerField(null=True, blank=True)
+    mailing_date_offset = models.SmallIntegerField(null=True, blank=True)
+    payment_due_date_offset = models.SmallIntegerField(null=True, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Day 29-31 would not exist in every month; operators cut on 1-28.
+            models.CheckConstraint(
+                condition=Q(billing_date_shift__isnull=True)
+                | Q(billing_date_shift__gte=1, billing_date_shift__lte=28),
+                name="cycle_specification_day_1_to_28",
+            ),
+            models.CheckConstraint(
+                condition=Q(frequency__in=BillingFrequency.values),
+                name="cycle_specification_frequency_known",
+            ),
+            _valid_for_check("cycle_specification_valid_for_ordered"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class BillFormat(models.Model):
+    """How a bill is laid out (TMF666 billFormat), e.g. detailed or summary."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class BillPresentationMedia(models.Model):
+    """How a bill reaches the customer (TMF666 billPresentationMedia), e.g. email or paper."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "bill presentation media"
+
+    def __str__(self):
+        return self.name
+
+
 class BillingAccount(models.Model):
-    """Where a customer's charges are billed (TMF666 billingAccount)."""
+    """Where a customer's charges are billed (TMF666 billingAccount).
+
+    `bill_cycle_day` (what billing reads) is kept equal to the day of `cycle_specification` by
+    the services; rows loaded in bulk without a specification keep their day alone.
+    """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts")
     account_number = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=160)
     currency = currency_field()
     bill_cycle_day = models.PositiveSmallIntegerField(default=1)
+    cycle_specification = models.ForeignKey(
+        BillingCycleSpecification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="billing_accounts",
+    )
+    bill_format = models.ForeignKey(
+        BillFormat, on_delete=models.PROTECT, null=True, blank=True, related_name="billing_accounts"
+    )
+    presentation_media = models.ManyToManyField(
+        BillPresentationMedia, blank=True, related_name="billing_accounts"
+    )
     payment_method = models.CharField(
         max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.DIRECT_DEBIT
     )
@@ -263,6 +347,85 @@ class BillingAccountContact(models.Model):
 
     def __str__(self):
         return f"{self.contact_name} ({self.contact_type})"
+
+
+class Account(models.Model):
+    """A TMF666 party, settlement or financial account, told apart by `kind`.
+
+    The three share every column they use, so one table serves them: a party account is what
+    a party (customer or partner) holds with the operator, a settlement account is one whose
+    balance is settled with a partner, and a financial account groups the balances of the
+    others (`financial_account`). Only party and settlement accounts have an owner, a bill
+    structure, a payment method and a financial account. `contacts`, `tax_exemptions`,
+    `payment_plans` and `relationships` are TMF666 documents as the API carries them, checked by
+    the serializer; nothing searches them.
+    """
+
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    name = models.CharField(max_length=160)
+    description = models.TextField(blank=True)
+    account_type = models.CharField(max_length=40, blank=True)
+    state = models.CharField(
+        max_length=12, choices=AccountState.choices, default=AccountState.ACTIVE
+    )
+    payment_status = models.CharField(max_length=40, blank=True)
+    party = models.ForeignKey(
+        Party, on_delete=models.PROTECT, null=True, blank=True, related_name="owned_accounts"
+    )
+    currency = currency_field()
+    credit_limit = money_field(null=True, blank=True)
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
+    financial_account = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="member_accounts"
+    )
+    cycle_specification = models.ForeignKey(
+        BillingCycleSpecification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+    )
+    bill_format = models.ForeignKey(
+        BillFormat, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    presentation_media = models.ManyToManyField(
+        BillPresentationMedia, blank=True, related_name="accounts"
+    )
+    contacts = models.JSONField(default=list, blank=True)
+    tax_exemptions = models.JSONField(default=list, blank=True)
+    payment_plans = models.JSONField(default=list, blank=True)
+    relationships = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=AccountKind.values), name="account_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=AccountState.values), name="account_state_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
+                name="account_credit_limit_not_negative",
+            ),
+            # A party or settlement account has an owner (TMF666 requires relatedParty).
+            models.CheckConstraint(
+                condition=Q(kind=AccountKind.FINANCIAL) | Q(party__isnull=False),
+                name="account_owned_unless_financial",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "id"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.name}"
+
+
+class AccountStateChange(StateChange):
+    """History of a party, settlement or financial account's state moves."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="history")
 
 
 class PartyInteraction(models.Model):

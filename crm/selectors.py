@@ -7,7 +7,11 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from crm.choices import OPEN_TICKET_STATUSES, InteractionChannel
 from crm.models import (
+    Account,
+    BillFormat,
     BillingAccount,
+    BillingCycleSpecification,
+    BillPresentationMedia,
     ContactMedium,
     CreditProfile,
     Customer,
@@ -90,11 +94,42 @@ def customer_search(query: str, *, also_ids: QuerySet | None = None) -> QuerySet
     return _customers().filter(id__in=by_name.union(*branches))
 
 
+def _media_by_id() -> Prefetch:
+    return Prefetch("presentation_media", queryset=BillPresentationMedia.objects.order_by("id"))
+
+
 def billing_account_list() -> QuerySet[BillingAccount]:
-    """Billing accounts with their customer and its party, and their contacts."""
+    """Billing accounts with their customer and its party, their bill structure (cycle,
+    format, presentation media) and their contacts."""
     return (
-        BillingAccount.objects.select_related("customer__party")
-        .prefetch_related("contacts")
+        BillingAccount.objects.select_related(
+            "customer__party", "cycle_specification", "bill_format"
+        )
+        .prefetch_related("contacts", _media_by_id())
+        .order_by("id")
+    )
+
+
+def billing_cycle_specification_list() -> QuerySet[BillingCycleSpecification]:
+    """Bill cycle specifications, oldest first (the standard days 1-28 lead)."""
+    return BillingCycleSpecification.objects.order_by("id")
+
+
+def bill_format_list() -> QuerySet[BillFormat]:
+    return BillFormat.objects.order_by("id")
+
+
+def bill_presentation_media_list() -> QuerySet[BillPresentationMedia]:
+    return BillPresentationMedia.objects.order_by("id")
+
+
+def account_list(*, kind: str) -> QuerySet[Account]:
+    """Party, settlement or financial accounts (`kind`) with their owner, financial account and
+    bill structure."""
+    return (
+        Account.objects.filter(kind=kind)
+        .select_related("party", "financial_account", "cycle_specification", "bill_format")
+        .prefetch_related(_media_by_id())
         .order_by("id")
     )
 

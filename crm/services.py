@@ -25,6 +25,7 @@ from crm.choices import (
     TICKET_DEFAULT_PRIORITY,
     TICKET_RELATED_ENTITY_TYPES,
     TICKET_TRANSITIONS,
+    BillingFrequency,
     ContactType,
     CustomerStatus,
     InteractionChannel,
@@ -37,11 +38,15 @@ from crm.choices import (
     TicketSeverity,
     TicketStatus,
     TicketType,
+    cycle_specification_name,
 )
 from crm.models import (
+    BillFormat,
     BillingAccount,
     BillingAccountContact,
     BillingAccountStateChange,
+    BillingCycleSpecification,
+    BillPresentationMedia,
     ContactMedium,
     CreditProfile,
     Customer,
@@ -65,7 +70,16 @@ CREDIT_PROFILE_FIELDS = {
     "valid_from",
     "valid_to",
 }
-BILLING_ACCOUNT_FIELDS = {"name", "bill_cycle_day", "payment_method", "credit_limit", "state"}
+BILLING_ACCOUNT_FIELDS = {
+    "name",
+    "bill_cycle_day",
+    "cycle_specification",
+    "bill_format",
+    "presentation_media",
+    "payment_method",
+    "credit_limit",
+    "state",
+}
 ACCOUNT_CONTACT_FIELDS = {
     "contact_name",
     "contact_type",
@@ -461,8 +475,9 @@ def _check_account(account: BillingAccount) -> None:
         raise DomainError(f"'{account.currency}' is not an ISO 4217 currency.", field="currency")
 
 
-def _build_account_contacts(contacts: Iterable[dict]) -> list[BillingAccountContact]:
-    """Unsaved, checked contacts; their media are checked as a party's are."""
+def build_account_contacts(contacts: Iterable[dict]) -> list[BillingAccountContact]:
+    """Unsaved, checked contacts (TMF666 Contact, as BillingAccountContact fields); their media
+    are checked as a party's are."""
     rows = []
     for index, data in enumerate(contacts):
         path = f"contact[{index}]"
@@ -484,23 +499,102 @@ def _build_account_contacts(contacts: Iterable[dict]) -> list[BillingAccountCont
     return rows
 
 
+def standard_cycle_specification(day: int) -> BillingCycleSpecification:
+    """The cycle an account gets when only its day is given: the oldest monthly specification
+    with that day (the seeded "Monthly, day N"), made when there is none."""
+    if not isinstance(day, int) or not 1 <= day <= 28:
+        raise DomainError(
+            "The bill cycle day is 1 to 28, so that it exists in every month.",
+            field="billStructure.cycleSpecification.billingDateShift",
+        )
+    found = (
+        BillingCycleSpecification.objects.filter(
+            billing_date_shift=day, frequency=BillingFrequency.MONTHLY
+        )
+        .order_by("id")
+        .first()
+    )
+    if found is not None:
+        return found
+    specification, _ = BillingCycleSpecification.objects.get_or_create(
+        name=cycle_specification_name(day),
+        defaults={
+            "description": f"Bills cut on day {day} of every month.",
+            "billing_date_shift": day,
+            "billing_period": "month",
+        },
+    )
+    if specification.billing_date_shift != day:
+        raise DomainError(
+            f"No monthly bill cycle specification has day {day}.", field="billCycleDay"
+        )
+    return specification
+
+
+def check_cycle_usable(specification: BillingCycleSpecification, *, field: str) -> None:
+    """An account can be billed on `specification`: it has a day and is in force."""
+    if specification.billing_date_shift is None:
+        raise DomainError(
+            f"Bill cycle specification '{specification.name}' has no billingDateShift, so no "
+            "account can be billed on it.",
+            field=field,
+        )
+    now = clock.now()
+    if specification.valid_to is not None and specification.valid_to <= now:
+        raise DomainError(
+            f"Bill cycle specification '{specification.name}' is no longer valid.", field=field
+        )
+
+
+def _set_cycle(
+    account: BillingAccount,
+    *,
+    day: int | None,
+    specification: BillingCycleSpecification | None,
+) -> None:
+    """Point the account at its bill cycle and keep `bill_cycle_day` (what billing reads) equal
+    to the cycle's day. A specification given names the day; a day alone keeps the current
+    specification when it has that day, else takes the standard one for the day."""
+    if specification is not None:
+        check_cycle_usable(specification, field="billStructure.cycleSpecification")
+        if day is not None and day != specification.billing_date_shift:
+            raise DomainError(
+                f"Differs from billStructure.cycleSpecification, whose day is "
+                f"{specification.billing_date_shift}.",
+                field="billCycleDay",
+            )
+        account.cycle_specification = specification
+        account.bill_cycle_day = specification.billing_date_shift
+        return
+    if day is None:
+        return
+    current = account.cycle_specification
+    if current is None or current.billing_date_shift != day:
+        account.cycle_specification = standard_cycle_specification(day)
+    account.bill_cycle_day = day
+
+
 @transaction.atomic
 def billing_account_create(
     *,
     customer: Customer,
     name: str,
     currency: str = "EUR",
-    bill_cycle_day: int = 1,
+    bill_cycle_day: int | None = None,
+    cycle_specification: BillingCycleSpecification | None = None,
+    bill_format: BillFormat | None = None,
+    presentation_media: list[BillPresentationMedia] | None = None,
     payment_method: str = PaymentMethod.DIRECT_DEBIT,
     credit_limit: Decimal = Decimal(0),
     contacts: list[dict] | None = None,
 ) -> BillingAccount:
     """Open a billing account for a customer; its number (BA00000042) is generated here.
 
-    `contacts` are BillingAccountContact field dicts, each with `contact_medium` entries as
-    a party's `contact_media`.
+    Its bill cycle is `cycle_specification`, else the standard monthly cycle of
+    `bill_cycle_day` (day 1 when neither is given). `contacts` are BillingAccountContact field
+    dicts, each with `contact_medium` entries as a party's `contact_media`.
     """
-    contact_rows = _build_account_contacts(contacts or [])
+    contact_rows = build_account_contacts(contacts or [])
     now = clock.now()
     account = BillingAccount(
         customer=customer,
@@ -508,16 +602,23 @@ def billing_account_create(
         account_number=uuid.uuid4().hex[:20],
         name=name,
         currency=currency.upper(),
-        bill_cycle_day=bill_cycle_day,
+        bill_format=bill_format,
         payment_method=payment_method,
         credit_limit=credit_limit,
         created_at=now,
         last_update=now,
     )
+    if cycle_specification is None and bill_cycle_day is None:
+        bill_cycle_day = 1
+    if bill_cycle_day is not None:
+        account.bill_cycle_day = bill_cycle_day
     _check_account(account)
+    _set_cycle(account, day=bill_cycle_day, specification=cycle_specification)
     account.save()
     account.account_number = f"BA{account.pk:08d}"
     account.save(update_fields=["account_number"])
+    if presentation_media:
+        account.presentation_media.set(presentation_media)
     _save_children(contact_rows, account=account)
     return account
 
@@ -526,22 +627,35 @@ def billing_account_create(
 def billing_account_update(
     *, account: BillingAccount, changes: dict, by: str = "", reason: str = ""
 ) -> BillingAccount:
-    """Change an account's name, bill cycle, payment method, credit limit, or state.
+    """Change an account's name, bill structure (cycle, format, presentation media), payment
+    method, credit limit, or state.
 
+    A new bill cycle day or cycle specification moves `bill_cycle_day` with it (`_set_cycle`).
     A state change goes through the account state table and leaves a history row.
     """
     changes = dict(changes)
     contacts = changes.pop("contacts", None)
     _refuse_unknown(changes, BILLING_ACCOUNT_FIELDS, "billing account")
     target = changes.pop("state", None)
+    media = changes.pop("presentation_media", None)
+    day = changes.pop("bill_cycle_day", None)
+    specification = changes.pop("cycle_specification", None)
     for field, value in changes.items():
         setattr(account, field, value)
+    if day is not None:
+        account.bill_cycle_day = day
     _check_account(account)
+    if day is not None or specification is not None:
+        _set_cycle(account, day=day, specification=specification)
+        changes.update(bill_cycle_day=account.bill_cycle_day)
+        changes.update(cycle_specification=account.cycle_specification)
     if contacts is not None:
-        contacts = _build_account_contacts(contacts)
+        contacts = build_account_contacts(contacts)
         account.contacts.all().delete()
         _save_children(contacts, account=account)
-    if changes or contacts is not None:
+    if media is not None:
+        account.presentation_media.set(media)
+    if changes or contacts is not None or media is not None:
         account.last_update = clock.now()
         account.save(update_fields=[*changes, "last_update"])
     if target is not None and target != account.state:

@@ -28,3 +28,10 @@ class Conflict(DomainError):
 class NotFound(DomainError):
     status_code = 404
     code = "notFound"
+
+
+class Forbidden(DomainError):
+    """The user's role may not do this (e.g. change one attribute): 403, naming the field."""
+
+    status_code = 403
+    code = "forbidden"

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from crm.api import views
+from crm.api import account_views, views
 from telco.api.views import TMFRouter
 
 app_name = "crm-api"
@@ -14,6 +14,15 @@ customer.register("customer", views.CustomerViewSet, basename="customer")
 
 account = TMFRouter()
 account.register("billingAccount", views.BillingAccountViewSet, basename="billingAccount")
+for name, viewset in (
+    ("partyAccount", account_views.PartyAccountViewSet),
+    ("settlementAccount", account_views.SettlementAccountViewSet),
+    ("financialAccount", account_views.FinancialAccountViewSet),
+    ("billingCycleSpecification", account_views.BillingCycleSpecificationViewSet),
+    ("billFormat", account_views.BillFormatViewSet),
+    ("billPresentationMedia", account_views.BillPresentationMediaViewSet),
+):
+    account.register(name, viewset, basename=name)
 
 ticket = TMFRouter()
 ticket.register("troubleTicket", views.TroubleTicketViewSet, basename="troubleTicket")

@@ -13,18 +13,42 @@ from crm.api.serializers import (
     TroubleTicketSerializer,
 )
 from crm.choices import PartyKind, TicketType
+from crm.permissions import check_may_change_account, may_see_personal_data
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
+from telco.exceptions import Forbidden
 from telco.roles import ADMIN, AGENT, FINANCE, NOC, user_roles
 
 CRM_READERS = (AGENT, NOC, FINANCE)
 
 
-class PartyViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
+def _check_personal_filters(request, attributes: tuple[str, ...]) -> None:
+    """A role that may not see personal data may not filter on it either (the matches would
+    tell the value): 403 naming the parameter."""
+    if may_see_personal_data(request.user):
+        return
+    for parameter in request.query_params:
+        if parameter.split(".")[0] in attributes:
+            raise Forbidden("Your role may not read or filter on this attribute.", field=parameter)
+
+
+class PersonalDataMixin:
+    """Views whose representation carries personal data (`personal_attributes`): the
+    serializer leaves it out for roles that may not see it, and filters on it are refused."""
+
+    personal_attributes: tuple[str, ...] = ()
+
+    def filter_queryset(self, queryset):
+        _check_personal_filters(self.request, self.personal_attributes)
+        return super().filter_queryset(queryset)
+
+
+class PartyViewSet(PersonalDataMixin, TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     """Individuals and organizations are one Party table; each endpoint sees only its kind."""
 
     kind = ""
     read_roles = CRM_READERS
     write_roles = (AGENT,)
+    personal_attributes = ("birthDate", "individualIdentification", "organizationIdentification")
 
     def get_queryset(self):
         return selectors.party_list(kind=self.kind)
@@ -60,10 +84,11 @@ class OrganizationViewSet(PartyViewSet):
     patchable_fields = ("name", "tradingName", "contactMedium", "organizationIdentification")
 
 
-class CustomerViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
+class CustomerViewSet(PersonalDataMixin, TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     serializer_class = CustomerSerializer
     read_roles = CRM_READERS
     write_roles = (AGENT,)
+    personal_attributes = ("creditProfile",)
     filter_attributes = {
         "name": "name",
         "status": "status",
@@ -116,14 +141,28 @@ class BillingAccountViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     def perform_tmf_create(self, serializer):
         # The initial state is the server's: an account opens active.
         data = {k: v for k, v in serializer.validated_data.items() if k != "state"}
+        if data.get("credit_limit"):
+            check_may_change_account(self.request.user, ["creditLimit"])
         return services.billing_account_create(**data)
 
     def perform_tmf_patch(self, instance, serializer):
+        check_may_change_account(self.request.user, _standing_changes(instance, serializer))
         return services.billing_account_update(
             account=instance,
             changes=serializer.validated_data,
             by=self.request.user.get_username(),
         )
+
+
+def _standing_changes(account, serializer) -> list[str]:
+    """The credit limit and state attributes a PATCH would change (the same value is no change)."""
+    data = serializer.validated_data
+    changed = []
+    if "credit_limit" in data and data["credit_limit"] != account.credit_limit:
+        changed.append("creditLimit")
+    if "state" in data and data["state"] != account.state:
+        changed.append("state")
+    return changed
 
 
 class TroubleTicketViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):

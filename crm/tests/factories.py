@@ -4,6 +4,7 @@ interactions."""
 import factory
 from django.utils import timezone
 
+from crm import services
 from crm.choices import TICKET_DEADLINES, PartyKind, TicketSeverity, TicketType
 from crm.models import (
     BillingAccount,
@@ -90,6 +91,10 @@ class BillingAccountFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"{o.customer.name} account")
     currency = "EUR"
     bill_cycle_day = 1
+    # As the services set it: the standard monthly cycle of the account's day.
+    cycle_specification = factory.LazyAttribute(
+        lambda o: services.standard_cycle_specification(o.bill_cycle_day)
+    )
 
 
 class TroubleTicketFactory(factory.django.DjangoModelFactory):

@@ -8,7 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm import selectors, services
-from crm.models import BillingAccount, BillingAccountStateChange, Customer, Party
+from crm.models import (
+    BillingAccount,
+    BillingAccountStateChange,
+    BillingCycleSpecification,
+    Customer,
+    Party,
+)
 from crm.tests.factories import (
     BillingAccountFactory,
     CustomerFactory,
@@ -265,6 +271,9 @@ def test_billing_account_create_minimum_body_and_generated_number(agent_api):
     assert response.status_code == 201, response.json()
     account = BillingAccount.objects.get()
     assert account.account_number == f"BA{account.pk:08d}"
+    # With no cycle given, the standard monthly cycle of day 1.
+    cycle = BillingCycleSpecification.objects.get(name="Monthly, day 1")
+    assert account.cycle_specification == cycle
     body = response.json()
     assert body == {
         "id": str(account.pk),
@@ -277,7 +286,17 @@ def test_billing_account_create_minimum_body_and_generated_number(agent_api):
         "lastModified": body["lastModified"],
         "accountType": "postpaid",
         "creditLimit": {"unit": "EUR", "value": 0.0},
-        "billStructure": {"cycleSpecification": {"billingDateShift": 1}},
+        "billStructure": {
+            "cycleSpecification": {
+                "id": str(cycle.pk),
+                "href": f"{HOST}/tmf-api/accountManagement/v4/billingCycleSpecification/{cycle.pk}",
+                "name": "Monthly, day 1",
+                "billingDateShift": 1,
+                "isRef": True,
+                "@referredType": "BillingCycleSpecification",
+            },
+            "presentationMedia": [],
+        },
         "defaultPaymentMethod": {
             "id": "directDebit",
             "name": "Direct Debit",
