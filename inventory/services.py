@@ -245,6 +245,8 @@ def services_activate(
 ) -> datetime:
     """Activate services, their bindings and the products they realise, at one instant.
 
+    A service still designed (it needed nothing reserved) is recorded reserved on the way.
+
     Runs inside the caller's transaction when there is one, so the order completion commits
     with it: a product is billable exactly when its services are active.
     """
@@ -262,6 +264,11 @@ def services_activate(
     )
     products = {}
     for service in services:
+        if service.state == ServiceState.DESIGNED:
+            # Nothing was held for it (no gNB capacity, slice or pool member: a fibre or
+            # Ethernet line, an RFS binding no resource): it passes through reserved, the
+            # state machine's only road to active.
+            _service_move(service, ServiceState.RESERVED, by=by, reason="Nothing to reserve.")
         _service_move(service, ServiceState.ACTIVE, by=by, start_date=at)
         if service.product_id:
             products[service.product_id] = service.product

@@ -71,7 +71,8 @@ def service_order_run(*, service_order_id: int) -> None:
 
     A transient network error is recorded on the step and re-raised for the task to retry
     later; once the step has used its attempts the order is held for the NOC. A permanent
-    error compensates what was done and fails the order.
+    error compensates what was done and fails the order. Any other error (a bug, a refused
+    state move) holds the order with the error as its reason, then is re-raised for the log.
     """
     with transaction.atomic():
         order = ServiceOrder.objects.select_for_update().get(pk=service_order_id)
@@ -82,12 +83,22 @@ def service_order_run(*, service_order_id: int) -> None:
             order.items.update(state=OrderState.IN_PROGRESS)
         if order.state != OrderState.IN_PROGRESS:
             return  # held for the NOC, or being cancelled: a late delivery changes nothing
-    while (step := _next_step(order)) is not None:
-        if step.operation == ACTIVATE:
-            _service_order_complete(order)
-            return
-        if not _step_run(order, step):
-            return
+    step = None
+    try:
+        while (step := _next_step(order)) is not None:
+            if step.operation == ACTIVATE:
+                _service_order_complete(order)
+                return
+            if not _step_run(order, step):
+                return
+            step = None  # done: an error before the next step starts is no step's fault
+    except TransientNetworkError:
+        raise
+    except Exception as error:
+        # Left in progress, the order would be re-run by the watchdog for ever with nothing
+        # said; held, the NOC sees why and retries it (once fixed) or fails it.
+        _service_order_hold_on_error(order, step, f"{type(error).__name__}: {error}")
+        raise
 
 
 def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
@@ -469,6 +480,20 @@ def _service_order_hold(order: ServiceOrder, step: ActivationStep, error: str) -
         if not _order_still_running(order):
             return
         reason = _step_failed(step, f"{error} (gave up after {step.attempts} attempts)")
+        _order_move(order, OrderState.HELD, reason=reason, failure_reason=reason)
+
+
+def _service_order_hold_on_error(
+    order: ServiceOrder, step: ActivationStep | None, error: str
+) -> None:
+    """Hold the order for the NOC after an unexpected error, naming the step it stopped at."""
+    with transaction.atomic():
+        if not _order_still_running(order):
+            return
+        if step is None:
+            reason = f"Stopped by an unexpected error: {error}"
+        else:
+            reason = _step_failed(step, f"unexpected error: {error}")
         _order_move(order, OrderState.HELD, reason=reason, failure_reason=reason)
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.tests.factories import BillingAccountFactory
-from inventory.models import ProductInstance, ServiceResource
+from inventory.models import ProductInstance, Service, ServiceResource
 from orders import selectors, services
 from orders.models import (
     ActivationStep,
@@ -22,7 +22,8 @@ from orders.network.base import TransientNetworkError
 from orders.services import ACTIVATION_MAX_ATTEMPTS, ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run
-from telco.exceptions import Conflict, NotFound
+from telco import demo
+from telco.exceptions import Conflict, InvalidTransition, NotFound
 
 ACTIONS = "/api/v1/orders/serviceOrder"
 
@@ -303,3 +304,40 @@ def test_a_late_delivery_never_completes_a_held_order(held):
     assert ActivationStep.objects.get(item__order=service_order, operation="activate").state == (
         "pending"
     )
+
+
+def test_an_unexpected_error_holds_the_order_with_the_reason_instead_of_leaving_it_running(db):
+    offering = demo.ensure_catalog()["Fibre 500"]
+    order = _submit(offering, BillingAccountFactory(), bandwidth="500Mbps")
+    service_order = order.service_orders.get()
+    service = service_order.items.get().service
+    # Ended behind the workflow's back (an admin, a bad migration): the activation's state move
+    # is refused inside the worker, not by a rule a step checks.
+    Service.objects.filter(pk=service.pk).update(state="terminated")
+
+    with pytest.raises(InvalidTransition):
+        services.service_order_run(service_order_id=service_order.pk)
+
+    reason = (
+        "Step 1 'Activate service' failed: unexpected error: InvalidTransition: "
+        "Service cannot move from 'terminated' to 'active'."
+    )
+    service_order.refresh_from_db()
+    assert (service_order.state, service_order.failure_reason) == ("held", reason)
+    assert list(service_order.history.values_list("to_state", "reason"))[-1] == ("held", reason)
+    step = ActivationStep.objects.get(item__order=service_order)
+    assert (step.state, step.last_error) == (
+        "failed",
+        "unexpected error: InvalidTransition: Service cannot move from 'terminated' to 'active'.",
+    )
+    # Nothing of the completion was written: no product active, the product order waits.
+    assert ProductInstance.objects.get().status == "pendingActive"
+    order.refresh_from_db()
+    assert order.state == "inProgress"
+    # Held, it is the NOC's to retry or fail, no longer re-run by the watchdog for ever.
+    ServiceOrder.objects.filter(pk=service_order.pk).update(
+        last_update=timezone.now() - timedelta(hours=1)
+    )
+    assert services.stalled_orders_resume() == []
+    queued = selectors.activation_queue().get(pk=service_order.pk)
+    assert queued.is_actionable is True
