@@ -5,11 +5,21 @@ from telco.models import IdempotentRequest
 
 @admin.register(IdempotentRequest)
 class IdempotentRequestAdmin(admin.ModelAdmin):
-    list_display = ["key", "path", "user", "status_code", "created_at"]
-    list_filter = ["status_code"]
+    list_display = ["key", "path", "user", "state", "status_code", "created_at"]
+    list_filter = ["state", "status_code"]
     search_fields = ["key", "path"]
     list_select_related = ["user"]
-    readonly_fields = ["key", "user", "path", "status_code", "body", "location", "created_at"]
+    readonly_fields = [
+        "key",
+        "user",
+        "path",
+        "state",
+        "request_hash",
+        "status_code",
+        "body",
+        "location",
+        "created_at",
+    ]
 
 
 admin.site.site_header = "Telco OSS/BSS administration"

@@ -4,14 +4,23 @@ from django.db import models
 from telco import clock
 
 
+class IdempotencyState(models.TextChoices):
+    IN_PROGRESS = "inProgress"
+    DONE = "done"
+
+
 class IdempotentRequest(models.Model):
-    """The response to a POST sent with an `Idempotency-Key`, replayed if the key comes again."""
+    """A POST sent with an `Idempotency-Key`: claimed before the work, so a twin waits for the
+    first answer and replays it instead of doing the work again."""
 
     key = models.CharField(max_length=200)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    path = models.CharField(max_length=300)
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
+    path = models.CharField(max_length=300)  # without the trailing slash
+    state = models.CharField(max_length=20, choices=IdempotencyState.choices)
+    # The body's digest: the same key with another body is a client's mistake, not a replay.
+    request_hash = models.CharField(max_length=64, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
     location = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=clock.now)
 

@@ -2,6 +2,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from telco.ids import BIGINT_MAX
+
 MAX_LIMIT = 1000
 
 
@@ -9,13 +11,14 @@ def _non_negative_int(request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: f"'{raw}' is not a whole number."}) from None
-    if value < 0:
+    if raw.startswith("-") and raw[1:].isascii() and raw[1:].isdigit():
         raise ValidationError({name: "Must be zero or more."})
-    return value
+    # ASCII digits only: int() would also read "٣" or "1_000".
+    if not (raw.isascii() and raw.isdigit()):
+        raise ValidationError({name: f"'{raw}' is not a whole number."})
+    if len(raw) > len(str(BIGINT_MAX)) or int(raw) > BIGINT_MAX:
+        raise ValidationError({name: f"Must be at most {BIGINT_MAX}."})
+    return int(raw)
 
 
 class TMFPagination(BasePagination):
@@ -27,7 +30,9 @@ class TMFPagination(BasePagination):
         self.offset = _non_negative_int(request, "offset", 0)
         self.limit = min(_non_negative_int(request, "limit", self.default_limit), MAX_LIMIT)
         self.total = queryset.count()
-        self.page = list(queryset[self.offset : self.offset + self.limit])
+        # Past the end there is nothing to read (and offset + limit may not fit in a bigint).
+        past_end = self.offset > 0 and self.offset >= self.total
+        self.page = [] if past_end else list(queryset[self.offset : self.offset + self.limit])
         return self.page
 
     def get_paginated_response(self, data):

@@ -1,13 +1,14 @@
 """The base of every TM Forum resource endpoint (see shared/tmf/CONFORMANCE.md)."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import Http404
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from telco.models import IdempotentRequest
+from telco.api import idempotency
+from telco.api.filters import parse_pk
 
 
 class TMFRouter(SimpleRouter):
@@ -52,8 +53,10 @@ class TMFViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return super().finalize_response(request, response, *args, **kwargs)
 
     def get_object(self):
-        # Ids are integers in the database; any other id is simply unknown (404, not 500).
-        if not str(self.kwargs.get(self.lookup_field, "")).isdigit():
+        # An id no row can have ("²", beyond bigint, a NUL byte) is simply unknown: 404, not
+        # the 500 the database would answer.
+        raw = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
+        if parse_pk(self.get_queryset().model, raw) is None:
             raise Http404
         return super().get_object()
 
@@ -64,20 +67,35 @@ class TMFCreateMixin:
     The view implements `perform_tmf_create(serializer) -> instance`, which calls one service.
     A service that recognises a repeat (same correlator, same active alarm) returns the stored
     row and the view sets `self.created = False`: the answer is then 200, with nothing new.
-    A repeated `Idempotency-Key` from the same user on the same path replays the first answer.
+    A repeated `Idempotency-Key` from the same user on the same path replays the first answer,
+    even when the twins arrive at once (see telco.api.idempotency).
     """
 
     created = True
 
     def create(self, request, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if key:
-            earlier = IdempotentRequest.objects.filter(
-                user=request.user, path=request.path, key=key
-            ).first()
-            if earlier:
-                headers = {"Location": earlier.location} if earlier.location else {}
-                return Response(earlier.body, status=earlier.status_code, headers=headers)
+        key = idempotency.request_key(request)
+        if not key or not request.user.is_authenticated:
+            return self._create(request)
+        fingerprint = idempotency.request_fingerprint(request.data)
+        # `/payment` and `/payment/` are one resource, so one key.
+        path = request.path.rstrip("/")
+        claimed, is_mine = idempotency.claim(
+            user=request.user, path=path, key=key, fingerprint=fingerprint
+        )
+        if not is_mine:
+            return idempotency.replay(claimed)
+        try:
+            # The work and its stored answer commit together: never one without the other.
+            with transaction.atomic():
+                response = self._create(request)
+                idempotency.complete(claimed, response)
+        except BaseException:
+            idempotency.release(claimed)
+            raise
+        return response
+
+    def _create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         instance = self.perform_tmf_create(serializer)
@@ -85,19 +103,6 @@ class TMFCreateMixin:
         body = self.get_serializer(instance).data
         location = body.get("href", "")
         answer = status.HTTP_201_CREATED if self.created else status.HTTP_200_OK
-        if key:
-            try:
-                with transaction.atomic():
-                    IdempotentRequest.objects.create(
-                        user=request.user,
-                        path=request.path,
-                        key=key,
-                        status_code=answer,
-                        body=body,
-                        location=location,
-                    )
-            except IntegrityError:
-                pass  # a concurrent twin stored first; both created answers are equivalent
         return Response(body, status=answer, headers={"Location": location})
 
     def perform_tmf_create(self, serializer):
