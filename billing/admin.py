@@ -5,10 +5,12 @@ from billing.models import (
     BillRun,
     BillSequence,
     CustomerBill,
+    CustomerBillOnDemand,
     CustomerBillStateChange,
     Payment,
     PaymentAllocation,
     UsageEvent,
+    UsageSpecification,
 )
 from telco.admin import ReadOnlyInline, StateHistoryInline
 
@@ -146,11 +148,33 @@ class UsageEventAdmin(ReadOnlyAdmin):
         "rated_volume",
         "status",
     )
-    list_filter = ("status", "usage_type", "rating_group", "unit")
+    list_filter = ("status", "rejection_reason", "usage_type", "rating_group", "unit")
     search_fields = ("event_id", "product__name", "billing_account__account_number")
     list_select_related = ("product",)
-    raw_id_fields = ("service", "product", "billing_account", "applied_charge")
+    raw_id_fields = (
+        "service",
+        "product",
+        "billing_account",
+        "usage_specification",
+        "applied_charge",
+    )
     date_hierarchy = "usage_date"
+
+
+@admin.register(UsageSpecification)
+class UsageSpecificationAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "version", "lifecycle_status", "last_update")
+    list_filter = ("lifecycle_status",)
+    search_fields = ("id", "name")
+    readonly_fields = ("last_update",)
+
+
+@admin.register(CustomerBillOnDemand)
+class CustomerBillOnDemandAdmin(ReadOnlyAdmin):
+    list_display = ("id", "billing_account", "state", "customer_bill", "created_by", "created_at")
+    list_filter = ("state",)
+    list_select_related = ("billing_account", "customer_bill")
+    raw_id_fields = ("billing_account", "customer_bill")
 
 
 @admin.register(BillSequence)

@@ -31,6 +31,11 @@ BILL_TRANSITIONS = {
 }
 
 
+# The states a client (finance) may set on a bill through TMF678 PATCH; partiallyPaid and
+# settled follow from the payments recorded, and new is where every bill starts.
+CLIENT_SETTABLE_BILL_STATES = (BillState.VALIDATED, BillState.SENT, BillState.ON_HOLD)
+
+
 # Bills a payment is allocated to; a bill on hold (disputed) waits until it is released.
 PAYABLE_BILL_STATES = (
     BillState.NEW,
@@ -72,6 +77,39 @@ class UsageStatus(models.TextChoices):
     RATED = "rated"
     BILLED = "billed"
     REJECTED = "rejected"
+
+
+class UsageRejectionReason(models.TextChoices):
+    """Why a stored usage record will not be charged (TMF635 status `rejected`)."""
+
+    MISSING_ATTRIBUTE = "missingAttribute"
+    UNKNOWN_UNIT = "unknownUnit"
+    UNKNOWN_SERVICE = "unknownService"
+    NO_BILLABLE_PRODUCT = "noBillableProduct"
+    UNPRICED_RATING_GROUP = "unpricedRatingGroup"
+
+
+class BillOnDemandState(models.TextChoices):
+    """TMF678 CustomerBillOnDemand `state` (the spec's StateValues)."""
+
+    IN_PROGRESS = "inProgress"
+    DONE = "done"
+    # Nothing to bill: no billable product, or every ended period already has its bill.
+    REJECTED = "rejected"
+    # Billing refused the account (e.g. a price in another currency): the reason says why.
+    TERMINATED_WITH_ERROR = "terminatedWithError"
+
+
+BILL_ON_DEMAND_TRANSITIONS = {
+    BillOnDemandState.IN_PROGRESS: {
+        BillOnDemandState.DONE,
+        BillOnDemandState.REJECTED,
+        BillOnDemandState.TERMINATED_WITH_ERROR,
+    },
+    BillOnDemandState.DONE: set(),
+    BillOnDemandState.REJECTED: set(),
+    BillOnDemandState.TERMINATED_WITH_ERROR: set(),
+}
 
 
 class BillRunState(models.TextChoices):

@@ -6,11 +6,13 @@ from django.db import models
 from django.db.models import Q
 
 from billing.choices import (
+    BillOnDemandState,
     BillRunState,
     BillState,
     ChargeType,
     PaymentMethodType,
     PaymentState,
+    UsageRejectionReason,
     UsageStatus,
 )
 from crm.models import BillingAccount
@@ -20,24 +22,68 @@ from telco.money import currency_field, money_field
 from telco.states import StateChange
 
 
-class UsageEvent(models.Model):
-    """One usage record from the network (TMF635). `event_id` makes ingest idempotent."""
+class UsageSpecification(models.Model):
+    """What a kind of usage record carries (TMF635 usageSpecification): data session, call...
 
-    event_id = models.CharField(max_length=80, unique=True)
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="usage")
-    product = models.ForeignKey(ProductInstance, on_delete=models.PROTECT, related_name="usage")
-    billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT)
-    usage_date = models.DateTimeField()
+    The id is a slug made from the name at creation (`data-session`), so the network's
+    mediation can name the specification in its records without looking an integer up first.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    version = models.CharField(max_length=20, blank=True)
+    lifecycle_status = models.CharField(max_length=20, default="active")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    # The characteristics a record of this kind carries: [{"name", "valueType", "description"}].
+    spec_characteristics = models.JSONField(default=list, blank=True)
+    last_update = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class UsageEvent(models.Model):
+    """One usage record from the network (TMF635). `event_id` makes ingest idempotent.
+
+    Every record is kept: one that cannot be charged is `rejected`, with the reason, and the
+    attributes it lacked are empty; only `received`/`rated` records are ever billed.
+    """
+
+    # Null only on a rejected record that came without one (it cannot be deduplicated).
+    event_id = models.CharField(max_length=80, unique=True, null=True, blank=True)
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="usage", null=True, blank=True
+    )
+    product = models.ForeignKey(
+        ProductInstance, on_delete=models.PROTECT, related_name="usage", null=True, blank=True
+    )
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, null=True, blank=True
+    )
+    usage_date = models.DateTimeField(null=True, blank=True)
     usage_type = models.CharField(max_length=20, default="data")
-    usage_specification_id = models.CharField(max_length=40, blank=True)
-    rating_group = models.CharField(max_length=60)
-    volume = models.DecimalField(max_digits=20, decimal_places=6)
-    unit = models.CharField(max_length=10)
+    usage_specification = models.ForeignKey(
+        UsageSpecification, on_delete=models.PROTECT, null=True, blank=True, related_name="usage"
+    )
+    rating_group = models.CharField(max_length=60, blank=True)
+    volume = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    unit = models.CharField(max_length=10, blank=True)
     # Volume normalised to the price's unit of measure (GB for data), set on ingest.
-    rated_volume = models.DecimalField(max_digits=20, decimal_places=6)
+    rated_volume = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=UsageStatus.choices, default=UsageStatus.RECEIVED
     )
+    rejection_reason = models.CharField(
+        max_length=24, choices=UsageRejectionReason.choices, blank=True
+    )
+    rejection_message = models.CharField(max_length=300, blank=True)
+    # The serviceId as the network sent it, when it names no service of ours.
+    reported_service_id = models.CharField(max_length=80, blank=True)
     received_at = models.DateTimeField(default=clock.now)
     # The bill line that charged this event (set by the bill run): traces usage to the invoice.
     applied_charge = models.ForeignKey(
@@ -59,11 +105,24 @@ class UsageEvent(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(volume__gte=0), name="usage_volume_not_negative")
+            models.CheckConstraint(condition=Q(volume__gte=0), name="usage_volume_not_negative"),
+            # A record the bill run may charge has everything rating needs.
+            models.CheckConstraint(
+                condition=Q(status="rejected")
+                | Q(
+                    event_id__isnull=False,
+                    service__isnull=False,
+                    product__isnull=False,
+                    billing_account__isnull=False,
+                    usage_date__isnull=False,
+                    rated_volume__isnull=False,
+                ),
+                name="usage_chargeable_is_complete",
+            ),
         ]
 
     def __str__(self):
-        return self.event_id
+        return self.event_id or f"usage {self.pk}"
 
 
 class BillRun(models.Model):
@@ -254,3 +313,41 @@ class PaymentAllocation(models.Model):
 
     def __str__(self):
         return f"{self.amount} of payment {self.payment_id} to {self.bill_id}"
+
+
+class CustomerBillOnDemand(models.Model):
+    """A request to bill one account now (TMF678 customerBillOnDemand), done by a worker.
+
+    It bills the account's ended periods that have no bill yet, and points to the newest bill
+    it produced; `state_reason` says why it was rejected or ended with an error.
+    """
+
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="bill_requests"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    state = models.CharField(
+        max_length=20, choices=BillOnDemandState.choices, default=BillOnDemandState.IN_PROGRESS
+    )
+    state_reason = models.CharField(max_length=300, blank=True)
+    customer_bill = models.ForeignKey(
+        CustomerBill, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Bill on demand {self.pk} of {self.billing_account_id}"
+
+
+class CustomerBillOnDemandStateChange(StateChange):
+    """History of a bill-on-demand request's state moves."""
+
+    request = models.ForeignKey(
+        CustomerBillOnDemand, on_delete=models.CASCADE, related_name="history"
+    )

@@ -19,9 +19,11 @@ from billing.models import (
     AppliedCharge,
     BillRun,
     CustomerBill,
+    CustomerBillOnDemand,
     Payment,
     PaymentAllocation,
     UsageEvent,
+    UsageSpecification,
 )
 from crm.models import BillingAccount
 from telco import clock
@@ -30,7 +32,19 @@ from telco import clock
 def usage_list() -> QuerySet[UsageEvent]:
     """Usage events with their customer, product and the bill that charged them."""
     return UsageEvent.objects.select_related(
-        "billing_account__customer", "product", "applied_charge__bill"
+        "billing_account__customer", "product", "applied_charge__bill", "usage_specification"
+    ).order_by("id")
+
+
+def usage_specification_list() -> QuerySet[UsageSpecification]:
+    """Usage specifications in id order."""
+    return UsageSpecification.objects.order_by("id")
+
+
+def bill_on_demand_list() -> QuerySet[CustomerBillOnDemand]:
+    """Bill-on-demand requests with their account, customer and the bill they produced."""
+    return CustomerBillOnDemand.objects.select_related(
+        "billing_account__customer", "customer_bill"
     ).order_by("id")
 
 

@@ -8,17 +8,22 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Exists, F, OuterRef, ProtectedError, Q, Sum
+from django.utils.text import slugify
 
 from billing.choices import (
+    BILL_ON_DEMAND_TRANSITIONS,
     BILL_TRANSITIONS,
+    CLIENT_SETTABLE_BILL_STATES,
     PAYABLE_BILL_STATES,
     PAYMENT_TRANSITIONS,
+    BillOnDemandState,
     BillRunState,
     BillState,
     ChargeType,
     PaymentMethodType,
     PaymentState,
+    UsageRejectionReason,
     UsageStatus,
 )
 from billing.models import (
@@ -26,10 +31,13 @@ from billing.models import (
     BillRun,
     BillSequence,
     CustomerBill,
+    CustomerBillOnDemand,
+    CustomerBillOnDemandStateChange,
     CustomerBillStateChange,
     Payment,
     PaymentAllocation,
     UsageEvent,
+    UsageSpecification,
 )
 from catalog.choices import PriceType, RecurringPeriod
 from catalog.models import ProductOfferingPrice
@@ -41,7 +49,7 @@ from telco import clock
 from telco.exceptions import Conflict, DomainError, NotFound
 from telco.money import CURRENCY_EXPONENTS, plain_decimal, round_money, round_rating
 from telco.selectors import row_with_id
-from telco.states import check_transition
+from telco.states import check_transition, transition
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +61,8 @@ UNIT_BYTES = {
     "GB": Decimal(10) ** 9,
 }
 RATED_VOLUME_PLACES = Decimal("0.000001")  # UsageEvent.rated_volume keeps 6 decimals
+# Volumes the usage columns hold (20 digits, 6 of them decimals): anything larger is refused.
+MAX_VOLUME = Decimal(10) ** 14
 
 # Statuses in which a product that has started is charged (until its termination_date).
 BILLABLE_STATUSES = (
@@ -78,80 +88,128 @@ def _convert_volume(volume: Decimal, unit: str, to_unit: str) -> Decimal:
 
 def usage_ingest(
     *,
-    event_id: str,
-    service_id: str,
-    usage_date: datetime,
-    volume: Decimal,
-    unit: str,
-    rating_group: str,
+    event_id: str = "",
+    service_id: str = "",
+    usage_date: datetime | None = None,
+    volume: Decimal | None = None,
+    unit: str = "",
+    rating_group: str = "",
     usage_type: str = "data",
     usage_specification_id: str = "",
 ) -> tuple[UsageEvent, bool]:
-    """Store one usage event; the same `event_id` again returns the stored one (created=False).
+    """Store one usage record, always; the same `event_id` again returns the stored one
+    (created=False).
 
-    The service's product must be billable at `usage_date` and its offering must price the
-    rating group; the volume is normalised to that price's unit into `rated_volume`.
+    A record is `received`, and the bill run charges it, when it has an event id, a date, a
+    volume in a known unit and a service whose product is active and started by `usage_date`
+    and whose offering prices the rating group; the volume is normalised to that price's unit
+    into `rated_volume`. Any other record is stored `rejected` with the reason, never billed.
+    Refused (DomainError, nothing stored): a usage specification that does not exist, and a
+    volume too large to store once normalised.
     """
-    existing = UsageEvent.objects.filter(event_id=event_id).first()
-    if existing is not None:
-        return existing, False
-    if unit not in UNIT_BYTES:
-        raise DomainError(
-            f"Unit '{unit}' is not one of {', '.join(UNIT_BYTES)}.",
-            field="usageCharacteristic.unit",
-        )
-    service = row_with_id(
-        Service.objects.select_related("product__product_offering", "parent__product"), service_id
-    )
-    if service is None:
-        raise DomainError(
-            f"Service '{service_id}' does not exist.", field="usageCharacteristic.serviceId"
-        )
-    product = service.product or (service.parent.product if service.parent else None)
-    if product is None or product.status != ProductStatus.ACTIVE or product.start_date is None:
-        raise DomainError(
-            f"Service '{service_id}' has no active product to charge.",
-            field="usageCharacteristic.serviceId",
-        )
-    if usage_date < product.start_date:
-        raise DomainError(
-            f"Usage is dated before the product started ({product.start_date.isoformat()}).",
-            field="usageDate",
-        )
-    price = _usage_price(product=product, rating_group=rating_group, at=usage_date)
-    if price is None:
-        raise DomainError(
-            f"Rating group '{rating_group}' is not priced on '{product.product_offering}'.",
-            field="usageCharacteristic.ratingGroup",
-        )
-    if price.unit_of_measure not in UNIT_BYTES:
-        raise DomainError(
-            f"The usage price is in '{price.unit_of_measure}', which volume cannot convert to.",
-            field="usageCharacteristic.ratingGroup",
-        )
+    if event_id:
+        existing = UsageEvent.objects.filter(event_id=event_id).first()
+        if existing is not None:
+            return existing, False
+    specification = None
+    if usage_specification_id:
+        specification = UsageSpecification.objects.filter(pk=usage_specification_id).first()
+        if specification is None:
+            raise DomainError(
+                f"Usage specification '{usage_specification_id}' does not exist.",
+                field="usageSpecification.id",
+            )
     event = UsageEvent(
-        event_id=event_id,
-        service=service,
-        product=product,
-        billing_account_id=product.billing_account_id,
+        event_id=event_id or None,
         usage_date=usage_date,
         usage_type=usage_type,
-        usage_specification_id=usage_specification_id,
+        usage_specification=specification,
         rating_group=rating_group,
         volume=volume,
         unit=unit,
-        rated_volume=_convert_volume(volume, unit, price.unit_of_measure),
     )
+    rejection = _guide_usage(event, service_id)
+    if rejection is not None:
+        event.status = UsageStatus.REJECTED
+        event.rejection_reason, event.rejection_message = rejection
     try:
         # The savepoint lets a concurrent twin's unique violation fall back to reading its row.
         with transaction.atomic():
             event.save()
     except IntegrityError:
-        existing = UsageEvent.objects.filter(event_id=event_id).first()
+        existing = UsageEvent.objects.filter(event_id=event_id).first() if event_id else None
         if existing is None:
             raise
         return existing, False
     return event, True
+
+
+def _guide_usage(event: UsageEvent, service_id: str) -> tuple[str, str] | None:
+    """Fill in the record's service, product, account and rated volume as far as they can be
+    found; why the record cannot be charged, as (reason, message), or None when it can."""
+    service = None
+    if service_id:
+        service = row_with_id(
+            Service.objects.select_related("product__product_offering", "parent__product"),
+            service_id,
+        )
+    product = None
+    if service is None:
+        event.reported_service_id = service_id
+    else:
+        event.service = service
+        product = service.product or (service.parent.product if service.parent else None)
+        if product is not None:
+            event.product = product
+            event.billing_account_id = product.billing_account_id
+    given = (
+        ("usageDate", event.usage_date),
+        ("usageCharacteristic.eventId", event.event_id),
+        ("usageCharacteristic.serviceId", service_id),
+        ("usageCharacteristic.volume", event.volume),
+        ("usageCharacteristic.unit", event.unit),
+        ("usageCharacteristic.ratingGroup", event.rating_group),
+    )
+    missing = [name for name, value in given if value is None or value == ""]
+    if missing:
+        return UsageRejectionReason.MISSING_ATTRIBUTE, f"Missing {', '.join(missing)}."
+    if event.unit not in UNIT_BYTES:
+        return (
+            UsageRejectionReason.UNKNOWN_UNIT,
+            f"Unit '{event.unit}' is not one of {', '.join(UNIT_BYTES)}.",
+        )
+    if service is None:
+        return UsageRejectionReason.UNKNOWN_SERVICE, f"Service '{service_id}' does not exist."
+    if product is None or product.status != ProductStatus.ACTIVE or product.start_date is None:
+        return (
+            UsageRejectionReason.NO_BILLABLE_PRODUCT,
+            f"Service '{service_id}' has no active product to charge.",
+        )
+    if event.usage_date < product.start_date:
+        return (
+            UsageRejectionReason.NO_BILLABLE_PRODUCT,
+            f"Usage is dated before the product started ({product.start_date.isoformat()}).",
+        )
+    price = _usage_price(product=product, rating_group=event.rating_group, at=event.usage_date)
+    if price is None:
+        return (
+            UsageRejectionReason.UNPRICED_RATING_GROUP,
+            f"Rating group '{event.rating_group}' is not priced on '{product.product_offering}'.",
+        )
+    if price.unit_of_measure not in UNIT_BYTES:
+        return (
+            UsageRejectionReason.UNPRICED_RATING_GROUP,
+            f"The usage price is in '{price.unit_of_measure}', which volume cannot convert to.",
+        )
+    rated_volume = _convert_volume(event.volume, event.unit, price.unit_of_measure)
+    if rated_volume >= MAX_VOLUME:
+        raise DomainError(
+            f"{plain_decimal(event.volume)} {event.unit} is too large to store in "
+            f"{price.unit_of_measure}.",
+            field="usageCharacteristic.volume",
+        )
+    event.rated_volume = rated_volume
+    return None
 
 
 def _usage_price(
@@ -174,7 +232,83 @@ def parse_volume(raw) -> Decimal:
         raise ValueError("must be a number") from None
     if not value.is_finite() or value < 0:
         raise ValueError("must be a number of zero or more")
+    if value >= MAX_VOLUME:
+        raise ValueError(f"must be less than {plain_decimal(MAX_VOLUME)}")
     return value
+
+
+# --- Usage specifications ------------------------------------------------------------------
+
+USAGE_SPECIFICATION_FIELDS = (
+    "name",
+    "description",
+    "version",
+    "lifecycle_status",
+    "valid_from",
+    "valid_to",
+    "spec_characteristics",
+)
+
+
+def _specification_id(name: str) -> str:
+    """A free id made from the name: `Data session` -> `data-session` (then -2, -3...)."""
+    base = slugify(name)[:36] or "usage-specification"
+    candidate, count = base, 1
+    while UsageSpecification.objects.filter(pk=candidate).exists():
+        count += 1
+        candidate = f"{base}-{count}"
+    return candidate
+
+
+def _check_specification_name(name: str, *, other_than: str | None = None) -> None:
+    taken = UsageSpecification.objects.filter(name=name).exclude(pk=other_than)
+    if taken.exists():
+        raise DomainError(f"A usage specification is already named '{name}'.", field="name")
+
+
+def usage_specification_create(**values) -> UsageSpecification:
+    """Record a usage specification (`USAGE_SPECIFICATION_FIELDS`); its id comes from its
+    name, which is unique. Without a name, the id is generated and becomes the name too."""
+    with transaction.atomic():
+        name = values.get("name") or ""
+        if name:
+            _check_specification_name(name)
+        specification = UsageSpecification(
+            id=_specification_id(name), last_update=clock.now(), **values
+        )
+        specification.name = name or specification.id
+        specification.save()
+    return specification
+
+
+def usage_specification_update(
+    *, specification: UsageSpecification, **values
+) -> UsageSpecification:
+    """Change a usage specification's attributes (merge patch); its id stays."""
+    unknown = set(values) - set(USAGE_SPECIFICATION_FIELDS)
+    if unknown:
+        raise ValueError(f"Not usage specification fields: {sorted(unknown)}")
+    with transaction.atomic():
+        if "name" in values:
+            _check_specification_name(values["name"], other_than=specification.pk)
+        for name, value in values.items():
+            setattr(specification, name, value)
+        specification.last_update = clock.now()
+        valid_from, valid_to = specification.valid_from, specification.valid_to
+        if valid_from and valid_to and valid_to <= valid_from:
+            raise DomainError("Must be after startDateTime.", field="validFor.endDateTime")
+        specification.save(update_fields=[*values, "last_update"])
+    return specification
+
+
+def usage_specification_delete(*, specification: UsageSpecification) -> None:
+    """Delete a usage specification no usage record names (one that is named: 409)."""
+    try:
+        specification.delete()
+    except ProtectedError:
+        raise Conflict(
+            f"Usage specification '{specification.pk}' is named by usage records.", field="id"
+        ) from None
 
 
 # --- Billing periods -----------------------------------------------------------------------
@@ -828,6 +962,101 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
     return bill_run
 
 
+# --- Bill state and bills on demand -------------------------------------------------------
+
+
+def customer_bill_set_state(*, bill: CustomerBill, state: str, by: str = "") -> CustomerBill:
+    """Move a bill to `state` as finance decides (validated, sent, onHold), through
+    BILL_TRANSITIONS with a history row; the same state again changes nothing.
+
+    partiallyPaid and settled follow from payments and new is the start: a client may not set
+    them (DomainError); a move the table does not allow is an InvalidTransition (409).
+    """
+    if state not in CLIENT_SETTABLE_BILL_STATES:
+        raise DomainError(
+            f"A bill's state cannot be set to '{state}': one of "
+            f"{', '.join(CLIENT_SETTABLE_BILL_STATES)} (the others follow from payments).",
+            field="state",
+        )
+    if bill.state == state:
+        return bill
+    return transition(
+        bill,
+        state,
+        transitions=BILL_TRANSITIONS,
+        history=CustomerBillStateChange,
+        history_fk="bill",
+        by=by,
+    )
+
+
+def bill_on_demand_create(
+    *, billing_account_id, name: str = "", description: str = "", created_by: str = ""
+) -> CustomerBillOnDemand:
+    """Record a request to bill an account now (inProgress) and hand it to a Celery worker
+    once this transaction commits; `bill_on_demand_run` does the work."""
+    from billing.tasks import run_bill_on_demand
+
+    account = row_with_id(BillingAccount.objects, billing_account_id)
+    if account is None:
+        raise DomainError(
+            f"Billing account '{billing_account_id}' does not exist.", field="billingAccount.id"
+        )
+    with transaction.atomic():
+        request = CustomerBillOnDemand.objects.create(
+            billing_account=account,
+            name=name,
+            description=description,
+            created_by=created_by,
+        )
+        CustomerBillOnDemandStateChange.objects.create(
+            request=request, to_state=request.state, changed_by=created_by
+        )
+        transaction.on_commit(lambda: run_bill_on_demand.delay(bill_on_demand_id=request.pk))
+    return request
+
+
+def bill_on_demand_run(*, bill_on_demand_id: int) -> CustomerBillOnDemand:
+    """Bill the request's account: every ended period without a bill (`account_bill`, as a
+    bill run would). done with the newest bill it produced; rejected when there was nothing
+    to bill; terminatedWithError when billing refused the account. A request no longer in
+    progress is left as it is, so running it twice is harmless."""
+    with transaction.atomic():
+        # The row lock makes a concurrent twin wait, then find the request finished.
+        request = (
+            CustomerBillOnDemand.objects.select_for_update()
+            .select_related("billing_account")
+            .filter(pk=bill_on_demand_id)
+            .first()
+        )
+        if request is None:
+            raise NotFound(f"Bill on demand '{bill_on_demand_id}' does not exist.")
+        if request.state != BillOnDemandState.IN_PROGRESS:
+            return request
+        bill = None
+        try:
+            bills = account_bill(account=request.billing_account, as_of=clock.now().date())
+        except DomainError as error:
+            target, reason = BillOnDemandState.TERMINATED_WITH_ERROR, error.message
+        else:
+            if bills:
+                bill = max(bills, key=lambda b: b.period_start)
+                target = BillOnDemandState.DONE
+                reason = f"Billed: {', '.join(b.bill_no for b in bills)}."
+            else:
+                target = BillOnDemandState.REJECTED
+                reason = "Nothing to bill: every ended billing period of the account has a bill."
+        return transition(
+            request,
+            target,
+            transitions=BILL_ON_DEMAND_TRANSITIONS,
+            history=CustomerBillOnDemandStateChange,
+            history_fk="request",
+            reason=reason,
+            extra_updates={"customer_bill": bill, "state_reason": reason[:300]},
+        )
+
+
 # --- Payments ------------------------------------------------------------------------------
 
 
@@ -915,6 +1144,13 @@ def payment_create(
     """
     if amount <= 0:
         raise DomainError("The amount must be more than zero.", field="totalAmount.value")
+    maximum = Decimal(settings.PAYMENT_MAX_AMOUNT)
+    if amount > maximum:
+        # A bound against typing errors (an extra zero or two): larger sums are not taken here.
+        raise DomainError(
+            f"A payment is at most {plain_decimal(maximum)} {currency}.",
+            field="totalAmount.value",
+        )
     exponent = CURRENCY_EXPONENTS.get(currency, 2)
     if amount != round_money(amount, currency):
         raise DomainError(

@@ -198,6 +198,9 @@ ACTIVATION_STEP_TIMEOUT_SECONDS = env.float("ACTIVATION_STEP_TIMEOUT_SECONDS", d
 
 # Value added tax applied to every bill line.
 BILLING_TAX_RATE = env.str("BILLING_TAX_RATE", default="0.20")
+# The largest payment one request may record, in the account's currency (a guard against a
+# mistyped amount; a larger sum is recorded in several payments).
+PAYMENT_MAX_AMOUNT = env.str("PAYMENT_MAX_AMOUNT", default="1000000")
 
 LOGGING = {
     "version": 1,

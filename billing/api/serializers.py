@@ -5,9 +5,17 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from billing.choices import PaymentMethodType
-from billing.models import AppliedCharge, BillRun, CustomerBill, Payment, UsageEvent
-from billing.services import UNIT_BYTES, parse_volume
+from billing.choices import BillState, PaymentMethodType
+from billing.models import (
+    AppliedCharge,
+    BillRun,
+    CustomerBill,
+    CustomerBillOnDemand,
+    Payment,
+    UsageEvent,
+    UsageSpecification,
+)
+from billing.services import parse_volume
 from telco.api.serializers import (
     MoneySerializer,
     RefSerializer,
@@ -18,7 +26,6 @@ from telco.api.serializers import (
 from telco.money import as_tmf_money
 
 TAX_CATEGORY = "VAT"
-USAGE_CHARACTERISTICS = ("eventId", "serviceId", "volume", "unit", "ratingGroup")
 
 
 def customer_party(request, account) -> list[dict]:
@@ -46,58 +53,68 @@ def period(start, end) -> dict:
 
 
 class UsageCharacteristicInput(serializers.Serializer):
-    name = serializers.CharField()
-    value = serializers.JSONField()
+    name = serializers.CharField(max_length=60)
+    value = serializers.JSONField(required=False, allow_null=True)
 
 
 class UsageSpecificationInput(serializers.Serializer):
-    id = serializers.CharField()
+    id = serializers.CharField(max_length=40)
+
+
+# The characteristics ingest reads, the most characters each may have (a column's width), and
+# the name of the service's argument.
+USAGE_TEXT_CHARACTERISTICS = {
+    "eventId": (80, "event_id"),
+    "serviceId": (80, "service_id"),
+    "unit": (10, "unit"),
+    "ratingGroup": (60, "rating_group"),
+}
 
 
 class UsageSerializer(TMFSerializer):
-    """TMF635 Usage. Input: usageDate, usageType, usageSpecification, usageCharacteristic."""
+    """TMF635 Usage. Input, every attribute optional as in the spec: usageDate, usageType,
+    usageSpecification {id}, usageCharacteristic (eventId, serviceId, volume, unit,
+    ratingGroup). A record lacking what rating needs is stored `rejected`, not refused: only
+    values of the wrong type or out of range are a 400 (see `services.usage_ingest`)."""
 
     tmf_type = "Usage"
     url_name = "billing-api:usage-detail"
 
-    usageDate = serializers.DateTimeField(source="usage_date")
+    usageDate = serializers.DateTimeField(source="usage_date", required=False, allow_null=True)
     usageType = serializers.CharField(source="usage_type", required=False, max_length=20)
-    usageSpecification = UsageSpecificationInput(write_only=True)
-    usageCharacteristic = UsageCharacteristicInput(many=True, write_only=True)
+    usageSpecification = UsageSpecificationInput(write_only=True, required=False)
+    usageCharacteristic = UsageCharacteristicInput(many=True, write_only=True, required=False)
 
     class Meta:
         model = UsageEvent
         fields = ["usageDate", "usageType", "usageSpecification", "usageCharacteristic"]
 
     def validate(self, attrs):
-        given = {c["name"]: c["value"] for c in attrs.pop("usageCharacteristic")}
+        given = {c["name"]: c.get("value") for c in attrs.pop("usageCharacteristic", [])}
         errors = {}
-        for name in USAGE_CHARACTERISTICS:
+        for name, (limit, argument) in USAGE_TEXT_CHARACTERISTICS.items():
             value = given.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                errors[f"usageCharacteristic.{name}"] = ["This characteristic is required."]
-        if "usageCharacteristic.volume" not in errors:
-            try:
-                attrs["volume"] = parse_volume(given["volume"])
-            except ValueError as error:
-                errors["usageCharacteristic.volume"] = [f"'{given['volume']}' {error}."]
-        if "usageCharacteristic.unit" not in errors and given["unit"] not in UNIT_BYTES:
-            errors["usageCharacteristic.unit"] = [
-                f"'{given['unit']}' is not one of {', '.join(UNIT_BYTES)}."
-            ]
-        for name, limit in (("eventId", 80), ("ratingGroup", 60)):
-            value = given.get(name)
-            if f"usageCharacteristic.{name}" not in errors and len(str(value)) > limit:
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                errors[f"usageCharacteristic.{name}"] = ["Must be a string."]
+            elif len(str(value)) > limit:
                 errors[f"usageCharacteristic.{name}"] = [f"At most {limit} characters."]
+            elif "\x00" in str(value):
+                errors[f"usageCharacteristic.{name}"] = ["Null characters are not allowed."]
+            else:
+                attrs[argument] = str(value).strip()
+        volume = given.get("volume")
+        if volume is not None and volume != "":
+            try:
+                attrs["volume"] = parse_volume(volume)
+            except ValueError as error:
+                errors["usageCharacteristic.volume"] = [f"'{volume}' {error}."]
         if errors:
             raise serializers.ValidationError(errors)
-        attrs.update(
-            event_id=str(given["eventId"]),
-            service_id=str(given["serviceId"]),
-            unit=given["unit"],
-            rating_group=str(given["ratingGroup"]),
-            usage_specification_id=attrs.pop("usageSpecification")["id"],
-        )
+        specification = attrs.pop("usageSpecification", None)
+        if specification is not None:
+            attrs["usage_specification_id"] = specification["id"]
         return attrs
 
     def to_representation(self, instance):
@@ -105,20 +122,26 @@ class UsageSerializer(TMFSerializer):
         request = self.request
         characteristics = [
             ("eventId", instance.event_id),
-            ("serviceId", str(instance.service_id)),
-            ("volume", float(instance.volume)),
+            ("serviceId", str(instance.service_id or instance.reported_service_id or "")),
+            ("volume", None if instance.volume is None else float(instance.volume)),
             ("unit", instance.unit),
             ("ratingGroup", instance.rating_group),
         ]
+        if instance.rejection_reason:
+            characteristics += [
+                ("rejectionReason", instance.rejection_reason),
+                ("rejectionMessage", instance.rejection_message),
+            ]
         charge = instance.applied_charge
+        specification = instance.usage_specification
         body.update(
             status=instance.status,
-            usageSpecification={
-                "id": instance.usage_specification_id,
-                "@referredType": "UsageSpecification",
-            },
-            usageCharacteristic=[{"name": n, "value": v} for n, v in characteristics],
-            relatedParty=customer_party(request, instance.billing_account),
+            usageCharacteristic=[
+                {"name": n, "value": v} for n, v in characteristics if v not in (None, "")
+            ],
+            relatedParty=[]
+            if instance.billing_account is None
+            else customer_party(request, instance.billing_account),
             ratedProductUsage=[]
             if charge is None
             else [
@@ -132,7 +155,88 @@ class UsageSerializer(TMFSerializer):
                 }
             ],
         )
+        if specification is not None:
+            body["usageSpecification"] = {
+                **reference(
+                    request,
+                    specification,
+                    "billing-api:usageSpecification-detail",
+                    "UsageSpecification",
+                    specification.name,
+                ),
+            }
         body["@type"] = self.tmf_type  # keep @type last, after the added attributes
+        return body
+
+
+class TimePeriodInput(serializers.Serializer):
+    startDateTime = serializers.DateTimeField(required=False, allow_null=True)
+    endDateTime = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        start, end = attrs.get("startDateTime"), attrs.get("endDateTime")
+        if start and end and end <= start:
+            raise serializers.ValidationError({"endDateTime": ["Must be after startDateTime."]})
+        return attrs
+
+
+class SpecCharacteristicInput(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    valueType = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class UsageSpecificationSerializer(TMFSerializer):
+    """TMF635 UsageSpecification. Every attribute is optional on create; the id is made from
+    the name (`Data session` -> `data-session`) and never changes."""
+
+    tmf_type = "UsageSpecification"
+    url_name = "billing-api:usageSpecification-detail"
+
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    version = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    lifecycleStatus = serializers.CharField(
+        source="lifecycle_status", max_length=20, required=False
+    )
+    validFor = TimePeriodInput(write_only=True, required=False)
+    specCharacteristic = SpecCharacteristicInput(many=True, write_only=True, required=False)
+
+    class Meta:
+        model = UsageSpecification
+        fields = [
+            "name",
+            "description",
+            "version",
+            "lifecycleStatus",
+            "validFor",
+            "specCharacteristic",
+        ]
+
+    def validate(self, attrs):
+        if "validFor" in attrs:
+            valid_for = attrs.pop("validFor")
+            attrs["valid_from"] = valid_for.get("startDateTime")
+            attrs["valid_to"] = valid_for.get("endDateTime")
+        if "specCharacteristic" in attrs:
+            attrs["spec_characteristics"] = [dict(c) for c in attrs.pop("specCharacteristic")]
+        return attrs
+
+    def to_representation(self, specification):
+        body = super().to_representation(specification)
+        body.update(
+            isBundle=False,
+            lastUpdate=specification.last_update.isoformat(),
+            validFor={
+                "startDateTime": specification.valid_from and specification.valid_from.isoformat(),
+                "endDateTime": specification.valid_to and specification.valid_to.isoformat(),
+            },
+            specCharacteristic=[
+                {**characteristic, "@type": "CharacteristicSpecification"}
+                for characteristic in specification.spec_characteristics
+            ],
+        )
+        body["@type"] = self.tmf_type
         return body
 
 
@@ -145,14 +249,16 @@ def _tax_item(rate: Decimal, amount: Decimal, currency: str) -> dict:
 
 
 class CustomerBillSerializer(TMFSerializer):
-    """TMF678 CustomerBill (read only: bills are immutable)."""
+    """TMF678 CustomerBill. Its amounts are immutable; PATCH moves only its `state`."""
 
     tmf_type = "CustomerBill"
     url_name = "billing-api:customerBill-detail"
 
+    state = serializers.ChoiceField(choices=BillState.choices, write_only=True, required=False)
+
     class Meta:
         model = CustomerBill
-        fields = []
+        fields = ["state"]
 
     def to_representation(self, bill):
         body = super().to_representation(bill)
@@ -238,8 +344,50 @@ class AppliedCustomerBillingRateSerializer(TMFSerializer):
         return body
 
 
+class CustomerBillOnDemandSerializer(TMFSerializer):
+    """TMF678 CustomerBillOnDemand. Input: billingAccount {id}, optional name and description;
+    `state`, `customerBill` and the extension `stateReason` are the server's."""
+
+    tmf_type = "CustomerBillOnDemand"
+    url_name = "billing-api:customerBillOnDemand-detail"
+
+    billingAccount = RefSerializer(write_only=True)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    class Meta:
+        model = CustomerBillOnDemand
+        fields = ["billingAccount", "name", "description"]
+
+    def validate(self, attrs):
+        attrs["billing_account_id"] = attrs.pop("billingAccount")["id"]
+        return attrs
+
+    def to_representation(self, request_row):
+        body = super().to_representation(request_row)
+        request = self.request
+        account = request_row.billing_account
+        bill = request_row.customer_bill
+        body.update(
+            state=request_row.state,
+            stateReason=request_row.state_reason,
+            lastUpdate=request_row.last_update.isoformat(),
+            billingAccount=account_ref(request, account),
+            relatedParty=customer_party(request, account)[0],
+        )
+        if bill is not None:
+            body["customerBill"] = reference(
+                request, bill, "billing-api:customerBill-detail", "CustomerBill", bill.bill_no
+            )
+        body["@type"] = self.tmf_type
+        return body
+
 class BillRunSerializer(serializers.ModelSerializer):
-    """A bill run and its progress. Input: asOf (default today) and an optional billingAccount."""
+    """A bill run and its progress. Input: asOf (default today) and an optional billingAccount.
+
+    `failures` lists the accounts it could not bill; it went on with the others and ends
+    `completedWithErrors` while any failure is open (`accountsFailed`).
+    """
 
     asOf = serializers.DateField(source="as_of", required=False)
     billingAccount = serializers.IntegerField(

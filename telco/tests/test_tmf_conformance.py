@@ -6,6 +6,7 @@ covered by these tests the day it is routed.
 
 import threading
 from collections import Counter
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -20,6 +21,8 @@ from billing.models import Payment
 from crm.tests.factories import BillingAccountFactory, TroubleTicketFactory
 from orders.models import ProductOrder
 from orders.tests.factories import five_g_world, product_order_body
+from telco import clock
+from telco.api import idempotency
 from telco.api.views import TMFViewSet
 from telco.models import IdempotentRequest
 from telco.roles import FINANCE
@@ -363,3 +366,50 @@ def test_an_overlong_key_is_refused(finance_api):
 
     assert_error(response, 400, "Idempotency-Key")
     assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_twin_still_in_progress_past_the_wait_is_a_conflict(
+    finance_api, finance_user, monkeypatch
+):
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.2)
+    account = BillingAccountFactory()
+    body = payment_body(account.pk)
+    IdempotentRequest.objects.create(
+        user=finance_user,
+        path=PAYMENTS,
+        key="k-slow",
+        state="inProgress",
+        request_hash=idempotency.request_fingerprint(body),
+    )
+
+    response = finance_api.post(
+        PAYMENTS, body, format="json", headers={"Idempotency-Key": "k-slow"}
+    )
+
+    assert_error(response, 409, "Idempotency-Key")
+    assert "still in progress" in response.json()["message"]
+    assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over(finance_api, finance_user):
+    account = BillingAccountFactory()
+    body = payment_body(account.pk)
+    IdempotentRequest.objects.create(
+        user=finance_user,
+        path=PAYMENTS,
+        key="k-dead",
+        state="inProgress",
+        request_hash=idempotency.request_fingerprint(body),
+        created_at=clock.now() - timedelta(minutes=6),
+    )
+
+    response = finance_api.post(
+        PAYMENTS, body, format="json", headers={"Idempotency-Key": "k-dead"}
+    )
+
+    assert response.status_code == 201
+    payment = Payment.objects.get()
+    claim = IdempotentRequest.objects.get()
+    assert (claim.state, claim.status_code, claim.body["id"]) == ("done", 201, str(payment.pk))
