@@ -4,7 +4,7 @@ from datetime import date
 
 from celery import shared_task
 
-from billing.services import bill_run_resume, bill_run_start
+from billing.services import bill_on_demand_run, bill_run_resume, bill_run_start
 from telco import clock
 
 
@@ -27,3 +27,10 @@ def run_bill_run(
         "accountsDone": bill_run.accounts_done,
         "billsCreated": bill_run.bills_created,
     }
+
+
+@shared_task(name="billing.run_bill_on_demand")
+def run_bill_on_demand(bill_on_demand_id: int) -> dict:
+    """Bill the account of a customerBillOnDemand request; a finished request is left alone."""
+    request = bill_on_demand_run(bill_on_demand_id=bill_on_demand_id)
+    return {"customerBillOnDemand": request.pk, "state": request.state}

@@ -382,12 +382,9 @@ class CustomerBillOnDemandSerializer(TMFSerializer):
         body["@type"] = self.tmf_type
         return body
 
-class BillRunSerializer(serializers.ModelSerializer):
-    """A bill run and its progress. Input: asOf (default today) and an optional billingAccount.
 
-    `failures` lists the accounts it could not bill; it went on with the others and ends
-    `completedWithErrors` while any failure is open (`accountsFailed`).
-    """
+class BillRunSerializer(serializers.ModelSerializer):
+    """A bill run and its progress. Input: asOf (default today) and an optional billingAccount."""
 
     asOf = serializers.DateField(source="as_of", required=False)
     billingAccount = serializers.IntegerField(

@@ -7,9 +7,15 @@ app_name = "billing-api"
 
 usage_router = TMFRouter()
 usage_router.register("usage", views.UsageViewSet, basename="usage")
+usage_router.register(
+    "usageSpecification", views.UsageSpecificationViewSet, basename="usageSpecification"
+)
 
 bill_router = TMFRouter()
 bill_router.register("customerBill", views.CustomerBillViewSet, basename="customerBill")
+bill_router.register(
+    "customerBillOnDemand", views.CustomerBillOnDemandViewSet, basename="customerBillOnDemand"
+)
 bill_router.register(
     "appliedCustomerBillingRate",
     views.AppliedCustomerBillingRateViewSet,

@@ -1,23 +1,29 @@
 """TMF635 Usage, TMF678 Customer Bill, and bill runs (/api/v1/billing/billRun)."""
 
+from django.http import Http404
 from rest_framework import mixins, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from billing import selectors, services
 from billing.api.serializers import (
     AppliedCustomerBillingRateSerializer,
     BillRunSerializer,
+    CustomerBillOnDemandSerializer,
     CustomerBillSerializer,
     PaymentSerializer,
     UsageSerializer,
+    UsageSpecificationSerializer,
 )
 from telco import clock
-from telco.api.views import TMFCreateMixin, TMFViewSet
+from telco.api.views import TMFCreateMixin, TMFDeleteMixin, TMFPatchMixin, TMFViewSet
 from telco.roles import AGENT, FINANCE, NOC
 
 
 class UsageViewSet(TMFCreateMixin, TMFViewSet):
-    """Usage from network mediation; the same eventId again answers 200 with the stored usage."""
+    """Usage from network mediation, stored always (`status` received or rejected, with the
+    reason); the same eventId again answers 200 with the stored usage."""
 
     serializer_class = UsageSerializer
     read_roles = (AGENT, NOC, FINANCE)
@@ -26,7 +32,8 @@ class UsageViewSet(TMFCreateMixin, TMFViewSet):
         "status": "status",
         "usageType": "usage_type",
         "usageDate": "usage_date",
-        "usageSpecification.id": "usage_specification_id",
+        "usageSpecification.id": "usage_specification",
+        "rejectionReason": "rejection_reason",
         "relatedParty.id": "billing_account__customer_id",
         "billingAccount.id": "billing_account_id",
         "product.id": "product_id",
@@ -40,11 +47,55 @@ class UsageViewSet(TMFCreateMixin, TMFViewSet):
         return usage
 
 
-class CustomerBillViewSet(TMFViewSet):
-    """Bills are immutable: read only."""
+class UsageSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):
+    """What kinds of usage records there are; ids are slugs (`data-session`), not numbers."""
+
+    serializer_class = UsageSpecificationSerializer
+    read_roles = (AGENT, NOC, FINANCE)
+    write_roles = (FINANCE,)
+    patchable_fields = (
+        "name",
+        "description",
+        "version",
+        "lifecycleStatus",
+        "validFor",
+        "specCharacteristic",
+    )
+    filter_attributes = {
+        "id": "id",
+        "name": "name",
+        "lifecycleStatus": "lifecycle_status",
+        "version": "version",
+    }
+
+    def get_queryset(self):
+        return selectors.usage_specification_list()
+
+    def get_object(self):
+        # Slug ids, not the integers the base expects; a NUL byte can name no row.
+        if "\x00" in str(self.kwargs.get(self.lookup_field, "")):
+            raise Http404
+        return GenericAPIView.get_object(self)
+
+    def perform_tmf_create(self, serializer):
+        return services.usage_specification_create(**serializer.validated_data)
+
+    def perform_tmf_patch(self, instance, serializer):
+        return services.usage_specification_update(
+            specification=instance, **serializer.validated_data
+        )
+
+    def perform_tmf_delete(self, instance):
+        services.usage_specification_delete(specification=instance)
+
+
+class CustomerBillViewSet(TMFPatchMixin, TMFViewSet):
+    """Bills' amounts are immutable; finance moves their state (validated, sent, onHold)."""
 
     serializer_class = CustomerBillSerializer
     read_roles = (AGENT, FINANCE)
+    write_roles = (FINANCE,)
+    patchable_fields = ("state",)
     filter_attributes = {
         "billNo": "bill_no",
         "state": "state",
@@ -58,6 +109,49 @@ class CustomerBillViewSet(TMFViewSet):
     def get_queryset(self):
         return selectors.bill_list_with_payments()
 
+    def perform_tmf_patch(self, instance, serializer):
+        if "state" not in serializer.validated_data:
+            return instance
+        return services.customer_bill_set_state(
+            bill=instance,
+            state=serializer.validated_data["state"],
+            by=self.request.user.get_username(),
+        )
+
+
+class CustomerBillOnDemandViewSet(TMFCreateMixin, TMFViewSet):
+    """Bill an account now: 201 inProgress; a worker bills its ended periods, then the request
+    is done (with the bill), rejected (nothing to bill) or terminatedWithError."""
+
+    serializer_class = CustomerBillOnDemandSerializer
+    read_roles = (AGENT, FINANCE)
+    write_roles = (FINANCE,)
+    filter_attributes = {
+        "state": "state",
+        "billingAccount.id": "billing_account_id",
+        "customerBill.id": "customer_bill_id",
+        "lastUpdate": "last_update",
+    }
+
+    def get_queryset(self):
+        return selectors.bill_on_demand_list()
+
+    def perform_tmf_create(self, serializer):
+        return services.bill_on_demand_create(
+            **serializer.validated_data, created_by=self.request.user.get_username()
+        )
+
+
+def _filter_is_billed(queryset, raw: str):
+    """`?isBilled=true|false`: lines on a bill, or not (every line today is on an issued bill;
+    rated usage not billed yet is no line)."""
+    values = {value.strip().lower() for value in raw.split(",")}
+    if not values or not values <= {"true", "false"}:
+        raise ValidationError({"isBilled": ["Must be true or false."]})
+    if values == {"true", "false"}:
+        return queryset
+    return queryset.filter(bill__isnull=values == {"false"})
+
 
 class AppliedCustomerBillingRateViewSet(TMFViewSet):
     serializer_class = AppliedCustomerBillingRateSerializer
@@ -68,6 +162,7 @@ class AppliedCustomerBillingRateViewSet(TMFViewSet):
         "bill.id": "bill_id",
         "billingAccount.id": "billing_account_id",
         "product.id": "product_id",
+        "isBilled": _filter_is_billed,
     }
 
     def get_queryset(self):

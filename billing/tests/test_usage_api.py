@@ -8,7 +8,6 @@ import pytest
 from billing.models import AppliedCharge, UsageEvent
 from billing.services import bill_run_start
 from billing.tests.factories import active_product, usage_event
-from inventory.choices import ProductStatus
 
 pytestmark = pytest.mark.django_db
 URL = "/tmf-api/usageManagement/v4/usage"
@@ -26,7 +25,7 @@ def body(service_id, *, event_id="evt-1", volume="1500", unit="MB", **overrides)
     return {
         "usageDate": "2026-10-20T10:00:00Z",
         "usageType": "data",
-        "usageSpecification": {"id": "5g-data"},
+        "usageSpecification": {"id": "data-session"},
         "usageCharacteristic": [
             {"name": name, "value": value}
             for name, value in characteristics.items()
@@ -54,7 +53,7 @@ def test_post_stores_usage_normalised_to_gigabytes(noc_api, service, product):
     assert response.data["id"] == str(usage.pk)
     assert response.data["usageDate"] == "2026-10-20T10:00:00Z"
     assert response.data["status"] == "received"
-    assert response.data["usageSpecification"]["id"] == "5g-data"
+    assert response.data["usageSpecification"]["id"] == "data-session"
     assert response.data["usageCharacteristic"] == [
         {"name": "eventId", "value": "evt-1"},
         {"name": "serviceId", "value": str(service.pk)},
@@ -109,21 +108,15 @@ def test_same_event_id_answers_200_with_the_stored_usage_and_is_charged_once(
     assert billed.data["ratedProductUsage"][0]["productRef"]["id"] == str(product.pk)
 
 
+# What a record lacks or names wrongly is stored `rejected` (see test_tmf_conformance); only a
+# value that is not a volume at all, or does not fit its column, is refused.
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"volume": None}, "usageCharacteristic.volume"),
         ({"volume": "lots"}, "usageCharacteristic.volume"),
         ({"volume": "-1"}, "usageCharacteristic.volume"),
         ({"volume": "NaN"}, "usageCharacteristic.volume"),
-        ({"unit": "TB"}, "usageCharacteristic.unit"),
-        ({"eventId": None}, "usageCharacteristic.eventId"),
         ({"eventId": "x" * 81}, "usageCharacteristic.eventId"),
-        ({"serviceId": None}, "usageCharacteristic.serviceId"),
-        ({"ratingGroup": ""}, "usageCharacteristic.ratingGroup"),
-        ({"serviceId": "999999"}, "usageCharacteristic.serviceId"),
-        ({"serviceId": "abc"}, "usageCharacteristic.serviceId"),
-        ({"ratingGroup": "VOICE"}, "usageCharacteristic.ratingGroup"),
     ],
 )
 def test_bad_characteristic_is_400_naming_it_and_nothing_is_written(
@@ -133,39 +126,6 @@ def test_bad_characteristic_is_400_naming_it_and_nothing_is_written(
 
     assert response.status_code == 400, response.data
     assert field in response.data["errors"], response.data
-    assert UsageEvent.objects.count() == 0
-
-
-def test_missing_usage_date_and_specification_are_400(noc_api, service):
-    payload = body(service.pk)
-    del payload["usageDate"], payload["usageSpecification"]
-
-    response = noc_api.post(URL, payload, format="json")
-
-    assert response.status_code == 400
-    assert {"usageDate", "usageSpecification"} <= set(response.data["errors"])
-    assert UsageEvent.objects.count() == 0
-
-
-@pytest.mark.parametrize("status", [ProductStatus.PENDING_ACTIVE, ProductStatus.SUSPENDED])
-def test_service_of_a_product_not_active_is_refused(noc_api, status):
-    product = active_product(start_date=datetime(2026, 10, 1, tzinfo=UTC), status=status)
-
-    response = noc_api.post(URL, body(product.services.get().pk), format="json")
-
-    assert response.status_code == 400
-    assert "usageCharacteristic.serviceId" in response.data["errors"]
-    assert UsageEvent.objects.count() == 0
-
-
-def test_usage_before_the_product_started_is_refused(noc_api, service):
-    payload = body(service.pk)
-    payload["usageDate"] = "2026-09-30T23:59:59Z"
-
-    response = noc_api.post(URL, payload, format="json")
-
-    assert response.status_code == 400
-    assert "usageDate" in response.data["errors"]
     assert UsageEvent.objects.count() == 0
 
 
