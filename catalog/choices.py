@@ -76,3 +76,5 @@ class ResourceKind(models.TextChoices):
     SIM = "sim", "SIM card"
     SIM_POOL = "simPool", "SIM stock"
     SLICE_POOL = "slicePool", "Slice pool"
+    # A resource registered as TMF639's base `Resource`, of no kind modelled above.
+    OTHER = "other", "Other resource"

@@ -144,6 +144,9 @@ TMF_TYPES = {
     ResourceKind.SIM: "Sim",
     ResourceKind.SLICE_POOL: "SlicePool",
     ResourceKind.SLICE: "NetworkSlice",
+    # Generic: what a client registers as the base type (or with no @type), logical unless its
+    # base type says physical.
+    ResourceKind.OTHER: "Resource",
 }
 PHYSICAL_TYPES = {"Equipment", "Card", "Port", "Link", "Cable", "Duct"}
 BASE_TYPES = {"PhysicalResource": "physical", "LogicalResource": "logical"}

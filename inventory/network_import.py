@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from catalog.choices import ResourceKind
 from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, LinkMedium, ResourceCategory
 from inventory.models import Link, Region, Resource, Site
-from inventory.services import devices_of
+from inventory.services import devices_of, part_problems
 from telco.exceptions import DomainError
 
 # Required and optional columns of each kind, in the order a template file lists them.
@@ -219,9 +219,7 @@ def _parts(parsed: _Rows, kind: str) -> tuple[list, list[str]]:
     parent_column, position_column = (
         ("equipment", "slot") if kind == ResourceKind.CARD else ("parent", "position")
     )
-    allowed = (
-        EQUIPMENT_KINDS if kind == ResourceKind.CARD else (ResourceKind.CARD, *EQUIPMENT_KINDS)
-    )
+    columns = {"parent": parent_column, "position": position_column}
     # A name left blank is derived from parent and position, checked with the position.
     parsed.duplicates("name", [(n, r.get("name", "")) for n, r in parsed.rows])
     for _, row in parsed.rows:
@@ -247,12 +245,14 @@ def _parts(parsed: _Rows, kind: str) -> tuple[list, list[str]]:
         if parent is None:
             parsed.error(number, parent_column, f"No resource named '{row[parent_column]}'.")
             continue
-        if parent.resource_kind not in allowed:
-            parsed.error(number, parent_column, f"{parent.name} is a {parent.resource_kind}.")
-        if (parent.name, row[position_column]) in occupied:
-            parsed.error(number, position_column, f"{parent.name} already has it taken.")
-        if len(row[position_column]) > 20:
-            parsed.error(number, position_column, "At most 20 characters.")
+        # The same rule as the services (and TMF639 POST) apply to one card or port.
+        for problem_field, message in part_problems(
+            kind=kind,
+            parent=parent,
+            position=row[position_column],
+            position_taken=(parent.name, row[position_column]) in occupied,
+        ):
+            parsed.error(number, columns[problem_field], message)
         if not parsed.errors:
             objects.append(
                 _physical(

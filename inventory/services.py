@@ -614,17 +614,83 @@ def _name_free(name: str) -> None:
         raise DomainError(f"A resource named '{name}' already exists.", field="name")
 
 
-def _position_free(parent: Resource, position: str) -> None:
-    if Resource.objects.filter(parent=parent, position=position).exists():
-        raise DomainError(f"{parent.name} already has something in '{position}'.", field="position")
+# What a card or a port may be fitted into.
+PART_PARENTS = {
+    ResourceKind.CARD: tuple(EQUIPMENT_KINDS),
+    ResourceKind.PORT: (ResourceKind.CARD, *EQUIPMENT_KINDS),
+}
+POSITION_LENGTH = Resource._meta.get_field("position").max_length
+
+
+def part_problems(
+    *, kind: str, parent: Resource | None, position: str, position_taken: bool
+) -> list[tuple[str, str]]:
+    """Why a card or port cannot go into `position` of `parent`, as ("parent"|"position",
+    message) pairs; empty when it can. `position_taken`: the parent already has something there.
+
+    The one rule for a part, whoever fits it: the services below (and so TMF639 POST) and the
+    CSV import, which finds the taken positions of a whole file in one query.
+    """
+    problems = []
+    allowed = PART_PARENTS[kind]
+    if parent is None:
+        problems.append(("parent", f"A {kind} goes into one of: {', '.join(allowed)}."))
+    elif parent.resource_kind not in allowed:
+        problems.append(
+            (
+                "parent",
+                f"{parent.name} is a {parent.resource_kind}: a {kind} goes into one of: "
+                f"{', '.join(allowed)}.",
+            )
+        )
+    if not position:
+        problems.append(("position", f"A {kind} needs a position in its parent."))
+    elif len(position) > POSITION_LENGTH:
+        problems.append(("position", f"At most {POSITION_LENGTH} characters."))
+    elif parent is not None and position_taken:
+        problems.append(("position", f"{parent.name} already has something in '{position}'."))
+    return problems
+
+
+def _part_create(
+    *,
+    kind: str,
+    parent: Resource | None,
+    position: str,
+    name: str,
+    field_names: dict[str, str],
+    **values,
+) -> Resource:
+    """Fit a card or port into `parent` at `position` after `part_problems`, which are raised
+    under the caller's `field_names`; the parent is locked, so two requests cannot both take
+    the same free position."""
+    if parent is not None:
+        parent = Resource.objects.select_for_update().get(pk=parent.pk)
+    taken = (
+        parent is not None
+        and bool(position)
+        and Resource.objects.filter(parent=parent, position=position).exists()
+    )
+    problems = part_problems(kind=kind, parent=parent, position=position, position_taken=taken)
+    if problems:
+        field, message = problems[0]
+        raise DomainError(message, field=field_names.get(field, field))
+    name = name or f"{parent.name}/{position}"
+    _name_free(name)
+    return Resource.objects.create(
+        name=name,
+        resource_kind=kind,
+        category=ResourceCategory.PHYSICAL,
+        parent=parent,
+        site_id=parent.site_id,
+        position=position,
+        **values,
+    )
 
 
 def _physical_create(*, name: str, resource_kind: str, **fields) -> Resource:
-    """A physical resource under a name no resource has (and, when fitted into a `position`
-    of its `parent`, one that position is free for)."""
+    """A physical resource under a name no resource has."""
     _name_free(name)
-    if "position" in fields:
-        _position_free(fields["parent"], fields["position"])
     return Resource.objects.create(
         name=name, resource_kind=resource_kind, category=ResourceCategory.PHYSICAL, **fields
     )
@@ -659,35 +725,58 @@ def equipment_create(
 
 @transaction.atomic
 def card_create(
-    *, equipment: Resource, slot: str, name: str = "", model: str = "", capacity_mbps: int = 0
+    *,
+    equipment: Resource | None,
+    slot: str,
+    name: str = "",
+    model: str = "",
+    capacity_mbps: int = 0,
+    serial_number: str = "",
+    resource_specification=None,
+    characteristics: dict | None = None,
 ) -> Resource:
-    """Insert a card into an equipment slot (one card per slot)."""
-    if equipment.resource_kind not in EQUIPMENT_KINDS:
-        raise DomainError(f"{equipment.name} is not equipment.", field="equipment")
-    return _physical_create(
-        name=name or f"{equipment.name}/{slot}",
-        resource_kind=ResourceKind.CARD,
+    """Insert a card into a free slot of a piece of equipment (see `part_problems`).
+
+    `DomainError` names `equipment` or `slot` (or `name`) when it cannot.
+    """
+    return _part_create(
+        kind=ResourceKind.CARD,
         parent=equipment,
-        site_id=equipment.site_id,
         position=slot,
+        name=name,
+        field_names={"parent": "equipment", "position": "slot"},
         model=model,
-        vendor=equipment.vendor,
+        vendor=equipment.vendor if equipment is not None else "",
         capacity_mbps=capacity_mbps,
+        serial_number=serial_number,
+        resource_specification=resource_specification,
+        characteristics=characteristics or {},
     )
 
 
 @transaction.atomic
-def port_create(*, parent: Resource, position: str, capacity_mbps: int, name: str = "") -> Resource:
-    """A port on a card (or directly on equipment), with its line rate in Mbit/s."""
-    if parent.resource_kind not in (ResourceKind.CARD, *EQUIPMENT_KINDS):
-        raise DomainError(f"{parent.name} is neither a card nor equipment.", field="parent")
-    return _physical_create(
-        name=name or f"{parent.name}/{position}",
-        resource_kind=ResourceKind.PORT,
+def port_create(
+    *,
+    parent: Resource | None,
+    position: str,
+    capacity_mbps: int,
+    name: str = "",
+    serial_number: str = "",
+    resource_specification=None,
+    characteristics: dict | None = None,
+) -> Resource:
+    """A port in a free position of a card (or directly on equipment), with its line rate in
+    Mbit/s (see `part_problems`). `DomainError` names `parent` or `position` (or `name`)."""
+    return _part_create(
+        kind=ResourceKind.PORT,
         parent=parent,
-        site_id=parent.site_id,
         position=position,
+        name=name,
+        field_names={},
         capacity_mbps=capacity_mbps,
+        serial_number=serial_number,
+        resource_specification=resource_specification,
+        characteristics=characteristics or {},
     )
 
 

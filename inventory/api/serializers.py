@@ -342,11 +342,21 @@ TYPE_CATEGORIES = {
         for tmf_type in TMF_TYPES.values()
     },
 }
+# The base types: the kind comes from the resourceKind characteristic or the specification,
+# and is `other` (a generic resource) when neither gives one.
+GENERIC_TYPES = {"Resource", *BASE_TYPES}
 TYPE_KINDS = {
     tmf_type: kinds[0]
-    for tmf_type in set(TMF_TYPES.values())
+    for tmf_type in set(TMF_TYPES.values()) - GENERIC_TYPES
     if len(kinds := [kind for kind, name in TMF_TYPES.items() if name == tmf_type]) == 1
 }
+
+
+def kind_category(kind: str) -> str:
+    """The category a kind's own type implies (a generic resource: logical)."""
+    if TMF_TYPES.get(kind) in PHYSICAL_TYPES:
+        return ResourceCategory.PHYSICAL
+    return ResourceCategory.LOGICAL
 
 
 class ResourceSerializer(TMFSerializer):
@@ -473,7 +483,13 @@ class CharacteristicInputSerializer(serializers.Serializer):
 
 
 class ResourceCreateSerializer(serializers.Serializer):
-    """TMF639 POST body: `name` and `@type`; the kind from the specification or a characteristic."""
+    """TMF639 POST body: `name`, and `@type` (absent means the base type `Resource`).
+
+    A concrete `@type` names the kind (and the category); a base type (`Resource`,
+    `PhysicalResource`, `LogicalResource`) takes the kind from the `resourceKind` characteristic
+    or the specification, else stores a generic resource (kind `other`). `category` is None
+    when only the kind can tell it (`Resource`).
+    """
 
     name = serializers.CharField(max_length=120)
     value = serializers.CharField(max_length=64, required=False, default="")
@@ -485,12 +501,13 @@ class ResourceCreateSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        tmf_type = data.get("@type") if isinstance(data, dict) else None
-        if tmf_type not in TYPE_CATEGORIES:
+        tmf_type = (data.get("@type") if isinstance(data, dict) else None) or "Resource"
+        if not isinstance(tmf_type, str) or tmf_type not in TYPE_CATEGORIES:
             raise serializers.ValidationError(
                 {"@type": [f"Must be one of: {', '.join(TYPE_CATEGORIES)}."]}
             )
-        value["category"] = TYPE_CATEGORIES[tmf_type]
+        value["category"] = None if tmf_type == "Resource" else TYPE_CATEGORIES[tmf_type]
+        value["is_base_type"] = tmf_type in GENERIC_TYPES
         characteristics = {c["name"]: c["value"] for c in value.get("resourceCharacteristic", [])}
         kind = characteristics.pop("resourceKind", None)
         if kind is not None and kind not in ResourceKind.values:
@@ -514,7 +531,7 @@ class ResourceCreateSerializer(serializers.Serializer):
             kind = LINK_KINDS[medium]
         elif kind is None:
             kind = TYPE_KINDS.get(tmf_type)
-        elif tmf_type not in BASE_TYPES and TMF_TYPES.get(kind) != tmf_type:
+        elif tmf_type not in GENERIC_TYPES and TMF_TYPES.get(kind) != tmf_type:
             raise serializers.ValidationError(
                 {"resourceCharacteristic.resourceKind": [f"A {tmf_type} is not a '{kind}'."]}
             )

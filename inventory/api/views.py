@@ -8,6 +8,7 @@ from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.choices import ResourceKind
 from catalog.models import ResourceSpecification
 from inventory import selectors, services
 from inventory.api.serializers import (
@@ -15,6 +16,7 @@ from inventory.api.serializers import (
     ResourceCreateSerializer,
     ResourceSerializer,
     ServiceSerializer,
+    kind_category,
 )
 from inventory.choices import BASE_TYPES, LINK_KINDS, TMF_TYPES
 from inventory.models import Resource, Site
@@ -107,6 +109,52 @@ class _WithoutParameter:
         self.query_params.pop(name)
 
 
+PART_KINDS = (ResourceKind.CARD, ResourceKind.PORT)
+
+
+def _part_create(data: dict, kind: str, specification, related: dict, related_index: dict):
+    """A card or port through the inventory service, so TMF639 POST passes the same checks as
+    the services and the CSV import (allowed parent, free position); the service's field names
+    are turned into this body's. Its place is its parent's."""
+    characteristics = dict(data["characteristics"])
+    position = characteristics.pop("position", None)
+    position = "" if position is None else str(position)
+    parent = related.get("isContainedIn")
+    parent_field = (
+        f"resourceRelationship[{related_index['isContainedIn']}].resource.id"
+        if parent is not None
+        else "resourceRelationship"
+    )
+    fields = {
+        "equipment": parent_field,
+        "parent": parent_field,
+        "slot": "resourceCharacteristic.position",
+        "position": "resourceCharacteristic.position",
+    }
+    common = {
+        "name": data["name"],
+        "capacity_mbps": data["capacity_mbps"],
+        "serial_number": data["serialNumber"],
+        "resource_specification": specification,
+    }
+    try:
+        if kind == ResourceKind.CARD:
+            model = characteristics.pop("model", None)
+            model = "" if model is None else str(model)
+            return services.card_create(
+                equipment=parent,
+                slot=position,
+                model=model,
+                characteristics=characteristics,
+                **common,
+            )
+        return services.port_create(
+            parent=parent, position=position, characteristics=characteristics, **common
+        )
+    except DomainError as error:
+        raise DomainError(error.message, field=fields.get(error.field, error.field)) from None
+
+
 def _resource_ref(relationship: dict, field: str) -> Resource:
     resource_id = str((relationship.get("resource") or {}).get("id", ""))
     resource = row_with_id(Resource.objects, resource_id)
@@ -167,6 +215,8 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
                     field="resourceSpecification.id",
                 )
         kind = data["resource_kind"] or (specification and specification.resource_kind)
+        if not kind and data["is_base_type"]:
+            kind = ResourceKind.OTHER  # a base type of no known kind: a generic resource
         if not kind:
             raise DomainError(
                 "Give a resourceSpecification or a resourceKind characteristic.",
@@ -178,11 +228,12 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
             site = row_with_id(Site.objects, site_id)
             if site is None:
                 raise DomainError(f"Site '{site_id}' does not exist.", field="place.id")
-        related = {}
+        related, related_index = {}, {}
         for index, relationship in enumerate(data.get("resourceRelationship", [])):
             relationship_type = relationship.get("relationshipType") or "isContainedIn"
             field = f"resourceRelationship[{index}].resource.id"
             related[relationship_type] = _resource_ref(relationship, field)
+            related_index[relationship_type] = index
         characteristics = dict(data["characteristics"])
         if kind in LINK_KINDS.values():
             ends = [related.get("aEnd"), related.get("zEnd")]
@@ -201,9 +252,11 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
                 capacity_mbps=data["capacity_mbps"] or 10_000,
                 cable=related.get("isContainedIn"),
             )
+        if kind in PART_KINDS:
+            return _part_create(data, kind, specification, related, related_index)
         return services.resource_create(
             name=data["name"],
-            category=data["category"],
+            category=data["category"] or kind_category(kind),
             resource_kind=kind,
             resource_specification=specification,
             site=site,

@@ -120,7 +120,11 @@ agg-1/0,2,100000,second-port-two
             "column": "position",
             "message": "'agg-1/0/4' appears more than once in the file.",
         },
-        {"row": 7, "column": "position", "message": "agg-1/0 already has it taken."},
+        {
+            "row": 7,
+            "column": "position",
+            "message": "agg-1/0 already has something in '2'.",
+        },
     ]
     assert "row[4].parent" in response.data["errors"]
     assert Resource.objects.count() == before

@@ -118,6 +118,7 @@ def test_noc_creates_cards_ports_and_links_by_post(noc_api):
             "name": "r-card",
             "@type": "Card",
             "place": {"id": str(site.pk)},
+            "resourceCharacteristic": [{"name": "position", "value": "1"}],
             "resourceRelationship": [
                 {"relationshipType": "isContainedIn", "resource": {"id": str(router.pk)}}
             ],
@@ -130,7 +131,10 @@ def test_noc_creates_cards_ports_and_links_by_post(noc_api):
         {
             "name": "r-port",
             "@type": "Port",
-            "resourceCharacteristic": [{"name": "capacityMbps", "value": 10000}],
+            "resourceCharacteristic": [
+                {"name": "capacityMbps", "value": 10000},
+                {"name": "position", "value": "1"},
+            ],
             "resourceRelationship": [{"resource": {"id": card.data["id"]}}],
         }
     )
