@@ -2,9 +2,14 @@ from django.contrib import admin
 
 from crm import services
 from crm.models import (
+    Account,
+    AccountStateChange,
+    BillFormat,
     BillingAccount,
     BillingAccountContact,
     BillingAccountStateChange,
+    BillingCycleSpecification,
+    BillPresentationMedia,
     ContactMedium,
     CreditProfile,
     Customer,
@@ -14,6 +19,7 @@ from crm.models import (
     TroubleTicket,
     TroubleTicketStatusChange,
 )
+from crm.permissions import may_change_account_standing
 from telco.admin import StateHistoryInline
 
 
@@ -81,7 +87,7 @@ class BillingAccountInline(admin.TabularInline):
     model = BillingAccount
     extra = 0
     fields = ("account_number", "name", "currency", "bill_cycle_day", "payment_method", "state")
-    readonly_fields = ("account_number", "state")
+    readonly_fields = ("account_number", "state", "bill_cycle_day")
     show_change_link = True
 
 
@@ -120,9 +126,61 @@ class BillingAccountAdmin(admin.ModelAdmin):
     search_fields = ("account_number", "name", "customer__name")
     list_select_related = ("customer",)
     raw_id_fields = ("customer",)
-    # The number is generated; the state moves through the account state table.
-    readonly_fields = ("account_number", "state")
+    # The number is generated; the state moves through the account state table; the bill
+    # cycle day is the chosen cycle specification's.
+    readonly_fields = ("account_number", "state", "bill_cycle_day")
     inlines = [BillingAccountContactInline, StateChangeInline]
+    filter_horizontal = ("presentation_media",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The credit limit is finance's, here as in the API (crm.permissions).
+        fields = super().get_readonly_fields(request, obj)
+        if not may_change_account_standing(request.user):
+            fields = (*fields, "credit_limit")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        # bill_cycle_day follows the cycle specification, as the services keep it.
+        if obj.cycle_specification is None:
+            obj.cycle_specification = services.standard_cycle_specification(obj.bill_cycle_day)
+        if obj.cycle_specification.billing_date_shift:
+            obj.bill_cycle_day = obj.cycle_specification.billing_date_shift
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(BillingCycleSpecification)
+class BillingCycleSpecificationAdmin(admin.ModelAdmin):
+    list_display = ("name", "billing_date_shift", "frequency", "payment_due_date_offset")
+    list_filter = ("frequency",)
+    search_fields = ("name",)
+
+
+@admin.register(BillFormat)
+class BillFormatAdmin(admin.ModelAdmin):
+    list_display = ("name", "description")
+    search_fields = ("name",)
+
+
+@admin.register(BillPresentationMedia)
+class BillPresentationMediaAdmin(admin.ModelAdmin):
+    list_display = ("name", "description")
+    search_fields = ("name",)
+
+
+class AccountStateChangeInline(StateHistoryInline):
+    model = AccountStateChange
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "party", "state", "currency", "credit_limit", "last_update")
+    list_filter = ("kind", "state", "currency")
+    search_fields = ("name", "party__family_name", "party__organization_name")
+    list_select_related = ("party",)
+    raw_id_fields = ("party", "financial_account")
+    # The state moves through the account state table.
+    readonly_fields = ("state",)
+    inlines = [AccountStateChangeInline]
 
 
 @admin.register(BillingAccountStateChange)

@@ -2,8 +2,9 @@
 (trouble tickets and logged interactions).
 
 Agents and admins change things; finance reads every page but sees no form, and its POSTs are
-403; the NOC is not in the portal. Forms parse input and call one crm service; a refusal is
-shown next to the field it names.
+403; the NOC is not in the portal (nor would it see personal data there: `crm.permissions`,
+the rule the API applies). Forms parse input and call one crm service; a refusal is shown next
+to the field it names.
 """
 
 from functools import wraps
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 from crm import portal_queries, selectors, services
 from crm.choices import OPEN_TICKET_STATUSES, TICKET_TRANSITIONS, TicketStatus
 from crm.forms import InteractionForm, TicketForm, TicketNoteForm, TicketStatusForm
+from crm.permissions import may_see_personal_data
 from telco.exceptions import DomainError
 from telco.roles import ADMIN, AGENT, FINANCE, has_role
 
@@ -109,12 +111,15 @@ def _live_context(customer_id: int) -> dict:
 def _customer_context(request, pk: int, interaction_form=None) -> dict:
     customer = portal_queries.customer_profile(pk)
     party = customer.party
-    profiles = list(customer.credit_profiles.all())
+    # The same rule as the API: personal data only for the roles that deal with the customer.
+    personal = may_see_personal_data(request.user)
+    profiles = list(customer.credit_profiles.all()) if personal else []
     return {
         "customer": customer,
         "party": party,
         "contact_media": list(party.contact_media.all()),
-        "identifications": list(party.identifications.all()),
+        "show_personal_data": personal,
+        "identifications": list(party.identifications.all()) if personal else [],
         "credit_profile": profiles[0] if profiles else None,
         "accounts": customer.accounts.all(),
         "payments": portal_queries.customer_recent_payments(customer.pk),

@@ -80,7 +80,8 @@ class BillingCycleSpecificationSerializer(TMFSerializer):
 
     def validate(self, attrs):
         if "validFor" in attrs:
-            attrs.update(_period_fields(attrs.pop("validFor")))
+            attrs.update(_period_fields(attrs))
+            del attrs["validFor"]
         return attrs
 
     def to_representation(self, instance):
