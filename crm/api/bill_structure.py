@@ -59,6 +59,8 @@ class ReferenceField(serializers.Field):
                 )
             return row
         name = data.get("name")
+        if isinstance(name, str) and "\x00" in name:
+            raise serializers.ValidationError({"name": "A name cannot contain a NUL character."})
         if isinstance(name, str) and name.strip():
             row = self.model.objects.filter(name=name.strip()).first()
             if row is None:

@@ -244,6 +244,7 @@ def test_billing_account_bill_structure_references_the_rows(finance_api):
         ({"cycleSpecification": "monthly"}, "billStructure.cycleSpecification"),
         ({"format": {"id": "²"}}, "billStructure.format.id"),
         ({"format": {}}, "billStructure.format.id"),
+        ({"format": {"name": "a\x00b"}}, "billStructure.format.name"),
         ({"presentationMedia": [{"name": "fax"}]}, "billStructure.presentationMedia[0].name"),
         ("NO_DAY", "billStructure.cycleSpecification"),
     ],
