@@ -4,7 +4,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from assurance.choices import (
@@ -18,7 +18,9 @@ from assurance.models import Alarm, AlarmStateChange, AlarmTask
 from inventory.models import Resource
 from inventory.topology import services_depending_on
 from telco import clock
-from telco.states import transition
+from telco.exceptions import Conflict, DomainError, InvalidTransition
+from telco.ids import parse_id
+from telco.states import check_transition, transition
 
 ALARM = Alarm._meta.db_table
 AFFECTED = Alarm.affected_services.through
@@ -66,8 +68,8 @@ def reduction_key(
 def find_alarmed_resource(reference: str) -> Resource | None:
     """The resource an alarm names, by id or by name (element managers know names)."""
     condition = Q(name=reference)
-    if reference.isdigit():
-        condition |= Q(pk=int(reference))
+    if parse_id(reference) is not None:
+        condition |= Q(pk=parse_id(reference))
     matches = list(Resource.objects.filter(condition)[:2])
     by_id = [resource for resource in matches if str(resource.pk) == reference]
     return (by_id or matches or [None])[0]
@@ -145,33 +147,83 @@ def _record_impact(alarm_id: int, resource_id: int) -> None:
         Alarm.objects.filter(pk=alarm_id).update(is_service_affecting=True)
 
 
-def alarm_update(
-    *,
-    alarm: Alarm,
-    by: str,
-    perceived_severity: str | None = None,
-    alarm_details: str | None = None,
-) -> Alarm:
-    """Change what the alarm says (severity, details): its state becomes `updated`."""
-    changes = {"alarm_changed_time": clock.now()}
-    if perceived_severity is not None:
-        changes["perceived_severity"] = perceived_severity
-    if alarm_details is not None:
-        changes["alarm_details"] = alarm_details
-    return transition(
-        alarm,
-        AlarmState.UPDATED,
-        transitions=ALARM_TRANSITIONS,
-        history=AlarmStateChange,
-        history_fk="alarm",
-        by=by,
-        reason="attributes updated",
-        extra_updates=changes,
+# What a PATCH may rewrite of what an alarm says (TMF642 Alarm_Update): model field -> TMF name.
+UPDATABLE_ATTRIBUTES = {
+    "alarm_type": "alarmType",
+    "probable_cause": "probableCause",
+    "specific_problem": "specificProblem",
+    "perceived_severity": "perceivedSeverity",
+    "alarm_details": "alarmDetails",
+    "external_alarm_id": "externalAlarmId",
+    "alarmed_object_type": "alarmedObjectType",
+}
+# The parts of the reduction key a PATCH can change (source and alarmed object it cannot).
+KEY_ATTRIBUTES = ("alarm_type", "probable_cause", "specific_problem")
+
+
+def _new_reduction_key(alarm: Alarm, changes: dict[str, str]) -> str:
+    return reduction_key(
+        source_system_id=alarm.source_system_id,
+        alarmed_object=alarm.alarmed_object_ref,
+        alarm_type=changes.get("alarm_type", alarm.alarm_type),
+        probable_cause=changes.get("probable_cause", alarm.probable_cause),
+        specific_problem=changes.get("specific_problem", alarm.specific_problem),
     )
 
 
-def alarm_acknowledge(*, alarm: Alarm, by: str, system_id: str = "") -> Alarm:
-    """Mark the alarm as seen by someone. Acknowledging an acknowledged alarm changes nothing."""
+def _key_taken(alarm: Alarm, changes: dict[str, str]) -> Conflict:
+    field = UPDATABLE_ATTRIBUTES[next(f for f in KEY_ATTRIBUTES if f in changes)]
+    return Conflict(
+        "Another active alarm already reports this fault (same source, object, alarmType, "
+        "probableCause and specificProblem): clear one of them first.",
+        field=field,
+    )
+
+
+def alarm_update(*, alarm: Alarm, by: str, changes: dict[str, str]) -> Alarm:
+    """Change what the alarm says (`changes`: UPDATABLE_ATTRIBUTES fields): its state becomes
+    `updated`, with a history row naming each change (who, when, old and new value).
+
+    Changing a part of the reduction key (type, cause, specific problem) re-keys the alarm: it now
+    describes that fault, so later reports of it count on this alarm, and a later report of the
+    old fault raises a new one. If another active alarm already has the new key, `Conflict`
+    (409) and nothing changes: two active alarms for one fault would break deduplication.
+    """
+    unknown = set(changes) - set(UPDATABLE_ATTRIBUTES)
+    if unknown:
+        raise DomainError("This attribute cannot be changed.", field=sorted(unknown)[0])
+    extra = {**changes, "alarm_changed_time": clock.now()}
+    if any(field in changes for field in KEY_ATTRIBUTES):
+        extra["reduction_key"] = _new_reduction_key(alarm, changes)
+        taken = Alarm.objects.filter(reduction_key=extra["reduction_key"]).exclude(
+            Q(pk=alarm.pk) | Q(state=AlarmState.CLEARED)
+        )
+        if taken.exists():
+            raise _key_taken(alarm, changes)
+    reason = "; ".join(
+        f"{UPDATABLE_ATTRIBUTES[field]}: '{getattr(alarm, field)}' -> '{value}'"
+        for field, value in changes.items()
+    )
+    try:
+        # A savepoint: a report of the new key committed meanwhile loses to the unique index.
+        with transaction.atomic():
+            return transition(
+                alarm,
+                AlarmState.UPDATED,
+                transitions=ALARM_TRANSITIONS,
+                history=AlarmStateChange,
+                history_fk="alarm",
+                by=by,
+                reason=reason or "updated",
+                extra_updates=extra,
+            )
+    except IntegrityError:
+        raise _key_taken(alarm, changes) from None
+
+
+def alarm_acknowledge(*, alarm: Alarm, by: str, system_id: str = "", user_id: str = "") -> Alarm:
+    """Mark the alarm as seen by `user_id` (default `by`). Acknowledging an acknowledged alarm
+    changes nothing."""
     if alarm.ack_state == AckState.ACKNOWLEDGED:
         return alarm
     return transition(
@@ -183,7 +235,7 @@ def alarm_acknowledge(*, alarm: Alarm, by: str, system_id: str = "") -> Alarm:
         field="ack_state",
         by=by,
         reason="acknowledged",
-        extra_updates={"ack_user_id": by, "ack_system_id": system_id},
+        extra_updates={"ack_user_id": user_id or by, "ack_system_id": system_id},
     )
 
 
@@ -243,29 +295,47 @@ def alarm_patch(
     *,
     alarm: Alarm,
     by: str,
+    changes: dict[str, str] | None = None,
     ack_state: str | None = None,
-    perceived_severity: str | None = None,
-    alarm_details: str | None = None,
+    ack_user_id: str = "",
+    ack_system_id: str = "",
     comments: list[dict] | None = None,
     state: str | None = None,
+    cleared_time: datetime | None = None,
 ) -> Alarm:
-    """Apply a TMF642 PATCH as one unit: all of it, or (on an illegal move) nothing."""
+    """Apply a TMF642 PATCH as one unit: all of it, or (on an illegal move) nothing.
+
+    `changes` (UPDATABLE_ATTRIBUTES fields) that differ from the alarm move it to `updated`
+    (`alarm_update`), as does `state="updated"`; `state="cleared"` clears it, after the changes.
+    Acknowledgement and comments leave `state` as it is. A cleared alarm is final: any PATCH
+    of it is an `InvalidTransition` (409).
+    """
     with transaction.atomic():
-        if perceived_severity is not None or alarm_details is not None:
-            alarm = alarm_update(
-                alarm=alarm,
-                by=by,
-                perceived_severity=perceived_severity,
-                alarm_details=alarm_details,
-            )
+        alarm = Alarm.objects.select_for_update(of=("self",)).get(pk=alarm.pk)
+        changed = {
+            field: value
+            for field, value in (changes or {}).items()
+            if getattr(alarm, field) != value
+        }
+        if alarm.state == AlarmState.CLEARED:
+            target = state or (AlarmState.UPDATED if changed else None)
+            if target:
+                check_transition(ALARM_TRANSITIONS, alarm.state, target, "Alarm")
+            raise InvalidTransition(f"Alarm {alarm.pk} is cleared: a cleared alarm is final.")
+        if changed or state == AlarmState.UPDATED:
+            alarm = alarm_update(alarm=alarm, by=by, changes=changed)
         if ack_state == AckState.ACKNOWLEDGED:
-            alarm = alarm_acknowledge(alarm=alarm, by=by)
+            alarm = alarm_acknowledge(
+                alarm=alarm, by=by, user_id=ack_user_id, system_id=ack_system_id
+            )
         elif ack_state == AckState.UNACKNOWLEDGED:
             alarm = alarm_unacknowledge(alarm=alarm, by=by)
         if comments:
             alarm = alarm_comment(alarm=alarm, by=by, comments=comments)
         if state == AlarmState.CLEARED:
-            alarm = alarm_clear(alarm=alarm, by=by)
+            alarm = alarm_clear(alarm=alarm, by=by, cleared_time=cleared_time)
+        elif state not in (None, AlarmState.UPDATED):
+            check_transition(ALARM_TRANSITIONS, alarm.state, state, "Alarm")
     return alarm
 
 

@@ -4,8 +4,9 @@ from rest_framework import serializers
 
 from assurance.choices import AckState, AlarmState, AlarmType, Severity
 from assurance.models import Alarm, AlarmTask
-from assurance.services import PATTERN_ATTRIBUTES
+from assurance.services import PATTERN_ATTRIBUTES, UPDATABLE_ATTRIBUTES
 from telco.api.serializers import TMFSerializer, href_for
+from telco.ids import parse_id
 
 
 class AlarmedObjectSerializer(serializers.Serializer):
@@ -48,20 +49,62 @@ class CommentSerializer(serializers.Serializer):
 
 
 class AlarmPatchSerializer(serializers.Serializer):
-    """The attributes a client may change with PATCH (the rest are refused by the view)."""
+    """What TMF642's Alarm_Update lets a client change that we keep (the view refuses the rest).
 
-    ackState = serializers.ChoiceField(choices=AckState.choices, required=False)
+    What the alarm says (`alarmType`, `probableCause`, `specificProblem`, `perceivedSeverity`,
+    `alarmDetails`, `externalAlarmId`, `alarmedObjectType`) moves it to `updated`; `state` may
+    be set to `updated` or `cleared` (with `alarmClearedTime`); `ackState` (with `ackUserId`,
+    `ackSystemId`) and `comment`s leave the state as it is.
+    """
+
+    alarmType = serializers.ChoiceField(choices=AlarmType.choices, required=False)
+    probableCause = serializers.CharField(max_length=80, required=False)
+    specificProblem = serializers.CharField(max_length=200, required=False, allow_blank=True)
     perceivedSeverity = serializers.ChoiceField(choices=Severity.choices, required=False)
     alarmDetails = serializers.CharField(required=False, allow_blank=True)
+    externalAlarmId = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    alarmedObjectType = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    ackState = serializers.ChoiceField(choices=AckState.choices, required=False)
+    ackUserId = serializers.CharField(max_length=150, required=False)
+    ackSystemId = serializers.CharField(max_length=80, required=False, allow_blank=True)
     comment = CommentSerializer(many=True, required=False)
     state = serializers.ChoiceField(choices=AlarmState.choices, required=False)
+    alarmClearedTime = serializers.DateTimeField(required=False)
+
+    # TMF name -> the alarm's field, for what the alarm says.
+    ATTRIBUTES = {tmf: field for field, tmf in UPDATABLE_ATTRIBUTES.items()}
 
     def validate_state(self, value):
-        if value != AlarmState.CLEARED:
+        if value == AlarmState.RAISED:
             raise serializers.ValidationError(
-                "Only 'cleared' can be set; the server moves the rest."
+                "An alarm is raised once, by its report; PATCH sets 'updated' or 'cleared'."
             )
         return value
+
+    def validate(self, attrs):
+        if "alarmClearedTime" in attrs and attrs.get("state") != AlarmState.CLEARED:
+            raise serializers.ValidationError(
+                {"alarmClearedTime": "Given only with state 'cleared'."}
+            )
+        for name in ("ackUserId", "ackSystemId"):
+            if name in attrs and attrs.get("ackState") != AckState.ACKNOWLEDGED:
+                raise serializers.ValidationError(
+                    {name: "Given only with ackState 'acknowledged'."}
+                )
+        return attrs
+
+    def service_arguments(self) -> dict:
+        """The validated body as `alarm_patch` keywords."""
+        data = self.validated_data
+        return {
+            "changes": {field: data[tmf] for tmf, field in self.ATTRIBUTES.items() if tmf in data},
+            "ack_state": data.get("ackState"),
+            "ack_user_id": data.get("ackUserId", ""),
+            "ack_system_id": data.get("ackSystemId", ""),
+            "comments": data.get("comment"),
+            "state": data.get("state"),
+            "cleared_time": data.get("alarmClearedTime"),
+        }
 
 
 class AlarmSerializer(TMFSerializer):
@@ -164,7 +207,7 @@ class AlarmPatternField(serializers.ListField):
                 isinstance(kept["alarmedObject"], dict) and kept["alarmedObject"].get("id")
             ):
                 raise serializers.ValidationError({index: {"alarmedObject.id": ["Required."]}})
-            if "id" in kept and not str(kept["id"]).isdigit():
+            if "id" in kept and parse_id(kept["id"]) is None:
                 raise serializers.ValidationError({index: {"id": ["Not an alarm id."]}})
             cleaned.append(kept)
         return cleaned

@@ -19,9 +19,26 @@ class AlarmViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     """`/alarm`: the network's fault source reports (POST); the NOC updates, acks and clears."""
 
     serializer_class = AlarmSerializer
+    # The network's feed: its own rate budget (settings.API_THROTTLE_RATES["ingest"]).
+    throttle_scope = "ingest"
     read_roles = (NOC, AGENT)
     write_roles = (NOC,)
-    patchable_fields = ("ackState", "perceivedSeverity", "alarmDetails", "comment", "state")
+    # TMF642 Alarm_Update, less what we do not keep or derive ourselves (see README).
+    patchable_fields = (
+        "alarmType",
+        "probableCause",
+        "specificProblem",
+        "perceivedSeverity",
+        "alarmDetails",
+        "externalAlarmId",
+        "alarmedObjectType",
+        "ackState",
+        "ackUserId",
+        "ackSystemId",
+        "comment",
+        "state",
+        "alarmClearedTime",
+    )
     filter_attributes = {
         "state": "state",
         "ackState": "ack_state",
@@ -68,15 +85,8 @@ class AlarmViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         return alarm
 
     def perform_tmf_patch(self, instance, serializer):
-        data = serializer.validated_data
         return services.alarm_patch(
-            alarm=instance,
-            by=self.request.user.get_username(),
-            ack_state=data.get("ackState"),
-            perceived_severity=data.get("perceivedSeverity"),
-            alarm_details=data.get("alarmDetails"),
-            comments=data.get("comment"),
-            state=data.get("state"),
+            alarm=instance, by=self.request.user.get_username(), **serializer.service_arguments()
         )
 
 
