@@ -19,16 +19,16 @@ from catalog.models import (
 )
 from telco import clock
 from telco.exceptions import NotFound
+from telco.ids import parse_id
 
 
 def offering_get(*, offering_id) -> ProductOffering:
     """The offering with its specification; `NotFound` for an unknown id."""
-    if not str(offering_id).isdigit():
+    pk = parse_id(offering_id)
+    if pk is None:
         raise NotFound(f"Product offering '{offering_id}' does not exist.")
     try:
-        return ProductOffering.objects.select_related("product_specification").get(
-            pk=int(offering_id)
-        )
+        return ProductOffering.objects.select_related("product_specification").get(pk=pk)
     except ProductOffering.DoesNotExist:
         raise NotFound(f"Product offering '{offering_id}' does not exist.") from None
 

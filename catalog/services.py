@@ -26,6 +26,7 @@ from catalog.models import (
 )
 from telco import clock
 from telco.exceptions import Conflict, DomainError
+from telco.ids import parse_id
 from telco.money import plain_decimal
 from telco.selectors import row_with_id
 from telco.states import transition
@@ -157,11 +158,12 @@ def _check_characteristic_range(characteristic: dict, field: str) -> None:
 def _rows_with_ids(model, ids: list[str], *, field: str, label: str) -> list:
     """The rows of `model` the client's `ids` name, in their order, in one query; an id that
     names none raises `DomainError(field=<field>[<index>].id)`."""
-    found = model.objects.in_bulk([int(i) for i in ids if str(i).isdigit()])
-    for index, raw in enumerate(ids):
-        if not str(raw).isdigit() or int(raw) not in found:
+    parsed = [parse_id(raw) for raw in ids]
+    found = model.objects.in_bulk([i for i in parsed if i is not None])
+    for index, (raw, row_id) in enumerate(zip(ids, parsed, strict=True)):
+        if row_id not in found:
             raise DomainError(f"{label} '{raw}' does not exist.", field=f"{field}[{index}].id")
-    return [found[int(i)] for i in ids]
+    return [found[i] for i in parsed]
 
 
 def _service_specifications(ids: list[str]) -> list[ServiceSpecification]:

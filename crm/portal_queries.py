@@ -35,6 +35,7 @@ from crm.selectors import URGENT_FIRST, customer_search, trouble_ticket_list
 from inventory.choices import BindingState
 from inventory.models import ProductInstance, Service, ServiceResource
 from orders.models import ProductOrder, ProductOrderItem
+from telco.ids import parse_id
 
 SEARCH_LIMIT = 25
 RECENT_ORDERS = 10
@@ -89,13 +90,13 @@ def ranked_customer_search(query: str) -> QuerySet[Customer]:
         return Customer.objects.none()
     also_ids = None
     exact = [When(Q(party__email__iexact=query) | Q(party__phone=query), then=Value(0))]
-    if query.isdigit() and len(query) <= 18:
-        also_ids = Service.objects.filter(pk=int(query), product__isnull=False).values(
+    if parse_id(query) is not None:
+        also_ids = Service.objects.filter(pk=parse_id(query), product__isnull=False).values(
             "product__customer_id"
         )
         exact.append(When(pk__in=also_ids, then=Value(0)))
     number = query.removeprefix("+")
-    if number.isdigit() and 8 <= len(number) <= 15:
+    if number.isascii() and number.isdigit() and 8 <= len(number) <= 15:
         by_number = number_customer_ids(number)
         exact.append(When(pk__in=by_number, then=Value(0)))
         also_ids = by_number if also_ids is None else also_ids.union(by_number)

@@ -22,6 +22,7 @@ from crm.models import (
     TroubleTicketStatusChange,
 )
 from telco.exceptions import NotFound
+from telco.ids import parse_id
 
 TIMELINE_LENGTH = 50
 # Tickets as they are worked: most urgent first, then the nearest resolution deadline.
@@ -63,10 +64,11 @@ def customer_list() -> QuerySet[Customer]:
 
 def customer_get(*, customer_id) -> Customer:
     """One customer with party and accounts; `NotFound` for an unknown id."""
-    if not str(customer_id).isdigit():
+    pk = parse_id(customer_id)
+    if pk is None:
         raise NotFound(f"Customer '{customer_id}' does not exist.")
     try:
-        return _customers().get(pk=int(customer_id))
+        return _customers().get(pk=pk)
     except Customer.DoesNotExist:
         raise NotFound(f"Customer '{customer_id}' does not exist.") from None
 
@@ -136,10 +138,11 @@ def account_list(*, kind: str) -> QuerySet[Account]:
 
 def billing_account_get(*, account_id) -> BillingAccount:
     """One billing account with its customer; `NotFound` for an unknown id."""
-    if not str(account_id).isdigit():
+    pk = parse_id(account_id)
+    if pk is None:
         raise NotFound(f"Billing account '{account_id}' does not exist.")
     try:
-        return BillingAccount.objects.select_related("customer__party").get(pk=int(account_id))
+        return BillingAccount.objects.select_related("customer__party").get(pk=pk)
     except BillingAccount.DoesNotExist:
         raise NotFound(f"Billing account '{account_id}' does not exist.") from None
 

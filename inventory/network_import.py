@@ -77,7 +77,7 @@ class _Rows:
         raw = (row.get(column) or "").strip()
         if not raw:
             return default
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             self.error(number, column, f"'{raw}' is not a whole number.")
             return None
         return int(raw)

@@ -998,7 +998,7 @@ def vlan_pool_create(
 @transaction.atomic
 def msisdn_range_create(*, name: str, first: str, count: int) -> Resource:
     """`count` consecutive MSISDNs (E.164 digits, no +) from `first`."""
-    if not first.isdigit() or not 8 <= len(first) <= 15:
+    if not (first.isascii() and first.isdigit()) or not 8 <= len(first) <= 15:
         raise DomainError("An MSISDN is 8 to 15 digits.", field="first")
     if not 1 <= count <= 100_000:
         raise DomainError("A range holds 1 to 100000 numbers.", field="count")
@@ -1015,9 +1015,9 @@ def msisdn_range_create(*, name: str, first: str, count: int) -> Resource:
 @transaction.atomic
 def sim_stock_create(*, name: str, first_iccid: str, first_imsi: str, count: int) -> Resource:
     """`count` SIM cards with consecutive ICCIDs and IMSIs (both unique in the inventory)."""
-    if not (first_iccid.isdigit() and 18 <= len(first_iccid) <= 20):
+    if not (first_iccid.isascii() and first_iccid.isdigit() and 18 <= len(first_iccid) <= 20):
         raise DomainError("An ICCID is 18 to 20 digits.", field="first_iccid")
-    if not (first_imsi.isdigit() and len(first_imsi) == 15):
+    if not (first_imsi.isascii() and first_imsi.isdigit() and len(first_imsi) == 15):
         raise DomainError("An IMSI is 15 digits.", field="first_imsi")
     if not 1 <= count <= 100_000:
         raise DomainError("A stock holds 1 to 100000 SIMs.", field="count")

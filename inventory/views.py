@@ -31,6 +31,7 @@ from catalog.choices import ResourceKind
 from inventory import selectors, topology
 from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, ResourceCategory, ServiceCategory
 from inventory.models import Link, Region, Resource, Service, Site
+from telco.ids import parse_id
 from telco.roles import NOC, has_role
 
 SEARCH_LIMIT = 20
@@ -176,7 +177,8 @@ def _search(query: str) -> dict:
     if not query:
         return {}
     named = Q(name__icontains=query)
-    services = Service.objects.filter(named | Q(pk=int(query)) if query.isdigit() else named)
+    service_pk = parse_id(query)
+    services = Service.objects.filter(named | Q(pk=service_pk) if service_pk else named)
     resources = Resource.objects.select_related("site").filter(
         Q(name__icontains=query) | Q(serial_number__iexact=query) | Q(value__iexact=query)
     )
@@ -207,8 +209,8 @@ def inventory_index(request):
     query = request.GET.get("q", "").strip()
     sites = _sites_with_counts()
     region = None
-    if request.GET.get("region", "").isdigit():
-        region = get_object_or_404(Region, pk=int(request.GET["region"]))
+    if parse_id(request.GET.get("region", "")) is not None:
+        region = get_object_or_404(Region, pk=parse_id(request.GET["region"]))
         sites = sites.filter(region=region)
     context = {
         "query": query,
@@ -354,14 +356,14 @@ def cable_detail(request, pk: int):
 def resource_impact(request, pk: int | None = None):
     """What breaks if this resource (a device, card, port, link, cable) or a whole site fails."""
     site = resource = None
-    if pk is None and request.GET.get("site", "").isdigit():
-        site = get_object_or_404(Site, pk=int(request.GET["site"]))
+    if pk is None and parse_id(request.GET.get("site", "")) is not None:
+        site = get_object_or_404(Site, pk=parse_id(request.GET["site"]))
         context = _impact_context(request, [], [site.pk])
     else:
         raw = pk if pk is not None else request.GET.get("resource", "")
-        if not str(raw).isdigit():
+        if parse_id(raw) is None:
             raise Http404("Name a resource (?resource=<id>) or a site (?site=<id>).")
-        resource = get_object_or_404(Resource.objects.select_related("site"), pk=int(raw))
+        resource = get_object_or_404(Resource.objects.select_related("site"), pk=parse_id(raw))
         resource.page_url = resource_url(resource)
         context = _impact_context(request, [resource.pk])
     return render(request, "inventory/impact.html", {"resource": resource, "site": site, **context})

@@ -17,6 +17,7 @@ from inventory.models import ProductInstance
 from orders.choices import FINAL_ORDER_STATES, ItemAction
 from orders.models import ProductOrderItem
 from telco.exceptions import DomainError, NotFound
+from telco.ids import parse_id
 from telco.selectors import row_with_id
 
 # Product statuses each change needs (suspend only active, resume only suspended, ...).
@@ -92,7 +93,8 @@ def _customer_from_parties(parties: list[PartyRequest]) -> Customer:
             except NotFound as error:
                 raise DomainError(error.message, field=field_name) from None
         if party.referred_type in ("Individual", "Organization"):
-            if not party.id.isdigit() or not Party.objects.filter(pk=int(party.id)).exists():
+            party_pk = parse_id(party.id)
+            if party_pk is None or not Party.objects.filter(pk=party_pk).exists():
                 raise DomainError(f"Party '{party.id}' does not exist.", field=field_name)
             customer = (
                 Customer.objects.select_related("party")

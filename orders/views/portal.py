@@ -34,6 +34,7 @@ from orders.services import (
     product_order_submit,
 )
 from telco.exceptions import DomainError
+from telco.ids import parse_id
 from telco.roles import AGENT, has_role
 
 # How often the order page asks for the order's progress while it is not final (milliseconds).
@@ -57,9 +58,10 @@ def _require_ordering(request) -> None:
 
 
 def _customer_or_404(customer_id) -> Customer:
-    if not str(customer_id or "").isdigit():
+    pk = parse_id(customer_id or "")
+    if pk is None:
         raise Http404("Name the customer: ?customer=<id>.")
-    return get_object_or_404(Customer.objects.select_related("party"), pk=int(customer_id))
+    return get_object_or_404(Customer.objects.select_related("party"), pk=pk)
 
 
 def _orderable_offerings(customer: Customer) -> list[ProductOffering]:
