@@ -3,6 +3,7 @@ from django.contrib import admin
 from billing.models import (
     AppliedCharge,
     BillRun,
+    BillRunFailure,
     BillSequence,
     CustomerBill,
     CustomerBillOnDemand,
@@ -115,6 +116,13 @@ class AppliedChargeAdmin(ReadOnlyAdmin):
     raw_id_fields = ("bill", "billing_account", "product")
 
 
+class BillRunFailureInline(ReadOnlyInline):
+    """The accounts the run could not bill, and why."""
+
+    model = BillRunFailure
+    fields = readonly_fields = ("billing_account", "reason", "failed_at", "resolved_at")
+
+
 @admin.register(BillRun)
 class BillRunAdmin(ReadOnlyAdmin):
     list_display = (
@@ -123,6 +131,7 @@ class BillRunAdmin(ReadOnlyAdmin):
         "billing_account",
         "state",
         "progress",
+        "accounts_failed",
         "bills_created",
         "started_at",
         "finished_at",
@@ -130,6 +139,7 @@ class BillRunAdmin(ReadOnlyAdmin):
     list_filter = ("state", "as_of")
     list_select_related = ("billing_account",)
     raw_id_fields = ("billing_account",)
+    inlines = [BillRunFailureInline]
 
     @admin.display(description="accounts done")
     def progress(self, bill_run):

@@ -115,4 +115,8 @@ BILL_ON_DEMAND_TRANSITIONS = {
 class BillRunState(models.TextChoices):
     RUNNING = "running"
     COMPLETED = "completed"
+    # Walked every account, but some could not be billed (BillRunFailure says which and why):
+    # a resume tries them again.
+    COMPLETED_WITH_ERRORS = "completedWithErrors"
+    # Stopped before the end (worker lost, database down): a resume carries it on.
     FAILED = "failed"

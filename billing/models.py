@@ -133,10 +133,12 @@ class BillRun(models.Model):
         BillingAccount, on_delete=models.SET_NULL, null=True, blank=True
     )
     state = models.CharField(
-        max_length=10, choices=BillRunState.choices, default=BillRunState.RUNNING
+        max_length=20, choices=BillRunState.choices, default=BillRunState.RUNNING
     )
     accounts_total = models.PositiveIntegerField(default=0)
+    # Accounts walked, billed or not; `accounts_failed` of them still have an open failure.
     accounts_done = models.PositiveIntegerField(default=0)
+    accounts_failed = models.PositiveIntegerField(default=0)
     bills_created = models.PositiveIntegerField(default=0)
     last_account_id = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -145,6 +147,31 @@ class BillRun(models.Model):
 
     def __str__(self):
         return f"Bill run {self.pk} as of {self.as_of}"
+
+
+class BillRunFailure(models.Model):
+    """An account a bill run could not bill, and why: the run carried on with the others, and
+    a resume of the run (or any later run) tries the account again."""
+
+    bill_run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="failures")
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="bill_run_failures"
+    )
+    reason = models.TextField()
+    failed_at = models.DateTimeField(default=clock.now)
+    # Set when a resume of the run billed the account after all.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bill_run", "billing_account"], name="one_failure_per_run_account"
+            )
+        ]
+
+    def __str__(self):
+        return f"Bill run {self.bill_run_id} account {self.billing_account_id}: {self.reason}"
 
 
 class CustomerBill(models.Model):

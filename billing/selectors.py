@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from billing.models import (
     AppliedCharge,
     BillRun,
+    BillRunFailure,
     CustomerBill,
     CustomerBillOnDemand,
     Payment,
@@ -82,8 +83,18 @@ def applied_charge_list() -> QuerySet[AppliedCharge]:
 
 
 def bill_run_list() -> QuerySet[BillRun]:
-    """Bill runs, newest first, with the account a run was limited to."""
-    return BillRun.objects.select_related("billing_account").order_by("-id")
+    """Bill runs, newest first, with the account a run was limited to and the accounts it
+    could not bill."""
+    return (
+        BillRun.objects.select_related("billing_account")
+        .prefetch_related(
+            Prefetch(
+                "failures",
+                queryset=BillRunFailure.objects.select_related("billing_account").order_by("id"),
+            )
+        )
+        .order_by("-id")
+    )
 
 
 MONEY = DecimalField(max_digits=18, decimal_places=4)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Exists, F, OuterRef, ProtectedError, Q, Sum
 from django.utils.text import slugify
 
@@ -29,6 +29,7 @@ from billing.choices import (
 from billing.models import (
     AppliedCharge,
     BillRun,
+    BillRunFailure,
     BillSequence,
     CustomerBill,
     CustomerBillOnDemand,
@@ -328,6 +329,40 @@ def billing_period(*, bill_cycle_day: int, at: datetime) -> tuple[datetime, date
     return start, _add_months(start, 1)
 
 
+def account_periods(
+    *, bill_cycle_day: int, since: datetime, billed: list[tuple[datetime, datetime]], as_of: date
+) -> list[tuple[datetime, datetime]]:
+    """The periods [start, end) still to bill, in order: from the one `since` (the account's
+    first product start) falls in, up to the last that ended on or before `as_of`.
+
+    Periods run from one cycle day to the next. A billed period stays as it was billed, even
+    on a former cycle day: the period after it starts where it ended and runs to the next
+    cycle day, a short transition period (a day at the least; `_rate_period` prorates it
+    against the whole cycle period it lies in). So a change of cycle day never makes a period
+    overlap a billed one, nor leaves a gap between them.
+    """
+    billed = sorted(billed)
+    start, _ = billing_period(bill_cycle_day=bill_cycle_day, at=since)
+    if billed:
+        start = min(start, billed[0][0])
+    periods = []
+    index = 0  # the first billed period that ends after `start`
+    while True:
+        while index < len(billed) and billed[index][1] <= start:
+            index += 1
+        if index < len(billed) and billed[index][0] <= start:
+            start = billed[index][1]
+            continue
+        _, end = billing_period(bill_cycle_day=bill_cycle_day, at=start)
+        if index < len(billed):
+            end = min(end, billed[index][0])
+        if end.date() > as_of:
+            return periods
+        if end > since:  # nothing can be charged before the first product started
+            periods.append((start, end))
+        start = end
+
+
 # --- Rating one account-period -------------------------------------------------------------
 
 
@@ -544,18 +579,19 @@ def _recurring_lines(
     interval: tuple[datetime, datetime],
     charged_seconds: Decimal,
     start: datetime,
-    end: datetime,
+    period_seconds: Decimal,
 ) -> list[_Line]:
-    """A recurring price's charges in the bill period [start, end).
+    """A recurring price's charges in the bill period from `start`.
 
-    Monthly: the price x the part of the period the product was billable and not suspended.
+    Monthly: the price x the part of the cycle period (`period_seconds`, a whole period on the
+    cycle day even when the bill's is a short transition) the product was billable and not
+    suspended.
     Yearly: the whole price, once a year in advance, on the bill of the period that contains
     the start of the contract year (the product's start, then each anniversary of it). Years
     run from the product's start, so none is partial at the start, as a monthly charge is only
     because periods start on the cycle day; a termination or suspension later in the year does
     not reduce a year already charged.
     """
-    period_seconds = Decimal((end - start).total_seconds())
     if price.recurring_period == RecurringPeriod.YEAR:
         return [
             _Line(
@@ -598,7 +634,7 @@ def _recurring_lines(
 def _late_usage_lines(
     *,
     products: dict[int, ProductInstance],
-    late: dict[tuple[int, str, datetime], list[tuple[int, Decimal]]],
+    late: dict[tuple[int, str, datetime, datetime], list[tuple[int, Decimal]]],
     start: datetime,
     end: datetime,
 ) -> list[_Line]:
@@ -609,9 +645,8 @@ def _late_usage_lines(
     the difference is charged. Late usage is rare: one query per late product-period.
     """
     lines = []
-    for (product_id, rating_group, period_start), events in sorted(late.items()):
+    for (product_id, rating_group, period_start, period_end), events in sorted(late.items()):
         product = products[product_id]
-        period_end = _add_months(period_start, 1)
         at = max(product.start_date, period_start)
         price = _usage_price(product=product, rating_group=rating_group, at=at)
         if price is None:
@@ -646,10 +681,13 @@ def _rate_period(
     """The charges of one account for [start, end). Locks the usage rows it charges.
 
     Usage dated before `start` that is still unbilled arrived after its own period was billed
-    (late usage): it is charged here, see `_late_usage_lines`.
+    (late usage): it is charged here, see `_late_usage_lines`. A monthly charge is prorated
+    against the whole cycle period `start` lies in, so that a short transition period after a
+    change of cycle day (see `account_periods`) charges only its share of the month.
     """
     usage = defaultdict(list)
     late = defaultdict(list)
+    billed = None  # the account's billed periods, read once if there is late usage
     rows = (
         UsageEvent.objects.select_for_update()
         .filter(product__in=products, usage_date__lt=end, status__in=UNBILLED_USAGE)
@@ -660,11 +698,22 @@ def _rate_period(
         if usage_date >= start:
             usage[(product_id, rating_group)].append((event_id, rated_volume))
         else:
-            period_start, _ = billing_period(bill_cycle_day=account.bill_cycle_day, at=usage_date)
-            late[(product_id, rating_group, period_start)].append((event_id, rated_volume))
+            if billed is None:
+                billed = list(
+                    CustomerBill.objects.filter(billing_account=account).values_list(
+                        "period_start", "period_end"
+                    )
+                )
+            # Its own period is the billed one it falls in, whatever the cycle day was then.
+            period = next(
+                ((s, e) for s, e in billed if s <= usage_date < e),
+                billing_period(bill_cycle_day=account.bill_cycle_day, at=usage_date),
+            )
+            late[(product_id, rating_group, *period)].append((event_id, rated_volume))
     suspended = _suspensions(products, before=end)
 
-    period_seconds = Decimal((end - start).total_seconds())
+    cycle_start, cycle_end = billing_period(bill_cycle_day=account.bill_cycle_day, at=start)
+    period_seconds = Decimal((cycle_end - cycle_start).total_seconds())
     lines = []
     for product in products:
         interval = _billable_interval(product, start, end)
@@ -684,7 +733,7 @@ def _rate_period(
                     interval=interval,
                     charged_seconds=charged_seconds,
                     start=start,
-                    end=end,
+                    period_seconds=period_seconds,
                 )
                 recurring += charges
                 lines += charges
@@ -750,6 +799,13 @@ def _next_bill_number() -> str:
     return f"{BILL_SEQUENCE}-{sequence.last_value:06d}"
 
 
+def _billed_within(account: BillingAccount, start: datetime, end: datetime) -> bool:
+    """Whether a bill of the account covers any part of [start, end)."""
+    return CustomerBill.objects.filter(
+        billing_account=account, period_start__lt=end, period_end__gt=start
+    ).exists()
+
+
 def _bill_period(
     *,
     account: BillingAccount,
@@ -771,7 +827,7 @@ def _bill_period(
             # Numbering locks the sequence row, which serialises bill creation: once we hold
             # it, a bill a concurrent run made for this period is committed and visible.
             bill_no = _next_bill_number()
-            if CustomerBill.objects.filter(billing_account=account, period_start=start).exists():
+            if _billed_within(account, start, end):
                 transaction.set_rollback(True)
                 return None
             bill_date = clock.now()
@@ -833,7 +889,7 @@ def _bill_period(
         # A concurrent run charged the same thing first (bill or charge_key unique): nothing
         # of ours was written, and the charge exists exactly once. Any other refusal by the
         # database is a real error and must not pass for a duplicate.
-        if not CustomerBill.objects.filter(billing_account=account, period_start=start).exists():
+        if not _billed_within(account, start, end):
             raise
         logger.info("Account %s period %s already billed concurrently", account.pk, start)
         return None
@@ -842,7 +898,8 @@ def _bill_period(
 def account_bill(
     *, account: BillingAccount, as_of: date, bill_run: BillRun | None = None
 ) -> list[CustomerBill]:
-    """Bill every period of the account that ended on or before `as_of` and has no bill yet."""
+    """Bill every period of the account that ended on or before `as_of` and has no bill yet
+    (the periods are `account_periods`: after a change of cycle day, a transition first)."""
     products = list(
         ProductInstance.objects.filter(
             billing_account=account, start_date__isnull=False, status__in=BILLABLE_STATUSES
@@ -852,21 +909,23 @@ def account_bill(
     )
     if not products:
         return []
-    billed = set(
-        CustomerBill.objects.filter(billing_account=account).values_list("period_start", flat=True)
-    )
-    start, end = billing_period(
-        bill_cycle_day=account.bill_cycle_day, at=min(p.start_date for p in products)
+    periods = account_periods(
+        bill_cycle_day=account.bill_cycle_day,
+        since=min(p.start_date for p in products),
+        billed=list(
+            CustomerBill.objects.filter(billing_account=account).values_list(
+                "period_start", "period_end"
+            )
+        ),
+        as_of=as_of,
     )
     bills = []
-    while end.date() <= as_of:
-        if start not in billed:
-            bill = _bill_period(
-                account=account, products=products, start=start, end=end, bill_run=bill_run
-            )
-            if bill is not None:
-                bills.append(bill)
-        start, end = end, _add_months(end, 1)
+    for start, end in periods:
+        bill = _bill_period(
+            account=account, products=products, start=start, end=end, bill_run=bill_run
+        )
+        if bill is not None:
+            bills.append(bill)
     return bills
 
 
@@ -919,11 +978,40 @@ def bill_run_enqueue(*, as_of: date, billing_account_id: int | None = None) -> B
     return bill_run
 
 
+def _bill_run_account(bill_run: BillRun, account: BillingAccount) -> bool:
+    """Bill one account of the run; if it cannot be billed, record why on the run (its earlier
+    periods stay billed) so the run carries on with the other accounts. False if it failed."""
+    now = clock.now()
+    try:
+        account_bill(account=account, as_of=bill_run.as_of, bill_run=bill_run)
+    except (OperationalError, InterfaceError):
+        raise  # the database itself failed, not this account: the run stops, to be resumed
+    except Exception as error:  # noqa: BLE001 - one account's failure must not stop the others
+        logger.exception("Bill run %s could not bill account %s", bill_run.pk, account.pk)
+        reason = error.message if isinstance(error, DomainError) else str(error)
+        BillRunFailure.objects.update_or_create(
+            bill_run=bill_run,
+            billing_account=account,
+            defaults={
+                "reason": f"{type(error).__name__}: {reason}"[:2000],
+                "failed_at": now,
+                "resolved_at": None,
+            },
+        )
+        return False
+    BillRunFailure.objects.filter(
+        bill_run=bill_run, billing_account=account, resolved_at__isnull=True
+    ).update(resolved_at=now)
+    return True
+
+
 def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
-    """Carry a bill run on from the last account it finished; a finished run is left as is.
+    """Carry a bill run on from the last account it finished; a completed run is left as is.
 
     Accounts are walked in id order, in chunks; progress is saved after every account, and
     re-billing an account-period is a no-op, so an interrupted run resumes without duplicates.
+    An account that cannot be billed is recorded on the run (`BillRunFailure`) and the run
+    carries on: it ends `completedWithErrors`, and resuming it tries those accounts again.
     `progress(bill_run)` is called after each account (the command prints with it).
     """
     bill_run = BillRun.objects.filter(pk=bill_run_id).first()
@@ -933,6 +1021,9 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
         return bill_run
     BillRun.objects.filter(pk=bill_run.pk).update(state=BillRunState.RUNNING, error="")
     try:
+        open_failures = bill_run.failures.filter(resolved_at__isnull=True)
+        for failure in open_failures.select_related("billing_account").order_by("billing_account"):
+            _bill_run_account(bill_run, failure.billing_account)
         while True:
             chunk = list(
                 _accounts_in_scope(bill_run).filter(pk__gt=bill_run.last_account_id)[
@@ -942,9 +1033,11 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
             if not chunk:
                 break
             for account in chunk:
-                account_bill(account=account, as_of=bill_run.as_of, bill_run=bill_run)
+                progressed = {"accounts_done": F("accounts_done") + 1}
+                if not _bill_run_account(bill_run, account):
+                    progressed["accounts_failed"] = open_failures.count()
                 BillRun.objects.filter(pk=bill_run.pk).update(
-                    accounts_done=F("accounts_done") + 1, last_account_id=account.pk
+                    **progressed, last_account_id=account.pk
                 )
                 bill_run.refresh_from_db()
                 if progress is not None:
@@ -955,8 +1048,11 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
             state=BillRunState.FAILED, error=f"{type(error).__name__}: {error}"
         )
         raise
+    failed = open_failures.count()
     BillRun.objects.filter(pk=bill_run.pk).update(
-        state=BillRunState.COMPLETED, finished_at=clock.now()
+        state=BillRunState.COMPLETED_WITH_ERRORS if failed else BillRunState.COMPLETED,
+        accounts_failed=failed,
+        finished_at=clock.now(),
     )
     bill_run.refresh_from_db()
     return bill_run

@@ -5,10 +5,11 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from billing.choices import BillState, PaymentMethodType
+from billing.choices import CLIENT_SETTABLE_BILL_STATES, PaymentMethodType
 from billing.models import (
     AppliedCharge,
     BillRun,
+    BillRunFailure,
     CustomerBill,
     CustomerBillOnDemand,
     Payment,
@@ -23,6 +24,7 @@ from telco.api.serializers import (
     href_for,
     reference,
 )
+from telco.ids import parse_id
 from telco.money import as_tmf_money
 
 TAX_CATEGORY = "VAT"
@@ -254,7 +256,14 @@ class CustomerBillSerializer(TMFSerializer):
     tmf_type = "CustomerBill"
     url_name = "billing-api:customerBill-detail"
 
-    state = serializers.ChoiceField(choices=BillState.choices, write_only=True, required=False)
+    # A plain string the service checks: a choice field named "state" would collide with the
+    # other state enums of the OpenAPI schema.
+    state = serializers.CharField(
+        write_only=True,
+        required=False,
+        max_length=20,
+        help_text=f"One of {', '.join(CLIENT_SETTABLE_BILL_STATES)}.",
+    )
 
     class Meta:
         model = CustomerBill
@@ -383,8 +392,26 @@ class CustomerBillOnDemandSerializer(TMFSerializer):
         return body
 
 
+class BillRunFailureSerializer(serializers.ModelSerializer):
+    """An account the run could not bill, and why (resolvedAt: billed by a later resume)."""
+
+    billingAccount = serializers.IntegerField(source="billing_account_id", read_only=True)
+    accountNumber = serializers.CharField(source="billing_account.account_number", read_only=True)
+    failedAt = serializers.DateTimeField(source="failed_at", read_only=True)
+    resolvedAt = serializers.DateTimeField(source="resolved_at", read_only=True)
+
+    class Meta:
+        model = BillRunFailure
+        fields = ["billingAccount", "accountNumber", "reason", "failedAt", "resolvedAt"]
+        read_only_fields = ["reason"]
+
+
 class BillRunSerializer(serializers.ModelSerializer):
-    """A bill run and its progress. Input: asOf (default today) and an optional billingAccount."""
+    """A bill run and its progress. Input: asOf (default today) and an optional billingAccount.
+
+    `failures` lists the accounts it could not bill; it went on with the others and ends
+    `completedWithErrors` while any failure is open (`accountsFailed`).
+    """
 
     asOf = serializers.DateField(source="as_of", required=False)
     billingAccount = serializers.IntegerField(
@@ -392,8 +419,10 @@ class BillRunSerializer(serializers.ModelSerializer):
     )
     accountsTotal = serializers.IntegerField(source="accounts_total", read_only=True)
     accountsDone = serializers.IntegerField(source="accounts_done", read_only=True)
+    accountsFailed = serializers.IntegerField(source="accounts_failed", read_only=True)
     billsCreated = serializers.IntegerField(source="bills_created", read_only=True)
     lastAccountId = serializers.IntegerField(source="last_account_id", read_only=True)
+    failures = BillRunFailureSerializer(many=True, read_only=True)
     startedAt = serializers.DateTimeField(source="started_at", read_only=True)
     finishedAt = serializers.DateTimeField(source="finished_at", read_only=True)
 
@@ -406,9 +435,11 @@ class BillRunSerializer(serializers.ModelSerializer):
             "state",
             "accountsTotal",
             "accountsDone",
+            "accountsFailed",
             "billsCreated",
             "lastAccountId",
             "error",
+            "failures",
             "startedAt",
             "finishedAt",
         ]
@@ -465,7 +496,7 @@ class PaymentSerializer(TMFSerializer):
 
     def validate(self, attrs):
         account_id = attrs.pop("account")["id"]
-        if not str(account_id).isdigit():
+        if parse_id(account_id) is None:
             raise serializers.ValidationError(
                 {"account.id": [f"Billing account '{account_id}' does not exist."]}
             )

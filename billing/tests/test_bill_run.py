@@ -1,14 +1,15 @@
 """Bill runs: reruns create nothing, --account, resume after interruption, API, real worker."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
-from billing.services import bill_run_resume, bill_run_start
+from billing.services import bill_run_resume, bill_run_start, billing_period
 from billing.tests.factories import active_product, usage_event
+from telco import clock
 from telco.testing import wait_for
 
 pytestmark = pytest.mark.django_db
@@ -146,10 +147,17 @@ def test_api_lists_runs_and_starts_one_for_finance_only(finance_api, agent_api, 
     assert BillRun.objects.count() == 1
 
 
-def test_api_run_completes_on_the_real_worker(celery_worker, finance_api, products):
+def test_api_run_completes_on_the_real_worker(celery_worker, finance_api):
+    # The worker reads the session's clock, not a pinned one: dates come from that clock.
+    # Two whole periods have ended since the products started; the current one has not.
+    current, _ = billing_period(bill_cycle_day=1, at=clock.now())
+    previous, _ = billing_period(bill_cycle_day=1, at=current - timedelta(days=1))
+    first, _ = billing_period(bill_cycle_day=1, at=previous - timedelta(days=1))
+    products = [active_product(start_date=first) for _ in range(3)]
+
     response = finance_api.post(
         RUNS,
-        {"asOf": "2026-11-01", "billingAccount": products[2].billing_account_id},
+        {"asOf": clock.now().date().isoformat(), "billingAccount": products[2].billing_account_id},
         format="json",
     )
 

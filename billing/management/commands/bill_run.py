@@ -38,6 +38,14 @@ class Command(BaseCommand):
                 f"bills created {bill_run.bills_created}"
             )
         )
+        for failure in bill_run.failures.filter(resolved_at__isnull=True).select_related(
+            "billing_account"
+        ):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Account {failure.billing_account.account_number} not billed: {failure.reason}"
+                )
+            )
 
     def _progress(self, bill_run):
         self.stdout.write(
