@@ -202,14 +202,18 @@ def _guide_usage(event: UsageEvent, service_id: str) -> tuple[str, str] | None:
             UsageRejectionReason.UNPRICED_RATING_GROUP,
             f"The usage price is in '{price.unit_of_measure}', which volume cannot convert to.",
         )
-    rated_volume = _convert_volume(event.volume, event.unit, price.unit_of_measure)
-    if rated_volume >= MAX_VOLUME:
+    # Compared before rounding: a number too large for the column is too large to round too.
+    factor = UNIT_BYTES[event.unit] / UNIT_BYTES[price.unit_of_measure]
+    if (
+        event.volume * factor >= MAX_VOLUME
+        or _convert_volume(event.volume, event.unit, price.unit_of_measure) >= MAX_VOLUME
+    ):
         raise DomainError(
             f"{plain_decimal(event.volume)} {event.unit} is too large to store in "
             f"{price.unit_of_measure}.",
             field="usageCharacteristic.volume",
         )
-    event.rated_volume = rated_volume
+    event.rated_volume = _convert_volume(event.volume, event.unit, price.unit_of_measure)
     return None
 
 
@@ -233,9 +237,10 @@ def parse_volume(raw) -> Decimal:
         raise ValueError("must be a number") from None
     if not value.is_finite() or value < 0:
         raise ValueError("must be a number of zero or more")
-    if value >= MAX_VOLUME:
+    # Rounded as the column stores it, so what is checked here is what the database gets.
+    if value >= MAX_VOLUME or value.quantize(RATED_VOLUME_PLACES) >= MAX_VOLUME:
         raise ValueError(f"must be less than {plain_decimal(MAX_VOLUME)}")
-    return value
+    return value.quantize(RATED_VOLUME_PLACES)
 
 
 # --- Usage specifications ------------------------------------------------------------------

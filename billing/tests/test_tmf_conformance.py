@@ -25,6 +25,8 @@ from billing.models import (
 )
 from billing.services import bill_on_demand_run, bill_run_start
 from billing.tests.factories import active_product
+from catalog.choices import PriceType
+from catalog.tests.factories import ProductOfferingPriceFactory
 from crm.tests.factories import BillingAccountFactory
 from inventory.choices import ProductStatus
 from telco import clock
@@ -263,6 +265,8 @@ def test_a_malformed_usage_body_is_400_naming_the_field(noc_api, service, change
     [
         ({"volume": 1e15, "unit": "GB"}, "usageCharacteristic.volume"),
         ({"volume": "1e30"}, "usageCharacteristic.volume"),
+        # Rounded to the column's 6 places it would be 10^14, one digit too many.
+        ({"volume": "99999999999999.9999999"}, "usageCharacteristic.volume"),
         ({"volume": "NaN"}, "usageCharacteristic.volume"),
         ({"volume": "Infinity"}, "usageCharacteristic.volume"),
         ({"volume": True}, "usageCharacteristic.volume"),
@@ -291,6 +295,27 @@ def test_the_largest_volume_the_column_holds_is_stored(noc_api, service):
     assert response.status_code == 201, response.data
     usage = UsageEvent.objects.get()
     assert (usage.volume, usage.rated_volume) == (Decimal("99999999999999"), Decimal("100000"))
+
+
+def test_a_volume_too_large_once_normalised_to_the_price_unit_is_400(noc_api):
+    offering = ProductOfferingPriceFactory(
+        price_type=PriceType.USAGE,
+        recurring_period="",
+        rating_group="BYTES",
+        unit_of_measure="bytes",
+        amount=Decimal("0.000001"),
+        valid_from=utc(2026, 1, 1),
+    ).product_offering
+    product = active_product(start_date=utc(2026, 10, 1), offering=offering)
+    payload = usage_body(product.services.get().pk, volume="100000", unit="GB", ratingGroup="BYTES")
+
+    response = noc_api.post(USAGE, payload, format="json")
+
+    assert response.status_code == 400, response.data
+    assert response.data["errors"] == {
+        "usageCharacteristic.volume": ["100000 GB is too large to store in bytes."]
+    }
+    assert UsageEvent.objects.count() == 0
 
 
 def test_usage_filters_by_status_and_rejection_reason(finance_api, noc_api, service):
