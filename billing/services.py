@@ -344,7 +344,8 @@ def account_periods(
     on a former cycle day: the period after it starts where it ended and runs to the next
     cycle day, a short transition period (a day at the least; `_rate_period` prorates it
     against the whole cycle period it lies in). So a change of cycle day never makes a period
-    overlap a billed one, nor leaves a gap between them.
+    overlap a billed one, nor leaves a gap between them. A usage allowance applies whole to
+    each bill period, a transition included, as it does to a product's first partial period.
     """
     billed = sorted(billed)
     start, _ = billing_period(bill_cycle_day=bill_cycle_day, at=since)
