@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "telco.api.middleware.APIRequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -53,6 +54,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "telco.urls"
+# The largest request body read into memory (JSON, CSV text, form fields; file uploads stream
+# to disk). TM Forum bodies are a few kB; CSV imports of network inventory reach a few MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 # TM Forum clients POST without a trailing slash; a redirect would lose the body, so the
 # routers accept both spellings and CommonMiddleware must not redirect.
 APPEND_SLASH = False
@@ -128,7 +132,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["telco.roles.HasRole"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "telco.api.parsers.TMFJSONParser",
         "telco.api.parsers.MergePatchParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [

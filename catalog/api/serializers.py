@@ -19,7 +19,12 @@ from catalog.models import (
     ResourceSpecification,
     ServiceSpecification,
 )
-from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
+from telco.api.serializers import (
+    MoneySerializer,
+    NestedSerializer,
+    RefSerializer,
+    TMFSerializer,
+)
 from telco.selectors import row_with_id
 
 PRODUCT_SPECIFICATION = "catalog-api:productSpecification-detail"
@@ -33,12 +38,12 @@ CATALOG = "catalog-api:catalog-detail"
 BILLING_PERIOD = "billingPeriod"
 
 
-class ValidForSerializer(serializers.Serializer):
+class ValidForSerializer(NestedSerializer):
     startDateTime = serializers.DateTimeField(required=False, allow_null=True)
     endDateTime = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class QuantitySerializer(serializers.Serializer):
+class QuantitySerializer(NestedSerializer):
     amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
     units = serializers.CharField(max_length=10, allow_blank=True)
 
@@ -62,7 +67,7 @@ def _validity_input(attrs: dict) -> dict:
     return attrs
 
 
-class CharacteristicValueSerializer(serializers.Serializer):
+class CharacteristicValueSerializer(NestedSerializer):
     """One allowed value (`value`), or a numeric range (`valueFrom`/`valueTo`, both included)."""
 
     value = serializers.CharField(max_length=60, required=False)
@@ -89,7 +94,7 @@ class CharacteristicValueSerializer(serializers.Serializer):
         return attrs
 
 
-class CharacteristicSerializer(serializers.Serializer):
+class CharacteristicSerializer(NestedSerializer):
     """A productSpecCharacteristic; `minCardinality` >= 1 marks it required."""
 
     name = serializers.CharField(max_length=60)
@@ -207,7 +212,7 @@ class ProductSpecificationSerializer(TMFSerializer):
         return body
 
 
-class MarketSegmentRefSerializer(serializers.Serializer):
+class MarketSegmentRefSerializer(NestedSerializer):
     """A MarketSegmentRef; `id` is a customer segment (checked by the service)."""
 
     id = serializers.CharField(help_text=f"One of: {', '.join(MarketSegment.values)}.")
@@ -298,14 +303,14 @@ class ProductOfferingSerializer(TMFSerializer):
         return body
 
 
-class DurationSerializer(serializers.Serializer):
+class DurationSerializer(NestedSerializer):
     """How long a discount applies: `amount` billing periods of the product."""
 
     amount = serializers.IntegerField(min_value=1, max_value=32767)
     units = serializers.ChoiceField(choices=[BILLING_PERIOD], default=BILLING_PERIOD)
 
 
-class PriceTierSerializer(serializers.Serializer):
+class PriceTierSerializer(NestedSerializer):
     """A band of usage beyond the allowance, [lowerBound, upperBound), at `price` per unit."""
 
     lowerBound = serializers.DecimalField(max_digits=18, decimal_places=4, source="lower_bound")
@@ -358,8 +363,9 @@ class ProductOfferingPriceSerializer(TMFSerializer):
         allow_null=True,
     )
     price = MoneySerializer(required=False, write_only=True)
+    # A number, as TMF620 has it (`number(float)`), in the schema as in the answer.
     percentage = serializers.DecimalField(
-        max_digits=5, decimal_places=2, required=False, allow_null=True
+        max_digits=5, decimal_places=2, required=False, allow_null=True, coerce_to_string=False
     )
     applicationDuration = DurationSerializer(required=False, allow_null=True, write_only=True)
     priceTier = PriceTierSerializer(many=True, required=False, write_only=True)

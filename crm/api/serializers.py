@@ -34,7 +34,12 @@ from crm.models import (
 )
 from crm.permissions import may_see_personal_data
 from telco.api.schema import RELATED_PARTY
-from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
+from telco.api.serializers import (
+    MoneySerializer,
+    NestedSerializer,
+    RefSerializer,
+    TMFSerializer,
+)
 from telco.selectors import row_with_id
 
 INDIVIDUAL = "crm-api:individual-detail"
@@ -355,7 +360,7 @@ class CustomerSerializer(TMFSerializer):
         return body
 
 
-class PaymentMethodRefSerializer(serializers.Serializer):
+class PaymentMethodRefSerializer(NestedSerializer):
     """Our payment methods are kinds, not stored instruments: the ref's id is the kind."""
 
     id = serializers.ChoiceField(choices=PaymentMethod.choices)
@@ -520,6 +525,7 @@ def customer_from_related_party(
     return customer
 
 
+@extend_schema_field({"type": "string", "enum": ["1", "2", "3", "4"]})
 class PriorityField(serializers.IntegerField):
     """TMF621 spells the priority as a string; we keep 1 (most urgent) to 4."""
 

@@ -1,7 +1,43 @@
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+# No TM Forum body nests anywhere near this deep; a deeper one is an attack on the parser (or on
+# the recursive code that would walk it later), answered 400 before anything reads it.
+MAX_JSON_DEPTH = 32
 
-class MergePatchParser(JSONParser):
+
+def _depth_exceeds(value, limit: int) -> bool:
+    """Whether `value` nests objects or arrays deeper than `limit` (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict):
+            children = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+class TMFJSONParser(JSONParser):
+    """JSON bodies, refusing nesting deeper than `MAX_JSON_DEPTH` with 400 (never a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise too_deep from None
+        if _depth_exceeds(data, MAX_JSON_DEPTH):
+            raise too_deep
+        return data
+
+
+class MergePatchParser(TMFJSONParser):
     """JSON merge patch (RFC 7386) bodies: parsed as JSON, applied as a partial update."""
 
     media_type = "application/merge-patch+json"

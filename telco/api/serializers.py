@@ -62,12 +62,30 @@ class TMFSerializer(serializers.ModelSerializer):
         }
 
 
-class MoneySerializer(serializers.Serializer):
+class NestedSerializer(serializers.Serializer):
+    """A nested object, validated whole even inside a PATCH.
+
+    DRF skips every missing field, and every default, once the root serializer is partial, nested
+    ones included: `{"category": [{}]}` would reach the service without the ref's `id`. A nested
+    object in a merge patch replaces the stored one, so it is validated as a complete object.
+    """
+
+    def to_internal_value(self, data):
+        root = self.root
+        partial = getattr(root, "partial", False)
+        root.partial = False
+        try:
+            return super().to_internal_value(data)
+        finally:
+            root.partial = partial
+
+
+class MoneySerializer(NestedSerializer):
     unit = serializers.CharField(min_length=3, max_length=3)
     value = serializers.DecimalField(max_digits=18, decimal_places=4)
 
 
-class RefSerializer(serializers.Serializer):
+class RefSerializer(NestedSerializer):
     """An incoming reference: only `id` is needed; the rest is informative."""
 
     id = serializers.CharField()
