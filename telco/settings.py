@@ -142,7 +142,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["telco.api.filters.TMFAttributeFilter"],
     "DEFAULT_PAGINATION_CLASS": "telco.api.pagination.TMFPagination",
     "EXCEPTION_HANDLER": "telco.api.errors.tmf_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "telco.api.schema.TMFAutoSchema",
     "PAGE_SIZE": 100,
 }
 
@@ -155,6 +155,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # `?fields=` answers drop attributes: only id and href stay required in GET answers.
+        "telco.api.schema.describe_fields_selection",
+    ],
     # Several choice sets back fields named `state`; name each one instead of hashing.
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.choices.OrderState",

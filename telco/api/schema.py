@@ -7,6 +7,8 @@ shapes; nothing here takes part in (de)serialisation.
 
 from copy import deepcopy
 
+from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema_field
 
 STRING = {"type": "string"}
@@ -66,3 +68,103 @@ entity_ref_list_field = schema_field(array(ENTITY_REF))
 related_party_list_field = schema_field(array(RELATED_PARTY))
 characteristic_list_field = schema_field(array(CHARACTERISTIC))
 note_list_field = schema_field(array(NOTE))
+
+
+FIELDS_PARAMETER = {
+    "name": "fields",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": (
+        "Comma-separated first-level attributes to return; the answer then holds only `id`, "
+        "`href` and those attributes."
+    ),
+}
+ALWAYS_ANSWERED = ("id", "href")
+# Every TMF representation carries these (TMFSerializer adds them outside the declared fields).
+ENTITY_PROPERTIES = {"id": STRING, "href": STRING, "@type": STRING}
+
+
+def _answered_objects(schema: dict, components: dict) -> set[str]:
+    """Names of the object components a response schema answers (through lists and choices)."""
+    names = set()
+    pending, seen = [schema], set()
+    while pending:
+        current = pending.pop()
+        if "$ref" in current:
+            name = current["$ref"].rsplit("/", 1)[-1]
+            if name in seen:
+                continue
+            seen.add(name)
+            component = components.get(name, {})
+            if component.get("type") == "object" or "properties" in component:
+                names.add(name)
+            else:
+                pending.append(component)  # a list (PaginatedXList) or a oneOf of subtypes
+        if "items" in current:
+            pending.append(current["items"])
+        for key in ("oneOf", "anyOf", "allOf"):
+            pending.extend(current.get(key, []))
+    return names
+
+
+def describe_fields_selection(result, generator, request, public):
+    """Postprocessing hook: the schema says what a TMF resource's GET answers.
+
+    Every GET of a TMF resource (list and retrieve) takes `fields`, and then answers only `id`,
+    `href` and the named attributes; so the representations such a GET answers require only
+    `id` and `href` (the TM Forum specifications mark no response attribute required either).
+    `id`, `href` and `@type`, which TMFSerializer adds to every representation, are described.
+    """
+    paths = result.get("paths", {})
+    components = result.get("components", {}).get("schemas", {})
+    answered = set()
+    for path, operations in paths.items():
+        operation = operations.get("get")
+        if operation is None:
+            continue
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name") == "fields" for p in parameters):
+            # A retrieve takes `fields` when its collection does (TMFViewSet serves both).
+            collection = paths.get(path.split("{id}")[0], {}).get("get", {})
+            if "{id}" not in path or not any(
+                p.get("name") == "fields" for p in collection.get("parameters", [])
+            ):
+                continue
+            parameters.append(deepcopy(FIELDS_PARAMETER))
+        for content in operation.get("responses", {}).get("200", {}).get("content", {}).values():
+            answered |= _answered_objects(content.get("schema", {}), components)
+    for name in answered:
+        component = components[name]
+        properties = component.setdefault("properties", {})
+        if "id" not in properties:  # a TMFSerializer's: id, href and @type are added outside
+            properties.update(deepcopy(ENTITY_PROPERTIES))
+        component["required"] = [field for field in ALWAYS_ANSWERED if field in properties]
+    return result
+
+
+def _column_is_nullable(field) -> bool:
+    """Whether a serializer field reads a model column that may hold NULL."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    source = getattr(field, "source", "")
+    if model is None or not source or "." in source or source == "*":
+        return False
+    try:
+        column = model._meta.get_field(source)
+    except FieldDoesNotExist:
+        return False
+    return bool(getattr(column, "null", False)) and not column.many_to_many
+
+
+class TMFAutoSchema(AutoSchema):
+    """Answers say `nullable` where the column is, even when the input refuses null.
+
+    An order's `completionDate` or a product's `terminationDate` is null until it happens;
+    the field need not accept null from a client for the answer to hold one.
+    """
+
+    def _get_serializer_field_meta(self, field, direction):
+        meta = super()._get_serializer_field_meta(field, direction)
+        if direction == "response" and "nullable" not in meta and _column_is_nullable(field):
+            meta["nullable"] = True
+        return meta
