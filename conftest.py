@@ -3,6 +3,7 @@
 import os
 import subprocess
 import time
+import uuid
 from datetime import datetime
 
 import pytest
@@ -19,6 +20,20 @@ from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
 def pytest_configure(config):
     # PBKDF2 is slow on purpose; tests create users by the hundred and need no such protection.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests move the clock weeks ahead with their API clients signed in; the token-expiry tests
+    # set the lifetime they test.
+    settings.API_TOKEN_TTL_HOURS = 24 * 365 * 10
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Each test starts with an empty cache: rate-limit counters kept in Redis (across tests and
+    runs, all from 127.0.0.1) never leak into the next test. A key prefix of its own, rather
+    than a flush, leaves the Celery broker that shares the Redis database alone."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)

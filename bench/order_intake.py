@@ -46,11 +46,11 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db.models import Count
-    from rest_framework.authtoken.models import Token
 
     from catalog.models import ProductOffering
     from crm.models import Customer
     from orders.models import ProductOrder
+    from telco.auth import token_issue
     from telco.celery import app
     from telco.roles import AGENT, ensure_roles
 
@@ -59,7 +59,7 @@ def main() -> None:
     groups = ensure_roles()
     user, _ = get_user_model().objects.get_or_create(username="bench-agent")
     user.groups.add(groups[AGENT])
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = token_issue(user=user).key  # renewed when the one of an earlier run expired
     offering = ProductOffering.objects.get(name="5G Premium")
     customers = Customer.objects.annotate(account_count=Count("accounts")).filter(account_count=1)
     if offering.market_segments:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Max, Sum
-from rest_framework.authtoken.models import Token
 
 from assurance.models import Alarm
 from assurance.services import alarm_raise
@@ -52,6 +51,7 @@ from inventory.models import (
 )
 from inventory.services import bandwidth_mbps
 from telco import clock
+from telco.auth import token_issue
 from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
 
 BATCH = 5000
@@ -298,7 +298,8 @@ def ensure_users() -> dict[str, tuple[str, str, str]]:
             user.set_password(password)
             user.save()
         user.groups.add(groups[role])
-        token, _ = Token.objects.get_or_create(user=user)
+        # A valid token, renewed when the last one expired (API_TOKEN_TTL_HOURS).
+        token = token_issue(user=user)
         users[role] = (user.username, password, token.key)
     return users
 

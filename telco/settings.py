@@ -125,9 +125,27 @@ EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
+# Limits (telco/auth.py, telco/api/throttling.py). An API token is accepted this long after it
+# was issued (POST /api/v1/auth/token issues a new one).
+API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=24.0)
+# Failed sign-ins (login page and token endpoint) per username and address in one window;
+# past it the next attempts answer 429 until the window ends.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=300)
+# Requests per user (anon: per address) and window ("N/s", "N/min", "N/hour", "N/day"):
+# generous, to stop a runaway client, not a busy agent, integration or benchmark.
+API_THROTTLE_RATES = {
+    "user": env.str("API_THROTTLE_USER", default="3000/min"),
+    "anon": env.str("API_THROTTLE_ANON", default="300/min"),
+    # The network's usage and alarm feeds (TMF635 usage, TMF642 alarm), per feeding user.
+    "ingest": env.str("API_THROTTLE_INGEST", default="12000/min"),
+    # The token endpoint, per address, whatever the outcome.
+    "login": env.str("API_THROTTLE_LOGIN", default="60/min"),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "telco.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["telco.roles.HasRole"],
@@ -144,6 +162,15 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "telco.api.errors.tmf_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "telco.api.schema.TMFAutoSchema",
     "PAGE_SIZE": 100,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "telco.api.throttling.UserRateThrottle",
+        "telco.api.throttling.AnonRateThrottle",
+        "telco.api.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": API_THROTTLE_RATES,
+    # Proxies in front of the web processes whose X-Forwarded-For is trusted to name the
+    # client's address (0: the connection's address; a client's own header is never believed).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -195,6 +222,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
 }
+
+# The cache holds the rate-limit counters: Redis, shared by every web process, when there is
+# one (CACHE_URL, else the broker's database), else this process's memory (embedded demo).
+CACHE_URL = env("CACHE_URL", default=CELERY_BROKER_URL)
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "telco",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Lab network: latency of every call to an element, in milliseconds.
 LABNET_LATENCY_MS = env.int("LABNET_LATENCY_MS", default=200)

@@ -26,6 +26,8 @@ class UsageViewSet(TMFCreateMixin, TMFViewSet):
     reason); the same eventId again answers 200 with the stored usage."""
 
     serializer_class = UsageSerializer
+    # The network's feed: its own rate budget (settings.API_THROTTLE_RATES["ingest"]).
+    throttle_scope = "ingest"
     read_roles = (AGENT, NOC, FINANCE)
     write_roles = (NOC,)
     filter_attributes = {
