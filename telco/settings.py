@@ -191,6 +191,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.choices.OrderState",
         "TaskStateEnum": "orders.choices.TaskState",
+        "AccountStateEnum": "crm.choices.AccountState",
     },
 }
 
