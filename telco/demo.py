@@ -40,6 +40,7 @@ from crm.models import (
     TroubleTicket,
     TroubleTicketStatusChange,
 )
+from crm.services import standard_cycle_specification
 from inventory import demo_network
 from inventory.models import (
     ProductInstance,
@@ -649,17 +650,21 @@ def ensure_customers(
                 batch_size=BATCH,
             )
             _contact_details(numbers, parties, customers, now)
+            # Each account's bill structure names the standard "Monthly, day N" cycle.
+            days = [rng.randint(1, 28) for _ in customers]
+            cycles = {day: standard_cycle_specification(day) for day in set(days)}
             accounts = BillingAccount.objects.bulk_create(
                 [
                     BillingAccount(
                         customer=c,
                         account_number=f"{DEMO_ACCOUNT_PREFIX}{n:08d}",
                         name=f"{c.name} main account",
-                        bill_cycle_day=rng.randint(1, 28),
+                        bill_cycle_day=day,
+                        cycle_specification=cycles[day],
                         payment_method=rng.choice(["directDebit", "card"]),
                         credit_limit=Decimal(5000 if c.segment == "enterprise" else 500),
                     )
-                    for n, c in zip(numbers, customers, strict=True)
+                    for n, c, day in zip(numbers, customers, days, strict=True)
                 ],
                 batch_size=BATCH,
             )

@@ -1,9 +1,12 @@
 """The demo's care data (telco.demo): contact details per customer and a care history."""
 
+import random
+
 import pytest
 from django.utils import timezone
 
 from crm.models import (
+    BillingAccount,
     ContactMedium,
     CreditProfile,
     PartyIdentification,
@@ -59,3 +62,16 @@ def test_care_history_is_written_once():
     notification = PartyInteraction.objects.get(channel="notification")
     assert (notification.status, notification.customer_id) == ("sent", resolved.customer_id)
     assert demo.ensure_care(count=7) == 0
+
+
+def test_demo_accounts_name_the_standard_cycle_of_their_day():
+    offerings = demo.ensure_catalog()
+    network = demo.ensure_network(random.Random(7), 10)
+    demo.ensure_customers(random.Random(7), 30, offerings, network, report=lambda line: None)
+
+    accounts = BillingAccount.objects.filter(account_number__startswith=demo.DEMO_ACCOUNT_PREFIX)
+    assert accounts.count() == 30
+    assert [
+        (a.cycle_specification.billing_date_shift, a.cycle_specification.name)
+        for a in accounts.select_related("cycle_specification")
+    ] == [(a.bill_cycle_day, f"Monthly, day {a.bill_cycle_day}") for a in accounts]
