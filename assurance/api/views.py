@@ -1,6 +1,9 @@
 """TMF642 Alarm Management: alarms, and the ackAlarms / clearAlarms tasks."""
 
+from drf_spectacular.utils import extend_schema
+
 from assurance import selectors, services
+from assurance.api.schema import AckAlarmsAnswer, AlarmAnswer, ClearAlarmsAnswer
 from assurance.api.serializers import (
     AckAlarmsCreateSerializer,
     AckAlarmsSerializer,
@@ -15,6 +18,7 @@ from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
 from telco.roles import AGENT, NOC
 
 
+@extend_schema(responses=AlarmAnswer)
 class AlarmViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     """`/alarm`: the network's fault source reports (POST); the NOC updates, acks and clears."""
 
@@ -107,6 +111,7 @@ class AlarmTaskViewSet(TMFCreateMixin, TMFViewSet):
         return super().get_serializer(*args, **kwargs)
 
 
+@extend_schema(responses=AckAlarmsAnswer)
 class AckAlarmsViewSet(AlarmTaskViewSet):
     """`/ackAlarms`: acknowledge every alarm matching a pattern."""
 
@@ -124,6 +129,7 @@ class AckAlarmsViewSet(AlarmTaskViewSet):
         )
 
 
+@extend_schema(responses=ClearAlarmsAnswer)
 class ClearAlarmsViewSet(AlarmTaskViewSet):
     """`/clearAlarms`: clear every alarm matching a pattern."""
 

@@ -1,12 +1,14 @@
 """TMF635 Usage, TMF678 Customer Bill, and bill runs (/api/v1/billing/billRun)."""
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from billing import selectors, services
+from billing.api.schema import AppliedCustomerBillingRateAnswer, CustomerBillAnswer
 from billing.api.serializers import (
     AppliedCustomerBillingRateSerializer,
     BillRunSerializer,
@@ -91,6 +93,7 @@ class UsageSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, T
         services.usage_specification_delete(specification=instance)
 
 
+@extend_schema(responses=CustomerBillAnswer)
 class CustomerBillViewSet(TMFPatchMixin, TMFViewSet):
     """Bills' amounts are immutable; finance moves their state (validated, sent, onHold)."""
 
@@ -155,6 +158,7 @@ def _filter_is_billed(queryset, raw: str):
     return queryset.filter(bill__isnull=values == {"false"})
 
 
+@extend_schema(responses=AppliedCustomerBillingRateAnswer)
 class AppliedCustomerBillingRateViewSet(TMFViewSet):
     serializer_class = AppliedCustomerBillingRateSerializer
     read_roles = (AGENT, FINANCE)

@@ -10,6 +10,7 @@ from copy import deepcopy
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 STRING = {"type": "string"}
 DATE_TIME = {"type": "string", "format": "date-time"}
@@ -68,6 +69,13 @@ entity_ref_list_field = schema_field(array(ENTITY_REF))
 related_party_list_field = schema_field(array(RELATED_PARTY))
 characteristic_list_field = schema_field(array(CHARACTERISTIC))
 note_list_field = schema_field(array(NOTE))
+
+
+def described(schema: dict, **kwargs) -> serializers.Field:
+    """A read-only field described as `schema`, for a serializer that only describes an answer
+    built by hand (see `extend_schema(responses=...)`); it serialises nothing itself."""
+    field_class = type("DescribedField", (serializers.ReadOnlyField,), {})
+    return extend_schema_field(deepcopy(schema))(field_class)(**kwargs)
 
 
 FIELDS_PARAMETER = {

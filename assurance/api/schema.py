@@ -1,0 +1,79 @@
+"""OpenAPI descriptions of the TMF642 answers, which the serializers build by hand.
+
+Each serializer here only describes an answer (the views name it in `extend_schema`); it mirrors
+the keys of the matching `to_representation` in `assurance.api.serializers`. `id`, `href` and
+`@type` are added to every TMF representation by `telco.api.schema.describe_fields_selection`.
+"""
+
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from telco.api.schema import DATE_TIME, ENTITY_REF, STRING, array, described, obj
+
+ALARM_REF = obj({"id": STRING, "href": STRING, "@referredType": STRING}, required=["id"])
+COMMENT = obj({"comment": STRING, "userId": STRING, "systemId": STRING, "time": DATE_TIME})
+# A pattern as it was given: the alarm attributes it matched on.
+ALARM_PATTERN = {"type": "object", "additionalProperties": True}
+
+
+def _text(**kwargs):
+    return serializers.CharField(read_only=True, **kwargs)
+
+
+def _time(**kwargs):
+    return serializers.DateTimeField(read_only=True, **kwargs)
+
+
+@extend_schema_serializer(component_name="Alarm")
+class AlarmAnswer(serializers.Serializer):
+    """An alarm as TMF642 v4 shows it."""
+
+    externalAlarmId = _text()
+    alarmType = _text()
+    perceivedSeverity = _text()
+    probableCause = _text()
+    specificProblem = _text()
+    state = _text(help_text="raised, updated or cleared.")
+    ackState = _text(help_text="acknowledged or unacknowledged.")
+    ackUserId = _text()
+    ackSystemId = _text()
+    alarmRaisedTime = _time()
+    alarmReportingTime = _time()
+    alarmReportedTime = _time(help_text="The same as alarmReportingTime (an alias).")
+    alarmChangedTime = _time(allow_null=True)
+    alarmClearedTime = _time(allow_null=True)
+    alarmedObject = described(ENTITY_REF)
+    alarmedObjectType = _text()
+    sourceSystemId = _text()
+    serviceAffecting = serializers.BooleanField(read_only=True)
+    affectedService = described(array(ENTITY_REF))
+    alarmDetails = _text()
+    occurrenceCount = serializers.IntegerField(read_only=True)
+    isRootCause = serializers.BooleanField(read_only=True)
+    correlatedAlarm = described(array(ALARM_REF))
+    parentAlarm = described(array(ALARM_REF))
+    comment = described(array(COMMENT))
+
+
+@extend_schema_serializer(component_name="AckAlarms")
+class AckAlarmsAnswer(serializers.Serializer):
+    """An ackAlarms task: who acknowledged, when, and the alarms it acknowledged."""
+
+    ackUserId = _text()
+    ackSystemId = _text()
+    ackTime = _time()
+    ackedAlarm = described(array(ALARM_REF))
+    state = _text()
+    alarmPattern = described(array(ALARM_PATTERN))
+
+
+@extend_schema_serializer(component_name="ClearAlarms")
+class ClearAlarmsAnswer(serializers.Serializer):
+    """A clearAlarms task: who cleared, when, and the alarms it cleared."""
+
+    clearUserId = _text()
+    clearSystemId = _text()
+    alarmClearedTime = _time()
+    clearedAlarm = described(array(ALARM_REF))
+    state = _text()
+    alarmPattern = described(array(ALARM_PATTERN))
