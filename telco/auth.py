@@ -51,14 +51,30 @@ def client_address(request) -> str:
     return BaseThrottle().get_ident(request) or ""
 
 
+def fixed_window(key_prefix: str, seconds: int) -> tuple[str, float]:
+    """The cache key of the current `seconds`-long window of `key_prefix`'s counter, and the
+    seconds left in that window (counted on the application clock)."""
+    now = clock.now().timestamp()
+    index = int(now // seconds)
+    return f"{key_prefix}:{index}", (index + 1) * seconds - now
+
+
+def window_count_increment(key: str, seconds: int) -> int:
+    """Add one to a window's counter: one atomic increment in the shared cache, so every web
+    process counts together. Returns the new count."""
+    cache.add(key, 0, timeout=seconds + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this one opens a new window
+        cache.set(key, 1, timeout=seconds + 1)
+        return 1
+
+
 def _failures_key(username: str, address: str) -> tuple[str, float]:
     """The counter of the current window, and the seconds left in it. Hashed: whatever is
     typed as a username, the key stays short and safe for the cache."""
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    now = clock.now().timestamp()
-    index = int(now // window)
     digest = hashlib.sha256(f"{username.strip().lower()}|{address}".encode()).hexdigest()
-    return f"login-failures:{digest}:{index}", (index + 1) * window - now
+    return fixed_window(f"login-failures:{digest}", settings.LOGIN_FAILURE_WINDOW_SECONDS)
 
 
 def sign_in_retry_after(*, username: str, address: str) -> int | None:
@@ -73,12 +89,7 @@ def sign_in_retry_after(*, username: str, address: str) -> int | None:
 def sign_in_failure_record(*, username: str, address: str) -> None:
     """Count a failed sign-in (one atomic increment, shared by every web process)."""
     key, _ = _failures_key(username, address)
-    timeout = settings.LOGIN_FAILURE_WINDOW_SECONDS + 1
-    cache.add(key, 0, timeout=timeout)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window starts with this failure
-        cache.set(key, 1, timeout=timeout)
+    window_count_increment(key, settings.LOGIN_FAILURE_WINDOW_SECONDS)
 
 
 def sign_in_failures_clear(*, username: str, address: str) -> None:

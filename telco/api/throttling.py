@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from telco import clock
+from telco.auth import fixed_window, window_count_increment
 
 
 class _FixedWindowThrottle(SimpleRateThrottle):
@@ -51,18 +51,10 @@ class _FixedWindowThrottle(SimpleRateThrottle):
         if rate is None:
             return True
         limit, duration = self.parse_rate(rate)
-        now = clock.now().timestamp()
-        window = int(now // duration)
-        key = f"{self.get_cache_key(request, view)}:{window}"
-        self.cache.add(key, 0, timeout=duration + 1)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr: this request opens a new window
-            self.cache.set(key, 1, timeout=duration + 1)
-            count = 1
-        if count <= limit:
+        key, remaining = fixed_window(self.get_cache_key(request, view), duration)
+        if window_count_increment(key, duration) <= limit:
             return True
-        self.wait_seconds = (window + 1) * duration - now
+        self.wait_seconds = remaining
         return False
 
     def wait(self):
