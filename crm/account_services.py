@@ -26,6 +26,8 @@ from crm.models import (
     Party,
 )
 from crm.services import (
+    _check_valid_for,
+    _refuse_unknown,
     build_account_contacts,
     check_cycle_usable,
     standard_cycle_specification,
@@ -86,17 +88,6 @@ OWNED_ACCOUNT_ONLY = {
     "presentation_media": "billStructure.presentationMedia",
     "payment_plans": "paymentPlan",
 }
-
-
-def _refuse_unknown(data, known, noun: str) -> None:
-    unknown = set(data) - set(known)
-    if unknown:
-        raise DomainError(f"Unknown {noun} attribute '{sorted(unknown)[0]}'.")
-
-
-def _check_valid_for(valid_from, valid_to, field: str) -> None:
-    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
-        raise DomainError("The end of the validity comes after its start.", field=field)
 
 
 def _check_name_free(model, name: str, *, instance=None) -> str:
@@ -242,7 +233,8 @@ def _contact_documents(contacts: list[dict]) -> list[dict]:
     ]
 
 
-def _check_account(account: Account) -> None:
+def _check_account(account: Account, media: list[BillPresentationMedia] | None = None) -> None:
+    """`media` is the presentation media about to be set (a relation, so not on `account`)."""
     if not account.name.strip():
         raise DomainError("An account needs a name.", field="name")
     owned = account.kind != AccountKind.FINANCIAL
@@ -250,7 +242,7 @@ def _check_account(account: Account) -> None:
         raise DomainError("The owning party is required.", field="relatedParty")
     if not owned:
         for field, attribute in OWNED_ACCOUNT_ONLY.items():
-            value = getattr(account, field) if field != "presentation_media" else None
+            value = getattr(account, field) if field != "presentation_media" else media
             if value:
                 raise DomainError("A financial account has no such attribute.", field=attribute)
     financial = account.financial_account
@@ -304,12 +296,7 @@ def account_create(
         last_update=now,
         **fields,
     )
-    if presentation_media and kind == AccountKind.FINANCIAL:
-        raise DomainError(
-            "A financial account has no such attribute.",
-            field="billStructure.presentationMedia",
-        )
-    _check_account(account)
+    _check_account(account, presentation_media)
     account.save()
     if presentation_media:
         account.presentation_media.set(presentation_media)
@@ -331,12 +318,7 @@ def account_update(*, account: Account, changes: dict, by: str = "", reason: str
         setattr(account, field, value)
     if "name" in changes:
         account.name = (account.name or "").strip()
-    if media and account.kind == AccountKind.FINANCIAL:
-        raise DomainError(
-            "A financial account has no such attribute.",
-            field="billStructure.presentationMedia",
-        )
-    _check_account(account)
+    _check_account(account, media)
     if changes or media is not None:
         account.last_update = clock.now()
         account.save(update_fields=[*changes, "last_update"])
