@@ -8,20 +8,22 @@ the keys of the matching `to_representation` in `assurance.api.serializers`. `id
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from telco.api.schema import DATE_TIME, ENTITY_REF, STRING, array, described, obj
+from telco.api.schema import (
+    DATE_TIME,
+    ENTITY_REF,
+    REF,
+    STRING,
+    array,
+    described,
+    obj,
+)
+from telco.api.schema import read_only_text as _text
+from telco.api.schema import read_only_time as _time
 
-ALARM_REF = obj({"id": STRING, "href": STRING, "@referredType": STRING}, required=["id"])
+ALARM_REF = REF
 COMMENT = obj({"comment": STRING, "userId": STRING, "systemId": STRING, "time": DATE_TIME})
 # A pattern as it was given: the alarm attributes it matched on.
 ALARM_PATTERN = {"type": "object", "additionalProperties": True}
-
-
-def _text(**kwargs):
-    return serializers.CharField(read_only=True, **kwargs)
-
-
-def _time(**kwargs):
-    return serializers.DateTimeField(read_only=True, **kwargs)
 
 
 @extend_schema_serializer(component_name="Alarm")

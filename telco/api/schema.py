@@ -56,6 +56,18 @@ RELATED_PARTY = extend(ENTITY_REF, {"role": STRING})
 CHARACTERISTIC = obj({"name": STRING, "value": ANY}, required=["name", "value"])
 MONEY = obj({"unit": STRING, "value": {"type": "number", "format": "double"}})
 NOTE = obj({"text": STRING, "author": STRING, "@type": STRING})
+# A reference that need not name its type (TMF642 AlarmRef, TMF678 BillRef).
+REF = obj({"id": STRING, "href": STRING, "@referredType": STRING}, required=["id"])
+
+
+def read_only_text(**kwargs) -> serializers.CharField:
+    """A string an answer-only serializer describes."""
+    return serializers.CharField(read_only=True, **kwargs)
+
+
+def read_only_time(**kwargs) -> serializers.DateTimeField:
+    """A date-time an answer-only serializer describes."""
+    return serializers.DateTimeField(read_only=True, **kwargs)
 
 
 def schema_field(schema: dict):
