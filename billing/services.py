@@ -1045,8 +1045,9 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
                 BillRun.objects.filter(pk=bill_run.pk).update(
                     **progressed, last_account_id=account.pk
                 )
-                bill_run.refresh_from_db()
+                bill_run.last_account_id = account.pk  # the next chunk starts after it
                 if progress is not None:
+                    bill_run.refresh_from_db()  # counters moved in the database (F())
                     progress(bill_run)
     except Exception as error:
         # Recorded so the run shows why it stopped; `bill_run_resume` carries it on later.
