@@ -6,7 +6,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from crm.tests.factories import BillingAccountFactory
 from inventory.models import ProductInstance, Service, ServiceResource
@@ -22,7 +21,7 @@ from orders.network.base import TransientNetworkError
 from orders.services import ACTIVATION_MAX_ATTEMPTS, ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run
-from telco import demo
+from telco import clock, demo
 from telco.exceptions import Conflict, InvalidTransition, NotFound
 
 ACTIONS = "/api/v1/orders/serviceOrder"
@@ -80,7 +79,7 @@ def test_exhausted_retries_hold_the_order_with_the_reason(held):
     assert order.state == "inProgress"
     # A held order is not the watchdog's business.
     ServiceOrder.objects.filter(pk=service_order.pk).update(
-        last_update=timezone.now() - timedelta(hours=1)
+        last_update=clock.now() - timedelta(hours=1)
     )
     assert services.stalled_orders_resume() == []
 
@@ -168,7 +167,7 @@ def test_running_step_past_its_deadline_is_retried_then_held(db):
     service_order = order.service_orders.get()
     ServiceOrder.objects.filter(pk=service_order.pk).update(state="inProgress")
     step = ActivationStep.objects.get(item__order=service_order, sequence=1)
-    past = timezone.now() - timedelta(seconds=1)
+    past = clock.now() - timedelta(seconds=1)
     ActivationStep.objects.filter(pk=step.pk).update(state="running", attempts=1, deadline=past)
 
     assert services.stalled_orders_resume() == [service_order.pk]
@@ -211,7 +210,7 @@ def test_stalled_in_progress_order_can_be_retried(db):
         services.service_order_run(service_order_id=service_order.pk)
     # The retry message was lost: no progress for longer than the stall limit.
     ServiceOrder.objects.filter(pk=service_order.pk).update(
-        last_update=timezone.now() - services.STALL_AFTER - timedelta(seconds=1)
+        last_update=clock.now() - services.STALL_AFTER - timedelta(seconds=1)
     )
 
     order = services.service_order_retry(service_order_id=service_order.pk, by="noc1")
@@ -262,7 +261,7 @@ def test_activation_queue_shows_current_steps_in_fixed_queries(held):
         _submit(offering, BillingAccountFactory(), bandwidth="100Mbps")
     old_failure = submit_and_run(offering, BillingAccountFactory())
     ServiceOrder.objects.filter(product_order=old_failure).update(
-        state="failed", completion_date=timezone.now() - timedelta(days=2)
+        state="failed", completion_date=clock.now() - timedelta(days=2)
     )
 
     with CaptureQueriesContext(connection) as queries:
@@ -336,7 +335,7 @@ def test_an_unexpected_error_holds_the_order_with_the_reason_instead_of_leaving_
     assert order.state == "inProgress"
     # Held, it is the NOC's to retry or fail, no longer re-run by the watchdog for ever.
     ServiceOrder.objects.filter(pk=service_order.pk).update(
-        last_update=timezone.now() - timedelta(hours=1)
+        last_update=clock.now() - timedelta(hours=1)
     )
     assert services.stalled_orders_resume() == []
     queued = selectors.activation_queue().get(pk=service_order.pk)
