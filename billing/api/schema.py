@@ -14,39 +14,33 @@ from telco.api.schema import (
     DATE_TIME,
     ENTITY_REF,
     MONEY,
+    REF,
     RELATED_PARTY,
     STRING,
     array,
     described,
     obj,
+    read_only_text,
+    read_only_time,
 )
 
 TIME_PERIOD = obj({"startDateTime": DATE_TIME, "endDateTime": DATE_TIME})
 TAX_ITEM = obj({"taxCategory": STRING, "taxRate": {"type": "number"}, "taxAmount": MONEY})
 APPLIED_PAYMENT = obj({"appliedAmount": MONEY, "payment": ENTITY_REF, "@type": STRING})
-BILL_REF = obj({"id": STRING, "href": STRING, "@referredType": STRING}, required=["id"])
-
-
-def _text(**kwargs):
-    return serializers.CharField(read_only=True, **kwargs)
-
-
-def _time(**kwargs):
-    return serializers.DateTimeField(read_only=True, **kwargs)
 
 
 @extend_schema_serializer(component_name="CustomerBill")
 class CustomerBillAnswer(serializers.Serializer):
     """TMF678 CustomerBill. Its amounts are immutable; PATCH moves only its `state`."""
 
-    billNo = _text()
-    billDate = _time()
-    lastUpdate = _time()
-    state = _text()
-    category = _text()
-    runType = _text()
+    billNo = read_only_text()
+    billDate = read_only_time()
+    lastUpdate = read_only_time()
+    state = read_only_text()
+    category = read_only_text()
+    runType = read_only_text()
     billingPeriod = described(TIME_PERIOD)
-    paymentDueDate = _time()
+    paymentDueDate = read_only_time()
     amountDue = described(MONEY)
     remainingAmount = described(MONEY)
     taxExcludedAmount = described(MONEY)
@@ -62,13 +56,13 @@ class CustomerBillAnswer(serializers.Serializer):
 class AppliedCustomerBillingRateAnswer(serializers.Serializer):
     """TMF678 AppliedCustomerBillingRate: one bill line."""
 
-    type = _text()
-    name = _text()
-    description = _text()
-    date = _time()
+    type = read_only_text()
+    name = read_only_text()
+    description = read_only_text()
+    date = read_only_time()
     isBilled = serializers.BooleanField(read_only=True)
     periodCoverage = described(TIME_PERIOD)
-    bill = described(BILL_REF)
+    bill = described(REF)
     product = described(ENTITY_REF)
     billingAccount = described(ENTITY_REF)
     taxExcludedAmount = described(MONEY)
