@@ -1138,9 +1138,16 @@ def bill_on_demand_run(*, bill_on_demand_id: int) -> CustomerBillOnDemand:
             return request
         bill = None
         try:
-            bills = account_bill(account=request.billing_account, as_of=clock.now().date())
-        except DomainError as error:
-            target, reason = BillOnDemandState.TERMINATED_WITH_ERROR, error.message
+            # A savepoint: whatever refuses the account, the request still records why, as a
+            # bill run records an account it could not bill (`_bill_run_account`).
+            with transaction.atomic():
+                bills = account_bill(account=request.billing_account, as_of=clock.now().date())
+        except (OperationalError, InterfaceError):
+            raise  # the database itself failed: the task is retried, the request stays open
+        except Exception as error:  # noqa: BLE001 - never leave the request inProgress for good
+            logger.exception("Bill on demand %s could not bill its account", request.pk)
+            reason = error.message if isinstance(error, DomainError) else str(error)
+            target = BillOnDemandState.TERMINATED_WITH_ERROR
         else:
             if bills:
                 bill = max(bills, key=lambda b: b.period_start)
