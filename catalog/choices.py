@@ -34,7 +34,7 @@ class RecurringPeriod(models.TextChoices):
 
 
 class ServiceCategory(models.TextChoices):
-    """Customer-facing or resource-facing; the same values as inventory's ServiceCategory."""
+    """Customer-facing or resource-facing: a specification's category and its services'."""
 
     CUSTOMER_FACING = "CFS", "Customer-facing"
     RESOURCE_FACING = "RFS", "Resource-facing"

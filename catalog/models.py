@@ -1,5 +1,7 @@
 """The product catalog: what the operator sells, at what price, what it needs from the network."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 
@@ -271,6 +273,14 @@ class ProductOfferingPrice(models.Model):
         if self.product_offering_id is None:
             return self.name
         return f"{self.product_offering} · {self.name}"
+
+    @property
+    def amount_per_month(self) -> Decimal:
+        """What this price charges a month: a recurring price, a yearly one spread over twelve
+        months; nothing for the other types. The one home of that rule."""
+        if self.price_type != PriceType.RECURRING or self.amount is None:
+            return Decimal("0")
+        return self.amount / 12 if self.recurring_period == RecurringPeriod.YEAR else self.amount
 
 
 class PriceTier(models.Model):

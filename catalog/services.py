@@ -27,7 +27,7 @@ from catalog.models import (
 from telco import clock
 from telco.exceptions import Conflict, DomainError
 from telco.ids import parse_id
-from telco.money import plain_decimal
+from telco.money import DEFAULT_CURRENCY, plain_decimal
 from telco.selectors import row_with_id
 from telco.states import transition
 
@@ -559,7 +559,7 @@ def price_create(
     product_offering: ProductOffering | None = None,
     price_type: str = "",
     amount: Decimal | None = None,
-    currency: str = "EUR",
+    currency: str = DEFAULT_CURRENCY,
     recurring_period: str = "",
     rating_group: str = "",
     unit_of_measure: str = "",

@@ -34,6 +34,7 @@ from crm.services import (
 )
 from telco import clock
 from telco.exceptions import Conflict, DomainError
+from telco.money import DEFAULT_CURRENCY
 from telco.states import transition
 
 CYCLE_SPECIFICATION_FIELDS = {
@@ -268,7 +269,7 @@ def account_create(
     kind: str,
     name: str,
     party: Party | None = None,
-    currency: str = "EUR",
+    currency: str = DEFAULT_CURRENCY,
     credit_limit: Decimal | None = None,
     presentation_media: list[BillPresentationMedia] | None = None,
     **fields,
@@ -289,7 +290,7 @@ def account_create(
         kind=kind,
         name=(name or "").strip(),
         party=party,
-        currency=(currency or "EUR").upper(),
+        currency=(currency or DEFAULT_CURRENCY).upper(),
         credit_limit=credit_limit,
         state=AccountState.ACTIVE,
         created_at=now,

@@ -58,6 +58,7 @@ from crm.models import (
 )
 from telco import clock
 from telco.exceptions import DomainError
+from telco.money import DEFAULT_CURRENCY
 from telco.states import check_transition, transition
 
 logger = logging.getLogger(__name__)
@@ -579,7 +580,7 @@ def billing_account_create(
     *,
     customer: Customer,
     name: str,
-    currency: str = "EUR",
+    currency: str = DEFAULT_CURRENCY,
     bill_cycle_day: int | None = None,
     cycle_specification: BillingCycleSpecification | None = None,
     bill_format: BillFormat | None = None,

@@ -1,6 +1,6 @@
 from django.db import models
 
-from catalog.choices import ResourceKind
+from catalog.choices import ResourceKind, ServiceCategory  # noqa: F401 (one definition, in catalog)
 
 
 class ProductStatus(models.TextChoices):
@@ -53,11 +53,6 @@ SERVICE_TRANSITIONS = {
     ServiceState.ACTIVE: {ServiceState.INACTIVE, ServiceState.TERMINATED},
     ServiceState.TERMINATED: set(),
 }
-
-
-class ServiceCategory(models.TextChoices):
-    CUSTOMER_FACING = "CFS", "Customer-facing"
-    RESOURCE_FACING = "RFS", "Resource-facing"
 
 
 class ResourceCategory(models.TextChoices):

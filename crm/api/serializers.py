@@ -40,6 +40,7 @@ from telco.api.serializers import (
     RefSerializer,
     TMFSerializer,
 )
+from telco.money import DEFAULT_CURRENCY
 from telco.selectors import row_with_id
 
 INDIVIDUAL = "crm-api:individual-detail"
@@ -472,7 +473,8 @@ class BillingAccountSerializer(TMFSerializer):
             attrs.update(structure)
         if "creditLimit" in attrs:
             money = attrs.pop("creditLimit")
-            currency = attrs.get("currency") or (self.instance.currency if self.instance else "EUR")
+            current = self.instance.currency if self.instance else DEFAULT_CURRENCY
+            currency = attrs.get("currency") or current
             if money["unit"].upper() != currency.upper():
                 raise serializers.ValidationError(
                     {"creditLimit.unit": f"The account's currency is {currency}."}

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from telco.money import round_money
+from telco.money import DEFAULT_CURRENCY, round_money
 
 register = template.Library()
 
@@ -46,7 +46,7 @@ def money(amount, currency: str = "") -> str:
     """An amount rounded to its currency's minor unit, with thousands separators and the code."""
     if amount is None or amount == "":
         return ""
-    rounded = round_money(Decimal(amount), currency or "EUR")
+    rounded = round_money(Decimal(amount), currency or DEFAULT_CURRENCY)
     return f"{rounded:,} {currency}".strip()
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from billing import selectors as billing_selectors
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
-from catalog.choices import PriceType, RecurringPeriod, ResourceKind
+from catalog.choices import ResourceKind
 from catalog.models import ProductOffering, ServiceSpecification
 from crm import selectors as crm_selectors
 from crm.models import BillingAccount, Customer, Party
@@ -135,14 +135,8 @@ def _billing_account_for(customer: Customer, account_id: str | None) -> BillingA
 
 def _monthly_recurring(offering: ProductOffering, at: datetime) -> Decimal:
     """What the offering charges a month (yearly prices spread over 12 months)."""
-    total = Decimal("0")
-    for price in catalog_selectors.offering_prices_in_force(offering=offering, at=at):
-        if price.price_type != PriceType.RECURRING:
-            continue
-        total += (
-            price.amount / 12 if price.recurring_period == RecurringPeriod.YEAR else price.amount
-        )
-    return total
+    prices = catalog_selectors.offering_prices_in_force(offering=offering, at=at)
+    return sum((price.amount_per_month for price in prices), Decimal("0"))
 
 
 def _check_standing(account: BillingAccount, new_monthly: Decimal) -> None:
