@@ -83,10 +83,3 @@ class StepState(models.TextChoices):
     DONE = "done"
     FAILED = "failed"
     COMPENSATED = "compensated"
-
-
-class LabFailureMode(models.TextChoices):
-    NONE = "none"
-    PERMANENT = "permanent"
-    TRANSIENT = "transient"
-    TIMEOUT = "timeout"

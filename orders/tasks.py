@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
+from inventory.network.base import TransientNetworkError
 from orders import services
-from orders.network.base import TransientNetworkError
 
 
 @shared_task(name="orders.process_product_order")

@@ -12,6 +12,8 @@ from catalog.choices import ResourceKind
 from inventory import services as inventory_services
 from inventory.choices import ProductStatus, ServiceState
 from inventory.models import Service
+from inventory.network import driver_for
+from inventory.network.base import NetworkError, PermanentNetworkError, TransientNetworkError
 from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState, StepState
 from orders.models import (
     ActivationStep,
@@ -21,8 +23,6 @@ from orders.models import (
     ServiceOrderItem,
     ServiceOrderStateChange,
 )
-from orders.network import driver_for
-from orders.network.base import NetworkError, PermanentNetworkError, TransientNetworkError
 from orders.selectors import STALL_AFTER, actionable_condition
 from orders.services.common import (
     ACTIVATE,

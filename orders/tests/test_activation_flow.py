@@ -1,8 +1,8 @@
 """The order-to-activation flow, run by a real Celery worker against the lab network."""
 
 from inventory.choices import BindingState
-from inventory.models import Resource, ServiceResource
-from orders.models import ActivationStep, LabElementConfig
+from inventory.models import LabElementConfig, Resource, ServiceResource
+from orders.models import ActivationStep
 from orders.tests.factories import five_g_world, product_order_body
 from telco.testing import wait_for
 

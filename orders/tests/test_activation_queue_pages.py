@@ -15,10 +15,10 @@ from catalog.models import ServiceSpecification
 from catalog.tests.factories import shared_five_g_offering
 from crm.tests.factories import BillingAccountFactory
 from inventory.models import Resource
+from inventory.network.base import TransientNetworkError
 from inventory.tests.factories import GnbFactory
 from orders import services
 from orders.models import ActivationStep, ServiceOrder
-from orders.network.base import TransientNetworkError
 from orders.services import ItemRequest, PartyRequest
 
 pytestmark = pytest.mark.django_db

@@ -7,17 +7,16 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import ServiceSpecification
 from crm.tests.factories import BillingAccountFactory
-from inventory.models import ProductInstance, ServiceResource
+from inventory.models import LabElementConfig, ProductInstance, ServiceResource
+from inventory.network.base import TransientNetworkError
 from orders import services
 from orders.models import (
     ActivationStep,
     CancelProductOrder,
     CancelServiceOrder,
-    LabElementConfig,
     ProductOrder,
     ServiceOrder,
 )
-from orders.network.base import TransientNetworkError
 from orders.services import ItemRequest, PartyRequest, workflow
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run

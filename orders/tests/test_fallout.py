@@ -8,16 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm.tests.factories import BillingAccountFactory
-from inventory.models import ProductInstance, Service, ServiceResource
+from inventory.models import LabElement, LabElementConfig, ProductInstance, Service, ServiceResource
+from inventory.network.base import TransientNetworkError
 from orders import selectors, services
-from orders.models import (
-    ActivationStep,
-    LabElement,
-    LabElementConfig,
-    ProductOrder,
-    ServiceOrder,
-)
-from orders.network.base import TransientNetworkError
+from orders.models import ActivationStep, ProductOrder, ServiceOrder
 from orders.services import ACTIVATION_MAX_ATTEMPTS, ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run

@@ -10,17 +10,11 @@ from django.utils import timezone
 
 from catalog.tests.factories import ProductOfferingFactory, five_g_premium_offering
 from crm.tests.factories import BillingAccountFactory
-from inventory.models import ProductInstance, Resource, Service, ServiceResource
+from inventory.models import LabElementConfig, ProductInstance, Resource, Service, ServiceResource
+from inventory.network.base import TransientNetworkError
 from orders import services
 from orders.choices import FINAL_ORDER_STATES
-from orders.models import (
-    ActivationStep,
-    LabElementConfig,
-    ProductOrder,
-    ProductOrderItem,
-    ServiceOrder,
-)
-from orders.network.base import TransientNetworkError
+from orders.models import ActivationStep, ProductOrder, ProductOrderItem, ServiceOrder
 from orders.services import ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run

@@ -8,12 +8,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from crm.tests.factories import BillingAccountFactory
+from inventory.choices import LabFailureMode
+from inventory.models import LabElement, LabElementConfig
+from inventory.network.base import NetworkTimeout, PermanentNetworkError, TransientNetworkError
+from inventory.network.labnet import LabNetDriver
 from inventory.tests.factories import RouterFactory
 from orders import services
-from orders.choices import LabFailureMode
-from orders.models import ActivationStep, LabElement, LabElementConfig, ProductOrder, ServiceOrder
-from orders.network.base import NetworkTimeout, PermanentNetworkError, TransientNetworkError
-from orders.network.labnet import LabNetDriver
+from orders.models import ActivationStep, ProductOrder, ServiceOrder
 from orders.services import ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
 

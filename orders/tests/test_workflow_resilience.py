@@ -8,9 +8,9 @@ from django.db.models import Count, Sum
 
 from crm.tests.factories import BillingAccountFactory
 from inventory.choices import BindingState
-from inventory.models import ProductInstance, Resource, ServiceResource
+from inventory.models import LabElementConfig, ProductInstance, Resource, ServiceResource
 from orders import services, tasks
-from orders.models import ActivationStep, LabElementConfig, ProductOrder
+from orders.models import ActivationStep, ProductOrder
 from orders.services import ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world, product_order_body
 from telco.testing import wait_for

@@ -3,9 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.choices import ResourceKind
-from inventory.models import Resource
-from orders.choices import LabFailureMode
-from orders.models import LabElement
+from inventory.choices import LabFailureMode
+from inventory.models import LabElement, Resource
 from telco import clock
 
 

@@ -5,9 +5,9 @@ import time
 from django.conf import settings
 from django.db import transaction
 
-from orders.choices import LabFailureMode
-from orders.models import LabElement, LabElementConfig
-from orders.network.base import (
+from inventory.choices import LabFailureMode
+from inventory.models import LabElement, LabElementConfig
+from inventory.network.base import (
     NetworkDriver,
     NetworkTimeout,
     PermanentNetworkError,

@@ -1,8 +1,8 @@
 """Network drivers, chosen per resource kind."""
 
 from catalog.choices import ResourceKind
-from orders.network.base import NetworkDriver
-from orders.network.labnet import LabNetDriver
+from inventory.network.base import NetworkDriver
+from inventory.network.labnet import LabNetDriver
 
 # Every kind is driven by the lab network today; a vendor driver replaces one entry.
 DRIVERS: dict[str, type[NetworkDriver]] = {kind: LabNetDriver for kind in ResourceKind.values}
