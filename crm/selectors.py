@@ -231,3 +231,15 @@ def customer_timeline(customer_id: int, *, limit: int = TIMELINE_LENGTH) -> list
         )
     entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries[:limit]
+
+
+def billing_account_rows() -> QuerySet[BillingAccount]:
+    """Billing accounts as bare rows, nothing joined: for the apps above to filter, count or
+    look up by id (billing's accounts in a bill run)."""
+    return BillingAccount.objects.all()
+
+
+def billing_account_lock(*, account_id: int) -> BillingAccount | None:
+    """The billing account with its row locked (SELECT ... FOR UPDATE) until the transaction
+    ends, so that writes about one account (a bill, a payment) take turns; None if unknown."""
+    return BillingAccount.objects.select_for_update().filter(pk=account_id).first()

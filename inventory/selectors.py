@@ -312,3 +312,41 @@ def impact_report(
         "segments": segments,
         "customers": list(listed[:customers_listed]),
     }
+
+
+def services_with_product() -> QuerySet[Service]:
+    """Services with their product and its offering, and their parent service's product (a
+    resource-facing service is charged through its parent's product)."""
+    return Service.objects.select_related("product__product_offering", "parent__product")
+
+
+def started_products() -> QuerySet[ProductInstance]:
+    """Products that have started (they have a start date), with their offering, in id order."""
+    return (
+        ProductInstance.objects.filter(start_date__isnull=False)
+        .select_related("product_offering")
+        .order_by("id")
+    )
+
+
+def product_status_intervals(
+    products: Iterable[ProductInstance], *, status: str, before: datetime
+) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    """Per product id, the intervals [since, until) the product spent in `status` before
+    `before` (until None: still in it), read from the products' status history in one query."""
+    rows = (
+        ProductStatusChange.objects.filter(product__in=products, changed_at__lt=before)
+        .filter(Q(to_state=status) | Q(from_state=status))
+        .order_by("product_id", "changed_at", "id")
+        .values_list("product_id", "from_state", "to_state", "changed_at")
+    )
+    intervals: dict[int, list[tuple[datetime, datetime | None]]] = {}
+    since = {}
+    for product_id, from_state, to_state, changed_at in rows:
+        if to_state == status:
+            since.setdefault(product_id, changed_at)
+        elif from_state == status and product_id in since:
+            intervals.setdefault(product_id, []).append((since.pop(product_id), changed_at))
+    for product_id, started in since.items():
+        intervals.setdefault(product_id, []).append((started, None))
+    return intervals
