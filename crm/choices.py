@@ -61,6 +61,13 @@ STANDARD_PRESENTATION_MEDIA = {
 }
 
 
+# Day 29-31 would not exist in every month: bills are cut on day 1 to 28. The one home of the
+# rule: the services (`crm.services.check_bill_cycle_day`) and the API fields read it here.
+FIRST_BILL_CYCLE_DAY = 1
+LAST_BILL_CYCLE_DAY = 28
+BILL_CYCLE_DAYS = range(FIRST_BILL_CYCLE_DAY, LAST_BILL_CYCLE_DAY + 1)
+
+
 def cycle_specification_name(day: int) -> str:
     return f"Monthly, day {day}"
 

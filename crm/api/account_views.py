@@ -5,7 +5,7 @@ Agents and finance read them; finance (and admins) write them: they are what acc
 billed by and what they owe, which is finance's business.
 """
 
-from crm import account_services, selectors
+from crm import selectors, services
 from crm.api.account_serializers import (
     BillFormatSerializer,
     BillingCycleSpecificationSerializer,
@@ -49,10 +49,10 @@ class BillingCycleSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet
         return selectors.billing_cycle_specification_list()
 
     def perform_tmf_create(self, serializer):
-        return account_services.billing_cycle_specification_create(**serializer.validated_data)
+        return services.billing_cycle_specification_create(**serializer.validated_data)
 
     def perform_tmf_patch(self, instance, serializer):
-        return account_services.billing_cycle_specification_update(
+        return services.billing_cycle_specification_update(
             specification=instance, changes=serializer.validated_data
         )
 
@@ -68,12 +68,10 @@ class BillFormatViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         return selectors.bill_format_list()
 
     def perform_tmf_create(self, serializer):
-        return account_services.bill_format_create(**serializer.validated_data)
+        return services.bill_format_create(**serializer.validated_data)
 
     def perform_tmf_patch(self, instance, serializer):
-        return account_services.bill_format_update(
-            bill_format=instance, changes=serializer.validated_data
-        )
+        return services.bill_format_update(bill_format=instance, changes=serializer.validated_data)
 
 
 class BillPresentationMediaViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
@@ -87,10 +85,10 @@ class BillPresentationMediaViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         return selectors.bill_presentation_media_list()
 
     def perform_tmf_create(self, serializer):
-        return account_services.bill_presentation_media_create(**serializer.validated_data)
+        return services.bill_presentation_media_create(**serializer.validated_data)
 
     def perform_tmf_patch(self, instance, serializer):
-        return account_services.bill_presentation_media_update(
+        return services.bill_presentation_media_update(
             media=instance, changes=serializer.validated_data
         )
 
@@ -126,10 +124,10 @@ class AccountViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
     def perform_tmf_create(self, serializer):
         # The initial state is the server's: an account opens active.
         data = {k: v for k, v in serializer.validated_data.items() if k != "state"}
-        return account_services.account_create(kind=self.kind, **data)
+        return services.account_create(kind=self.kind, **data)
 
     def perform_tmf_patch(self, instance, serializer):
-        return account_services.account_update(
+        return services.account_update(
             account=instance,
             changes=serializer.validated_data,
             by=self.request.user.get_username(),
