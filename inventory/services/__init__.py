@@ -1,0 +1,103 @@
+"""Every meaningful write of the inventory, one module per sub-domain:
+
+- `product_lifecycle`: the products a customer holds, from created to terminated;
+- `service_lifecycle`: customer- and resource-facing services, and what ending them gives back;
+- `capacity`: bandwidth reserved on a gNB and the slice on it;
+- `pools`: logical resources (IP addresses, VLANs, MSISDNs, SIMs, slices) allocated at most once;
+- `physical`: equipment, cards, ports, ducts, cables and links;
+- `resources`: resources registered one by one and their states.
+
+The entry points are imported here, so callers write `from inventory import services` and call
+`services.capacity_reserve(...)` without knowing which module holds it.
+"""
+
+from inventory.services.capacity import (
+    bandwidth_mbps,
+    capacity_adjust,
+    capacity_can_adjust,
+    capacity_is_feasible,
+    capacity_reserve,
+    held_bindings,
+)
+from inventory.services.physical import (
+    cable_create,
+    card_create,
+    devices_of,
+    duct_create,
+    equipment_create,
+    link_create,
+    link_problems,
+    part_problems,
+    port_create,
+)
+from inventory.services.pools import (
+    PoolExhausted,
+    ip_prefix_create,
+    logical_allocate,
+    logical_release,
+    msisdn_range_create,
+    sim_stock_create,
+    slice_pool_create,
+    vlan_pool_create,
+)
+from inventory.services.product_lifecycle import (
+    product_create,
+    product_mark_pending_active,
+    product_mark_pending_terminate,
+    product_modify,
+    product_set_status,
+    product_terminate,
+    product_termination_abandon,
+    products_activate_pending,
+)
+from inventory.services.resources import resource_create, resource_update_states
+from inventory.services.service_lifecycle import (
+    service_create,
+    service_modify,
+    services_activate,
+    services_release,
+    services_set_state,
+    services_terminate,
+)
+
+__all__ = [
+    "PoolExhausted",
+    "bandwidth_mbps",
+    "cable_create",
+    "capacity_adjust",
+    "capacity_can_adjust",
+    "capacity_is_feasible",
+    "capacity_reserve",
+    "card_create",
+    "devices_of",
+    "duct_create",
+    "equipment_create",
+    "held_bindings",
+    "ip_prefix_create",
+    "link_create",
+    "link_problems",
+    "logical_allocate",
+    "logical_release",
+    "msisdn_range_create",
+    "part_problems",
+    "port_create",
+    "product_create",
+    "product_mark_pending_active",
+    "product_mark_pending_terminate",
+    "product_modify",
+    "product_set_status",
+    "product_terminate",
+    "product_termination_abandon",
+    "products_activate_pending",
+    "resource_create",
+    "resource_update_states",
+    "service_create",
+    "service_modify",
+    "services_activate",
+    "services_release",
+    "services_set_state",
+    "services_terminate",
+    "sim_stock_create",
+    "slice_pool_create",
+    "vlan_pool_create",
+]

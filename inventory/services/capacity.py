@@ -1,0 +1,171 @@
+"""Capacity on the radio network: a service's bandwidth reserved on a gNB with a slice on it,
+adjusted when the bandwidth changes, and the feasibility checks orders validate with."""
+
+import re
+
+from django.db import models, transaction
+
+from catalog.choices import ResourceKind
+from inventory import selectors
+from inventory.choices import BindingState, ResourceCategory, ResourceStatus, ServiceState
+from inventory.models import Resource, Service, ServiceResource
+from inventory.services.service_lifecycle import service_move
+from telco import clock
+from telco.exceptions import DomainError
+
+# A product whose characteristics name no bandwidth still takes a share of the cell.
+DEFAULT_BANDWIDTH_MBPS = 100
+BANDWIDTH_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([MG])bps\s*$", re.IGNORECASE)
+# The kinds whose capacity follows a service's bandwidth.
+NETWORK_KINDS = (ResourceKind.GNB, ResourceKind.SLICE)
+# The slice/service type of enhanced mobile broadband (3GPP TS 23.501), used for every slice.
+SLICE_SERVICE_TYPE = 1
+
+
+def bandwidth_mbps(value: str | None) -> int:
+    """Parse "1Gbps" / "500Mbps" into Mbit/s; no value gives the default bandwidth."""
+    if value in (None, ""):
+        return DEFAULT_BANDWIDTH_MBPS
+    match = BANDWIDTH_PATTERN.match(str(value))
+    if not match:
+        raise DomainError(f"'{value}' is not a bandwidth such as 500Mbps or 1Gbps.")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    return int(number * 1000) if unit == "G" else int(number)
+
+
+def capacity_is_feasible(*, bandwidth: int, customer: models.Model | None = None) -> bool:
+    """Is there a gNB in service with `bandwidth` Mbit/s free? (order validation)"""
+    return selectors.gnb_candidates(bandwidth=bandwidth, customer=customer).exists()
+
+
+def _free_capacity(gnb: Resource) -> int:
+    held = (
+        ServiceResource.objects.filter(resource=gnb)
+        .exclude(state=BindingState.RELEASED)
+        .values_list("capacity_mbps", flat=True)
+    )
+    return gnb.capacity_mbps - sum(held)
+
+
+def _lock_gnb_with_capacity(*, bandwidth: int, customer: models.Model | None) -> Resource:
+    # Candidates are ranked without a lock; each is then locked and its free capacity counted
+    # again, so two orders racing for the last megabits serialise on the gNB row.
+    for gnb_id in selectors.gnb_candidates(bandwidth=bandwidth, customer=customer).values_list(
+        "pk", flat=True
+    ):
+        gnb = Resource.objects.select_for_update().get(pk=gnb_id)
+        if _free_capacity(gnb) >= bandwidth:
+            return gnb
+    raise DomainError(f"No gNB has {bandwidth} Mbps of free capacity.", field="bandwidth")
+
+
+@transaction.atomic
+def capacity_reserve(
+    *,
+    service: Service,
+    bandwidth: int,
+    customer: models.Model | None = None,
+    by: str = "",
+    gnb_holder: Service | None = None,
+    slice_holder: Service | None = None,
+) -> list[ServiceResource]:
+    """Reserve `bandwidth` on a gNB and allocate a slice on it, both bound to the service, or
+    to its resource-facing children `gnb_holder` and `slice_holder` when it has them.
+
+    Calling it again for a service that already holds its reservation returns that reservation.
+    """
+    # The service row is locked first: two deliveries of the same step reserve once.
+    Service.objects.select_for_update().get(pk=service.pk)
+    held = held_bindings(service)
+    if held:
+        return held
+    gnb_holder = gnb_holder or service
+    slice_holder = slice_holder or service
+    gnb = _lock_gnb_with_capacity(bandwidth=bandwidth, customer=customer)
+    gnb_binding = ServiceResource.objects.create(
+        service=gnb_holder, resource=gnb, capacity_mbps=bandwidth, state=BindingState.RESERVED
+    )
+    slice_resource = Resource.objects.create(
+        name=f"slice-{service.pk}",
+        resource_kind=ResourceKind.SLICE,
+        category=ResourceCategory.LOGICAL,
+        parent=gnb,
+        site=gnb.site,
+        capacity_mbps=bandwidth,
+        resource_status=ResourceStatus.RESERVED,
+        # The S-NSSAI (sst-sd) is unique in the inventory, like every slice pool's members.
+        value=f"{SLICE_SERVICE_TYPE}-{service.pk:06x}",
+        characteristics={"sNssai": {"sst": SLICE_SERVICE_TYPE, "sd": f"{service.pk:06x}"}},
+    )
+    slice_binding = ServiceResource.objects.create(
+        service=slice_holder,
+        resource=slice_resource,
+        capacity_mbps=bandwidth,
+        is_exclusive=True,
+        state=BindingState.RESERVED,
+    )
+    for each in {
+        service.pk: service,
+        gnb_holder.pk: gnb_holder,
+        slice_holder.pk: slice_holder,
+    }.values():
+        service_move(each, ServiceState.RESERVED, by=by)
+    return [gnb_binding, slice_binding]
+
+
+def held_bindings(service: Service) -> list[ServiceResource]:
+    """The bindings a service and its resource-facing children hold, in binding order."""
+    return list(
+        ServiceResource.objects.filter(
+            models.Q(service=service) | models.Q(service__parent=service)
+        )
+        .exclude(state=BindingState.RELEASED)
+        .select_related("resource", "service")
+        .order_by("pk")
+    )
+
+
+def _gnb_binding(service: Service) -> ServiceResource | None:
+    return next(
+        (b for b in held_bindings(service) if b.resource.resource_kind == ResourceKind.GNB), None
+    )
+
+
+def capacity_can_adjust(*, service: Service, bandwidth: int) -> bool:
+    """Can the gNB the service uses carry `bandwidth` instead of what it holds? (validation)"""
+    binding = _gnb_binding(service)
+    if binding is None or bandwidth <= binding.capacity_mbps:
+        return True
+    return _free_capacity(binding.resource) + binding.capacity_mbps >= bandwidth
+
+
+@transaction.atomic
+def capacity_adjust(
+    *, service: Service, bandwidth: int, force: bool = False
+) -> ServiceResource | None:
+    """Hold `bandwidth` on the service's gNB (and its slice) instead of the current amount.
+
+    The gNB row is locked and its free capacity counted again, so two changes racing for the
+    last megabits serialise. `force` skips the check (compensation giving back the old amount).
+    Returns the gNB binding, or None for a service holding no gNB capacity.
+    """
+    binding = _gnb_binding(service)
+    if binding is None:
+        return None
+    gnb = Resource.objects.select_for_update().get(pk=binding.resource_id)
+    binding = ServiceResource.objects.select_for_update().get(pk=binding.pk)
+    growing = not force and bandwidth > binding.capacity_mbps
+    if growing and _free_capacity(gnb) + binding.capacity_mbps < bandwidth:
+        raise DomainError(
+            f"{gnb.name} has not {bandwidth - binding.capacity_mbps} Mbps of free capacity "
+            "for the new bandwidth.",
+            field="bandwidth",
+        )
+    # The gNB share and the slice on it, wherever (service or its RFS children) they are bound.
+    bound = [b.pk for b in held_bindings(service) if b.resource.resource_kind in NETWORK_KINDS]
+    ServiceResource.objects.filter(pk__in=bound).update(capacity_mbps=bandwidth)
+    Resource.objects.filter(bindings__pk__in=bound, resource_kind=ResourceKind.SLICE).update(
+        capacity_mbps=bandwidth, last_update=clock.now()
+    )
+    binding.refresh_from_db()
+    return binding

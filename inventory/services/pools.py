@@ -1,0 +1,269 @@
+"""Logical inventory: pools and their members (IP addresses, VLANs, MSISDNs, SIMs, slices),
+each member allocated to at most one service and given back when the service lets it go."""
+
+import ipaddress
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from catalog.choices import ResourceKind
+from inventory import selectors
+from inventory.choices import POOL_KINDS, BindingState, ResourceCategory, ResourceStatus, UsageState
+from inventory.models import GLOBALLY_UNIQUE_KINDS, Resource, Service, ServiceResource
+from inventory.services.resources import resource_name_ensure_free
+from telco import clock
+from telco.exceptions import DomainError
+
+# A prefix larger than this many addresses is split into smaller pools by the operator.
+LARGEST_IP_POOL = 4096
+
+
+class PoolExhausted(DomainError):
+    """No free member is left in the pool(s) asked for."""
+
+    status_code = 409
+    code = "poolExhausted"
+
+
+def _pool_with_members(
+    *,
+    pool_kind: str,
+    name: str,
+    value: str,
+    members: list[tuple[str, str, dict]],
+    parent: Resource | None = None,
+    site=None,
+) -> Resource:
+    """A pool and its members [(name, value, characteristics)] in one bulk insert."""
+    kind = next(member for member, pool in POOL_KINDS.items() if pool == pool_kind)
+    resource_name_ensure_free(name)
+    values = [member_value for _, member_value, _ in members]
+    if kind in GLOBALLY_UNIQUE_KINDS:
+        taken = Resource.objects.filter(resource_kind=kind, value__in=values).first()
+        if taken is not None:
+            raise DomainError(
+                f"{taken.value} is already in {taken.parent or 'the inventory'}.", field="value"
+            )
+    names = [member_name for member_name, _, _ in members]
+    clash = Resource.objects.filter(name__in=names).values_list("name", flat=True).first()
+    if clash:
+        raise DomainError(f"A resource named '{clash}' already exists.", field="name")
+    pool = Resource.objects.create(
+        name=name,
+        resource_kind=pool_kind,
+        category=ResourceCategory.LOGICAL,
+        parent=parent,
+        site=site,
+        value=value,
+        characteristics={"size": len(members)},
+    )
+    Resource.objects.bulk_create(
+        [
+            Resource(
+                name=member_name,
+                resource_kind=kind,
+                category=ResourceCategory.LOGICAL,
+                parent=pool,
+                site=site,
+                value=member_value,
+                characteristics=characteristics,
+            )
+            for member_name, member_value, characteristics in members
+        ],
+        batch_size=5000,
+    )
+    return pool
+
+
+def _consecutive(first: str, count: int) -> list[str]:
+    """`count` consecutive numbers from `first`, as digit strings as wide as `first`."""
+    return [str(int(first) + offset).zfill(len(first)) for offset in range(count)]
+
+
+@transaction.atomic
+def ip_prefix_create(*, name: str, prefix: str, site=None) -> Resource:
+    """An IP prefix ("10.1.0.0/24") and its host addresses, ready to be allocated."""
+    try:
+        network = ipaddress.ip_network(prefix, strict=True)
+    except ValueError as error:
+        raise DomainError(f"'{prefix}' is not an IP prefix: {error}.", field="prefix") from None
+    if network.num_addresses > LARGEST_IP_POOL:
+        raise DomainError(
+            f"A pool holds at most {LARGEST_IP_POOL} addresses; split {prefix}.", field="prefix"
+        )
+    hosts = list(network.hosts()) or [network.network_address]
+    members = [(f"ip-{host}", str(host), {}) for host in hosts]
+    return _pool_with_members(
+        pool_kind=ResourceKind.IP_PREFIX, name=name, value=str(network), members=members, site=site
+    )
+
+
+@transaction.atomic
+def vlan_pool_create(
+    *, name: str, first_vid: int, last_vid: int, device: Resource | None = None
+) -> Resource:
+    """VLAN ids first..last (within 1-4094) of a pool, on a device when given."""
+    if not 1 <= first_vid <= last_vid <= 4094:
+        raise DomainError("VLAN ids run from 1 to 4094, first before last.", field="first_vid")
+    members = [(f"{name}/vlan-{vid}", str(vid), {}) for vid in range(first_vid, last_vid + 1)]
+    return _pool_with_members(
+        pool_kind=ResourceKind.VLAN_POOL,
+        name=name,
+        value=f"{first_vid}-{last_vid}",
+        members=members,
+        parent=device,
+        site=device.site if device is not None else None,
+    )
+
+
+@transaction.atomic
+def msisdn_range_create(*, name: str, first: str, count: int) -> Resource:
+    """`count` consecutive MSISDNs (E.164 digits, no +) from `first`."""
+    if not (first.isascii() and first.isdigit()) or not 8 <= len(first) <= 15:
+        raise DomainError("An MSISDN is 8 to 15 digits.", field="first")
+    if not 1 <= count <= 100_000:
+        raise DomainError("A range holds 1 to 100000 numbers.", field="count")
+    numbers = _consecutive(first, count)
+    members = [(f"msisdn-{number}", number, {}) for number in numbers]
+    return _pool_with_members(
+        pool_kind=ResourceKind.MSISDN_POOL,
+        name=name,
+        value=f"{numbers[0]}-{numbers[-1]}",
+        members=members,
+    )
+
+
+@transaction.atomic
+def sim_stock_create(*, name: str, first_iccid: str, first_imsi: str, count: int) -> Resource:
+    """`count` SIM cards with consecutive ICCIDs and IMSIs (both unique in the inventory)."""
+    if not (first_iccid.isascii() and first_iccid.isdigit() and 18 <= len(first_iccid) <= 20):
+        raise DomainError("An ICCID is 18 to 20 digits.", field="first_iccid")
+    if not (first_imsi.isascii() and first_imsi.isdigit() and len(first_imsi) == 15):
+        raise DomainError("An IMSI is 15 digits.", field="first_imsi")
+    if not 1 <= count <= 100_000:
+        raise DomainError("A stock holds 1 to 100000 SIMs.", field="count")
+    iccids, imsis = _consecutive(first_iccid, count), _consecutive(first_imsi, count)
+    clash = Resource.objects.filter(
+        resource_kind=ResourceKind.SIM, characteristics__imsi__in=imsis
+    ).first()
+    if clash is not None:
+        raise DomainError(f"IMSI {clash.characteristics['imsi']} is taken.", field="first_imsi")
+    members = [
+        (f"sim-{iccid}", iccid, {"imsi": imsi}) for iccid, imsi in zip(iccids, imsis, strict=True)
+    ]
+    return _pool_with_members(
+        pool_kind=ResourceKind.SIM_POOL, name=name, value=first_iccid, members=members
+    )
+
+
+@transaction.atomic
+def slice_pool_create(
+    *, name: str, sst: int, first_sd: int, count: int, parent: Resource | None = None
+) -> Resource:
+    """`count` network slices S-NSSAI (sst, sd) with consecutive slice differentiators."""
+    if not 0 <= sst <= 255:
+        raise DomainError("The slice/service type is 0 to 255.", field="sst")
+    if not (first_sd >= 0 and count >= 1 and first_sd + count <= 0xFFFFFF):
+        raise DomainError("Slice differentiators are 24 bits.", field="first_sd")
+    differentiators = [f"{sd:06x}" for sd in range(first_sd, first_sd + count)]
+    members = [
+        (f"{name}/sd-{sd}", f"{sst}-{sd}", {"sNssai": {"sst": sst, "sd": sd}})
+        for sd in differentiators
+    ]
+    return _pool_with_members(
+        pool_kind=ResourceKind.SLICE_POOL,
+        name=name,
+        value=f"{sst}",
+        members=members,
+        parent=parent,
+        site=parent.site if parent is not None else None,
+    )
+
+
+@transaction.atomic
+def logical_allocate(
+    *, kind: str, service: Service, pool: Resource | None = None, by: str = ""
+) -> Resource:
+    """Give `service` one free member of `pool` (or of any pool of that kind): an IP address,
+    a VLAN, an MSISDN, a SIM or a network slice. At most once, whatever the concurrency.
+
+    A free member is picked with `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent orders take
+    different members without waiting; the exclusive binding's partial unique constraint is
+    the last word, and a pick that lost a race to it is retried. Asking again for a service
+    that already holds one of that kind (from that pool) returns the one it holds.
+    """
+    if kind not in POOL_KINDS:
+        raise DomainError(
+            f"'{kind}' is not allocated from pools ({', '.join(POOL_KINDS)}).", field="kind"
+        )
+    if pool is not None and pool.resource_kind != POOL_KINDS[kind]:
+        raise DomainError(f"{pool.name} is not a pool of {kind}.", field="pool")
+    # Two deliveries of the same workflow step for one service serialise here.
+    Service.objects.select_for_update().get(pk=service.pk)
+    held = selectors.pool_bindings_held(kind).filter(service=service).select_related("resource")
+    if pool is not None:
+        held = held.filter(resource__parent=pool)
+    binding = held.order_by("pk").first()
+    if binding is not None:
+        return binding.resource
+    free = selectors.pool_free_members(kind, pool=pool).select_for_update(skip_locked=True)
+    for _attempt in range(5):
+        resource = free.first()
+        if resource is None:
+            where = f"pool {pool.name}" if pool is not None else f"any {POOL_KINDS[kind]}"
+            raise PoolExhausted(f"No free {kind} is left in {where}.", field="pool")
+        try:
+            with transaction.atomic():
+                ServiceResource.objects.create(
+                    service=service,
+                    resource=resource,
+                    is_exclusive=True,
+                    state=BindingState.RESERVED,
+                )
+        except IntegrityError:
+            continue  # taken by a transaction that committed after our snapshot: pick again
+        now = clock.now()
+        Resource.objects.filter(pk=resource.pk).update(
+            resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
+        )
+        resource.refresh_from_db()
+        return resource
+    raise PoolExhausted(f"Could not allocate a {kind}: the pool is contended.", field="pool")
+
+
+def pool_members_return(resource_ids: Iterable[int] | QuerySet, at: datetime) -> None:
+    """Members of pools that no service holds any more are free again (available, idle)."""
+    Resource.objects.filter(
+        pk__in=resource_ids, parent__resource_kind__in=POOL_KINDS.values()
+    ).exclude(
+        pk__in=ServiceResource.objects.filter(is_exclusive=True)
+        .exclude(state=BindingState.RELEASED)
+        .values("resource_id")
+    ).update(resource_status=ResourceStatus.AVAILABLE, usage_state=UsageState.IDLE, last_update=at)
+
+
+@transaction.atomic
+def logical_release(
+    *, service: Service, kind: str | None = None, resource: Resource | None = None, by: str = ""
+) -> int:
+    """Give back what `service` was allocated from pools (of `kind`, or just `resource`).
+
+    The members become free for the next allocation. Returns how many were given back.
+    """
+    bindings = ServiceResource.objects.filter(
+        service=service,
+        is_exclusive=True,
+        resource__parent__resource_kind__in=POOL_KINDS.values(),
+    ).exclude(state=BindingState.RELEASED)
+    if kind is not None:
+        bindings = bindings.filter(resource__resource_kind=kind)
+    if resource is not None:
+        bindings = bindings.filter(resource=resource)
+    resource_ids = list(bindings.values_list("resource_id", flat=True))
+    released = ServiceResource.objects.filter(
+        pk__in=list(bindings.values_list("pk", flat=True))
+    ).update(state=BindingState.RELEASED)
+    pool_members_return(resource_ids, clock.now())
+    return released
