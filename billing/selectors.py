@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db.models import (
     DecimalField,
     ExpressionWrapper,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -26,7 +27,7 @@ from billing.models import (
     UsageEvent,
     UsageSpecification,
 )
-from crm.models import BillingAccount
+from crm import selectors as crm_selectors
 from telco import clock
 
 
@@ -109,8 +110,9 @@ def _unpaid(**conditions) -> Coalesce:
     )
 
 
-def accounts_with_balance(accounts: QuerySet[BillingAccount]) -> QuerySet[BillingAccount]:
-    """Annotate `balance`, `overdue` and `credit` on each account, in the same single query.
+def accounts_with_balance(accounts: QuerySet) -> QuerySet:
+    """Annotate `balance`, `overdue` and `credit` on each account (a queryset of crm's billing
+    accounts), in the same single query.
 
     `overdue`: the unpaid remainder of bills whose payment due date has passed.
     `credit`: money paid that no bill has taken yet (it pays the next bills).
@@ -136,13 +138,13 @@ def accounts_with_balance(accounts: QuerySet[BillingAccount]) -> QuerySet[Billin
     )
 
 
-def account_standing(account: BillingAccount) -> tuple[Decimal, Decimal]:
+def account_standing(account: Model) -> tuple[Decimal, Decimal]:
     """(balance, overdue) of one account, as `accounts_with_balance` annotates them."""
-    row = accounts_with_balance(BillingAccount.objects.filter(pk=account.pk)).get()
+    row = accounts_with_balance(crm_selectors.billing_account_rows().filter(pk=account.pk)).get()
     return row.balance, row.overdue
 
 
-def account_balance(account: BillingAccount) -> Decimal:
+def account_balance(account: Model) -> Decimal:
     """What the account owes: its bills' unpaid remainder less its credit."""
     return account_standing(account)[0]
 

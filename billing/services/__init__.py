@@ -1,0 +1,59 @@
+"""Billing writes, one module per sub-domain; the entry points other modules call are here.
+
+- `usage`: usage ingest (guided to the product that pays, normalised to the price's unit).
+- `usage_specifications`: the kinds of usage a network reports (TMF635).
+- `periods`: bill periods, proration, contract years.
+- `charges`, `usage_rating`, `rating`: one account-period rated into charge lines.
+- `bills`: numbered bills from an account's ended periods, and a bill's states.
+- `bill_runs`, `bills_on_demand`: billing every account (resumable) or one account now.
+- `payments`: payments allocated to open bills; credit pays the next bills.
+"""
+
+from billing.services.bill_runs import (
+    ACCOUNTS_PER_CHUNK,
+    bill_run_create,
+    bill_run_enqueue,
+    bill_run_resume,
+    bill_run_start,
+)
+from billing.services.bills import (
+    BILLABLE_STATUSES,
+    PAYMENT_TERMS,
+    account_bill,
+    customer_bill_set_state,
+)
+from billing.services.bills_on_demand import bill_on_demand_create, bill_on_demand_run
+from billing.services.payments import payment_create
+from billing.services.periods import account_periods, billing_period
+from billing.services.usage import MAX_VOLUME, UNIT_BYTES, parse_volume, usage_ingest
+from billing.services.usage_specifications import (
+    USAGE_SPECIFICATION_FIELDS,
+    usage_specification_create,
+    usage_specification_delete,
+    usage_specification_update,
+)
+
+__all__ = [
+    "ACCOUNTS_PER_CHUNK",
+    "BILLABLE_STATUSES",
+    "MAX_VOLUME",
+    "PAYMENT_TERMS",
+    "UNIT_BYTES",
+    "USAGE_SPECIFICATION_FIELDS",
+    "account_bill",
+    "account_periods",
+    "bill_on_demand_create",
+    "bill_on_demand_run",
+    "bill_run_create",
+    "bill_run_enqueue",
+    "bill_run_resume",
+    "bill_run_start",
+    "billing_period",
+    "customer_bill_set_state",
+    "parse_volume",
+    "payment_create",
+    "usage_ingest",
+    "usage_specification_create",
+    "usage_specification_delete",
+    "usage_specification_update",
+]

@@ -1,0 +1,172 @@
+"""Payments: record a payment on an account and allocate it to the open bills, oldest first;
+what no bill takes stays as credit that pays the next bills."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model
+
+from billing.choices import (
+    BILL_TRANSITIONS,
+    PAYABLE_BILL_STATES,
+    PAYMENT_TRANSITIONS,
+    BillState,
+    PaymentMethodType,
+    PaymentState,
+)
+from billing.models import CustomerBill, CustomerBillStateChange, Payment, PaymentAllocation
+from crm import selectors as crm_selectors
+from telco import clock
+from telco.exceptions import Conflict, DomainError
+from telco.money import CURRENCY_EXPONENTS, plain_decimal, round_money
+from telco.states import check_transition
+
+
+def _settle(
+    bill: CustomerBill, amount: Decimal, payment: Payment, now: datetime
+) -> CustomerBillStateChange | None:
+    """Take `amount` off the (locked) bill's remaining amount and move its state to match;
+    the history row of the move, if the state changed."""
+    bill.remaining_amount -= amount
+    target = BillState.SETTLED if bill.remaining_amount == 0 else BillState.PARTIALLY_PAID
+    change = None
+    if target != bill.state:
+        check_transition(BILL_TRANSITIONS, bill.state, target, "Customer bill")
+        change = CustomerBillStateChange(
+            bill=bill,
+            from_state=bill.state,
+            to_state=target,
+            changed_at=now,
+            changed_by=payment.created_by,
+            reason=f"Payment {payment.pk} of {plain_decimal(payment.amount)} {payment.currency}",
+        )
+        bill.state = target
+    bill.last_update = now
+    bill.save(update_fields=["remaining_amount", "state", "last_update"])
+    return change
+
+
+def _allocate(payments: list[Payment], bills: list[CustomerBill]) -> None:
+    """Allocate the payments' unallocated amounts to the bills, both oldest first (all locked)."""
+    now = clock.now()
+    allocations, history = [], []
+    bills = [bill for bill in bills if bill.remaining_amount > 0]
+    for payment in payments:
+        while payment.unallocated_amount > 0 and bills:
+            bill = bills[0]
+            amount = min(payment.unallocated_amount, bill.remaining_amount)
+            allocations.append(PaymentAllocation(payment=payment, bill=bill, amount=amount))
+            payment.unallocated_amount -= amount
+            change = _settle(bill, amount, payment, now)
+            if change is not None:
+                history.append(change)
+            if bill.remaining_amount == 0:
+                bills.pop(0)
+        if payment.unallocated_amount == 0 and payment.state != PaymentState.ALLOCATED:
+            check_transition(PAYMENT_TRANSITIONS, payment.state, PaymentState.ALLOCATED, "Payment")
+            payment.state = PaymentState.ALLOCATED
+            payment.state_date = now
+        payment.save(update_fields=["unallocated_amount", "state", "state_date"])
+    PaymentAllocation.objects.bulk_create(allocations)
+    CustomerBillStateChange.objects.bulk_create(history)
+
+
+def apply_account_credit(*, account: Model, bill: CustomerBill) -> None:
+    """Pay a new bill from the account's credit (unallocated payments), oldest payment first.
+    The caller holds the account's row lock (`billing_account_lock`)."""
+    if bill.remaining_amount <= 0:
+        return
+    payments = list(
+        Payment.objects.select_for_update()
+        .filter(billing_account=account, unallocated_amount__gt=0)
+        .order_by("payment_date", "id")
+    )
+    if payments:
+        _allocate(payments, [bill])
+
+
+def payment_create(
+    *,
+    billing_account_id: int,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    reference: str = "",
+    payment_date: datetime | None = None,
+    description: str = "",
+    authorization_code: str = "",
+    created_by: str = "",
+) -> tuple[Payment, bool]:
+    """Record a payment and allocate it to the account's open bills, oldest first.
+
+    One transaction: the account row and the open bills are locked, the bills the payment
+    covers become settled (the last one partiallyPaid if the money runs out), and what is left
+    stays on the payment as account credit for the next bills. The same non-blank `reference`
+    on the account again returns the stored payment (created=False); with a different amount
+    or currency it is refused (409), since that is a different payment under a reused reference.
+    """
+    if amount <= 0:
+        raise DomainError("The amount must be more than zero.", field="totalAmount.value")
+    maximum = Decimal(settings.PAYMENT_MAX_AMOUNT)
+    if amount > maximum:
+        # A bound against typing errors (an extra zero or two): larger sums are not taken here.
+        raise DomainError(
+            f"A payment is at most {plain_decimal(maximum)} {currency}.",
+            field="totalAmount.value",
+        )
+    exponent = CURRENCY_EXPONENTS.get(currency, 2)
+    if amount != round_money(amount, currency):
+        raise DomainError(
+            f"{currency} amounts have at most {exponent} decimal places.",
+            field="totalAmount.value",
+        )
+    if method not in PaymentMethodType.values:
+        raise DomainError(
+            f"Payment method '{method}' is not one of {', '.join(PaymentMethodType.values)}.",
+            field="paymentMethod",
+        )
+    with transaction.atomic():
+        account = crm_selectors.billing_account_lock(account_id=billing_account_id)
+        if account is None:
+            raise DomainError(
+                f"Billing account '{billing_account_id}' does not exist.", field="account.id"
+            )
+        if currency != account.currency:
+            raise DomainError(
+                f"Account {account.account_number} is paid in {account.currency}, not {currency}.",
+                field="totalAmount.unit",
+            )
+        if reference:
+            # The account lock serialises twins: a first one has committed by the time we read.
+            earlier = Payment.objects.filter(billing_account=account, reference=reference).first()
+            if earlier is not None:
+                if (earlier.amount, earlier.currency) != (amount, currency):
+                    raise Conflict(
+                        f"Payment '{reference}' of account {account.account_number} was recorded "
+                        f"with {earlier.amount.normalize()} {earlier.currency}.",
+                        field="correlatorId",
+                    )
+                return earlier, False
+        now = clock.now()
+        payment = Payment.objects.create(
+            billing_account=account,
+            amount=amount,
+            currency=currency,
+            unallocated_amount=amount,
+            payment_date=payment_date or now,
+            method=method,
+            reference=reference,
+            description=description,
+            authorization_code=authorization_code,
+            created_by=created_by,
+            state_date=now,
+        )
+        bills = list(
+            CustomerBill.objects.select_for_update()
+            .filter(billing_account=account, state__in=PAYABLE_BILL_STATES, remaining_amount__gt=0)
+            .order_by("period_start", "id")
+        )
+        _allocate([payment], bills)
+    return payment, True
