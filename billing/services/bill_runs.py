@@ -115,15 +115,13 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
     BillRun.objects.filter(pk=bill_run.pk).update(state=BillRunState.RUNNING, error="")
     try:
         open_failures = bill_run.failures.filter(resolved_at__isnull=True)
-        retried = [
-            failure.billing_account
-            for failure in open_failures.select_related("billing_account").order_by(
-                "billing_account"
-            )
-        ]
-        _resolve_failures(
-            bill_run, [account.pk for account in retried if _bill_run_account(bill_run, account)]
-        )
+        # First the accounts an earlier pass could not bill.
+        retried = open_failures.select_related("billing_account").order_by("billing_account")
+        billed = []
+        for failure in list(retried):
+            if _bill_run_account(bill_run, failure.billing_account):
+                billed.append(failure.billing_account_id)
+        _resolve_failures(bill_run, billed)
         while True:
             chunk = list(
                 _accounts_in_scope(bill_run).filter(pk__gt=bill_run.last_account_id)[
