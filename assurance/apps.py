@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class AssuranceConfig(AppConfig):
     name = "assurance"
+
+    def ready(self):
+        from assurance.panels import register_panels
+
+        register_panels()

@@ -21,4 +21,7 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self):
+        from billing.panels import register_panels
+
         post_migrate.connect(_ensure_reference_data, sender=self)
+        register_panels()

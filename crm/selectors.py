@@ -243,3 +243,30 @@ def billing_account_lock(*, account_id: int) -> BillingAccount | None:
     """The billing account with its row locked (SELECT ... FOR UPDATE) until the transaction
     ends, so that writes about one account (a bill, a payment) take turns; None if unknown."""
     return BillingAccount.objects.select_for_update().filter(pk=account_id).first()
+
+
+def customer_billing_accounts(customer_id: int) -> QuerySet[BillingAccount]:
+    """A customer's billing accounts by number, with their contacts (billing's panel on the
+    customer 360 annotates their balance)."""
+    return (
+        BillingAccount.objects.filter(customer_id=customer_id)
+        .prefetch_related("contacts")
+        .order_by("account_number")
+    )
+
+
+def customer_rows() -> QuerySet[Customer]:
+    """Customers as bare rows, nothing joined: for the apps above to filter, annotate or count
+    (inventory's customers impacted by a failure)."""
+    return Customer.objects.all()
+
+
+def party_exists(*, party_id: int) -> bool:
+    """Whether a party (individual or organization) has this id."""
+    return Party.objects.filter(pk=party_id).exists()
+
+
+def customer_of_party(*, party_id: int) -> Customer | None:
+    """The party's customer (the first by id when it has several), with its party; None when
+    the party is not a customer."""
+    return Customer.objects.select_related("party").filter(party_id=party_id).order_by("pk").first()

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from crm import views
+from crm.portal_queries import PORTAL_ROUTES
+from telco.panels import lookups_for
 
 app_name = "crm"
 urlpatterns = [
@@ -14,9 +16,10 @@ urlpatterns = [
         name="interaction-create",
     ),
     path("customers/<int:pk>/tickets/new/", views.ticket_new, name="ticket-new"),
-    path("bills/<int:pk>/", views.bill_detail, name="bill-detail"),
     path("tickets/", views.ticket_list, name="ticket-list"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket-detail"),
     path("tickets/<int:pk>/notes/", views.ticket_note, name="ticket-note"),
     path("tickets/<int:pk>/status/", views.ticket_status, name="ticket-status"),
+    # Other apps' portal pages (billing's invoice, /portal/bills/<id>/), by registration.
+    *[pattern for routes in lookups_for(PORTAL_ROUTES) for pattern in routes()],
 ]

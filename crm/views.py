@@ -1,5 +1,10 @@
-"""Agent portal pages: customer search, the customer 360 view, the invoice, and customer care
-(trouble tickets and logged interactions).
+"""Agent portal pages: customer search, the customer 360 view, and customer care (trouble
+tickets and logged interactions).
+
+The 360 page shows what CRM holds (profile, contacts, credit, tickets, interactions) and renders
+the panels other apps register for "crm.customer" (billing's accounts, payments and bills,
+assurance's open alarms) and, in the live block it refreshes, for "crm.customer.live"
+(inventory's products and services, orders' recent orders): telco.panels.
 
 Agents and admins change things; finance reads every page but sees no form, and its POSTs are
 403; the NOC is not in the portal (nor would it see personal data there: `crm.permissions`,
@@ -101,13 +106,6 @@ def portal_search_results(request):
     return render(request, "crm/_search_results.html", _search_context(query))
 
 
-def _live_context(customer_id: int) -> dict:
-    return {
-        "products": portal_queries.customer_products(customer_id),
-        "orders": portal_queries.customer_recent_orders(customer_id),
-    }
-
-
 def _customer_context(request, pk: int, interaction_form=None) -> dict:
     customer = portal_queries.customer_profile(pk)
     party = customer.party
@@ -121,24 +119,19 @@ def _customer_context(request, pk: int, interaction_form=None) -> dict:
         "show_personal_data": personal,
         "identifications": list(party.identifications.all()) if personal else [],
         "credit_profile": profiles[0] if profiles else None,
-        "accounts": customer.accounts.all(),
-        "payments": portal_queries.customer_recent_payments(customer.pk),
-        "bills": portal_queries.customer_bills(customer.pk),
-        "alarms": portal_queries.customer_open_alarms(customer.pk),
         "tickets": list(selectors.open_tickets_for_customer(customer.pk)),
         "timeline": selectors.customer_timeline(customer.pk),
         "can_change": can_change(request.user),
         "interaction_form": interaction_form or InteractionForm(),
         "live_refresh_ms": LIVE_REFRESH_MS,
-        **_live_context(customer.pk),
     }
 
 
 @portal_view
 def customer_detail(request, pk: int):
-    """Customer 360: profile with contact media and identifications, credit profile, accounts
-    with balance and overdue, payments, live products, orders, bills, open alarms, open
-    tickets and the interaction timeline."""
+    """Customer 360: profile with contact media and identifications, credit profile, open
+    tickets and the interaction timeline, and the panels other apps register (accounts with
+    balance and overdue, payments, bills, open alarms; live products and orders)."""
     return render(request, "crm/customer_detail.html", _customer_context(request, pk))
 
 
@@ -281,16 +274,7 @@ def ticket_status(request, pk: int):
 
 @portal_view
 def customer_products(request, pk: int):
-    """The live block of the 360 page (products, services, orders), polled by the page."""
+    """The live block of the 360 page (the "crm.customer.live" panels: products, services,
+    orders), polled by the page."""
     customer = portal_queries.customer_or_404(pk)
-    context = {"customer": customer, **_live_context(customer.pk)}
-    return render(request, "crm/_customer_live.html", context)
-
-
-@portal_view
-def bill_detail(request, pk: int):
-    """The invoice: header, lines and totals, printable."""
-    bill = portal_queries.bill_with_lines(pk)
-    account = bill.billing_account
-    context = {"bill": bill, "account": account, "customer": account.customer}
-    return render(request, "crm/bill_detail.html", context)
+    return render(request, "crm/_customer_live.html", {"customer": customer})

@@ -9,6 +9,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -22,8 +23,8 @@ from django.db.models.functions import Coalesce
 
 from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
+from crm import selectors as crm_selectors
 from crm.choices import Segment
-from crm.models import Customer
 from inventory import topology
 from inventory.choices import (
     BASE_TYPES,
@@ -44,6 +45,7 @@ from inventory.models import (
     ServiceResource,
 )
 from telco import clock
+from telco.ids import parse_id
 
 
 def _held_capacity() -> Coalesce:
@@ -58,7 +60,7 @@ def _held_capacity() -> Coalesce:
     return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
 
 
-def gnb_candidates(*, bandwidth: int, customer: Customer | None = None) -> QuerySet[Resource]:
+def gnb_candidates(*, bandwidth: int, customer: Model | None = None) -> QuerySet[Resource]:
     """gNBs in service with `bandwidth` Mbit/s free, the customer's region first, then the freest.
 
     The customer's region is known when a region is named like the city of their address.
@@ -304,7 +306,9 @@ def impact_report(
         default=Value(len(SEGMENT_ORDER)),
         output_field=IntegerField(),
     )
-    customers = Customer.objects.filter(pk__in=summary["services"].values("product__customer_id"))
+    customers = crm_selectors.customer_rows().filter(
+        pk__in=summary["services"].values("product__customer_id")
+    )
     listed = customers.annotate(rank=segment_rank).order_by("rank", "name", "pk")
     return {
         **summary,
@@ -350,3 +354,116 @@ def product_status_intervals(
     for product_id, started in since.items():
         intervals.setdefault(product_id, []).append((started, None))
     return intervals
+
+
+def elements_carrying_services(kind: str) -> QuerySet[Resource]:
+    """Resources of `kind` (a gNB, an OLT...) that carry at least one active service binding,
+    in id order."""
+    return (
+        Resource.objects.filter(resource_kind=kind, bindings__state=BindingState.ACTIVE)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A customer's products, services and numbers (the customer 360's inventory panel, the search)
+# ---------------------------------------------------------------------------------------------
+
+
+def held_bindings() -> QuerySet[ServiceResource]:
+    """Resources a service holds now (reserved or in use, not released)."""
+    return ServiceResource.objects.exclude(state=BindingState.RELEASED)
+
+
+def held_msisdns() -> QuerySet[ServiceResource]:
+    """MSISDN allocations held by a service: a CFS, or an RFS under one (whose product is its
+    parent's)."""
+    return held_bindings().filter(resource__resource_kind=ResourceKind.MSISDN)
+
+
+def number_customer_ids(number: str) -> QuerySet:
+    """The customer holding the MSISDN `number` (digits), as a one-column values queryset.
+
+    An exact match on the number's unique index (resource kind and value), then primary-key
+    joins.
+    """
+    return (
+        held_msisdns()
+        .filter(resource__value=number)
+        .values(
+            customer=Coalesce(
+                "service__product__customer_id", "service__parent__product__customer_id"
+            )
+        )
+    )
+
+
+def customer_products(customer_id: int) -> list[ProductInstance]:
+    """The customer's products with offering, account, services and the resources they hold;
+    each with `msisdns`, the numbers allocated to it."""
+    bindings = held_bindings().select_related("resource")
+    services = (
+        Service.objects.select_related("service_specification")
+        .prefetch_related(Prefetch("bindings", queryset=bindings.order_by("resource__name")))
+        .order_by("category", "pk")
+    )
+    products = list(
+        ProductInstance.objects.filter(customer_id=customer_id)
+        .select_related("product_offering", "billing_account")
+        .prefetch_related(Prefetch("services", queryset=services))
+        .order_by("-created_at", "-pk")
+    )
+    # The MSISDNs each product's services (or the RFS under them) hold, in one query.
+    numbers = (
+        held_msisdns()
+        .filter(
+            Q(service__product__customer_id=customer_id)
+            | Q(service__parent__product__customer_id=customer_id)
+        )
+        .values_list(
+            Coalesce("service__product_id", "service__parent__product_id"), "resource__value"
+        )
+        .order_by("resource__value")
+    )
+    by_product: dict[int, list[str]] = {}
+    for product_id, number in numbers:
+        by_product.setdefault(product_id, []).append(number)
+    for product in products:
+        product.msisdns = by_product.get(product.pk, [])
+    return products
+
+
+def customer_services(customer_id: int) -> QuerySet[Service]:
+    """The services of the customer's products (not the RFS under them), by id."""
+    return Service.objects.filter(product__customer_id=customer_id).order_by("pk")
+
+
+def resource_by_reference(reference: str) -> Resource | None:
+    """The resource an outside system names, by id or by name (element managers know names);
+    when one resource has the id and another the name, the id wins. None if neither matches."""
+    condition = Q(name=reference)
+    if parse_id(reference) is not None:
+        condition |= Q(pk=parse_id(reference))
+    matches = list(Resource.objects.filter(condition)[:2])
+    by_id = [resource for resource in matches if str(resource.pk) == reference]
+    return (by_id or matches or [None])[0]
+
+
+def services_with_customer() -> QuerySet[Service]:
+    """Services with their product and its customer, in id order (an alarm's impact)."""
+    return Service.objects.select_related("product__customer").order_by("pk")
+
+
+def products_with_offering() -> QuerySet[ProductInstance]:
+    """Products with their customer, billing account and offering (with its specification): to
+    look one up by id (the product an order changes)."""
+    return ProductInstance.objects.select_related(
+        "customer", "billing_account", "product_offering__product_specification"
+    )
+
+
+def services_with_specification() -> QuerySet[Service]:
+    """Services with their specification: to look one up by id (the service a TMF641 order
+    changes)."""
+    return Service.objects.select_related("service_specification")

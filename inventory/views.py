@@ -3,6 +3,10 @@
 Each page runs a fixed number of queries whatever the number of rows: counts come from
 subqueries and aggregates, impact from the topology's recursive CTEs, lists are prefetched and
 paginated.
+
+What other apps know about a region, site or piece of equipment (assurance's open alarms and
+their counts) comes by registration (telco.panels): the pages render the panels and list
+columns registered for "inventory.region", "inventory.site" and "inventory.equipment".
 """
 
 from functools import wraps
@@ -25,20 +29,18 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from assurance import selectors as assurance_selectors
-from assurance.choices import AlarmState
 from catalog.choices import ResourceKind
 from inventory import selectors, topology
 from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, ResourceCategory, ServiceCategory
 from inventory.models import Link, Region, Resource, Service, Site
 from telco.ids import parse_id
+from telco.panels import annotate_columns
 from telco.roles import NOC, has_role
 
 SEARCH_LIMIT = 20
 SITES_PER_PAGE = 50
 SERVICES_PER_PAGE = 25
 CUSTOMERS_LISTED = 50
-ALARMS_LISTED = 100
 LINK_KIND_VALUES = tuple(LINK_KINDS.values())
 PLANT_KINDS = (ResourceKind.CABLE, ResourceKind.DUCT)
 
@@ -75,32 +77,26 @@ def _count(queryset: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _open_alarms() -> QuerySet:
-    return assurance_selectors.alarm_list().exclude(state=AlarmState.CLEARED)
-
-
 def _equipment() -> QuerySet[Resource]:
     """Equipment in its own right (a router, a gNB), not a card, port, link or logical resource."""
     return Resource.objects.filter(resource_kind__in=EQUIPMENT_KINDS)
 
 
 def _sites_with_counts() -> QuerySet[Site]:
-    return (
-        Site.objects.select_related("region")
-        .annotate(
-            equipment_count=_count(_equipment().filter(site=OuterRef("pk"))),
-            open_alarm_count=_count(_open_alarms().filter(resource__site=OuterRef("pk"))),
-        )
-        .order_by("region__name", "name")
+    """Sites with `equipment_count` and what the registered columns show."""
+    sites = Site.objects.select_related("region").annotate(
+        equipment_count=_count(_equipment().filter(site=OuterRef("pk")))
     )
+    return annotate_columns("inventory.site", sites).order_by("region__name", "name")
 
 
 def _regions_with_counts() -> QuerySet[Region]:
-    return Region.objects.annotate(
+    """Regions with `site_count`, `equipment_count` and what the registered columns show."""
+    regions = Region.objects.annotate(
         site_count=_count(Site.objects.filter(region=OuterRef("pk"))),
         equipment_count=_count(_equipment().filter(site__region=OuterRef("pk"))),
-        open_alarm_count=_count(_open_alarms().filter(resource__site__region=OuterRef("pk"))),
-    ).order_by("name")
+    )
+    return annotate_columns("inventory.region", regions).order_by("name")
 
 
 def _resources() -> QuerySet[Resource]:
@@ -230,19 +226,12 @@ def inventory_index(request):
 
 @noc_view
 def site_detail(request, pk: int):
-    """A site: where it is, the equipment there with its utilisation, and its open alarms."""
+    """A site: where it is, the equipment there with its utilisation, and the registered
+    panels (its open alarms)."""
     site = get_object_or_404(Site.objects.select_related("region"), pk=pk)
-    equipment = (
-        _resources()
-        .filter(site=site, resource_kind__in=EQUIPMENT_KINDS)
-        .annotate(open_alarm_count=_count(_open_alarms().filter(resource=OuterRef("pk"))))
-        .order_by("name")
-    )
-    context = {
-        "site": site,
-        "equipment": list(equipment),
-        "alarms": list(_open_alarms().filter(resource__site=site)[:ALARMS_LISTED]),
-    }
+    equipment = _resources().filter(site=site, resource_kind__in=EQUIPMENT_KINDS)
+    equipment = annotate_columns("inventory.equipment", equipment).order_by("name")
+    context = {"site": site, "equipment": list(equipment)}
     return render(request, "inventory/site_detail.html", context)
 
 
@@ -282,7 +271,8 @@ def _link_from(link: Link, *, device_id: int) -> Link:
 
 @noc_view
 def equipment_detail(request, pk: int):
-    """Equipment (or a card, port, logical resource): parts, links, services on it, alarms."""
+    """Equipment (or a card, port, logical resource): parts, links, services on it, and the
+    registered panels (the open alarms on it and inside it)."""
     try:
         resource = _resources().get(pk=pk)
     except Resource.DoesNotExist:
@@ -308,7 +298,6 @@ def equipment_detail(request, pk: int):
         "parts": _tree(resource, descendants),
         "links": links,
         "services_page": _page(request, services, SERVICES_PER_PAGE),
-        "alarms": list(_open_alarms().filter(resource__in=under)[:ALARMS_LISTED]),
     }
     return render(request, "inventory/equipment_detail.html", context)
 

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.choices import ResourceKind
-from crm import portal_queries
 from crm.models import Customer
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import Service
 from inventory.tests.factories import CustomerFacingServiceFactory
@@ -85,7 +85,7 @@ def test_customer_360_products_show_the_msisdn(agent_client, numbers):
     customer, number = numbered_customer(rfs=True)
     html = agent_client.get(reverse("crm:customer-products", args=[customer.pk])).content.decode()
     assert f"MSISDN +{number}" in html
-    product = portal_queries.customer_products(customer.pk)[0]
+    product = inventory_selectors.customer_products(customer.pk)[0]
     assert product.msisdns == [number]
 
 
@@ -95,7 +95,7 @@ def test_msisdn_search_uses_the_number_index(numbers):
         numbered_customer(rfs=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE inventory_resource, inventory_serviceresource, inventory_service")
-    query = Customer.objects.filter(pk__in=portal_queries.number_customer_ids(str(FIRST + 3)))
+    query = Customer.objects.filter(pk__in=inventory_selectors.number_customer_ids(str(FIRST + 3)))
     explained = query.explain()
     assert "resource_value_unique" in explained, explained
     assert "Seq Scan on inventory_resource" not in explained, explained

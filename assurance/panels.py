@@ -1,0 +1,100 @@
+"""What assurance adds to other apps' pages (telco.panels): the open alarms affecting a
+customer on the customer 360; the open alarms on a site and on a piece of equipment (and what
+is inside it) on the NOC inventory pages; and the open alarm count beside each region, site
+and piece of equipment in their lists."""
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from assurance.choices import AlarmState
+from assurance.models import Alarm
+from assurance.selectors import alarm_list, open_alarms_for_customer
+from inventory import selectors as inventory_selectors
+from inventory.topology import resources_under
+from telco.panels import Column, Panel, register, register_column
+
+ALARMS_LISTED = 100
+COUNT = "open_alarm_count"
+
+
+def open_alarms() -> QuerySet[Alarm]:
+    """Alarms not cleared, newest first, with their resource and impact."""
+    return alarm_list().exclude(state=AlarmState.CLEARED)
+
+
+def open_alarm_count(**where) -> Coalesce:
+    """A correlated `COUNT(*)` of the open alarms matching `where` (on OuterRef), as an
+    annotation: one subquery, whatever the number of rows."""
+    counted = (
+        Alarm.objects.exclude(state=AlarmState.CLEARED)
+        .filter(**where)
+        .order_by()
+        .values(group=Value(1))
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def customer_alarms_context(request, customer) -> dict:
+    """Each alarm names, as `customer_services`, which of this customer's services it hits."""
+    services = inventory_selectors.customer_services(customer.pk)
+    alarms = open_alarms_for_customer(customer.pk).prefetch_related(
+        Prefetch("affected_services", queryset=services, to_attr="customer_services")
+    )
+    return {"alarms": list(alarms)}
+
+
+def site_alarms_context(request, site) -> dict:
+    return {"alarms": list(open_alarms().filter(resource__site=site)[:ALARMS_LISTED])}
+
+
+def equipment_alarms_context(request, resource) -> dict:
+    """Alarms on the equipment and on everything inside it (cards, ports, slices)."""
+    under = resources_under([resource.pk])
+    return {"alarms": list(open_alarms().filter(resource__in=under)[:ALARMS_LISTED])}
+
+
+def register_panels() -> None:
+    """Called by `AssuranceConfig.ready()`."""
+    register(
+        "crm.customer",
+        Panel(
+            name="assurance.open_alarms",
+            title="Open network alarms affecting this customer",
+            template="assurance/panels/customer_alarms.html",
+            context=customer_alarms_context,
+            order=40,
+        ),
+    )
+    for object_type, context in (
+        ("inventory.site", site_alarms_context),
+        ("inventory.equipment", equipment_alarms_context),
+    ):
+        register(
+            object_type,
+            Panel(
+                name="assurance.open_alarms",
+                title="Open alarms",
+                template="assurance/panels/resource_alarms.html",
+                context=context,
+                order=10,
+            ),
+        )
+    for object_type, title, where in (
+        ("inventory.region", "Open alarms", "resource__site__region"),
+        ("inventory.site", "Open alarms", "resource__site"),
+        ("inventory.equipment", "Alarms", "resource"),
+    ):
+        register_column(
+            object_type,
+            Column(
+                name="assurance.open_alarm_count",
+                title=title,
+                template="assurance/panels/open_alarm_count_cell.html",
+                annotate=lambda queryset, where=where: queryset.annotate(
+                    **{COUNT: open_alarm_count(**{where: OuterRef("pk")})}
+                ),
+                css_class="num",
+            ),
+        )
