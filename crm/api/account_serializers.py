@@ -5,17 +5,21 @@ from types import SimpleNamespace
 
 from rest_framework import serializers
 
-from crm.api.bill_structure import BillStructureSerializer, bill_structure_representation
-from crm.api.serializers import (
-    INDIVIDUAL,
-    ORGANIZATION,
+from crm import services
+from crm.api.bill_structure import (
+    BillStructureSerializer,
+    bill_cycle_day_field,
+    bill_structure_representation,
+)
+from crm.api.tmf_common import (
     AccountContactSerializer,
     PaymentMethodRefSerializer,
     RelatedPartySerializer,
     TimePeriodSerializer,
-    _period_fields,
     account_contact_representation,
+    party_from_related_party,
     party_ref,
+    period_fields,
     with_valid_for,
 )
 from crm.choices import AccountKind, AccountState
@@ -24,8 +28,8 @@ from crm.models import (
     BillFormat,
     BillingCycleSpecification,
     BillPresentationMedia,
-    Party,
 )
+from crm.services.bill_structure import MAX_OFFSET_DAYS
 from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer
 from telco.selectors import row_with_id
 
@@ -35,9 +39,13 @@ ACCOUNT_TYPES = {
     AccountKind.SETTLEMENT: "SettlementAccount",
     AccountKind.FINANCIAL: "FinancialAccount",
 }
-PARTY_TYPES = {INDIVIDUAL: "Individual", ORGANIZATION: "Organization"}
-# Offsets are days: a short int column.
-OFFSET = {"required": False, "allow_null": True, "min_value": -366, "max_value": 366}
+# Offsets are days before or after the cycle date (a short int column).
+OFFSET = {
+    "required": False,
+    "allow_null": True,
+    "min_value": -MAX_OFFSET_DAYS,
+    "max_value": MAX_OFFSET_DAYS,
+}
 
 
 class BillingCycleSpecificationSerializer(TMFSerializer):
@@ -50,8 +58,8 @@ class BillingCycleSpecificationSerializer(TMFSerializer):
 
     name = serializers.CharField(max_length=80)
     description = serializers.CharField(required=False, allow_blank=True)
-    billingDateShift = serializers.IntegerField(
-        source="billing_date_shift", required=False, allow_null=True, min_value=1, max_value=28
+    billingDateShift = bill_cycle_day_field(
+        source="billing_date_shift", required=False, allow_null=True
     )
     billingPeriod = serializers.CharField(
         source="billing_period", max_length=40, required=False, allow_blank=True
@@ -80,7 +88,7 @@ class BillingCycleSpecificationSerializer(TMFSerializer):
 
     def validate(self, attrs):
         if "validFor" in attrs:
-            attrs.update(_period_fields(attrs))
+            attrs.update(period_fields(attrs))
             del attrs["validFor"]
         return attrs
 
@@ -193,28 +201,6 @@ class AccountRelationshipSerializer(serializers.Serializer):
     validFor = TimePeriodSerializer()
 
 
-def party_from_related_party(parties: list[dict], *, required: bool) -> Party | None:
-    """The one Individual or Organization among the related parties (the owner)."""
-    owners = [p for p in parties if p.get("referred_type", "") in ("", *PARTY_TYPES.values())]
-    if not owners:
-        if required:
-            raise serializers.ValidationError("The owning Individual or Organization is required.")
-        return None
-    if len(owners) > 1:
-        raise serializers.ValidationError("Only one party can own an account.")
-    index = parties.index(owners[0])
-    raw = owners[0]["id"]
-    party = row_with_id(Party.objects, raw)
-    if party is None:
-        raise serializers.ValidationError({index: {"id": f"Party '{raw}' does not exist."}})
-    referred = owners[0].get("referred_type")
-    if referred and referred != party.referred_type:
-        raise serializers.ValidationError(
-            {index: {"@referredType": f"Party '{raw}' is an {party.referred_type}."}}
-        )
-    return party
-
-
 class AccountSerializer(TMFSerializer):
     """Shared by partyAccount, settlementAccount and financialAccount (one table, `kind`).
 
@@ -272,12 +258,10 @@ class AccountSerializer(TMFSerializer):
         return ACCOUNT_URL_NAMES[self.kind]
 
     def validate_relatedParty(self, parties):
-        return party_from_related_party(parties, required=self.kind != AccountKind.FINANCIAL)
+        # Whether the account needs an owner is the service's rule (`crm.services.accounts`).
+        return party_from_related_party(parties)
 
     def validate(self, attrs):
-        owned = self.kind != AccountKind.FINANCIAL
-        if self.instance is None and owned and "relatedParty" not in attrs:
-            raise serializers.ValidationError({"relatedParty": "This field is required."})
         if "relatedParty" in attrs:
             attrs["party"] = attrs.pop("relatedParty")
         if "creditLimit" in attrs:
@@ -285,14 +269,13 @@ class AccountSerializer(TMFSerializer):
             if money is None:
                 attrs["credit_limit"] = None
             elif self.instance is None:
+                # A new account takes its currency from its credit limit.
                 attrs["currency"] = money["unit"].upper()
                 attrs["credit_limit"] = money["value"]
-            elif money["unit"].upper() != self.instance.currency:
-                raise serializers.ValidationError(
-                    {"creditLimit.unit": f"The account's currency is {self.instance.currency}."}
-                )
             else:
-                attrs["credit_limit"] = money["value"]
+                attrs["credit_limit"] = services.credit_limit_in_account_currency(
+                    credit_limit=money, currency=self.instance.currency
+                )
         return attrs
 
     def to_representation(self, instance):

@@ -11,7 +11,7 @@ create reference rows inline). On output each is a reference with `isRef: true`.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.choices import cycle_specification_name
+from crm.choices import FIRST_BILL_CYCLE_DAY, LAST_BILL_CYCLE_DAY, cycle_specification_name
 from crm.models import BillFormat, BillingCycleSpecification, BillPresentationMedia
 from telco.api.schema import STRING, array, nullable, obj
 from telco.api.serializers import href_for
@@ -42,6 +42,13 @@ BILL_STRUCTURE = obj(
         "presentationMedia": array(REF_OR_VALUE),
     }
 )
+
+
+def bill_cycle_day_field(**kwargs) -> serializers.IntegerField:
+    """A bill cycle day (`billCycleDay`, `billingDateShift`): the days of `crm.choices`."""
+    return serializers.IntegerField(
+        min_value=FIRST_BILL_CYCLE_DAY, max_value=LAST_BILL_CYCLE_DAY, **kwargs
+    )
 
 
 class ReferenceField(serializers.Field):
@@ -106,7 +113,7 @@ class CycleSpecificationField(ReferenceField):
         row = self.find(data)
         if row is not None:
             return row
-        day = serializers.IntegerField(min_value=1, max_value=28)
+        day = bill_cycle_day_field()
         if "billingDateShift" not in data:
             raise serializers.ValidationError(
                 {"id": "An id, a name or a billingDateShift is required."}
