@@ -4,14 +4,14 @@ from django.db.models import Case, Count, IntegerField, Prefetch, QuerySet, Valu
 
 from assurance.choices import SEVERITY_RANK, AlarmState
 from assurance.models import Alarm, AlarmTask
-from inventory.models import Service
+from inventory import selectors as inventory_selectors
 
 
 def _impact_prefetch() -> Prefetch:
     """Affected services with their product and customer, in one extra query per page."""
     return Prefetch(
         "affected_services",
-        queryset=Service.objects.select_related("product__customer").order_by("pk"),
+        queryset=inventory_selectors.services_with_customer(),
     )
 
 

@@ -15,11 +15,10 @@ from assurance.choices import (
     AlarmTaskKind,
 )
 from assurance.models import Alarm, AlarmStateChange, AlarmTask
-from inventory.models import Resource
+from inventory import selectors as inventory_selectors
 from inventory.topology import services_depending_on
 from telco import clock
 from telco.exceptions import Conflict, DomainError, InvalidTransition
-from telco.ids import parse_id
 from telco.states import check_transition, transition
 
 ALARM = Alarm._meta.db_table
@@ -65,16 +64,6 @@ def reduction_key(
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def find_alarmed_resource(reference: str) -> Resource | None:
-    """The resource an alarm names, by id or by name (element managers know names)."""
-    condition = Q(name=reference)
-    if parse_id(reference) is not None:
-        condition |= Q(pk=parse_id(reference))
-    matches = list(Resource.objects.filter(condition)[:2])
-    by_id = [resource for resource in matches if str(resource.pk) == reference]
-    return (by_id or matches or [None])[0]
-
-
 def alarm_raise(
     *,
     source_system_id: str,
@@ -94,7 +83,8 @@ def alarm_raise(
     A new alarm gets its impact at once: the customer-facing services that depend on the alarmed
     resource or anything beneath it. An alarm on an unknown object is kept, with no impact.
     """
-    resource = find_alarmed_resource(alarmed_object_id)
+    # The resource the alarm names, by id or by name (element managers know names).
+    resource = inventory_selectors.resource_by_reference(alarmed_object_id)
     # Canonical reference: the same element reported by id or by name is the same fault.
     object_ref = str(resource.pk) if resource else alarmed_object_id
     key = reduction_key(

@@ -27,7 +27,6 @@ from django.db import connection
 from django.db.models import F, Lookup, QuerySet
 from django.db.models.expressions import RawSQL
 
-from crm.models import Customer
 from inventory.choices import BindingState, ServiceCategory
 from inventory.models import Link, ProductInstance, Resource, Service, ServiceResource
 
@@ -39,7 +38,8 @@ Z_DEVICE = "COALESCE(link.z_device_id, link.z_end_id)"
 SERVICE = Service._meta.db_table
 BINDING = ServiceResource._meta.db_table
 PRODUCT = ProductInstance._meta.db_table
-CUSTOMER = Customer._meta.db_table
+# The customers' table, reached through the product's relation (crm's models are not imported).
+CUSTOMER = ProductInstance._meta.get_field("customer").related_model._meta.db_table
 
 
 def _id_list(ids: Iterable) -> list[int]:

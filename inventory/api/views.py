@@ -8,8 +8,8 @@ from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
-from catalog.models import ResourceSpecification
 from inventory import selectors, services
 from inventory.api.serializers import (
     ProductSerializer,
@@ -208,7 +208,9 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         specification = None
         if "resourceSpecification" in data:
             specification_id = data["resourceSpecification"]["id"]
-            specification = row_with_id(ResourceSpecification.objects, specification_id)
+            specification = row_with_id(
+                catalog_selectors.resource_specification_list(), specification_id
+            )
             if specification is None:
                 raise DomainError(
                     f"Resource specification '{specification_id}' does not exist.",
