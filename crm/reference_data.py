@@ -6,6 +6,7 @@ empties tables the migration filled), so they are there whatever ran before.
 """
 
 from crm.choices import (
+    BILL_CYCLE_DAYS,
     STANDARD_BILL_FORMATS,
     STANDARD_PRESENTATION_MEDIA,
     cycle_specification_name,
@@ -20,7 +21,7 @@ def ensure_standard_bill_structure(apps, using: str = "default") -> None:
     cycles = apps.get_model("crm", "BillingCycleSpecification").objects.db_manager(using)
     formats = apps.get_model("crm", "BillFormat").objects.db_manager(using)
     media = apps.get_model("crm", "BillPresentationMedia").objects.db_manager(using)
-    names = {cycle_specification_name(day): day for day in range(1, 29)}
+    names = {cycle_specification_name(day): day for day in BILL_CYCLE_DAYS}
     present = set(cycles.filter(name__in=names).values_list("name", flat=True))
     cycles.bulk_create(
         [
