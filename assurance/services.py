@@ -307,10 +307,12 @@ def alarm_patch(
             for field, value in (changes or {}).items()
             if getattr(alarm, field) != value
         }
-        if alarm.state == AlarmState.CLEARED:
-            target = state or (AlarmState.UPDATED if changed else None)
-            if target:
-                check_transition(ALARM_TRANSITIONS, alarm.state, target, "Alarm")
+        # The state the PATCH moves the alarm to, checked once before anything is written: a
+        # cleared alarm moves nowhere, and only `updated` and `cleared` are reachable.
+        target = state or (AlarmState.UPDATED if changed else None)
+        if target is not None:
+            check_transition(ALARM_TRANSITIONS, alarm.state, target, "Alarm")
+        elif alarm.state == AlarmState.CLEARED:
             raise InvalidTransition(f"Alarm {alarm.pk} is cleared: a cleared alarm is final.")
         if changed or state == AlarmState.UPDATED:
             alarm = alarm_update(alarm=alarm, by=by, changes=changed)
@@ -324,8 +326,6 @@ def alarm_patch(
             alarm = alarm_comment(alarm=alarm, by=by, comments=comments)
         if state == AlarmState.CLEARED:
             alarm = alarm_clear(alarm=alarm, by=by, cleared_time=cleared_time)
-        elif state not in (None, AlarmState.UPDATED):
-            check_transition(ALARM_TRANSITIONS, alarm.state, state, "Alarm")
     return alarm
 
 

@@ -538,3 +538,31 @@ class ResourceCreateSerializer(serializers.Serializer):
         value["resource_kind"] = kind
         value["characteristics"] = characteristics
         return value
+
+
+# Cards and ports are fitted by `services.part_create`, which checks their parent and position.
+PART_KINDS = (ResourceKind.CARD, ResourceKind.PORT)
+
+
+def part_arguments(kind: str, characteristics: dict) -> dict:
+    """A card's or port's `position` (and a card's `model`), sent as characteristics in a
+    TMF639 body, as `part_create` arguments; the other characteristics stay characteristics."""
+    characteristics = dict(characteristics)
+    position = characteristics.pop("position", None)
+    arguments = {"position": "" if position is None else str(position)}
+    if kind == ResourceKind.CARD:
+        model = characteristics.pop("model", None)
+        arguments["model"] = "" if model is None else str(model)
+    return {**arguments, "characteristics": characteristics}
+
+
+def part_error_field(field: str, parent_index: int | None) -> str:
+    """The body's name for a field `part_create` names: the parent is the `isContainedIn`
+    relationship at `parent_index` (None: the body has none), the position a characteristic."""
+    if field == "parent":
+        if parent_index is None:
+            return "resourceRelationship"
+        return f"resourceRelationship[{parent_index}].resource.id"
+    if field == "position":
+        return "resourceCharacteristic.position"
+    return field

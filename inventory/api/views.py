@@ -12,11 +12,14 @@ from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
 from inventory import selectors, services
 from inventory.api.serializers import (
+    PART_KINDS,
     ProductSerializer,
     ResourceCreateSerializer,
     ResourceSerializer,
     ServiceSerializer,
     kind_category,
+    part_arguments,
+    part_error_field,
 )
 from inventory.choices import BASE_TYPES, LINK_KINDS, TMF_TYPES
 from inventory.models import Resource, Site
@@ -107,52 +110,6 @@ class _WithoutParameter:
     def __init__(self, request, name: str):
         self.query_params = request.query_params.copy()
         self.query_params.pop(name)
-
-
-PART_KINDS = (ResourceKind.CARD, ResourceKind.PORT)
-
-
-def _part_create(data: dict, kind: str, specification, related: dict, related_index: dict):
-    """A card or port through the inventory service, so TMF639 POST passes the same checks as
-    the services and the CSV import (allowed parent, free position); the service's field names
-    are turned into this body's. Its place is its parent's."""
-    characteristics = dict(data["characteristics"])
-    position = characteristics.pop("position", None)
-    position = "" if position is None else str(position)
-    parent = related.get("isContainedIn")
-    parent_field = (
-        f"resourceRelationship[{related_index['isContainedIn']}].resource.id"
-        if parent is not None
-        else "resourceRelationship"
-    )
-    fields = {
-        "equipment": parent_field,
-        "parent": parent_field,
-        "slot": "resourceCharacteristic.position",
-        "position": "resourceCharacteristic.position",
-    }
-    common = {
-        "name": data["name"],
-        "capacity_mbps": data["capacity_mbps"],
-        "serial_number": data["serialNumber"],
-        "resource_specification": specification,
-    }
-    try:
-        if kind == ResourceKind.CARD:
-            model = characteristics.pop("model", None)
-            model = "" if model is None else str(model)
-            return services.card_create(
-                equipment=parent,
-                slot=position,
-                model=model,
-                characteristics=characteristics,
-                **common,
-            )
-        return services.port_create(
-            parent=parent, position=position, characteristics=characteristics, **common
-        )
-    except DomainError as error:
-        raise DomainError(error.message, field=fields.get(error.field, error.field)) from None
 
 
 def _resource_ref(relationship: dict, field: str) -> Resource:
@@ -255,7 +212,19 @@ class ResourceViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
                 cable=related.get("isContainedIn"),
             )
         if kind in PART_KINDS:
-            return _part_create(data, kind, specification, related, related_index)
+            try:
+                return services.part_create(
+                    kind=kind,
+                    parent=related.get("isContainedIn"),
+                    name=data["name"],
+                    capacity_mbps=data["capacity_mbps"],
+                    serial_number=data["serialNumber"],
+                    resource_specification=specification,
+                    **part_arguments(kind, characteristics),
+                )
+            except DomainError as error:
+                field = part_error_field(error.field, related_index.get("isContainedIn"))
+                raise DomainError(error.message, field=field) from None
         return services.resource_create(
             name=data["name"],
             category=data["category"] or kind_category(kind),

@@ -27,6 +27,7 @@ from inventory.services.physical import (
     equipment_create,
     link_create,
     link_problems,
+    part_create,
     part_problems,
     port_create,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "logical_allocate",
     "logical_release",
     "msisdn_range_create",
+    "part_create",
     "part_problems",
     "port_create",
     "product_create",

@@ -119,6 +119,41 @@ def equipment_create(
 
 
 @transaction.atomic
+def part_create(
+    *,
+    kind: str,
+    parent: Resource | None,
+    position: str,
+    name: str = "",
+    model: str = "",
+    capacity_mbps: int = 0,
+    serial_number: str = "",
+    resource_specification=None,
+    characteristics: dict | None = None,
+) -> Resource:
+    """Fit a card or a port (`kind`) into `parent` at `position` (see `part_problems`), for
+    callers that learn the kind from their input (TMF639 POST). A card takes its equipment's
+    vendor and `model`. `DomainError` names `parent` or `position` (or `name`)."""
+    if kind not in PART_PARENTS:
+        raise DomainError(f"A {kind} is not a card or a port.", field="resource_kind")
+    card = {}
+    if kind == ResourceKind.CARD:
+        card = {"model": model, "vendor": parent.vendor if parent is not None else ""}
+    return _part_create(
+        kind=kind,
+        parent=parent,
+        position=position,
+        name=name,
+        field_names={},
+        capacity_mbps=capacity_mbps,
+        serial_number=serial_number,
+        resource_specification=resource_specification,
+        characteristics=characteristics or {},
+        **card,
+    )
+
+
+@transaction.atomic
 def card_create(
     *,
     equipment: Resource | None,
