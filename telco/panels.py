@@ -18,7 +18,8 @@ Templates render them with `{% load panels %}` (telco/templatetags/panels.py). T
 imports no app.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,3 +138,25 @@ def unregister(key: str, name: str) -> None:
     for registry in (_panels, _columns, _lookups):
         if key in registry:
             registry[key] = [each for each in registry[key] if item_name(each) != name]
+
+
+@contextmanager
+def replaced(key: str, *items: Panel | Column | Callable) -> Iterator[None]:
+    """Within the block, `key` (an object type or a lookup point) has exactly `items` (panels,
+    columns, lookup functions) and nothing else; what it had comes back after. For tests."""
+    registries = (_panels, _columns, _lookups)
+    saved = [registry.pop(key, None) for registry in registries]
+    try:
+        for item in items:
+            if isinstance(item, Panel):
+                register(key, item)
+            elif isinstance(item, Column):
+                register_column(key, item)
+            else:
+                register_lookup(key, item)
+        yield
+    finally:
+        for registry, items_before in zip(registries, saved, strict=True):
+            registry.pop(key, None)
+            if items_before is not None:
+                registry[key] = items_before
