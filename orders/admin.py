@@ -3,11 +3,14 @@ from django.contrib import admin, messages
 from orders import services
 from orders.models import (
     ActivationStep,
+    ActivationStepStateChange,
     ProductOrder,
     ProductOrderItem,
+    ProductOrderItemStateChange,
     ProductOrderStateChange,
     ServiceOrder,
     ServiceOrderItem,
+    ServiceOrderItemStateChange,
     ServiceOrderStateChange,
 )
 from telco.admin import StateHistoryInline
@@ -19,10 +22,25 @@ class ProductOrderItemInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ["product_offering", "product"]
     readonly_fields = ["state", "target_status", "relies_on", "failure_reason"]
+    show_change_link = True
 
 
 class ProductOrderHistoryInline(StateHistoryInline):
     model = ProductOrderStateChange
+
+
+class ProductOrderItemHistoryInline(StateHistoryInline):
+    model = ProductOrderItemStateChange
+
+
+@admin.register(ProductOrderItem)
+class ProductOrderItemAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "action", "product_offering", "product", "state"]
+    list_filter = ["state", "action"]
+    list_select_related = ["order", "product_offering", "product"]
+    raw_id_fields = ["order", "product_offering", "product"]
+    readonly_fields = ["state", "target_status", "relies_on", "failure_reason"]
+    inlines = [ProductOrderItemHistoryInline]
 
 
 @admin.register(ProductOrder)
@@ -54,6 +72,11 @@ class ActivationStepInline(admin.TabularInline):
     ]
     readonly_fields = fields
     can_delete = False
+    show_change_link = True
+
+
+class ServiceOrderItemHistoryInline(StateHistoryInline):
+    model = ServiceOrderItemStateChange
 
 
 @admin.register(ServiceOrderItem)
@@ -62,7 +85,8 @@ class ServiceOrderItemAdmin(admin.ModelAdmin):
     list_filter = ["state"]
     list_select_related = ["order", "service_specification", "service"]
     raw_id_fields = ["order", "service", "product_order_item", "service_specification"]
-    inlines = [ActivationStepInline]
+    readonly_fields = ["state"]
+    inlines = [ActivationStepInline, ServiceOrderItemHistoryInline]
 
 
 class ServiceOrderItemInline(admin.TabularInline):
@@ -117,6 +141,10 @@ class ServiceOrderAdmin(admin.ModelAdmin):
         messages.info(request, f"{done} order(s) failed.")
 
 
+class ActivationStepHistoryInline(StateHistoryInline):
+    model = ActivationStepStateChange
+
+
 @admin.register(ActivationStep)
 class ActivationStepAdmin(admin.ModelAdmin):
     list_display = ["item", "sequence", "name", "state", "attempts", "started_at", "deadline"]
@@ -124,3 +152,5 @@ class ActivationStepAdmin(admin.ModelAdmin):
     list_select_related = ["item__order", "resource"]
     search_fields = ["idempotency_key", "name", "last_error"]
     raw_id_fields = ["item", "resource"]
+    readonly_fields = ["state", "attempts"]
+    inlines = [ActivationStepHistoryInline]

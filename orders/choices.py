@@ -58,6 +58,22 @@ ORDER_TRANSITIONS = {
 
 FINAL_ORDER_STATES = {state for state, moves in ORDER_TRANSITIONS.items() if not moves}
 
+# An order item (product or service order line) runs inside its order: it waits (pending) for the
+# items it relies on, runs, and ends completed, failed, or cancelled with its order.
+ORDER_ITEM_TRANSITIONS = {
+    OrderState.ACKNOWLEDGED: {
+        OrderState.PENDING,
+        OrderState.IN_PROGRESS,
+        OrderState.FAILED,
+        OrderState.CANCELLED,
+    },
+    OrderState.PENDING: {OrderState.IN_PROGRESS, OrderState.FAILED, OrderState.CANCELLED},
+    OrderState.IN_PROGRESS: {OrderState.COMPLETED, OrderState.FAILED, OrderState.CANCELLED},
+    OrderState.COMPLETED: set(),
+    OrderState.FAILED: set(),
+    OrderState.CANCELLED: set(),
+}
+
 
 class TaskState(models.TextChoices):
     """TMF TaskStateType: the lifecycle of a task resource such as cancelProductOrder."""
@@ -83,3 +99,23 @@ class StepState(models.TextChoices):
     DONE = "done"
     FAILED = "failed"
     COMPENSATED = "compensated"
+
+
+STEP_TRANSITIONS = {
+    # Done without running: the activation step, done with the order's completion, or a step
+    # whose call answered after the watchdog had put it back to pending.
+    StepState.PENDING: {StepState.RUNNING, StepState.DONE, StepState.FAILED},
+    # Running again: its worker died or the task was delivered twice (the idempotency key keeps
+    # the element right). Pending: a transient error or a timeout, to be retried.
+    StepState.RUNNING: {
+        StepState.RUNNING,
+        StepState.PENDING,
+        StepState.DONE,
+        StepState.FAILED,
+        StepState.COMPENSATED,
+    },
+    StepState.DONE: {StepState.COMPENSATED},
+    # Retried by the NOC.
+    StepState.FAILED: {StepState.PENDING},
+    StepState.COMPENSATED: set(),
+}

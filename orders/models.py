@@ -74,6 +74,12 @@ class ProductOrderStateChange(StateChange):
     order = models.ForeignKey(ProductOrder, on_delete=models.CASCADE, related_name="history")
 
 
+class ProductOrderItemStateChange(StateChange):
+    """History of a product order item's state moves (waiting, running, and how it ended)."""
+
+    item = models.ForeignKey(ProductOrderItem, on_delete=models.CASCADE, related_name="history")
+
+
 class ServiceOrder(models.Model):
     """An order to the network for services (TMF641), usually decomposed from a product order."""
 
@@ -135,6 +141,12 @@ class ServiceOrderItem(models.Model):
 
 class ServiceOrderStateChange(StateChange):
     order = models.ForeignKey(ServiceOrder, on_delete=models.CASCADE, related_name="history")
+
+
+class ServiceOrderItemStateChange(StateChange):
+    """History of a service order item's state moves."""
+
+    item = models.ForeignKey(ServiceOrderItem, on_delete=models.CASCADE, related_name="history")
 
 
 class _OrderCancellation(models.Model):
@@ -227,3 +239,9 @@ class ActivationStep(models.Model):
 
     def __str__(self):
         return f"{self.sequence}. {self.name} ({self.state})"
+
+
+class ActivationStepStateChange(StateChange):
+    """History of an activation step's state moves: each attempt, retry, failure, undo."""
+
+    step = models.ForeignKey(ActivationStep, on_delete=models.CASCADE, related_name="history")

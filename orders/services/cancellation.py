@@ -14,8 +14,8 @@ from orders.models import (
     ProductOrder,
     ServiceOrder,
 )
-from orders.services.common import RESERVE, _order_move
-from orders.services.workflow import _service_order_release
+from orders.services.common import RESERVE, items_move, order_move
+from orders.services.compensation import service_order_release
 from telco import clock
 from telco.exceptions import DomainError
 from telco.selectors import row_with_id
@@ -48,17 +48,24 @@ def _cancellation_refusal(order, steps) -> str:
 
 def _order_cancel_moves(order, *, by: str, reason: str, at) -> None:
     """acknowledged/inProgress/... -> assessingCancellation -> pendingCancellation -> cancelled."""
-    _order_move(order, OrderState.ASSESSING_CANCELLATION, by=by, reason=reason)
-    _order_move(order, OrderState.PENDING_CANCELLATION, by=by, reason=reason)
-    _order_move(order, OrderState.CANCELLED, by=by, reason=reason, completion_date=at)
-    order.items.update(state=OrderState.CANCELLED)
+    order_move(order, OrderState.ASSESSING_CANCELLATION, by=by, reason=reason)
+    order_move(order, OrderState.PENDING_CANCELLATION, by=by, reason=reason)
+    order_move(order, OrderState.CANCELLED, by=by, reason=reason, completion_date=at)
+    # An item that already ended (one whose product needed no network completed at once)
+    # keeps how it ended.
+    items_move(
+        order.items.exclude(state__in=FINAL_ORDER_STATES),
+        OrderState.CANCELLED,
+        by=by,
+        reason=reason,
+    )
 
 
 def _service_order_withdraw(order: ServiceOrder, *, by: str, reason: str, at) -> None:
     """Cancel a locked, cancellable service order and release what it reserved."""
     if order.state not in FINAL_ORDER_STATES:
         _order_cancel_moves(order, by=by, reason=reason, at=at)
-    _service_order_release(order, by=by, reason=reason, product_status=ProductStatus.CANCELLED)
+    service_order_release(order, by=by, reason=reason, product_status=ProductStatus.CANCELLED)
 
 
 def _locked_order(model, order_id: str, *, field: str):

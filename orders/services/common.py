@@ -1,9 +1,17 @@
-"""Shared by the order modules: the workflow actor, step operations, order moves, enqueueing."""
+"""Shared by the order modules: the workflow actor, step operations, order and item moves,
+enqueueing."""
 
 from django.db import transaction
 
-from orders.choices import ORDER_TRANSITIONS
-from orders.models import ProductOrder, ProductOrderStateChange, ServiceOrderStateChange
+from orders.choices import ORDER_ITEM_TRANSITIONS, ORDER_TRANSITIONS
+from orders.models import (
+    ProductOrder,
+    ProductOrderItem,
+    ProductOrderItemStateChange,
+    ProductOrderStateChange,
+    ServiceOrderItemStateChange,
+    ServiceOrderStateChange,
+)
 from telco.states import transition
 
 # Who the workflow writes into history rows.
@@ -19,7 +27,8 @@ ACTIVATE = "activate"  # the last step: inventory, products and orders change in
 ELEMENT_OPERATIONS = (CONFIGURE, MODIFY, DEACTIVATE)
 
 
-def _enqueue(task_name: str, object_id: int) -> None:
+def enqueue_after_commit(task_name: str, object_id: int) -> None:
+    """Send the order task `task_name` for `object_id` once the transaction commits."""
     # Imported here: the tasks module imports this one.
     from orders import tasks
 
@@ -27,7 +36,9 @@ def _enqueue(task_name: str, object_id: int) -> None:
     transaction.on_commit(lambda: task.delay(object_id))
 
 
-def _order_move(order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, **extra):
+def order_move(order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, **extra):
+    """Move a product or service order through ORDER_TRANSITIONS, with its history row;
+    `extra` fields (completion date, failure reason...) are written in the same UPDATE."""
     is_product_order = isinstance(order, ProductOrder)
     return transition(
         order,
@@ -39,3 +50,25 @@ def _order_move(order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTO
         reason=reason,
         extra_updates=extra,
     )
+
+
+def item_move(item, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, **extra):
+    """Move a product or service order item through ORDER_ITEM_TRANSITIONS (row locked, history
+    written); `extra` fields (failure reason, product...) are written in the same UPDATE."""
+    is_product_item = isinstance(item, ProductOrderItem)
+    return transition(
+        item,
+        target,
+        transitions=ORDER_ITEM_TRANSITIONS,
+        history=ProductOrderItemStateChange if is_product_item else ServiceOrderItemStateChange,
+        history_fk="item",
+        by=by,
+        reason=reason,
+        extra_updates=extra,
+    )
+
+
+def items_move(items, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, **extra) -> None:
+    """Move each of an order's few items (a queryset or list), in id order, by `item_move`."""
+    for item in sorted(items, key=lambda item: item.pk):
+        item_move(item, target, reason=reason, by=by, **extra)

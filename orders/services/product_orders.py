@@ -4,37 +4,37 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Model
 
 from inventory import services as inventory_services
 from inventory.choices import ProductStatus, ServiceState
-from inventory.models import ProductInstance, Service
 from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
 from orders.models import ProductOrder, ProductOrderItem, ProductOrderStateChange
-from orders.services.common import WORKFLOW_ACTOR, _enqueue, _order_move
+from orders.services.common import WORKFLOW_ACTOR, enqueue_after_commit, item_move, order_move
 from orders.services.service_orders import (
-    _service_order_change_item_create,
-    _service_order_create,
-    _service_order_item_create,
+    service_order_add_item_create,
+    service_order_change_item_create,
+    service_order_create,
 )
 from orders.services.validation import (
     CHANGE,
     RESUME,
     SUSPEND,
     TERMINATE,
+    CheckedItem,
     ItemRequest,
     PartyRequest,
-    _billing_account_for,
-    _bundled_offerings,
-    _characteristics_of,
-    _check_add,
-    _check_change,
-    _check_feasible,
-    _check_relationships,
-    _check_standing,
-    _CheckedItem,
-    _customer_from_parties,
-    _monthly_recurring,
-    _needs_gnb,
+    billing_account_for,
+    bundled_offerings,
+    characteristics_known_to,
+    check_account_standing,
+    check_add_item,
+    check_change_item,
+    check_feasible,
+    check_relationships,
+    customer_from_parties,
+    monthly_recurring,
+    needs_gnb,
 )
 from telco import clock
 from telco.exceptions import DomainError
@@ -71,18 +71,18 @@ def product_order_submit(
     """
     if not items:
         raise DomainError("An order needs at least one item.", field="productOrderItem")
-    customer = _customer_from_parties(parties)
+    customer = customer_from_parties(parties)
     seen_ids, seen_products = set(), set()
-    checked: list[_CheckedItem] = []
+    checked: list[CheckedItem] = []
     for index, item in enumerate(items):
         prefix = f"productOrderItem[{index}]"
         if item.item_id in seen_ids:
             raise DomainError(f"Item id '{item.item_id}' is repeated.", field=f"{prefix}.id")
         seen_ids.add(item.item_id)
         if item.action == ItemAction.ADD:
-            checked.append(_check_add(item, customer, prefix))
+            checked.append(check_add_item(item, customer, prefix))
         elif item.action in (ItemAction.MODIFY, ItemAction.DELETE):
-            line = _check_change(item, customer, prefix)
+            line = check_change_item(item, customer, prefix)
             if line.product.pk in seen_products:
                 raise DomainError(
                     f"Product '{line.product.pk}' is changed by two items of this order.",
@@ -94,8 +94,8 @@ def product_order_submit(
             raise DomainError(
                 "An item's action is add, modify or delete.", field=f"{prefix}.action"
             )
-    _check_relationships(items)
-    account = _billing_account_for(customer, billing_account_id)
+    check_relationships(items)
+    account = billing_account_for(customer, billing_account_id)
     now = clock.now()
     sells = [
         line
@@ -105,27 +105,27 @@ def product_order_submit(
     if sells:
         new_monthly = sum(
             (
-                _monthly_recurring(line.offering, now)
+                monthly_recurring(line.offering, now)
                 + sum(
-                    (_monthly_recurring(b, now) for b in _bundled_offerings(line.offering)),
+                    (monthly_recurring(b, now) for b in bundled_offerings(line.offering)),
                     Decimal("0"),
                 )
-                - (_monthly_recurring(line.product.product_offering, now) if line.product else 0)
+                - (monthly_recurring(line.product.product_offering, now) if line.product else 0)
                 for line in sells
             ),
             Decimal("0"),
         )
-        _check_standing(account, new_monthly)
+        check_account_standing(account, new_monthly)
     for index, line in enumerate(checked):
         if line.change:
             continue
-        offerings = _bundled_offerings(line.offering) if line.offering.is_bundle else []
+        offerings = bundled_offerings(line.offering) if line.offering.is_bundle else []
         for offering in [line.offering, *offerings]:
             specs = offering.product_specification.service_specifications.prefetch_related(
                 "resource_specifications", "supporting_specifications__resource_specifications"
             )
-            if _needs_gnb(specs):
-                _check_feasible(
+            if needs_gnb(specs):
+                check_feasible(
                     characteristics=line.characteristics,
                     customer=customer,
                     prefix=f"productOrderItem[{index}].product.productCharacteristic",
@@ -155,7 +155,7 @@ def product_order_submit(
         )
         for line in checked
     )
-    _enqueue("process_product_order", order.pk)
+    enqueue_after_commit("process_product_order", order.pk)
     return order
 
 
@@ -167,12 +167,12 @@ def product_order_process(*, product_order_id: int) -> None:
     with transaction.atomic():
         order = ProductOrder.objects.select_for_update().get(pk=product_order_id)
         if order.state == OrderState.ACKNOWLEDGED:
-            _order_move(order, OrderState.IN_PROGRESS)
-            _product_order_advance(order)
+            order_move(order, OrderState.IN_PROGRESS)
+            product_order_advance(order)
         for service_order_id in order.service_orders.exclude(
             state__in=FINAL_ORDER_STATES
         ).values_list("pk", flat=True):
-            _enqueue("run_service_order", service_order_id)
+            enqueue_after_commit("run_service_order", service_order_id)
 
 
 def _change_kind(item: ProductOrderItem) -> str:
@@ -185,7 +185,7 @@ def _change_kind(item: ProductOrderItem) -> str:
     return CHANGE
 
 
-def _product_order_advance(order: ProductOrder, *, at: datetime | None = None) -> list[int]:
+def product_order_advance(order: ProductOrder, *, at: datetime | None = None) -> list[int]:
     """Decompose each waiting item whose reliesOn items completed; fail those whose failed.
 
     Runs with the product order locked. New service orders are enqueued after commit; their
@@ -211,18 +211,14 @@ def _product_order_advance(order: ProductOrder, *, at: datetime | None = None) -
                 if other.state in FINAL_ORDER_STATES and other.state != OrderState.COMPLETED
             ]
             if blocked:
-                item.state = OrderState.FAILED
-                item.failure_reason = (
-                    f"Not run: it relies on item {blocked[0].item_id}, which did not complete."
-                )
-                item.save(update_fields=["state", "failure_reason"])
+                why = f"Not run: it relies on item {blocked[0].item_id}, which did not complete."
+                item_move(item, OrderState.FAILED, reason=why, failure_reason=why)
                 progress = True
             elif all(other.state == OrderState.COMPLETED for other in needed):
                 started.append(_product_order_item_decompose(order, item))
                 progress = True
             elif item.state == OrderState.ACKNOWLEDGED:
-                item.state = OrderState.PENDING
-                item.save(update_fields=["state"])
+                item_move(item, OrderState.PENDING)
     _product_order_settle(order.pk, at=at or clock.now())
     return [service_order_id for service_order_id in started if service_order_id]
 
@@ -237,7 +233,7 @@ def _product_order_settle(product_order_id: int, *, at, reason: str = "") -> Non
     if not states <= {OrderState.COMPLETED, OrderState.FAILED}:
         return
     if states == {OrderState.COMPLETED}:
-        _order_move(order, OrderState.COMPLETED, completion_date=at)
+        order_move(order, OrderState.COMPLETED, completion_date=at)
         return
     target = OrderState.FAILED if states == {OrderState.FAILED} else OrderState.PARTIAL
     failure = (
@@ -245,27 +241,26 @@ def _product_order_settle(product_order_id: int, *, at, reason: str = "") -> Non
         or reason
         or next((why for state, why in rows if state == OrderState.FAILED and why), "")
     )
-    _order_move(order, target, reason=failure, failure_reason=failure, completion_date=at)
+    order_move(order, target, reason=failure, failure_reason=failure, completion_date=at)
 
 
 def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -> int | None:
     """One service order for the item: add builds new services, other actions change the
     product's services. Returns the service order id (None: no network involved, done now)."""
-    item.state = OrderState.IN_PROGRESS
-    item.save(update_fields=["state"])
+    item_move(item, OrderState.IN_PROGRESS)
     description = f"{item.action} {item.product_offering.name} for {order.customer}"
     if item.action == ItemAction.ADD:
-        service_order = _service_order_create(product_order=order, description=description)
+        service_order = service_order_create(product_order=order, description=description)
         number = 0
         parent = None
         offerings = [item.product_offering]
         if item.product_offering.is_bundle:
             # The bundle's own product, then one product per bundled offering beneath it.
             parent = _product_for_item(order, item, item.product_offering, item.characteristics)
-            offerings = _bundled_offerings(item.product_offering)
+            offerings = bundled_offerings(item.product_offering)
         for offering in offerings:
             characteristics = (
-                _characteristics_of(offering, item.characteristics)
+                characteristics_known_to(offering, item.characteristics)
                 if parent
                 else item.characteristics
             )
@@ -273,7 +268,7 @@ def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -
             specifications = offering.product_specification.service_specifications
             for specification in specifications.order_by("pk"):
                 number += 1
-                _service_order_item_create(
+                service_order_add_item_create(
                     order=service_order,
                     item_id=str(number),
                     specification=specification,
@@ -289,10 +284,7 @@ def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -
             inventory_services.products_activate_pending(
                 products=[*root.bundled_products.all(), root], by=WORKFLOW_ACTOR, at=now
             )
-            ProductOrderItem.objects.filter(pk=item.pk).update(
-                state=OrderState.COMPLETED, product=root
-            )
-            item.state = OrderState.COMPLETED
+            item_move(item, OrderState.COMPLETED, product=root)
             return None
         return service_order.pk
     change = _change_kind(item)
@@ -308,11 +300,11 @@ def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -
         )
     if not services:
         # Nothing in the network to change: the product changes at once.
-        _product_change_apply(item, services=[], at=clock.now())
+        product_change_apply(item, services=[], at=clock.now())
         return None
-    service_order = _service_order_create(product_order=order, description=description)
+    service_order = service_order_create(product_order=order, description=description)
     for number, service in enumerate(services, start=1):
-        _service_order_change_item_create(
+        service_order_change_item_create(
             order=service_order,
             item_id=str(number),
             service=service,
@@ -324,7 +316,7 @@ def _product_order_item_decompose(order: ProductOrder, item: ProductOrderItem) -
     return service_order.pk
 
 
-def _product_for_item(order, item, offering, characteristics, *, parent=None) -> ProductInstance:
+def _product_for_item(order, item, offering, characteristics, *, parent=None) -> Model:
     product = inventory_services.product_create(
         customer=order.customer,
         billing_account=order.billing_account,
@@ -339,7 +331,7 @@ def _product_for_item(order, item, offering, characteristics, *, parent=None) ->
     return product
 
 
-def _product_change_apply(item: ProductOrderItem, *, services: list[Service], at) -> None:
+def product_change_apply(item: ProductOrderItem, *, services: list[Model], at) -> None:
     """What a completed modify/delete item does to the product and its services (one
     transaction with the service order's completion)."""
     change = _change_kind(item)
@@ -389,5 +381,4 @@ def _product_change_apply(item: ProductOrderItem, *, services: list[Service], at
             by=WORKFLOW_ACTOR,
             reason=f"{reason}: {what}",
         )
-    ProductOrderItem.objects.filter(pk=item.pk).update(state=OrderState.COMPLETED)
-    item.state = OrderState.COMPLETED
+    item_move(item, OrderState.COMPLETED)

@@ -1,12 +1,13 @@
 """Service orders (TMF641): direct submission, and the items and steps of every service order."""
 
 from django.db import transaction
+from django.db.models import Model
 
+from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
-from catalog.models import ServiceSpecification
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.choices import ServiceState
-from inventory.models import Service
 from orders.choices import ItemAction, OrderState
 from orders.models import ActivationStep, ServiceOrder, ServiceOrderItem, ServiceOrderStateChange
 from orders.services.common import (
@@ -19,15 +20,15 @@ from orders.services.common import (
     RESERVE,
     VERIFY,
     WORKFLOW_ACTOR,
-    _enqueue,
+    enqueue_after_commit,
 )
 from orders.services.validation import (
     ItemRequest,
-    _check_can_adjust,
-    _check_feasible,
-    _check_no_order_in_progress,
-    _item_target,
-    _needs_gnb,
+    check_can_adjust,
+    check_feasible,
+    check_no_order_in_progress,
+    item_target,
+    needs_gnb,
 )
 from telco.exceptions import DomainError
 from telco.selectors import row_with_id
@@ -45,7 +46,7 @@ FINAL_STEP_NAMES = {
 # ---------------------------------------------------------------------------------------------
 
 
-def _service_order_create(*, product_order=None, description="", external_id="") -> ServiceOrder:
+def service_order_create(*, product_order=None, description="", external_id="") -> ServiceOrder:
     order = ServiceOrder.objects.create(
         product_order=product_order, description=description, external_id=external_id
     )
@@ -71,7 +72,7 @@ def _bulk_steps(item: ServiceOrderItem, plan: list[tuple]) -> None:
     )
 
 
-def _service_order_item_create(
+def service_order_add_item_create(
     *, order, item_id, specification, characteristics, product=None, product_order_item=None
 ) -> ServiceOrderItem:
     """An add item: the customer-facing service, its resource-facing children when the
@@ -98,7 +99,7 @@ def _service_order_item_create(
         ).order_by("pk")
     )
     # Which service holds each kind of resource: the RFS whose specification names it.
-    holders: dict[str, Service | None] = {}
+    holders: dict[str, Model | None] = {}
     if children:
         for child_specification in children:
             child = inventory_services.service_create(
@@ -125,11 +126,11 @@ def _service_order_item_create(
     return item
 
 
-def _service_order_change_item_create(
+def service_order_change_item_create(
     *,
     order,
     item_id,
-    service: Service,
+    service: Model,
     action: str,
     target_state: str,
     characteristics: dict,
@@ -189,10 +190,10 @@ def _service_order_change_item_create(
     return item
 
 
-def _direct_service_for(item: ItemRequest, prefix: str) -> Service:
+def _direct_service_for(item: ItemRequest, prefix: str) -> Model:
     field_name = f"{prefix}.service.id"
-    service = _item_target(
-        Service.objects.select_related("service_specification"),
+    service = item_target(
+        inventory_selectors.services_with_specification(),
         item.service_id,
         noun="Service",
         action=item.action,
@@ -215,7 +216,7 @@ def _direct_service_for(item: ItemRequest, prefix: str) -> Service:
             "service can be changed.",
             field=f"{prefix}.service.state",
         )
-    _check_no_order_in_progress(
+    check_no_order_in_progress(
         ServiceOrderItem.objects.filter(service=service),
         noun="Service",
         raw_id=item.service_id,
@@ -251,7 +252,7 @@ def _check_direct_change(item: ItemRequest, prefix: str) -> tuple:
             field=f"{prefix}.service",
         )
     if values.get("bandwidth") != service.characteristics.get("bandwidth"):
-        _check_can_adjust(
+        check_can_adjust(
             [service],
             values.get("bandwidth"),
             f"{prefix}.service.serviceCharacteristic.bandwidth",
@@ -290,8 +291,8 @@ def service_order_submit(
                 field=f"{prefix}.service.serviceSpecification",
             )
         specification = row_with_id(
-            ServiceSpecification.objects.prefetch_related(
-                "resource_specifications", "supporting_specifications__resource_specifications"
+            catalog_selectors.service_specification_list().prefetch_related(
+                "supporting_specifications__resource_specifications"
             ),
             item.target_id,
         )
@@ -300,17 +301,17 @@ def service_order_submit(
                 f"Service specification '{item.target_id}' does not exist.",
                 field=f"{prefix}.service.serviceSpecification.id",
             )
-        if _needs_gnb([specification]):
-            _check_feasible(
+        if needs_gnb([specification]):
+            check_feasible(
                 characteristics=item.characteristics,
                 customer=None,
                 prefix=f"{prefix}.service.serviceCharacteristic",
             )
         checked.append((item, specification, None))
-    order = _service_order_create(description=description, external_id=external_id)
+    order = service_order_create(description=description, external_id=external_id)
     for item, specification, change in checked:
         if change is None:
-            _service_order_item_create(
+            service_order_add_item_create(
                 order=order,
                 item_id=item.item_id,
                 specification=specification,
@@ -318,7 +319,7 @@ def service_order_submit(
             )
             continue
         service, target_state, values = change
-        _service_order_change_item_create(
+        service_order_change_item_create(
             order=order,
             item_id=item.item_id,
             service=service,
@@ -326,5 +327,5 @@ def service_order_submit(
             target_state=target_state,
             characteristics=values,
         )
-    _enqueue("run_service_order", order.pk)
+    enqueue_after_commit("run_service_order", order.pk)
     return order

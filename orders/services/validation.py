@@ -4,16 +4,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import Model
+
 from billing import selectors as billing_selectors
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.choices import ResourceKind
-from catalog.models import ProductOffering, ServiceSpecification
 from crm import selectors as crm_selectors
-from crm.models import BillingAccount, Customer, Party
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.choices import ProductStatus, ServiceState
-from inventory.models import ProductInstance
 from orders.choices import FINAL_ORDER_STATES, ItemAction
 from orders.models import ProductOrderItem
 from telco.exceptions import DomainError, NotFound
@@ -67,13 +67,14 @@ class PartyRequest:
 
 
 @dataclass
-class _CheckedItem:
-    """A validated product order line, ready to be written."""
+class CheckedItem:
+    """A validated product order line, ready to be written: the offering it sells (catalog), the
+    product it changes (inventory, None for add)."""
 
     request: ItemRequest
-    offering: ProductOffering
+    offering: Model
     characteristics: dict[str, str]
-    product: ProductInstance | None = None
+    product: Model | None = None
     change: str = ""  # "" for add; change / suspend / resume / terminate
     target_status: str = ""
 
@@ -83,8 +84,9 @@ class _CheckedItem:
 # ---------------------------------------------------------------------------------------------
 
 
-def _customer_from_parties(parties: list[PartyRequest]) -> Customer:
-    """relatedParty Customer -> that customer; Individual/Organization -> the party's customer."""
+def customer_from_parties(parties: list[PartyRequest]) -> Model:
+    """The order's customer from its relatedParty: Customer -> that customer;
+    Individual/Organization -> the party's customer. DomainError naming the party if none."""
     for index, party in enumerate(parties):
         field_name = f"relatedParty[{index}].id"
         if party.referred_type == "Customer":
@@ -94,14 +96,9 @@ def _customer_from_parties(parties: list[PartyRequest]) -> Customer:
                 raise DomainError(error.message, field=field_name) from None
         if party.referred_type in ("Individual", "Organization"):
             party_pk = parse_id(party.id)
-            if party_pk is None or not Party.objects.filter(pk=party_pk).exists():
+            if party_pk is None or not crm_selectors.party_exists(party_id=party_pk):
                 raise DomainError(f"Party '{party.id}' does not exist.", field=field_name)
-            customer = (
-                Customer.objects.select_related("party")
-                .filter(party_id=int(party.id))
-                .order_by("pk")
-                .first()
-            )
+            customer = crm_selectors.customer_of_party(party_id=party_pk)
             if customer is None:
                 raise DomainError(f"Party '{party.id}' is not a customer.", field=field_name)
             return customer
@@ -112,9 +109,13 @@ def _customer_from_parties(parties: list[PartyRequest]) -> Customer:
     )
 
 
-def _billing_account_for(customer: Customer, account_id: str | None) -> BillingAccount:
+def billing_account_for(customer: Model, account_id: str | None) -> Model:
+    """The billing account the order names, which must be the customer's; none named: the
+    customer's only account. DomainError naming billingAccount otherwise."""
     if account_id is None:
-        accounts = list(BillingAccount.objects.filter(customer=customer).order_by("pk")[:2])
+        accounts = list(
+            crm_selectors.billing_account_rows().filter(customer=customer).order_by("pk")[:2]
+        )
         if len(accounts) != 1:
             raise DomainError(
                 "The customer has several billing accounts or none: name one.",
@@ -133,13 +134,13 @@ def _billing_account_for(customer: Customer, account_id: str | None) -> BillingA
     return account
 
 
-def _monthly_recurring(offering: ProductOffering, at: datetime) -> Decimal:
+def monthly_recurring(offering: Model, at: datetime) -> Decimal:
     """What the offering charges a month (yearly prices spread over 12 months)."""
     prices = catalog_selectors.offering_prices_in_force(offering=offering, at=at)
     return sum((price.amount_per_month for price in prices), Decimal("0"))
 
 
-def _check_standing(account: BillingAccount, new_monthly: Decimal) -> None:
+def check_account_standing(account: Model, new_monthly: Decimal) -> None:
     """Selling more needs an account in good standing: active, nothing overdue, within credit."""
     field_name = "billingAccount.id"
     if account.state != "active":
@@ -162,7 +163,8 @@ def _check_standing(account: BillingAccount, new_monthly: Decimal) -> None:
         )
 
 
-def _needs_gnb(service_specifications) -> bool:
+def needs_gnb(service_specifications) -> bool:
+    """Whether realising these service specifications binds gNB capacity (a 5G service)."""
     return any(
         resource_spec.resource_kind == ResourceKind.GNB
         for spec in _realising_specifications(service_specifications)
@@ -170,7 +172,7 @@ def _needs_gnb(service_specifications) -> bool:
     )
 
 
-def _realising_specifications(service_specifications) -> list[ServiceSpecification]:
+def _realising_specifications(service_specifications) -> list[Model]:
     """The specifications that bind resources: each CFS's RFS children, or the CFS itself."""
     result = []
     for spec in service_specifications:
@@ -187,7 +189,7 @@ def _bandwidth(value, field_name: str) -> int:
         raise DomainError(error.message, field=field_name) from None
 
 
-def _check_feasible(*, characteristics: dict, customer, prefix: str) -> None:
+def check_feasible(*, characteristics: dict, customer, prefix: str) -> None:
     """Is there a gNB able to carry the bandwidth? 400 naming the bandwidth when not."""
     field_name = f"{prefix}.bandwidth"
     bandwidth = _bandwidth(characteristics.get("bandwidth"), field_name)
@@ -197,7 +199,7 @@ def _check_feasible(*, characteristics: dict, customer, prefix: str) -> None:
         )
 
 
-def _offering_for(target_id: str, customer: Customer, field_name: str) -> ProductOffering:
+def _offering_for(target_id: str, customer: Model, field_name: str) -> Model:
     """A launched offering the customer's segment may buy; DomainError naming the field if not."""
     try:
         offering = catalog_selectors.offering_get(offering_id=target_id)
@@ -214,7 +216,7 @@ def _offering_for(target_id: str, customer: Customer, field_name: str) -> Produc
     return offering
 
 
-def _validated_characteristics(offering: ProductOffering, values: dict, prefix: str) -> dict:
+def _validated_characteristics(offering: Model, values: dict, prefix: str) -> dict:
     try:
         return catalog_services.characteristics_validate(
             product_specification=offering.product_specification, values=values
@@ -223,18 +225,20 @@ def _validated_characteristics(offering: ProductOffering, values: dict, prefix: 
         raise DomainError(error.message, field=f"{prefix}.{error.field}") from None
 
 
-def _check_add(item: ItemRequest, customer: Customer, prefix: str) -> _CheckedItem:
+def check_add_item(item: ItemRequest, customer: Model, prefix: str) -> CheckedItem:
+    """An add line: a launched offering the customer may buy, with valid characteristics (a
+    bundle's spread over its bundled offerings)."""
     if not item.target_id:
         raise DomainError("Name the product offering to add.", field=f"{prefix}.productOffering")
     offering = _offering_for(item.target_id, customer, f"{prefix}.productOffering.id")
     characteristics_prefix = f"{prefix}.product.productCharacteristic"
     if not offering.is_bundle:
         values = _validated_characteristics(offering, item.characteristics, characteristics_prefix)
-        return _CheckedItem(request=item, offering=offering, characteristics=values)
+        return CheckedItem(request=item, offering=offering, characteristics=values)
     # A bundle: one product per bundled offering; each takes the characteristics it knows.
     values = {}
     known = set()
-    for bundled in _bundled_offerings(offering):
+    for bundled in bundled_offerings(offering):
         _offering_for(str(bundled.pk), customer, f"{prefix}.productOffering.id")
         names = set(bundled.product_specification.characteristics.values_list("name", flat=True))
         known |= names
@@ -246,19 +250,21 @@ def _check_add(item: ItemRequest, customer: Customer, prefix: str) -> _CheckedIt
                 f"'{name}' is not a characteristic of any product of '{offering.name}'.",
                 field=f"{characteristics_prefix}.{name}",
             )
-    return _CheckedItem(request=item, offering=offering, characteristics=values)
+    return CheckedItem(request=item, offering=offering, characteristics=values)
 
 
-def _bundled_offerings(offering: ProductOffering) -> list[ProductOffering]:
+def bundled_offerings(offering: Model) -> list[Model]:
+    """The offerings a bundle offering bundles, with their specification, in id order."""
     return list(offering.bundled_offerings.select_related("product_specification").order_by("pk"))
 
 
-def _characteristics_of(offering: ProductOffering, values: dict) -> dict:
+def characteristics_known_to(offering: Model, values: dict) -> dict:
+    """The `values` whose names the offering's product specification knows."""
     names = set(offering.product_specification.characteristics.values_list("name", flat=True))
     return {name: value for name, value in values.items() if name in names}
 
 
-def _item_target(rows, raw_id: str, *, noun: str, action: str, field: str):
+def item_target(rows, raw_id: str, *, noun: str, action: str, field: str):
     """The product or service a modify/delete item changes, by the id it names; refused at
     `field` when the id is missing or unknown."""
     if not raw_id:
@@ -269,16 +275,16 @@ def _item_target(rows, raw_id: str, *, noun: str, action: str, field: str):
     return row
 
 
-def _check_no_order_in_progress(items, *, noun: str, raw_id: str, field: str) -> None:
+def check_no_order_in_progress(items, *, noun: str, raw_id: str, field: str) -> None:
     """Refuse a change while another order item on the same product or service is not final."""
     if items.exclude(state__in=FINAL_ORDER_STATES).exists():
         raise DomainError(f"{noun} '{raw_id}' already has an order in progress.", field=field)
 
 
-def _product_for(item: ItemRequest, customer: Customer, prefix: str) -> ProductInstance:
+def _product_for(item: ItemRequest, customer: Model, prefix: str) -> Model:
     field_name = f"{prefix}.product.id"
-    product = _item_target(
-        ProductInstance.objects.select_related("product_offering__product_specification"),
+    product = item_target(
+        inventory_selectors.products_with_offering(),
         item.product_id,
         noun="Product",
         action=item.action,
@@ -294,7 +300,7 @@ def _product_for(item: ItemRequest, customer: Customer, prefix: str) -> ProductI
             f"Product '{item.product_id}' is a bundle: change the products bundled in it.",
             field=field_name,
         )
-    _check_no_order_in_progress(
+    check_no_order_in_progress(
         ProductOrderItem.objects.filter(product=product),
         noun="Product",
         raw_id=item.product_id,
@@ -311,7 +317,7 @@ CHANGE_VERBS = {
 }
 
 
-def _check_status(product: ProductInstance, change: str, prefix: str) -> None:
+def _check_status(product: Model, change: str, prefix: str) -> None:
     if product.status in ALLOWED_PRODUCT_STATUS[change]:
         return
     needed = " or ".join(sorted(ALLOWED_PRODUCT_STATUS[change]))
@@ -322,13 +328,13 @@ def _check_status(product: ProductInstance, change: str, prefix: str) -> None:
     )
 
 
-def _check_change(item: ItemRequest, customer: Customer, prefix: str) -> _CheckedItem:
+def check_change_item(item: ItemRequest, customer: Model, prefix: str) -> CheckedItem:
     """modify (plan, characteristics, suspend, resume) or delete of an existing product."""
     product = _product_for(item, customer, prefix)
     current = product.product_offering
     if item.action == ItemAction.DELETE:
         _check_status(product, TERMINATE, prefix)
-        return _CheckedItem(
+        return CheckedItem(
             request=item,
             offering=current,
             characteristics=product.characteristics,
@@ -354,7 +360,7 @@ def _check_change(item: ItemRequest, customer: Customer, prefix: str) -> _Checke
             )
         change = SUSPEND if item.status == ProductStatus.SUSPENDED else RESUME
         _check_status(product, change, prefix)
-        return _CheckedItem(
+        return CheckedItem(
             request=item,
             offering=current,
             characteristics=product.characteristics,
@@ -389,12 +395,12 @@ def _check_change(item: ItemRequest, customer: Customer, prefix: str) -> _Checke
             field=f"{prefix}.product",
         )
     if values.get("bandwidth") != product.characteristics.get("bandwidth"):
-        _check_can_adjust(
+        check_can_adjust(
             product.services.filter(parent__isnull=True).exclude(state=ServiceState.TERMINATED),
             values.get("bandwidth"),
             f"{prefix}.product.productCharacteristic.bandwidth",
         )
-    return _CheckedItem(
+    return CheckedItem(
         request=item,
         offering=offering,
         characteristics=values,
@@ -403,7 +409,7 @@ def _check_change(item: ItemRequest, customer: Customer, prefix: str) -> _Checke
     )
 
 
-def _check_can_adjust(services, bandwidth_value, field_name: str) -> None:
+def check_can_adjust(services, bandwidth_value, field_name: str) -> None:
     """Can the gNB of each service hold its new bandwidth? 400 naming the bandwidth when not."""
     bandwidth = _bandwidth(bandwidth_value, field_name)
     for service in services:
@@ -414,7 +420,7 @@ def _check_can_adjust(services, bandwidth_value, field_name: str) -> None:
             )
 
 
-def _check_relationships(items: list[ItemRequest]) -> None:
+def check_relationships(items: list[ItemRequest]) -> None:
     """reliesOn names other items of the order, never itself, never in a cycle."""
     ids = {item.item_id for item in items}
     for index, item in enumerate(items):

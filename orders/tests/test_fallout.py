@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog import demo as catalog_demo
 from crm.tests.factories import BillingAccountFactory
 from inventory.models import LabElement, LabElementConfig, ProductInstance, Service, ServiceResource
 from inventory.network.base import TransientNetworkError
@@ -15,7 +16,7 @@ from orders.models import ActivationStep, ProductOrder, ServiceOrder
 from orders.services import ACTIVATION_MAX_ATTEMPTS, ItemRequest, PartyRequest
 from orders.tests.factories import five_g_world
 from orders.tests.test_workflow import submit_and_run
-from telco import clock, demo
+from telco import clock
 from telco.exceptions import Conflict, InvalidTransition, NotFound
 
 ACTIONS = "/api/v1/orders/serviceOrder"
@@ -300,7 +301,7 @@ def test_a_late_delivery_never_completes_a_held_order(held):
 
 
 def test_an_unexpected_error_holds_the_order_with_the_reason_instead_of_leaving_it_running(db):
-    offering = demo.ensure_catalog()["Fibre 500"]
+    offering = catalog_demo.ensure_catalog()["Fibre 500"]
     order = _submit(offering, BillingAccountFactory(), bandwidth="500Mbps")
     service_order = order.service_orders.get()
     service = service_order.items.get().service

@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from catalog import selectors as catalog_selectors
 from catalog.choices import PriceType, RecurringPeriod, ValueType
-from catalog.models import ProductOffering, ProductOfferingPrice
-from crm.models import BillingAccount, Customer
+from crm import selectors as crm_selectors
 from crm.views import portal_view
+from inventory import selectors as inventory_selectors
 from inventory.choices import ProductStatus
-from inventory.models import ProductInstance
 from orders import selectors
 from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
 from orders.models import ProductOrder
@@ -57,19 +57,19 @@ def _require_ordering(request) -> None:
         raise PermissionDenied("Only agents and admins place orders; your role reads them.")
 
 
-def _customer_or_404(customer_id) -> Customer:
+def _customer_or_404(customer_id) -> Model:
     pk = parse_id(customer_id or "")
     if pk is None:
         raise Http404("Name the customer: ?customer=<id>.")
-    return get_object_or_404(Customer.objects.select_related("party"), pk=pk)
+    return get_object_or_404(crm_selectors.customer_rows().select_related("party"), pk=pk)
 
 
-def _orderable_offerings(customer: Customer) -> list[ProductOffering]:
+def _orderable_offerings(customer: Model) -> list[Model]:
     """The offerings this customer may order: launched, and open to the customer's segment."""
     return list(catalog_selectors.offerings_orderable_by(customer.segment))
 
 
-def _find(offerings: list[ProductOffering], offering_id) -> ProductOffering | None:
+def _find(offerings: list[Model], offering_id) -> Model | None:
     return next((o for o in offerings if str(o.pk) == str(offering_id)), None)
 
 
@@ -170,22 +170,23 @@ def _characteristic_inputs(specification, values: dict, errors: dict) -> list[Ch
 
 @dataclass
 class PriceSummary:
-    """An offering's prices in force now, and what the customer pays once, monthly, yearly."""
+    """An offering's prices in force now (catalog rows), and what the customer pays once,
+    monthly, yearly: monthly and yearly prices are shown apart, as the offering states them."""
 
-    prices: list[ProductOfferingPrice]
+    prices: list[Model]
     currency: str = ""
     one_time: Decimal | None = None
     monthly: Decimal | None = None
     yearly: Decimal | None = None
-    usage: list[ProductOfferingPrice] = field(default_factory=list)
-    discounts: list[ProductOfferingPrice] = field(default_factory=list)
+    usage: list[Model] = field(default_factory=list)
+    discounts: list[Model] = field(default_factory=list)
 
 
 def _add(total: Decimal | None, amount: Decimal) -> Decimal:
     return amount if total is None else total + amount
 
 
-def price_summary(offering: ProductOffering) -> PriceSummary:
+def price_summary(offering: Model) -> PriceSummary:
     """Totals of the offering's prices in force; they come prefetched by
     `offerings_orderable_by` (the same rule as `offering_prices_in_force`)."""
     prices = list(offering.prices.all())
@@ -227,7 +228,9 @@ def order_new(request):
     source = request.POST if request.method == "POST" else request.GET
     customer = _customer_or_404(source.get("customer"))
     offerings = _orderable_offerings(customer)
-    accounts = list(BillingAccount.objects.filter(customer=customer).order_by("account_number"))
+    accounts = list(
+        crm_selectors.billing_account_rows().filter(customer=customer).order_by("account_number")
+    )
     offering = _find(offerings, source.get("offering"))
     account_id = source.get("billing_account", "")
     if not account_id and len(accounts) == 1:
@@ -381,16 +384,11 @@ def product_actions_for(status: str) -> list[ProductAction]:
     return [action for action in PRODUCT_ACTIONS.values() if status in action.statuses]
 
 
-def _product_or_404(pk: int) -> ProductInstance:
-    return get_object_or_404(
-        ProductInstance.objects.select_related(
-            "customer", "billing_account", "product_offering__product_specification"
-        ),
-        pk=pk,
-    )
+def _product_or_404(pk: int) -> Model:
+    return get_object_or_404(inventory_selectors.products_with_offering(), pk=pk)
 
 
-def _product_action_item(action: ProductAction, product: ProductInstance, post) -> ItemRequest:
+def _product_action_item(action: ProductAction, product: Model, post) -> ItemRequest:
     """The order line that asks for `action` on `product` (TMF622 modify or delete)."""
     product_id = str(product.pk)
     if action.slug == "change-plan":

@@ -1,0 +1,137 @@
+"""Activation steps: their state moves (through STEP_TRANSITIONS, with history) and what the
+workflow and its fallout both need to know about a step, its order and its services."""
+
+from collections.abc import Collection
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model
+
+from inventory.choices import ServiceState
+from orders.choices import STEP_TRANSITIONS, OrderState, StepState
+from orders.models import ActivationStep, ActivationStepStateChange, ServiceOrder, ServiceOrderItem
+from orders.services.common import WORKFLOW_ACTOR
+from telco import clock
+from telco.states import transition
+
+# A step is tried once and retried five times before the order is held for the NOC.
+ACTIVATION_MAX_ATTEMPTS = 6
+
+
+def step_move(
+    step: ActivationStep,
+    target: str,
+    *,
+    only_from: Collection[str] | None = None,
+    count_attempt: bool = False,
+    reason: str = "",
+    by: str = WORKFLOW_ACTOR,
+    **fields,
+) -> bool:
+    """Move the step through STEP_TRANSITIONS (row locked, history written), writing `fields`
+    in the same UPDATE and onto `step`; `count_attempt` adds one to its attempts.
+
+    With `only_from`, a step found (once locked) in another state was moved meanwhile by someone
+    else (another worker, the watchdog, the NOC): it is left as it is and False is returned, as
+    a conditional UPDATE would. Any other illegal move raises `InvalidTransition`.
+    """
+    with transaction.atomic():
+        locked = ActivationStep.objects.select_for_update().get(pk=step.pk)
+        if only_from is not None and locked.state not in only_from:
+            return False
+        if count_attempt:
+            fields["attempts"] = locked.attempts + 1
+        transition(
+            locked,
+            target,
+            transitions=STEP_TRANSITIONS,
+            history=ActivationStepStateChange,
+            history_fk="step",
+            by=by,
+            reason=reason,
+            extra_updates=fields,
+        )
+    for name in ["state", *fields]:
+        setattr(step, name, getattr(locked, name))
+    return True
+
+
+def order_touch(order: ServiceOrder) -> None:
+    """Record progress, so the watchdog leaves the order alone."""
+    ServiceOrder.objects.filter(pk=order.pk).update(last_update=clock.now())
+
+
+def order_still_running(order: ServiceOrder) -> bool:
+    """Lock the service order and say whether its workflow may go on (not cancelled meanwhile).
+
+    Cancellation, hold and manual failure take the same lock, so a step either starts before
+    they decide (and they see it) or not at all.
+    """
+    state = (
+        ServiceOrder.objects.select_for_update()
+        .filter(pk=order.pk)
+        .values_list("state", flat=True)
+        .get()
+    )
+    return state == OrderState.IN_PROGRESS
+
+
+def step_start(order: ServiceOrder, step: ActivationStep) -> bool:
+    """Mark the step running with its deadline, one attempt more; False, step untouched, when
+    the order stopped or the step ended meanwhile (another delivery of the task ran it)."""
+    now = clock.now()
+    with transaction.atomic():
+        if not order_still_running(order):
+            return False
+        return step_move(
+            step,
+            StepState.RUNNING,
+            only_from={StepState.PENDING, StepState.RUNNING},
+            count_attempt=True,
+            started_at=now,
+            deadline=now + timedelta(seconds=settings.ACTIVATION_STEP_TIMEOUT_SECONDS),
+        )
+
+
+def step_done(step: ActivationStep) -> None:
+    """Mark the step done; one the NOC failed while its call was out stays failed."""
+    step_move(
+        step,
+        StepState.DONE,
+        only_from={StepState.RUNNING, StepState.PENDING},
+        finished_at=clock.now(),
+        last_error="",
+        deadline=None,
+    )
+
+
+def step_fail(step: ActivationStep, error: str) -> str:
+    """Mark the step failed with the error (unless it ended meanwhile); returns the reason the
+    order gives for it."""
+    step_move(
+        step,
+        StepState.FAILED,
+        only_from={StepState.PENDING, StepState.RUNNING},
+        reason=error,
+        last_error=error,
+        finished_at=clock.now(),
+        deadline=None,
+    )
+    return f"Step {step.sequence} '{step.name}' failed: {error}"
+
+
+def step_service(step: ActivationStep) -> Model:
+    """The service the step builds: its resource-facing service, else the item's service."""
+    return step.service if step.service_id else step.item.service
+
+
+def services_of(item: ServiceOrderItem) -> list[Model]:
+    """The item's service and its resource-facing children."""
+    return [item.service, *item.service.children.all()]
+
+
+def element_payload(service: Model, characteristics: dict, service_state: str) -> dict:
+    """What an element is told about a service: its configuration and whether traffic flows."""
+    admin_state = "locked" if service_state == ServiceState.INACTIVE else "unlocked"
+    return {"service": service.name, **characteristics, "adminState": admin_state}
