@@ -5,7 +5,8 @@
 - `capacity`: bandwidth reserved on a gNB and the slice on it;
 - `pools`: logical resources (IP addresses, VLANs, MSISDNs, SIMs, slices) allocated at most once;
 - `physical`: equipment, cards, ports, ducts, cables and links;
-- `resources`: resources registered one by one and their states.
+- `resources`: resources registered one by one and their states;
+- `history`: the state history rows products and services share.
 
 The entry points are imported here, so callers write `from inventory import services` and call
 `services.capacity_reserve(...)` without knowing which module holds it.
