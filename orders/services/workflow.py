@@ -106,7 +106,8 @@ def service_order_run(*, service_order_id: int) -> None:
 
 
 def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
-    """Run one step; False when the order stopped (failed, held or cancelled)."""
+    """Run one step; False when the order stopped (failed, held or cancelled) or another
+    delivery of the task is running it."""
     if not step_start(order, step):
         return False
     order_touch(order)
