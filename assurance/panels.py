@@ -1,7 +1,8 @@
 """What assurance adds to other apps' pages (telco.panels): the open alarms affecting a
 customer on the customer 360; the open alarms on a site and on a piece of equipment (and what
-is inside it) on the NOC inventory pages; and the open alarm count beside each region, site
-and piece of equipment in their lists."""
+is inside it) on the NOC inventory pages; the open alarm count beside each region, site
+and piece of equipment in their lists; and the link to the alarm dashboard on the inventory
+page."""
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -65,6 +66,15 @@ def register_panels() -> None:
             template="assurance/panels/customer_alarms.html",
             context=customer_alarms_context,
             order=40,
+        ),
+    )
+    register(
+        "inventory.index",
+        Panel(
+            name="assurance.dashboard",
+            title="Active alarms",
+            template="assurance/panels/noc_dashboard_link.html",
+            order=10,
         ),
     )
     for object_type, context in (

@@ -1,6 +1,7 @@
-"""What orders adds to other apps' pages (telco.panels): on the customer 360's live block, the
-recent product orders; on each product shown there, the order actions an agent may start
-(change plan, suspend, ...)."""
+"""What orders adds to other apps' pages (telco.panels): on the customer 360, the "New order"
+button and, in its live block, the recent product orders; on each product shown there, the
+order actions an agent may start (change plan, suspend, ...); on the NOC inventory page, the
+link to the activation queue."""
 
 from django.db.models import Prefetch
 
@@ -33,6 +34,24 @@ def product_actions_context(request, product) -> dict:
 
 def register_panels() -> None:
     """Called by `OrdersConfig.ready()`."""
+    register(
+        "crm.customer.actions",
+        Panel(
+            name="orders.new_order",
+            title="New order",
+            template="orders/panels/customer_new_order.html",
+            roles=(AGENT,),
+        ),
+    )
+    register(
+        "inventory.index",
+        Panel(
+            name="orders.activation_queue",
+            title="Activation queue",
+            template="orders/panels/noc_queue_link.html",
+            order=20,
+        ),
+    )
     register(
         "crm.customer.live",
         Panel(
