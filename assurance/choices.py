@@ -62,3 +62,57 @@ class AlarmType(models.TextChoices):
 class AlarmTaskKind(models.TextChoices):
     ACK = "ackAlarms"
     CLEAR = "clearAlarms"
+
+
+class IncidentState(models.TextChoices):
+    """TMF656 ServiceProblem status. An incident starts `pending` (not yet confirmed: a blip that
+    clears in time is `cancelled`, and nobody hears of it)."""
+
+    PENDING = "pending"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "inProgress"
+    HELD = "held"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+INCIDENT_TRANSITIONS = {
+    IncidentState.PENDING: {
+        IncidentState.ACKNOWLEDGED,
+        IncidentState.IN_PROGRESS,
+        IncidentState.HELD,
+        IncidentState.RESOLVED,
+        IncidentState.CANCELLED,
+        IncidentState.REJECTED,
+    },
+    IncidentState.ACKNOWLEDGED: {
+        IncidentState.IN_PROGRESS,
+        IncidentState.HELD,
+        IncidentState.RESOLVED,
+        IncidentState.REJECTED,
+    },
+    IncidentState.IN_PROGRESS: {IncidentState.HELD, IncidentState.RESOLVED},
+    IncidentState.HELD: {IncidentState.IN_PROGRESS, IncidentState.RESOLVED},
+    # A root that comes back before the incident is closed reopens it.
+    IncidentState.RESOLVED: {IncidentState.CLOSED, IncidentState.IN_PROGRESS},
+    IncidentState.CLOSED: set(),
+    IncidentState.CANCELLED: set(),
+    IncidentState.REJECTED: set(),
+}
+
+# Incidents still affecting the network (their impact is kept true while they live).
+OPEN_INCIDENT_STATES = (
+    IncidentState.PENDING,
+    IncidentState.ACKNOWLEDGED,
+    IncidentState.IN_PROGRESS,
+    IncidentState.HELD,
+)
+
+
+class ServiceImpact(models.TextChoices):
+    """How an incident touches a service: every path lost, or a surviving path."""
+
+    DOWN = "down"
+    DEGRADED = "degraded"

@@ -1,4 +1,4 @@
-"""Fault management: alarms on network resources and the services they affect."""
+"""Alarms on network resources (TMF642) and the services they affect."""
 
 from django.db import models
 from django.db.models import Q
@@ -41,6 +41,24 @@ class Alarm(models.Model):
     affected_services = models.ManyToManyField(Service, blank=True, related_name="alarms")
     # TMF642 Comment objects ({comment, userId, systemId, time}), appended, never rewritten.
     comments = models.JSONField(default=list, blank=True)
+    # Database defaults: the bulk and single raise insert with SQL that does not name them.
+    # Correlation: the incident the alarm belongs to; the root alarm of that incident has
+    # `is_root_cause` and lists the others as its `correlatedAlarm` (their `root_alarm`).
+    incident = models.ForeignKey(
+        "assurance.Incident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alarms",
+    )
+    is_root_cause = models.BooleanField(db_default=False)
+    root_alarm = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="correlated_alarms"
+    )
+    # Flapping: raise/clear cycles counted on one alarm (a clear re-raised soon reopens it).
+    flap_count = models.PositiveIntegerField(db_default=0)
+    flap_window_start = models.DateTimeField(null=True, blank=True)
+    is_flapping = models.BooleanField(db_default=False)
 
     class Meta:
         constraints = [

@@ -1,0 +1,15 @@
+"""Fault and performance management: alarms, incidents, maintenance windows."""
+
+from assurance.models.alarms import Alarm, AlarmStateChange, AlarmTask
+from assurance.models.incidents import Incident, IncidentService, IncidentStateChange
+from assurance.models.maintenance import MaintenanceWindow
+
+__all__ = [
+    "Alarm",
+    "AlarmStateChange",
+    "AlarmTask",
+    "Incident",
+    "IncidentService",
+    "IncidentStateChange",
+    "MaintenanceWindow",
+]
