@@ -5,20 +5,21 @@ from decimal import Decimal
 
 import pytest
 
+from billing import demo
 from billing.models import CustomerBill, Payment
 from billing.selectors import accounts_with_balance
 from billing.services import bill_run_start
 from billing.tests.factories import active_product
+from crm.demo import DEMO_ACCOUNT_PREFIX
 from crm.models import BillingAccount
 from crm.tests.factories import BillingAccountFactory
-from telco import demo
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_payments_are_allocated_and_repeatable():
     for number in range(30):
-        account = BillingAccountFactory(account_number=f"{demo.DEMO_ACCOUNT_PREFIX}{number:08d}")
+        account = BillingAccountFactory(account_number=f"{DEMO_ACCOUNT_PREFIX}{number:08d}")
         active_product(account=account, start_date=datetime(2026, 8, 20, tzinfo=UTC))
     bill_run_start(as_of=date(2026, 11, 1))
 

@@ -4,9 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from catalog import selectors
+from catalog import demo, selectors
 from catalog.models import Catalog, Category, PriceTier, ProductOffering, ProductOfferingPrice
-from telco import demo
 
 pytestmark = pytest.mark.django_db
 

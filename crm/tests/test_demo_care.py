@@ -1,10 +1,12 @@
-"""The demo's care data (telco.demo): contact details per customer and a care history."""
+"""The demo's care data (crm.demo): contact details per customer and a care history."""
 
 import random
 
 import pytest
 from django.utils import timezone
 
+from catalog.demo import ensure_catalog
+from crm import demo
 from crm.models import (
     BillingAccount,
     ContactMedium,
@@ -14,7 +16,8 @@ from crm.models import (
     TroubleTicket,
 )
 from crm.tests.factories import BillingAccountFactory, CustomerFactory, OrganizationFactory
-from telco import demo
+from inventory.demo import ensure_network
+from telco.management.commands.seed_demo import ensure_customers
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +68,9 @@ def test_care_history_is_written_once():
 
 
 def test_demo_accounts_name_the_standard_cycle_of_their_day():
-    offerings = demo.ensure_catalog()
-    network = demo.ensure_network(random.Random(7), 10)
-    demo.ensure_customers(random.Random(7), 30, offerings, network, report=lambda line: None)
+    offerings = ensure_catalog()
+    network = ensure_network(random.Random(7), 10)
+    ensure_customers(random.Random(7), 30, offerings, network, report=lambda line: None)
 
     accounts = BillingAccount.objects.filter(account_number__startswith=demo.DEMO_ACCOUNT_PREFIX)
     assert accounts.count() == 30

@@ -5,17 +5,18 @@ import random
 import pytest
 
 from assurance.tests.factories import subscribe
+from catalog.demo import ensure_catalog
 from inventory import demo_network
+from inventory.demo import ensure_network
 from inventory.models import Link, Resource
 from inventory.topology import service_path, services_depending_on
-from telco import demo
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_plant_uplinks_every_site_to_its_core_and_is_repeatable():
-    demo.ensure_catalog()
-    demo.ensure_network(random.Random(7), 10)  # 5 regions x 8 sites
+    ensure_catalog()
+    ensure_network(random.Random(7), 10)  # 5 regions x 8 sites
 
     gnb = Resource.objects.get(name="GNB-NOR-YOR-001")
     uplink = Link.objects.select_related("z_device", "parent__parent").get(a_device=gnb)

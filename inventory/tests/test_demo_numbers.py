@@ -6,18 +6,20 @@ import random
 import pytest
 
 from catalog.choices import ResourceKind
+from catalog.demo import ensure_catalog
 from crm import portal_queries
 from inventory import demo_network
+from inventory.demo import ensure_network
 from inventory.models import Resource, Service, ServiceResource
-from telco import demo
+from telco.management.commands.seed_demo import ensure_customers
 
 pytestmark = pytest.mark.django_db
 
 
 def _seed():
-    offerings = demo.ensure_catalog()
-    network = demo.ensure_network(random.Random(7), 10)
-    demo.ensure_customers(random.Random(7), 30, offerings, network, report=lambda line: None)
+    offerings = ensure_catalog()
+    network = ensure_network(random.Random(7), 10)
+    ensure_customers(random.Random(7), 30, offerings, network, report=lambda line: None)
 
 
 def test_demo_mobile_services_get_a_number_and_a_sim_once():

@@ -3,17 +3,18 @@
 Fibre and Enterprise Ethernet orders used to stay `inProgress` for ever: their services never
 passed through `reserved` (nothing to reserve on a gNB) and the worker's activation step raised
 `InvalidTransition: designed -> active`. The catalog and network are the demo's own
-(`telco.demo`), the orders go through TMF622 and run in the real worker.
+(`catalog.demo`, `inventory.demo`), the orders go through TMF622 and run in the real worker.
 """
 
 import random
 import time
 
 from catalog.choices import LifecycleStatus
+from catalog.demo import ensure_catalog
 from catalog.models import ProductOffering
 from crm.tests.factories import BillingAccountFactory
+from inventory.demo import ensure_network
 from inventory.models import ServiceStateChange
-from telco import demo
 from telco.testing import wait_for
 
 ORDER = "/tmf-api/productOrderingManagement/v4/productOrder"
@@ -48,8 +49,8 @@ def _services_of(api, product_id: str) -> list[dict]:
 
 
 def test_every_launched_demo_offering_is_orderable_and_completes(celery_worker, agent_api):
-    demo.ensure_catalog()
-    demo.ensure_network(random.Random(7), 10)
+    ensure_catalog()
+    ensure_network(random.Random(7), 10)
     offerings = list(
         ProductOffering.objects.filter(lifecycle_status=LifecycleStatus.LAUNCHED).order_by("pk")
     )

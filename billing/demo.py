@@ -1,0 +1,118 @@
+"""The demo's usage and payments: about a month of data sessions on each new mobile product,
+and after the bill run, payments on the demo accounts' bills (in full, in part, over or none).
+
+Seeded and additive, like the rest of the demo the `seed_demo` command composes.
+"""
+
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F, Max, Sum
+
+from billing import services
+from billing.models import CustomerBill, UsageEvent
+from crm.demo import DEMO_ACCOUNT_PREFIX
+from inventory.demo import Choice
+from telco import clock
+from telco.demo import BATCH
+
+
+def usage_create(
+    rng: random.Random,
+    products: Sequence,
+    product_services: Sequence,
+    choices: Sequence[Choice],
+    now: datetime,
+) -> list[UsageEvent]:
+    """About a month of data sessions for each mobile product, a few per day at most.
+
+    `products`, the services realising them and what they were made of, as
+    `inventory.demo.products_create` returns them.
+    """
+    events = []
+    for product, service, (plan, _, started) in zip(
+        products, product_services, choices, strict=True
+    ):
+        if plan.usage is None:
+            continue
+        rating_group = plan.usage[0]
+        for session in range(rng.randint(4, 12)):
+            when = now - timedelta(days=rng.uniform(0, 31))
+            if when <= started:
+                continue
+            gigabytes = Decimal(rng.randint(20, 2500)) / 1000
+            events.append(
+                UsageEvent(
+                    event_id=f"demo-{product.pk}-{session}",
+                    service=service,
+                    product=product,
+                    billing_account_id=product.billing_account_id,
+                    usage_date=when,
+                    rating_group=rating_group,
+                    volume=gigabytes * 1000,
+                    unit="MB",
+                    rated_volume=gigabytes,
+                    usage_specification_id="data-session",
+                )
+            )
+    return UsageEvent.objects.bulk_create(events, batch_size=BATCH)
+
+
+DEMO_PAYMENT_ACCOUNTS = 3000  # payments go one by one through the service: keep it a minute
+
+
+def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
+    """Payments on the demo accounts' bills, after the bill run: most accounts pay what they
+    owe, some pay part, a few pay more (account credit), some nothing (overdue).
+
+    The demo's bills come from one bill run today; they are first dated as if each had been
+    issued when its period ended, so the older ones fall due and unpaid ones are overdue.
+    Each account's behaviour comes from `seed` and its account number (not its id, which
+    differs from one database to the next), and accounts that already have a demo payment are
+    left alone, so this is safe to repeat.
+    """
+    demo_bills = CustomerBill.objects.filter(
+        billing_account__account_number__startswith=DEMO_ACCOUNT_PREFIX
+    )
+    demo_bills.filter(bill_date__gt=F("period_end") + timedelta(days=1)).update(
+        bill_date=F("period_end"),
+        payment_due_date=F("period_end") + services.PAYMENT_TERMS,
+        last_update=F("period_end"),
+    )
+    owing = (
+        demo_bills.filter(remaining_amount__gt=0)
+        .exclude(billing_account__payments__reference__startswith="demo-")
+        .values("billing_account_id", "billing_account__account_number", "currency")
+        .annotate(owed=Sum("remaining_amount"), last_due=Max("payment_due_date"))
+        .order_by("billing_account_id")[:limit]
+    )
+    now = clock.now()
+    created = 0
+    for row in owing:
+        account_number = row["billing_account__account_number"]
+        rng = random.Random(f"{seed}-{account_number}")  # noqa: S311 (demo data)
+        roll = rng.random()
+        if roll < 0.15:
+            continue  # pays nothing: overdue once the bills fall due
+        owed = row["owed"]
+        if roll < 0.30:
+            amount = (owed * rng.randint(30, 80) / 100).quantize(Decimal("0.01"))
+        elif roll < 0.35:
+            amount = owed + rng.randint(5, 50)
+        else:
+            amount = owed
+        if amount <= 0:
+            continue
+        services.payment_create(
+            billing_account_id=row["billing_account_id"],
+            amount=amount,
+            currency=row["currency"],
+            method=rng.choice(["directDebit", "card", "bankTransfer"]),
+            reference=f"demo-{row['billing_account_id']}",
+            payment_date=min(now, row["last_due"] - timedelta(days=rng.randint(0, 10))),
+            created_by="demo",
+        )
+        created += 1
+    return created
