@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from assurance.models import Alarm
 from assurance.tests.test_alarm_api import alarm_body
 from inventory.tests.factories import GnbFactory
-from telco import demo
+from telco.management.commands.seed_demo import ensure_users
 from telco.roles import AGENT
 
 pytestmark = pytest.mark.django_db
@@ -249,10 +249,10 @@ def test_token_lifetime_is_configurable(agent_user):
 @override_settings(API_TOKEN_TTL_HOURS=24)
 def test_the_demo_hands_out_a_valid_token_renewing_an_expired_one(roles):
     with time_machine.travel(PINNED, tick=False):
-        first = demo.ensure_users()[AGENT][2]
-        assert demo.ensure_users()[AGENT][2] == first  # still valid: the same
+        first = ensure_users()[AGENT][2]
+        assert ensure_users()[AGENT][2] == first  # still valid: the same
     with time_machine.travel(PINNED + timedelta(hours=25), tick=False):
-        renewed = demo.ensure_users()[AGENT][2]
+        renewed = ensure_users()[AGENT][2]
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {renewed}")
         assert client.get(SERVICES).status_code == 200
