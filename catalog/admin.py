@@ -11,6 +11,7 @@ from catalog.models import (
     ProductOfferingPriceLifecycleChange,
     ProductSpecification,
     ResourceSpecification,
+    ServiceLevelAgreement,
     ServiceSpecification,
 )
 from telco.admin import StateHistoryInline
@@ -146,5 +147,23 @@ class ProductOfferingLifecycleChangeAdmin(admin.ModelAdmin):
     list_display = ("offering", "from_state", "to_state", "changed_at", "changed_by")
     list_filter = ("to_state",)
     search_fields = ("offering__name", "changed_by")
+    list_select_related = ("offering",)
+    raw_id_fields = ("offering",)
+
+
+@admin.register(ServiceLevelAgreement)
+class ServiceLevelAgreementAdmin(admin.ModelAdmin):
+    """SLA terms: the form runs the model's checks (bands ordered, percents 0-100, targets in
+    range), so terms that do not add up are refused with a message beside the field."""
+
+    list_display = (
+        "name",
+        "offering",
+        "availability_target",
+        "max_outage_minutes",
+        "latency_target_ms",
+        "last_update",
+    )
+    search_fields = ("name", "offering__name")
     list_select_related = ("offering",)
     raw_id_fields = ("offering",)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -324,3 +325,182 @@ class ProductOfferingPriceLifecycleChange(StateChange):
     price = models.ForeignKey(
         ProductOfferingPrice, on_delete=models.CASCADE, related_name="history"
     )
+
+
+# The longest month, in minutes: an outage allowance above it could never be reached.
+MINUTES_IN_LONGEST_MONTH = 31 * 24 * 60
+
+
+def _percent(value, *, field: str, errors: dict, low: Decimal = Decimal(0)) -> Decimal | None:
+    """`value` as a Decimal percent in (low, 100], or None with a message in `errors`."""
+    try:
+        number = Decimal(str(value))
+    except (ArithmeticError, ValueError, TypeError):
+        number = None
+    if number is None or not number.is_finite():
+        errors.setdefault(field, []).append(f"'{value}' is not a number.")
+        return None
+    if not low < number <= 100:
+        errors.setdefault(field, []).append(f"{number} is not a percent in ({low}, 100].")
+        return None
+    return number
+
+
+class ServiceLevelAgreement(models.Model):
+    """The service level an offering promises each month and what breaking it costs (the terms
+    of TMF657 ServiceLevelSpecification): one per offering, `offering.sla`.
+
+    A service of a product of the offering breaches the SLA in a billing period when its
+    achieved availability is below `availability_target`, its outage minutes exceed
+    `max_outage_minutes`, or it spends more than `latency_allowance_minutes` above
+    `latency_target_ms`. The credit is a percent of the product's monthly recurring charge:
+    the deepest band of `credit_bands` the achieved availability falls in (rows
+    `{"availabilityBelow": "99.9", "creditPercent": "10"}`, thresholds falling and credits
+    rising), or `outage_credit_percent` / `latency_credit_percent` for the other terms,
+    whichever is largest.
+    """
+
+    offering = models.OneToOneField(ProductOffering, on_delete=models.CASCADE, related_name="sla")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    availability_target = models.DecimalField(
+        max_digits=6, decimal_places=3, help_text="Percent of the month, e.g. 99.900."
+    )
+    max_outage_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Outage minutes a month beyond which the SLA is breached."
+    )
+    outage_credit_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0, help_text="Credit when max outage is exceeded."
+    )
+    latency_target_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_allowance_minutes = models.PositiveIntegerField(
+        default=0, help_text="Minutes a month the latency may be above target without a breach."
+    )
+    latency_credit_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    credit_bands = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Rows {"availabilityBelow": "99.9", "creditPercent": "10"}, thresholds '
+        "falling, credits rising.",
+    )
+    valid_from = models.DateTimeField(default=clock.now)
+    last_update = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "service level agreement"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(availability_target__gt=0, availability_target__lte=100),
+                name="sla_availability_target_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(outage_credit_percent__gte=0, outage_credit_percent__lte=100)
+                & Q(latency_credit_percent__gte=0, latency_credit_percent__lte=100),
+                name="sla_credit_percents_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.availability_target}%)"
+
+    def terms_errors(self) -> dict[str, list[str]]:
+        """What does not add up in these terms, by field (model field names); empty if sound."""
+        errors: dict[str, list[str]] = {}
+        target = _percent(self.availability_target, field="availability_target", errors=errors)
+        for field in ("outage_credit_percent", "latency_credit_percent"):
+            value = getattr(self, field)
+            if value is not None and Decimal(str(value)) != 0:
+                _percent(value, field=field, errors=errors)
+        if self.max_outage_minutes is not None:
+            if self.max_outage_minutes > MINUTES_IN_LONGEST_MONTH:
+                errors.setdefault("max_outage_minutes", []).append(
+                    f"{self.max_outage_minutes} minutes is more than a month "
+                    f"({MINUTES_IN_LONGEST_MONTH})."
+                )
+            elif target is not None:
+                allowed = MINUTES_IN_LONGEST_MONTH * (100 - target) / 100
+                if self.max_outage_minutes > allowed:
+                    errors.setdefault("max_outage_minutes", []).append(
+                        f"{self.max_outage_minutes} minutes is more than the "
+                        f"{allowed.quantize(Decimal('0.1'))} a {target}% availability allows "
+                        "in a month: the availability target would always breach first."
+                    )
+        elif self.outage_credit_percent:
+            errors.setdefault("outage_credit_percent", []).append(
+                "A credit for outage minutes needs max_outage_minutes."
+            )
+        if self.latency_target_ms is not None and self.latency_target_ms <= 0:
+            errors.setdefault("latency_target_ms", []).append("The latency target must be > 0.")
+        if self.latency_target_ms is None and self.latency_credit_percent:
+            errors.setdefault("latency_credit_percent", []).append(
+                "A latency credit needs latency_target_ms."
+            )
+        if self.latency_allowance_minutes and self.latency_allowance_minutes > (
+            MINUTES_IN_LONGEST_MONTH
+        ):
+            errors.setdefault("latency_allowance_minutes", []).append(
+                f"More than a month ({MINUTES_IN_LONGEST_MONTH} minutes)."
+            )
+        self._credit_band_errors(target, errors)
+        return errors
+
+    def _credit_band_errors(self, target: Decimal | None, errors: dict) -> None:
+        bands = self.credit_bands
+        if not isinstance(bands, list):
+            errors.setdefault("credit_bands", []).append("The credit table is a list of rows.")
+            return
+        previous_below = previous_credit = None
+        for index, band in enumerate(bands):
+            field = f"credit_bands[{index}]"
+            if not isinstance(band, dict) or set(band) != {"availabilityBelow", "creditPercent"}:
+                errors.setdefault(field, []).append(
+                    'A row is {"availabilityBelow": <percent>, "creditPercent": <percent>}.'
+                )
+                continue
+            below = _percent(
+                band["availabilityBelow"], field=f"{field}.availabilityBelow", errors=errors
+            )
+            credit = _percent(band["creditPercent"], field=f"{field}.creditPercent", errors=errors)
+            if below is not None and target is not None and below > target:
+                errors.setdefault(f"{field}.availabilityBelow", []).append(
+                    f"{below}% is above the availability target {target}%."
+                )
+            if below is not None and previous_below is not None and below >= previous_below:
+                errors.setdefault(f"{field}.availabilityBelow", []).append(
+                    f"Bands are ordered by falling availability: {below}% follows "
+                    f"{previous_below}%."
+                )
+            if credit is not None and previous_credit is not None and credit <= previous_credit:
+                errors.setdefault(f"{field}.creditPercent", []).append(
+                    f"A lower availability earns a larger credit: {credit}% follows "
+                    f"{previous_credit}%."
+                )
+            previous_below = below if below is not None else previous_below
+            previous_credit = credit if credit is not None else previous_credit
+
+    def clean(self):
+        errors = self.terms_errors()
+        if errors:
+            # The admin form shows model-field errors beside the field, the rest on top.
+            by_field = {}
+            for field, messages in errors.items():
+                key = field if field in {f.name for f in self._meta.fields} else "credit_bands"
+                prefix = "" if key == field else f"{field}: "
+                by_field.setdefault(key, []).extend(prefix + m for m in messages)
+            raise ValidationError(by_field)
+
+    def credit_percent(
+        self, *, availability: Decimal, outage_minutes: Decimal, latency_minutes: Decimal
+    ) -> Decimal:
+        """The credit, percent of the monthly recurring charge, for a period that achieved
+        `availability` percent with `outage_minutes` down and `latency_minutes` above target."""
+        credit = Decimal(0)
+        for band in self.credit_bands:
+            if availability < Decimal(str(band["availabilityBelow"])):
+                credit = max(credit, Decimal(str(band["creditPercent"])))
+        if self.max_outage_minutes is not None and outage_minutes > self.max_outage_minutes:
+            credit = max(credit, self.outage_credit_percent)
+        if self.latency_target_ms is not None and latency_minutes > self.latency_allowance_minutes:
+            credit = max(credit, self.latency_credit_percent)
+        return min(credit, Decimal(100))

@@ -15,6 +15,7 @@ from catalog.models import (
     ProductOfferingPrice,
     ProductSpecification,
     ResourceSpecification,
+    ServiceLevelAgreement,
     ServiceSpecification,
 )
 from telco import clock
@@ -155,3 +156,18 @@ def catalog_list() -> QuerySet[Catalog]:
 
 def resource_specification_list() -> QuerySet[ResourceSpecification]:
     return ResourceSpecification.objects.order_by("id")
+
+
+def slas() -> QuerySet[ServiceLevelAgreement]:
+    """Every SLA (the terms of an offering) with its offering, in id order."""
+    return ServiceLevelAgreement.objects.select_related("offering").order_by("id")
+
+
+def sla_of_offering(*, offering_id: int) -> ServiceLevelAgreement | None:
+    """The SLA terms of the offering, or None if it promises none."""
+    return slas().filter(offering_id=offering_id).first()
+
+
+def offering_ids_with_sla() -> QuerySet:
+    """The ids of the offerings that carry SLA terms (a subquery: `product_offering_id__in=`)."""
+    return ServiceLevelAgreement.objects.values("offering_id")
