@@ -10,6 +10,7 @@ from billing.models import (
     CustomerBillStateChange,
     Payment,
     PaymentAllocation,
+    SlaCredit,
     UsageEvent,
     UsageSpecification,
 )
@@ -190,3 +191,25 @@ class CustomerBillOnDemandAdmin(ReadOnlyAdmin):
 @admin.register(BillSequence)
 class BillSequenceAdmin(ReadOnlyAdmin):
     list_display = ("name", "last_value")
+
+
+@admin.register(SlaCredit)
+class SlaCreditAdmin(ReadOnlyAdmin):
+    """SLA credits as assurance recorded them; billed by the line with the same charge key."""
+
+    list_display = (
+        "product",
+        "billing_account",
+        "period_start",
+        "period_end",
+        "achieved_availability",
+        "outage_minutes",
+        "credit_percent",
+        "amount",
+        "currency",
+        "charge_key",
+    )
+    list_filter = ("currency",)
+    search_fields = ("charge_key", "product__name", "billing_account__account_number")
+    list_select_related = ("product", "billing_account")
+    raw_id_fields = ("billing_account", "product", "sla")

@@ -167,3 +167,19 @@ def payments_for_customer(customer_id: int) -> QuerySet[Payment]:
         .select_related("billing_account")
         .order_by("-payment_date", "-id")
     )
+
+
+def sla_credits_for_customer(customer_id: int) -> QuerySet:
+    """A customer's SLA credits (billing.SlaCredit), oldest period first, with the charge key
+    of the bill line that carries each (`billed_bill_no`: the bill's number, None while
+    unbilled)."""
+    from billing.models import AppliedCharge, SlaCredit
+
+    bill_no = AppliedCharge.objects.filter(charge_key=OuterRef("charge_key")).values(
+        "bill__bill_no"
+    )[:1]
+    return (
+        SlaCredit.objects.filter(billing_account__customer_id=customer_id)
+        .annotate(billed_bill_no=Subquery(bill_no))
+        .order_by("period_start", "product_id")
+    )

@@ -7,6 +7,8 @@
 - `bills`: numbered bills from an account's ended periods, and a bill's states.
 - `bill_runs`, `bills_on_demand`: billing every account (resumable) or one account now.
 - `payments`: payments allocated to open bills; credit pays the next bills.
+- `credits`: SLA credits assurance records (once per product and period), billed as negative
+  lines on the next bill.
 """
 
 from billing.services.bill_runs import (
@@ -23,6 +25,12 @@ from billing.services.bills import (
     customer_bill_set_state,
 )
 from billing.services.bills_on_demand import bill_on_demand_create, bill_on_demand_run
+from billing.services.credits import (
+    SlaBreach,
+    sla_credit_key,
+    sla_credits_record,
+    unbilled_sla_credits,
+)
 from billing.services.payments import payment_create
 from billing.services.periods import account_periods, billing_period
 from billing.services.usage import MAX_VOLUME, UNIT_BYTES, parse_volume, usage_ingest
@@ -38,6 +46,7 @@ __all__ = [
     "BILLABLE_STATUSES",
     "MAX_VOLUME",
     "PAYMENT_TERMS",
+    "SlaBreach",
     "UNIT_BYTES",
     "USAGE_SPECIFICATION_FIELDS",
     "account_bill",
@@ -52,6 +61,9 @@ __all__ = [
     "customer_bill_set_state",
     "parse_volume",
     "payment_create",
+    "sla_credit_key",
+    "sla_credits_record",
+    "unbilled_sla_credits",
     "usage_ingest",
     "usage_specification_create",
     "usage_specification_delete",

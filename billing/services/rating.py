@@ -9,6 +9,7 @@ from django.db.models import Model
 from billing.choices import UsageStatus
 from billing.models import CustomerBill, UsageEvent
 from billing.services.charges import ChargeLine, discount_line, one_time_line, recurring_lines
+from billing.services.credits import sla_credit_lines
 from billing.services.periods import billable_interval, billing_period, unsuspended_seconds
 from billing.services.usage_rating import late_usage_lines, usage_line
 from catalog.choices import PriceType
@@ -123,6 +124,8 @@ def rate_account_period(
                 if discount is not None:
                     lines.append(discount)
     lines += late_usage_lines(products={p.pk: p for p in products}, late=late, start=start, end=end)
+    # SLA credits recorded since the last bill (assurance records them when a period ends).
+    lines += sla_credit_lines(products=products, end=end)
     for line in lines:
         if line.currency != account.currency:
             raise DomainError(
