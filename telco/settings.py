@@ -222,6 +222,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.resume_stalled_orders",
         "schedule": 120.0,
     },
+    # SLA credits for the billing periods that ended: daily, before the bill run at 00:30, so
+    # a breach of the period just ended is on that period's bill.
+    "sla-evaluate-daily": {
+        "task": "assurance.evaluate_slas",
+        "schedule": crontab(hour=0, minute=10),
+    },
 }
 
 # The cache holds the rate-limit counters: Redis, shared by every web process, when there is
@@ -249,6 +255,8 @@ ACTIVATION_STEP_TIMEOUT_SECONDS = env.float("ACTIVATION_STEP_TIMEOUT_SECONDS", d
 
 # Value added tax applied to every bill line.
 BILLING_TAX_RATE = env.str("BILLING_TAX_RATE", default="0.20")
+# SLA outage: a minute a service is degraded (a path survives) counts as this much of a minute down.
+SLA_DEGRADED_WEIGHT = env.str("SLA_DEGRADED_WEIGHT", default="0.5")
 # The largest payment one request may record, in the account's currency (a guard against a
 # mistyped amount; a larger sum is recorded in several payments).
 PAYMENT_MAX_AMOUNT = env.str("PAYMENT_MAX_AMOUNT", default="1000000")
@@ -259,3 +267,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Alarm ingest (assurance.services.ingest): a batch holds at most ALARM_BATCH_MAX alarms (413
+# beyond); a raise within ALARM_FLAP_MINUTES of its clear reopens the alarm (a flap cycle), and
+# ALARM_FLAP_CYCLES cycles within that window mark it flapping.
+ALARM_BATCH_MAX = env.int("ALARM_BATCH_MAX", default=10_000)
+ALARM_FLAP_MINUTES = env.int("ALARM_FLAP_MINUTES", default=10)
+ALARM_FLAP_CYCLES = env.int("ALARM_FLAP_CYCLES", default=3)
+# SNMP trap receiver (manage.py trapd): UDP address; 0.0.0.0 to hear real equipment.
+TRAPD_HOST = env.str("TRAPD_HOST", default="127.0.0.1")
+TRAPD_PORT = env.int("TRAPD_PORT", default=1162)
