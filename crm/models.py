@@ -537,3 +537,21 @@ class TroubleTicketStatusChange(StateChange):
     """History of a trouble ticket's status moves."""
 
     ticket = models.ForeignKey(TroubleTicket, on_delete=models.CASCADE, related_name="history")
+
+
+class LabSmsMessage(models.Model):
+    """An SMS the lab gateway (crm.sms.LabSmsGateway) "sent": the stand-in for an SMS provider,
+    recorded so the demo and the tests can read what a customer received."""
+
+    to = models.CharField(max_length=32)
+    body = models.TextField()
+    # The sender's idempotency key (a real gateway's client reference); not unique here, so a
+    # duplicate send shows as two rows.
+    message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    sent_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self):
+        return f"SMS to {self.to}"
