@@ -116,3 +116,21 @@ class ServiceImpact(models.TextChoices):
 
     DOWN = "down"
     DEGRADED = "degraded"
+
+
+# A source that raises again a fault it cleared minutes ago (a flapping link) reopens the
+# cleared alarm instead of storing another: the one move out of `cleared`, made only by the
+# network feed (bulk ingest, traps), never by a PATCH. See assurance.services.ingest.
+ALARM_REOPEN_TRANSITIONS = {
+    AlarmState.CLEARED: {AlarmState.RAISED},
+}
+
+
+class IngestOutcome(models.TextChoices):
+    """What the bulk ingest did with one reported alarm."""
+
+    CREATED = "created"
+    DEDUPLICATED = "deduplicated"
+    REOPENED = "reopened"
+    CLEARED = "cleared"
+    REJECTED = "rejected"

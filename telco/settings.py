@@ -277,3 +277,13 @@ ALARM_FLAP_CYCLES = env.int("ALARM_FLAP_CYCLES", default=3)
 # SNMP trap receiver (manage.py trapd): UDP address; 0.0.0.0 to hear real equipment.
 TRAPD_HOST = env.str("TRAPD_HOST", default="127.0.0.1")
 TRAPD_PORT = env.int("TRAPD_PORT", default=1162)
+
+# Alarm ingest (assurance.services.ingest): a batch holds at most ALARM_BATCH_MAX alarms (413
+# beyond); a raise within ALARM_FLAP_MINUTES of its clear reopens the alarm (a flap cycle), and
+# ALARM_FLAP_CYCLES cycles within that window mark it flapping.
+ALARM_BATCH_MAX = env.int("ALARM_BATCH_MAX", default=10_000)
+ALARM_FLAP_MINUTES = env.int("ALARM_FLAP_MINUTES", default=10)
+ALARM_FLAP_CYCLES = env.int("ALARM_FLAP_CYCLES", default=3)
+# SNMP trap receiver (manage.py trapd): UDP address; 0.0.0.0 to hear real equipment.
+TRAPD_HOST = env.str("TRAPD_HOST", default="127.0.0.1")
+TRAPD_PORT = env.int("TRAPD_PORT", default=1162)

@@ -55,6 +55,40 @@ class AlarmAnswer(serializers.Serializer):
     correlatedAlarm = described(array(ALARM_REF))
     parentAlarm = described(array(ALARM_REF))
     comment = described(array(COMMENT))
+    isFlapping = serializers.BooleanField(
+        read_only=True,
+        help_text="Extension: ALARM_FLAP_CYCLES raise/clear cycles within ALARM_FLAP_MINUTES.",
+    )
+    flapCount = serializers.IntegerField(
+        read_only=True, help_text="Extension: raise/clear cycles in the current flap window."
+    )
+
+
+class AlarmBatchItemAnswer(serializers.Serializer):
+    """What the batch did with one item: its index, outcome, alarm, and why if rejected."""
+
+    index = serializers.IntegerField(read_only=True)
+    outcome = _text(help_text="created, deduplicated, reopened, cleared or rejected.")
+    alarm = described(ALARM_REF)
+    status = _text(help_text="Rejected only: the HTTP status the item alone would get.")
+    reason = _text(help_text="Rejected only.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        read_only=True,
+        help_text="Rejected only: messages by field name.",
+    )
+
+
+@extend_schema_serializer(component_name="AlarmBatchResult")
+class AlarmBatchAnswer(serializers.Serializer):
+    """The answer to a JSON array POSTed on /alarm (200, or 207 when an item was rejected)."""
+
+    created = serializers.IntegerField(read_only=True)
+    deduplicated = serializers.IntegerField(read_only=True)
+    reopened = serializers.IntegerField(read_only=True)
+    cleared = serializers.IntegerField(read_only=True)
+    rejected = serializers.IntegerField(read_only=True)
+    results = AlarmBatchItemAnswer(many=True, read_only=True)
 
 
 @extend_schema_serializer(component_name="AckAlarms")

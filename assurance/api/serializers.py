@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from assurance.choices import AckState, AlarmState, AlarmType, Severity
 from assurance.models import Alarm, AlarmTask
-from assurance.services import PATTERN_ATTRIBUTES, UPDATABLE_ATTRIBUTES
+from assurance.services import PATTERN_ATTRIBUTES, UPDATABLE_ATTRIBUTES, AlarmReport
 from telco.api.serializers import TMFSerializer, href_for
 from telco.ids import parse_id
 
@@ -39,6 +39,57 @@ class AlarmCreateSerializer(serializers.Serializer):
                 "An alarm is not raised as 'cleared'; clear it with PATCH state=cleared."
             )
         return value
+
+
+class AlarmReportSerializer(serializers.Serializer):
+    """One item of a batch `POST /alarm` (a JSON array): a raise as in the single POST, or a
+    clear (`state: cleared`, or `perceivedSeverity: cleared` as X.733 sources say it) naming the
+    same source, object, type, cause and specific problem as its raise."""
+
+    alarmRaisedTime = serializers.DateTimeField(required=False)
+    alarmClearedTime = serializers.DateTimeField(required=False)
+    alarmType = serializers.ChoiceField(choices=AlarmType.choices)
+    alarmedObject = AlarmedObjectSerializer()
+    perceivedSeverity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    probableCause = serializers.CharField(max_length=80)
+    sourceSystemId = serializers.CharField(max_length=80)
+    state = serializers.ChoiceField(
+        choices=[AlarmState.RAISED, AlarmState.CLEARED], default=AlarmState.RAISED
+    )
+    specificProblem = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    alarmDetails = serializers.CharField(required=False, allow_blank=True)
+    alarmedObjectType = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    externalAlarmId = serializers.CharField(max_length=80, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        is_clear = (
+            attrs["state"] == AlarmState.CLEARED
+            or attrs.get("perceivedSeverity") == Severity.CLEARED
+        )
+        if not is_clear:
+            for name in ("alarmRaisedTime", "perceivedSeverity"):
+                if name not in attrs:
+                    raise serializers.ValidationError({name: ["Required to raise an alarm."]})
+        attrs["is_clear"] = is_clear
+        return attrs
+
+    def report(self) -> AlarmReport:
+        """The validated item as the ingest service takes it."""
+        data = self.validated_data
+        return AlarmReport(
+            source_system_id=data["sourceSystemId"],
+            alarmed_object_id=data["alarmedObject"]["id"],
+            alarm_type=data["alarmType"],
+            probable_cause=data["probableCause"],
+            perceived_severity=data.get("perceivedSeverity", Severity.MAJOR),
+            alarm_raised_time=data.get("alarmRaisedTime"),
+            specific_problem=data.get("specificProblem", ""),
+            alarm_details=data.get("alarmDetails", ""),
+            alarmed_object_type=data.get("alarmedObjectType", ""),
+            external_alarm_id=data.get("externalAlarmId", ""),
+            is_clear=data["is_clear"],
+            cleared_time=data.get("alarmClearedTime"),
+        )
 
 
 class CommentSerializer(serializers.Serializer):
@@ -153,6 +204,9 @@ class AlarmSerializer(TMFSerializer):
                 "occurrenceCount": instance.occurrence_count,
                 "isRootCause": False,
                 "correlatedAlarm": [],
+                # Extensions: a raise/clear cycle repeated soon reopens the alarm (a flap).
+                "isFlapping": instance.is_flapping,
+                "flapCount": instance.flap_count,
                 "parentAlarm": [],
                 "comment": instance.comments,
             }

@@ -1,26 +1,52 @@
 """TMF642 Alarm Management: alarms, and the ackAlarms / clearAlarms tasks."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from assurance import selectors, services
-from assurance.api.schema import AckAlarmsAnswer, AlarmAnswer, ClearAlarmsAnswer
+from assurance.api.schema import (
+    AckAlarmsAnswer,
+    AlarmAnswer,
+    AlarmBatchAnswer,
+    ClearAlarmsAnswer,
+)
 from assurance.api.serializers import (
     AckAlarmsCreateSerializer,
     AckAlarmsSerializer,
     AlarmCreateSerializer,
     AlarmPatchSerializer,
+    AlarmReportSerializer,
     AlarmSerializer,
     ClearAlarmsCreateSerializer,
     ClearAlarmsSerializer,
 )
-from assurance.choices import AlarmTaskKind
+from assurance.choices import AlarmTaskKind, IngestOutcome
+from telco.api.errors import error_body
+from telco.api.serializers import href_for
 from telco.api.views import TMFCreateMixin, TMFPatchMixin, TMFViewSet
 from telco.roles import AGENT, NOC
+
+OUTCOMES = [outcome.value for outcome in IngestOutcome]
+
+
+def field_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """A batch item's validation errors by field path (`alarmedObject.id`)."""
+    if isinstance(detail, dict):
+        flat = {}
+        for key, value in detail.items():
+            flat.update(field_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(message) for message in messages]}
 
 
 @extend_schema(responses=AlarmAnswer)
 class AlarmViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
-    """`/alarm`: the network's fault source reports (POST); the NOC updates, acks and clears."""
+    """`/alarm`: the network's fault source reports (POST one alarm, or a JSON array of raises
+    and clears); the NOC updates, acks and clears."""
 
     serializer_class = AlarmSerializer
     # The network's feed: its own rate budget (settings.API_THROTTLE_RATES["ingest"]).
@@ -69,6 +95,70 @@ class AlarmViewSet(TMFCreateMixin, TMFPatchMixin, TMFViewSet):
         if "data" in kwargs and self.action == "partial_update":
             return AlarmPatchSerializer(data=kwargs["data"])
         return super().get_serializer(*args, **kwargs)
+
+    @extend_schema(responses={201: AlarmAnswer, 200: AlarmAnswer, 207: AlarmBatchAnswer})
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def _create(self, request):
+        if isinstance(request.data, list):
+            return self.batch_create(request.data)
+        return super()._create(request)
+
+    def batch_create(self, items: list) -> Response:
+        """A JSON array: every valid item stored, every invalid one answered, per index."""
+        if not items:
+            raise ValidationError({"non_field_errors": ["The array holds no alarm."]})
+        if len(items) > settings.ALARM_BATCH_MAX:
+            message = f"A batch holds at most {settings.ALARM_BATCH_MAX} alarms; split it."
+            body = error_body(413, "batchTooLarge", "Payload Too Large", message)
+            return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        reports, indexes, answers = [], [], {}
+        for index, item in enumerate(items):
+            serializer = AlarmReportSerializer(data=item)
+            if serializer.is_valid():
+                reports.append(serializer.report())
+                indexes.append(index)
+            else:
+                errors = field_errors(serializer.errors)
+                answers[index] = self.rejection(index, errors)
+        results = services.alarms_ingest(reports, by=self.request.user.get_username())
+        for result in results:
+            index = indexes[result.index]
+            if result.outcome == IngestOutcome.REJECTED:
+                errors = {result.field or "non_field_errors": [result.reason]}
+                # A bad reference is the item's fault (400); a clear of nothing is a 404.
+                answers[index] = self.rejection(index, errors, 400 if result.field else 404)
+            else:
+                answers[index] = {
+                    "index": index,
+                    "outcome": result.outcome,
+                    "alarm": {
+                        "id": str(result.alarm_id),
+                        "href": href_for(
+                            self.request, "assurance-api:alarm-detail", result.alarm_id
+                        ),
+                        "@referredType": "Alarm",
+                    },
+                }
+        ordered = [answers[index] for index in range(len(items))]
+        body = {outcome: 0 for outcome in OUTCOMES}
+        for answer in ordered:
+            body[answer["outcome"]] += 1
+        body["results"] = ordered
+        rejected = body[IngestOutcome.REJECTED]
+        return Response(body, status=status.HTTP_207_MULTI_STATUS if rejected else 200)
+
+    @staticmethod
+    def rejection(index: int, errors: dict, status_code: int = 400) -> dict:
+        message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+        return {
+            "index": index,
+            "outcome": IngestOutcome.REJECTED.value,
+            "status": str(status_code),
+            "reason": message,
+            "errors": errors,
+        }
 
     def perform_tmf_create(self, serializer):
         data = serializer.validated_data

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -21,8 +22,30 @@ from telco import clock
 from telco.exceptions import Conflict, DomainError, InvalidTransition
 from telco.states import check_transition, transition
 
+logger = logging.getLogger(__name__)
+
 ALARM = Alarm._meta.db_table
 AFFECTED = Alarm.affected_services.through
+
+
+def alarms_correlate(alarm_ids: list[int]) -> None:
+    """Hand alarms just raised, cleared or reopened to correlation (their incidents).
+
+    Called once the alarms' own transaction has committed (or within the caller's, when the
+    service runs inside one): the alarms are stored whatever correlation then does, so its
+    failure is logged, never undoes or refuses them.
+    """
+    if not alarm_ids:
+        return
+    try:
+        from assurance.correlation import correlate
+    except ImportError:  # correlation not installed yet: alarms stand alone
+        return
+    try:
+        correlate(list(alarm_ids))
+    except Exception:
+        logger.exception("Correlation of alarms %s failed; the alarms are stored", alarm_ids[:20])
+
 
 # One statement decides "new alarm or repeat of an active one", so concurrent reports of the
 # same fault can never create two active rows. The conflict target repeats the partial unique
@@ -125,6 +148,7 @@ def alarm_raise(
             )
             if resource is not None:
                 _record_impact(alarm_id, resource.pk)
+    alarms_correlate([alarm_id])
     return Alarm.objects.get(pk=alarm_id), created
 
 
@@ -247,9 +271,10 @@ def alarm_unacknowledge(*, alarm: Alarm, by: str) -> Alarm:
 
 
 def alarm_clear(*, alarm: Alarm, by: str, cleared_time: datetime | None = None) -> Alarm:
-    """Clear the alarm (final). A later report of the same fault raises a new alarm."""
+    """Clear the alarm. A later report of the same fault raises a new alarm (through the
+    network's bulk feed within ALARM_FLAP_MINUTES, it reopens this one: see ingest)."""
     now = clock.now()
-    return transition(
+    alarm = transition(
         alarm,
         AlarmState.CLEARED,
         transitions=ALARM_TRANSITIONS,
@@ -259,6 +284,8 @@ def alarm_clear(*, alarm: Alarm, by: str, cleared_time: datetime | None = None) 
         reason="cleared",
         extra_updates={"alarm_cleared_time": cleared_time or now, "alarm_changed_time": now},
     )
+    alarms_correlate([alarm.pk])
+    return alarm
 
 
 def alarm_comment(*, alarm: Alarm, by: str, comments: list[dict]) -> Alarm:
@@ -449,4 +476,5 @@ def alarm_task_clear(
         for from_state in {state for _, state in matched}:
             ids = [pk for pk, state in matched if state == from_state]
             _record_task_moves(task, ids, (from_state, AlarmState.CLEARED), by)
+    alarms_correlate([pk for pk, _ in matched])
     return task
