@@ -298,3 +298,41 @@ class LabElementConfig(models.Model):
 
     def __str__(self):
         return f"{self.element} {self.operation} {self.service_ref}"
+
+
+class ServicePath(models.Model):
+    """One resource on one path of a customer-facing service, kept as NetBox keeps cable paths.
+
+    A service stands on the resources it (or a service below it) holds and their parents; from
+    each top device the uplinks toward the core may branch (a dual-homed site), so a service has
+    one or more paths per `leg` (the top resource its holds hang from). Every resource of a path
+    is a row: the holds and their parents, and along the route each link, its ports, the cable
+    and duct it runs in and the devices it reaches. A failure of a set of resources takes the
+    service down when every path of some leg meets it, and degrades it when only some paths
+    do: one indexed read by resource (`inventory.paths`), no graph walk per question.
+    Kept by `inventory.paths.service_paths_rebuild` when bindings or topology change.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="paths")
+    leg = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+    # Paths of this leg (the same on every row of the leg), numbered from 1.
+    leg_paths = models.PositiveSmallIntegerField(default=1)
+    path_number = models.PositiveSmallIntegerField(default=1)
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "leg", "path_number", "resource"], name="service_path_row_once"
+            )
+        ]
+        # The impact read: every path row through the failed resources.
+        indexes = [
+            models.Index(
+                fields=["resource", "service", "leg", "path_number", "leg_paths"],
+                name="service_path_by_resource",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.service_id} leg {self.leg_id} path {self.path_number}: {self.resource_id}"

@@ -287,3 +287,14 @@ ALARM_FLAP_CYCLES = env.int("ALARM_FLAP_CYCLES", default=3)
 # SNMP trap receiver (manage.py trapd): UDP address; 0.0.0.0 to hear real equipment.
 TRAPD_HOST = env.str("TRAPD_HOST", default="127.0.0.1")
 TRAPD_PORT = env.int("TRAPD_PORT", default=1162)
+
+# Incidents (assurance.correlation): alarms raised within this many seconds of each other on
+# elements that depend on one another make one incident; an incident still there after the
+# confirmation delay is confirmed (customers hear of it), a blip cleared before is cancelled.
+INCIDENT_CORRELATION_WINDOW_SECONDS = env.int("INCIDENT_CORRELATION_WINDOW_SECONDS", default=300)
+INCIDENT_CONFIRMATION_SECONDS = env.int("INCIDENT_CONFIRMATION_SECONDS", default=60)
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "assurance.incident_tasks"]
+CELERY_BEAT_SCHEDULE["incident-confirmation-sweep"] = {
+    "task": "assurance.incidents_confirm_due",
+    "schedule": 30.0,
+}

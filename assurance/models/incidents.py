@@ -56,6 +56,9 @@ class Incident(models.Model):
     revenue_at_risk = money_field(default=0)  # monthly recurring revenue of the impacted
     currency = currency_field()
     impact_updated_at = models.DateTimeField(null=True, blank=True)
+    # Its root resource is under planned work (a maintenance window): alarms are kept, but
+    # customers are not told and SLA outage time does not count it.
+    in_maintenance = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-first_alarm_time", "-id"]

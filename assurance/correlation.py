@@ -1,0 +1,387 @@
+"""Correlation: one incident per fault, with its root cause, whatever order the alarms arrive in.
+
+`correlate(alarm_ids)` is called after alarms were raised, updated or cleared (committed). Over
+the active alarms raised within `INCIDENT_CORRELATION_WINDOW_SECONDS` of the batch (and the root
+alarms of open incidents), one statement walks the topology from every alarmed resource (what it
+takes down: beneath it, and downstream of the links it cuts, as `inventory.topology` does) and
+pairs each alarm with the alarms upstream of it. An alarm with nothing active upstream is a root;
+every other alarm's root is the earliest root upstream of it. Each root and its symptoms form one
+incident: the root's open incident, else one its symptoms already had (a root arriving last
+re-parents them and their incident), else a new `pending` one. Incidents left without alarms are
+cancelled (merged). Alarms get `incident`, `is_root_cause` and `root_alarm` in one UPDATE.
+
+Then each touched incident's lifecycle: every alarm cleared before confirmation -> `cancelled`
+(a blip: nobody hears of it); after confirmation -> `resolved`, impact ended,
+`assurance.notices.incident_resolved`. Confirmation (`incident_confirm`, a Celery countdown task
+and a beat sweep) happens `INCIDENT_CONFIRMATION_SECONDS` after creation if an alarm is still
+active: `confirmed_at`, `assurance.notices.incident_confirmed`. Impact is recomputed for every
+touched incident (`assurance.impact.incident_impact_refresh`).
+
+Two batches correlating at once serialise on one transaction-level advisory lock, so one fault
+never makes two incidents. Idempotent: correlating the same alarms again changes nothing.
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from assurance import maintenance
+from assurance.choices import INCIDENT_TRANSITIONS, OPEN_INCIDENT_STATES, AlarmState, IncidentState
+from assurance.impact import incident_impact_refresh
+from assurance.models import Alarm, Incident, IncidentStateChange
+from inventory import paths
+from telco import clock
+from telco.states import transition
+
+__all__ = ["correlate", "incident_confirm", "incident_impact_refresh", "incidents_confirm_due"]
+
+ALARM = Alarm._meta.db_table
+INCIDENT = Incident._meta.db_table
+# pg_advisory_xact_lock key of correlation ("corr" in ASCII).
+LOCK_KEY = 0x636F7272
+BY = "correlation"
+
+
+def correlation_window() -> timedelta:
+    return timedelta(seconds=getattr(settings, "INCIDENT_CORRELATION_WINDOW_SECONDS", 300))
+
+
+def confirmation_delay() -> timedelta:
+    return timedelta(seconds=getattr(settings, "INCIDENT_CONFIRMATION_SECONDS", 60))
+
+
+# (alarm, root) for every candidate alarm: see the module docstring. `cut` follows the links a
+# failure takes (the link itself, a port at either end) to their downstream device, then uplink
+# chains; `dead` adds what lies beneath the cut devices.
+ROOTS_SQL = f"""
+    WITH RECURSIVE
+    cand(id, resource_id, raised, open_root) AS (
+        SELECT alarm.id, alarm.resource_id, alarm.alarm_raised_time,
+               alarm.is_root_cause AND incident.state = ANY(%(open)s)
+        FROM {ALARM} alarm LEFT JOIN {INCIDENT} incident ON incident.id = alarm.incident_id
+        WHERE alarm.state <> %(cleared)s AND alarm.resource_id IS NOT NULL
+          AND (alarm.alarm_raised_time BETWEEN %(low)s AND %(high)s
+               OR alarm.id = ANY(%(batch)s)
+               OR (alarm.is_root_cause AND incident.state = ANY(%(open)s)))
+    ),
+    failed(origin, id) AS (
+        SELECT DISTINCT resource_id, resource_id FROM cand
+        UNION
+        SELECT failed.origin, child.id
+        FROM {paths.RESOURCE} child JOIN failed ON child.parent_id = failed.id
+    ),
+    cut(origin, id) AS (
+        SELECT failed.origin, {paths.A_DEVICE}
+        FROM {paths.LINK} link JOIN failed ON link.resource_ptr_id = failed.id
+        UNION
+        SELECT failed.origin, {paths.A_DEVICE}
+        FROM {paths.LINK} link JOIN failed ON link.a_end_id = failed.id
+        UNION
+        SELECT failed.origin, {paths.A_DEVICE}
+        FROM {paths.LINK} link JOIN failed ON link.z_end_id = failed.id
+        UNION
+        SELECT cut.origin, {paths.A_DEVICE}
+        FROM {paths.LINK} link JOIN cut ON {paths.Z_DEVICE} = cut.id
+    ),
+    dead(origin, id) AS (
+        SELECT origin, id FROM failed
+        UNION
+        SELECT origin, id FROM cut
+        UNION
+        SELECT dead.origin, child.id
+        FROM {paths.RESOURCE} child JOIN dead ON child.parent_id = dead.id
+    ),
+    upstream(a, b, a_raised, b_raised) AS (
+        SELECT a.id, b.id, a.raised, b.raised
+        FROM cand a
+        JOIN dead ON dead.id = a.resource_id
+        JOIN cand b ON b.resource_id = dead.origin
+        WHERE a.id <> b.id
+          AND (b.open_root OR b.raised BETWEEN a.raised - %(window)s AND a.raised + %(window)s)
+    ),
+    pair(a, b) AS (
+        -- Mutual (a port and its device, two alarms on one resource): the earlier is upstream.
+        SELECT up.a, up.b FROM upstream up
+        WHERE NOT (
+            EXISTS (SELECT 1 FROM upstream back WHERE back.a = up.b AND back.b = up.a)
+            AND (up.a_raised, up.a) < (up.b_raised, up.b)
+        )
+    ),
+    top(id, raised) AS (
+        SELECT id, raised FROM cand WHERE NOT EXISTS (SELECT 1 FROM pair WHERE pair.a = cand.id)
+    )
+    SELECT cand.id,
+           COALESCE(
+               (SELECT top.id FROM pair JOIN top ON top.id = pair.b
+                WHERE pair.a = cand.id ORDER BY top.raised, top.id LIMIT 1),
+               cand.id
+           )
+    FROM cand
+"""  # noqa: S608 - table names come from model metadata; every value is a parameter
+
+ASSIGN_SQL = f"""
+    UPDATE {ALARM} alarm
+    SET incident_id = v.incident_id, root_alarm_id = v.root_id, is_root_cause = v.is_root
+    FROM UNNEST(%s::bigint[], %s::bigint[], %s::bigint[], %s::boolean[])
+         AS v(id, incident_id, root_id, is_root)
+    WHERE alarm.id = v.id
+      AND (alarm.incident_id IS DISTINCT FROM v.incident_id
+           OR alarm.root_alarm_id IS DISTINCT FROM v.root_id
+           OR alarm.is_root_cause IS DISTINCT FROM v.is_root)
+"""  # noqa: S608
+
+
+def _roots(alarm_ids: list[int]) -> dict[int, int]:
+    """{alarm id: its root alarm id} over the batch and the alarms it may correlate with."""
+    span = Alarm.objects.filter(pk__in=alarm_ids).values_list("alarm_raised_time", flat=True)
+    times = list(span)
+    if not times:
+        return {}
+    window = correlation_window()
+    params = {
+        "open": list(OPEN_INCIDENT_STATES),
+        "cleared": AlarmState.CLEARED,
+        "low": min(times) - window,
+        "high": max(times) + window,
+        "batch": alarm_ids,
+        "window": window,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(ROOTS_SQL, params)
+        return dict(cursor.fetchall())
+
+
+def _incident_name(root: Alarm) -> str:
+    return f"{root.alarmed_object_name}: {root.probable_cause}"[:200]
+
+
+def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
+    """Give each root and its symptoms one incident; returns the incidents touched (those of
+    the batch's alarms, and those an alarm left or joined)."""
+    members: dict[int, list[int]] = defaultdict(list)
+    for alarm_id, root_id in roots.items():
+        members[root_id].append(alarm_id)
+    alarms = {
+        alarm.pk: alarm
+        for alarm in Alarm.objects.filter(pk__in=list(roots)).select_related("resource")
+    }
+    held = {alarm.incident_id for alarm in alarms.values() if alarm.incident_id}
+    open_incidents = {
+        incident.pk: incident
+        for incident in Incident.objects.filter(pk__in=held, state__in=OPEN_INCIDENT_STATES)
+    }
+    touched: set[int] = set()
+    used: set[int] = set()
+    chosen: dict[int, Incident] = {}
+    new: dict[int, Incident] = {}
+    order = sorted(members, key=lambda pk: (alarms[pk].alarm_raised_time, pk))
+    for root_id in order:
+        root = alarms[root_id]
+        group = members[root_id]
+        first = min(alarms[pk].alarm_raised_time for pk in group)
+        candidates = sorted(
+            {alarms[pk].incident_id for pk in group} & set(open_incidents) - used,
+            key=lambda pk: (
+                open_incidents[pk].root_alarm_id != root_id,
+                alarms[root_id].incident_id != pk,
+                pk,
+            ),
+        )
+        if candidates:
+            incident = open_incidents[candidates[0]]
+            used.add(incident.pk)
+            changed = incident.root_alarm_id != root_id or first < incident.first_alarm_time
+            incident.root_alarm_id = root_id
+            incident.root_resource_id = root.resource_id
+            incident.name = _incident_name(root)
+            incident.first_alarm_time = min(first, incident.first_alarm_time)
+            if changed:
+                incident.last_update = now
+                touched.add(incident.pk)
+                incident.save(
+                    update_fields=[
+                        "root_alarm",
+                        "root_resource",
+                        "name",
+                        "first_alarm_time",
+                        "last_update",
+                    ]
+                )
+            chosen[root_id] = incident
+        else:
+            new[root_id] = Incident(
+                name=_incident_name(root),
+                description=root.specific_problem or root.alarm_details[:500],
+                originating_system=root.source_system_id[:80],
+                root_alarm_id=root_id,
+                root_resource_id=root.resource_id,
+                first_alarm_time=first,
+                created_at=now,
+                last_update=now,
+                status_change_date=now,
+            )
+    if new:
+        Incident.objects.bulk_create(list(new.values()))
+        IncidentStateChange.objects.bulk_create(
+            [
+                IncidentStateChange(
+                    incident=incident,
+                    from_state="",
+                    to_state=IncidentState.PENDING,
+                    changed_at=now,
+                    changed_by=BY,
+                    reason="alarms correlated",
+                )
+                for incident in new.values()
+            ]
+        )
+        chosen.update(new)
+        _schedule_confirmation([incident.pk for incident in new.values()])
+    ids, incident_ids, root_ids, is_root = [], [], [], []
+    for alarm_id, root_id in roots.items():
+        alarm, incident_id = alarms[alarm_id], chosen[root_id].pk
+        root_alarm_id = None if alarm_id == root_id else root_id
+        if alarm_id in batch or (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause) != (
+            incident_id,
+            root_alarm_id,
+            alarm_id == root_id,
+        ):
+            # What changed, or what the batch names: its old and new incident need settling.
+            touched |= {alarm.incident_id, incident_id} - {None}
+        ids.append(alarm_id)
+        incident_ids.append(incident_id)
+        root_ids.append(root_alarm_id)
+        is_root.append(alarm_id == root_id)
+    with connection.cursor() as cursor:
+        cursor.execute(ASSIGN_SQL, [ids, incident_ids, root_ids, is_root])
+    return touched
+
+
+def _schedule_confirmation(incident_ids: list[int]) -> None:
+    from assurance import incident_tasks
+
+    delay = confirmation_delay().total_seconds()
+
+    def enqueue():
+        for incident_id in incident_ids:
+            incident_tasks.incident_confirm_task.apply_async((incident_id,), countdown=delay)
+
+    if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        transaction.on_commit(enqueue)
+
+
+def _move(incident: Incident, target: str, reason: str, extra: dict | None = None) -> Incident:
+    return transition(
+        incident,
+        target,
+        transitions=INCIDENT_TRANSITIONS,
+        history=IncidentStateChange,
+        history_fk="incident",
+        by=BY,
+        reason=reason,
+        extra_updates={"status_change_reason": reason, "status_change_date": clock.now()}
+        | (extra or {}),
+    )
+
+
+def _settle(incident_ids: set[int], now) -> None:
+    """Lifecycle of the touched incidents: emptied ones merged away, cleared ones cancelled (a
+    blip) or resolved (after confirmation, with the resolution notices)."""
+    if not incident_ids:
+        return
+    active = defaultdict(int)
+    total = defaultdict(int)
+    for incident_id, state in Alarm.objects.filter(incident_id__in=incident_ids).values_list(
+        "incident_id", "state"
+    ):
+        total[incident_id] += 1
+        active[incident_id] += state != AlarmState.CLEARED
+    resolved = []
+    for incident in Incident.objects.filter(pk__in=incident_ids, state__in=OPEN_INCIDENT_STATES):
+        if active[incident.pk]:
+            continue
+        if not total[incident.pk]:
+            if IncidentState.CANCELLED in INCIDENT_TRANSITIONS[incident.state]:
+                _move(incident, IncidentState.CANCELLED, "merged into another incident")
+            continue
+        if incident.confirmed_at is None and incident.state == IncidentState.PENDING:
+            _move(incident, IncidentState.CANCELLED, "cleared before confirmation")
+        else:
+            _move(incident, IncidentState.RESOLVED, "every alarm cleared", {"resolved_at": now})
+            resolved.append(incident.pk)
+    for incident_id in resolved:
+        notices_call("incident_resolved", incident_id)
+
+
+def notices_call(name: str, incident_id: int) -> None:
+    """`assurance.notices.<name>(incident_id)`: the customers' notices (notify's module)."""
+    from assurance import notices
+
+    getattr(notices, name)(incident_id)
+
+
+def correlate(alarm_ids: list[int]) -> None:
+    """Group the alarms `alarm_ids` (just raised, updated or cleared, and committed) into
+    incidents with their root cause, settle the incidents they touch and refresh their impact.
+    Set-based over the batch; idempotent; safe to call from concurrent workers."""
+    alarm_ids = sorted({int(pk) for pk in alarm_ids})
+    if not alarm_ids or connection.vendor != "postgresql":
+        return
+    now = clock.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        touched = set(
+            Alarm.objects.filter(pk__in=alarm_ids, incident__isnull=False).values_list(
+                "incident_id", flat=True
+            )
+        )
+        roots = _roots(alarm_ids)
+        if roots:
+            touched |= _assign_incidents(roots, set(alarm_ids), now)
+        _settle(touched, now)
+        maintenance.incidents_flag_maintenance(touched)
+        for incident_id in sorted(touched):
+            incident_impact_refresh(incident_id)
+
+
+def incident_confirm(incident_id: int) -> bool:
+    """Confirm the incident if it is due (created `INCIDENT_CONFIRMATION_SECONDS` ago), still
+    open, unconfirmed and an alarm of it still active: `confirmed_at`, and the customers' notices
+    (`assurance.notices.incident_confirmed`). Returns whether it was confirmed now."""
+    now = clock.now()
+    with transaction.atomic():
+        incident = (
+            Incident.objects.select_for_update()
+            .filter(
+                pk=incident_id,
+                state__in=OPEN_INCIDENT_STATES,
+                confirmed_at__isnull=True,
+                created_at__lte=now - confirmation_delay(),
+            )
+            .first()
+        )
+        if incident is None:
+            return False
+        still_active = (
+            Alarm.objects.filter(incident_id=incident_id).exclude(state=AlarmState.CLEARED).exists()
+        )
+        if not still_active:
+            return False
+        incident.confirmed_at = now
+        incident.last_update = now
+        incident.save(update_fields=["confirmed_at", "last_update"])
+        notices_call("incident_confirmed", incident_id)
+    return True
+
+
+def incidents_confirm_due() -> list[int]:
+    """The beat sweep: confirm every incident due (a countdown task lost, the embedded demo)."""
+    due = Incident.objects.filter(
+        state__in=OPEN_INCIDENT_STATES,
+        confirmed_at__isnull=True,
+        created_at__lte=clock.now() - confirmation_delay(),
+    ).values_list("pk", flat=True)
+    return [incident_id for incident_id in list(due) if incident_confirm(incident_id)]

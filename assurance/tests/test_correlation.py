@@ -1,0 +1,233 @@
+"""Correlation: one incident per fault with its root cause, in any arrival order; its lifecycle
+(confirmed, cancelled as a blip, resolved) and its impact kept true."""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from assurance.choices import AlarmState, IncidentState
+from assurance.correlation import correlate, incident_confirm, incidents_confirm_due
+from assurance.models import Alarm, Incident, IncidentService
+from assurance.tests.factories import subscribe
+from inventory import paths
+from inventory.choices import LinkMedium
+from inventory.services import cable_create, duct_create, link_create
+from inventory.tests.factories import GnbFactory, RouterFactory
+from telco import clock
+
+pytestmark = pytest.mark.django_db
+
+_keys = itertools.count()
+
+
+def raise_alarm(resource, *, at=None, cause="linkDown") -> Alarm:
+    """An active alarm as the ingest path stores it (correlation runs on stored alarms)."""
+    return Alarm.objects.create(
+        source_system_id="nms",
+        alarmed_object_ref=str(resource.pk),
+        resource=resource,
+        alarm_type="communicationsAlarm",
+        perceived_severity="critical",
+        probable_cause=cause,
+        reduction_key=f"key-{next(_keys)}",
+        alarm_raised_time=at or clock.now(),
+    )
+
+
+def clear(*alarms: Alarm) -> None:
+    Alarm.objects.filter(pk__in=[a.pk for a in alarms]).update(
+        state=AlarmState.CLEARED, alarm_cleared_time=clock.now()
+    )
+
+
+@pytest.fixture
+def net():
+    """CORE <- R1, R2 over links L1, L2 in the TRUNK cable (in a duct); G1 behind R1, G2 behind
+    R2; G3 behind R1 and also straight to CORE by microwave (dual-homed)."""
+    core = RouterFactory(name="CORE")
+    duct = duct_create(name="DUCT-1")
+    trunk = cable_create(name="TRUNK", duct=duct)
+    access = cable_create(name="ACCESS")
+    r1, r2 = RouterFactory(name="R1"), RouterFactory(name="R2")
+    g1, g2, g3 = GnbFactory(name="G1"), GnbFactory(name="G2"), GnbFactory(name="G3")
+    l1 = link_create(name="L1", a_end=r1, z_end=core, cable=trunk)
+    l2 = link_create(name="L2", a_end=r2, z_end=core, cable=trunk)
+    link_create(name="G1-R1", a_end=g1, z_end=r1, cable=access)
+    link_create(name="G2-R2", a_end=g2, z_end=r2, cable=access)
+    link_create(name="G3-R1", a_end=g3, z_end=r1, cable=access)
+    link_create(name="G3-MW", a_end=g3, z_end=core, medium=LinkMedium.MICROWAVE)
+    subs = {name: subscribe(gnb) for name, gnb in (("s1", g1), ("s2", g2), ("s3", g3))}
+    paths.service_paths_rebuild()
+    return {
+        "core": core,
+        "trunk": trunk,
+        "duct": duct,
+        "r1": r1,
+        "r2": r2,
+        "g1": g1,
+        "g2": g2,
+        "g3": g3,
+        "l1": l1,
+        "l2": l2,
+        "subs": subs,
+    }
+
+
+def symptoms_of_a_trunk_cut(net) -> list[Alarm]:
+    now = clock.now()
+    return [
+        raise_alarm(net[name], at=now + timedelta(seconds=i))
+        for i, name in enumerate(("l1", "l2", "r1", "r2", "g1", "g2"))
+    ]
+
+
+def trunk_cut(net) -> Alarm:
+    return raise_alarm(net["trunk"], at=clock.now() + timedelta(seconds=10), cause="cableCut")
+
+
+def storm(net) -> tuple[Alarm, list[Alarm]]:
+    symptoms = symptoms_of_a_trunk_cut(net)
+    return trunk_cut(net), symptoms
+
+
+def assert_one_incident(root: Alarm, symptoms: list[Alarm]) -> Incident:
+    incidents = Incident.objects.all()
+    assert incidents.filter(state=IncidentState.PENDING).count() == 1
+    incident = incidents.get(state=IncidentState.PENDING)
+    root.refresh_from_db()
+    assert root.is_root_cause
+    assert root.root_alarm_id is None
+    assert root.incident_id == incident.pk
+    assert incident.root_alarm_id == root.pk
+    assert incident.root_resource_id == root.resource_id
+    assert set(root.correlated_alarms.values_list("pk", flat=True)) == {a.pk for a in symptoms}
+    assert set(incident.alarms.values_list("pk", flat=True)) == {root.pk} | {a.pk for a in symptoms}
+    assert not Alarm.objects.filter(pk__in=[a.pk for a in symptoms], is_root_cause=True).exists()
+    return incident
+
+
+def test_root_first_and_root_last_give_the_same_single_incident(net):
+    root, symptoms = storm(net)
+    correlate([root.pk])
+    correlate([a.pk for a in symptoms])
+    first = assert_one_incident(root, symptoms)
+    # Again: nothing changes (idempotent).
+    correlate([root.pk, *[a.pk for a in symptoms]])
+    assert assert_one_incident(root, symptoms).pk == first.pk
+
+
+def test_root_last_reparents_the_symptoms_and_their_incidents(net):
+    symptoms = symptoms_of_a_trunk_cut(net)
+    correlate([a.pk for a in symptoms])
+    # Before the root: L1 and L2 each head what is behind them.
+    assert Incident.objects.filter(state=IncidentState.PENDING).count() == 2
+    root = trunk_cut(net)
+    correlate([root.pk])
+    incident = assert_one_incident(root, symptoms)
+    # The other symptom incident was merged away, never told.
+    assert Incident.objects.filter(state=IncidentState.CANCELLED).count() == 1
+    assert incident.customers_count == 3
+
+
+def test_one_batch_with_the_root_last(net):
+    root, symptoms = storm(net)
+    correlate([*[a.pk for a in symptoms], root.pk])
+    assert_one_incident(root, symptoms)
+    assert Incident.objects.count() == 1
+
+
+def test_alarms_outside_the_window_do_not_join(net, settings):
+    settings.INCIDENT_CORRELATION_WINDOW_SECONDS = 60
+    root = raise_alarm(net["trunk"])
+    late = raise_alarm(net["g1"], at=clock.now() + timedelta(minutes=10))
+    correlate([root.pk, late.pk])
+    assert Incident.objects.count() == 2
+    late.refresh_from_db()
+    assert late.root_alarm_id is None
+    assert late.is_root_cause
+
+
+def test_a_surviving_path_degrades_rather_than_takes_down(net):
+    root = raise_alarm(net["trunk"])
+    correlate([root.pk])
+    incident = Incident.objects.get()
+    impacts = dict(
+        IncidentService.objects.filter(incident=incident, ended_at__isnull=True).values_list(
+            "service_id", "impact"
+        )
+    )
+    subs = net["subs"]
+    assert impacts == {
+        subs["s1"].service.pk: "down",
+        subs["s2"].service.pk: "down",
+        subs["s3"].service.pk: "degraded",
+    }
+    assert (incident.services_down, incident.services_degraded) == (2, 1)
+    assert incident.customers_count == 3
+    assert incident.products_count == 3
+
+
+def test_impact_grows_and_shrinks_as_alarms_join_and_clear(net):
+    r2 = raise_alarm(net["r2"])
+    correlate([r2.pk])
+    incident = Incident.objects.get()
+    assert incident.services_down == 1
+    assert incident.customers_count == 1
+    # The root arrives: the incident grows to everything behind the trunk.
+    root = raise_alarm(net["trunk"], at=clock.now() + timedelta(seconds=5))
+    correlate([root.pk])
+    incident = Incident.objects.get(state=IncidentState.PENDING)
+    assert incident.root_alarm_id == root.pk
+    assert (incident.services_down, incident.services_degraded) == (2, 1)
+    # The trunk is repaired, R2 still alarms: only R2's customers remain.
+    clear(root)
+    correlate([root.pk])
+    incident.refresh_from_db()
+    assert (incident.services_down, incident.services_degraded) == (1, 0)
+    ended = IncidentService.objects.filter(incident=incident, ended_at__isnull=False)
+    assert ended.count() == 2
+
+
+def test_a_blip_cleared_before_confirmation_is_cancelled(net, monkeypatch):
+    told = []
+    monkeypatch.setattr("assurance.correlation.notices_call", lambda *args: told.append(args))
+    alarm = raise_alarm(net["g1"])
+    correlate([alarm.pk])
+    incident = Incident.objects.get()
+    clear(alarm)
+    correlate([alarm.pk])
+    incident.refresh_from_db()
+    assert incident.state == IncidentState.CANCELLED
+    assert incident.confirmed_at is None
+    assert not IncidentService.objects.filter(incident=incident, ended_at__isnull=True).exists()
+    assert incident.customers_count == 0
+    assert told == []
+
+
+def test_confirmed_after_the_delay_then_resolved_when_every_alarm_clears(
+    net, settings, time_machine, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr(
+        "assurance.correlation.notices_call", lambda name, pk: calls.append((name, pk))
+    )
+    settings.INCIDENT_CONFIRMATION_SECONDS = 60
+    time_machine.move_to(clock.now(), tick=False)
+    alarm = raise_alarm(net["g1"])
+    correlate([alarm.pk])
+    incident = Incident.objects.get()
+    assert not incident_confirm(incident.pk)  # not yet due
+    time_machine.shift(timedelta(seconds=61))
+    assert incidents_confirm_due() == [incident.pk]
+    incident.refresh_from_db()
+    assert incident.confirmed_at is not None
+    assert calls == [("incident_confirmed", incident.pk)]
+    assert not incident_confirm(incident.pk)  # once
+    clear(alarm)
+    correlate([alarm.pk])
+    incident.refresh_from_db()
+    assert incident.state == IncidentState.RESOLVED
+    assert incident.resolved_at is not None
+    assert calls[-1] == ("incident_resolved", incident.pk)
+    assert not IncidentService.objects.filter(incident=incident, ended_at__isnull=True).exists()
