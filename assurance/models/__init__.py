@@ -2,6 +2,15 @@
 
 from assurance.models.alarms import Alarm, AlarmStateChange, AlarmTask
 from assurance.models.incidents import Incident, IncidentService, IncidentStateChange
+from assurance.models.kpis import (  # noqa: F401 - performance management
+    KpiBreach,
+    KpiMetric,
+    KpiRollup,
+    KpiSample,
+    KpiSeries,
+    KpiThreshold,
+    KpiThresholdState,
+)
 from assurance.models.maintenance import MaintenanceWindow
 
 __all__ = [
