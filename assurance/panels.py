@@ -108,3 +108,16 @@ def register_panels() -> None:
                 css_class="num",
             ),
         )
+    # The link to the SLA report on the customer 360, for customers with an SLA product.
+    from assurance.sla_views import customer_sla_link_context
+
+    register(
+        "crm.customer",
+        Panel(
+            name="assurance.sla_report",
+            title="Service level agreements",
+            template="assurance/panels/customer_sla_link.html",
+            context=customer_sla_link_context,
+            order=45,
+        ),
+    )

@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from assurance.choices import AlarmType, ServiceImpact
 from assurance.models import Alarm, IncidentService, MaintenanceWindow
+from billing import selectors as billing_selectors
 from billing import services as billing_services
 from catalog import selectors as catalog_selectors
 from inventory import selectors as inventory_selectors
@@ -86,32 +87,62 @@ class Outage:
         return (self.down_minutes + weight * self.degraded_minutes).quantize(PLACES)
 
 
-def outages(service_keys: dict[int, object], start: datetime, end: datetime) -> dict:
-    """Per key of `service_keys` (service id -> key: the service itself, or its product), the
-    outage in [start, end), in three queries whatever the number of services. A key whose
-    services lost nothing is absent. An impact still open counts until now."""
+@dataclass
+class Timeline:
+    """What happened to a set of services over a span, read once: their impacts (service,
+    impact, start, end, incident, root resource), the maintenance windows on those roots, and
+    the latency alarms on their paths (service, raised, cleared)."""
+
+    impacts: list[tuple]
+    windows: dict[int, list[Interval]]
+    latency: list[tuple]
+
+
+def timeline_load(service_ids: Iterable[int], start: datetime, end: datetime) -> Timeline:
+    """The timeline of the services over [start, end), in three queries whatever the number
+    of services, incidents and periods inside the span."""
+    service_ids = list(service_ids)
     until = min(end, clock.now())
-    impacts = (
-        IncidentService.objects.filter(service_id__in=list(service_keys), started_at__lt=until)
+    impacts = list(
+        IncidentService.objects.filter(service_id__in=service_ids, started_at__lt=until)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
         .values_list(
             "service_id", "impact", "started_at", "ended_at", "incident_id",
             "incident__root_resource_id",
         )
     )  # fmt: skip
-    rows = list(impacts)
     windows = defaultdict(list)
-    roots = {row[5] for row in rows if row[5] is not None}
+    roots = {row[5] for row in impacts if row[5] is not None}
     for resource_id, starts_at, ends_at in MaintenanceWindow.objects.filter(
         resource_id__in=roots, starts_at__lt=until, ends_at__gt=start
     ).values_list("resource_id", "starts_at", "ends_at"):
         windows[resource_id].append((starts_at, ends_at))
+    latency = list(
+        Alarm.affected_services.through.objects.filter(
+            service_id__in=service_ids, alarm__alarm_raised_time__lt=until
+        )
+        .filter(latency_alarms("alarm__"))
+        .filter(Q(alarm__alarm_cleared_time__isnull=True) | Q(alarm__alarm_cleared_time__gt=start))
+        .values_list("service_id", "alarm__alarm_raised_time", "alarm__alarm_cleared_time")
+    )
+    return Timeline(impacts=impacts, windows=windows, latency=latency)
+
+
+def timeline_measure(
+    timeline: Timeline, service_keys: dict[int, object], start: datetime, end: datetime
+) -> dict:
+    """Per key of `service_keys` (service id -> key: the service itself, or its product), the
+    outage of its services in [start, end) (inside the loaded span); a key whose services lost
+    nothing is absent. An impact or alarm still open counts until now."""
+    until = min(end, clock.now())
     down, degraded = defaultdict(list), defaultdict(list)
     result: dict[object, Outage] = {}
-    for service_id, impact, started_at, ended_at, incident_id, root_id in rows:
-        key = service_keys[service_id]
+    for service_id, impact, started_at, ended_at, incident_id, root_id in timeline.impacts:
+        key = service_keys.get(service_id)
         clipped = (max(started_at, start), min(ended_at or until, until))
-        counted = subtract([clipped], windows.get(root_id, []))
+        if key is None or clipped[0] >= clipped[1]:
+            continue
+        counted = subtract([clipped], timeline.windows.get(root_id, []))
         if not counted:
             continue
         (down if impact == ServiceImpact.DOWN else degraded)[key] += counted
@@ -120,9 +151,21 @@ def outages(service_keys: dict[int, object], start: datetime, end: datetime) -> 
         down_intervals = union(down[key])
         outage.down_minutes = minutes(down_intervals)
         outage.degraded_minutes = minutes(subtract(degraded[key], down_intervals))
-    for key, latency in latency_minutes(service_keys, start, end).items():
-        result.setdefault(key, Outage()).latency_minutes = latency
+    latency = defaultdict(list)
+    for service_id, raised, cleared in timeline.latency:
+        key = service_keys.get(service_id)
+        span = (max(raised, start), min(cleared or until, until))
+        if key is not None and span[0] < span[1]:
+            latency[key].append(span)
+    for key, spans in latency.items():
+        result.setdefault(key, Outage()).latency_minutes = minutes(union(spans)).quantize(PLACES)
     return result
+
+
+def outages(service_keys: dict[int, object], start: datetime, end: datetime) -> dict:
+    """Per key of `service_keys`, the outage in [start, end) (`timeline_measure`), in three
+    queries whatever the number of services."""
+    return timeline_measure(timeline_load(service_keys, start, end), service_keys, start, end)
 
 
 def latency_alarms(prefix: str = "") -> Q:
@@ -132,26 +175,6 @@ def latency_alarms(prefix: str = "") -> Q:
         Q(**{f"{prefix}probable_cause__icontains": "latency"})
         | Q(**{f"{prefix}specific_problem__icontains": "latency"})
     )
-
-
-def latency_minutes(service_keys: dict[int, object], start: datetime, end: datetime) -> dict:
-    """Per key, the minutes of [start, end) during which a latency alarm was active on the
-    path of one of its services (counted once however many alarms overlap), in one query."""
-    until = min(end, clock.now())
-    active = (
-        Alarm.affected_services.through.objects.filter(
-            service_id__in=list(service_keys), alarm__alarm_raised_time__lt=until
-        )
-        .filter(latency_alarms("alarm__"))
-        .filter(Q(alarm__alarm_cleared_time__isnull=True) | Q(alarm__alarm_cleared_time__gt=start))
-        .values_list("service_id", "alarm__alarm_raised_time", "alarm__alarm_cleared_time")
-    )
-    intervals = defaultdict(list)
-    for service_id, raised, cleared in active:
-        intervals[service_keys[service_id]].append(
-            (max(raised, start), min(cleared or until, until))
-        )
-    return {key: minutes(union(spans)).quantize(PLACES) for key, spans in intervals.items()}
 
 
 @dataclass
@@ -164,6 +187,7 @@ class SlaPeriod:
     period_end: datetime
     measured_minutes: Decimal
     outage: Outage
+    credit: object = None  # billing's SlaCredit for the period, once recorded (the report)
 
     @property
     def achieved_availability(self) -> Decimal:
@@ -267,10 +291,15 @@ def sla_periods(products: list, periods_of) -> list[SlaPeriod]:
         "pk", "product_id", "parent__product_id"
     ):  # fmt: skip
         services[product_id or parent_product_id].add(service_id)
+    timeline = timeline_load(
+        {service_id for ids in services.values() for service_id in ids},
+        min(start for start, _ in by_period),
+        max(end for _, end in by_period),
+    )
     result = []
     for (start, end), group in sorted(by_period.items(), key=lambda item: item[0]):
         keys = {service_id: p.pk for p in group for service_id in services[p.pk]}
-        lost = outages(keys, start, end)
+        lost = timeline_measure(timeline, keys, start, end)
         for product in group:
             measured_from = max(start, product.start_date)
             measured_until = min(end, max(clock.now(), measured_from))
@@ -302,3 +331,23 @@ def sla_evaluate(*, as_of: date | None = None) -> int:
     figures = sla_periods(sla_products(), ended)
     breaches = [f.breach() for f in figures if f.is_breached and f.credit_percent > 0]
     return billing_services.sla_credits_record(breaches)
+
+
+REPORT_MONTHS = 12
+
+
+def sla_report(*, customer_id: int, months: int = REPORT_MONTHS) -> list[SlaPeriod]:
+    """The customer's SLA products month by month (their last `months` billing periods, the
+    current one included, newest first): target against achieved, outage and latency minutes,
+    and the credit recorded (`credit`: billing's SlaCredit, with `billed_bill_no`, or None).
+    A fixed number of queries, whatever the number of products, months and incidents."""
+    products = sla_products(customer_id=customer_id)
+    now = clock.now()
+    figures = sla_periods(products, lambda p: product_periods(p, count=months, as_of=now))
+    credits = {
+        (credit.product_id, credit.period_start): credit
+        for credit in billing_selectors.sla_credits_for_customer(customer_id)
+    }
+    for figure in figures:
+        figure.credit = credits.get((figure.product.pk, figure.period_start))
+    return sorted(figures, key=lambda f: (-f.period_start.timestamp(), f.product.pk))
