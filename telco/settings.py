@@ -306,3 +306,14 @@ CELERY_BEAT_SCHEDULE["kpi-retention"] = {
     "task": "assurance.apply_kpi_retention",
     "schedule": crontab(hour=0, minute=15),
 }
+
+# Incidents (assurance.correlation): alarms raised within this many seconds of each other on
+# elements that depend on one another make one incident; an incident still there after the
+# confirmation delay is confirmed (customers hear of it), a blip cleared before is cancelled.
+INCIDENT_CORRELATION_WINDOW_SECONDS = env.int("INCIDENT_CORRELATION_WINDOW_SECONDS", default=300)
+INCIDENT_CONFIRMATION_SECONDS = env.int("INCIDENT_CONFIRMATION_SECONDS", default=60)
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "assurance.incident_tasks"]
+CELERY_BEAT_SCHEDULE["incident-confirmation-sweep"] = {
+    "task": "assurance.incidents_confirm_due",
+    "schedule": 30.0,
+}
