@@ -19,7 +19,7 @@ from assurance.choices import INCIDENT_TRANSITIONS, OPEN_INCIDENT_STATES, Incide
 from assurance.models import Incident, IncidentStateChange
 from telco import clock
 from telco.exceptions import DomainError, InvalidTransition
-from telco.roles import NOC, has_role
+from telco.roles import ADMIN, NOC, has_role
 from telco.states import transition
 
 NOTE_MAX_LENGTH = 4000
@@ -84,6 +84,17 @@ def assignable_user(username: str):
     if user is None or not has_role(user, NOC):
         return None
     return user
+
+
+def assignable_usernames() -> list[str]:
+    """Who an incident can be given to: active NOC users (and admins), by name."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=(NOC, ADMIN))
+        .order_by("username")
+        .values_list("username", flat=True)
+        .distinct()
+    )
 
 
 def incident_assign(incident: Incident, *, to: str, by: str) -> Incident:

@@ -549,3 +549,10 @@ def services_depending_on_each(resource_ids: Iterable[int]) -> list[tuple[int, i
     with connection.cursor() as cursor:
         cursor.execute(sql, [ids, BindingState.RELEASED, ServiceCategory.CUSTOMER_FACING])
         return [(origin, service_id) for origin, service_id in cursor.fetchall()]
+
+
+def regions() -> QuerySet:
+    """The network's regions by name (filters of the NOC pages)."""
+    from inventory.models import Region
+
+    return Region.objects.order_by("name")
