@@ -307,21 +307,13 @@ CELERY_BEAT_SCHEDULE["kpi-retention"] = {
     "schedule": crontab(hour=0, minute=15),
 }
 
-# KPI samples (assurance.kpis): daily partitions created this many days ahead; samples kept
-# KPI_SAMPLE_RETENTION_DAYS (older ones refused at ingest), 5-minute rollups and hourly rollups
-# (and closed breaches) kept their own number of days; a batch holds at most KPI_BATCH_MAX rows.
-KPI_PARTITIONS_AHEAD_DAYS = env.int("KPI_PARTITIONS_AHEAD_DAYS", default=7)
-KPI_SAMPLE_RETENTION_DAYS = env.int("KPI_SAMPLE_RETENTION_DAYS", default=14)
-KPI_ROLLUP_5M_RETENTION_DAYS = env.int("KPI_ROLLUP_5M_RETENTION_DAYS", default=35)
-KPI_ROLLUP_1H_RETENTION_DAYS = env.int("KPI_ROLLUP_1H_RETENTION_DAYS", default=400)
-KPI_BATCH_MAX = env.int("KPI_BATCH_MAX", default=100_000)
-# Partitions for the coming week are created daily, so ingest rarely has to create one; old
-# partitions are dropped (a whole day at a time) and old rollups deleted nightly, after midnight.
-CELERY_BEAT_SCHEDULE["kpi-partitions-ahead"] = {
-    "task": "assurance.create_kpi_partitions",
-    "schedule": crontab(hour=0, minute=5),
-}
-CELERY_BEAT_SCHEDULE["kpi-retention"] = {
-    "task": "assurance.apply_kpi_retention",
-    "schedule": crontab(hour=0, minute=15),
+# Incidents (assurance.correlation): alarms raised within this many seconds of each other on
+# elements that depend on one another make one incident; an incident still there after the
+# confirmation delay is confirmed (customers hear of it), a blip cleared before is cancelled.
+INCIDENT_CORRELATION_WINDOW_SECONDS = env.int("INCIDENT_CORRELATION_WINDOW_SECONDS", default=300)
+INCIDENT_CONFIRMATION_SECONDS = env.int("INCIDENT_CONFIRMATION_SECONDS", default=60)
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "assurance.incident_tasks"]
+CELERY_BEAT_SCHEDULE["incident-confirmation-sweep"] = {
+    "task": "assurance.incidents_confirm_due",
+    "schedule": 30.0,
 }
