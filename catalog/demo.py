@@ -19,6 +19,7 @@ from catalog.models import (
     ProductOffering,
     ProductSpecification,
     ResourceSpecification,
+    ServiceLevelAgreement,
     ServiceSpecification,
 )
 from telco import clock
@@ -187,6 +188,7 @@ def ensure_catalog() -> dict[str, ProductOffering]:
             valid_from=clock.now() - timedelta(days=365),
         )
     ensure_catalog_depth(offerings, resource_specs, categories)
+    ensure_slas(offerings)
     return offerings
 
 
@@ -311,3 +313,29 @@ def ensure_catalog_depth(
         market_segments=["consumer"],
         valid_from=start,
     )
+
+
+def ensure_slas(offerings: dict[str, ProductOffering]) -> None:
+    """The enterprise offerings promise an SLA (made when missing): 99.9 % a month, at most
+    40 outage minutes, latency under 20 ms but for an hour, and credits by availability band."""
+    for offering in offerings.values():
+        if "enterprise" not in offering.market_segments:
+            continue
+        sla = ServiceLevelAgreement(
+            offering=offering,
+            name=f"{offering.name} SLA",
+            availability_target=Decimal("99.9"),
+            max_outage_minutes=40,
+            outage_credit_percent=Decimal(10),
+            latency_target_ms=20,
+            latency_allowance_minutes=60,
+            latency_credit_percent=Decimal(5),
+            credit_bands=[
+                {"availabilityBelow": "99.9", "creditPercent": "10"},
+                {"availabilityBelow": "99.5", "creditPercent": "25"},
+                {"availabilityBelow": "99", "creditPercent": "50"},
+            ],
+        )
+        if not ServiceLevelAgreement.objects.filter(offering=offering).exists():
+            sla.full_clean()
+            sla.save()
