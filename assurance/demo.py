@@ -7,6 +7,7 @@ from datetime import timedelta
 from assurance import services
 from assurance.models import Alarm
 from inventory import selectors as inventory_selectors
+from inventory.paths import service_paths_rebuild
 from telco import clock
 from telco.demo import SEED_USER
 
@@ -23,6 +24,8 @@ def ensure_alarms(rng: random.Random) -> int:
     Returns the alarms raised."""
     if Alarm.objects.filter(source_system_id="demo-ems").exists():
         return 0
+    # The seeded services were bound in bulk: their paths (what an incident's impact reads).
+    service_paths_rebuild()
     now = clock.now()
     busiest = list(inventory_selectors.elements_carrying_services("gnb")[:40])
     created = 0

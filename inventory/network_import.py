@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, connection, transaction
 
 from catalog.choices import ResourceKind
+from inventory import paths
 from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, LinkMedium, ResourceCategory
 from inventory.models import Link, Region, Resource, Site
 from inventory.services import devices_of, part_problems
@@ -434,6 +435,10 @@ def network_import(*, kind: str, text: str) -> ImportResult:
             raise ImportRejected(
                 [{"row": FIRST_ROW, "column": "", "message": f"Conflicting change: {error}"}]
             ) from None
+        if kind == "links" and objects:
+            # New uplinks change routes: the services on their devices get their paths again.
+            ends = {link.a_device_id for link in objects} | {link.z_device_id for link in objects}
+            paths.service_paths_rebuild_through(ends - {None})
     return ImportResult(
         kind=kind, created=len(objects), skipped=len(skipped), names=[o.name for o in objects]
     )

@@ -6,7 +6,7 @@ import re
 from django.db import models, transaction
 
 from catalog.choices import ResourceKind
-from inventory import selectors
+from inventory import paths, selectors
 from inventory.choices import BindingState, ResourceCategory, ResourceStatus, ServiceState
 from inventory.models import Resource, Service, ServiceResource
 from inventory.services.service_lifecycle import service_move
@@ -110,6 +110,7 @@ def capacity_reserve(
         slice_holder.pk: slice_holder,
     }.values():
         service_move(each, ServiceState.RESERVED, by=by)
+    paths.service_paths_rebuild([service.pk])
     return [gnb_binding, slice_binding]
 
 

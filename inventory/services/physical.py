@@ -4,6 +4,7 @@ rules for a part and a link, shared with the CSV import."""
 from django.db import models, transaction
 
 from catalog.choices import ResourceKind
+from inventory import paths
 from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, LinkMedium, ResourceCategory
 from inventory.models import Link, Resource, Site
 from inventory.services.resources import resource_name_ensure_free
@@ -305,7 +306,7 @@ def link_create(
         if end.resource_kind == ResourceKind.PORT and end.pk in busy:
             raise DomainError(f"Port {end.name} already has a link.", field=field)
     devices = devices_of([a_end.pk, z_end.pk])
-    return Link.objects.create(
+    link = Link.objects.create(
         name=name,
         resource_kind=LINK_KINDS[medium],
         category=ResourceCategory.PHYSICAL,
@@ -317,3 +318,6 @@ def link_create(
         medium=medium,
         capacity_mbps=capacity_mbps,
     )
+    # Services standing on the downstream device gain a route (a second one: redundancy).
+    paths.service_paths_rebuild_through([devices[a_end.pk], devices[z_end.pk]])
+    return link

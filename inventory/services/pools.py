@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from catalog.choices import ResourceKind
-from inventory import selectors
+from inventory import paths, selectors
 from inventory.choices import POOL_KINDS, BindingState, ResourceCategory, ResourceStatus, UsageState
 from inventory.models import GLOBALLY_UNIQUE_KINDS, Resource, Service, ServiceResource
 from inventory.services.resources import resource_name_ensure_free
@@ -229,6 +229,7 @@ def logical_allocate(
             resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
         )
         resource.refresh_from_db()
+        paths.service_paths_rebuild([service.pk])
         return resource
     raise PoolExhausted(f"Could not allocate a {kind}: the pool is contended.", field="pool")
 
@@ -266,4 +267,5 @@ def logical_release(
         pk__in=list(bindings.values_list("pk", flat=True))
     ).update(state=BindingState.RELEASED)
     pool_members_return(resource_ids, clock.now())
+    paths.service_paths_rebuild([service.pk])
     return released

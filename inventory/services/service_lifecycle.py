@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import models, transaction
 
 from catalog.choices import ResourceKind
+from inventory import paths
 from inventory.choices import (
     SERVICE_TRANSITIONS,
     BindingState,
@@ -129,6 +130,7 @@ def _services_end(
     ServiceResource.objects.filter(service_id__in=service_ids).exclude(
         state=BindingState.RELEASED
     ).update(state=BindingState.RELEASED)
+    paths.service_paths_rebuild(service_ids)
     Resource.objects.filter(
         bindings__service_id__in=service_ids, resource_kind=ResourceKind.SLICE
     ).update(resource_status=ResourceStatus.STANDBY, usage_state=UsageState.IDLE, last_update=at)
