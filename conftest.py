@@ -307,3 +307,85 @@ def browser_page(chromium, live_server):
     yield page
     context.close()
     assert outside_requests == [], f"pages fetched from the internet: {outside_requests}"
+
+
+class SmtpMessages:
+    """What a real SMTP server on 127.0.0.1 (aiosmtpd) received: `messages` (email.message
+    objects), in arrival order. `refuse_next(n)` answers the next `n` messages 451 (a transient
+    failure the sender retries); `hold()` makes the server wait before answering RCPT until
+    `release()`, so a test can kill a sender in the middle of a conversation (`held` is set
+    while one waits)."""
+
+    def __init__(self):
+        import threading
+
+        self.messages = []
+        self.refusals = 0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.held = threading.Event()
+        self.lock = threading.Lock()
+
+    def refuse_next(self, count: int) -> None:
+        self.refusals = count
+
+    def hold(self) -> None:
+        self.held.clear()
+        self.gate.clear()
+
+    def release(self) -> None:
+        self.gate.set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        import asyncio
+
+        if not self.gate.is_set():
+            self.held.set()
+            while not self.gate.is_set():
+                await asyncio.sleep(0.02)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        from email import message_from_bytes
+
+        with self.lock:
+            if self.refusals > 0:
+                self.refusals -= 1
+                return "451 Try again later"
+            self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+    def count_by_recipient(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for message in self.messages:
+            counts[message["To"]] = counts.get(message["To"], 0) + 1
+        return counts
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1 (a free port) for the test; the product's mail settings
+    point at it (`settings` here; a worker started by the test gets `smtp_server.environment`)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = SmtpMessages()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    handler.port = port
+    handler.environment = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+    }
+    yield handler
+    handler.release()
+    controller.stop()

@@ -7,8 +7,8 @@ page."""
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from assurance.choices import AlarmState
-from assurance.models import Alarm
+from assurance.choices import OPEN_INCIDENT_STATES, AlarmState
+from assurance.models import Alarm, Incident
 from assurance.selectors import alarm_list, open_alarms_for_customer
 from inventory import selectors as inventory_selectors
 from inventory.topology import resources_under
@@ -121,3 +121,115 @@ def register_panels() -> None:
             order=45,
         ),
     )
+    register_incident_panels()
+
+
+# --- network incidents on the customer 360 and its product rows (assurance.notices) ----------
+
+
+def customer_incident_rows(customer_id: int) -> list[dict]:
+    """The confirmed incidents affecting the customer now, each with its state, ETA, and the
+    customer's products it hits (one query)."""
+    incidents = {}
+    rows = (
+        Incident.objects.filter(
+            state__in=OPEN_INCIDENT_STATES,
+            confirmed_at__isnull=False,
+            impacts__ended_at__isnull=True,
+            impacts__service__product__customer_id=customer_id,
+        )
+        .values(
+            "pk",
+            "name",
+            "state",
+            "expected_restore_time",
+            "first_alarm_time",
+            "impacts__impact",
+            "impacts__service__product_id",
+            "impacts__service__product__name",
+        )
+        .order_by("pk")
+    )
+    for row in rows:
+        incident = incidents.setdefault(
+            row["pk"],
+            {
+                "id": row["pk"],
+                "name": row["name"],
+                "state": row["state"],
+                "eta": row["expected_restore_time"],
+                "since": row["first_alarm_time"],
+                "products": {},
+            },
+        )
+        product = incident["products"].setdefault(
+            row["impacts__service__product_id"],
+            {
+                "id": row["impacts__service__product_id"],
+                "name": row["impacts__service__product__name"],
+            },
+        )
+        product["impact"] = (
+            "down"
+            if row["impacts__impact"] == "down"
+            else product.get("impact", row["impacts__impact"])
+        )
+    for incident in incidents.values():
+        incident["products"] = list(incident["products"].values())
+    return list(incidents.values())
+
+
+def customer_incidents_context(request, customer) -> dict:
+    return {"incidents": incident_rows_for_request(request, customer.pk)}
+
+
+def incident_rows_for_request(request, customer_id: int) -> list[dict]:
+    """`customer_incident_rows`, read once per request (the product rows reuse it)."""
+    cache = getattr(request, "assurance_incidents", None) if request is not None else None
+    if cache is None or cache[0] != customer_id:
+        cache = (customer_id, customer_incident_rows(customer_id))
+        if request is not None:
+            request.assurance_incidents = cache
+    return cache[1]
+
+
+def product_incidents_context(request, product) -> dict:
+    rows = incident_rows_for_request(request, product.customer_id)
+    return {
+        "incidents": [
+            {**incident, "impact": item["impact"]}
+            for incident in rows
+            for item in incident["products"]
+            if item["id"] == product.pk
+        ]
+    }
+
+
+def register_incident_panels() -> None:
+    """The incidents on the 360's live block (refreshed, so state and ETA follow the NOC), the
+    badge on each product row, and the lookup that links a new ticket to them."""
+    from assurance.notices import ticket_related_incidents
+    from crm.choices import TICKET_RELATED_LOOKUP
+    from telco.panels import register_lookup
+
+    register(
+        "crm.customer.live",
+        Panel(
+            name="assurance.incidents",
+            title="Network incidents affecting this customer",
+            template="assurance/panels/customer_incidents.html",
+            context=customer_incidents_context,
+            order=5,
+        ),
+    )
+    register(
+        "inventory.product",
+        Panel(
+            name="assurance.product_incidents",
+            title="Network incident",
+            template="assurance/panels/product_incidents.html",
+            context=product_incidents_context,
+            order=5,
+        ),
+    )
+    register_lookup(TICKET_RELATED_LOOKUP, ticket_related_incidents)

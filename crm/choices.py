@@ -146,7 +146,20 @@ TICKET_DEFAULT_PRIORITY = {
 }
 
 # What a ticket may point at up the stack: an id and a type, never a foreign key.
-TICKET_RELATED_ENTITY_TYPES = ("Service", "Product", "ProductOrder", "CustomerBill")
+# A ServiceProblem is a network incident (TMF656), linked by assurance (see
+# TICKET_RELATED_LOOKUP).
+TICKET_RELATED_ENTITY_TYPES = (
+    "Service",
+    "Product",
+    "ProductOrder",
+    "CustomerBill",
+    "ServiceProblem",
+)
+
+# The extension point (telco.panels lookups) a new ticket asks for what else it relates to:
+# each function takes the customer id and returns TMF related entities (assurance answers with
+# the incidents affecting the customer now).
+TICKET_RELATED_LOOKUP = "crm.ticket_related_entities"
 
 
 class MediumType(models.TextChoices):

@@ -270,3 +270,14 @@ def customer_of_party(*, party_id: int) -> Customer | None:
     """The party's customer (the first by id when it has several), with its party; None when
     the party is not a customer."""
     return Customer.objects.select_related("party").filter(party_id=party_id).order_by("pk").first()
+
+
+def open_tickets_related_to(referred_type: str, entity_id: str) -> QuerySet[TroubleTicket]:
+    """Open tickets whose related entities name `referred_type` `entity_id` (a ServiceProblem:
+    the tickets linked to a network incident), oldest first, locked rows not skipped."""
+    related = [{"id": str(entity_id), "@referredType": referred_type}]
+    return (
+        trouble_ticket_list(status="open")
+        .filter(related_entities__contains=related)
+        .order_by("id")
+    )

@@ -278,16 +278,6 @@ ALARM_FLAP_CYCLES = env.int("ALARM_FLAP_CYCLES", default=3)
 TRAPD_HOST = env.str("TRAPD_HOST", default="127.0.0.1")
 TRAPD_PORT = env.int("TRAPD_PORT", default=1162)
 
-# Alarm ingest (assurance.services.ingest): a batch holds at most ALARM_BATCH_MAX alarms (413
-# beyond); a raise within ALARM_FLAP_MINUTES of its clear reopens the alarm (a flap cycle), and
-# ALARM_FLAP_CYCLES cycles within that window mark it flapping.
-ALARM_BATCH_MAX = env.int("ALARM_BATCH_MAX", default=10_000)
-ALARM_FLAP_MINUTES = env.int("ALARM_FLAP_MINUTES", default=10)
-ALARM_FLAP_CYCLES = env.int("ALARM_FLAP_CYCLES", default=3)
-# SNMP trap receiver (manage.py trapd): UDP address; 0.0.0.0 to hear real equipment.
-TRAPD_HOST = env.str("TRAPD_HOST", default="127.0.0.1")
-TRAPD_PORT = env.int("TRAPD_PORT", default=1162)
-
 # KPI samples (assurance.kpis): daily partitions created this many days ahead; samples kept
 # KPI_SAMPLE_RETENTION_DAYS (older ones refused at ingest), 5-minute rollups and hourly rollups
 # (and closed breaches) kept their own number of days; a batch holds at most KPI_BATCH_MAX rows.
@@ -316,4 +306,20 @@ CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "assurance.incident_task
 CELERY_BEAT_SCHEDULE["incident-confirmation-sweep"] = {
     "task": "assurance.incidents_confirm_due",
     "schedule": 30.0,
+}
+
+# Incident notices (assurance.notices): one e-mail and one SMS per impacted customer when an
+# incident is confirmed and when it is resolved, sent INCIDENT_NOTICE_BATCH to a task; a
+# transient failure (SMTP, SMS gateway) is retried INCIDENT_NOTICE_MAX_RETRIES times, waiting
+# INCIDENT_NOTICE_RETRY_SECONDS, doubling each time. SMS_GATEWAY names the gateway class
+# (crm.sms: the lab gateway records the messages in crm.LabSmsMessage).
+SMS_GATEWAY = env.str("SMS_GATEWAY", default="crm.sms.LabSmsGateway")
+INCIDENT_NOTICE_BATCH = env.int("INCIDENT_NOTICE_BATCH", default=200)
+INCIDENT_NOTICE_MAX_RETRIES = env.int("INCIDENT_NOTICE_MAX_RETRIES", default=5)
+INCIDENT_NOTICE_RETRY_SECONDS = env.float("INCIDENT_NOTICE_RETRY_SECONDS", default=30.0)
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "assurance.notice_tasks"]
+# Notices a killed worker left pending are sent again within minutes.
+CELERY_BEAT_SCHEDULE["incident-notices-sweep"] = {
+    "task": "assurance.resume_incident_notices",
+    "schedule": 120.0,
 }

@@ -12,6 +12,7 @@ from assurance.models.kpis import (  # noqa: F401 - performance management
     KpiThresholdState,
 )
 from assurance.models.maintenance import MaintenanceWindow
+from assurance.models.notices import IncidentNotice  # noqa: F401 - customer notices
 
 __all__ = [
     "Alarm",

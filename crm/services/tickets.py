@@ -7,6 +7,7 @@ from crm.choices import (
     TICKET_DEADLINES,
     TICKET_DEFAULT_PRIORITY,
     TICKET_RELATED_ENTITY_TYPES,
+    TICKET_RELATED_LOOKUP,
     TICKET_TRANSITIONS,
     TicketSeverity,
     TicketStatus,
@@ -18,6 +19,7 @@ from crm.services.interactions import check_related_entities, new_notes
 from crm.services.notifications import customer_notify
 from telco import clock
 from telco.exceptions import DomainError
+from telco.panels import lookups_for
 from telco.states import check_transition, transition
 
 TICKET_FIELDS = {
@@ -41,6 +43,19 @@ def _check_ticket(ticket: TroubleTicket) -> None:
     if not isinstance(ticket.priority, int) or not 1 <= ticket.priority <= 4:
         raise DomainError("The priority is 1 (most urgent) to 4.", field="priority")
     check_related_entities(ticket.related_entities, TICKET_RELATED_ENTITY_TYPES, "A ticket")
+
+
+def with_related_lookups(customer_id: int, entities: list[dict]) -> list[dict]:
+    """`entities` plus what the apps offering TICKET_RELATED_LOOKUP relate to the customer now
+    (the network incidents affecting them), each (type, id) once."""
+    seen = {(entity.get("@referredType"), str(entity.get("id"))) for entity in entities}
+    for lookup in lookups_for(TICKET_RELATED_LOOKUP):
+        for entity in lookup(customer_id):
+            key = (entity.get("@referredType"), str(entity.get("id")))
+            if key not in seen:
+                seen.add(key)
+                entities.append(dict(entity))
+    return entities
 
 
 def _set_deadlines(ticket: TroubleTicket) -> None:
@@ -75,7 +90,7 @@ def trouble_ticket_create(
         severity=severity,
         priority=priority,
         assignee=assignee,
-        related_entities=list(related_entities or []),
+        related_entities=with_related_lookups(customer.pk, list(related_entities or [])),
         created_at=now,
         last_update=now,
     )
