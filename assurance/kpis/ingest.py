@@ -29,6 +29,7 @@ TOUCHED = rollups.TOUCHED
 # How far ahead of the clock a sample may be stamped (element clocks drift).
 FUTURE_TOLERANCE = timedelta(hours=1)
 
+COPY_TYPES = ["int4", "text", "text", "text", "timestamptz", "float8"]
 # (resource reference or None, service id or None, metric, sampled at, value)
 KpiRow = tuple[str | None, str | None, str, datetime, float]
 
@@ -77,7 +78,9 @@ def _staging_load(cursor, rows: Iterable[KpiRow]) -> int:
     count = 0
     if connection.vendor == "postgresql":
         sql = f"COPY {STAGING} (position, resource_ref, service_ref, metric, sampled_at, value) "
-        with cursor.cursor.copy(sql + "FROM STDIN") as copy:
+        # Binary COPY: no text formatting of times and floats on either side.
+        with cursor.cursor.copy(sql + "FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(COPY_TYPES)
             for count, row in enumerate(rows, start=1):  # noqa: B007 - the count is the result
                 copy.write_row((count - 1, *row))
         return count

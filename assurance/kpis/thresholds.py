@@ -5,20 +5,14 @@ the breach ends at the first sample below `clear_below` (values in between chang
 run of samples above and the raised flag carry from one batch to the next in
 `KpiThresholdState`. One statement of window functions finds, for every touched series, where
 its state flips and where it ends; only those rows come back to Python, which records the
-breaches and raises or clears their TMF642 `qualityOfServiceAlarm` through the alarm services
-(so they join incidents by correlation like any alarm).
+breaches and raises or clears their TMF642 `qualityOfServiceAlarm` through the alarm ingest's
+bulk path (so they join incidents by correlation like any alarm).
 """
 
-import importlib
-import logging
-
-from django.db import transaction
-
-from assurance.choices import AlarmState, AlarmType
+from assurance.choices import AlarmType, IngestOutcome
 from assurance.models import KpiBreach, KpiSample, KpiSeries, KpiThreshold, KpiThresholdState
 from assurance.models.kpis import KpiMetric
-
-logger = logging.getLogger(__name__)
+from assurance.services.ingest import AlarmReport, alarms_ingest
 
 SAMPLES = KpiSample._meta.db_table
 SERIES = KpiSeries._meta.db_table
@@ -100,26 +94,14 @@ EVALUATE_SQL = f"""
 """  # noqa: S608 - table names from model metadata; no values
 
 
-def _alarm_services():
-    return importlib.import_module("assurance.services")
-
-
-def _correlate_later(alarm_ids: list[int]) -> None:
-    """Hand the alarms to correlation once they are committed (incidents' `correlate`)."""
-    try:
-        correlation = importlib.import_module("assurance.correlation")
-    except ImportError:  # correlation not installed: the alarms stand alone
-        return
-    transaction.on_commit(lambda: correlation.correlate(alarm_ids))
-
-
-def _alarm_raise(series: KpiSeries, threshold: KpiThreshold, sampled_at, value, *, by: str):
-    label = KpiMetric(series.metric).label
+def _report(series: KpiSeries, threshold: KpiThreshold, move: tuple) -> AlarmReport:
+    """The alarm report of a raise or clear; its reduction key names the series and level."""
+    _, _, sampled_at, value, is_raise = move
     if series.resource_id:
         object_id, object_type = str(series.resource_id), "Resource"
     else:
         object_id, object_type = f"service:{series.service_id}", "Service"
-    alarm, _ = _alarm_services().alarm_raise(
+    return AlarmReport(
         source_system_id=SOURCE_SYSTEM,
         alarmed_object_id=object_id,
         alarmed_object_type=object_type,
@@ -128,13 +110,40 @@ def _alarm_raise(series: KpiSeries, threshold: KpiThreshold, sampled_at, value, 
         probable_cause=PROBABLE_CAUSE,
         specific_problem=f"{series.metric} above {threshold.raise_above:g}",
         alarm_details=(
-            f"{label} {value:g} above {threshold.raise_above:g} for "
+            f"{KpiMetric(series.metric).label} {value:g} above {threshold.raise_above:g} for "
             f"{threshold.raise_after} consecutive samples"
-        ),
+        )
+        if is_raise
+        else "",
         alarm_raised_time=sampled_at,
-        by=by,
+        is_clear=not is_raise,
+        cleared_time=None if is_raise else sampled_at,
     )
-    return alarm
+
+
+def _breaches_record(moves: list[tuple], alarm_ids: list[int | None]) -> None:
+    """A breach per raise (with its alarm), ended by the clear that follows it, in bulk."""
+    opened: dict[tuple[int, int], KpiBreach] = {}
+    new = []
+    for (series_id, threshold_id, sampled_at, _, is_raise), alarm_id in zip(
+        moves, alarm_ids, strict=True
+    ):
+        key = (threshold_id, series_id)
+        if is_raise:
+            opened[key] = KpiBreach(
+                threshold_id=threshold_id,
+                series_id=series_id,
+                started_at=sampled_at,
+                alarm_id=alarm_id,
+            )
+            new.append(opened[key])
+        elif key in opened:
+            opened.pop(key).ended_at = sampled_at
+        else:
+            KpiBreach.objects.filter(
+                threshold_id=threshold_id, series_id=series_id, ended_at__isnull=True
+            ).update(ended_at=sampled_at)
+    KpiBreach.objects.bulk_create(new)
 
 
 def thresholds_evaluate(cursor, *, by: str = "kpi") -> tuple[int, int]:
@@ -167,39 +176,18 @@ def thresholds_evaluate(cursor, *, by: str = "kpi") -> tuple[int, int]:
         unique_fields=["threshold", "series"],
         update_fields=["consecutive_above", "is_raised", "last_sampled_at"],
     )
-    # In time order per series, a raise and a clear alternate: apply them in that order.
+    # In time order per series, a raise and a clear alternate: reported in that order, the
+    # alarm ingest pairs each clear with its raise by the reduction key.
     moves = sorted(
         [(*move, True) for move in raised] + [(*move, False) for move in cleared],
         key=lambda move: (move[0], move[2]),
     )
-    alarm_ids = []
-    raised_count = cleared_count = 0
-    for series_id, threshold_id, sampled_at, value, is_raise in moves:
-        threshold = thresholds[threshold_id]
-        if is_raise:
-            alarm = _alarm_raise(series[series_id], threshold, sampled_at, value, by=by)
-            KpiBreach.objects.create(
-                threshold=threshold, series_id=series_id, started_at=sampled_at, alarm=alarm
-            )
-            alarm_ids.append(alarm.pk)
-            raised_count += 1
-            continue
-        breach = (
-            KpiBreach.objects.filter(
-                threshold=threshold, series_id=series_id, ended_at__isnull=True
-            )
-            .select_related("alarm")
-            .order_by("-started_at")
-            .first()
-        )
-        if breach is None:
-            continue
-        breach.ended_at = sampled_at
-        breach.save(update_fields=["ended_at"])
-        if breach.alarm is not None and breach.alarm.state != AlarmState.CLEARED:
-            _alarm_services().alarm_clear(alarm=breach.alarm, by=by, cleared_time=sampled_at)
-            alarm_ids.append(breach.alarm_id)
-            cleared_count += 1
-    if alarm_ids:
-        _correlate_later(sorted(set(alarm_ids)))
+    if not moves:
+        return 0, 0
+    reports = [_report(series[move[0]], thresholds[move[1]], move) for move in moves]
+    # Service series name no inventory resource: their alarms are kept, without impact.
+    answers = alarms_ingest(reports, by=by, keep_unknown=True)
+    _breaches_record(moves, [answer.alarm_id for answer in answers])
+    raised_count = sum(1 for move in moves if move[4])
+    cleared_count = sum(1 for answer in answers if answer.outcome == IngestOutcome.CLEARED)
     return raised_count, cleared_count
