@@ -62,3 +62,82 @@ class AlarmTaskAdmin(admin.ModelAdmin):
     search_fields = ("user_id", "system_id", "created_by")
     date_hierarchy = "created_at"
     raw_id_fields = ("alarms",)
+
+
+# Incidents (TMF656 service problems) and maintenance windows.
+from assurance.models import (  # noqa: E402
+    Incident,
+    IncidentService,
+    IncidentStateChange,
+    MaintenanceWindow,
+)
+
+
+class IncidentStateChangeInline(StateHistoryInline):
+    model = IncidentStateChange
+
+
+class IncidentServiceInline(admin.TabularInline):
+    model = IncidentService
+    fields = ("service", "impact", "started_at", "ended_at")
+    readonly_fields = fields
+    raw_id_fields = ("service",)
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "name",
+        "state",
+        "root_resource",
+        "first_alarm_time",
+        "confirmed_at",
+        "services_down",
+        "services_degraded",
+        "customers_count",
+        "revenue_at_risk",
+        "in_maintenance",
+    )
+    list_filter = ("state", "in_maintenance", "category")
+    search_fields = ("name", "root_resource__name", "assigned_to")
+    date_hierarchy = "first_alarm_time"
+    raw_id_fields = ("root_alarm", "root_resource")
+    # Status moves go through the transition table (the NOC pages, the TMF656 API): read-only.
+    readonly_fields = (
+        "state",
+        "status_change_date",
+        "status_change_reason",
+        "confirmed_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "services_down",
+        "services_degraded",
+        "products_count",
+        "accounts_count",
+        "customers_count",
+        "customers_by_segment",
+        "revenue_at_risk",
+        "currency",
+        "impact_updated_at",
+        "in_maintenance",
+    )
+    inlines = [IncidentServiceInline, IncidentStateChangeInline]
+    list_select_related = ("root_resource",)
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ("resource", "starts_at", "ends_at", "description", "created_by")
+    list_filter = ("starts_at",)
+    search_fields = ("resource__name", "description")
+    raw_id_fields = ("resource",)
+    list_select_related = ("resource",)
+    date_hierarchy = "starts_at"

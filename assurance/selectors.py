@@ -19,7 +19,11 @@ def alarm_list() -> QuerySet[Alarm]:
     """Every alarm, newest first, with what its representation needs."""
     return (
         Alarm.objects.select_related("resource")
-        .prefetch_related(_impact_prefetch())
+        .prefetch_related(
+            _impact_prefetch(),
+            # TMF642 correlatedAlarm of root alarms: one query per page.
+            Prefetch("correlated_alarms", queryset=Alarm.objects.only("pk", "root_alarm_id")),
+        )
         .order_by("-alarm_raised_time", "-pk")
     )
 

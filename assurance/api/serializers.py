@@ -202,8 +202,18 @@ class AlarmSerializer(TMFSerializer):
                 ],
                 "alarmDetails": instance.alarm_details,
                 "occurrenceCount": instance.occurrence_count,
-                "isRootCause": False,
-                "correlatedAlarm": [],
+                "isRootCause": instance.is_root_cause,
+                # The alarms of the fault this root alarm causes (empty on the others).
+                "correlatedAlarm": [
+                    {
+                        "id": str(symptom.pk),
+                        "href": href_for(self.request, "assurance-api:alarm-detail", symptom.pk),
+                        "@referredType": "Alarm",
+                    }
+                    for symptom in instance.correlated_alarms.all()
+                ]
+                if instance.is_root_cause
+                else [],
                 # Extensions: a raise/clear cycle repeated soon reopens the alarm (a flap).
                 "isFlapping": instance.is_flapping,
                 "flapCount": instance.flap_count,

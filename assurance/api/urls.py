@@ -39,3 +39,25 @@ urlpatterns += [
         name="customer-sla-report",
     ),
 ]
+
+# TMF656 Service Problem Management: incidents (one per fault, with root cause and impact), the
+# problemAcknowledgement task, and the maintenance windows that keep planned work quiet.
+from assurance.api.incident_views import (  # noqa: E402
+    MaintenanceWindowViewSet,
+    ProblemAcknowledgementView,
+    ServiceProblemViewSet,
+)
+
+service_problem = TMFRouter()
+service_problem.register("serviceProblem", ServiceProblemViewSet, basename="serviceProblem")
+service_problem.register(
+    "maintenanceWindow", MaintenanceWindowViewSet, basename="maintenanceWindow"
+)
+urlpatterns += [
+    path("tmf-api/serviceProblemManagement/v4/", include(service_problem.urls)),
+    path(
+        "tmf-api/serviceProblemManagement/v4/problemAcknowledgement",
+        ProblemAcknowledgementView.as_view(),
+        name="problemAcknowledgement",
+    ),
+]
