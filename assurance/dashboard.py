@@ -20,7 +20,7 @@ from assurance.selectors import severity_order
 from inventory import selectors as inventory_selectors
 from telco import clock
 
-ALARMS_PER_PAGE = 100
+ALARMS_PER_PAGE = 50
 INCIDENTS_PER_PAGE = 20
 CUSTOMERS_SHOWN = 5
 AFFECTED = Alarm.affected_services.through
