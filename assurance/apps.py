@@ -8,3 +8,7 @@ class AssuranceConfig(AppConfig):
         from assurance.panels import register_panels
 
         register_panels()
+
+        from assurance.kpis.panels import register_kpis
+
+        register_kpis()

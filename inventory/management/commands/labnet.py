@@ -1,4 +1,10 @@
-"""`labnet fail|heal|status`: set how lab network elements answer, to exercise failure paths."""
+"""`labnet fail|heal|status`: set how lab network elements answer, to exercise failure paths.
+
+Other apps add subcommands at the lookup point "labnet.commands" (telco.panels): a function
+named `labnet_<subcommand>(argv, stdout)` (assurance's `labnet kpis` generates KPI series).
+"""
+
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -6,6 +12,7 @@ from catalog.choices import ResourceKind
 from inventory.choices import LabFailureMode
 from inventory.models import LabElement, Resource
 from telco import clock
+from telco.panels import lookups_for
 
 
 def _parse_mode(raw: str) -> tuple[str, int]:
@@ -19,8 +26,27 @@ def _parse_mode(raw: str) -> tuple[str, int]:
     raise CommandError(f"Unknown mode '{raw}': permanent, transient:N or timeout.")
 
 
+def subcommands() -> dict:
+    """The subcommands other apps registered at "labnet.commands", by name."""
+    prefix = "labnet_"
+    return {
+        function.__name__.removeprefix(prefix): function
+        for function in lookups_for("labnet.commands")
+        if function.__name__.startswith(prefix)
+    }
+
+
 class Command(BaseCommand):
     help = "Make lab network elements fail (permanent, transient:N, timeout), heal them, or list."
+
+    def run_from_argv(self, argv):
+        """A registered subcommand gets the rest of the command line as it is."""
+        registered = subcommands()
+        if len(argv) > 2 and argv[2] in registered:
+            registered[argv[2]](argv[3:], sys.stdout)
+            sys.stdout.write("\n")
+            return
+        super().run_from_argv(argv)
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["fail", "heal", "status"])
