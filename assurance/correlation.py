@@ -52,9 +52,10 @@ def confirmation_delay() -> timedelta:
     return timedelta(seconds=getattr(settings, "INCIDENT_CONFIRMATION_SECONDS", 60))
 
 
-# (alarm, root) for every candidate alarm: see the module docstring. `cut` follows the links a
-# failure takes (the link itself, a port at either end) to their downstream device, then uplink
-# chains; `dead` adds what lies beneath the cut devices.
+# The candidate alarms (with their raise time) and the pairs (a, b) "b is upstream of a": see
+# the module docstring. `cut` follows the links a failure takes (the link itself, a port at
+# either end) to their downstream device, then uplink chains; `dead` adds what lies beneath the
+# cut devices.
 ROOTS_SQL = f"""
     WITH RECURSIVE
     cand(id, resource_id, raised, open_root) AS (
@@ -93,32 +94,17 @@ ROOTS_SQL = f"""
         SELECT dead.origin, child.id
         FROM {paths.RESOURCE} child JOIN dead ON child.parent_id = dead.id
     ),
-    upstream(a, b, a_raised, b_raised) AS (
-        SELECT a.id, b.id, a.raised, b.raised
+    upstream(a, b) AS (
+        SELECT a.id, b.id
         FROM cand a
         JOIN dead ON dead.id = a.resource_id
         JOIN cand b ON b.resource_id = dead.origin
         WHERE a.id <> b.id
           AND (b.open_root OR b.raised BETWEEN a.raised - %(window)s AND a.raised + %(window)s)
-    ),
-    pair(a, b) AS (
-        -- Mutual (a port and its device, two alarms on one resource): the earlier is upstream.
-        SELECT up.a, up.b FROM upstream up
-        WHERE NOT (
-            EXISTS (SELECT 1 FROM upstream back WHERE back.a = up.b AND back.b = up.a)
-            AND (up.a_raised, up.a) < (up.b_raised, up.b)
-        )
-    ),
-    top(id, raised) AS (
-        SELECT id, raised FROM cand WHERE NOT EXISTS (SELECT 1 FROM pair WHERE pair.a = cand.id)
     )
-    SELECT cand.id,
-           COALESCE(
-               (SELECT top.id FROM pair JOIN top ON top.id = pair.b
-                WHERE pair.a = cand.id ORDER BY top.raised, top.id LIMIT 1),
-               cand.id
-           )
-    FROM cand
+    SELECT 'alarm', id, NULL, raised FROM cand
+    UNION ALL
+    SELECT 'upstream', a, b, NULL FROM upstream
 """  # noqa: S608 - table names come from model metadata; every value is a parameter
 
 ASSIGN_SQL = f"""
@@ -150,7 +136,31 @@ def _roots(alarm_ids: list[int]) -> dict[int, int]:
     }
     with connection.cursor() as cursor:
         cursor.execute(ROOTS_SQL, params)
-        return dict(cursor.fetchall())
+        rows = cursor.fetchall()
+    return roots_of(
+        {alarm_id: raised for kind, alarm_id, _, raised in rows if kind == "alarm"},
+        {(a, b) for kind, a, b, _ in rows if kind == "upstream"},
+    )
+
+
+def roots_of(raised: dict[int, object], upstream: set[tuple[int, int]]) -> dict[int, int]:
+    """{alarm: its root} from the pairs (a, b) "b is upstream of a" the walk found.
+
+    Where two alarms are upstream of each other (a port and its device, two alarms on one
+    resource), the earlier (then lower id) is the upstream one. An alarm with nothing upstream
+    is a root; any other's root is the earliest root upstream of it (itself if none is)."""
+    order = {alarm_id: (raised[alarm_id], alarm_id) for alarm_id in raised}
+    above: dict[int, set[int]] = defaultdict(set)
+    for a, b in upstream:
+        if (b, a) in upstream and order[a] < order[b]:
+            continue
+        above[a].add(b)
+    tops = {alarm_id for alarm_id in raised if not above.get(alarm_id)}
+    roots = {}
+    for alarm_id in raised:
+        candidates = above.get(alarm_id, set()) & tops
+        roots[alarm_id] = min(candidates, key=order.__getitem__) if candidates else alarm_id
+    return roots
 
 
 def _incident_name(root: Alarm) -> str:

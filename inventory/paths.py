@@ -196,8 +196,11 @@ def service_paths_rebuild_through(resource_ids: Iterable[int]) -> int:
 # parameter `%(failed)s`) take down or degrade, read from the path rows by resource.
 PATH_IMPACT_CTE = f"""
     path_hit(service_id, leg_id, leg_paths, hit_paths) AS (
-        SELECT service_id, leg_id, leg_paths, COUNT(DISTINCT path_number)
-        FROM {PATH} WHERE resource_id = ANY(%(failed)s)
+        SELECT service_id, leg_id, leg_paths, COUNT(*)
+        FROM (
+            SELECT DISTINCT service_id, leg_id, leg_paths, path_number
+            FROM {PATH} WHERE resource_id = ANY(%(failed)s)
+        ) hit
         GROUP BY service_id, leg_id, leg_paths
     ),
     path_impact(service_id, impact) AS (

@@ -231,3 +231,37 @@ def test_confirmed_after_the_delay_then_resolved_when_every_alarm_clears(
     assert incident.resolved_at is not None
     assert calls[-1] == ("incident_resolved", incident.pk)
     assert not IncidentService.objects.filter(incident=incident, ended_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_correlating_at_once_make_one_incident(net):
+    """The root in one batch, its symptoms in another, correlated by two workers at once."""
+    import threading
+
+    from django.db import connection
+
+    root, symptoms = storm(net)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def work(ids):
+        try:
+            barrier.wait(timeout=10)
+            correlate(ids)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=work, args=([root.pk],)),
+        threading.Thread(target=work, args=([a.pk for a in symptoms],)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert_one_incident(root, symptoms)
+    open_incidents = Incident.objects.exclude(state=IncidentState.CANCELLED)
+    assert open_incidents.count() == 1
