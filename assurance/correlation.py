@@ -94,17 +94,11 @@ ROOTS_SQL = f"""
         SELECT dead.origin, child.id
         FROM {paths.RESOURCE} child JOIN dead ON child.parent_id = dead.id
     ),
-    upstream(a, b) AS (
-        SELECT a.id, b.id
-        FROM cand a
-        JOIN dead ON dead.id = a.resource_id
-        JOIN cand b ON b.resource_id = dead.origin
-        WHERE a.id <> b.id
-          AND (b.open_root OR b.raised BETWEEN a.raised - %(window)s AND a.raised + %(window)s)
-    )
-    SELECT 'alarm', id, NULL, raised FROM cand
+    alarmed(id) AS (SELECT DISTINCT resource_id FROM cand)
+    SELECT 'alarm', id, resource_id, raised, open_root FROM cand
     UNION ALL
-    SELECT 'upstream', a, b, NULL FROM upstream
+    SELECT DISTINCT 'dead', dead.origin, dead.id, NULL::timestamptz, NULL::boolean
+    FROM dead JOIN alarmed ON alarmed.id = dead.id
 """  # noqa: S608 - table names come from model metadata; every value is a parameter
 
 ASSIGN_SQL = f"""
@@ -132,15 +126,24 @@ def _roots(alarm_ids: list[int]) -> dict[int, int]:
         "low": min(times) - window,
         "high": max(times) + window,
         "batch": alarm_ids,
-        "window": window,
     }
     with connection.cursor() as cursor:
         cursor.execute(ROOTS_SQL, params)
         rows = cursor.fetchall()
-    return roots_of(
-        {alarm_id: raised for kind, alarm_id, _, raised in rows if kind == "alarm"},
-        {(a, b) for kind, a, b, _ in rows if kind == "upstream"},
-    )
+    alarms = {row[1]: row[2:] for row in rows if row[0] == "alarm"}
+    on_resource: dict[int, list[int]] = defaultdict(list)
+    for alarm_id, (resource_id, _, _) in alarms.items():
+        on_resource[resource_id].append(alarm_id)
+    upstream = set()
+    # (origin, id): the resource `id` fails when `origin` does; pair their alarms in the window.
+    for _, origin, resource_id, _, _ in (row for row in rows if row[0] == "dead"):
+        for b in on_resource.get(origin, ()):
+            _, b_raised, b_open_root = alarms[b]
+            for a in on_resource.get(resource_id, ()):
+                a_raised = alarms[a][1]
+                if a != b and (b_open_root or abs(a_raised - b_raised) <= window):
+                    upstream.add((a, b))
+    return roots_of({alarm_id: values[1] for alarm_id, values in alarms.items()}, upstream)
 
 
 def roots_of(raised: dict[int, object], upstream: set[tuple[int, int]]) -> dict[int, int]:
