@@ -115,7 +115,7 @@ def incident_impact_refresh(incident_id: int) -> None:
             _refresh_without_paths(incident_id, failed, now)
             return
         params = {"failed": failed, "incident": incident_id, "now": now}
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, paths.bulk_plan(cursor):
             cursor.execute(END_SQL, params)
             cursor.execute(START_SQL, params)
             cursor.execute(FIGURES_SQL, params)

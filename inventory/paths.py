@@ -20,6 +20,7 @@ impact read finds nothing, so callers fall back to `inventory.topology`.
 """
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 
@@ -192,22 +193,50 @@ def service_paths_rebuild_through(resource_ids: Iterable[int]) -> int:
     return service_paths_rebuild(services)
 
 
-# `path_hit`/`path_impact(service_id, impact)`: the services the failed resources (the array
-# parameter `%(failed)s`) take down or degrade, read from the path rows by resource.
+# `path_impact(service_id, impact)`: the services the failed resources (the array parameter
+# `%(failed)s`) take down or degrade, read from the path rows by resource. A leg with one path
+# (most) is down as soon as a row of it is hit; only legs with several paths count their paths.
 PATH_IMPACT_CTE = f"""
-    path_hit(service_id, leg_id, leg_paths, hit_paths) AS (
-        SELECT service_id, leg_id, leg_paths, COUNT(*)
+    path_row(service_id, leg_id, leg_paths, path_number) AS (
+        SELECT service_id, leg_id, leg_paths, path_number
+        FROM {PATH} WHERE resource_id = ANY(%(failed)s)
+    ),
+    path_down(service_id) AS (SELECT DISTINCT service_id FROM path_row WHERE leg_paths = 1),
+    path_multi(service_id, down) AS (
+        SELECT service_id, BOOL_OR(hit_paths >= leg_paths)
         FROM (
-            SELECT DISTINCT service_id, leg_id, leg_paths, path_number
-            FROM {PATH} WHERE resource_id = ANY(%(failed)s)
-        ) hit
-        GROUP BY service_id, leg_id, leg_paths
+            SELECT service_id, leg_id, leg_paths, COUNT(DISTINCT path_number) AS hit_paths
+            FROM path_row WHERE leg_paths > 1
+            GROUP BY service_id, leg_id, leg_paths
+        ) per_leg
+        GROUP BY service_id
     ),
     path_impact(service_id, impact) AS (
-        SELECT service_id,
-               CASE WHEN BOOL_OR(hit_paths >= leg_paths) THEN 'down' ELSE 'degraded' END
-        FROM path_hit GROUP BY service_id
+        SELECT service_id, 'down' FROM path_down
+        UNION ALL
+        SELECT service_id, CASE WHEN down THEN 'down' ELSE 'degraded' END FROM path_multi
+        WHERE NOT EXISTS (
+            SELECT 1 FROM path_down WHERE path_down.service_id = path_multi.service_id
+        )
     )"""  # noqa: S608
+
+
+@contextmanager
+def bulk_plan(cursor):
+    """For the impact statements over tens of thousands of path rows: hash joins and memory
+    enough to aggregate without spilling. The planner, misled by the estimates of the grouped
+    rows, would otherwise pick a nested loop per service. Within the caller's transaction,
+    restored afterwards."""
+    if not is_supported():
+        yield
+        return
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    try:
+        yield
+    finally:
+        cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
+        cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def path_impact(resource_ids: Iterable[int]) -> dict[int, str]:
