@@ -22,7 +22,8 @@ never makes two incidents. Idempotent: correlating the same alarms again changes
 """
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -170,6 +171,16 @@ def _incident_name(root: Alarm) -> str:
     return f"{root.alarmed_object_name}: {root.probable_cause}"[:200]
 
 
+class AlarmRow(NamedTuple):
+    """What assignment reads of every alarm of a batch (model instances only for the roots)."""
+
+    pk: int
+    alarm_raised_time: datetime
+    incident_id: int | None
+    root_alarm_id: int | None
+    is_root_cause: bool
+
+
 def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
     """Give each root and its symptoms one incident; returns the incidents touched (those of
     the batch's alarms, and those an alarm left or joined)."""
@@ -177,9 +188,10 @@ def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
     for alarm_id, root_id in roots.items():
         members[root_id].append(alarm_id)
     alarms = {
-        alarm.pk: alarm
-        for alarm in Alarm.objects.filter(pk__in=list(roots)).select_related("resource")
+        row[0]: AlarmRow(*row)
+        for row in Alarm.objects.filter(pk__in=list(roots)).values_list(*AlarmRow._fields)
     }
+    root_alarms = Alarm.objects.select_related("resource").in_bulk(list(members))
     held = {alarm.incident_id for alarm in alarms.values() if alarm.incident_id}
     open_incidents = {
         incident.pk: incident
@@ -191,7 +203,7 @@ def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
     new: dict[int, Incident] = {}
     order = sorted(members, key=lambda pk: (alarms[pk].alarm_raised_time, pk))
     for root_id in order:
-        root = alarms[root_id]
+        root = root_alarms[root_id]
         group = members[root_id]
         first = min(alarms[pk].alarm_raised_time for pk in group)
         candidates = sorted(
