@@ -65,6 +65,8 @@ class AlarmTaskAdmin(admin.ModelAdmin):
 
 
 # Incidents (TMF656 service problems) and maintenance windows.
+from assurance import maintenance  # noqa: E402
+from assurance.choices import OPEN_INCIDENT_STATES  # noqa: E402
 from assurance.models import (  # noqa: E402
     Incident,
     IncidentService,
@@ -141,3 +143,12 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
     raw_id_fields = ("resource",)
     list_select_related = ("resource",)
     date_hierarchy = "starts_at"
+
+    def save_model(self, request, obj, form, change):
+        if not obj.created_by:
+            obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
+        # Open incidents now under planned work are flagged at once.
+        maintenance.incidents_flag_maintenance(
+            Incident.objects.filter(state__in=OPEN_INCIDENT_STATES).values_list("pk", flat=True)
+        )

@@ -402,6 +402,21 @@ def incident_confirm(incident_id: int) -> bool:
     return True
 
 
+def confirmation_remaining(incident_id: int) -> float | None:
+    """Seconds until the incident is due for confirmation (None once it needs none: confirmed,
+    no longer open, or gone)."""
+    incident = (
+        Incident.objects.filter(
+            pk=incident_id, state__in=OPEN_INCIDENT_STATES, confirmed_at__isnull=True
+        )
+        .only("created_at")
+        .first()
+    )
+    if incident is None:
+        return None
+    return (incident.created_at + confirmation_delay() - clock.now()).total_seconds()
+
+
 def incidents_confirm_due() -> list[int]:
     """The beat sweep: confirm every incident due (a countdown task lost, the embedded demo)."""
     due = Incident.objects.filter(
