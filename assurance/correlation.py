@@ -21,12 +21,15 @@ Two batches correlating at once serialise on one transaction-level advisory lock
 never makes two incidents. Idempotent: correlating the same alarms again changes nothing.
 """
 
+import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q
 
 from assurance import maintenance
 from assurance.choices import INCIDENT_TRANSITIONS, OPEN_INCIDENT_STATES, AlarmState, IncidentState
@@ -61,12 +64,13 @@ ROOTS_SQL = f"""
     WITH RECURSIVE
     cand(id, resource_id, raised, open_root) AS (
         SELECT alarm.id, alarm.resource_id, alarm.alarm_raised_time,
-               alarm.is_root_cause AND incident.state = ANY(%(open)s)
+               COALESCE(alarm.id = incident.root_alarm_id AND incident.state = ANY(%(open)s),
+                        FALSE)
         FROM {ALARM} alarm LEFT JOIN {INCIDENT} incident ON incident.id = alarm.incident_id
         WHERE alarm.state <> %(cleared)s AND alarm.resource_id IS NOT NULL
           AND (alarm.alarm_raised_time BETWEEN %(low)s AND %(high)s
                OR alarm.id = ANY(%(batch)s)
-               OR (alarm.is_root_cause AND incident.state = ANY(%(open)s)))
+               OR (alarm.id = incident.root_alarm_id AND incident.state = ANY(%(open)s)))
     ),
     failed(origin, id) AS (
         SELECT DISTINCT resource_id, resource_id FROM cand
@@ -193,9 +197,13 @@ def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
     }
     root_alarms = Alarm.objects.select_related("resource").in_bulk(list(members))
     held = {alarm.incident_id for alarm in alarms.values() if alarm.incident_id}
+    # `pk IS NULL` matches nothing but keeps the query when no alarm has an incident yet: the
+    # batch costs the same statements whatever it holds.
     open_incidents = {
         incident.pk: incident
-        for incident in Incident.objects.filter(pk__in=held, state__in=OPEN_INCIDENT_STATES)
+        for incident in Incident.objects.filter(
+            Q(pk__in=held) | Q(pk__isnull=True), state__in=OPEN_INCIDENT_STATES
+        )
     }
     touched: set[int] = set()
     used: set[int] = set()
@@ -247,41 +255,62 @@ def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
                 last_update=now,
                 status_change_date=now,
             )
+    _incidents_create(list(new.values()), now)
+    chosen.update(new)
     if new:
-        Incident.objects.bulk_create(list(new.values()))
-        IncidentStateChange.objects.bulk_create(
-            [
-                IncidentStateChange(
-                    incident=incident,
-                    from_state="",
-                    to_state=IncidentState.PENDING,
-                    changed_at=now,
-                    changed_by=BY,
-                    reason="alarms correlated",
-                )
-                for incident in new.values()
-            ]
-        )
-        chosen.update(new)
         _schedule_confirmation([incident.pk for incident in new.values()])
     ids, incident_ids, root_ids, is_root = [], [], [], []
     for alarm_id, root_id in roots.items():
         alarm, incident_id = alarms[alarm_id], chosen[root_id].pk
         root_alarm_id = None if alarm_id == root_id else root_id
+        # TMF642 isRootCause: the root of other alarms (a lone alarm heads its incident only).
+        heads = alarm_id == root_id and len(members[root_id]) > 1
         if alarm_id in batch or (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause) != (
             incident_id,
             root_alarm_id,
-            alarm_id == root_id,
+            heads,
         ):
             # What changed, or what the batch names: its old and new incident need settling.
             touched |= {alarm.incident_id, incident_id} - {None}
         ids.append(alarm_id)
         incident_ids.append(incident_id)
         root_ids.append(root_alarm_id)
-        is_root.append(alarm_id == root_id)
+        is_root.append(heads)
     with connection.cursor() as cursor:
         cursor.execute(ASSIGN_SQL, [ids, incident_ids, root_ids, is_root])
     return touched
+
+
+INCIDENT_COLUMNS = [f for f in Incident._meta.concrete_fields if not f.primary_key]
+CREATE_SQL = f"""
+    INSERT INTO {INCIDENT} ({", ".join(f.column for f in INCIDENT_COLUMNS)})
+    SELECT {", ".join(f.column for f in INCIDENT_COLUMNS)}
+    FROM JSONB_POPULATE_RECORDSET(NULL::{INCIDENT}, %s::jsonb)
+    RETURNING id, root_alarm_id
+"""  # noqa: S608 - names from model metadata; the rows are one parameter
+HISTORY_SQL = f"""
+    INSERT INTO {IncidentStateChange._meta.db_table}
+        (incident_id, from_state, to_state, changed_at, changed_by, reason)
+    SELECT id, '', %s, %s, %s, %s FROM UNNEST(%s::bigint[]) AS id
+"""  # noqa: S608
+
+
+def _incidents_create(incidents: list[Incident], now) -> None:
+    """Insert the new incidents and their first history rows: two statements, even for none
+    (the batch's statements do not depend on what it holds). Sets each incident's pk."""
+    rows = [
+        {f.column: f.value_from_object(incident) for f in INCIDENT_COLUMNS}
+        for incident in incidents
+    ]
+    by_root = {incident.root_alarm_id: incident for incident in incidents}
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_SQL, [json.dumps(rows, cls=DjangoJSONEncoder)])
+        for pk, root_alarm_id in cursor.fetchall():
+            by_root[root_alarm_id].pk = pk
+        cursor.execute(
+            HISTORY_SQL,
+            [IncidentState.PENDING, now, BY, "alarms correlated", [i.pk for i in incidents]],
+        )
 
 
 def _schedule_confirmation(incident_ids: list[int]) -> None:

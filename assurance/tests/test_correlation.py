@@ -145,7 +145,9 @@ def test_alarms_outside_the_window_do_not_join(net, settings):
     assert Incident.objects.count() == 2
     late.refresh_from_db()
     assert late.root_alarm_id is None
-    assert late.is_root_cause
+    # Alone in its own incident: it heads it, but is the root cause of no other alarm.
+    assert late.incident.root_alarm_id == late.pk
+    assert not late.is_root_cause
 
 
 def test_a_surviving_path_degrades_rather_than_takes_down(net):
