@@ -149,3 +149,15 @@ def incident_impact_refresh(incident_id: int) -> None:
                 "impact_updated_at",
             ]
         )
+
+
+def open_incidents_impact_refresh() -> int:
+    """Refresh every open incident's impact: after topology changes (a link added, a service
+    re-homed: inventory rebuilds the paths, and cannot call up to assurance), on beat. Returns
+    the incidents refreshed."""
+    incident_ids = list(
+        Incident.objects.filter(state__in=OPEN_INCIDENT_STATES).values_list("pk", flat=True)
+    )
+    for incident_id in incident_ids:
+        incident_impact_refresh(incident_id)
+    return len(incident_ids)

@@ -22,3 +22,11 @@ def incident_confirm_task(incident_id: int) -> bool:
 def incidents_confirm_due_task() -> int:
     """Confirm every incident whose confirmation is due (the beat safety net)."""
     return len(correlation.incidents_confirm_due())
+
+
+@shared_task(name="assurance.open_incidents_impact_refresh")
+def open_incidents_impact_refresh_task() -> int:
+    """Keep open incidents' impact true after topology changes (beat)."""
+    from assurance.impact import open_incidents_impact_refresh
+
+    return open_incidents_impact_refresh()

@@ -323,3 +323,9 @@ CELERY_BEAT_SCHEDULE["incident-notices-sweep"] = {
     "task": "assurance.resume_incident_notices",
     "schedule": 120.0,
 }
+
+# Open incidents' impact follows topology changes (inventory rebuilds the service paths).
+CELERY_BEAT_SCHEDULE["incident-impact-refresh"] = {
+    "task": "assurance.open_incidents_impact_refresh",
+    "schedule": 60.0,
+}

@@ -267,3 +267,17 @@ def test_two_batches_correlating_at_once_make_one_incident(net):
     assert_one_incident(root, symptoms)
     open_incidents = Incident.objects.exclude(state=IncidentState.CANCELLED)
     assert open_incidents.count() == 1
+
+
+def test_impact_follows_a_topology_change(net):
+    """A second uplink built while the incident lives: the service behind it is degraded."""
+    from assurance.impact import open_incidents_impact_refresh
+
+    root = raise_alarm(net["r2"])
+    correlate([root.pk])
+    incident = Incident.objects.get()
+    assert (incident.services_down, incident.services_degraded) == (1, 0)
+    link_create(name="G2-MW", a_end=net["g2"], z_end=net["core"], medium=LinkMedium.MICROWAVE)
+    assert open_incidents_impact_refresh() == 1
+    incident.refresh_from_db()
+    assert (incident.services_down, incident.services_degraded) == (0, 1)
