@@ -68,7 +68,15 @@ class Alarm(models.Model):
                 name="one_active_alarm_per_reduction_key",
             )
         ]
-        indexes = [models.Index(fields=["state", "perceived_severity"])]
+        indexes = [
+            models.Index(fields=["state", "perceived_severity"]),
+            # A raise looks up the recent clear of its key (flapping): cleared rows by key.
+            models.Index(
+                fields=["reduction_key", "alarm_cleared_time"],
+                condition=Q(state="cleared"),
+                name="alarm_cleared_by_key",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.alarmed_object_ref}: {self.probable_cause}"

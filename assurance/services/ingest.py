@@ -207,6 +207,7 @@ def _keyed(reports: list[AlarmReport], keep_unknown: bool) -> tuple[list[_Keyed]
         {report.alarmed_object_id for report in reports}
     )
     keyed, rejected = [], []
+    keys: dict[tuple, str] = {}  # a repeat in the batch reuses its digest
     for index, report in enumerate(reports):
         resource_id = resolved.get(report.alarmed_object_id)
         if resource_id is None and not keep_unknown:
@@ -218,13 +219,22 @@ def _keyed(reports: list[AlarmReport], keep_unknown: bool) -> tuple[list[_Keyed]
             continue
         # The same element reported by id or by name is the same fault.
         object_ref = str(resource_id) if resource_id else report.alarmed_object_id
-        key = reduction_key(
-            source_system_id=report.source_system_id,
-            alarmed_object=object_ref,
-            alarm_type=report.alarm_type,
-            probable_cause=report.probable_cause,
-            specific_problem=report.specific_problem,
+        parts = (
+            report.source_system_id,
+            object_ref,
+            report.alarm_type,
+            report.probable_cause,
+            report.specific_problem,
         )
+        key = keys.get(parts)
+        if key is None:
+            key = keys[parts] = reduction_key(
+                source_system_id=report.source_system_id,
+                alarmed_object=object_ref,
+                alarm_type=report.alarm_type,
+                probable_cause=report.probable_cause,
+                specific_problem=report.specific_problem,
+            )
         keyed.append(_Keyed(index, report, object_ref, resource_id, key))
     return keyed, rejected
 
