@@ -129,7 +129,7 @@ def add_customers(total: int) -> int:
     )
     spec = ServiceSpecification.objects.get(name="5G Slice Service")
     offering = ProductOffering.objects.get(name="5G Premium")
-    segments = ["consumer", "consumer", "consumer", "smb", "enterprise"]
+    segments = ["consumer", "consumer", "consumer", "smallBusiness", "enterprise"]
     for start in range(have, total, BATCH):
         numbers = range(start, min(start + BATCH, total))
         parties = Party.objects.bulk_create(
