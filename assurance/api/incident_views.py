@@ -3,6 +3,7 @@ the NOC), problemAcknowledgement, and the maintenance windows the NOC plans."""
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +15,7 @@ from assurance.api.incident_serializers import (
     ServiceProblemPatchSerializer,
     ServiceProblemSerializer,
 )
+from assurance.api.schema import ProblemAcknowledgementAnswer
 from assurance.choices import OPEN_INCIDENT_STATES, IncidentState
 from assurance.models import Alarm, Incident, IncidentService, MaintenanceWindow
 from telco.api.serializers import href_for
@@ -118,6 +120,9 @@ class ServiceProblemViewSet(TMFPatchMixin, TMFViewSet):
         return instance
 
 
+@extend_schema(
+    request=ProblemAcknowledgementCreateSerializer, responses={201: ProblemAcknowledgementAnswer}
+)
 class ProblemAcknowledgementView(APIView):
     """`POST /problemAcknowledgement`: acknowledge service problems at once (TMF656 task); the
     answer is the task, done, with the problems as they now are."""

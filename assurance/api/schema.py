@@ -11,10 +11,13 @@ from rest_framework import serializers
 from telco.api.schema import (
     DATE_TIME,
     ENTITY_REF,
+    MONEY,
     REF,
     STRING,
     array,
     described,
+    extend,
+    nullable,
     obj,
 )
 from telco.api.schema import read_only_text as _text
@@ -113,3 +116,43 @@ class ClearAlarmsAnswer(serializers.Serializer):
     clearedAlarm = described(array(ALARM_REF))
     state = _text()
     alarmPattern = described(array(ALARM_PATTERN))
+
+
+@extend_schema_serializer(component_name="ProblemAcknowledgement")
+class ProblemAcknowledgementAnswer(serializers.Serializer):
+    """A problemAcknowledgement task (TMF656), done, with the problems as they now are."""
+
+    state = _text()
+    ackProblem = described(array(extend(REF, {"status": STRING})))
+
+
+NUMBER_TEXT = nullable(STRING)  # decimals travel as strings, absent when not measured yet
+SLA_MONTH = obj(
+    {
+        "product": obj({"id": STRING, "name": STRING}),
+        "serviceLevelSpecification": obj({"id": STRING, "name": STRING}),
+        "periodStart": STRING,
+        "periodEnd": STRING,
+        "isComplete": {"type": "boolean"},
+        "availabilityTarget": NUMBER_TEXT,
+        "achievedAvailability": NUMBER_TEXT,
+        "outageMinutes": NUMBER_TEXT,
+        "downMinutes": NUMBER_TEXT,
+        "degradedMinutes": NUMBER_TEXT,
+        "latencyTargetMs": nullable({"type": "integer"}),
+        "latencyMinutes": NUMBER_TEXT,
+        "isBreached": {"type": "boolean"},
+        "incident": array(obj({"id": STRING})),
+        "credit": obj(
+            {"creditPercent": STRING, "amount": MONEY, "billNo": nullable(STRING)}, nullable=True
+        ),
+    }
+)
+
+
+@extend_schema_serializer(component_name="SlaReport")
+class SlaReportAnswer(serializers.Serializer):
+    """A customer's SLA products month by month, newest first."""
+
+    customer = described(obj({"id": STRING, "name": STRING}))
+    month = described(array(SLA_MONTH))

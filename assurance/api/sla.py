@@ -10,10 +10,12 @@ credit table is `creditTable` (extensions, `@type` ServiceLevelSpecification).
 Report: `/api/v1/assurance/customer/{id}/slaReport`, month by month per SLA product.
 """
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assurance.api.schema import SlaReportAnswer
 from assurance.sla import REPORT_MONTHS, sla_report
 from catalog import selectors as catalog_selectors
 from crm import selectors as crm_selectors
@@ -156,6 +158,10 @@ def report_row(row) -> dict:
     }
 
 
+@extend_schema(
+    parameters=[OpenApiParameter("months", int, description="How many months (1 to 36).")],
+    responses=SlaReportAnswer,
+)
 class SlaReportView(APIView):
     """`GET /api/v1/assurance/customer/{id}/slaReport?months=N`: the customer's SLA products
     month by month (newest first), target against achieved, and the credits."""

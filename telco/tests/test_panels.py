@@ -48,18 +48,25 @@ def test_the_apps_register_their_panels_and_lookups():
         "billing.payments",
         "billing.bills",
         "assurance.open_alarms",
+        "assurance.sla_report",
+        "assurance.kpi_charts",
     ]
     assert [p.name for p in panels.panels_for("crm.customer.live")] == [
+        "assurance.incidents",
         "inventory.products",
         "orders.recent_orders",
     ]
-    assert [p.name for p in panels.panels_for("inventory.product")] == ["orders.product_actions"]
+    assert [p.name for p in panels.panels_for("inventory.product")] == [
+        "assurance.product_incidents",
+        "orders.product_actions",
+    ]
     assert [p.name for p in panels.panels_for("crm.customer.actions")] == ["orders.new_order"]
     assert [p.name for p in panels.panels_for("inventory.index")] == [
         "assurance.dashboard",
         "orders.activation_queue",
     ]
     assert [p.name for p in panels.panels_for("inventory.site")] == ["assurance.open_alarms"]
+    assert [p.name for p in panels.panels_for("inventory.service")] == ["assurance.kpi_charts"]
     assert [c.name for c in panels.columns_for("inventory.region")] == [
         "assurance.open_alarm_count"
     ]
