@@ -48,6 +48,10 @@ def wait_until(condition, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+def settled() -> bool:
+    return not IncidentNotice.objects.filter(state=NoticeState.PENDING).exists()
+
+
 def assert_exactly_once(smtp, subscriptions, kind: str) -> None:
     emails = smtp.count_by_recipient()
     sms = Counter(LabSmsMessage.objects.filter(body__contains=kind).values_list("to", flat=True))
@@ -80,10 +84,7 @@ def test_exactly_one_notice_with_two_workers_retries_and_a_worker_killed_mid_sen
     smtp_server.release()
     notices.notices_resume(older_than_seconds=0)  # the beat sweep picks up the killed batch
 
-    def all_settled():
-        return not IncidentNotice.objects.filter(state=NoticeState.PENDING).exists()
-
-    wait_until(all_settled)
+    wait_until(settled)
     assert IncidentNotice.objects.filter(incident=incident).count() == 2 * CUSTOMERS
     assert set(IncidentNotice.objects.values_list("state", flat=True)) == {NoticeState.SENT}
     assert len(smtp_server.messages) == CUSTOMERS
@@ -104,10 +105,14 @@ def test_exactly_one_notice_with_two_workers_retries_and_a_worker_killed_mid_sen
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resolution_notices_once_and_nothing_under_maintenance(smtp_server):
+def test_resolution_notices_once_and_nothing_under_maintenance(
+    smtp_server, restartable_celery_worker
+):
+    restartable_celery_worker.restart(**smtp_server.environment)
     incident, subscriptions = confirmed_incident(3)
-    notices.notices_send(notices.notices_plan(incident.pk, NoticeKind.CONFIRMED))
+    notices.notices_plan(incident.pk, NoticeKind.CONFIRMED)
     notices.notices_plan(incident.pk, NoticeKind.CONFIRMED)  # again: nothing new
+    wait_until(settled)
     assert len(smtp_server.messages) == 3
 
     Incident.objects.filter(pk=incident.pk).update(
@@ -115,7 +120,8 @@ def test_resolution_notices_once_and_nothing_under_maintenance(smtp_server):
     )
     IncidentService.objects.filter(incident=incident).update(ended_at=clock.now())
     for _ in range(2):
-        notices.notices_send(notices.notices_plan(incident.pk, NoticeKind.RESOLVED))
+        notices.notices_plan(incident.pk, NoticeKind.RESOLVED)
+    wait_until(settled)
     assert len(smtp_server.messages) == 6
     assert sum("restored" in m["Subject"] for m in smtp_server.messages) == 3
     assert LabSmsMessage.objects.count() == 6
