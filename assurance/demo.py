@@ -5,7 +5,10 @@ import random
 from datetime import timedelta
 
 from assurance import services
-from assurance.models import Alarm
+from assurance.choices import Severity
+from assurance.kpis.generator import kpi_series_generate
+from assurance.models import Alarm, KpiThreshold
+from assurance.models.kpis import KpiMetric
 from inventory import selectors as inventory_selectors
 from inventory.paths import service_paths_rebuild
 from telco import clock
@@ -44,3 +47,32 @@ def ensure_alarms(rng: random.Random) -> int:
         )
         created += is_new
     return created
+
+
+# The thresholds a NOC starts with: PRB utilisation and latency raise qualityOfServiceAlarms.
+KPI_THRESHOLDS = [
+    (KpiMetric.PRB_UTILISATION, 90.0, 75.0, 3, Severity.MAJOR),
+    (KpiMetric.LATENCY, 40.0, 25.0, 3, Severity.MINOR),
+    (KpiMetric.PACKET_LOSS, 2.0, 0.5, 3, Severity.MINOR),
+]
+CONGESTED_CELLS = 2
+
+
+def ensure_kpis() -> int:
+    """The default KPI thresholds (made when missing) and the last day of KPIs from the lab
+    generator at the 15-minute granularity element managers report in, two busy cells congested
+    at their busy hours (a span generated again is all duplicates). Returns the samples stored."""
+    for metric, raise_above, clear_below, raise_after, severity in KPI_THRESHOLDS:
+        KpiThreshold.objects.get_or_create(
+            metric=metric,
+            resource=None,
+            defaults={
+                "raise_above": raise_above,
+                "clear_below": clear_below,
+                "raise_after": raise_after,
+                "severity": severity,
+            },
+        )
+    busiest = inventory_selectors.elements_carrying_services("gnb")[:CONGESTED_CELLS]
+    congested = {element.name for element in busiest}
+    return kpi_series_generate(hours=24, step_minutes=15, congested_cells=congested).stored

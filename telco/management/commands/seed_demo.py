@@ -109,6 +109,7 @@ class Command(BaseCommand):
         self.stdout.write(f"customers created: {created}")
         self.stdout.write(f"mobile numbers bound: {demo_network.ensure_mobile_numbers()}")
         self.stdout.write(f"alarms created: {assurance_demo.ensure_alarms(rng)}")
+        self.stdout.write(f"KPI samples stored: {assurance_demo.ensure_kpis()}")
         if not skip_bill_run:
             call_command("bill_run", stdout=self.stdout)
             self.stdout.write(f"payments recorded: {billing_demo.ensure_payments(seed)}")
