@@ -13,6 +13,7 @@ from assurance.services.ingest import AlarmReport, alarms_ingest
 from inventory import selectors as inventory_selectors
 from inventory.topology import resources_impacted
 from telco import clock
+from telco.money import round_money
 
 SOURCE = "ems-transport"
 
@@ -92,6 +93,7 @@ class Command(BaseCommand):
             f"Incident {incident.pk} ({incident.state}): {incident.name}; "
             f"{incident.alarms.count()} alarms; {incident.services_down} services down, "
             f"{incident.services_degraded} degraded; {incident.customers_count} customers "
-            f"{incident.customers_by_segment}; revenue at risk {incident.revenue_at_risk} "
+            f"{incident.customers_by_segment}; revenue at risk "
+            f"{round_money(incident.revenue_at_risk, incident.currency)} "
             f"{incident.currency}/month"
         )
