@@ -1,0 +1,9 @@
+# Placeholder in the chain: its operations are filled in by the work it is named after.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("billing", "0010_bill_runs_at_volume")]
+
+    operations = []

@@ -1,0 +1,9 @@
+# Placeholder in the chain: its operations are filled in by the work it is named after.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("billing", "0011_prepaid_balances")]
+
+    operations = []

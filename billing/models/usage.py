@@ -1,0 +1,115 @@
+"""Usage: what the network reports and how it is charged."""
+
+from django.db import models
+from django.db.models import Q
+
+from billing.choices import (
+    UsageRejectionReason,
+    UsageStatus,
+)
+from crm.models import BillingAccount
+from inventory.models import ProductInstance, Service
+from telco import clock
+
+
+class UsageSpecification(models.Model):
+    """What a kind of usage record carries (TMF635 usageSpecification): data session, call...
+
+    The id is a slug made from the name at creation (`data-session`), so the network's
+    mediation can name the specification in its records without looking an integer up first.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    version = models.CharField(max_length=20, blank=True)
+    lifecycle_status = models.CharField(max_length=20, default="active")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    # The characteristics a record of this kind carries: [{"name", "valueType", "description"}].
+    spec_characteristics = models.JSONField(default=list, blank=True)
+    last_update = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class UsageEvent(models.Model):
+    """One usage record from the network (TMF635). `event_id` makes ingest idempotent.
+
+    Every record is kept: one that cannot be charged is `rejected`, with the reason, and the
+    attributes it lacked are empty; only `received`/`rated` records are ever billed.
+    """
+
+    # Null only on a rejected record that came without one (it cannot be deduplicated).
+    event_id = models.CharField(max_length=80, unique=True, null=True, blank=True)
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="usage", null=True, blank=True
+    )
+    product = models.ForeignKey(
+        ProductInstance, on_delete=models.PROTECT, related_name="usage", null=True, blank=True
+    )
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, null=True, blank=True
+    )
+    usage_date = models.DateTimeField(null=True, blank=True)
+    usage_type = models.CharField(max_length=20, default="data")
+    usage_specification = models.ForeignKey(
+        UsageSpecification, on_delete=models.PROTECT, null=True, blank=True, related_name="usage"
+    )
+    rating_group = models.CharField(max_length=60, blank=True)
+    volume = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    unit = models.CharField(max_length=10, blank=True)
+    # Volume normalised to the price's unit of measure (GB for data), set on ingest.
+    rated_volume = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=UsageStatus.choices, default=UsageStatus.RECEIVED
+    )
+    rejection_reason = models.CharField(
+        max_length=24, choices=UsageRejectionReason.choices, blank=True
+    )
+    rejection_message = models.CharField(max_length=300, blank=True)
+    # The serviceId as the network sent it, when it names no service of ours.
+    reported_service_id = models.CharField(max_length=80, blank=True)
+    received_at = models.DateTimeField(default=clock.now)
+    # The bill line that charged this event (set by the bill run): traces usage to the invoice.
+    applied_charge = models.ForeignKey(
+        "AppliedCharge",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage_events",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["product", "rating_group", "usage_date"]),
+            # What a bill run still has to charge (including late usage): small, always hot.
+            models.Index(
+                fields=["product", "usage_date"],
+                condition=Q(status__in=["received", "rated"]),
+                name="usage_unbilled",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(volume__gte=0), name="usage_volume_not_negative"),
+            # A record the bill run may charge has everything rating needs.
+            models.CheckConstraint(
+                condition=Q(status="rejected")
+                | Q(
+                    event_id__isnull=False,
+                    service__isnull=False,
+                    product__isnull=False,
+                    billing_account__isnull=False,
+                    usage_date__isnull=False,
+                    rated_volume__isnull=False,
+                ),
+                name="usage_chargeable_is_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return self.event_id or f"usage {self.pk}"
