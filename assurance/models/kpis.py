@@ -68,7 +68,12 @@ class KpiSample(models.Model):
     primary key is (id, sampled_at); `id` alone identifies a row for Django."""
 
     id = models.BigAutoField(primary_key=True)
-    series = models.ForeignKey(KpiSeries, on_delete=models.CASCADE, related_name="samples")
+    # Not enforced row by row in the database: ingest writes only series it has just resolved
+    # and key-share locked, once per series instead of a trigger per sample (see
+    # assurance.kpis.ingest). Deleting a series still deletes its samples (Django's cascade).
+    series = models.ForeignKey(
+        KpiSeries, on_delete=models.CASCADE, related_name="samples", db_constraint=False
+    )
     sampled_at = models.DateTimeField()
     value = models.FloatField()
 
@@ -86,7 +91,15 @@ class KpiRollup(models.Model):
     """Count, sum, min and max of a series' samples in a 5-minute or an hourly bucket."""
 
     resolution = models.CharField(max_length=2, choices=RollupResolution.choices)
-    series = models.ForeignKey(KpiSeries, on_delete=models.CASCADE, related_name="rollups")
+    # As the samples': maintained by ingest for the series it has locked (no trigger per row);
+    # the unique index, series first, serves the lookups by series.
+    series = models.ForeignKey(
+        KpiSeries,
+        on_delete=models.CASCADE,
+        related_name="rollups",
+        db_constraint=False,
+        db_index=False,
+    )
     bucket_start = models.DateTimeField()
     sample_count = models.PositiveIntegerField()
     value_sum = models.FloatField()
@@ -96,7 +109,7 @@ class KpiRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["resolution", "series", "bucket_start"], name="one_kpi_rollup_per_bucket"
+                fields=["series", "resolution", "bucket_start"], name="one_kpi_rollup_per_bucket"
             )
         ]
         indexes = [models.Index(fields=["resolution", "bucket_start"])]
