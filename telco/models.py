@@ -31,3 +31,21 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return f"{self.path} {self.key}"
+
+
+class TestClock(models.Model):
+    """How far acceptance testing has moved the product's clock (one row; see telco.clock).
+
+    Shared through the database so the web processes, the workers and beat all read it."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    offset_seconds = models.FloatField(default=0.0)
+    moved_at = models.DateTimeField(null=True, blank=True)
+    moved_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_test_clock")]
+
+    def __str__(self):
+        return f"test clock +{self.offset_seconds:.0f} s"

@@ -101,6 +101,10 @@ USE_TZ = True
 # Moves the application clock (telco.clock) of this process: acceptance testing, and the
 # worker processes of a test that pinned its clock. Zero in production.
 CLOCK_OFFSET_SECONDS = env.float("CLOCK_OFFSET_SECONDS", default=0.0)
+# Acceptance testing may move the clock at run time (admin page, /api/v1/testClock): off unless
+# set, and never on in production. Every process sees a move within the refresh time.
+TEST_CLOCK_ENABLED = env.bool("TEST_CLOCK_ENABLED", default=False)
+TEST_CLOCK_REFRESH_SECONDS = env.float("TEST_CLOCK_REFRESH_SECONDS", default=1.0)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -260,6 +264,26 @@ SLA_DEGRADED_WEIGHT = env.str("SLA_DEGRADED_WEIGHT", default="0.5")
 # The largest payment one request may record, in the account's currency (a guard against a
 # mistyped amount; a larger sum is recorded in several payments).
 PAYMENT_MAX_AMOUNT = env.str("PAYMENT_MAX_AMOUNT", default="1000000")
+# What every PDF invoice says about the operator and how to pay (billing.services.invoices):
+# the address one line per comma; the payment reference a format of the bill's `bill_no` and
+# the account's `account_number`.
+INVOICE_OPERATOR_NAME = env.str("INVOICE_OPERATOR_NAME", default="Telco Networks Ltd")
+INVOICE_OPERATOR_ADDRESS = env.list(
+    "INVOICE_OPERATOR_ADDRESS", default=["1 Exchange Square", "London EC2A 2BR", "United Kingdom"]
+)
+INVOICE_OPERATOR_VAT_ID = env.str("INVOICE_OPERATOR_VAT_ID", default="GB 123 4567 89")
+INVOICE_PAYMENT_IBAN = env.str("INVOICE_PAYMENT_IBAN", default="GB33 BUKB 2020 1555 5555 55")
+INVOICE_PAYMENT_BIC = env.str("INVOICE_PAYMENT_BIC", default="BUKBGB22")
+INVOICE_PAYMENT_REFERENCE = env.str(
+    "INVOICE_PAYMENT_REFERENCE", default="{bill_no} {account_number}"
+)
+# Rendered invoices, one file per bill made on its first download (bills never change): a
+# directory here, or any Django storage backend in its place (STORAGES["invoices"]).
+INVOICE_STORAGE_DIR = env.str("INVOICE_STORAGE_DIR", default=str(BASE_DIR / "run" / "invoices"))
+STORAGES["invoices"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": INVOICE_STORAGE_DIR},
+}
 
 LOGGING = {
     "version": 1,

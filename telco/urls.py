@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from telco import views
+from telco.api.test_clock import TestClockResetView, TestClockView
 from telco.api.token_views import TokenView
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token", TokenView.as_view(), name="api-token"),
+    path("api/v1/testClock", TestClockView.as_view(), name="test-clock"),
+    path("api/v1/testClock/reset", TestClockResetView.as_view(), name="test-clock-reset"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("portal/orders/", include("orders.urls_portal")),
