@@ -15,7 +15,8 @@ Then each touched incident's lifecycle: every alarm cleared before confirmation 
 `assurance.notices.incident_resolved`. Confirmation (`incident_confirm`, a Celery countdown task
 and a beat sweep) happens `INCIDENT_CONFIRMATION_SECONDS` after creation if an alarm is still
 active: `confirmed_at`, `assurance.notices.incident_confirmed`. Impact is recomputed for every
-touched incident (`assurance.impact.incident_impact_refresh`).
+touched incident (`assurance.impact.incidents_impact_refresh`: the incidents whose alarms lie on
+no service path in one statement).
 
 Two batches correlating at once serialise on one transaction-level advisory lock, so one fault
 never makes two incidents. Idempotent: correlating the same alarms again changes nothing.
@@ -33,10 +34,11 @@ from django.db.models import Q
 
 from assurance import maintenance
 from assurance.choices import INCIDENT_TRANSITIONS, OPEN_INCIDENT_STATES, AlarmState, IncidentState
-from assurance.impact import incident_impact_refresh
+from assurance.impact import incident_impact_refresh, incidents_impact_refresh
 from assurance.models import Alarm, Incident, IncidentStateChange
 from inventory import paths
 from telco import clock
+from telco.db import bound_cursor
 from telco.states import transition
 
 __all__ = ["correlate", "incident_confirm", "incident_impact_refresh", "incidents_confirm_due"]
@@ -62,14 +64,17 @@ def confirmation_delay() -> timedelta:
 # cut devices.
 ROOTS_SQL = f"""
     WITH RECURSIVE
-    cand(id, resource_id, raised, open_root) AS (
+    cand(id, resource_id, raised, open_root, incident_id, root_alarm_id, is_root_cause,
+         incident_open) AS (
         SELECT alarm.id, alarm.resource_id, alarm.alarm_raised_time,
                COALESCE(alarm.id = incident.root_alarm_id AND incident.state = ANY(%(open)s),
-                        FALSE)
+                        FALSE),
+               alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause,
+               COALESCE(incident.state = ANY(%(open)s), FALSE)
         FROM {ALARM} alarm LEFT JOIN {INCIDENT} incident ON incident.id = alarm.incident_id
         WHERE alarm.state <> %(cleared)s AND alarm.resource_id IS NOT NULL
           AND (alarm.alarm_raised_time BETWEEN %(low)s AND %(high)s
-               OR alarm.id = ANY(%(batch)s)
+               OR alarm.id = ANY(%(batch)s::bigint[])
                OR (alarm.id = incident.root_alarm_id AND incident.state = ANY(%(open)s)))
     ),
     failed(origin, id) AS (
@@ -100,16 +105,19 @@ ROOTS_SQL = f"""
         FROM {paths.RESOURCE} child JOIN dead ON child.parent_id = dead.id
     ),
     alarmed(id) AS (SELECT DISTINCT resource_id FROM cand)
-    SELECT 'alarm', id, resource_id, raised, open_root FROM cand
+    SELECT 'alarm', id, resource_id, raised, open_root, incident_id, root_alarm_id,
+           is_root_cause, incident_open
+    FROM cand
     UNION ALL
-    SELECT DISTINCT 'dead', dead.origin, dead.id, NULL::timestamptz, NULL::boolean
+    SELECT DISTINCT 'dead', dead.origin, dead.id, NULL::timestamptz, NULL::boolean, NULL::bigint,
+           NULL::bigint, NULL::boolean, NULL::boolean
     FROM dead JOIN alarmed ON alarmed.id = dead.id
 """  # noqa: S608 - table names come from model metadata; every value is a parameter
 
 ASSIGN_SQL = f"""
     UPDATE {ALARM} alarm
     SET incident_id = v.incident_id, root_alarm_id = v.root_id, is_root_cause = v.is_root
-    FROM UNNEST(%s::bigint[], %s::bigint[], %s::bigint[], %s::boolean[])
+    FROM UNNEST(%b::bigint[], %b::bigint[], %b::bigint[], %b::boolean[])
          AS v(id, incident_id, root_id, is_root)
     WHERE alarm.id = v.id
       AND (alarm.incident_id IS DISTINCT FROM v.incident_id
@@ -118,37 +126,121 @@ ASSIGN_SQL = f"""
 """  # noqa: S608
 
 
-def _roots(alarm_ids: list[int]) -> dict[int, int]:
-    """{alarm id: its root alarm id} over the batch and the alarms it may correlate with."""
-    span = Alarm.objects.filter(pk__in=alarm_ids).values_list("alarm_raised_time", flat=True)
-    times = list(span)
-    if not times:
-        return {}
-    window = correlation_window()
-    params = {
-        "open": list(OPEN_INCIDENT_STATES),
-        "cleared": AlarmState.CLEARED,
-        "low": min(times) - window,
-        "high": max(times) + window,
-        "batch": alarm_ids,
-    }
-    with connection.cursor() as cursor:
+class Candidate(NamedTuple):
+    """An alarm the walk read (the batch's and those it may correlate with), as assignment
+    needs it."""
+
+    resource_id: int
+    raised: datetime
+    open_root: bool
+    incident_id: int | None
+    root_alarm_id: int | None
+    is_root_cause: bool
+    incident_open: bool
+
+
+SPAN_SQL = f"""
+    SELECT MIN(alarm_raised_time), MAX(alarm_raised_time) FROM {ALARM} WHERE id = ANY(%s::bigint[])
+"""  # noqa: S608
+
+
+def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, int]]]:
+    """The candidates ({alarm id: Candidate}) and the (origin, failed) resource pairs among
+    their resources: one walk over the batch and the alarms it may correlate with."""
+    with bound_cursor() as cursor:
+        cursor.execute(SPAN_SQL, [alarm_ids])
+        low, high = cursor.fetchone()
+        if low is None:
+            return {}, []
+        window = correlation_window()
+        params = {
+            "open": list(OPEN_INCIDENT_STATES),
+            "cleared": AlarmState.CLEARED,
+            "low": low - window,
+            "high": high + window,
+            "batch": alarm_ids,
+        }
         cursor.execute(ROOTS_SQL, params)
         rows = cursor.fetchall()
-    alarms = {row[1]: row[2:] for row in rows if row[0] == "alarm"}
+    alarms = {row[1]: Candidate(*row[2:]) for row in rows if row[0] == "alarm"}
+    return alarms, [(row[1], row[2]) for row in rows if row[0] == "dead"]
+
+
+def _pairs(alarms: dict[int, Candidate], dead, only: set[int] | None = None) -> set:
+    """The pairs (a, b) "b is upstream of a" within the window (`only`: those with a or b in
+    it)."""
+    window = correlation_window()
     on_resource: dict[int, list[int]] = defaultdict(list)
-    for alarm_id, (resource_id, _, _) in alarms.items():
-        on_resource[resource_id].append(alarm_id)
+    for alarm_id, alarm in alarms.items():
+        on_resource[alarm.resource_id].append(alarm_id)
+    if only is None:
+        chosen = on_resource
+    else:
+        chosen = defaultdict(list)
+        for alarm_id in only:
+            chosen[alarms[alarm_id].resource_id].append(alarm_id)
     upstream = set()
+
+    def pair(a: int, b: int) -> None:
+        alarm_b = alarms[b]
+        if a != b and (alarm_b.open_root or abs(alarms[a].raised - alarm_b.raised) <= window):
+            upstream.add((a, b))
+
     # (origin, id): the resource `id` fails when `origin` does; pair their alarms in the window.
-    for _, origin, resource_id, _, _ in (row for row in rows if row[0] == "dead"):
-        for b in on_resource.get(origin, ()):
-            _, b_raised, b_open_root = alarms[b]
+    for origin, resource_id in dead:
+        for b in chosen.get(origin, ()):
             for a in on_resource.get(resource_id, ()):
-                a_raised = alarms[a][1]
-                if a != b and (b_open_root or abs(a_raised - b_raised) <= window):
-                    upstream.add((a, b))
-    return roots_of({alarm_id: values[1] for alarm_id, values in alarms.items()}, upstream)
+                pair(a, b)
+        if only is not None:
+            for a in chosen.get(resource_id, ()):
+                for b in on_resource.get(origin, ()):
+                    pair(a, b)
+    return upstream
+
+
+def _roots(alarms: dict[int, Candidate], dead) -> dict[int, int]:
+    """{alarm id: its root alarm id} over the batch and the alarms it may correlate with."""
+    upstream = _pairs(alarms, dead)
+    return roots_of({alarm_id: alarm.raised for alarm_id, alarm in alarms.items()}, upstream)
+
+
+def _roots_of_new(alarms: dict[int, Candidate], dead, batch: list[int]) -> dict[int, int] | None:
+    """The roots of the batch's new alarms (and those roots), when that is all that changes:
+    the common case (repeats, symptoms, lone alarms), where the pairs of the new alarms are all
+    that must be read. `roots_of` over every candidate gives the same answer then.
+
+    None when the batch may reshape what is settled (the full walk decides): a batch alarm that
+    is cleared or whose incident is closed, a new alarm upstream of an older one (a root
+    arriving last), or an older alarm it pairs with that has no open incident yet."""
+    new = set()
+    for alarm_id in batch:
+        alarm = alarms.get(alarm_id)
+        if alarm is None or (alarm.incident_id is not None and not alarm.incident_open):
+            return None
+        if alarm.incident_id is None:
+            new.add(alarm_id)
+    upstream = _pairs(alarms, dead, only=new)
+    order = {
+        alarm_id: (alarms[alarm_id].raised, alarm_id) for pair in upstream for alarm_id in pair
+    }
+    above: dict[int, set[int]] = defaultdict(set)
+    for a, b in upstream:
+        if (b, a) in upstream and order[a] < order[b]:
+            continue
+        if a not in new or not (b in new or alarms[b].incident_open):
+            return None
+        above[a].add(b)
+    roots = {}
+    for alarm_id in new:
+        tops = [
+            b
+            for b in above.get(alarm_id, ())
+            if (not above.get(b) if b in new else alarms[b].root_alarm_id is None)
+        ]
+        roots[alarm_id] = min(tops, key=order.__getitem__) if tops else alarm_id
+    for root_id in set(roots.values()) - new:
+        roots[root_id] = root_id
+    return roots
 
 
 def roots_of(raised: dict[int, object], upstream: set[tuple[int, int]]) -> dict[int, int]:
@@ -175,28 +267,15 @@ def _incident_name(root: Alarm) -> str:
     return f"{root.alarmed_object_name}: {root.probable_cause}"[:200]
 
 
-class AlarmRow(NamedTuple):
-    """What assignment reads of every alarm of a batch (model instances only for the roots)."""
-
-    pk: int
-    alarm_raised_time: datetime
-    incident_id: int | None
-    root_alarm_id: int | None
-    is_root_cause: bool
-
-
-def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
+def _assign_incidents(
+    roots: dict[int, int], alarms: dict[int, Candidate], batch: set[int], now
+) -> set[int]:
     """Give each root and its symptoms one incident; returns the incidents touched (those of
     the batch's alarms, and those an alarm left or joined)."""
     members: dict[int, list[int]] = defaultdict(list)
     for alarm_id, root_id in roots.items():
         members[root_id].append(alarm_id)
-    alarms = {
-        row[0]: AlarmRow(*row)
-        for row in Alarm.objects.filter(pk__in=list(roots)).values_list(*AlarmRow._fields)
-    }
-    root_alarms = Alarm.objects.select_related("resource").in_bulk(list(members))
-    held = {alarm.incident_id for alarm in alarms.values() if alarm.incident_id}
+    held = {alarms[pk].incident_id for pk in roots if alarms[pk].incident_id}
     # `pk IS NULL` matches nothing but keeps the query when no alarm has an incident yet: the
     # batch costs the same statements whatever it holds.
     open_incidents = {
@@ -209,11 +288,11 @@ def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
     used: set[int] = set()
     chosen: dict[int, Incident] = {}
     new: dict[int, Incident] = {}
-    order = sorted(members, key=lambda pk: (alarms[pk].alarm_raised_time, pk))
+    order = sorted(members, key=lambda pk: (alarms[pk].raised, pk))
+    plan = []
     for root_id in order:
-        root = root_alarms[root_id]
         group = members[root_id]
-        first = min(alarms[pk].alarm_raised_time for pk in group)
+        first = min(alarms[pk].raised for pk in group)
         candidates = sorted(
             {alarms[pk].incident_id for pk in group} & set(open_incidents) - used,
             key=lambda pk: (
@@ -222,28 +301,49 @@ def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
                 pk,
             ),
         )
-        if candidates:
-            incident = open_incidents[candidates[0]]
+        incident = open_incidents[candidates[0]] if candidates else None
+        if incident is not None:
             used.add(incident.pk)
+        plan.append((root_id, first, incident))
+    # Model instances only of the roots that head a new incident or move one.
+    needed = [
+        root_id
+        for root_id, first, incident in plan
+        if incident is None
+        or incident.root_alarm_id != root_id
+        or first < incident.first_alarm_time
+    ]
+    root_alarms = {
+        alarm.pk: alarm
+        for alarm in Alarm.objects.select_related("resource").filter(
+            Q(pk__in=needed) | Q(pk__isnull=True)
+        )
+    }
+    for root_id, first, incident in plan:
+        if incident is not None:
             changed = incident.root_alarm_id != root_id or first < incident.first_alarm_time
+            if not changed:
+                chosen[root_id] = incident
+                continue
+            root = root_alarms[root_id]
             incident.root_alarm_id = root_id
             incident.root_resource_id = root.resource_id
             incident.name = _incident_name(root)
             incident.first_alarm_time = min(first, incident.first_alarm_time)
-            if changed:
-                incident.last_update = now
-                touched.add(incident.pk)
-                incident.save(
-                    update_fields=[
-                        "root_alarm",
-                        "root_resource",
-                        "name",
-                        "first_alarm_time",
-                        "last_update",
-                    ]
-                )
+            incident.last_update = now
+            touched.add(incident.pk)
+            incident.save(
+                update_fields=[
+                    "root_alarm",
+                    "root_resource",
+                    "name",
+                    "first_alarm_time",
+                    "last_update",
+                ]
+            )
             chosen[root_id] = incident
         else:
+            root = root_alarms[root_id]
             new[root_id] = Incident(
                 name=_incident_name(root),
                 description=root.specific_problem or root.alarm_details[:500],
@@ -276,7 +376,7 @@ def _assign_incidents(roots: dict[int, int], batch: set[int], now) -> set[int]:
         incident_ids.append(incident_id)
         root_ids.append(root_alarm_id)
         is_root.append(heads)
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(ASSIGN_SQL, [ids, incident_ids, root_ids, is_root])
     return touched
 
@@ -376,6 +476,12 @@ def notices_call(name: str, incident_id: int) -> None:
     getattr(notices, name)(incident_id)
 
 
+HELD_SQL = f"""
+    SELECT DISTINCT incident_id FROM {ALARM}
+    WHERE id = ANY(%s::bigint[]) AND incident_id IS NOT NULL
+"""  # noqa: S608
+
+
 def correlate(alarm_ids: list[int]) -> None:
     """Group the alarms `alarm_ids` (just raised, updated or cleared, and committed) into
     incidents with their root cause, settle the incidents they touch and refresh their impact.
@@ -387,18 +493,18 @@ def correlate(alarm_ids: list[int]) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        touched = set(
-            Alarm.objects.filter(pk__in=alarm_ids, incident__isnull=False).values_list(
-                "incident_id", flat=True
-            )
-        )
-        roots = _roots(alarm_ids)
+        alarms, dead = _walk(alarm_ids)
+        with bound_cursor() as cursor:
+            cursor.execute(HELD_SQL, [alarm_ids])
+            touched = {row[0] for row in cursor.fetchall()}
+        roots = _roots_of_new(alarms, dead, alarm_ids) if alarms else None
+        if roots is None and alarms:
+            roots = _roots(alarms, dead)
         if roots:
-            touched |= _assign_incidents(roots, set(alarm_ids), now)
+            touched |= _assign_incidents(roots, alarms, set(alarm_ids), now)
         _settle(touched, now)
         maintenance.incidents_flag_maintenance(touched)
-        for incident_id in sorted(touched):
-            incident_impact_refresh(incident_id)
+        incidents_impact_refresh(touched)
 
 
 def incident_confirm(incident_id: int) -> bool:

@@ -39,6 +39,7 @@ from assurance.models import Alarm, AlarmStateChange
 from assurance.services.alarms import alarm_clear, alarm_raise, alarms_correlate, reduction_key
 from inventory import selectors as inventory_selectors
 from telco import clock
+from telco.db import bound_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ REOPEN_SQL = f"""
     WITH candidate AS (
         SELECT DISTINCT ON (reduction_key) id, reduction_key
         FROM {ALARM}
-        WHERE reduction_key = ANY(%(keys)s) AND state = ANY(%(from_states)s)
+        WHERE reduction_key = ANY(%(keys)b::text[]) AND state = ANY(%(from_states)b::text[])
           AND alarm_cleared_time >= %(since)s
         ORDER BY reduction_key, alarm_cleared_time DESC, id DESC
     ),
@@ -129,8 +130,8 @@ UPSERT_MANY_SQL = f"""
            problem, details, %s, %s, '', '', key, occurrences, FALSE, raised, %s, NULL, NULL,
            '[]'
     FROM unnest(
-        %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[],
-        %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::timestamptz[]
+        %b::text[], %b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[],
+        %b::text[], %b::text[], %b::text[], %b::text[], %b::int[], %b::timestamptz[]
     ) AS report(external, source, object_ref, object_type, resource, alarm_type, severity,
                 cause, problem, details, key, occurrences, raised)
     ON CONFLICT (reduction_key) WHERE NOT ("state" = 'cleared') DO UPDATE SET
@@ -143,11 +144,11 @@ UPSERT_MANY_SQL = f"""
 """  # noqa: S608 - see REOPEN_SQL
 
 CLEAR_MANY_SQL = f"""
-    WITH report(key, cleared) AS (SELECT * FROM unnest(%s::text[], %s::timestamptz[])),
+    WITH report(key, cleared) AS (SELECT * FROM unnest(%b::text[], %b::timestamptz[])),
     locked AS (
         SELECT alarm.id, alarm.state AS from_state, report.cleared
         FROM {ALARM} alarm JOIN report ON alarm.reduction_key = report.key
-        WHERE alarm.state = ANY(%s)
+        WHERE alarm.state = ANY(%b::text[])
         FOR UPDATE OF alarm
     )
     UPDATE {ALARM} alarm SET
@@ -159,12 +160,12 @@ CLEAR_MANY_SQL = f"""
 HISTORY_SQL = f"""
     INSERT INTO {HISTORY} (alarm_id, from_state, to_state, changed_at, changed_by, reason)
     SELECT alarm, from_state, to_state, %s, %s, reason
-    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[])
+    FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[])
         AS move(alarm, from_state, to_state, reason)
 """  # noqa: S608 - see REOPEN_SQL
 
 IMPACT_SQL = f"""
-    WITH pair(alarm, service) AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[])),
+    WITH pair(alarm, service) AS (SELECT * FROM unnest(%b::bigint[], %b::bigint[])),
     stored AS (
         INSERT INTO {AFFECTED} (alarm_id, service_id) SELECT alarm, service FROM pair
         ON CONFLICT DO NOTHING
@@ -198,7 +199,7 @@ def alarms_record_impact(alarm_resources: dict[int, int]) -> None:
             alarms.append(alarm_id)
             services.append(service_id)
     if alarms:
-        with connection.cursor() as cursor:
+        with bound_cursor() as cursor:
             cursor.execute(IMPACT_SQL, [alarms, services])
 
 
@@ -379,7 +380,7 @@ def alarms_ingest(
         results += _ingest_one_by_one(keyed, by=by)
         return sorted(results, key=lambda result: result.index)
     batch = _Batch(by=by, now=clock.now())
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), bound_cursor() as cursor:
         for raises, clears in _rounds(keyed):
             if raises:
                 batch.raise_round(raises, cursor)
