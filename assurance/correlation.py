@@ -24,7 +24,7 @@ never makes two incidents. Idempotent: correlating the same alarms again changes
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -105,11 +105,11 @@ ROOTS_SQL = f"""
         FROM {paths.RESOURCE} child JOIN dead ON child.parent_id = dead.id
     ),
     alarmed(id) AS (SELECT DISTINCT resource_id FROM cand)
-    SELECT 'alarm', id, resource_id, raised, open_root, incident_id, root_alarm_id,
-           is_root_cause, incident_open
+    SELECT 'alarm', id, resource_id, (EXTRACT(EPOCH FROM raised) * 1000000)::bigint, open_root,
+           incident_id, root_alarm_id, is_root_cause, incident_open
     FROM cand
     UNION ALL
-    SELECT DISTINCT 'dead', dead.origin, dead.id, NULL::timestamptz, NULL::boolean, NULL::bigint,
+    SELECT DISTINCT 'dead', dead.origin, dead.id, NULL::bigint, NULL::boolean, NULL::bigint,
            NULL::bigint, NULL::boolean, NULL::boolean
     FROM dead JOIN alarmed ON alarmed.id = dead.id
 """  # noqa: S608 - table names come from model metadata; every value is a parameter
@@ -131,7 +131,7 @@ class Candidate(NamedTuple):
     needs it."""
 
     resource_id: int
-    raised: datetime
+    raised: int  # microseconds since the epoch (cheaper to read than timestamps, exact)
     open_root: bool
     incident_id: int | None
     root_alarm_id: int | None
@@ -142,6 +142,10 @@ class Candidate(NamedTuple):
 SPAN_SQL = f"""
     SELECT MIN(alarm_raised_time), MAX(alarm_raised_time) FROM {ALARM} WHERE id = ANY(%s::bigint[])
 """  # noqa: S608
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, int]]]:
@@ -169,7 +173,7 @@ def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, i
 def _pairs(alarms: dict[int, Candidate], dead, only: set[int] | None = None) -> set:
     """The pairs (a, b) "b is upstream of a" within the window (`only`: those with a or b in
     it)."""
-    window = correlation_window()
+    window = correlation_window() // MICROSECOND
     on_resource: dict[int, list[int]] = defaultdict(list)
     for alarm_id, alarm in alarms.items():
         on_resource[alarm.resource_id].append(alarm_id)
@@ -220,12 +224,13 @@ def _roots_of_new(alarms: dict[int, Candidate], dead, batch: list[int]) -> dict[
         if alarm.incident_id is None:
             new.add(alarm_id)
     upstream = _pairs(alarms, dead, only=new)
-    order = {
-        alarm_id: (alarms[alarm_id].raised, alarm_id) for pair in upstream for alarm_id in pair
-    }
+
+    def order(alarm_id: int) -> tuple[int, int]:
+        return alarms[alarm_id].raised, alarm_id
+
     above: dict[int, set[int]] = defaultdict(set)
     for a, b in upstream:
-        if (b, a) in upstream and order[a] < order[b]:
+        if (b, a) in upstream and order(a) < order(b):
             continue
         if a not in new or not (b in new or alarms[b].incident_open):
             return None
@@ -237,7 +242,7 @@ def _roots_of_new(alarms: dict[int, Candidate], dead, batch: list[int]) -> dict[
             for b in above.get(alarm_id, ())
             if (not above.get(b) if b in new else alarms[b].root_alarm_id is None)
         ]
-        roots[alarm_id] = min(tops, key=order.__getitem__) if tops else alarm_id
+        roots[alarm_id] = min(tops, key=order) if tops else alarm_id
     for root_id in set(roots.values()) - new:
         roots[root_id] = root_id
     return roots
@@ -292,9 +297,10 @@ def _assign_incidents(
     plan = []
     for root_id in order:
         group = members[root_id]
-        first = min(alarms[pk].raised for pk in group)
+        first = EPOCH + min(alarms[pk].raised for pk in group) * MICROSECOND
         candidates = sorted(
-            {alarms[pk].incident_id for pk in group} & set(open_incidents) - used,
+            {alarms[pk].incident_id for pk in group if alarms[pk].incident_id in open_incidents}
+            - used,
             key=lambda pk: (
                 open_incidents[pk].root_alarm_id != root_id,
                 alarms[root_id].incident_id != pk,
@@ -440,23 +446,38 @@ def _move(incident: Incident, target: str, reason: str, extra: dict | None = Non
     )
 
 
+# The touched incidents still open with no active alarm left, and whether they have any alarm.
+SETTLE_SQL = f"""
+    SELECT incident.id, EXISTS (SELECT 1 FROM {ALARM} alarm WHERE alarm.incident_id = incident.id)
+    FROM {INCIDENT} incident
+    WHERE incident.id = ANY(%(ids)s::bigint[]) AND incident.state = ANY(%(open)s::text[])
+      AND NOT EXISTS (
+          SELECT 1 FROM {ALARM} alarm
+          WHERE alarm.incident_id = incident.id AND alarm.state <> %(cleared)s
+      )
+"""  # noqa: S608
+
+
 def _settle(incident_ids: set[int], now) -> None:
     """Lifecycle of the touched incidents: emptied ones merged away, cleared ones cancelled (a
     blip) or resolved (after confirmation, with the resolution notices)."""
     if not incident_ids:
         return
-    active = defaultdict(int)
-    total = defaultdict(int)
-    for incident_id, state in Alarm.objects.filter(incident_id__in=incident_ids).values_list(
-        "incident_id", "state"
-    ):
-        total[incident_id] += 1
-        active[incident_id] += state != AlarmState.CLEARED
+    with bound_cursor() as cursor:
+        cursor.execute(
+            SETTLE_SQL,
+            {
+                "ids": list(incident_ids),
+                "open": list(OPEN_INCIDENT_STATES),
+                "cleared": AlarmState.CLEARED,
+            },
+        )
+        quiet = dict(cursor.fetchall())  # {open incident with no active alarm: has alarms}
+    if not quiet:
+        return
     resolved = []
-    for incident in Incident.objects.filter(pk__in=incident_ids, state__in=OPEN_INCIDENT_STATES):
-        if active[incident.pk]:
-            continue
-        if not total[incident.pk]:
+    for incident in Incident.objects.filter(pk__in=quiet, state__in=OPEN_INCIDENT_STATES):
+        if not quiet[incident.pk]:
             if IncidentState.CANCELLED in INCIDENT_TRANSITIONS[incident.state]:
                 _move(incident, IncidentState.CANCELLED, "merged into another incident")
             continue

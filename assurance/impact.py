@@ -17,8 +17,10 @@ from assurance.models import Alarm, Incident, IncidentService
 from inventory import paths
 from inventory.topology import services_depending_on
 from telco import clock
+from telco.db import bound_cursor
 
 IMPACT = IncidentService._meta.db_table
+ALARM = Alarm._meta.db_table
 INCIDENT = Incident._meta.db_table
 
 END_SQL = f"""
@@ -157,17 +159,24 @@ UNAFFECTED_SQL = f"""
         services_down = 0, services_degraded = 0, products_count = 0, accounts_count = 0,
         customers_count = 0, customers_by_segment = '{{}}', revenue_at_risk = 0,
         impact_updated_at = %s
-    WHERE id = ANY(%s)
+    WHERE id = ANY(%s::bigint[])
 """  # noqa: S608
 
-# Which of the incidents can have an impact: one whose failed resources lie on a service path,
-# or one with impact rows still open (they must end).
+LOCK_SQL = f"""
+    SELECT id FROM {INCIDENT} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE
+"""  # noqa: S608
+
+# Which of the incidents can have an impact: an open one whose active alarms name a resource on
+# a service path, or one with impact rows still open (they must end).
 AFFECTING_SQL = f"""
-    SELECT DISTINCT failed.incident FROM unnest(%s::bigint[], %s::bigint[])
-        AS failed(incident, resource)
-    WHERE EXISTS (SELECT 1 FROM {paths.PATH} path WHERE path.resource_id = failed.resource)
+    SELECT DISTINCT alarm.incident_id
+    FROM {ALARM} alarm JOIN {INCIDENT} incident ON incident.id = alarm.incident_id
+    WHERE alarm.incident_id = ANY(%(ids)s::bigint[]) AND alarm.state <> %(cleared)s
+      AND incident.state = ANY(%(open)s::text[])
+      AND EXISTS (SELECT 1 FROM {paths.PATH} path WHERE path.resource_id = alarm.resource_id)
     UNION
-    SELECT DISTINCT incident_id FROM {IMPACT} WHERE incident_id = ANY(%s) AND ended_at IS NULL
+    SELECT DISTINCT incident_id FROM {IMPACT}
+    WHERE incident_id = ANY(%(ids)s::bigint[]) AND ended_at IS NULL
 """  # noqa: S608
 
 
@@ -184,30 +193,16 @@ def incidents_impact_refresh(incident_ids) -> None:
             incident_impact_refresh(incident_id)
         return
     now = clock.now()
-    with transaction.atomic():
-        states = dict(
-            Incident.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", "state")
+    with transaction.atomic(), bound_cursor() as cursor:
+        cursor.execute(LOCK_SQL, [ids])
+        locked = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            AFFECTING_SQL,
+            {"ids": locked, "open": list(OPEN_INCIDENT_STATES), "cleared": AlarmState.CLEARED},
         )
-        open_ids = [pk for pk, state in states.items() if state in OPEN_INCIDENT_STATES]
-        pairs = (
-            Alarm.objects.filter(incident_id__in=open_ids, resource__isnull=False)
-            .exclude(state=AlarmState.CLEARED)
-            .values_list("incident_id", "resource_id")
-            .distinct()
-        )
-        incidents, resources = [], []
-        for incident_id, resource_id in pairs:
-            incidents.append(incident_id)
-            resources.append(resource_id)
-        with connection.cursor() as cursor:
-            cursor.execute(AFFECTING_SQL, [incidents, resources, list(states)])
-            affecting = {row[0] for row in cursor.fetchall()}
-            unaffected = [pk for pk in states if pk not in affecting]
-            if unaffected:
-                cursor.execute(UNAFFECTED_SQL, [now, unaffected])
+        affecting = {row[0] for row in cursor.fetchall()}
+        unaffected = [pk for pk in locked if pk not in affecting]
+        cursor.execute(UNAFFECTED_SQL, [now, unaffected])
     for incident_id in sorted(affecting):
         incident_impact_refresh(incident_id)
 

@@ -171,3 +171,37 @@ def test_the_service_costs_the_same_statements_for_any_batch_size(network):
     assert len(large) == len(small)
     assert {result.outcome for result in results} == {"created"}
     assert Alarm.objects.filter(probable_cause__startswith="large").count() == 400
+
+
+def test_the_batch_validator_agrees_with_the_serializer_or_defers_to_it():
+    """The lean per-item validator of a batch vouches only for what the serializer takes as
+    it is, with the same report; anything else (conversions, errors) goes to the serializer."""
+    from assurance.api.serializers import AlarmReportSerializer, AlarmReportValidator
+
+    plain = [
+        item("gnb-1"),
+        item("gnb-1", state="cleared", alarmClearedTime="2026-11-24T10:05:00+01:00"),
+        item("gnb-1", perceivedSeverity="cleared"),
+        item("gnb-1", alarmRaisedTime="2026-11-24T10:00:00", specificProblem="", extra=1),
+        item("gnb-1", alarmDetails="rx -40 dBm", externalAlarmId="e-7", alarmedObjectType="gNB"),
+    ]
+    deferred = [
+        "not an alarm",
+        {"alarmedObject": {"id": "gnb-1"}},
+        item("gnb-1", probableCause=" padded "),
+        item("gnb-1", sourceSystemId=5),
+        item("gnb-1", alarmDetails="Störung"),
+        item("gnb-1", probableCause="x" * 81),
+        item("gnb-1", perceivedSeverity="loud"),
+        item("gnb-1", alarmRaisedTime="yesterday"),
+        item("gnb-1", alarmedObject={"id": 7}),
+        item("gnb-1", specificProblem=None),
+        {key: value for key, value in item("gnb-1").items() if key != "alarmRaisedTime"},
+    ]
+    validator = AlarmReportValidator()
+    for body in plain:
+        serializer = AlarmReportSerializer(data=body)
+        assert serializer.is_valid(), serializer.errors
+        assert validator.report(body) == serializer.report()
+    for body in deferred:
+        assert validator.report(body) is None
