@@ -36,6 +36,19 @@ def fresh_cache(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fresh_invoice_storage(settings, tmp_path_factory):
+    """Each test keeps rendered PDF invoices (stored under the bill's id) in a directory of its
+    own: bill ids repeat from one test database to the next, their invoices must not."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "invoices": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path_factory.getbasetemp() / uuid.uuid4().hex)},
+        },
+    }
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_clock():
     """`TEST_CLOCK_AT=2028-02-29T12:00:00Z` runs the whole session from that instant (ticking on).

@@ -8,4 +8,5 @@ from billing import views
 
 urlpatterns = [
     path("bills/<int:pk>/", views.bill_detail, name="bill-detail"),
+    path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill-pdf"),
 ]

@@ -1,8 +1,10 @@
-"""Billing's portal pages: the invoice (header, lines and totals, printable)."""
+"""Billing's portal pages: the invoice (header, lines and totals, printable) and its PDF."""
 
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from billing import services
 from billing.models import AppliedCharge, CustomerBill
 from crm.views import portal_view
 
@@ -25,3 +27,25 @@ def bill_detail(request, pk: int):
     account = bill.billing_account
     context = {"bill": bill, "account": account, "customer": account.customer}
     return render(request, "billing/bill_detail.html", context)
+
+
+def pdf_response(bill: CustomerBill, *, inline: bool = False) -> HttpResponse:
+    """The bill's PDF invoice as a download (or shown in the browser when `inline`)."""
+    disposition = "inline" if inline else "attachment"
+    return HttpResponse(
+        services.invoice_pdf(bill=bill),
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f'{disposition}; filename="{services.invoice_download_name(bill)}"'
+            ),
+            # Private: an invoice is personal data, kept by no shared cache.
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+@portal_view
+def bill_pdf(request, pk: int):
+    """The invoice as a PDF file: rendered on the first download, then served as stored."""
+    return pdf_response(get_object_or_404(services.invoice_bills(), pk=pk))

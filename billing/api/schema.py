@@ -9,7 +9,6 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from telco.api.schema import (
-    ANY,
     CHARACTERISTIC,
     DATE_TIME,
     ENTITY_REF,
@@ -27,6 +26,21 @@ from telco.api.schema import (
 TIME_PERIOD = obj({"startDateTime": DATE_TIME, "endDateTime": DATE_TIME})
 TAX_ITEM = obj({"taxCategory": STRING, "taxRate": {"type": "number"}, "taxAmount": MONEY})
 APPLIED_PAYMENT = obj({"appliedAmount": MONEY, "payment": ENTITY_REF, "@type": STRING})
+# TMF678 AttachmentRefOrValue, by reference: the bill's PDF invoice.
+BILL_DOCUMENT = obj(
+    {
+        "id": STRING,
+        "href": STRING,
+        "url": STRING,
+        "name": STRING,
+        "description": STRING,
+        "attachmentType": STRING,
+        "mimeType": STRING,
+        "@type": STRING,
+        "@referredType": STRING,
+    },
+    required=["id", "href", "mimeType"],
+)
 
 
 @extend_schema_serializer(component_name="CustomerBill")
@@ -49,7 +63,7 @@ class CustomerBillAnswer(serializers.Serializer):
     billingAccount = described(ENTITY_REF)
     relatedParty = described(array(RELATED_PARTY))
     appliedPayment = described(array(APPLIED_PAYMENT))
-    billDocument = described(array(ANY))
+    billDocument = described(array(BILL_DOCUMENT))
 
 
 @extend_schema_serializer(component_name="AppliedCustomerBillingRate")

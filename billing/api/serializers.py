@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from billing.api.invoices import bill_document
 from billing.choices import CLIENT_SETTABLE_BILL_STATES, PaymentMethodType
 from billing.models import (
     AppliedCharge,
@@ -308,7 +309,7 @@ class CustomerBillSerializer(TMFSerializer):
                 }
                 for allocation in bill.allocations.all()
             ],
-            billDocument=[],
+            billDocument=[bill_document(request, bill)],
         )
         body["@type"] = self.tmf_type
         return body

@@ -1,6 +1,6 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from billing.api import views
+from billing.api import invoices, views
 from telco.api.views import TMFRouter
 
 app_name = "billing-api"
@@ -32,5 +32,10 @@ urlpatterns = [
     path("tmf-api/usageManagement/v4/", include(usage_router.urls)),
     path("tmf-api/customerBillManagement/v4/", include(bill_router.urls)),
     path("tmf-api/paymentManagement/v4/", include(payment_router.urls)),
+    re_path(
+        r"^api/v1/billing/customerBill/(?P<id>[^/]+)/pdf/?$",
+        invoices.CustomerBillPdfView.as_view(),
+        name="customerBill-pdf",
+    ),
     path("api/v1/billing/", include(run_router.urls)),
 ]

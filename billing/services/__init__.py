@@ -6,6 +6,7 @@
 - `charges`, `usage_rating`, `rating`: one account-period rated into charge lines.
 - `bills`: numbered bills from an account's ended periods, and a bill's states.
 - `bill_runs`, `bills_on_demand`: billing every account (resumable) or one account now.
+- `invoices`: a bill as a PDF invoice, rendered on first request and kept in file storage.
 - `payments`: payments allocated to open bills; credit pays the next bills.
 - `credits`: SLA credits assurance records (once per product and period), billed as negative
   lines on the next bill.
@@ -31,6 +32,7 @@ from billing.services.credits import (
     sla_credits_record,
     unbilled_sla_credits,
 )
+from billing.services.invoices import invoice_bills, invoice_download_name, invoice_pdf
 from billing.services.payments import payment_create
 from billing.services.periods import account_periods, billing_period
 from billing.services.usage import MAX_VOLUME, UNIT_BYTES, parse_volume, usage_ingest
@@ -59,6 +61,9 @@ __all__ = [
     "bill_run_start",
     "billing_period",
     "customer_bill_set_state",
+    "invoice_bills",
+    "invoice_download_name",
+    "invoice_pdf",
     "parse_volume",
     "payment_create",
     "sla_credit_key",
