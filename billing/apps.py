@@ -22,6 +22,8 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         from billing.panels import register_panels
+        from billing.prepaid_panels import register_prepaid_panels
 
         post_migrate.connect(_ensure_reference_data, sender=self)
         register_panels()
+        register_prepaid_panels()

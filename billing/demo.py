@@ -12,7 +12,9 @@ from decimal import Decimal
 from django.db.models import F, Max, Sum
 
 from billing import services
-from billing.models import CustomerBill, UsageEvent
+from billing.models import CustomerBill, PrepaidPlan, UsageEvent
+from catalog import selectors as catalog_selectors
+from catalog.demo import PREPAID_OFFERING
 from crm.demo import DEMO_ACCOUNT_PREFIX
 from inventory.demo import Choice
 from telco import clock
@@ -116,3 +118,27 @@ def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
         )
         created += 1
     return created
+
+
+def ensure_prepaid_plans() -> int:
+    """The plan behind the demo's prepaid offering (made when missing): 20 GB, 200 minutes and
+    100 SMS for 30 days, 10 EUR of opening credit, then 0.01 EUR per MB, 0.10 per minute and
+    0.08 per SMS from the money; under 2 EUR the balance is low."""
+    offering = catalog_selectors.offering_list().filter(name=PREPAID_OFFERING).first()
+    if offering is None:
+        return 0
+    PrepaidPlan.objects.get_or_create(
+        offering=offering,
+        defaults={
+            "validity_days": 30,
+            "data_mb": Decimal(20 * 1024),
+            "voice_minutes": Decimal(200),
+            "sms": Decimal(100),
+            "initial_credit": Decimal("10.00"),
+            "price_per_mb": Decimal("0.01"),
+            "price_per_minute": Decimal("0.10"),
+            "price_per_sms": Decimal("0.08"),
+            "low_balance_threshold": Decimal("2.00"),
+        },
+    )
+    return 1

@@ -189,6 +189,7 @@ def ensure_catalog() -> dict[str, ProductOffering]:
         )
     ensure_catalog_depth(offerings, resource_specs, categories)
     ensure_slas(offerings)
+    ensure_prepaid_offering(offerings, categories)
     return offerings
 
 
@@ -339,3 +340,23 @@ def ensure_slas(offerings: dict[str, ProductOffering]) -> None:
         if not ServiceLevelAgreement.objects.filter(offering=offering).exists():
             sla.full_clean()
             sla.save()
+
+
+PREPAID_OFFERING = "5G Prepaid 20 GB"
+
+
+def ensure_prepaid_offering(
+    offerings: dict[str, ProductOffering], categories: dict[str, Category]
+) -> ProductOffering:
+    """The prepaid 5G plan: no price on a bill; what it gives and costs is its prepaid plan
+    (billing's PrepaidPlan: 20 GB, 200 minutes and 100 SMS for 30 days, paid from the
+    balance). Not in CATALOG, so the generated customers do not hold it."""
+    return _launched_offering(
+        PREPAID_OFFERING,
+        categories=[categories["Mobile"], categories["5G"]],
+        prices=[],
+        description="Prepaid 5G: 20 GB, 200 minutes and 100 SMS for 30 days; top up any time",
+        product_specification=offerings["5G Essential"].product_specification,
+        market_segments=["consumer"],
+        valid_from=offerings["5G Essential"].valid_from,
+    )

@@ -353,3 +353,27 @@ CELERY_BEAT_SCHEDULE["incident-impact-refresh"] = {
     "task": "assurance.open_incidents_impact_refresh",
     "schedule": 60.0,
 }
+
+# Online charging (billing.services.charging): a session reserves CHARGING_QUOTA_CHUNKS times
+# the units it asks for from its balance at once, so most updates touch only its own row;
+# CHARGING_DEFAULT_GRANT_UNITS is granted when a request names none; a session silent for
+# CHARGING_SESSION_TIMEOUT_SECONDS is closed by the sweep (use committed, the rest released).
+CHARGING_QUOTA_CHUNKS = env.int("CHARGING_QUOTA_CHUNKS", default=10)
+CHARGING_DEFAULT_GRANT_UNITS = env.str("CHARGING_DEFAULT_GRANT_UNITS", default="1")
+CHARGING_SESSION_TIMEOUT_SECONDS = env.int("CHARGING_SESSION_TIMEOUT_SECONDS", default=300)
+# Prepaid notices: an allowance under this share of the plan's is low; expiry is announced
+# this many days ahead.
+PREPAID_LOW_ALLOWANCE_PERCENT = env.int("PREPAID_LOW_ALLOWANCE_PERCENT", default=10)
+PREPAID_EXPIRY_NOTICE_DAYS = env.int("PREPAID_EXPIRY_NOTICE_DAYS", default=3)
+CELERY_IMPORTS = [*CELERY_IMPORTS, "billing.prepaid_tasks"]
+# Every minute: a silent session holds reserved balance the customer cannot use until it is
+# released; expiry and low-balance notices need no finer timing.
+CELERY_BEAT_SCHEDULE["prepaid-sweep"] = {
+    "task": "billing.sweep_prepaid",
+    "schedule": 60.0,
+}
+
+# Bill runs: accounts per chunk (one task and one transaction each), and a pause inside each
+# chunk's transaction (0 but in tests that kill a worker while it holds a chunk).
+BILL_RUN_CHUNK_ACCOUNTS = env.int("BILL_RUN_CHUNK_ACCOUNTS", default=1000)
+BILL_RUN_CHUNK_PAUSE_MS = env.int("BILL_RUN_CHUNK_PAUSE_MS", default=0)

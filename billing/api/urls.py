@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from billing.api import invoices, views
+from billing.api import invoices, prepaid, views
 from telco.api.views import TMFRouter
 
 app_name = "billing-api"
@@ -27,6 +27,14 @@ payment_router.register("payment", views.PaymentViewSet, basename="payment")
 
 run_router = TMFRouter()
 run_router.register("billRun", views.BillRunViewSet, basename="billRun")
+run_router.register("chargingSession", prepaid.ChargingSessionViewSet, basename="chargingSession")
+
+prepaid_router = TMFRouter()
+prepaid_router.register("bucket", prepaid.BucketViewSet, basename="bucket")
+prepaid_router.register("topupBalance", prepaid.TopupBalanceViewSet, basename="topupBalance")
+prepaid_router.register(
+    "balanceActionHistory", prepaid.BalanceActionHistoryViewSet, basename="balanceActionHistory"
+)
 
 urlpatterns = [
     path("tmf-api/usageManagement/v4/", include(usage_router.urls)),
@@ -37,5 +45,6 @@ urlpatterns = [
         invoices.CustomerBillPdfView.as_view(),
         name="customerBill-pdf",
     ),
+    path("tmf-api/prepayBalanceManagement/v4/", include(prepaid_router.urls)),
     path("api/v1/billing/", include(run_router.urls)),
 ]

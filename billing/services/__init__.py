@@ -8,6 +8,8 @@
 - `bill_runs`, `bills_on_demand`: billing every account (resumable) or one account now.
 - `invoices`: a bill as a PDF invoice, rendered on first request and kept in file storage.
 - `payments`: payments allocated to open bills; credit pays the next bills.
+- `prepaid`, `charging`: prepaid balances (provisioned, topped up, expired, notices) and
+  online charging sessions against them.
 - `credits`: SLA credits assurance records (once per product and period), billed as negative
   lines on the next bill.
 """
@@ -35,6 +37,12 @@ from billing.services.credits import (
 from billing.services.invoices import invoice_bills, invoice_download_name, invoice_pdf
 from billing.services.payments import payment_create
 from billing.services.periods import account_periods, billing_period
+from billing.services.prepaid import (
+    prepaid_provision,
+    prepaid_sweep,
+    topup_balance_create,
+    voucher_create,
+)
 from billing.services.usage import MAX_VOLUME, UNIT_BYTES, parse_volume, usage_ingest
 from billing.services.usage_specifications import (
     USAGE_SPECIFICATION_FIELDS,
@@ -66,11 +74,15 @@ __all__ = [
     "invoice_pdf",
     "parse_volume",
     "payment_create",
+    "prepaid_provision",
+    "prepaid_sweep",
     "sla_credit_key",
     "sla_credits_record",
+    "topup_balance_create",
     "unbilled_sla_credits",
     "usage_ingest",
     "usage_specification_create",
     "usage_specification_delete",
     "usage_specification_update",
+    "voucher_create",
 ]

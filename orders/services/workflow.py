@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
 
+from billing import services as billing_services
 from catalog.choices import ResourceKind
 from inventory import services as inventory_services
 from inventory.choices import ServiceState
@@ -315,6 +316,7 @@ def _service_order_complete(order: ServiceOrder) -> None:
                 if item.product_order_item_id not in completed:
                     completed.add(item.product_order_item_id)
                     item_move(item.product_order_item, OrderState.COMPLETED, product=root)
+                    billing_services.prepaid_provision(product=root, at=at)  # the OCS hears
         if order.product_order_id:
             for service_order_id in product_order_advance(product_order, at=at):
                 enqueue_after_commit("run_service_order", service_order_id)

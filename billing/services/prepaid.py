@@ -1,0 +1,305 @@
+"""Prepaid balances: provisioned when a prepaid product activates, topped up by voucher or by
+a TMF676 payment, expired at the end of their validity, and the customer told when a balance
+runs low or is about to expire. Online charging against them is `charging`."""
+
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Model, Q
+
+from billing.choices import PaymentState
+from billing.models.prepaid import (
+    BUCKET_UNITS,
+    BalanceAction,
+    BucketStatus,
+    LedgerKind,
+    PrepaidBucket,
+    PrepaidPlan,
+    TopupBalance,
+    UsageType,
+    Voucher,
+)
+from billing.services.charging import charging_sessions_release_silent
+from billing.services.payments import payment_create
+from crm import services as crm_services
+from telco import clock
+from telco.exceptions import Conflict, DomainError, NotFound
+from telco.money import plain_decimal, round_money
+
+NOTICE_ACTOR = "prepaid"
+# Money stays usable this long after the last top-up or activation (allowances: the plan's).
+MONEY_VALIDITY_DAYS = 365
+
+
+def prepaid_provision(*, product: Model, at: datetime | None = None) -> list[PrepaidBucket]:
+    """The balances of a product whose offering is prepaid (made once, when it activates):
+    one bucket per allowance of the plan for its validity, and the money bucket with the
+    opening credit. Anything else, or a product already provisioned: nothing."""
+    plan = PrepaidPlan.objects.filter(offering_id=product.product_offering_id).first()
+    if plan is None or PrepaidBucket.objects.filter(product=product).exists():
+        return []
+    now = at or clock.now()
+    buckets = [
+        PrepaidBucket(
+            product=product,
+            billing_account_id=product.billing_account_id,
+            usage_type=usage_type,
+            units=BUCKET_UNITS.get(usage_type, plan.currency),
+            remaining=plan.allowance(usage_type),
+            valid_from=now,
+            valid_to=now
+            + timedelta(
+                days=MONEY_VALIDITY_DAYS if usage_type == UsageType.MONETARY else plan.validity_days
+            ),
+            created_at=now,
+            last_update=now,
+        )
+        for usage_type in UsageType.values
+        if usage_type == UsageType.MONETARY or plan.allowance(usage_type) > 0
+    ]
+    with transaction.atomic():
+        PrepaidBucket.objects.bulk_create(buckets)
+        BalanceAction.objects.bulk_create(
+            BalanceAction(bucket=bucket, kind=LedgerKind.TOPUP, amount=bucket.remaining)
+            for bucket in buckets
+            if bucket.remaining > 0
+        )
+    return buckets
+
+
+def voucher_create(
+    *, amount: Decimal, currency: str = "EUR", valid_to: datetime | None = None
+) -> Voucher:
+    """A new voucher with an unguessable code."""
+    if amount <= 0 or amount != round_money(amount, currency):
+        raise DomainError("A voucher is worth a positive amount of money.", field="amount")
+    return Voucher.objects.create(
+        code=secrets.token_hex(8).upper(), amount=amount, currency=currency, valid_to=valid_to
+    )
+
+
+def _credit(bucket: PrepaidBucket, amount: Decimal, now: datetime, **topup) -> TopupBalance:
+    """Put `amount` on the (locked) bucket, with its top-up and ledger rows; a money bucket's
+    validity is extended and it is active again."""
+    topup = TopupBalance.objects.create(
+        bucket=bucket, amount=amount, requested_date=now, confirmation_date=now, **topup
+    )
+    updates = {
+        "remaining": F("remaining") + amount,
+        "low_balance_notified_at": None,
+        "last_update": now,
+    }
+    if bucket.usage_type == UsageType.MONETARY:
+        valid_to = now + timedelta(days=MONEY_VALIDITY_DAYS)
+        updates.update(
+            status=BucketStatus.ACTIVE,
+            valid_to=max(bucket.valid_to or valid_to, valid_to),
+            expiry_notified_at=None,
+        )
+    PrepaidBucket.objects.filter(pk=bucket.pk).update(**updates)
+    BalanceAction.objects.create(
+        bucket=bucket, kind=LedgerKind.TOPUP, amount=amount, topup=topup, created_at=now
+    )
+    return topup
+
+
+def _locked_bucket(bucket_id, account_id) -> PrepaidBucket:
+    bucket = PrepaidBucket.objects.select_for_update().filter(pk=bucket_id).first()
+    if bucket is None:
+        raise DomainError(f"Bucket '{bucket_id}' does not exist.", field="bucket.id")
+    if account_id is not None and str(bucket.billing_account_id) != str(account_id):
+        raise DomainError(
+            f"Bucket '{bucket_id}' is not a balance of account '{account_id}'.",
+            field="partyAccount.id",
+        )
+    return bucket
+
+
+def topup_balance_create(
+    *,
+    bucket_id: int,
+    account_id: str | None = None,
+    amount: Decimal | None = None,
+    units: str = "",
+    voucher: str = "",
+    payment_method: str = "",
+    reason: str = "",
+    channel: str = "",
+    by: str = "",
+) -> TopupBalance:
+    """Top up a bucket (TMF654 topupBalance): with a voucher's code (its amount, once only) or
+    paid now (a TMF676 payment of `amount` on the bucket's account, by `payment_method`)."""
+    if bool(voucher) == bool(payment_method):
+        raise DomainError(
+            "A top-up is paid by a voucher or by a payment method (one of them).",
+            field="voucher",
+        )
+    now = clock.now()
+    with transaction.atomic():
+        bucket = _locked_bucket(bucket_id, account_id)
+        if bucket.usage_type != UsageType.MONETARY:
+            raise DomainError("Money tops up the monetary bucket.", field="bucket.id")
+        if units and units != bucket.units:
+            raise DomainError(f"The bucket holds {bucket.units}.", field="amount.units")
+        if voucher:
+            # Single use: the first top-up to mark it used takes it, any other finds it used.
+            used = Voucher.objects.filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gt=now),
+                code=voucher.strip().upper(),
+                used_at__isnull=True,
+                currency=bucket.units,
+            ).update(used_at=now)
+            card = Voucher.objects.filter(code=voucher.strip().upper()).first()
+            if not used or card is None:
+                raise Conflict(
+                    "The voucher is unknown, used, expired or in another currency.",
+                    field="voucher",
+                )
+            if amount is not None and amount != card.amount:
+                raise DomainError(
+                    f"The voucher is worth {plain_decimal(card.amount)} {card.currency}.",
+                    field="amount.amount",
+                )
+            return _credit(
+                bucket,
+                card.amount,
+                now,
+                voucher=card,
+                reason=reason or "Voucher",
+                channel=channel,
+                created_by=by,
+            )
+        if amount is None:
+            raise DomainError("The amount to pay is needed.", field="amount.amount")
+        payment, _ = payment_create(
+            billing_account_id=bucket.billing_account_id,
+            amount=amount,
+            currency=bucket.units,
+            method=payment_method,
+            description=f"Prepaid top-up of bucket {bucket.pk}",
+            created_by=by,
+        )
+        if payment.unallocated_amount != amount:
+            raise Conflict(
+                "The account has open bills, which a payment pays first: pay them, then top up.",
+                field="partyAccount.id",
+            )
+        # The whole payment goes to the balance: none of it is credit for bills.
+        type(payment).objects.filter(pk=payment.pk).update(
+            unallocated_amount=0, state=PaymentState.ALLOCATED, state_date=now
+        )
+        return _credit(
+            bucket,
+            amount,
+            now,
+            payment=payment,
+            reason=reason or "Payment",
+            channel=channel,
+            created_by=by,
+        )
+
+
+def buckets_expire(*, now: datetime | None = None) -> int:
+    """Buckets past their validity expire: what they still hold is forfeited (an `expire`
+    ledger row each). Set-based; sessions still open on them keep their reservation and
+    release it when they end."""
+    now = now or clock.now()
+    with transaction.atomic():
+        expiring = list(
+            PrepaidBucket.objects.select_for_update()
+            .filter(status=BucketStatus.ACTIVE, valid_to__lte=now)
+            .values_list("pk", "remaining")
+        )
+        BalanceAction.objects.bulk_create(
+            BalanceAction(bucket_id=pk, kind=LedgerKind.EXPIRE, amount=remaining, created_at=now)
+            for pk, remaining in expiring
+            if remaining > 0
+        )
+        PrepaidBucket.objects.filter(pk__in=[pk for pk, _ in expiring]).update(
+            status=BucketStatus.EXPIRED, remaining=0, last_update=now
+        )
+    return len(expiring)
+
+
+def _notify(buckets, subject: str, body, field: str, now: datetime) -> int:
+    """Tell each bucket's customer, once (the bucket is marked in the same statement)."""
+    buckets = list(buckets.select_related("product__customer__party"))
+    PrepaidBucket.objects.filter(pk__in=[bucket.pk for bucket in buckets]).update(**{field: now})
+    for bucket in buckets:
+        crm_services.customer_notify(
+            customer=bucket.product.customer,
+            subject=subject,
+            body=body(bucket),
+            reason="Prepaid balance",
+            related_entities=[
+                {"id": str(bucket.product_id), "@referredType": "Product", "role": "prepaid"}
+            ],
+            by=NOTICE_ACTOR,
+        )
+    return len(buckets)
+
+
+def prepaid_notices_send(*, now: datetime | None = None) -> int:
+    """Low-balance notices (money under the plan's threshold, or an allowance under
+    PREPAID_LOW_ALLOWANCE_PERCENT of the plan's) and expiry notices (PREPAID_EXPIRY_NOTICE_DAYS
+    ahead), each once until the bucket is topped up or renewed."""
+    now = now or clock.now()
+    active = PrepaidBucket.objects.filter(status=BucketStatus.ACTIVE)
+    plan = "product__product_offering__prepaid_plan__"
+    share = Decimal(settings.PREPAID_LOW_ALLOWANCE_PERCENT) / 100
+    low = active.filter(low_balance_notified_at__isnull=True).filter(
+        Q(usage_type=UsageType.MONETARY, remaining__lt=F(f"{plan}low_balance_threshold"))
+        | Q(usage_type=UsageType.DATA, remaining__lt=F(f"{plan}data_mb") * share)
+        | Q(usage_type=UsageType.VOICE, remaining__lt=F(f"{plan}voice_minutes") * share)
+        | Q(usage_type=UsageType.SMS, remaining__lt=F(f"{plan}sms") * share)
+    )
+    with transaction.atomic():
+        sent = _notify(
+            low,
+            "Your prepaid balance is running low",
+            lambda bucket: (
+                f"Your {bucket.get_usage_type_display().lower()} balance on {bucket.product} "
+                f"is down to {plain_decimal(bucket.remaining)} {bucket.units}. "
+                "Top up to keep using it."
+            ),
+            "low_balance_notified_at",
+            now,
+        )
+        expiring = active.filter(
+            expiry_notified_at__isnull=True,
+            valid_to__lte=now + timedelta(days=settings.PREPAID_EXPIRY_NOTICE_DAYS),
+            remaining__gt=0,
+        )
+        sent += _notify(
+            expiring,
+            "Your prepaid balance expires soon",
+            lambda bucket: (
+                f"{plain_decimal(bucket.remaining)} {bucket.units} of "
+                f"{bucket.get_usage_type_display().lower()} on {bucket.product} expire on "
+                f"{bucket.valid_to:%Y-%m-%d %H:%M} UTC."
+            ),
+            "expiry_notified_at",
+            now,
+        )
+    return sent
+
+
+def prepaid_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """What beat runs every minute: silent sessions released, expired buckets closed,
+    notices sent."""
+    now = now or clock.now()
+    return {
+        "released": charging_sessions_release_silent(now=now),
+        "expired": buckets_expire(now=now),
+        "notified": prepaid_notices_send(now=now),
+    }
+
+
+def prepaid_bucket_get(*, bucket_id) -> PrepaidBucket:
+    bucket = PrepaidBucket.objects.filter(pk=bucket_id).first()
+    if bucket is None:
+        raise NotFound(f"Bucket '{bucket_id}' does not exist.", field="bucket.id")
+    return bucket
