@@ -152,3 +152,52 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
         maintenance.incidents_flag_maintenance(
             Incident.objects.filter(state__in=OPEN_INCIDENT_STATES).values_list("pk", flat=True)
         )
+
+
+# KPI thresholds: the NOC sets the levels; the terms are checked by KpiThreshold.clean (the same
+# rule as every other writer's) and the constraints, so a bad set is answered on the form.
+from assurance.models import KpiBreach, KpiThreshold  # noqa: E402
+
+
+@admin.register(KpiThreshold)
+class KpiThresholdAdmin(admin.ModelAdmin):
+    list_display = (
+        "metric",
+        "resource",
+        "raise_above",
+        "clear_below",
+        "raise_after",
+        "severity",
+        "is_active",
+    )
+    list_filter = ("metric", "severity", "is_active")
+    search_fields = ("resource__name",)
+    list_select_related = ("resource",)
+    raw_id_fields = ("resource",)
+    fieldsets = (
+        (None, {"fields": ("metric", "resource", "severity", "is_active")}),
+        (
+            "Hysteresis",
+            {
+                "fields": ("raise_above", "raise_after", "clear_below"),
+                "description": "Raised after `raise after` consecutive samples above `raise "
+                "above`; cleared by the first sample below `clear below` (which must be lower).",
+            },
+        ),
+    )
+
+
+@admin.register(KpiBreach)
+class KpiBreachAdmin(admin.ModelAdmin):
+    """Read-only: breaches are what the thresholds recorded."""
+
+    list_display = ("series", "threshold", "started_at", "ended_at", "alarm")
+    list_filter = ("threshold__metric",)
+    list_select_related = ("series", "threshold", "alarm")
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -61,3 +61,10 @@ urlpatterns += [
         name="problemAcknowledgement",
     ),
 ]
+
+# KPI samples from element managers and collectors (a JSON array or CSV, one batch).
+from assurance.api.kpis import KpiSampleIngestView  # noqa: E402
+
+urlpatterns += [
+    path("api/v1/assurance/kpiSample", KpiSampleIngestView.as_view(), name="kpiSample"),
+]

@@ -319,7 +319,8 @@ def _samples_insert_plain(cursor, bounds: list) -> int:
     return stored
 
 
-def _log(result: IngestResult, by: str) -> None:
+def kpi_ingest_log(result: IngestResult, *, by: str) -> None:
+    """A warning naming a batch's rejections (counts and the first few), when it has some."""
     if not result.rejected:
         return
     first = "; ".join(
@@ -337,10 +338,12 @@ def _log(result: IngestResult, by: str) -> None:
     )
 
 
-def kpi_samples_ingest(rows: Iterable[KpiRow], *, by: str = "kpi") -> IngestResult:
+def kpi_samples_ingest(
+    rows: Iterable[KpiRow], *, by: str = "kpi", log: bool = True
+) -> IngestResult:
     """Store a batch of KPI samples (see the module); rollups and thresholds follow in the same
     transaction, and threshold crossings raise or clear alarms. Rejections are answered in the
-    result and logged."""
+    result and logged (unless the caller logs them itself, with `kpi_ingest_log`)."""
     result = IngestResult()
     now = clock.now()
     horizon, latest = partitions.retention_horizon(), now + FUTURE_TOLERANCE
@@ -378,5 +381,6 @@ def kpi_samples_ingest(rows: Iterable[KpiRow], *, by: str = "kpi") -> IngestResu
                 )
         # Dropped here too: inside an outer transaction, ON COMMIT comes too late for the next.
         _temp_tables_drop(cursor)
-    _log(result, by)
+    if log:
+        kpi_ingest_log(result, by=by)
     return result

@@ -9,10 +9,14 @@ breaches and raises or clears their TMF642 `qualityOfServiceAlarm` through the a
 bulk path (so they join incidents by correlation like any alarm).
 """
 
-from assurance.choices import AlarmType, IngestOutcome
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from assurance.choices import AlarmType, IngestOutcome, Severity
 from assurance.models import KpiBreach, KpiSample, KpiSeries, KpiThreshold, KpiThresholdState
 from assurance.models.kpis import KpiMetric
 from assurance.services.ingest import AlarmReport, alarms_ingest
+from telco.exceptions import DomainError
 
 SAMPLES = KpiSample._meta.db_table
 SERIES = KpiSeries._meta.db_table
@@ -191,3 +195,34 @@ def thresholds_evaluate(cursor, *, by: str = "kpi") -> tuple[int, int]:
     raised_count = sum(1 for move in moves if move[4])
     cleared_count = sum(1 for answer in answers if answer.outcome == IngestOutcome.CLEARED)
     return raised_count, cleared_count
+
+
+def kpi_threshold_set(
+    *,
+    metric: str,
+    raise_above: float,
+    clear_below: float,
+    raise_after: int = 3,
+    severity: str = Severity.MAJOR,
+    resource_id: int | None = None,
+    is_active: bool = True,
+) -> KpiThreshold:
+    """Create or change the threshold of `metric` (on one resource, or the metric's own) after
+    checking its terms as the admin does (`KpiThreshold.clean` and the constraints)."""
+    with transaction.atomic():
+        threshold = (
+            KpiThreshold.objects.select_for_update()
+            .filter(metric=metric, resource_id=resource_id)
+            .first()
+        ) or KpiThreshold(metric=metric, resource_id=resource_id)
+        threshold.raise_above, threshold.clear_below = raise_above, clear_below
+        threshold.raise_after, threshold.severity = raise_after, severity
+        threshold.is_active = is_active
+        try:
+            threshold.full_clean()
+        except ValidationError as error:
+            field, messages = next(iter(error.message_dict.items()))
+            named = None if field == "__all__" else field
+            raise DomainError(" ".join(messages), field=named) from None
+        threshold.save()
+    return threshold

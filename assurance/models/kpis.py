@@ -6,6 +6,7 @@ PostgreSQL (see the migration and `assurance.kpis.partitions`); their 5-minute a
 rollups are kept by `assurance.kpis.rollups`.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -139,9 +140,9 @@ class KpiThreshold(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(clear_below__lte=models.F("raise_above")),
-                name="kpi_threshold_clear_not_above_raise",
-                violation_error_message="The clear level must not be above the raise level.",
+                condition=Q(clear_below__lt=models.F("raise_above")),
+                name="kpi_threshold_clear_below_raise",
+                violation_error_message="The clear level must be below the raise level.",
             ),
             models.CheckConstraint(
                 condition=Q(raise_after__gte=1), name="kpi_threshold_raise_after_positive"
@@ -162,6 +163,26 @@ class KpiThreshold(models.Model):
             f"{self.metric}{where}: above {self.raise_above} x{self.raise_after}, "
             f"clear below {self.clear_below}"
         )
+
+    def clean(self):
+        """The terms add up: a known metric, at least one sample to raise, and a clear level
+        below the raise level (else the alarm would clear as it is raised). Shared by the admin
+        and every other writer (`assurance.kpis.thresholds.kpi_threshold_set`)."""
+        errors = {}
+        if self.metric not in KpiMetric.values:
+            errors["metric"] = f"Unknown metric '{self.metric}'."
+        if self.raise_after is not None and self.raise_after < 1:
+            errors["raise_after"] = "Raise after at least one sample above."
+        if (
+            self.raise_above is not None
+            and self.clear_below is not None
+            and self.clear_below >= self.raise_above
+        ):
+            errors["clear_below"] = (
+                f"The clear level must be below the raise level ({self.raise_above:g})."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class KpiThresholdState(models.Model):
