@@ -87,6 +87,30 @@ class UsageRejectionReason(models.TextChoices):
     UNKNOWN_SERVICE = "unknownService"
     NO_BILLABLE_PRODUCT = "noBillableProduct"
     UNPRICED_RATING_GROUP = "unpricedRatingGroup"
+    # A value that is not what its field holds (a volume that is no number, a date that is no
+    # date, an unknown usage specification): only a corrected resend can charge it.
+    INVALID_VALUE = "invalidValue"
+    # The same eventId as a stored record, with different content: kept here, never charged.
+    DUPLICATE_EVENT_CONFLICT = "duplicateEventConflict"
+
+
+# Rejections a fix of the reference data (a service, a product's dates, a price) may cure, so
+# `usage_reprocess` tries them again; the others need a resend from the network.
+REPROCESSABLE_REJECTIONS = (
+    UsageRejectionReason.MISSING_ATTRIBUTE,
+    UsageRejectionReason.UNKNOWN_UNIT,
+    UsageRejectionReason.UNKNOWN_SERVICE,
+    UsageRejectionReason.NO_BILLABLE_PRODUCT,
+    UsageRejectionReason.UNPRICED_RATING_GROUP,
+)
+
+
+class UsageIngestOutcome(models.TextChoices):
+    """What a batch did with one record."""
+
+    CREATED = "created"  # stored: received (chargeable) or rejected with the reason
+    REPLAY = "replay"  # the same eventId and content as a stored record: nothing new
+    CONFLICT = "conflict"  # the same eventId, different content: kept apart, never charged
 
 
 class BillOnDemandState(models.TextChoices):

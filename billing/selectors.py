@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from billing.choices import UsageStatus
 from billing.models import (
     AppliedCharge,
     BillRun,
@@ -36,6 +37,11 @@ def usage_list() -> QuerySet[UsageEvent]:
     return UsageEvent.objects.select_related(
         "billing_account__customer", "product", "applied_charge__bill", "usage_specification"
     ).order_by("id")
+
+
+def rejected_usage_list() -> QuerySet[UsageEvent]:
+    """Usage that will not be charged (status rejected), newest first."""
+    return UsageEvent.objects.filter(status=UsageStatus.REJECTED).order_by("-received_at", "-id")
 
 
 def usage_specification_list() -> QuerySet[UsageSpecification]:

@@ -292,6 +292,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
+# Usage in batches (POST a JSON array or NDJSON to TMF635 /usage): at most USAGE_BATCH_MAX
+# records a request (413 beyond); files of any size go through `manage.py usage_import`.
+USAGE_BATCH_MAX = env.int("USAGE_BATCH_MAX", default=20_000)
 # Alarm ingest (assurance.services.ingest): a batch holds at most ALARM_BATCH_MAX alarms (413
 # beyond); a raise within ALARM_FLAP_MINUTES of its clear reopens the alarm (a flap cycle), and
 # ALARM_FLAP_CYCLES cycles within that window mark it flapping.

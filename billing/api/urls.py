@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from billing.api import invoices, prepaid, views
+from billing.api import invoices, prepaid, usage_batch, views
 from telco.api.views import TMFRouter
 
 app_name = "billing-api"
@@ -27,6 +27,7 @@ payment_router.register("payment", views.PaymentViewSet, basename="payment")
 
 run_router = TMFRouter()
 run_router.register("billRun", views.BillRunViewSet, basename="billRun")
+run_router.register("rejectedUsage", usage_batch.RejectedUsageViewSet, basename="rejectedUsage")
 run_router.register("chargingSession", prepaid.ChargingSessionViewSet, basename="chargingSession")
 
 prepaid_router = TMFRouter()

@@ -8,6 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from billing import selectors, services
+from billing.api import usage_batch
 from billing.api.schema import AppliedCustomerBillingRateAnswer, CustomerBillAnswer
 from billing.api.serializers import (
     AppliedCustomerBillingRateSerializer,
@@ -19,15 +20,18 @@ from billing.api.serializers import (
     UsageSpecificationSerializer,
 )
 from telco import clock
+from telco.api.parsers import TMFJSONParser
 from telco.api.views import TMFCreateMixin, TMFDeleteMixin, TMFPatchMixin, TMFViewSet
 from telco.roles import AGENT, FINANCE, NOC
 
 
 class UsageViewSet(TMFCreateMixin, TMFViewSet):
     """Usage from network mediation, stored always (`status` received or rejected, with the
-    reason); the same eventId again answers 200 with the stored usage."""
+    reason); the same eventId again answers 200 with the stored usage. A JSON array (or NDJSON)
+    is a batch: see billing.api.usage_batch."""
 
     serializer_class = UsageSerializer
+    parser_classes = [TMFJSONParser, usage_batch.NDJSONParser]
     # The network's feed: its own rate budget (settings.API_THROTTLE_RATES["ingest"]).
     throttle_scope = "ingest"
     read_roles = (AGENT, NOC, FINANCE)
@@ -49,6 +53,14 @@ class UsageViewSet(TMFCreateMixin, TMFViewSet):
     def perform_tmf_create(self, serializer):
         usage, self.created = services.usage_ingest(**serializer.validated_data)
         return usage
+
+    def create(self, request, *args, **kwargs):
+        return usage_batch.too_large(request) or super().create(request, *args, **kwargs)
+
+    def _create(self, request):
+        if isinstance(request.data, list):
+            return usage_batch.batch_response(request, request.data)
+        return super()._create(request)
 
 
 class UsageSpecificationViewSet(TMFCreateMixin, TMFPatchMixin, TMFDeleteMixin, TMFViewSet):

@@ -44,7 +44,8 @@ class UsageEvent(models.Model):
     attributes it lacked are empty; only `received`/`rated` records are ever billed.
     """
 
-    # Null only on a rejected record that came without one (it cannot be deduplicated).
+    # Null only on a rejected record that came without one (it cannot be deduplicated), or on a
+    # conflicting arrival of an eventId already stored (see `reported_event_id`).
     event_id = models.CharField(max_length=80, unique=True, null=True, blank=True)
     service = models.ForeignKey(
         Service, on_delete=models.PROTECT, related_name="usage", null=True, blank=True
@@ -74,6 +75,12 @@ class UsageEvent(models.Model):
     rejection_message = models.CharField(max_length=300, blank=True)
     # The serviceId as the network sent it, when it names no service of ours.
     reported_service_id = models.CharField(max_length=80, blank=True)
+    # A conflicting arrival (reason duplicateEventConflict): the eventId it was sent with, which
+    # belongs to `duplicate_of`, the record stored first.
+    reported_event_id = models.CharField(max_length=80, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="conflicts"
+    )
     received_at = models.DateTimeField(default=clock.now)
     # The bill line that charged this event (set by the bill run): traces usage to the invoice.
     applied_charge = models.ForeignKey(
@@ -92,6 +99,12 @@ class UsageEvent(models.Model):
                 fields=["product", "usage_date"],
                 condition=Q(status__in=["received", "rated"]),
                 name="usage_unbilled",
+            ),
+            # Operations' list of rejected usage, by reason and day of arrival.
+            models.Index(
+                fields=["rejection_reason", "received_at"],
+                condition=Q(status="rejected"),
+                name="usage_rejected",
             ),
         ]
         constraints = [

@@ -1,7 +1,7 @@
 """Usage ingest: store every usage record a network reports, guided to the product that pays
 for it and normalised to its price's unit, or rejected with the reason."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -76,8 +76,9 @@ def usage_ingest(
     (created=False).
 
     A record is `received`, and the bill run charges it, when it has an event id, a date, a
-    volume in a known unit and a service whose product is active and started by `usage_date`
-    and whose offering prices the rating group; the volume is normalised to that price's unit
+    volume in a known unit and a service whose product was billable at `usage_date` (started,
+    not terminated nor suspended then; late usage is charged) and whose offering prices the
+    rating group; the volume is normalised to that price's unit
     into `rated_volume`. Any other record is stored `rejected` with the reason, never billed.
     Refused (DomainError, nothing stored): a usage specification that does not exist, and a
     volume too large to store once normalised.
@@ -119,6 +120,33 @@ def usage_ingest(
     return event, True
 
 
+def _billable_at(product: Model, at: datetime) -> str | None:
+    """Why `product` was not billable at `at` (`{service}` names its service), or None when it
+    was: started by then, not terminated yet, not suspended then, whatever its status now (so
+    usage reported after a suspension or termination is still charged)."""
+    # Imported here: bills (through rating and charges) imports this module.
+    from billing.services.bills import BILLABLE_STATUSES
+
+    if product.status not in BILLABLE_STATUSES or product.start_date is None:
+        return "Service '{service}' has no active product to charge."
+    if at < product.start_date:
+        return f"Usage is dated before the product started ({product.start_date.isoformat()})."
+    if product.termination_date is not None and at >= product.termination_date:
+        return (
+            "Usage is dated after the product was terminated "
+            f"({product.termination_date.isoformat()})."
+        )
+    suspended = inventory_selectors.product_status_intervals(
+        [product], status=ProductStatus.SUSPENDED, before=at + timedelta(microseconds=1)
+    )
+    if any(
+        since <= at and (until is None or at < until)
+        for since, until in suspended.get(product.pk, [])
+    ):
+        return "The product was suspended at the usageDate."
+    return None
+
+
 def _guide_usage(event: UsageEvent, service_id: str) -> tuple[str, str] | None:
     """Fill in the record's service, product, account and rated volume as far as they can be
     found; why the record cannot be charged, as (reason, message), or None when it can."""
@@ -152,16 +180,9 @@ def _guide_usage(event: UsageEvent, service_id: str) -> tuple[str, str] | None:
         )
     if service is None:
         return UsageRejectionReason.UNKNOWN_SERVICE, f"Service '{service_id}' does not exist."
-    if product is None or product.status != ProductStatus.ACTIVE or product.start_date is None:
-        return (
-            UsageRejectionReason.NO_BILLABLE_PRODUCT,
-            f"Service '{service_id}' has no active product to charge.",
-        )
-    if event.usage_date < product.start_date:
-        return (
-            UsageRejectionReason.NO_BILLABLE_PRODUCT,
-            f"Usage is dated before the product started ({product.start_date.isoformat()}).",
-        )
+    billable = _billable_at(product, event.usage_date) if product is not None else None
+    if billable is not None:
+        return UsageRejectionReason.NO_BILLABLE_PRODUCT, billable.replace("{service}", service_id)
     price = usage_price(product=product, rating_group=event.rating_group, at=event.usage_date)
     if price is None:
         return (

@@ -149,7 +149,9 @@ def test_a_usage_without_a_date_is_stored_rejected(noc_api, service, product):
     assert response.data["relatedParty"][0]["id"] == str(product.customer_id)
 
 
-@pytest.mark.parametrize("status", [ProductStatus.PENDING_ACTIVE, ProductStatus.SUSPENDED])
+# A product suspended or terminated since is still charged for usage dated before (late usage):
+# see test_usage_bulk and test_usage_batch_api.
+@pytest.mark.parametrize("status", [ProductStatus.PENDING_ACTIVE, ProductStatus.CANCELLED])
 def test_a_usage_of_a_product_not_active_is_stored_rejected(noc_api, status):
     product = active_product(start_date=utc(2026, 10, 1), status=status)
     service = product.services.get()
