@@ -170,35 +170,27 @@ def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, i
     return alarms, [(row[1], row[2]) for row in rows if row[0] == "dead"]
 
 
-def _pairs(alarms: dict[int, Candidate], dead, only: set[int] | None = None) -> set:
-    """The pairs (a, b) "b is upstream of a" within the window (`only`: those with a or b in
-    it)."""
-    window = correlation_window() // MICROSECOND
+def _on_resource(alarms: dict[int, Candidate]) -> dict[int, list[int]]:
     on_resource: dict[int, list[int]] = defaultdict(list)
     for alarm_id, alarm in alarms.items():
         on_resource[alarm.resource_id].append(alarm_id)
-    if only is None:
-        chosen = on_resource
-    else:
-        chosen = defaultdict(list)
-        for alarm_id in only:
-            chosen[alarms[alarm_id].resource_id].append(alarm_id)
+    return on_resource
+
+
+def _pairs(alarms: dict[int, Candidate], dead) -> set:
+    """The pairs (a, b) "b is upstream of a" within the window."""
+    window = correlation_window() // MICROSECOND
+    on_resource = _on_resource(alarms)
     upstream = set()
-
-    def pair(a: int, b: int) -> None:
-        alarm_b = alarms[b]
-        if a != b and (alarm_b.open_root or abs(alarms[a].raised - alarm_b.raised) <= window):
-            upstream.add((a, b))
-
     # (origin, id): the resource `id` fails when `origin` does; pair their alarms in the window.
     for origin, resource_id in dead:
-        for b in chosen.get(origin, ()):
+        for b in on_resource.get(origin, ()):
+            alarm_b = alarms[b]
             for a in on_resource.get(resource_id, ()):
-                pair(a, b)
-        if only is not None:
-            for a in chosen.get(resource_id, ()):
-                for b in on_resource.get(origin, ()):
-                    pair(a, b)
+                if a != b and (
+                    alarm_b.open_root or abs(alarms[a].raised - alarm_b.raised) <= window
+                ):
+                    upstream.add((a, b))
     return upstream
 
 
@@ -223,26 +215,45 @@ def _roots_of_new(alarms: dict[int, Candidate], dead, batch: list[int]) -> dict[
             return None
         if alarm.incident_id is None:
             new.add(alarm_id)
-    upstream = _pairs(alarms, dead, only=new)
-
-    def order(alarm_id: int) -> tuple[int, int]:
-        return alarms[alarm_id].raised, alarm_id
-
-    above: dict[int, set[int]] = defaultdict(set)
-    for a, b in upstream:
-        if (b, a) in upstream and order(a) < order(b):
-            continue
-        if a not in new or not (b in new or alarms[b].incident_open):
+    window = correlation_window() // MICROSECOND
+    on_resource = _on_resource(alarms)
+    origins, failed = defaultdict(list), defaultdict(list)
+    for origin, resource_id in dead:
+        origins[resource_id].append(origin)
+        failed[origin].append(resource_id)
+    above: dict[int, list[int]] = {}
+    for alarm_id in new:
+        alarm = alarms[alarm_id]
+        order = (alarm.raised, alarm_id)
+        # What the new alarm pairs with: upstream of it (`up`), and downstream (`down`).
+        up = {
+            b
+            for origin in origins.get(alarm.resource_id, ())
+            for b in on_resource[origin]
+            if b != alarm_id
+            and (alarms[b].open_root or abs(alarms[b].raised - alarm.raised) <= window)
+        }
+        down = {
+            a
+            for resource_id in failed.get(alarm.resource_id, ())
+            for a in on_resource[resource_id]
+            if a != alarm_id and abs(alarms[a].raised - alarm.raised) <= window
+        }
+        # Upstream of each other: the earlier (then lower id) is the upstream one.
+        for a in down - new:
+            if not (a in up and (alarms[a].raised, a) < order):
+                return None  # upstream of an older alarm: settled incidents may change
+        above[alarm_id] = [b for b in up if not (b in down and order < (alarms[b].raised, b))]
+        if any(b not in new and not alarms[b].incident_open for b in above[alarm_id]):
             return None
-        above[a].add(b)
     roots = {}
     for alarm_id in new:
         tops = [
             b
-            for b in above.get(alarm_id, ())
-            if (not above.get(b) if b in new else alarms[b].root_alarm_id is None)
+            for b in above[alarm_id]
+            if (not above[b] if b in new else alarms[b].root_alarm_id is None)
         ]
-        roots[alarm_id] = min(tops, key=order) if tops else alarm_id
+        roots[alarm_id] = min(tops, key=lambda b: (alarms[b].raised, b)) if tops else alarm_id
     for root_id in set(roots.values()) - new:
         roots[root_id] = root_id
     return roots
@@ -272,6 +283,12 @@ def _incident_name(root: Alarm) -> str:
     return f"{root.alarmed_object_name}: {root.probable_cause}"[:200]
 
 
+HEADS_SQL = f"""
+    SELECT id, root_alarm_id, (EXTRACT(EPOCH FROM first_alarm_time) * 1000000)::bigint
+    FROM {INCIDENT} WHERE id = ANY(%s::bigint[]) AND state = ANY(%s::text[])
+"""  # noqa: S608
+
+
 def _assign_incidents(
     roots: dict[int, int], alarms: dict[int, Candidate], batch: set[int], now
 ) -> set[int]:
@@ -281,57 +298,46 @@ def _assign_incidents(
     for alarm_id, root_id in roots.items():
         members[root_id].append(alarm_id)
     held = {alarms[pk].incident_id for pk in roots if alarms[pk].incident_id}
-    # `pk IS NULL` matches nothing but keeps the query when no alarm has an incident yet: the
-    # batch costs the same statements whatever it holds.
-    open_incidents = {
-        incident.pk: incident
-        for incident in Incident.objects.filter(
-            Q(pk__in=held) | Q(pk__isnull=True), state__in=OPEN_INCIDENT_STATES
-        )
-    }
+    # {open incident: (root alarm, first alarm time in microseconds)}: instances only of those
+    # that move.
+    with bound_cursor() as cursor:
+        cursor.execute(HEADS_SQL, [sorted(held), list(OPEN_INCIDENT_STATES)])
+        heads = {pk: (root_alarm_id, first) for pk, root_alarm_id, first in cursor.fetchall()}
     touched: set[int] = set()
     used: set[int] = set()
-    chosen: dict[int, Incident] = {}
+    chosen: dict[int, int] = {}
     new: dict[int, Incident] = {}
     order = sorted(members, key=lambda pk: (alarms[pk].raised, pk))
     plan = []
     for root_id in order:
         group = members[root_id]
-        first = EPOCH + min(alarms[pk].raised for pk in group) * MICROSECOND
+        first = min(alarms[pk].raised for pk in group)
         candidates = sorted(
-            {alarms[pk].incident_id for pk in group if alarms[pk].incident_id in open_incidents}
-            - used,
-            key=lambda pk: (
-                open_incidents[pk].root_alarm_id != root_id,
-                alarms[root_id].incident_id != pk,
-                pk,
-            ),
+            {alarms[pk].incident_id for pk in group if alarms[pk].incident_id in heads} - used,
+            key=lambda pk: (heads[pk][0] != root_id, alarms[root_id].incident_id != pk, pk),
         )
-        incident = open_incidents[candidates[0]] if candidates else None
-        if incident is not None:
-            used.add(incident.pk)
-        plan.append((root_id, first, incident))
+        if not candidates:
+            plan.append((root_id, first, None))
+            continue
+        used.add(candidates[0])
+        if heads[candidates[0]] == (root_id, min(first, heads[candidates[0]][1])):
+            chosen[root_id] = candidates[0]  # as it was
+        else:
+            plan.append((root_id, first, candidates[0]))
     # Model instances only of the roots that head a new incident or move one.
-    needed = [
-        root_id
-        for root_id, first, incident in plan
-        if incident is None
-        or incident.root_alarm_id != root_id
-        or first < incident.first_alarm_time
-    ]
+    needed = [root_id for root_id, _, _ in plan]
     root_alarms = {
         alarm.pk: alarm
         for alarm in Alarm.objects.select_related("resource").filter(
             Q(pk__in=needed) | Q(pk__isnull=True)
         )
     }
-    for root_id, first, incident in plan:
-        if incident is not None:
-            changed = incident.root_alarm_id != root_id or first < incident.first_alarm_time
-            if not changed:
-                chosen[root_id] = incident
-                continue
-            root = root_alarms[root_id]
+    moved = Incident.objects.in_bulk([pk for _, _, pk in plan if pk is not None])
+    for root_id, first, incident_id in plan:
+        root = root_alarms[root_id]
+        first = EPOCH + first * MICROSECOND
+        if incident_id is not None:
+            incident = moved[incident_id]
             incident.root_alarm_id = root_id
             incident.root_resource_id = root.resource_id
             incident.name = _incident_name(root)
@@ -347,9 +353,8 @@ def _assign_incidents(
                     "last_update",
                 ]
             )
-            chosen[root_id] = incident
+            chosen[root_id] = incident.pk
         else:
-            root = root_alarms[root_id]
             new[root_id] = Incident(
                 name=_incident_name(root),
                 description=root.specific_problem or root.alarm_details[:500],
@@ -362,12 +367,12 @@ def _assign_incidents(
                 status_change_date=now,
             )
     _incidents_create(list(new.values()), now)
-    chosen.update(new)
+    chosen.update({root_id: incident.pk for root_id, incident in new.items()})
     if new:
         _schedule_confirmation([incident.pk for incident in new.values()])
     ids, incident_ids, root_ids, is_root = [], [], [], []
     for alarm_id, root_id in roots.items():
-        alarm, incident_id = alarms[alarm_id], chosen[root_id].pk
+        alarm, incident_id = alarms[alarm_id], chosen[root_id]
         root_alarm_id = None if alarm_id == root_id else root_id
         # TMF642 isRootCause: the root of other alarms (a lone alarm heads its incident only).
         heads = alarm_id == root_id and len(members[root_id]) > 1

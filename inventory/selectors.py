@@ -474,7 +474,19 @@ def resource_ids_by_reference(references: Iterable[str]) -> dict[str, int]:
     resource's id, by id or by name, the id winning; unknown references are left out."""
     references = set(references)
     ids = {parse_id(reference) for reference in references} - {None}
-    rows = Resource.objects.filter(Q(name__in=references) | Q(pk__in=ids)).values_list("pk", "name")
+    if connection.vendor == "postgresql":
+        # Arrays, not IN (%s, %s, ...): a feed's batch names thousands of elements.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, name FROM {Resource._meta.db_table} "  # noqa: S608
+                "WHERE name = ANY(%s::text[]) OR id = ANY(%s::bigint[])",
+                [sorted(references), sorted(ids)],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = Resource.objects.filter(Q(name__in=references) | Q(pk__in=ids)).values_list(
+            "pk", "name"
+        )
     by_name: dict[str, int] = {}
     found_ids = set()
     for pk, name in rows:
