@@ -213,3 +213,6 @@ class SlaCreditAdmin(ReadOnlyAdmin):
     search_fields = ("charge_key", "product__name", "billing_account__account_number")
     list_select_related = ("product", "billing_account")
     raw_id_fields = ("billing_account", "product", "sla")
+
+
+from billing import admin_money  # noqa: E402, F401  (money owed: dunning, credit notes, refunds)

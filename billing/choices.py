@@ -25,9 +25,11 @@ BILL_TRANSITIONS = {
         BillState.ON_HOLD,
     },
     BillState.SENT: {BillState.PARTIALLY_PAID, BillState.SETTLED, BillState.ON_HOLD},
-    BillState.PARTIALLY_PAID: {BillState.SETTLED, BillState.ON_HOLD},
+    # Back to sent (unpaid): the payments that paid part of it were reversed or refunded.
+    BillState.PARTIALLY_PAID: {BillState.SETTLED, BillState.ON_HOLD, BillState.SENT},
     BillState.ON_HOLD: {BillState.VALIDATED, BillState.SENT},
-    BillState.SETTLED: set(),
+    # A settled bill re-opens when a payment that paid it bounces or is refunded.
+    BillState.SETTLED: {BillState.PARTIALLY_PAID, BillState.SENT},
 }
 
 
@@ -50,11 +52,18 @@ class PaymentState(models.TextChoices):
     RECEIVED = "received"
     # The whole amount is allocated to bills.
     ALLOCATED = "allocated"
+    # The whole amount was paid back to the customer (TMF676 refund).
+    REFUNDED = "refunded"
+    # The money never arrived (a bounced direct debit): its allocations are undone.
+    REVERSED = "reversed"
 
 
 PAYMENT_TRANSITIONS = {
-    PaymentState.RECEIVED: {PaymentState.ALLOCATED},
-    PaymentState.ALLOCATED: set(),
+    PaymentState.RECEIVED: {PaymentState.ALLOCATED, PaymentState.REFUNDED, PaymentState.REVERSED},
+    # A refund of part of an allocated payment keeps it allocated.
+    PaymentState.ALLOCATED: {PaymentState.REFUNDED, PaymentState.REVERSED},
+    PaymentState.REFUNDED: set(),
+    PaymentState.REVERSED: set(),
 }
 
 
@@ -144,3 +153,52 @@ class BillRunState(models.TextChoices):
     COMPLETED_WITH_ERRORS = "completedWithErrors"
     # Stopped before the end (worker lost, database down): a resume carries it on.
     FAILED = "failed"
+
+
+class DunningActionType(models.TextChoices):
+    """What a dunning step does to an overdue bill's customer."""
+
+    REMINDER = "reminder"
+    SECOND_REMINDER = "secondReminder"
+    # A TMF622 order suspending the account's active products (reason nonPayment).
+    SUSPEND = "suspend"
+    # A TMF622 order terminating them (optional, last).
+    TERMINATE = "terminate"
+
+
+class DunningActionState(models.TextChoices):
+    PENDING = "pending"
+    DONE = "done"
+    # The action could not be carried out (no product to suspend, the order was refused).
+    FAILED = "failed"
+
+
+class DunningCloseReason(models.TextChoices):
+    PAID = "paid"
+    CREDITED = "credited"
+    # What is left is below the policy's minimum amount.
+    BELOW_MINIMUM = "belowMinimum"
+    ON_HOLD = "onHold"
+
+
+class CreditNoteState(models.TextChoices):
+    # Above the approval threshold: waits for a second finance user (or an admin).
+    PENDING_APPROVAL = "pendingApproval"
+    # Issued: applied to the bill it credits, the rest account credit.
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+CREDIT_NOTE_TRANSITIONS = {
+    CreditNoteState.PENDING_APPROVAL: {CreditNoteState.APPROVED, CreditNoteState.REJECTED},
+    CreditNoteState.APPROVED: set(),
+    CreditNoteState.REJECTED: set(),
+}
+
+
+class CreditNoteReason(models.TextChoices):
+    BILLING_ERROR = "billingError"
+    GOODWILL = "goodwill"
+    SERVICE_OUTAGE = "serviceOutage"
+    DISPUTE = "dispute"
+    OTHER = "other"

@@ -5,6 +5,7 @@ page, served at the portal's /portal/bills/<id>/ (crm's "crm:bill-detail")."""
 from django.db.models import QuerySet
 
 from billing.models import CustomerBill
+from billing.money_panels import register_money_owed_panels
 from billing.selectors import accounts_with_balance, payments_for_customer
 from crm import portal_queries
 from crm import selectors as crm_selectors
@@ -79,3 +80,4 @@ def register_panels() -> None:
         ),
     )
     register_lookup(portal_queries.PORTAL_ROUTES, portal_routes)
+    register_money_owed_panels()

@@ -21,6 +21,7 @@ from billing.models import (
     AppliedCharge,
     BillRun,
     BillRunFailure,
+    CreditNote,
     CustomerBill,
     CustomerBillOnDemand,
     Payment,
@@ -116,18 +117,11 @@ def _unpaid(**conditions) -> Coalesce:
     )
 
 
-def accounts_with_balance(accounts: QuerySet) -> QuerySet:
-    """Annotate `balance`, `overdue` and `credit` on each account (a queryset of crm's billing
-    accounts), in the same single query.
-
-    `overdue`: the unpaid remainder of bills whose payment due date has passed.
-    `credit`: money paid that no bill has taken yet (it pays the next bills).
-    `balance`: what the account owes, the unpaid remainder of its bills less its credit
-    (negative when the account is in credit).
-    """
-    credit = Coalesce(
+def _credit_of(model) -> Coalesce:
+    """The account's unallocated money on `model` rows (payments, approved credit notes)."""
+    return Coalesce(
         Subquery(
-            Payment.objects.filter(billing_account=OuterRef("pk"), unallocated_amount__gt=0)
+            model.objects.filter(billing_account=OuterRef("pk"), unallocated_amount__gt=0)
             .order_by()
             .values("billing_account")
             .annotate(total=Sum("unallocated_amount"))
@@ -137,6 +131,19 @@ def accounts_with_balance(accounts: QuerySet) -> QuerySet:
         Value(Decimal("0")),
         output_field=MONEY,
     )
+
+
+def accounts_with_balance(accounts: QuerySet) -> QuerySet:
+    """Annotate `balance`, `overdue` and `credit` on each account (a queryset of crm's billing
+    accounts), in the same single query.
+
+    `overdue`: the unpaid remainder of bills whose payment due date has passed.
+    `credit`: money paid, or credited by a credit note, that no bill has taken yet (it pays
+    the next bills).
+    `balance`: what the account owes, the unpaid remainder of its bills less its credit
+    (negative when the account is in credit).
+    """
+    credit = _credit_of(Payment) + _credit_of(CreditNote)
     return accounts.annotate(
         credit=credit,
         balance=ExpressionWrapper(_unpaid() - credit, output_field=MONEY),

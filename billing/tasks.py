@@ -4,7 +4,12 @@ from datetime import date
 
 from celery import shared_task
 
-from billing.services import bill_on_demand_run, bill_run_resume, bill_run_start
+from billing.services import (
+    bill_on_demand_run,
+    bill_run_resume,
+    bill_run_start,
+    dunning_run,
+)
 from telco import clock
 
 
@@ -34,3 +39,10 @@ def run_bill_on_demand(bill_on_demand_id: int) -> dict:
     """Bill the account of a customerBillOnDemand request; a finished request is left alone."""
     request = bill_on_demand_run(bill_on_demand_id=bill_on_demand_id)
     return {"customerBillOnDemand": request.pk, "state": request.state}
+
+
+@shared_task(name="billing.run_dunning")
+def run_dunning() -> dict:
+    """The daily dunning run (beat): close, open, next steps, carry them out. Twice is
+    harmless: each step is taken once per case."""
+    return dunning_run()

@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 
 from orders.models import ProductOrder, ProductOrderItem
 from orders.views.portal import product_actions_for
-from telco.panels import Panel, register
+from telco.panels import Panel, register, register_lookup
 from telco.roles import AGENT
 
 RECENT_ORDERS = 10
@@ -34,6 +34,11 @@ def product_actions_context(request, product) -> dict:
 
 def register_panels() -> None:
     """Called by `OrdersConfig.ready()`."""
+    from orders.services.dunning import dunning_order_place
+
+    # billing.services.dunning.DUNNING_ORDER_LOOKUP (a name: importing billing's services
+    # while apps load is not needed for it).
+    register_lookup("billing.dunning_order", dunning_order_place)
     register(
         "crm.customer.actions",
         Panel(

@@ -357,6 +357,16 @@ CELERY_BEAT_SCHEDULE["incident-impact-refresh"] = {
     "schedule": 60.0,
 }
 
+# Dunning: overdue bills walk the default DunningPolicy's steps (admin); once a day is the
+# steps' own granularity (days after the due date), early morning, after the bill run.
+CELERY_BEAT_SCHEDULE["dunning-daily"] = {
+    "task": "billing.run_dunning",
+    "schedule": crontab(hour=6, minute=0),
+}
+# A credit note above this (tax included, in the bill's currency) waits for a second finance
+# user's (or an admin's) approval; at or under it, it is approved as it is issued.
+CREDIT_NOTE_APPROVAL_LIMIT = env.str("CREDIT_NOTE_APPROVAL_LIMIT", default="50")
+
 # Online charging (billing.services.charging): a session reserves CHARGING_QUOTA_CHUNKS times
 # the units it asks for from its balance at once, so most updates touch only its own row;
 # CHARGING_DEFAULT_GRANT_UNITS is granted when a request names none; a session silent for

@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from billing.api import invoices, prepaid, usage_batch, views
+from billing.api import adjustments, invoices, prepaid, usage_batch, views
 from telco.api.views import TMFRouter
 
 app_name = "billing-api"
@@ -24,11 +24,17 @@ bill_router.register(
 
 payment_router = TMFRouter()
 payment_router.register("payment", views.PaymentViewSet, basename="payment")
+payment_router.register("refund", adjustments.RefundViewSet, basename="refund")
 
 run_router = TMFRouter()
 run_router.register("billRun", views.BillRunViewSet, basename="billRun")
 run_router.register("rejectedUsage", usage_batch.RejectedUsageViewSet, basename="rejectedUsage")
 run_router.register("chargingSession", prepaid.ChargingSessionViewSet, basename="chargingSession")
+run_router.register("creditNote", adjustments.CreditNoteViewSet, basename="creditNote")
+run_router.register(
+    "paymentReversal", adjustments.PaymentReversalViewSet, basename="paymentReversal"
+)
+run_router.register("dunningCase", adjustments.DunningCaseViewSet, basename="dunningCase")
 
 prepaid_router = TMFRouter()
 prepaid_router.register("bucket", prepaid.BucketViewSet, basename="bucket")

@@ -1,5 +1,11 @@
 """Charging and billing: usage events, bill runs, bills and their lines, payments, credits."""
 
+from billing.models.adjustments import (
+    CreditNote,
+    CreditNoteAllocation,
+    PaymentReversal,
+    Refund,
+)
 from billing.models.bills import (
     AppliedCharge,
     BillRun,
@@ -11,6 +17,7 @@ from billing.models.bills import (
     CustomerBillStateChange,
 )
 from billing.models.credits import SlaCredit
+from billing.models.dunning import DunningAction, DunningCase, DunningPolicy, DunningStep
 from billing.models.payments import Payment, PaymentAllocation
 from billing.models.prepaid import (
     BalanceAction,
@@ -29,14 +36,22 @@ __all__ = [
     "BillRunFailure",
     "BillSequence",
     "ChargingSession",
+    "CreditNote",
+    "CreditNoteAllocation",
     "CustomerBill",
     "CustomerBillOnDemand",
     "CustomerBillOnDemandStateChange",
     "CustomerBillStateChange",
+    "DunningAction",
+    "DunningCase",
+    "DunningPolicy",
+    "DunningStep",
     "Payment",
     "PaymentAllocation",
+    "PaymentReversal",
     "PrepaidBucket",
     "PrepaidPlan",
+    "Refund",
     "SlaCredit",
     "TopupBalance",
     "UsageEvent",

@@ -10,10 +10,18 @@
 - `payments`: payments allocated to open bills; credit pays the next bills.
 - `prepaid`, `charging`: prepaid balances (provisioned, topped up, expired, notices) and
   online charging sessions against them.
+- `dunning`: overdue bills walk the default policy's steps; paid or credited, they leave.
+- `adjustments`: credit notes against bills or lines, approved above a limit.
+- `refunds`: refunds of payments or credit, reversals of bounced payments.
 - `credits`: SLA credits assurance records (once per product and period), billed as negative
   lines on the next bill.
 """
 
+from billing.services.adjustments import (
+    credit_note_approve,
+    credit_note_issue,
+    credit_note_reject,
+)
 from billing.services.bill_runs import (
     ACCOUNTS_PER_CHUNK,
     bill_run_create,
@@ -34,6 +42,12 @@ from billing.services.credits import (
     sla_credits_record,
     unbilled_sla_credits,
 )
+from billing.services.dunning import (
+    DUNNING_ORDER_LOOKUP,
+    dunning_cases_close,
+    dunning_cases_open,
+    dunning_run,
+)
 from billing.services.invoices import invoice_bills, invoice_download_name, invoice_pdf
 from billing.services.payments import payment_create
 from billing.services.periods import account_periods, billing_period
@@ -43,6 +57,7 @@ from billing.services.prepaid import (
     topup_balance_create,
     voucher_create,
 )
+from billing.services.refunds import payment_reverse, refund_create
 from billing.services.usage import MAX_VOLUME, UNIT_BYTES, parse_volume, usage_ingest
 from billing.services.usage_specifications import (
     USAGE_SPECIFICATION_FIELDS,
@@ -54,6 +69,7 @@ from billing.services.usage_specifications import (
 __all__ = [
     "ACCOUNTS_PER_CHUNK",
     "BILLABLE_STATUSES",
+    "DUNNING_ORDER_LOOKUP",
     "MAX_VOLUME",
     "PAYMENT_TERMS",
     "SlaBreach",
@@ -68,14 +84,22 @@ __all__ = [
     "bill_run_resume",
     "bill_run_start",
     "billing_period",
+    "credit_note_approve",
+    "credit_note_issue",
+    "credit_note_reject",
     "customer_bill_set_state",
+    "dunning_cases_close",
+    "dunning_cases_open",
+    "dunning_run",
     "invoice_bills",
     "invoice_download_name",
     "invoice_pdf",
     "parse_volume",
     "payment_create",
+    "payment_reverse",
     "prepaid_provision",
     "prepaid_sweep",
+    "refund_create",
     "sla_credit_key",
     "sla_credits_record",
     "topup_balance_create",

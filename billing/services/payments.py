@@ -1,5 +1,6 @@
 """Payments: record a payment on an account and allocate it to the open bills, oldest first;
-what no bill takes stays as credit that pays the next bills."""
+what no bill takes stays as credit that pays the next bills. Approved credit notes are
+allocated the same way; a bill paid in full leaves dunning."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -13,10 +14,19 @@ from billing.choices import (
     PAYABLE_BILL_STATES,
     PAYMENT_TRANSITIONS,
     BillState,
+    DunningCloseReason,
     PaymentMethodType,
     PaymentState,
 )
-from billing.models import CustomerBill, CustomerBillStateChange, Payment, PaymentAllocation
+from billing.models import (
+    CreditNote,
+    CreditNoteAllocation,
+    CustomerBill,
+    CustomerBillStateChange,
+    Payment,
+    PaymentAllocation,
+)
+from billing.services.dunning import dunning_cases_close
 from crm import selectors as crm_selectors
 from telco import clock
 from telco.exceptions import Conflict, DomainError
@@ -24,13 +34,31 @@ from telco.money import CURRENCY_EXPONENTS, plain_decimal, round_money
 from telco.states import check_transition
 
 
-def _settle(
-    bill: CustomerBill, amount: Decimal, payment: Payment, now: datetime
+def bill_pay_down(
+    bill: CustomerBill, amount: Decimal, *, by: str, reason: str, now: datetime
 ) -> CustomerBillStateChange | None:
     """Take `amount` off the (locked) bill's remaining amount and move its state to match;
-    the history row of the move, if the state changed."""
+    the history row of the move (not saved), if the state changed."""
     bill.remaining_amount -= amount
     target = BillState.SETTLED if bill.remaining_amount == 0 else BillState.PARTIALLY_PAID
+    return _bill_save(bill, target, by=by, reason=reason, now=now)
+
+
+def bill_reopen(
+    bill: CustomerBill, amount: Decimal, *, by: str, reason: str, now: datetime
+) -> CustomerBillStateChange | None:
+    """Owe `amount` again on the (locked) bill (a payment that paid it was reversed or
+    refunded): back to sent when nothing of it is paid any more, else partiallyPaid. A bill on
+    hold stays on hold. The history row of the move (not saved), if the state changed."""
+    bill.remaining_amount += amount
+    target = bill.state
+    if bill.state != BillState.ON_HOLD:
+        paid_nothing = bill.remaining_amount == bill.tax_included_amount
+        target = BillState.SENT if paid_nothing else BillState.PARTIALLY_PAID
+    return _bill_save(bill, target, by=by, reason=reason, now=now)
+
+
+def _bill_save(bill, target, *, by, reason, now) -> CustomerBillStateChange | None:
     change = None
     if target != bill.state:
         check_transition(BILL_TRANSITIONS, bill.state, target, "Customer bill")
@@ -39,8 +67,8 @@ def _settle(
             from_state=bill.state,
             to_state=target,
             changed_at=now,
-            changed_by=payment.created_by,
-            reason=f"Payment {payment.pk} of {plain_decimal(payment.amount)} {payment.currency}",
+            changed_by=by,
+            reason=reason,
         )
         bill.state = target
     bill.last_update = now
@@ -48,43 +76,88 @@ def _settle(
     return change
 
 
-def _allocate(payments: list[Payment], bills: list[CustomerBill]) -> None:
-    """Allocate the payments' unallocated amounts to the bills, both oldest first (all locked)."""
+def _source_label(source: Payment | CreditNote) -> str:
+    if isinstance(source, CreditNote):
+        return f"Credit note {source.number} of {plain_decimal(source.amount)} {source.currency}"
+    return f"Payment {source.pk} of {plain_decimal(source.amount)} {source.currency}"
+
+
+def allocate(sources: list[Payment | CreditNote], bills: list[CustomerBill]) -> list[int]:
+    """Allocate the sources' (payments', approved credit notes') unallocated amounts to the
+    bills, both oldest first (all locked); the ids of the bills this settled."""
     now = clock.now()
-    allocations, history = [], []
+    allocations, history, settled = [], [], []
     bills = [bill for bill in bills if bill.remaining_amount > 0]
-    for payment in payments:
-        while payment.unallocated_amount > 0 and bills:
+    for source in sources:
+        is_payment = isinstance(source, Payment)
+        while source.unallocated_amount > 0 and bills:
             bill = bills[0]
-            amount = min(payment.unallocated_amount, bill.remaining_amount)
-            allocations.append(PaymentAllocation(payment=payment, bill=bill, amount=amount))
-            payment.unallocated_amount -= amount
-            change = _settle(bill, amount, payment, now)
+            amount = min(source.unallocated_amount, bill.remaining_amount)
+            if is_payment:
+                allocations.append(PaymentAllocation(payment=source, bill=bill, amount=amount))
+            else:
+                allocations.append(
+                    CreditNoteAllocation(credit_note=source, bill=bill, amount=amount)
+                )
+            source.unallocated_amount -= amount
+            by = source.created_by if is_payment else source.decided_by
+            change = bill_pay_down(bill, amount, by=by, reason=_source_label(source), now=now)
             if change is not None:
                 history.append(change)
             if bill.remaining_amount == 0:
+                settled.append(bill.pk)
                 bills.pop(0)
-        if payment.unallocated_amount == 0 and payment.state != PaymentState.ALLOCATED:
-            check_transition(PAYMENT_TRANSITIONS, payment.state, PaymentState.ALLOCATED, "Payment")
-            payment.state = PaymentState.ALLOCATED
-            payment.state_date = now
-        payment.save(update_fields=["unallocated_amount", "state", "state_date"])
-    PaymentAllocation.objects.bulk_create(allocations)
+        if not is_payment:
+            source.save(update_fields=["unallocated_amount"])
+            continue
+        if source.unallocated_amount == 0 and source.state == PaymentState.RECEIVED:
+            check_transition(PAYMENT_TRANSITIONS, source.state, PaymentState.ALLOCATED, "Payment")
+            source.state = PaymentState.ALLOCATED
+            source.state_date = now
+        source.save(update_fields=["unallocated_amount", "state", "state_date"])
+    PaymentAllocation.objects.bulk_create(
+        a for a in allocations if isinstance(a, PaymentAllocation)
+    )
+    CreditNoteAllocation.objects.bulk_create(
+        a for a in allocations if isinstance(a, CreditNoteAllocation)
+    )
     CustomerBillStateChange.objects.bulk_create(history)
+    return settled
 
 
-def apply_account_credit(*, account: Model, bill: CustomerBill) -> None:
-    """Pay a new bill from the account's credit (unallocated payments), oldest payment first.
-    The caller holds the account's row lock (`billing_account_lock`)."""
-    if bill.remaining_amount <= 0:
-        return
-    payments = list(
+def account_credit_sources(account: Model) -> list[Payment | CreditNote]:
+    """The account's credit, locked: payments, then approved credit notes, with an unallocated
+    amount, oldest first."""
+    payments = (
         Payment.objects.select_for_update()
         .filter(billing_account=account, unallocated_amount__gt=0)
         .order_by("payment_date", "id")
     )
-    if payments:
-        _allocate(payments, [bill])
+    notes = (
+        CreditNote.objects.select_for_update()
+        .filter(billing_account=account, unallocated_amount__gt=0)
+        .order_by("decided_at", "id")
+    )
+    return [*payments, *notes]
+
+
+def open_bills(account: Model) -> list[CustomerBill]:
+    """The account's payable bills that owe something, locked, oldest first."""
+    return list(
+        CustomerBill.objects.select_for_update()
+        .filter(billing_account=account, state__in=PAYABLE_BILL_STATES, remaining_amount__gt=0)
+        .order_by("period_start", "id")
+    )
+
+
+def apply_account_credit(*, account: Model, bill: CustomerBill) -> None:
+    """Pay a new bill from the account's credit (unallocated payments, then credit notes),
+    oldest first. The caller holds the account's row lock (`billing_account_lock`)."""
+    if bill.remaining_amount <= 0:
+        return
+    sources = account_credit_sources(account)
+    if sources:
+        allocate(sources, [bill])
 
 
 def payment_create(
@@ -163,10 +236,6 @@ def payment_create(
             created_by=created_by,
             state_date=now,
         )
-        bills = list(
-            CustomerBill.objects.select_for_update()
-            .filter(billing_account=account, state__in=PAYABLE_BILL_STATES, remaining_amount__gt=0)
-            .order_by("period_start", "id")
-        )
-        _allocate([payment], bills)
+        settled = allocate([payment], open_bills(account))
+        dunning_cases_close(bill_ids=settled, reason=DunningCloseReason.PAID, by=created_by)
     return payment, True

@@ -45,7 +45,9 @@ def greeting_panel(template: str, **options) -> Panel:
 def test_the_apps_register_their_panels_and_lookups():
     assert [p.name for p in panels.panels_for("crm.customer")] == [
         "billing.accounts",
+        "billing.prepaid",
         "billing.payments",
+        "billing.money_owed",
         "billing.bills",
         "assurance.open_alarms",
         "assurance.sla_report",
