@@ -65,8 +65,8 @@ class KpiSeries(models.Model):
 
 
 class KpiSample(models.Model):
-    """A measured value of a series at a time. Partitioned by day on PostgreSQL, where the
-    primary key is (id, sampled_at); `id` alone identifies a row for Django."""
+    """A measured value of a series at a time. Partitioned by day on PostgreSQL, where a row's
+    key is (series, sampled_at), the one index; `id` (an identity) names a row for Django."""
 
     id = models.BigAutoField(primary_key=True)
     # Not enforced row by row in the database: ingest writes only series it has just resolved

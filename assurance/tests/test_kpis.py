@@ -199,3 +199,17 @@ def test_partitions_are_created_ahead_and_retention_drops_old_days(pinned, setti
     assert outcome["rollups_5m_deleted"] == 1
     kept = KpiRollup.objects.filter(resolution="5m").values_list("bucket_start", flat=True)
     assert list(kept) == [recent]
+
+
+@pytest.mark.django_db
+def test_deleting_a_resource_deletes_its_series_samples_and_rollups(pinned):
+    # The samples' and rollups' series are not enforced row by row in the database; Django's
+    # cascade still takes them with their series.
+    cell, other = GnbFactory(), GnbFactory()
+    kpi_samples_ingest(prb(cell, [10, 20]) + prb(other, [30]))
+
+    cell.delete()
+
+    assert list(KpiSeries.objects.values_list("resource_id", flat=True)) == [other.pk]
+    assert list(KpiSample.objects.values_list("value", flat=True)) == [30.0]
+    assert set(KpiRollup.objects.values_list("series__resource_id", flat=True)) == {other.pk}
