@@ -6,8 +6,9 @@ from celery import shared_task
 
 from billing.services import (
     bill_on_demand_run,
-    bill_run_resume,
-    bill_run_start,
+    bill_run_chunk_bill,
+    bill_run_create,
+    bill_run_dispatch,
     dunning_run,
 )
 from telco import clock
@@ -17,21 +18,27 @@ from telco import clock
 def run_bill_run(
     bill_run_id: int | None = None, as_of: str | None = None, billing_account_id: int | None = None
 ) -> dict:
-    """Carry on the recorded run `bill_run_id`, or (from beat) start one as of `as_of` or today.
+    """Carry on the recorded run `bill_run_id`, or (from beat) start one as of `as_of` or today:
+    one `bill_run_chunk` task per chunk still to do, for the workers.
 
-    Running it twice is harmless: a completed run is left alone and billed periods are skipped.
+    Running it twice is harmless: a completed run is left alone and a done chunk is skipped.
     """
-    if bill_run_id is not None:
-        bill_run = bill_run_resume(bill_run_id=bill_run_id)
-    else:
+    if bill_run_id is None:
         day = date.fromisoformat(as_of) if as_of else clock.now().date()
-        bill_run = bill_run_start(as_of=day, billing_account_id=billing_account_id)
+        bill_run_id = bill_run_create(as_of=day, billing_account_id=billing_account_id).pk
+    bill_run = bill_run_dispatch(bill_run_id=bill_run_id)
     return {
         "billRun": bill_run.pk,
         "state": bill_run.state,
         "accountsDone": bill_run.accounts_done,
         "billsCreated": bill_run.bills_created,
     }
+
+
+@shared_task(name="billing.bill_run_chunk")
+def bill_run_chunk(chunk_id: int) -> dict:
+    """Bill one chunk of a bill run (one transaction); a chunk already done is left alone."""
+    return {"chunk": chunk_id, "billed": bill_run_chunk_bill(chunk_id=chunk_id)}
 
 
 @shared_task(name="billing.run_bill_on_demand")

@@ -66,6 +66,24 @@ def offering_prices_in_force(
     return list(prices_in_force(at=at).filter(product_offering=offering))
 
 
+def launched_prices_of(offering_ids) -> QuerySet[ProductOfferingPrice]:
+    """The launched prices of the offerings, whatever their validity, in id order, tiers
+    prefetched: a bill run reads them once for many products and periods and picks those in
+    force with `price_valid_at` (the same rule as `prices_in_force`)."""
+    return (
+        ProductOfferingPrice.objects.filter(
+            product_offering_id__in=offering_ids, lifecycle_status=LifecycleStatus.LAUNCHED
+        )
+        .prefetch_related(_tiers())
+        .order_by("id")
+    )
+
+
+def price_valid_at(price: ProductOfferingPrice, at: datetime) -> bool:
+    """`_valid_at` on a price in hand: valid_from <= at < valid_to (open-ended if no end)."""
+    return price.valid_from <= at and (price.valid_to is None or price.valid_to > at)
+
+
 def offerings_orderable_by(segment: str, at: datetime | None = None) -> QuerySet[ProductOffering]:
     """Offerings a customer of `segment` can order at `at` (now by default).
 

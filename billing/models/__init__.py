@@ -6,6 +6,7 @@ from billing.models.adjustments import (
     PaymentReversal,
     Refund,
 )
+from billing.models.bill_runs import BillRunChunk
 from billing.models.bills import (
     AppliedCharge,
     BillRun,
@@ -33,6 +34,7 @@ __all__ = [
     "AppliedCharge",
     "BalanceAction",
     "BillRun",
+    "BillRunChunk",
     "BillRunFailure",
     "BillSequence",
     "ChargingSession",

@@ -24,7 +24,9 @@ from billing.services.adjustments import (
 )
 from billing.services.bill_runs import (
     ACCOUNTS_PER_CHUNK,
+    bill_run_chunk_bill,
     bill_run_create,
+    bill_run_dispatch,
     bill_run_enqueue,
     bill_run_resume,
     bill_run_start,
@@ -79,7 +81,9 @@ __all__ = [
     "account_periods",
     "bill_on_demand_create",
     "bill_on_demand_run",
+    "bill_run_chunk_bill",
     "bill_run_create",
+    "bill_run_dispatch",
     "bill_run_enqueue",
     "bill_run_resume",
     "bill_run_start",

@@ -19,11 +19,10 @@ from billing.models import (
     UsageEvent,
 )
 from billing.services.payments import apply_account_credit
-from billing.services.periods import account_periods
+from billing.services.periods import BILLABLE_STATUSES, account_periods
 from billing.services.rating import rate_account_period
 from crm import selectors as crm_selectors
 from inventory import selectors as inventory_selectors
-from inventory.choices import ProductStatus
 from telco import clock
 from telco.exceptions import DomainError
 from telco.money import round_money
@@ -31,13 +30,6 @@ from telco.states import transition
 
 logger = logging.getLogger(__name__)
 
-# Statuses in which a product that has started is charged (until its termination_date).
-BILLABLE_STATUSES = (
-    ProductStatus.ACTIVE,
-    ProductStatus.SUSPENDED,
-    ProductStatus.PENDING_TERMINATE,
-    ProductStatus.TERMINATED,
-)
 BILL_SEQUENCE = "INV"
 PAYMENT_TERMS = timedelta(days=14)
 

@@ -152,19 +152,21 @@ def sla_credit_lines(*, products: list[Model], end: datetime) -> list[ChargeLine
         .filter(product__in=list(by_id), period_end__lte=end)
         .order_by("id")
     )
-    return [
-        ChargeLine(
-            product=by_id[credit.product_id],
-            charge_type=ChargeType.RECURRING,
-            name=f"SLA credit ({plain_decimal(credit.credit_percent)}%)",
-            description=credit.description,
-            quantity=Decimal(1),
-            unit="",
-            currency=credit.currency,
-            amount=-credit.amount,
-            charge_key=credit.charge_key,
-            date=credit.period_end,
-            coverage=(credit.period_start, credit.period_end),
-        )
-        for credit in credits
-    ]
+    return [sla_credit_line(credit=credit, product=by_id[credit.product_id]) for credit in credits]
+
+
+def sla_credit_line(*, credit: SlaCredit, product: Model) -> ChargeLine:
+    """The negative bill line of one SLA credit (its `sla` read with it)."""
+    return ChargeLine(
+        product=product,
+        charge_type=ChargeType.RECURRING,
+        name=f"SLA credit ({plain_decimal(credit.credit_percent)}%)",
+        description=credit.description,
+        quantity=Decimal(1),
+        unit="",
+        currency=credit.currency,
+        amount=-credit.amount,
+        charge_key=credit.charge_key,
+        date=credit.period_end,
+        coverage=(credit.period_start, credit.period_end),
+    )

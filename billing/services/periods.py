@@ -6,6 +6,16 @@ from decimal import Decimal
 
 from django.db.models import Model
 
+from inventory.choices import ProductStatus
+
+# Statuses in which a product that has started is charged (until its termination_date).
+BILLABLE_STATUSES = (
+    ProductStatus.ACTIVE,
+    ProductStatus.SUSPENDED,
+    ProductStatus.PENDING_TERMINATE,
+    ProductStatus.TERMINATED,
+)
+
 
 def add_months(moment: datetime, months: int) -> datetime:
     """`moment` `months` later (earlier when negative), on the same day of the month."""

@@ -1,6 +1,7 @@
 """Rating one account-period: every charge of the account's products for [start, end)."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -69,7 +70,48 @@ def rate_account_period(
     suspended = inventory_selectors.product_status_intervals(
         products, status=ProductStatus.SUSPENDED, before=end
     )
+    lines = period_lines(
+        account=account,
+        products=products,
+        start=start,
+        end=end,
+        usage=usage,
+        suspended=suspended,
+        prices_at=lambda product, at: offering_prices_in_force(
+            offering=product.product_offering, at=at
+        ),
+    )
+    lines += late_usage_lines(products={p.pk: p for p in products}, late=late, start=start, end=end)
+    # SLA credits recorded since the last bill (assurance records them when a period ends).
+    lines += sla_credit_lines(products=products, end=end)
+    check_currency(account=account, lines=lines)
+    return lines
 
+
+def check_currency(*, account: Model, lines: list[ChargeLine]) -> None:
+    """Refuse lines priced in another currency than the account bills in (`DomainError`)."""
+    for line in lines:
+        if line.currency != account.currency:
+            raise DomainError(
+                f"Price '{line.name}' is in {line.currency} but account "
+                f"{account.account_number} bills in {account.currency}."
+            )
+
+
+def period_lines(
+    *,
+    account: Model,
+    products: list[Model],
+    start: datetime,
+    end: datetime,
+    usage: dict[tuple[int, str], list[tuple[int, Decimal]]],
+    suspended: dict[int, list[tuple[datetime, datetime | None]]],
+    prices_at: Callable[[Model, datetime], list[Model]],
+) -> list[ChargeLine]:
+    """The recurring, one-time, usage and discount lines of the products for [start, end),
+    from what the caller read: the period's unbilled usage by (product id, rating group),
+    the products' suspensions, and `prices_at(product, at)`, the prices of its offering in
+    force at `at`. No query of its own: a bill run rates a chunk of accounts with it."""
     cycle_start, cycle_end = billing_period(bill_cycle_day=account.bill_cycle_day, at=start)
     period_seconds = Decimal((cycle_end - cycle_start).total_seconds())
     lines = []
@@ -81,7 +123,7 @@ def rate_account_period(
         charged_seconds = unsuspended_seconds(interval, suspended.get(product.pk, []))
         # The price in force when the product first became billable in this period: a later
         # price change applies to later periods and never rewrites this one.
-        prices = offering_prices_in_force(offering=product.product_offering, at=billable_from)
+        prices = prices_at(product, billable_from)
         recurring = []
         for price in prices:
             if price.price_type == PriceType.RECURRING:
@@ -123,13 +165,4 @@ def rate_account_period(
                 )
                 if discount is not None:
                     lines.append(discount)
-    lines += late_usage_lines(products={p.pk: p for p in products}, late=late, start=start, end=end)
-    # SLA credits recorded since the last bill (assurance records them when a period ends).
-    lines += sla_credit_lines(products=products, end=end)
-    for line in lines:
-        if line.currency != account.currency:
-            raise DomainError(
-                f"Price '{line.name}' is in {line.currency} but account "
-                f"{account.account_number} bills in {account.currency}."
-            )
     return lines

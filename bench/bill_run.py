@@ -1,0 +1,283 @@
+"""A bill run over N accounts with demo-like products and usage, beside the SQL floor.
+
+    .venv/bin/python bench/bill_run.py [--accounts 100000] [--chunk 1000]
+
+Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/telco_bench_bill_run): creates
+and migrates it, seeds a small demo once (`seed_demo --customers 30`, for the catalog and the
+product mix), then builds the bench's own data set-based in SQL (a few statements, whatever N):
+N billing accounts (cycle day 1), each holding a copy of one of the demo's started top-level
+products (in turn, so the mix of offerings is the demo's), every third account a second one,
+started on the first of last month, and four usage records per product and usage price in
+that month (volumes around the allowance, so some go beyond it and into the tiers).
+
+It then times, on the same data:
+- the floor: one INSERT ... SELECT of each account's recurring and usage total (allowance
+  taken off, flat price) into an unlogged table;
+- the bill run (`bill_run_start`, this process, chunks of --chunk accounts): bills with their
+  lines (recurring, one-time, usage, discounts, tax), usage marked billed, numbers assigned;
+and prints both, accounts/s and the ratio (goal <= 2x). Each invocation first removes the
+bench accounts' bills of an earlier invocation, so it can be run again.
+"""
+
+import argparse
+import time
+from datetime import UTC, datetime
+
+from common import django_on_bench_database
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/telco_bench_bill_run"
+PREFIX = "BN"
+EVENTS_PER_PRICE = 4
+
+
+def _columns(model, exprs: dict, template: str | None) -> tuple[str, str, list]:
+    """The INSERT column list, SELECT list and its parameters for `model`: `exprs` (column ->
+    SQL, or (SQL, parameters)) first, the template row's value (`template` alias) or else the
+    field's default for the others."""
+    from django.db import connection
+
+    columns, values, params = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column in exprs:
+            expr = exprs[field.column]
+            sql, expr_params = (expr, []) if isinstance(expr, str) else expr
+            values.append(sql)
+            params += expr_params
+        elif template is not None:
+            values.append(f"{template}.{field.column}")
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+    return ", ".join(columns), ", ".join(values), params
+
+
+def build(accounts: int, month_start: datetime) -> list[int]:
+    """The bench's accounts, products and usage (kept if already there); their account ids."""
+    from django.db import connection, transaction
+
+    from billing.models import UsageEvent
+    from catalog.models import ProductOfferingPrice
+    from crm.models import BillingAccount
+    from inventory.models import ProductInstance, Service
+
+    account_table = BillingAccount._meta.db_table
+    product_table = ProductInstance._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {account_table} WHERE account_number LIKE %s ORDER BY id",  # noqa: S608
+            [f"{PREFIX}%"],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) == accounts:
+        return ids
+    if ids:
+        raise SystemExit(f"{len(ids)} bench accounts exist, not {accounts}: use a new database")
+    templates = list(
+        ProductInstance.objects.filter(
+            start_date__isnull=False, parent__isnull=True, status="active"
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    template_account = BillingAccount.objects.order_by("pk").first()
+    with transaction.atomic(), connection.cursor() as cursor:
+        columns, values, params = _columns(
+            BillingAccount,
+            {
+                "account_number": f"'{PREFIX}' || lpad(g::text, 10, '0')",
+                "name": "'Bench account ' || g",
+                "bill_cycle_day": "1",
+                "cycle_specification_id": "NULL",
+                "state": "'active'",
+            },
+            "t",
+        )
+        cursor.execute(
+            f"INSERT INTO {account_table} ({columns}) SELECT {values} "  # noqa: S608
+            f"FROM {account_table} t, generate_series(1, %s) g WHERE t.id = %s",
+            [*params, accounts, template_account.pk],
+        )
+        # One product each (the demo's products in turn), a second one every third account.
+        for offset, every in ((0, 1), (1, 3)):
+            columns, values, params = _columns(
+                ProductInstance,
+                {
+                    "customer_id": "a.customer_id",
+                    "billing_account_id": "a.id",
+                    "status": "'active'",
+                    "start_date": ("%s", [month_start]),
+                    "termination_date": "NULL",
+                    "product_order_id": "''",
+                    "product_order_item_id": "''",
+                },
+                "t",
+            )
+            cursor.execute(
+                f"INSERT INTO {product_table} ({columns}) SELECT {values} "  # noqa: S608
+                f"FROM generate_series(1, %s) g "
+                f"JOIN {account_table} a "
+                f"  ON a.account_number = '{PREFIX}' || lpad(g::text, 10, '0') "
+                f"JOIN unnest(%s::bigint[]) WITH ORDINALITY AS tp(id, n) "
+                f"  ON tp.n = (g + %s) %% %s + 1 "
+                f"JOIN {product_table} t ON t.id = tp.id WHERE g %% %s = 0",
+                [*params, accounts, templates, offset, len(templates), every],
+            )
+        columns, values, params = _columns(
+            UsageEvent,
+            {
+                "event_id": "'bn-' || p.id || '-' || price.id || '-' || k",
+                # Any service: the bench's products have none, and billing reads the product.
+                "service_id": ("%s", [Service.objects.order_by("pk").values("pk")[0]["pk"]]),
+                "product_id": "p.id",
+                "billing_account_id": "p.billing_account_id",
+                "usage_date": ("%s + (k * 6 + p.id %% 5) * interval '1 day'", [month_start]),
+                "rating_group": "price.rating_group",
+                "volume": "round(price.included_allowance * (0.1 + (p.id * 7 + k) %% 10 / 20.0)"
+                " + 1, 3)",
+                "unit": "price.unit_of_measure",
+                "rated_volume": "round(price.included_allowance * (0.1 + (p.id * 7 + k) %% 10 "
+                "/ 20.0) + 1, 3)",
+                "status": "'received'",
+            },
+            None,
+        )
+        cursor.execute(
+            f"INSERT INTO {UsageEvent._meta.db_table} ({columns}) SELECT {values} "  # noqa: S608
+            f"FROM {product_table} p JOIN {account_table} a ON a.id = p.billing_account_id "
+            f"JOIN {ProductOfferingPrice._meta.db_table} price "
+            "  ON price.product_offering_id = p.product_offering_id "
+            "  AND price.price_type = 'usage' AND price.lifecycle_status = 'launched' "
+            f"CROSS JOIN generate_series(1, %s) k WHERE a.account_number LIKE %s",
+            [*params, EVENTS_PER_PRICE, f"{PREFIX}%"],
+        )
+        cursor.execute(
+            f"SELECT id FROM {account_table} WHERE account_number LIKE %s ORDER BY id",  # noqa: S608
+            [f"{PREFIX}%"],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return ids
+
+
+def reset(account_ids: list[int]) -> None:
+    """Undo an earlier invocation's bills of the bench accounts (lines, bills, usage status)."""
+    from django.db import connection, transaction
+
+    from billing.models import AppliedCharge, BillRun, CustomerBill, UsageEvent
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {UsageEvent._meta.db_table} "  # noqa: S608
+            "SET status = 'received', applied_charge_id = NULL WHERE billing_account_id = ANY(%s) AND status = 'billed'",  # noqa: E501
+            [account_ids],
+        )
+        cursor.execute(
+            f"DELETE FROM {AppliedCharge._meta.db_table} WHERE billing_account_id = ANY(%s)",  # noqa: S608
+            [account_ids],
+        )
+        cursor.execute(
+            f"DELETE FROM {CustomerBill._meta.db_table} WHERE billing_account_id = ANY(%s)",  # noqa: S608
+            [account_ids],
+        )
+        BillRun.objects.all().delete()
+
+
+def floor(account_ids: list[int], start: datetime, end: datetime) -> float:
+    """Seconds of one INSERT ... SELECT of every account's recurring + usage total."""
+    from django.db import connection, transaction
+
+    from billing.models import UsageEvent
+    from catalog.models import ProductOfferingPrice
+    from inventory.models import ProductInstance
+
+    price = ProductOfferingPrice._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE UNLOGGED TABLE IF NOT EXISTS bench_bill_floor "
+            "(billing_account_id bigint, total numeric)"
+        )
+        cursor.execute("TRUNCATE bench_bill_floor")
+    began = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO bench_bill_floor
+            SELECT p.billing_account_id, sum(coalesce(r.amount, 0) + coalesce(u.charge, 0))
+            FROM {ProductInstance._meta.db_table} p
+            LEFT JOIN (
+                SELECT product_offering_id, sum(amount) AS amount FROM {price}
+                WHERE price_type = 'recurring' AND lifecycle_status = 'launched' GROUP BY 1
+            ) r ON r.product_offering_id = p.product_offering_id
+            LEFT JOIN (
+                SELECT used.product_id,
+                       sum(greatest(used.volume - pr.included_allowance, 0) * pr.amount) AS charge
+                FROM (
+                    SELECT product_id, rating_group, sum(rated_volume) AS volume
+                    FROM {UsageEvent._meta.db_table}
+                    WHERE billing_account_id = ANY(%(ids)s)
+                      AND usage_date >= %(start)s AND usage_date < %(end)s
+                    GROUP BY 1, 2
+                ) used
+                JOIN {ProductInstance._meta.db_table} up ON up.id = used.product_id
+                JOIN {price} pr ON pr.product_offering_id = up.product_offering_id
+                     AND pr.rating_group = used.rating_group AND pr.price_type = 'usage'
+                     AND pr.lifecycle_status = 'launched'
+                GROUP BY 1
+            ) u ON u.product_id = p.id
+            WHERE p.billing_account_id = ANY(%(ids)s)
+            GROUP BY p.billing_account_id
+            """,  # noqa: S608
+            {"ids": account_ids, "start": start, "end": end},
+        )
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--chunk", type=int, default=1000)
+    args = parser.parse_args()
+    django_on_bench_database(DEFAULT_URL, BILL_RUN_CHUNK_ACCOUNTS=str(args.chunk))
+
+    from django.core.management import call_command
+
+    from billing.models import AppliedCharge, CustomerBill
+    from billing.services import bill_run_start
+    from crm.models import BillingAccount
+    from telco import clock
+
+    if not BillingAccount.objects.exclude(account_number__startswith=PREFIX).exists():
+        print("seeding a small demo for the catalog and the product mix ...", flush=True)
+        call_command("seed_demo", customers=30, skip_bill_run=True, verbosity=0)
+    today = clock.now()
+    this_month = datetime(today.year, today.month, 1, tzinfo=UTC)
+    last_month = datetime(
+        today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1, tzinfo=UTC
+    )
+    began = time.perf_counter()
+    ids = build(args.accounts, last_month)
+    print(f"{len(ids)} bench accounts ready in {time.perf_counter() - began:.1f} s", flush=True)
+    # The demo's own accounts are billed first (and left billed) so the run times the bench's.
+    bill_run_start(as_of=today.date())
+    reset(ids)
+
+    floor_seconds = floor(ids, last_month, this_month)
+    began = time.perf_counter()
+    run = bill_run_start(as_of=today.date())
+    seconds = time.perf_counter() - began
+    bills = CustomerBill.objects.filter(billing_account_id__in=ids).count()
+    lines = AppliedCharge.objects.filter(billing_account_id__in=ids).count()
+    print(
+        f"bill run: {run.accounts_done} accounts, {bills} bills, {lines} lines in {seconds:.2f} s "
+        f"({run.accounts_done / seconds:,.0f} accounts/s), state {run.state}"
+    )
+    print(f"floor (one INSERT ... SELECT of recurring + usage totals): {floor_seconds:.2f} s")
+    print(f"ratio: {seconds / floor_seconds:.1f}x the floor (goal <= 2x)")
+
+
+if __name__ == "__main__":
+    main()

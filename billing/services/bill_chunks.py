@@ -1,0 +1,449 @@
+"""Billing a chunk of accounts at once: the chunk's products, bills, suspensions, prices,
+unbilled usage and SLA credits are read in a fixed number of queries, every account-period is
+rated in memory by the same rules as one account's bill (`rating.period_lines`), and the bills,
+their lines and the usage they charge are written in a few bulk statements, numbered in one.
+
+An account with late usage (unbilled usage dated in a period already billed, which re-rates
+that period) is rare: it is billed on its own by `account_bill`, in the chunk's transaction.
+"""
+
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Model
+
+from billing.choices import UsageStatus
+from billing.models import (
+    AppliedCharge,
+    BillRun,
+    BillSequence,
+    CustomerBill,
+    Payment,
+    SlaCredit,
+    UsageEvent,
+)
+from billing.services.bills import BILL_SEQUENCE, BILLABLE_STATUSES, PAYMENT_TERMS, account_bill
+from billing.services.charges import ChargeLine
+from billing.services.credits import sla_credit_line, unbilled_sla_credits
+from billing.services.payments import apply_account_credit
+from billing.services.periods import account_periods
+from billing.services.rating import UNBILLED_USAGE, check_currency, period_lines
+from catalog.selectors import launched_prices_of, price_valid_at
+from inventory import selectors as inventory_selectors
+from inventory.choices import ProductStatus
+from telco import clock
+from telco.exceptions import DomainError
+from telco.money import round_money
+
+logger = logging.getLogger(__name__)
+
+# (usage event id, product id, rating group, rated volume, usage date)
+Event = tuple[int, int, str, Decimal, datetime]
+
+# The usage events a chunk charges and the line that charges each, copied in per chunk.
+CHARGED_USAGE_TABLE_SQL = """
+CREATE TEMPORARY TABLE IF NOT EXISTS bill_run_charged_usage (event bigint, line bigint)
+ON COMMIT DELETE ROWS
+"""
+USAGE_BILLED_SQL = f"""
+UPDATE {UsageEvent._meta.db_table} AS usage SET status = %s, applied_charge_id = charged.line
+FROM bill_run_charged_usage AS charged WHERE usage.id = charged.event
+"""  # noqa: S608 - table names come from model metadata; every value is a parameter
+
+# The bills `ids` numbered in id order after the series' last value, bumped once for them all.
+NUMBER_BILLS_SQL = f"""
+WITH bumped AS (
+    UPDATE {BillSequence._meta.db_table} SET last_value = last_value + %(count)s
+    WHERE name = %(series)s RETURNING last_value - %(count)s AS base
+), numbered AS (
+    SELECT bill.id, bumped.base + row_number() OVER (ORDER BY bill.id) AS value
+    FROM {CustomerBill._meta.db_table} AS bill, bumped WHERE bill.id = ANY(%(ids)s)
+)
+UPDATE {CustomerBill._meta.db_table} AS bill
+SET bill_no = %(series)s || '-' || CASE WHEN numbered.value < 1000000
+    THEN lpad(numbered.value::text, 6, '0') ELSE numbered.value::text END
+FROM numbered WHERE bill.id = numbered.id
+"""  # noqa: S608 - see USAGE_BILLED_SQL
+
+
+@dataclass
+class ChunkOutcome:
+    """What billing a chunk did: accounts billed (or with nothing to bill), accounts that could
+    not be billed with the reason, and how many bills it made."""
+
+    billed: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    bills_created: int = 0
+    # Of those, made by `account_bill` (late usage), which counts them on the run itself.
+    bills_made_alone: int = 0
+
+
+class _LateUsage(Exception):
+    """The account has unbilled usage of a period already billed: bill it on its own."""
+
+
+@dataclass
+class _ChunkReads:
+    """Everything the chunk's accounts are rated from, read once."""
+
+    products: dict[int, list[Model]]
+    periods: dict[int, list[tuple[datetime, datetime]]]
+    suspended: dict[int, list[tuple[datetime, datetime | None]]]
+    prices: dict[int | None, list[Model]]
+    usage: dict[int, list[Event]]
+    credits: dict[int, list[SlaCredit]]
+    _in_force: dict = field(default_factory=dict)
+
+    def prices_at(self, product: Model, at: datetime) -> list[Model]:
+        """The prices of the product's offering in force at `at` (cached per offering, instant)."""
+        key = (product.product_offering_id, at)
+        if key not in self._in_force:
+            self._in_force[key] = [
+                price
+                for price in self.prices.get(product.product_offering_id, ())
+                if price_valid_at(price, at)
+            ]
+        return self._in_force[key]
+
+
+def _read_chunk(accounts: list[Model], as_of: date) -> _ChunkReads | None:
+    """The chunk's rows in six queries; None when no account has a period to bill."""
+    ids = [account.pk for account in accounts]
+    products = defaultdict(list)
+    for product in inventory_selectors.started_products().filter(
+        billing_account_id__in=ids, status__in=BILLABLE_STATUSES
+    ):
+        products[product.billing_account_id].append(product)
+    billed = defaultdict(list)
+    for account_id, start, end in CustomerBill.objects.filter(
+        billing_account_id__in=ids
+    ).values_list("billing_account_id", "period_start", "period_end"):
+        billed[account_id].append((start, end))
+    periods = {}
+    for account in accounts:
+        if account.pk in products:
+            due = account_periods(
+                bill_cycle_day=account.bill_cycle_day,
+                since=min(p.start_date for p in products[account.pk]),
+                billed=billed[account.pk],
+                as_of=as_of,
+            )
+            if due:
+                periods[account.pk] = due
+    if not periods:
+        return None
+    in_scope = [p for account_id in periods for p in products[account_id]]
+    product_ids = [p.pk for p in in_scope]
+    account_of = {p.pk: p.billing_account_id for p in in_scope}
+    until = max(end for due in periods.values() for _, end in due)
+    prices = defaultdict(list)
+    for price in launched_prices_of({p.product_offering_id for p in in_scope}):
+        prices[price.product_offering_id].append(price)
+    usage = defaultdict(list)
+    rows = (
+        UsageEvent.objects.select_for_update()
+        .filter(product_id__in=product_ids, usage_date__lt=until, status__in=UNBILLED_USAGE)
+        .values_list("id", "product_id", "rating_group", "rated_volume", "usage_date")
+        .order_by("id")
+    )
+    for row in rows:
+        usage[account_of[row[1]]].append(row)
+    credits = defaultdict(list)
+    for credit in (
+        unbilled_sla_credits()
+        .select_for_update(of=("self",))
+        .filter(product_id__in=product_ids, period_end__lte=until)
+        .order_by("id")
+    ):
+        credits[account_of[credit.product_id]].append(credit)
+    return _ChunkReads(
+        products=products,
+        periods=periods,
+        suspended=inventory_selectors.product_status_intervals(
+            product_ids, status=ProductStatus.SUSPENDED, before=until
+        ),
+        prices=prices,
+        usage=usage,
+        credits=credits,
+    )
+
+
+def _rate_account(
+    account: Model, reads: _ChunkReads
+) -> tuple[list[tuple[datetime, datetime, list[ChargeLine]]], Exception | None]:
+    """The account's bills to make, period by period as `account_bill` would, and the error
+    that stopped it (the periods before it are still billed). `_LateUsage` if it has late
+    usage."""
+    products = reads.products[account.pk]
+    by_id = {p.pk: p for p in products}
+    events = reads.usage.get(account.pk, [])
+    credits = reads.credits.get(account.pk, [])
+    rated = []
+    for start, end in reads.periods[account.pk]:
+        due = [event for event in events if event[4] < end]
+        if any(event[4] < start for event in due):
+            raise _LateUsage
+        usage = defaultdict(list)
+        for event_id, product_id, rating_group, volume, _ in due:
+            usage[(product_id, rating_group)].append((event_id, volume))
+        try:
+            lines = period_lines(
+                account=account,
+                products=products,
+                start=start,
+                end=end,
+                usage=usage,
+                suspended=reads.suspended,
+                prices_at=reads.prices_at,
+            )
+            lines += [
+                sla_credit_line(credit=credit, product=by_id[credit.product_id])
+                for credit in credits
+                if credit.period_end <= end
+            ]
+            check_currency(account=account, lines=lines)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as error:  # noqa: BLE001 - one account's failure must not stop the others
+            return rated, error
+        if not lines:
+            continue
+        credits = [credit for credit in credits if credit.period_end > end]
+        charged = {event_id for line in lines for event_id in line.usage_ids}
+        events = [event for event in events if event[0] not in charged]
+        rated.append((start, end, lines))
+    return rated, None
+
+
+def failure_reason(error: Exception) -> str:
+    """How a bill run records an account's failure."""
+    reason = error.message if isinstance(error, DomainError) else str(error)
+    return f"{type(error).__name__}: {reason}"[:2000]
+
+
+def _charge(account: Model, line: ChargeLine, start, end, tax_rate: Decimal) -> dict:
+    """One bill line's row, rounded to the account's currency and taxed."""
+    net = round_money(line.amount, account.currency)
+    tax = round_money(net * tax_rate, account.currency)
+    covered_from, covered_until = line.coverage or (start, end)
+    return {
+        "billing_account_id": account.pk,
+        "product_id": line.product.pk,
+        "charge_type": line.charge_type,
+        "name": line.name,
+        "description": line.description,
+        "period_start": covered_from,
+        "period_end": covered_until,
+        "quantity": line.quantity,
+        "unit": line.unit,
+        "currency": account.currency,
+        "tax_rate": tax_rate,
+        "tax_excluded_amount": net,
+        "tax_amount": tax,
+        "tax_included_amount": net + tax,
+        "charge_key": line.charge_key,
+        "date": line.date,
+    }
+
+
+def _next_ids(model, count: int) -> list[int]:
+    """`count` ids from the model's id sequence, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy(model, rows: list[dict]) -> None:
+    """COPY the rows (column -> value; the model's default for a column a row leaves out) into
+    the model's table: one statement for any number of rows."""
+    if not rows:
+        return
+    fields = [field for field in model._meta.concrete_fields]
+    defaults = {
+        field.column: field.get_db_prep_save(field.get_default(), connection)
+        for field in fields
+        if field.column not in rows[0]
+    }
+    columns = [field.column for field in fields]
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    sql = f"COPY {model._meta.db_table} ({names}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([row[c] if c in row else defaults[c] for c in columns])
+
+
+def _write_bills(
+    rated: list[tuple[Model, datetime, datetime, list[ChargeLine]]], bill_run: BillRun | None
+) -> list[int]:
+    """Copy in the bills (numbered later, `number_bills`) and their lines, mark the usage they
+    charge billed: a few statements whatever the chunk holds. The bills' ids, in order."""
+    if not rated:
+        return []
+    tax_rate = Decimal(settings.BILLING_TAX_RATE)
+    bill_date = clock.now()
+    postgres = connection.vendor == "postgresql"
+    line_count = sum(len(lines) for *_, lines in rated)
+    if postgres:
+        bill_ids = _next_ids(CustomerBill, len(rated))
+        line_ids = iter(_next_ids(AppliedCharge, line_count))
+    else:  # placeholders, see `_write_rows_orm`
+        bill_ids = list(range(-1, -len(rated) - 1, -1))
+        line_ids = iter(range(-1, -line_count - 1, -1))
+    bills, charges, charged = [], [], []
+    for bill_id, (account, start, end, lines) in zip(bill_ids, rated, strict=True):
+        net_total = tax_total = Decimal(0)
+        for line in lines:
+            charge = _charge(account, line, start, end, tax_rate)
+            charge["id"] = next(line_ids)
+            charge["bill_id"] = bill_id
+            charges.append(charge)
+            net_total += charge["tax_excluded_amount"]
+            tax_total += charge["tax_amount"]
+            charged += [(event_id, charge["id"]) for event_id in line.usage_ids]
+        bills.append(
+            {
+                "id": bill_id,
+                "billing_account_id": account.pk,
+                # Unique until `number_bills` gives the chunk's bills their numbers.
+                "bill_no": f"~{bill_id}",
+                "period_start": start,
+                "period_end": end,
+                "bill_date": bill_date,
+                "payment_due_date": bill_date + PAYMENT_TERMS,
+                "currency": account.currency,
+                "tax_excluded_amount": net_total,
+                "tax_amount": tax_total,
+                "tax_included_amount": net_total + tax_total,
+                "remaining_amount": max(net_total + tax_total, Decimal(0)),
+                "bill_run_id": bill_run.pk if bill_run is not None else None,
+                "last_update": bill_date,
+            }
+        )
+    if not postgres:
+        return _write_rows_orm(bills, charges, charged)
+    _copy(CustomerBill, bills)
+    _copy(AppliedCharge, charges)
+    if charged:
+        with connection.cursor() as cursor:
+            cursor.execute(CHARGED_USAGE_TABLE_SQL)
+            with cursor.cursor.copy("COPY bill_run_charged_usage (event, line) FROM STDIN") as copy:
+                for row in charged:
+                    copy.write_row(row)
+            cursor.execute(USAGE_BILLED_SQL, [UsageStatus.BILLED])
+    return bill_ids
+
+
+def _write_rows_orm(bills: list[dict], charges: list[dict], charged: list[tuple]) -> list[int]:
+    """`_write_bills` where there is no COPY (the embedded demo's SQLite): the ORM's bulk
+    inserts, the placeholder ids replaced by the ones the database gave."""
+    made = [
+        CustomerBill(**{**row, "id": None, "bill_no": f"~{uuid.uuid4().hex[:19]}"}) for row in bills
+    ]
+    CustomerBill.objects.bulk_create(made)
+    bill_of = {row["id"]: bill.pk for row, bill in zip(bills, made, strict=True)}
+    lines = [
+        AppliedCharge(**{**row, "id": None, "bill_id": bill_of[row["bill_id"]]}) for row in charges
+    ]
+    AppliedCharge.objects.bulk_create(lines)
+    line_of = {row["id"]: line.pk for row, line in zip(charges, lines, strict=True)}
+    events = defaultdict(list)
+    for event_id, line_id in charged:
+        events[line_of[line_id]].append(event_id)
+    for line_id, event_ids in events.items():
+        UsageEvent.objects.filter(pk__in=event_ids).update(
+            status=UsageStatus.BILLED, applied_charge_id=line_id
+        )
+    return [bill.pk for bill in made]
+
+
+def number_bills(bill_ids: list[int]) -> None:
+    """Give the bills the next numbers of the series, in id order, in one statement: the
+    sequence row is bumped once for them all (and stays locked until the caller commits, so
+    numbers are gap-free and never shared)."""
+    if not bill_ids:
+        return
+    BillSequence.objects.get_or_create(name=BILL_SEQUENCE)
+    if connection.vendor != "postgresql":  # the embedded demo: one bill at a time
+        sequence = BillSequence.objects.select_for_update().get(name=BILL_SEQUENCE)
+        for offset, bill_id in enumerate(bill_ids, start=1):
+            number = f"{BILL_SEQUENCE}-{sequence.last_value + offset:06d}"
+            CustomerBill.objects.filter(pk=bill_id).update(bill_no=number)
+        sequence.last_value += len(bill_ids)
+        sequence.save(update_fields=["last_value"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            NUMBER_BILLS_SQL,
+            {"count": len(bill_ids), "series": BILL_SEQUENCE, "ids": bill_ids},
+        )
+
+
+def bill_chunk_accounts(
+    *,
+    accounts: list[Model],
+    as_of: date,
+    bill_run: BillRun | None,
+) -> ChunkOutcome:
+    """Bill every period ended by `as_of` of the accounts (crm's billing accounts, locked by
+    the caller, in id order) in the caller's transaction. An account that cannot be billed
+    keeps the bills of its periods before the failing one and is reported in `failed`."""
+    outcome = ChunkOutcome()
+    reads = _read_chunk(accounts, as_of)
+    if reads is None:
+        outcome.billed = [account.pk for account in accounts]
+        return outcome
+    rated, alone = [], []
+    for account in accounts:
+        if account.pk not in reads.periods:
+            outcome.billed.append(account.pk)
+            continue
+        try:
+            periods, error = _rate_account(account, reads)
+        except _LateUsage:
+            alone.append(account)
+            continue
+        rated += [(account, start, end, lines) for start, end, lines in periods]
+        if error is None:
+            outcome.billed.append(account.pk)
+        else:
+            logger.warning("Bill run could not bill account %s: %s", account.pk, error)
+            outcome.failed[account.pk] = failure_reason(error)
+    for account in alone:
+        try:
+            made = len(account_bill(account=account, as_of=as_of, bill_run=bill_run))
+            outcome.bills_created += made
+            outcome.bills_made_alone += made
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as error:  # noqa: BLE001 - one account's failure must not stop the others
+            logger.exception("Bill run could not bill account %s", account.pk)
+            outcome.failed[account.pk] = failure_reason(error)
+        else:
+            outcome.billed.append(account.pk)
+    bill_ids = _write_bills(rated, bill_run)
+    # Account credit (unallocated payments) pays the new bills, oldest first, as one bill's.
+    with_credit = set(
+        Payment.objects.filter(
+            billing_account_id__in={account.pk for account, *_ in rated},
+            unallocated_amount__gt=0,
+        ).values_list("billing_account_id", flat=True)
+    )
+    if with_credit:
+        for bill in (
+            CustomerBill.objects.filter(pk__in=bill_ids, billing_account_id__in=with_credit)
+            .select_related("billing_account")
+            .order_by("pk")
+        ):
+            apply_account_credit(account=bill.billing_account, bill=bill)
+    number_bills(bill_ids)
+    outcome.bills_created += len(bill_ids)
+    return outcome
