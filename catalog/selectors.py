@@ -189,3 +189,27 @@ def sla_of_offering(*, offering_id: int) -> ServiceLevelAgreement | None:
 def offering_ids_with_sla() -> QuerySet:
     """The ids of the offerings that carry SLA terms (a subquery: `product_offering_id__in=`)."""
     return ServiceLevelAgreement.objects.values("offering_id")
+
+
+def offering_product_lines() -> dict[int, str]:
+    """Each offering's product line (offering id -> name): the top-level category above its
+    first category. Offerings in no category are absent. Two queries, whatever the catalog."""
+    categories = {
+        pk: (parent_id, name)
+        for pk, parent_id, name in Category.objects.values_list("id", "parent_id", "name")
+    }
+
+    def top(category_id: int) -> str:
+        seen = set()
+        while categories[category_id][0] is not None and category_id not in seen:
+            seen.add(category_id)
+            category_id = categories[category_id][0]
+        return categories[category_id][1]
+
+    lines: dict[int, str] = {}
+    memberships = ProductOffering.categories.through.objects.order_by(
+        "productoffering_id", "category_id"
+    ).values_list("productoffering_id", "category_id")
+    for offering_id, category_id in memberships:
+        lines.setdefault(offering_id, top(category_id))
+    return lines

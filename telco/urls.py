@@ -22,6 +22,7 @@ urlpatterns = [
     path("noc/activation/", include("orders.urls_noc")),
     path("noc/inventory/", include("inventory.urls")),
     path("noc/", include("assurance.urls")),
+    path("finance/", include("billing.urls_finance")),
     # TM Forum APIs, each app under its own /tmf-api/<apiName>/v4/ base paths.
     path("", include("catalog.api.urls")),
     path("", include("crm.api.urls")),
