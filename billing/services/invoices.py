@@ -20,6 +20,8 @@ from crm.choices import PaymentMethod
 # Part of each file's name: a new layout (template) is rendered again rather than served stale.
 INVOICE_LAYOUT = "1"
 STORAGE_ALIAS = "invoices"
+# The last line of every complete PDF file.
+PDF_END = b"%%EOF"
 
 
 def invoice_bills() -> QuerySet[CustomerBill]:
@@ -98,7 +100,11 @@ def invoice_pdf(*, bill: CustomerBill) -> bytes:
     name = invoice_file_name(bill)
     if storage.exists(name):
         with storage.open(name, "rb") as stored:
-            return stored.read()
+            pdf = stored.read()
+        # A file another request is still writing is incomplete: render this one afresh.
+        if pdf.rstrip().endswith(PDF_END):
+            return pdf
+        return invoice_render(bill=bill)
     pdf = invoice_render(bill=bill)
     saved = storage.save(name, ContentFile(pdf))
     if saved != name:

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from pypdf import PdfReader
 
@@ -89,6 +90,14 @@ def test_each_bill_is_rendered_once_then_served_from_storage(bill, django_assert
         again = invoice_pdf(bill=bill)
     assert again == first
     assert first.startswith(b"%PDF-")
+
+
+def test_a_stored_file_still_being_written_is_not_served(bill):
+    storages["invoices"].save(invoice_file_name(bill), ContentFile(b"%PDF-1.7\n1 0 obj"))
+
+    text = pdf_text(invoice_pdf(bill=bill))
+
+    assert "Total due 80.38 EUR" in text
 
 
 def test_the_portal_invoice_page_links_the_pdf_download(bill, agent_client):
