@@ -1,5 +1,7 @@
 # Usage at volume: conflicting arrivals of a stored eventId are kept as rejected records that
-# point at the record stored first; rejected usage is indexed for operations' list.
+# point at the record stored first; rejected usage is indexed for operations' list; fewer
+# indexes and no per-row foreign-key triggers to maintain on each of millions of inserts (bulk
+# ingest key-share locks the rows a batch references once).
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -23,6 +25,7 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="conflicts",
                 to="billing.usageevent",
+                db_index=False,
             ),
         ),
         migrations.AlterField(
@@ -49,5 +52,91 @@ class Migration(migrations.Migration):
                 fields=["rejection_reason", "received_at"],
                 name="usage_rejected",
             ),
+        ),
+        migrations.AlterField(
+            model_name="usageevent",
+            name="applied_charge",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="usage_events",
+                to="billing.appliedcharge",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="usageevent",
+            name="billing_account",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="crm.billingaccount",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="usageevent",
+            name="event_id",
+            field=models.CharField(blank=True, max_length=80, null=True),
+        ),
+        migrations.AlterField(
+            model_name="usageevent",
+            name="product",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="usage",
+                to="inventory.productinstance",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="usageevent",
+            name="service",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="usage",
+                to="inventory.service",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="usageevent",
+            name="usage_specification",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="usage",
+                to="billing.usagespecification",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="usageevent",
+            index=models.Index(
+                condition=models.Q(("applied_charge__isnull", False)),
+                fields=["applied_charge"],
+                name="usage_charged",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="usageevent",
+            index=models.Index(
+                condition=models.Q(("duplicate_of__isnull", False)),
+                fields=["duplicate_of"],
+                name="usage_conflicts",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="usageevent",
+            constraint=models.UniqueConstraint(fields=("event_id",), name="usage_event_id_unique"),
         ),
     ]

@@ -45,21 +45,43 @@ class UsageEvent(models.Model):
     """
 
     # Null only on a rejected record that came without one (it cannot be deduplicated), or on a
-    # conflicting arrival of an eventId already stored (see `reported_event_id`).
-    event_id = models.CharField(max_length=80, unique=True, null=True, blank=True)
+    # conflicting arrival of an eventId already stored (see `reported_event_id`). Unique by a
+    # constraint (no second, LIKE-pattern index to maintain on every insert).
+    event_id = models.CharField(max_length=80, null=True, blank=True)
+    # No foreign-key constraints in the database on the references ingest fills (service,
+    # product, account, specification): bulk ingest key-share locks the rows a batch names once
+    # instead of a trigger per record (see billing.services.usage_bulk); deletes are PROTECTed
+    # by the ORM. The product is indexed by the (product, rating group, date) index.
     service = models.ForeignKey(
-        Service, on_delete=models.PROTECT, related_name="usage", null=True, blank=True
+        Service,
+        on_delete=models.PROTECT,
+        related_name="usage",
+        null=True,
+        blank=True,
+        db_constraint=False,
     )
     product = models.ForeignKey(
-        ProductInstance, on_delete=models.PROTECT, related_name="usage", null=True, blank=True
+        ProductInstance,
+        on_delete=models.PROTECT,
+        related_name="usage",
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
     )
     billing_account = models.ForeignKey(
-        BillingAccount, on_delete=models.PROTECT, null=True, blank=True
+        BillingAccount, on_delete=models.PROTECT, null=True, blank=True, db_constraint=False
     )
     usage_date = models.DateTimeField(null=True, blank=True)
     usage_type = models.CharField(max_length=20, default="data")
     usage_specification = models.ForeignKey(
-        UsageSpecification, on_delete=models.PROTECT, null=True, blank=True, related_name="usage"
+        UsageSpecification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage",
+        db_constraint=False,
+        db_index=False,
     )
     rating_group = models.CharField(max_length=60, blank=True)
     volume = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
@@ -79,7 +101,12 @@ class UsageEvent(models.Model):
     # belongs to `duplicate_of`, the record stored first.
     reported_event_id = models.CharField(max_length=80, blank=True)
     duplicate_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="conflicts"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conflicts",
+        db_index=False,  # indexed where set (usage_conflicts)
     )
     received_at = models.DateTimeField(default=clock.now)
     # The bill line that charged this event (set by the bill run): traces usage to the invoice.
@@ -89,6 +116,7 @@ class UsageEvent(models.Model):
         null=True,
         blank=True,
         related_name="usage_events",
+        db_index=False,  # indexed where set (usage_charged): most rows wait for their bill
     )
 
     class Meta:
@@ -106,8 +134,19 @@ class UsageEvent(models.Model):
                 condition=Q(status="rejected"),
                 name="usage_rejected",
             ),
+            models.Index(
+                fields=["applied_charge"],
+                condition=Q(applied_charge__isnull=False),
+                name="usage_charged",
+            ),
+            models.Index(
+                fields=["duplicate_of"],
+                condition=Q(duplicate_of__isnull=False),
+                name="usage_conflicts",
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["event_id"], name="usage_event_id_unique"),
             models.CheckConstraint(condition=Q(volume__gte=0), name="usage_volume_not_negative"),
             # A record the bill run may charge has everything rating needs.
             models.CheckConstraint(

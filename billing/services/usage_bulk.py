@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billing.choices import (
     REPROCESSABLE_REJECTIONS,
@@ -38,9 +38,9 @@ from billing.services.usage import parse_volume
 from billing.services.usage_bulk_sql import (
     ANSWERS_SQL,
     COUNTS_SQL,
-    DECIDED,
     INSERT_SQL,
     KEYS_SQL,
+    LOCK_SQL,
     PRICES_SQL,
     RACE_SQL,
     REPROCESS_LOAD_SQL,
@@ -212,8 +212,9 @@ def _require_postgresql() -> None:
 def _decide(cursor, *, against_stored: bool) -> None:
     """Keys, suspensions, prices and the decision of every staging row."""
     parameters = {"billable": list(BILLABLE_STATUSES), "suspended": "suspended"}
-    cursor.execute(f"ANALYZE {STAGING}")
     cursor.execute(KEYS_SQL, parameters)
+    for statement in LOCK_SQL:
+        cursor.execute(statement)
     cursor.execute(SUSPENDED_SQL, parameters)
     cursor.execute(PRICES_SQL)
     if against_stored:
@@ -276,6 +277,8 @@ def usage_bulk_ingest(rows: Iterable[UsageRow], *, detail: bool = True) -> Usage
         result.received = _staging_load(cursor, rows)
         if result.received:
             cursor.execute("SET LOCAL work_mem = '64MB'")
+            # Each row's computed values are its own: caching them by input only costs.
+            cursor.execute("SET LOCAL enable_memoize = off")
             _decide(cursor, against_stored=True)
             cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {TWINS})")  # noqa: S608
             if cursor.fetchone()[0]:
@@ -284,29 +287,32 @@ def usage_bulk_ingest(rows: Iterable[UsageRow], *, detail: bool = True) -> Usage
             _count(cursor, result)
             result.answers = _answers(cursor, detail=detail)
             cursor.execute("SET LOCAL work_mem TO DEFAULT")
+            cursor.execute("SET LOCAL enable_memoize TO DEFAULT")
         # Dropped here too: inside an outer transaction, ON COMMIT comes too late for the next.
         _temporary_drop(cursor)
     return result
 
 
 def _store(cursor) -> None:
-    """The INSERT; if a concurrent twin stored one of the created rows first, that row becomes
-    a replay or a conflict and the conflicts are inserted."""
-    cursor.execute(f"SELECT count(*) FROM {DECIDED} WHERE id IS NOT NULL")  # noqa: S608
-    expected = cursor.fetchone()[0]
+    """The INSERT. If a concurrent batch stored one of the created eventIds first (a unique
+    violation, raised once that batch commits), the row becomes a replay or a conflict of
+    the stored one and the INSERT runs again."""
     parameters = {
         "received": UsageStatus.RECEIVED,
         "rejected": UsageStatus.REJECTED,
         "conflict": UsageRejectionReason.DUPLICATE_EVENT_CONFLICT,
         "now": clock.now(),
     }
-    cursor.execute(INSERT_SQL.format(only=""), parameters)
-    if cursor.fetchone()[0] == expected:
-        return
-    cursor.execute(RACE_SQL)
-    raced = [position for (position,) in cursor.fetchall()]
-    only = "AND position = ANY(%(raced)s)"
-    cursor.execute(INSERT_SQL.format(only=only), {**parameters, "raced": raced})
+    while True:
+        try:
+            with transaction.atomic():
+                cursor.execute(INSERT_SQL, parameters)
+        except IntegrityError:
+            cursor.execute(RACE_SQL)
+            if not cursor.fetchall():
+                raise  # not a twin: a rule of the table the decision missed
+        else:
+            return
 
 
 @dataclass

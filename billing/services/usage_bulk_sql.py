@@ -70,14 +70,52 @@ SUSPENDED_SQL = f"""
     WHERE to_state = %(suspended)s
 """  # noqa: S608 - see KEYS_SQL
 
+# The usage prices of the batch's offerings as disjoint windows [since, until) per offering and
+# rating group, each with the unit of the price that applies then (the lowest id of those in
+# force, as `usage_price` picks): one hash join per row finds its price.
 PRICES_SQL = f"""
     CREATE TEMP TABLE {PRICES} ON COMMIT DROP AS
-    SELECT id, product_offering_id AS offering_id, rating_group, unit_of_measure,
-           valid_from, valid_to
-    FROM {PRICE}
-    WHERE price_type = 'usage' AND lifecycle_status = 'launched'
-      AND product_offering_id IN (SELECT offering_id FROM {KEYS})
+    WITH price AS (
+        SELECT id, product_offering_id AS offering_id, rating_group, unit_of_measure,
+               valid_from, valid_to
+        FROM {PRICE}
+        WHERE price_type = 'usage' AND lifecycle_status = 'launched'
+          AND product_offering_id IN (SELECT offering_id FROM {KEYS})
+    ),
+    bound AS (
+        SELECT offering_id, rating_group, valid_from AS at FROM price
+        UNION
+        SELECT offering_id, rating_group, valid_to FROM price WHERE valid_to IS NOT NULL
+    ),
+    window_ AS (
+        SELECT offering_id, rating_group, at AS since,
+               lead(at) OVER (PARTITION BY offering_id, rating_group ORDER BY at) AS until
+        FROM bound
+    )
+    SELECT * FROM (
+        SELECT w.offering_id, w.rating_group, w.since, w.until,
+               (SELECT p.unit_of_measure FROM price p
+                WHERE p.offering_id = w.offering_id AND p.rating_group = w.rating_group
+                  AND p.valid_from <= w.since AND (p.valid_to IS NULL OR p.valid_to > w.since)
+                ORDER BY p.id LIMIT 1) AS unit_of_measure
+        FROM window_ w
+    ) priced
+    WHERE unit_of_measure IS NOT NULL
 """  # noqa: S608 - see KEYS_SQL
+
+ACCOUNT = UsageEvent._meta.get_field("billing_account").related_model._meta.db_table
+# The rows a batch references, key-share locked once (what a foreign-key trigger would do for
+# every record): none can be deleted, nor its key changed, before the batch commits.
+_LOCKED = (
+    (SERVICE, f"SELECT service_id FROM {KEYS}"),  # noqa: S608
+    (PRODUCT, f"SELECT product_id FROM {KEYS}"),  # noqa: S608
+    (ACCOUNT, f"SELECT account_id FROM {KEYS}"),  # noqa: S608
+    (SPECIFICATION, f"SELECT DISTINCT specification_id FROM {STAGING}"),  # noqa: S608
+)
+LOCK_SQL = [
+    f"SELECT 1 FROM {table} WHERE id IN ({ids}) ORDER BY id FOR KEY SHARE"  # noqa: S608
+    for table, ids in _LOCKED
+]
 
 TWINS_SQL = f"""
     CREATE TEMP TABLE {TWINS} ON COMMIT DROP AS
@@ -106,16 +144,7 @@ def _reason_sql() -> str:
     staging row `s`, its key `k`, specification `spec` and price `price`; NULL when it can."""
     units = ", ".join(UNIT_BYTES)
     unit_list = ", ".join(f"'{unit}'" for unit in UNIT_BYTES)
-    missing = (
-        "concat_ws(', ', "
-        "CASE WHEN s.usage_date IS NULL THEN 'usageDate' END, "
-        "CASE WHEN s.event_id = '' THEN 'usageCharacteristic.eventId' END, "
-        "CASE WHEN s.service_ref = '' THEN 'usageCharacteristic.serviceId' END, "
-        "CASE WHEN s.volume IS NULL THEN 'usageCharacteristic.volume' END, "
-        "CASE WHEN s.unit = '' THEN 'usageCharacteristic.unit' END, "
-        "CASE WHEN s.rating_group = '' THEN 'usageCharacteristic.ratingGroup' END)"
-    )
-    rated = _rated_sql()
+    rated, missing = "calc.rated", "calc.missing"
     at = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
     suspended = (
         f"k.was_suspended AND EXISTS (SELECT 1 FROM {SUSPENDED} h "  # noqa: S608 - names
@@ -184,22 +213,34 @@ def _reason_sql() -> str:
     return f"CASE {reason} END AS reason, CASE {message} END AS message"
 
 
-def _rated_sql() -> str:
+def _calculated_sql() -> str:
+    """Per row, computed once (OFFSET 0 keeps the planner from inlining them into every use):
+    the volume in the price's unit, rounded half-even (`calc.rated`), and the names of the
+    attributes it lacks (`calc.missing`, '' when none)."""
+    missing = (
+        "concat_ws(', ', "
+        "CASE WHEN s.usage_date IS NULL THEN 'usageDate' END, "
+        "CASE WHEN s.event_id = '' THEN 'usageCharacteristic.eventId' END, "
+        "CASE WHEN s.service_ref = '' THEN 'usageCharacteristic.serviceId' END, "
+        "CASE WHEN s.volume IS NULL THEN 'usageCharacteristic.volume' END, "
+        "CASE WHEN s.unit = '' THEN 'usageCharacteristic.unit' END, "
+        "CASE WHEN s.rating_group = '' THEN 'usageCharacteristic.ratingGroup' END)"
+    )
     factor = f"{_units_factor('s.unit')} / {_units_factor('price.unit_of_measure')}"
-    return _quantize_half_even(f"s.volume * {factor}")
+    rated = _quantize_half_even(f"s.volume * {factor}")
+    return f"""LEFT JOIN LATERAL (
+            SELECT {rated} AS rated, {missing} AS missing OFFSET 0
+        ) calc ON TRUE"""
 
 
 def decided_sql(*, against_stored: bool) -> str:
     """Every staging row decided (see the module). Against the stored records and the batch's
     twins when ingesting; alone when reprocessing stored records."""
     reason = _reason_sql()
-    price = f"""LEFT JOIN LATERAL (
-            SELECT pr.unit_of_measure FROM {PRICES} pr
-            WHERE pr.offering_id = k.offering_id AND pr.rating_group = s.rating_group
-              AND pr.valid_from <= s.usage_date
-              AND (pr.valid_to IS NULL OR pr.valid_to > s.usage_date)
-            ORDER BY pr.id LIMIT 1
-        ) price ON TRUE"""  # noqa: S608 - names from code
+    price = f"""LEFT JOIN {PRICES} price
+            ON price.offering_id = k.offering_id AND price.rating_group = s.rating_group
+            AND price.since <= s.usage_date
+            AND (price.until IS NULL OR s.usage_date < price.until)"""  # noqa: S608 - names
     if against_stored:
         as_stored = _same_content("s", "e", STORED_SERVICE, "e.usage_specification_id")
         as_first = _same_content("s", "f", "f.service_ref", "f.specification_id")
@@ -207,7 +248,11 @@ def decided_sql(*, against_stored: bool) -> str:
             WHEN e.id IS NOT NULL THEN CASE WHEN {as_stored} THEN 'replay' ELSE 'conflict' END
             WHEN f.position IS NOT NULL THEN CASE WHEN {as_first} THEN 'replay' ELSE 'conflict' END
             ELSE 'created' END"""
-        joins = f"""LEFT JOIN {USAGE} e ON e.event_id = s.event_id AND s.event_id <> ''
+        # An index probe per row (a hash of the whole usage table would read all of it).
+        joins = f"""LEFT JOIN LATERAL (
+                SELECT * FROM {USAGE} e WHERE e.event_id = s.event_id AND s.event_id <> ''
+                LIMIT 1
+            ) e ON TRUE
             LEFT JOIN (
                 SELECT f.* FROM {TWINS} t JOIN {STAGING} f ON f.position = t.first
             ) f ON f.event_id = s.event_id AND f.position <> s.position"""  # noqa: S608
@@ -223,7 +268,7 @@ def decided_sql(*, against_stored: bool) -> str:
             SELECT s.position, s.event_id, s.service_ref, s.usage_date, s.volume, s.unit,
                    s.rating_group, s.usage_type, spec.id AS specification_id,
                    k.service_id, k.product_id, k.account_id,
-                   {_rated_sql()} AS rated_volume,
+                   calc.rated AS rated_volume,
                    {reference} AS reference_id,
                    {outcome} AS outcome,
                    {reason}
@@ -231,6 +276,7 @@ def decided_sql(*, against_stored: bool) -> str:
             LEFT JOIN {KEYS} k ON k.service_ref = s.service_ref
             LEFT JOIN {SPECIFICATION} spec ON spec.id = s.specification_id
             {price}
+            {_calculated_sql()}
             {joins}
         ) decided
     """  # noqa: S608 - names and reasons from code; every value is a parameter
@@ -243,9 +289,11 @@ TWIN_REFERENCE_SQL = f"""
     WHERE d.event_id = t.event_id AND d.position <> t.first AND d.reference_id IS NULL
 """  # noqa: S608 - see KEYS_SQL
 
+# Every created row and conflicting arrival, with the id it was given (replays have none).
+# A plain INSERT: the rows already stored were found by the decision; a concurrent twin shows
+# as a unique violation, which `_store` resolves.
 INSERT_SQL = f"""
-    WITH stored AS (
-        INSERT INTO {USAGE} (
+    INSERT INTO {USAGE} (
             id, event_id, reported_event_id, duplicate_of_id, service_id, product_id,
             billing_account_id, usage_date, usage_type, usage_specification_id, rating_group,
             volume, unit, rated_volume, status, rejection_reason, rejection_message,
@@ -267,12 +315,7 @@ INSERT_SQL = f"""
                     ELSE COALESCE(message, '') END,
                CASE WHEN service_id IS NULL THEN service_ref ELSE '' END,
                %(now)s
-        FROM {DECIDED} WHERE id IS NOT NULL {{only}}
-        ORDER BY position
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING 1
-    )
-    SELECT count(*) FROM stored
+        FROM {DECIDED} WHERE id IS NOT NULL
 """  # noqa: S608 - see KEYS_SQL
 
 # Created rows another transaction stored first (a concurrent twin): now replays or conflicts.

@@ -16,6 +16,7 @@ from billing.tests.factories import active_product
 from catalog.models import ProductOfferingPrice
 from inventory.choices import ProductStatus
 from inventory.models import ProductStatusChange
+from telco.testing import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +274,16 @@ def test_staging_is_gone_after_a_batch(service_id):
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('pg_temp.usage_decided')")
         assert cursor.fetchone()[0] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_of_the_same_records_store_each_once():
+    product = active_product(start_date=utc(2026, 10, 1))
+    service_id = str(product.services.get().pk)
+    batch = [row(service_id, f"twin-{n}") for n in range(3)]
+    results, errors = run_at_once(lambda: usage_bulk_ingest(batch), times=4)
+
+    assert errors == []
+    assert sorted(r.created for r in results) == [0, 0, 0, 3]
+    assert sorted(r.replays for r in results) == [0, 3, 3, 3]
+    assert UsageEvent.objects.count() == 3
