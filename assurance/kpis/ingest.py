@@ -1,18 +1,19 @@
-"""KPI ingest: a batch goes by COPY into a staging table; its distinct (resource, service,
-metric) keys are resolved once each and their series created if new; the good rows land in the
-samples table in one set-based INSERT whose returned rows feed the 5-minute and hourly rollups in
-the same statement; then the thresholds of the touched series are evaluated. One transaction.
+"""KPI ingest: a batch goes by COPY into a staging table, its rows naming their (resource,
+service, metric) key by a number given as they are copied; the keys are resolved once each and
+their series created if new; the good rows land in the samples table in one set-based INSERT
+whose returned rows feed the 5-minute and hourly rollups in the same statement; then the
+thresholds of the touched series are evaluated. One transaction.
 
 A row names a resource (by id or name) or a service (by id), a metric, a time and a value. Rows
 that cannot be stored (unknown resource, service or metric, no or bad time, outside retention,
 not a number) are rejected with a reason, counted and logged; the others are stored whole. A
 sample sent again is a duplicate, stored once.
 
-Why it is shaped so (a batch of 100,000 rows names a few hundred keys): resolving names per key
-instead of per row, no second copy of the batch (the checks are predicates of the one INSERT),
-rollups added from the rows the INSERT returns instead of re-reading the samples, and no
-per-row foreign-key trigger on the samples (the series a batch writes are key-share locked once,
-which is what that trigger did for every row).
+Why it is shaped so (a batch of 100,000 rows names a few hundred keys): names copied and
+resolved once per key instead of per row, no second copy of the batch (the checks are predicates
+of the one INSERT), rollups added from the rows the INSERT returns instead of re-reading the
+samples, and no per-row foreign-key trigger on samples and rollups (the series a batch writes
+are key-share locked once, which is what that trigger did for every row).
 """
 
 import logging
@@ -34,6 +35,7 @@ SERIES = KpiSeries._meta.db_table
 RESOURCE = KpiSeries._meta.get_field("resource").related_model._meta.db_table
 SERVICE = KpiSeries._meta.get_field("service").related_model._meta.db_table
 STAGING = "kpi_staging"
+BATCH_KEYS = "kpi_batch_keys"
 KEYS = "kpi_keys"
 TOUCHED = rollups.TOUCHED
 # How far ahead of the clock a sample may be stamped (element clocks drift).
@@ -41,7 +43,8 @@ FUTURE_TOLERANCE = timedelta(hours=1)
 # Rejections named in the log line of a batch (all of them are in the result).
 LOGGED_REJECTIONS = 5
 
-COPY_TYPES = ["int4", "text", "text", "text", "timestamptz", "float8"]
+STAGING_TYPES = ["int4", "int4", "timestamptz", "float8"]
+KEY_TYPES = ["int4", "text", "text", "text"]
 # (resource reference or None, service id or None, metric, sampled at, value)
 KpiRow = tuple[str | None, str | None, str, datetime, float]
 
@@ -76,37 +79,58 @@ def _is_postgresql() -> bool:
 
 def _temp_tables_drop(cursor) -> None:
     schema = "pg_temp" if _is_postgresql() else "temp"
-    for table in (STAGING, KEYS, TOUCHED):
+    for table in (STAGING, BATCH_KEYS, KEYS, TOUCHED):
         cursor.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
 
 
 def _staging_create(cursor) -> None:
-    columns = (
-        "position integer, resource_ref text, service_ref text, metric text, "
-        "sampled_at timestamp with time zone, value double precision"
-    )
+    """The batch's rows, each naming its key by number, and its keys (resource, service,
+    metric) as sent: a few hundred names instead of 100,000 copies of them."""
     on_commit = "ON COMMIT DROP" if _is_postgresql() else ""
-    cursor.execute(f"CREATE TEMP TABLE {STAGING} ({columns}) {on_commit}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {STAGING} (position integer, key_id integer, "
+        f"sampled_at timestamp with time zone, value double precision) {on_commit}"
+    )
+    cursor.execute(
+        f"CREATE TEMP TABLE {BATCH_KEYS} (key_id integer, resource_ref text, service_ref text, "
+        f"metric text) {on_commit}"
+    )
 
 
 def _staging_load(cursor, rows: Iterable[KpiRow]) -> int:
-    """COPY the rows into staging (PostgreSQL), else one multi-row insert. Returns the count."""
+    """COPY the rows and their keys into staging (PostgreSQL), else multi-row inserts. Returns
+    the count of rows."""
+    keys: dict[tuple, int] = {}
     count = 0
     if _is_postgresql():
-        sql = f"COPY {STAGING} (position, resource_ref, service_ref, metric, sampled_at, value) "
         # Binary COPY: no text formatting of times and floats on either side.
-        with cursor.cursor.copy(sql + "FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(COPY_TYPES)
+        sql = f"COPY {STAGING} (position, key_id, sampled_at, value) FROM STDIN (FORMAT BINARY)"
+        with cursor.cursor.copy(sql) as copy:
+            copy.set_types(STAGING_TYPES)
             write = copy.write_row
             for count, (resource, service, metric, sampled_at, value) in enumerate(rows, 1):
-                write((count - 1, resource, service, metric, sampled_at, value))
+                key = (resource, service, metric)
+                number = keys.get(key)
+                if number is None:
+                    number = keys[key] = len(keys)
+                write((count - 1, number, sampled_at, value))
+        sql = f"COPY {BATCH_KEYS} (key_id, resource_ref, service_ref, metric) FROM STDIN"
+        with cursor.cursor.copy(sql + " (FORMAT BINARY)") as copy:
+            copy.set_types(KEY_TYPES)
+            for key, number in keys.items():
+                copy.write_row((number, *key))
         return count
     values = []
     for position, (resource, service, metric, sampled_at, value) in enumerate(rows):
-        at = connection.ops.adapt_datetimefield_value(sampled_at)
-        values.append((position, resource, service, metric, at, value))
-    sql = f"INSERT INTO {STAGING} VALUES (%s, %s, %s, %s, %s, %s)"  # noqa: S608 - a constant
-    cursor.executemany(sql, values)
+        number = keys.setdefault((resource, service, metric), len(keys))
+        values.append(
+            (position, number, connection.ops.adapt_datetimefield_value(sampled_at), value)
+        )
+    cursor.executemany(f"INSERT INTO {STAGING} VALUES (%s, %s, %s, %s)", values)  # noqa: S608
+    cursor.executemany(
+        f"INSERT INTO {BATCH_KEYS} VALUES (%s, %s, %s, %s)",  # noqa: S608 - a constant
+        [(number, *key) for key, number in keys.items()],
+    )
     return len(values)
 
 
@@ -117,8 +141,8 @@ def _digits(column: str) -> str:
 
 
 def _keys_sql() -> str:
-    """The batch's distinct (resource, service, metric) keys (absent as ''), each resolved to
-    its resource or service once, with why it is refused (NULL when it is fine)."""
+    """The batch's keys (absent parts as ''), each resolved to its resource or service once,
+    with why it is refused (NULL when it is fine)."""
     metrics = ", ".join(f"'{metric}'" for metric in KpiMetric.values)
     by_id = "CASE WHEN {digits} THEN CAST({column} AS bigint) END"
     resource_id = by_id.format(digits=_digits("k.resource_ref"), column="k.resource_ref")
@@ -126,7 +150,7 @@ def _keys_sql() -> str:
     on_commit = "ON COMMIT DROP" if _is_postgresql() else ""
     return f"""
         CREATE TEMP TABLE {KEYS} {on_commit} AS
-        SELECT k.resource_ref, k.service_ref, k.metric,
+        SELECT k.key_id, k.resource_ref, k.service_ref, k.metric,
                COALESCE(ri.id, rn.id) AS resource_id, sv.id AS service_id,
                CAST(NULL AS bigint) AS series_id,
                CASE
@@ -142,9 +166,9 @@ def _keys_sql() -> str:
                    THEN 'unknown service ''' || k.service_ref || ''''
                END AS reason
         FROM (
-            SELECT DISTINCT COALESCE(resource_ref, '') AS resource_ref,
+            SELECT key_id, COALESCE(resource_ref, '') AS resource_ref,
                    COALESCE(service_ref, '') AS service_ref, COALESCE(metric, '') AS metric
-            FROM {STAGING}
+            FROM {BATCH_KEYS}
         ) k
         LEFT JOIN {RESOURCE} ri ON ri.id = {resource_id}
         LEFT JOIN {RESOURCE} rn ON rn.name = k.resource_ref AND k.resource_ref <> ''
@@ -152,11 +176,8 @@ def _keys_sql() -> str:
     """  # noqa: S608 - table names from metadata, metric names from code
 
 
-# A staging row `s` with its key `k` (the keys' absent parts are '').
-KEY_JOIN = f"""
-    {KEYS} k ON k.resource_ref = COALESCE(s.resource_ref, '')
-        AND k.service_ref = COALESCE(s.service_ref, '') AND k.metric = COALESCE(s.metric, '')
-"""
+# A staging row `s` with its key `k`.
+KEY_JOIN = f"{KEYS} k ON k.key_id = s.key_id"
 
 
 def _row_is_good() -> str:
@@ -216,6 +237,7 @@ def _series_resolve(cursor) -> None:
             f"SELECT id FROM {SERIES} WHERE id IN (SELECT series_id FROM {KEYS}) "  # noqa: S608
             "ORDER BY id FOR KEY SHARE"
         )
+        # Their statistics: the planner then hashes the batch against its few keys.
         cursor.execute(f"ANALYZE {KEYS}")
 
 
@@ -352,9 +374,7 @@ def kpi_samples_ingest(
         _staging_create(cursor)
         result.received = _staging_load(cursor, rows)
         if _is_postgresql():
-            # Statistics of the batch, so the planner hashes it against its few keys instead of
-            # sorting it by name, and memory to sort it in series order without spilling.
-            cursor.execute(f"ANALYZE {STAGING}")
+            # Memory to sort the batch in series order without spilling.
             cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(_keys_sql())
         cursor.execute(f"SELECT COUNT(*) FROM {KEYS} WHERE reason IS NOT NULL")  # noqa: S608
