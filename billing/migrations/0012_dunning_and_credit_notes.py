@@ -1,8 +1,30 @@
 # Dunning (policies, cases, actions), credit notes, refunds and payment reversals.
 
 import django.db.models.deletion
-import telco.clock
 from django.db import migrations, models
+
+import telco.clock
+
+# The policy a new installation duns by (edit it in admin): reminder a day after the due date,
+# a second a week after, suspension after two weeks; termination is left to finance to add.
+STANDARD_STEPS = ((1, 1, "reminder"), (2, 7, "secondReminder"), (3, 14, "suspend"))
+
+
+def standard_policy(apps, schema_editor):
+    policy_model = apps.get_model("billing", "DunningPolicy")
+    step_model = apps.get_model("billing", "DunningStep")
+    if policy_model.objects.exists():
+        return
+    policy = policy_model.objects.create(
+        name="Standard",
+        description="Reminder, second reminder, suspension through a TMF622 order.",
+        is_default=True,
+        minimum_amount=1,
+    )
+    step_model.objects.bulk_create(
+        step_model(policy=policy, position=position, days_after_due=days, action=action)
+        for position, days, action in STANDARD_STEPS
+    )
 
 
 class Migration(migrations.Migration):
@@ -466,4 +488,13 @@ class Migration(migrations.Migration):
                 condition=models.Q(("amount__gt", 0)), name="refund_positive"
             ),
         ),
+        migrations.AddIndex(
+            model_name="dunningaction",
+            index=models.Index(
+                condition=models.Q(("state", "pending")),
+                fields=["id"],
+                name="dunning_action_pending",
+            ),
+        ),
+        migrations.RunPython(standard_policy, migrations.RunPython.noop),
     ]

@@ -119,6 +119,13 @@ class DunningAction(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "step"], name="one_action_per_case_step")
         ]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(state=DunningActionState.PENDING),
+                name="dunning_action_pending",
+            )
+        ]
 
     def __str__(self):
         return f"{self.action} for case {self.case_id}: {self.state}"

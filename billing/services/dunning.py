@@ -45,6 +45,9 @@ ACTION_PRODUCT_STATUSES = {
 }
 ACTION_CHANGE = {DunningActionType.SUSPEND: "suspend", DunningActionType.TERMINATE: "terminate"}
 
+# Pending actions carried out per transaction.
+CARRY_OUT_CHUNK = 200
+
 DUNNED_STATES = [state.value for state in PAYABLE_BILL_STATES]
 
 OPEN_CASES = """
@@ -214,35 +217,32 @@ def dunning_run(*, now: datetime | None = None) -> dict:
 
 
 def dunning_actions_carry_out() -> int:
-    """Carry out the pending steps (those just taken, or left by a run that stopped): e-mail
-    reminders through one mail connection, then one order per account for its suspensions or
-    terminations. Each in its own transaction, the action row locked (skip locked: a second
-    run at the same time takes the others)."""
+    """Carry out the pending steps (those just taken, or left by a run that stopped): reminders
+    as e-mails through one mail connection, suspensions and terminations as one order each.
+    CARRY_OUT_CHUNK actions a transaction, their rows locked (skip locked: a second run at the
+    same time takes the others); an order refused fails its action only (a savepoint)."""
     count = 0
     mail = get_connection()
-    pending = list(
-        DunningAction.objects.filter(state=DunningActionState.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    for action_id in pending:
+    while True:
         with transaction.atomic():
-            action = (
+            actions = list(
                 DunningAction.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("case__bill", "case__billing_account__customer__party")
-                .filter(pk=action_id, state=DunningActionState.PENDING)
-                .first()
+                .filter(state=DunningActionState.PENDING)
+                .order_by("pk")[:CARRY_OUT_CHUNK]
             )
-            if action is None:
-                continue
-            if action.action in ACTION_CHANGE:
-                _order(action)
-            else:
-                _remind(action, mail)
-            action.done_at = clock.now()
-            action.save(update_fields=["state", "detail", "product_ids", "order_id", "done_at"])
-            count += 1
-    return count
+            if not actions:
+                return count
+            for action in actions:
+                if action.action in ACTION_CHANGE:
+                    _order(action)
+                else:
+                    _remind(action, mail)
+                action.done_at = clock.now()
+            DunningAction.objects.bulk_update(
+                actions, ["state", "detail", "product_ids", "order_id", "done_at"]
+            )
+            count += len(actions)
 
 
 def _remind(action: DunningAction, mail) -> None:

@@ -19,6 +19,8 @@ POLICY_STEPS = (
 
 
 def dunning_policy(steps=POLICY_STEPS, minimum: str = "0") -> DunningPolicy:
+    """The default policy, in place of the one migrations install."""
+    DunningPolicy.objects.all().delete()
     policy = DunningPolicy.objects.create(
         name="Standard", is_default=True, minimum_amount=Decimal(minimum)
     )
