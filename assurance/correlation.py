@@ -139,8 +139,11 @@ class Candidate(NamedTuple):
     incident_open: bool
 
 
+# The batch's span of raise times, and the incidents its alarms already belong to.
 SPAN_SQL = f"""
-    SELECT MIN(alarm_raised_time), MAX(alarm_raised_time) FROM {ALARM} WHERE id = ANY(%s::bigint[])
+    SELECT MIN(alarm_raised_time), MAX(alarm_raised_time),
+           ARRAY_AGG(DISTINCT incident_id) FILTER (WHERE incident_id IS NOT NULL)
+    FROM {ALARM} WHERE id = ANY(%s::bigint[])
 """  # noqa: S608
 
 
@@ -148,14 +151,15 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
-def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, int]]]:
-    """The candidates ({alarm id: Candidate}) and the (origin, failed) resource pairs among
-    their resources: one walk over the batch and the alarms it may correlate with."""
+def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, int]], set[int]]:
+    """The candidates ({alarm id: Candidate}), the (origin, failed) resource pairs among their
+    resources (one walk over the batch and the alarms it may correlate with), and the incidents
+    the batch's alarms belong to."""
     with bound_cursor() as cursor:
         cursor.execute(SPAN_SQL, [alarm_ids])
-        low, high = cursor.fetchone()
+        low, high, held = cursor.fetchone()
         if low is None:
-            return {}, []
+            return {}, [], set()
         window = correlation_window()
         params = {
             "open": list(OPEN_INCIDENT_STATES),
@@ -167,7 +171,8 @@ def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, i
         cursor.execute(ROOTS_SQL, params)
         rows = cursor.fetchall()
     alarms = {row[1]: Candidate(*row[2:]) for row in rows if row[0] == "alarm"}
-    return alarms, [(row[1], row[2]) for row in rows if row[0] == "dead"]
+    dead = [(row[1], row[2]) for row in rows if row[0] == "dead"]
+    return alarms, dead, set(held or ())
 
 
 def _on_resource(alarms: dict[int, Candidate]) -> dict[int, list[int]]:
@@ -502,12 +507,6 @@ def notices_call(name: str, incident_id: int) -> None:
     getattr(notices, name)(incident_id)
 
 
-HELD_SQL = f"""
-    SELECT DISTINCT incident_id FROM {ALARM}
-    WHERE id = ANY(%s::bigint[]) AND incident_id IS NOT NULL
-"""  # noqa: S608
-
-
 def correlate(alarm_ids: list[int]) -> None:
     """Group the alarms `alarm_ids` (just raised, updated or cleared, and committed) into
     incidents with their root cause, settle the incidents they touch and refresh their impact.
@@ -519,10 +518,7 @@ def correlate(alarm_ids: list[int]) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        alarms, dead = _walk(alarm_ids)
-        with bound_cursor() as cursor:
-            cursor.execute(HELD_SQL, [alarm_ids])
-            touched = {row[0] for row in cursor.fetchall()}
+        alarms, dead, touched = _walk(alarm_ids)
         roots = _roots_of_new(alarms, dead, alarm_ids) if alarms else None
         if roots is None and alarms:
             roots = _roots(alarms, dead)

@@ -281,3 +281,46 @@ def test_impact_follows_a_topology_change(net):
     assert open_incidents_impact_refresh() == 1
     incident.refresh_from_db()
     assert (incident.services_down, incident.services_degraded) == (0, 1)
+
+
+def test_batches_of_new_alarms_group_as_one_batch_over_everything_does(net):
+    """Batches that only add alarms (each pairing its new alarms with what is settled) end as
+    correlating everything at once, where every pair is read again (a cleared alarm in the
+    batch makes correlation walk everything)."""
+    now = clock.now()
+    root = raise_alarm(net["trunk"], at=now, cause="cableCut")
+    early = [raise_alarm(net[name], at=now + timedelta(seconds=1)) for name in ("l1", "r1")]
+    late = [raise_alarm(net[name], at=now + timedelta(seconds=2)) for name in ("g1", "r2", "g2")]
+    again = raise_alarm(net["r1"], at=now + timedelta(seconds=3), cause="fanFailure")
+    lone = raise_alarm(GnbFactory(name="G9"), at=now + timedelta(seconds=4), cause="power")
+    alarms = [root, *early, *late, again, lone]
+
+    def grouping() -> tuple[set, dict]:
+        rows = Alarm.objects.filter(pk__in=[a.pk for a in alarms]).values_list(
+            "pk", "incident_id", "root_alarm_id", "is_root_cause"
+        )
+        by_incident = {}
+        for pk, incident_id, _, _ in rows:
+            by_incident.setdefault(incident_id, set()).add(pk)
+        return {frozenset(group) for group in by_incident.values()}, {
+            pk: (root_id, is_root) for pk, _, root_id, is_root in rows
+        }
+
+    correlate([root.pk])
+    correlate([a.pk for a in early])
+    correlate([a.pk for a in late] + [again.pk, lone.pk])
+    in_batches = grouping()
+
+    Alarm.objects.update(incident=None, root_alarm=None, is_root_cause=False)
+    Incident.objects.all().delete()
+    cleared = raise_alarm(net["core"], at=now, cause="ignored")
+    clear(cleared)
+    correlate([a.pk for a in alarms] + [cleared.pk])
+    at_once = grouping()
+
+    assert in_batches == at_once
+    groups, roots = in_batches
+    assert groups == {frozenset(a.pk for a in alarms[:-1]), frozenset([lone.pk])}
+    assert roots[root.pk] == (None, True)
+    assert roots[again.pk] == (root.pk, False)
+    assert roots[lone.pk] == (None, False)
