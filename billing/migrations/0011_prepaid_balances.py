@@ -4,6 +4,14 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+
+def session_pages_leave_room(apps, schema_editor):
+    """Room in each page for the new version of a session row: its updates stay HOT (no
+    index touched), which is what keeps credit-control updates cheap."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE billing_chargingsession SET (fillfactor = 50)")
+
+
 import telco.clock
 
 
@@ -345,7 +353,7 @@ class Migration(migrations.Migration):
             model_name="chargingsession",
             index=models.Index(
                 condition=models.Q(("state", "active")),
-                fields=["last_seen_at"],
+                fields=["created_at"],
                 name="charging_session_open",
             ),
         ),
@@ -378,4 +386,5 @@ class Migration(migrations.Migration):
                 condition=models.Q(("amount__gt", 0)), name="topup_amount_positive"
             ),
         ),
+        migrations.RunPython(session_pages_leave_room, migrations.RunPython.noop),
     ]

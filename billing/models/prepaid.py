@@ -229,8 +229,10 @@ class ChargingSession(models.Model):
             ),
         ]
         indexes = [
+            # Not on last_seen_at: an update within the quota must touch no indexed column,
+            # so PostgreSQL updates the row in place (HOT) without writing any index.
             models.Index(
-                fields=["last_seen_at"],
+                fields=["created_at"],
                 condition=Q(state="active"),
                 name="charging_session_open",
             ),

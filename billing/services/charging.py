@@ -13,6 +13,7 @@ Quantities in the API are service units (MB, minutes, SMS); a session on a monet
 allowance used up) converts them at the plan's out-of-bundle price. PostgreSQL only.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -23,10 +24,13 @@ from django.db import IntegrityError, connection, transaction
 from billing.models.prepaid import (
     BUCKET_UNITS,
     BucketStatus,
+    ChargingSession,
     PrepaidBucket,
     SessionState,
     UsageType,
 )
+from billing.services import charging_store as store
+from billing.services.charging_store import SCALE
 from telco import clock
 from telco.exceptions import Conflict, DomainError, NotFound
 
@@ -145,7 +149,7 @@ _INITIAL = f"""
         INSERT INTO billing_balanceaction (bucket_id, kind, amount, session_id, created_at)
         SELECT bucket_id, 'reserve', reserved, id, %(now)s FROM session
     )
-    SELECT granted FROM session
+    SELECT granted, reserved FROM session
 """  # noqa: S608 - composed of constants; every value is a parameter
 
 # Within the reservation: the session row only, committed asynchronously (see the module).
@@ -162,32 +166,80 @@ _UPDATE = """
     RETURNING bucket_id, usage_type, unit_price, granted
 """
 
-_REFILL = f"""
-    WITH {_TAKE},
+# A new chunk for an open session: the session row is locked first (as terminate and the
+# sweep lock it), so a chunk is never taken for a session that is closing. In store mode the
+# store's count of use and requests is written to the row at the same time.
+_REFILL = """
+    WITH open_session AS (
+        SELECT id FROM billing_chargingsession
+        WHERE session_id = %(session)s AND state = 'active'
+        FOR UPDATE
+    ),
+    locked AS (
+        SELECT id, LEAST(remaining, %(chunk)s) AS amount FROM billing_prepaidbucket
+        WHERE id = %(bucket)s AND status = 'active' AND remaining > 0
+          AND (valid_to IS NULL OR valid_to > %(now)s) AND EXISTS (SELECT 1 FROM open_session)
+        FOR UPDATE
+    ),
+    take AS (
+        UPDATE billing_prepaidbucket bucket
+        SET remaining = bucket.remaining - locked.amount,
+            reserved = bucket.reserved + locked.amount, last_update = %(now)s
+        FROM locked WHERE bucket.id = locked.id
+        RETURNING bucket.id AS bucket_id, locked.amount
+    ),
     session AS (
         UPDATE billing_chargingsession charging
         SET reserved = charging.reserved + take.amount,
-            granted = LEAST(%(requested)s, charging.reserved + take.amount - charging.used)
-        FROM take WHERE charging.session_id = %(session)s
-        RETURNING charging.id, charging.granted
+            used = COALESCE(%(used)s, charging.used),
+            request_number = COALESCE(%(requests)s, charging.request_number),
+            last_seen_at = %(now)s,
+            granted = LEAST(
+                %(requested)s,
+                charging.reserved + take.amount - COALESCE(%(used)s, charging.used)
+            )
+        FROM take, open_session WHERE charging.id = open_session.id
+        RETURNING charging.id, charging.granted, take.amount
     ),
     ledger AS (
         INSERT INTO billing_balanceaction (bucket_id, kind, amount, session_id, created_at)
         SELECT take.bucket_id, 'reserve', take.amount, session.id, %(now)s FROM take, session
     )
-    SELECT granted FROM session
-"""  # noqa: S608 - composed of constants; every value is a parameter
+    SELECT granted, amount FROM session
+"""
 
 # Sessions that end: their use committed, the rest of their chunks back to their buckets, one
-# statement for one session (terminate) or for every silent one (the sweep).
+# statement for one session (terminate) or for every silent one (the sweep). Per session:
+# `absolute` is the use the store counted (NULL: the row's), `reported` the last report, in
+# service units. Committed asynchronously too: lost in a crash, the session is still open and
+# the sweep closes it later (holding its reservation meanwhile), so no balance is overspent.
 _CLOSE = """
-    WITH session AS (
-        UPDATE billing_chargingsession
-        SET used = used + LEAST(%(used)s * unit_price, reserved - used), granted = 0,
-            request_number = request_number + %(requests)s, state = %(state)s,
-            terminated_at = %(now)s, last_seen_at = GREATEST(last_seen_at, %(seen)s)
-        WHERE state = 'active' AND {condition}
-        RETURNING id, bucket_id, reserved, used, usage_type, unit_price
+    WITH input AS (
+        SELECT * FROM unnest(
+            %(ids)s::varchar[], %(absolute)s::numeric[], %(reported)s::numeric[],
+            %(requests)s::integer[]
+        ) AS input(session_id, absolute, reported, requests)
+    ),
+    session AS (
+        UPDATE billing_chargingsession charging
+        SET used = LEAST(charging.reserved, COALESCE(input.absolute, charging.used))
+            + LEAST(
+                input.reported * charging.unit_price,
+                charging.reserved
+                - LEAST(charging.reserved, COALESCE(input.absolute, charging.used))
+            ),
+            granted = 0,
+            request_number = GREATEST(
+                charging.request_number + %(add)s, COALESCE(input.requests, 0)
+            ),
+            state = %(state)s, terminated_at = %(now)s,
+            last_seen_at = GREATEST(charging.last_seen_at, %(seen)s)
+        FROM input
+        WHERE charging.session_id = input.session_id AND charging.state = 'active'
+          AND (%(before)s::timestamptz IS NULL OR charging.last_seen_at < %(before)s)
+          AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+        RETURNING charging.id, charging.bucket_id, charging.reserved, charging.used,
+            charging.usage_type, charging.session_id
     ),
     totals AS (
         SELECT bucket_id, SUM(reserved) AS reserved, SUM(used) AS used
@@ -207,8 +259,14 @@ _CLOSE = """
         SELECT bucket_id, 'release', reserved - used, id, %(now)s FROM session
         WHERE reserved > used
     )
-    SELECT usage_type, used, unit_price FROM session
+    SELECT usage_type, session_id FROM session
 """
+
+
+def _statement():
+    """One statement is atomic on its own: no BEGIN/COMMIT round trips around it, but a
+    savepoint inside a caller's transaction (so a refused statement leaves that usable)."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
 def _chunk(requested: Decimal) -> Decimal:
@@ -252,62 +310,110 @@ def credit_control_initial(
         "requested": requested,
     }
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with _statement(), connection.cursor() as cursor:
             cursor.execute(_INITIAL, parameters)
             row = cursor.fetchone()
     except IntegrityError:
         raise Conflict(f"Session '{session_id}' exists.", field="sessionId") from None
     if row is None:
         return Grant(session_id, CREDIT_LIMIT_REACHED, Decimal(0), usage_type)
+    store.session_open(
+        session_id=session_id,
+        reserved=store.scaled(row[1]),
+        price=store.scaled(price),
+        usage_type=usage_type,
+        bucket_id=bucket_id,
+        seen=now.timestamp(),
+    )
     return _grant(session_id, usage_type, row[0], price)
 
 
 def credit_control_update(*, session_id: str, used_units=0, requested_units=None) -> Grant:
     """CCR-Update: record the units used since the last answer and grant more.
 
-    Within the session's reservation only its row changes; when that runs short a new quota
-    chunk is reserved from the bucket. Nothing left: CREDIT_LIMIT_REACHED, granted 0.
+    Within the session's reservation only the store (else the session row) changes; when
+    that runs short a new quota chunk is reserved from the bucket. Nothing left:
+    CREDIT_LIMIT_REACHED, granted 0.
     """
     used = _quantity(used_units or 0, "usedUnits")
-    requested_raw = _quantity(requested_units, "requestedUnits") if requested_units else None
+    requested = _quantity(requested_units, "requestedUnits") if requested_units else None
+    requested = requested or Decimal(settings.CHARGING_DEFAULT_GRANT_UNITS)
     now = clock.now()
+    counted = store.session_update(
+        session_id=session_id,
+        used=store.scaled(used),
+        requested=store.scaled(requested),
+        seen=now.timestamp(),
+    )
+    if counted is not None:
+        return _update_counted(session_id, counted, now)
     with connection.cursor() as cursor:
         # The price is on the row: units are converted in SQL, one statement.
         cursor.execute(
-            _UPDATE,
-            {
-                "session": session_id,
-                "used": used,
-                "requested": requested_raw or Decimal(settings.CHARGING_DEFAULT_GRANT_UNITS),
-                "now": now,
-            },
+            _UPDATE, {"session": session_id, "used": used, "requested": requested, "now": now}
         )
         row = cursor.fetchone()
     if row is None:
         raise NotFound(f"No open session '{session_id}'.", field="sessionId")
     bucket_id, usage_type, price, granted = row
-    requested = (requested_raw or Decimal(settings.CHARGING_DEFAULT_GRANT_UNITS)) * price
-    if granted < requested:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                _REFILL,
-                {
-                    "bucket": bucket_id,
-                    "chunk": _chunk(requested),
-                    "now": now,
-                    "session": session_id,
-                    "requested": requested,
-                },
-            )
-            refilled = cursor.fetchone()
+    wanted = requested * price
+    if granted < wanted:
+        refilled = _refill(session_id, bucket_id, wanted, now)
         if refilled is not None:
             granted = refilled[0]
     return _grant(session_id, usage_type, granted, price)
 
 
-def _close(condition: str, parameters: dict) -> list[tuple]:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLOSE.format(condition=condition), parameters)
+def _refill(
+    session_id: str, bucket_id: int, wanted: Decimal, now: datetime, **counted
+) -> tuple | None:
+    """Reserve another chunk for the session: (granted, amount taken) or None (nothing)."""
+    parameters = {
+        "bucket": bucket_id,
+        "chunk": _chunk(wanted),
+        "now": now,
+        "session": session_id,
+        "requested": wanted,
+        "used": counted.get("used"),
+        "requests": counted.get("requests"),
+    }
+    with _statement(), connection.cursor() as cursor:
+        cursor.execute(_REFILL, parameters)
+        return cursor.fetchone()
+
+
+def _update_counted(session_id: str, counted: tuple, now: datetime) -> Grant:
+    """An update the store answered; a new chunk from the database when the session's
+    reservation cannot grant what was asked."""
+    granted, wanted, used, price, usage_type, bucket_id = counted
+    price = Decimal(price) / SCALE
+    if granted >= wanted:
+        return _grant(session_id, usage_type, Decimal(granted) / SCALE, price)
+    refilled = _refill(
+        session_id, bucket_id, Decimal(wanted) / SCALE, now, used=Decimal(used) / SCALE
+    )
+    if refilled is None:
+        return _grant(session_id, usage_type, Decimal(granted) / SCALE, price)
+    store.session_reserved(session_id=session_id, added=store.scaled(refilled[1]))
+    return _grant(session_id, usage_type, refilled[0], price)
+
+
+def _close(ids, *, absolute, reported, requests, add, state, now, seen, before=None):
+    with _statement(), connection.cursor() as cursor:
+        cursor.execute(
+            _CLOSE,
+            {
+                "ids": ids,
+                "absolute": absolute,
+                "reported": reported,
+                "requests": requests,
+                "add": add,
+                "state": state,
+                "now": now,
+                "seen": seen,
+                "before": before,
+            },
+        )
         return cursor.fetchall()
 
 
@@ -315,37 +421,55 @@ def credit_control_terminate(*, session_id: str, used_units=0) -> Grant:
     """CCR-Terminate: commit the units used since the last answer, release the rest."""
     used = _quantity(used_units or 0, "usedUnits")
     now = clock.now()
+    counted = store.session_close(session_id=session_id, used=store.scaled(used))
+    if counted is None:
+        absolute, reported, requests = None, used, None
+    else:
+        absolute, reported, requests = Decimal(counted[0]) / SCALE, Decimal(0), counted[1] + 1
     rows = _close(
-        "session_id = %(session)s",
-        {
-            "session": session_id,
-            "used": used,
-            "requests": 1,
-            "state": SessionState.TERMINATED,
-            "now": now,
-            "seen": now,
-        },
+        [session_id],
+        absolute=[absolute],
+        reported=[reported],
+        requests=[requests],
+        add=1,
+        state=SessionState.TERMINATED,
+        now=now,
+        seen=now,
     )
     if not rows:
         raise NotFound(f"No open session '{session_id}'.", field="sessionId")
-    usage_type = rows[0][0]
-    return Grant(session_id, SUCCESS, Decimal(0), usage_type)
+    return Grant(session_id, SUCCESS, Decimal(0), rows[0][0])
 
 
 def charging_sessions_release_silent(*, now: datetime | None = None) -> int:
     """Close every session silent for longer than CHARGING_SESSION_TIMEOUT_SECONDS: what it
-    reported is committed, the rest released. One statement, whatever the number."""
+    used is committed, the rest released. One statement, whatever the number (the store is
+    asked once for the candidates' last requests)."""
     now = now or clock.now()
     cutoff = now - timedelta(seconds=settings.CHARGING_SESSION_TIMEOUT_SECONDS)
-    rows = _close(
-        "last_seen_at < %(cutoff)s",
-        {
-            "cutoff": cutoff,
-            "used": 0,
-            "requests": 0,
-            "state": SessionState.TIMED_OUT,
-            "now": now,
-            "seen": cutoff,
-        },
+    candidates = list(
+        ChargingSession.objects.filter(
+            state=SessionState.ACTIVE, last_seen_at__lt=cutoff
+        ).values_list("session_id", flat=True)
     )
+    counted = store.sessions_peek(candidates)
+    silent = [
+        session_id
+        for session_id in candidates
+        if session_id not in counted or counted[session_id][0] < cutoff.timestamp()
+    ]
+    if not silent:
+        return 0
+    rows = _close(
+        silent,
+        absolute=[Decimal(counted[s][1]) / SCALE if s in counted else None for s in silent],
+        reported=[Decimal(0)] * len(silent),
+        requests=[counted[s][2] if s in counted else None for s in silent],
+        add=0,
+        state=SessionState.TIMED_OUT,
+        now=now,
+        seen=cutoff,
+        before=cutoff,
+    )
+    store.sessions_forget([row[1] for row in rows])
     return len(rows)

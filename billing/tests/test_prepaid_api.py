@@ -246,3 +246,16 @@ def test_ordering_the_prepaid_offering_provisions_its_balance(celery_worker, age
         ("monetary", 5.0),
         ("data", 1024.0),
     }
+
+
+def test_the_demo_catalog_sells_a_prepaid_plan():
+    from billing import demo as billing_demo
+    from catalog import demo as catalog_demo
+
+    offerings = catalog_demo.ensure_catalog()
+    assert billing_demo.ensure_prepaid_plans() == 1
+    plan = PrepaidPlan.objects.get(offering__name="5G Prepaid 20 GB")
+    assert (plan.data_mb, plan.voice_minutes, plan.sms, plan.validity_days) == (20480, 200, 100, 30)
+    assert plan.offering.lifecycle_status == "launched"
+    assert not plan.offering.prices.exists()  # nothing on a bill: it is paid from the balance
+    assert "5G Prepaid 20 GB" not in offerings  # the generated customers hold postpaid plans

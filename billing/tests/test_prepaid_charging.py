@@ -15,6 +15,13 @@ from telco import clock
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["redis", "row"])
+def store(request, settings):
+    """Every test twice: sessions counting in Redis, and in their row (no Redis)."""
+    settings.CHARGING_STORE_ENABLED = request.param
+    return request.param
+
+
 def test_session_reserves_a_chunk_updates_within_it_and_settles_on_terminate(settings):
     settings.CHARGING_QUOTA_CHUNKS = 10
     product = prepaid_product()

@@ -100,6 +100,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         users = ensure_users()
         offerings = catalog_demo.ensure_catalog()
+        billing_demo.ensure_prepaid_plans()
         network = inventory_demo.ensure_network(rng, customers)
         self.stdout.write(
             f"network: {sum(len(v) for v in network.values())} elements; "
