@@ -381,13 +381,16 @@ def _assign_incidents(
         root_alarm_id = None if alarm_id == root_id else root_id
         # TMF642 isRootCause: the root of other alarms (a lone alarm heads its incident only).
         heads = alarm_id == root_id and len(members[root_id]) > 1
-        if alarm_id in batch or (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause) != (
+        changed = (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause) != (
             incident_id,
             root_alarm_id,
             heads,
-        ):
+        )
+        if alarm_id in batch or changed:
             # What changed, or what the batch names: its old and new incident need settling.
             touched |= {alarm.incident_id, incident_id} - {None}
+        if not changed:  # as the walk read it, under the lock: nothing to write
+            continue
         ids.append(alarm_id)
         incident_ids.append(incident_id)
         root_ids.append(root_alarm_id)
