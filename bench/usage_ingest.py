@@ -43,6 +43,8 @@ RATING_GROUP = "DATA_5G_PREMIUM"
 def services(count: int) -> list[str]:
     """`count` active products' service ids (made on the first run)."""
     from billing.tests.factories import active_product
+    from crm.models import BillingAccount
+    from crm.tests.factories import BillingAccountFactory
     from inventory.models import Service
 
     existing = list(
@@ -50,6 +52,8 @@ def services(count: int) -> list[str]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    # Factory numbers go on from the accounts an earlier run made (they are unique).
+    BillingAccountFactory.reset_sequence(BillingAccount.objects.count() + 1)
     while len(existing) < count:
         product = active_product(start_date=START - timedelta(days=30))
         product.name = f"bench-usage-{len(existing)}"

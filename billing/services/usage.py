@@ -13,7 +13,7 @@ from catalog.choices import PriceType
 from catalog.selectors import offering_prices_in_force
 from inventory import selectors as inventory_selectors
 from inventory.choices import ProductStatus
-from telco.exceptions import DomainError
+from telco.exceptions import Conflict, DomainError
 from telco.money import plain_decimal
 from telco.selectors import row_with_id
 
@@ -72,8 +72,9 @@ def usage_ingest(
     usage_type: str = "data",
     usage_specification_id: str = "",
 ) -> tuple[UsageEvent, bool]:
-    """Store one usage record, always; the same `event_id` again returns the stored one
-    (created=False).
+    """Store one usage record, always; the same `event_id` again with the same content returns
+    the stored one (created=False), with different content it is kept as a rejected
+    `duplicateEventConflict` record and refused (Conflict).
 
     A record is `received`, and the bill run charges it, when it has an event id, a date, a
     volume in a known unit and a service whose product was billable at `usage_date` (started,
@@ -83,10 +84,12 @@ def usage_ingest(
     Refused (DomainError, nothing stored): a usage specification that does not exist, and a
     volume too large to store once normalised.
     """
+    content = (service_id, usage_date, volume, unit, rating_group, usage_type)
+    content += (usage_specification_id or None,)
     if event_id:
         existing = UsageEvent.objects.filter(event_id=event_id).first()
         if existing is not None:
-            return existing, False
+            return _replay_or_conflict(existing, content), False
     specification = None
     if usage_specification_id:
         specification = UsageSpecification.objects.filter(pk=usage_specification_id).first()
@@ -116,8 +119,47 @@ def usage_ingest(
         existing = UsageEvent.objects.filter(event_id=event_id).first() if event_id else None
         if existing is None:
             raise
-        return existing, False
+        return _replay_or_conflict(existing, content), False
     return event, True
+
+
+def _replay_or_conflict(existing: UsageEvent, content: tuple) -> UsageEvent:
+    """`existing` when the record sent again carries the same content (a replay); otherwise
+    the arrival is kept as a rejected `duplicateEventConflict` record pointing at `existing`,
+    and refused (Conflict, 409)."""
+    stored = (
+        str(existing.service_id) if existing.service_id else existing.reported_service_id,
+        existing.usage_date,
+        existing.volume,
+        existing.unit,
+        existing.rating_group,
+        existing.usage_type,
+        existing.usage_specification_id,
+    )
+    if stored == content:
+        return existing
+    service_id, usage_date, volume, unit, rating_group, usage_type, specification_id = content
+    message = (
+        f"eventId '{existing.event_id}' was stored before (usage {existing.pk}) "
+        "with different content."
+    )
+    UsageEvent.objects.create(
+        reported_event_id=existing.event_id,
+        duplicate_of=existing,
+        reported_service_id=service_id,
+        usage_date=usage_date,
+        volume=volume,
+        unit=unit,
+        rating_group=rating_group,
+        usage_type=usage_type,
+        usage_specification_id=specification_id
+        if UsageSpecification.objects.filter(pk=specification_id).exists()
+        else None,
+        status=UsageStatus.REJECTED,
+        rejection_reason=UsageRejectionReason.DUPLICATE_EVENT_CONFLICT,
+        rejection_message=message[:300],
+    )
+    raise Conflict(message, field="usageCharacteristic.eventId")
 
 
 def _billable_at(product: Model, at: datetime) -> str | None:

@@ -239,3 +239,20 @@ def test_late_usage_through_the_single_post_after_termination_is_billed(noc_api,
     ]
     bill_run_start(as_of=date(2026, 11, 1))
     assert AppliedCharge.objects.get(charge_type="usage").tax_excluded_amount == Decimal("4.00")
+
+
+def test_the_single_post_refuses_a_conflicting_resend_and_keeps_it(noc_api, service_id):
+    first = noc_api.post(URL, usage(service_id, "one", volume="2", unit="GB"), format="json")
+    same = noc_api.post(URL, usage(service_id, "one", volume="2000", unit="MB"), format="json")
+
+    assert (first.status_code, same.status_code) == (201, 409)
+    assert same.data["code"] == "conflict"
+    assert "usageCharacteristic.eventId" in same.data["errors"]
+    kept = UsageEvent.objects.get(reported_event_id="one")
+    assert (kept.status, kept.rejection_reason, kept.duplicate_of_id) == (
+        "rejected",
+        "duplicateEventConflict",
+        int(first.data["id"]),
+    )
+    replay = noc_api.post(URL, usage(service_id, "one", volume="2", unit="GB"), format="json")
+    assert (replay.status_code, replay.data["id"]) == (200, first.data["id"])
