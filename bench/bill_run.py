@@ -236,17 +236,67 @@ def floor(account_ids: list[int], start: datetime, end: datetime) -> float:
     return time.perf_counter() - began
 
 
+def _bill_chunks(chunk_ids: list[int]) -> None:
+    from django.db import connection
+
+    from billing.services import bill_run_chunk_bill
+
+    connection.close()  # a connection of this process's own
+    for chunk_id in chunk_ids:
+        bill_run_chunk_bill(chunk_id=chunk_id)
+
+
+def run_in_processes(as_of, processes: int):
+    """A bill run of every account, its chunks billed by `processes` processes (as that many
+    workers would), or in this one."""
+    import multiprocessing
+
+    from django.db import connection
+
+    from billing.models import BillRun
+    from billing.services import bill_run_create, bill_run_resume
+
+    run = bill_run_create(as_of=as_of)
+    if processes <= 1:
+        return bill_run_resume(bill_run_id=run.pk)
+    chunk_ids = list(run.chunks.order_by("first_account_id").values_list("pk", flat=True))
+    connection.close()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.map(_bill_chunks, [chunk_ids[index::processes] for index in range(processes)])
+    return BillRun.objects.get(pk=run.pk)
+
+
+def one_at_a_time(account_ids: list[int], as_of) -> float:
+    """Seconds to bill the accounts one by one through `account_bill` (the path before chunks)."""
+    from billing.services import account_bill
+    from crm.models import BillingAccount
+
+    began = time.perf_counter()
+    for account in BillingAccount.objects.filter(pk__in=account_ids).order_by("pk"):
+        account_bill(account=account, as_of=as_of)
+    return time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=1000)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="bill the chunks in this many processes"
+    )
+    parser.add_argument(
+        "--before-sample",
+        type=int,
+        default=1000,
+        help="accounts billed again one at a time (the per-account path, as before) to compare",
+    )
     args = parser.parse_args()
     django_on_bench_database(DEFAULT_URL, BILL_RUN_CHUNK_ACCOUNTS=str(args.chunk))
 
     from django.core.management import call_command
 
     from billing.models import AppliedCharge, CustomerBill
-    from billing.services import bill_run_start
+    from billing.services import account_bill
     from crm.models import BillingAccount
     from telco import clock
 
@@ -262,12 +312,13 @@ def main() -> None:
     ids = build(args.accounts, last_month)
     print(f"{len(ids)} bench accounts ready in {time.perf_counter() - began:.1f} s", flush=True)
     # The demo's own accounts are billed first (and left billed) so the run times the bench's.
-    bill_run_start(as_of=today.date())
+    for account in BillingAccount.objects.exclude(account_number__startswith=PREFIX):
+        account_bill(account=account, as_of=today.date())
     reset(ids)
 
     floor_seconds = floor(ids, last_month, this_month)
     began = time.perf_counter()
-    run = bill_run_start(as_of=today.date())
+    run = run_in_processes(today.date(), args.processes)
     seconds = time.perf_counter() - began
     bills = CustomerBill.objects.filter(billing_account_id__in=ids).count()
     lines = AppliedCharge.objects.filter(billing_account_id__in=ids).count()
@@ -277,6 +328,15 @@ def main() -> None:
     )
     print(f"floor (one INSERT ... SELECT of recurring + usage totals): {floor_seconds:.2f} s")
     print(f"ratio: {seconds / floor_seconds:.1f}x the floor (goal <= 2x)")
+    if args.before_sample:
+        sample = ids[: args.before_sample]
+        reset(sample)
+        before = one_at_a_time(sample, today.date())
+        print(
+            f"per-account path (as before) on {len(sample)} of these accounts: "
+            f"{len(sample) / before:,.0f} accounts/s, so the chunked run is "
+            f"{run.accounts_done / seconds / (len(sample) / before):.1f}x faster"
+        )
 
 
 if __name__ == "__main__":

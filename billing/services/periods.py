@@ -3,6 +3,7 @@ was charged for (proration, suspensions, contract years)."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db.models import Model
 
@@ -31,8 +32,10 @@ def add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
+@lru_cache(maxsize=4096)
 def billing_period(*, bill_cycle_day: int, at: datetime) -> tuple[datetime, datetime]:
-    """The half-open period [start, end) containing `at`; periods start on the cycle day, UTC."""
+    """The half-open period [start, end) containing `at`; periods start on the cycle day, UTC.
+    Cached: a bill run asks it again and again for the same few instants."""
     at = at.astimezone(UTC)
     start = datetime(at.year, at.month, bill_cycle_day, tzinfo=UTC)
     if at < start:

@@ -159,7 +159,12 @@ def prorated(monthly: Decimal, activated: datetime, start: datetime, end: dateti
     share = Decimal((end - max(start, activated)).total_seconds()) / Decimal(
         (end - start).total_seconds()
     )
-    return (monthly * share).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    # As billing does: rated to 4 places, then the bill line rounds to the currency.
+    return (
+        (monthly * share)
+        .quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+        .quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    )
 
 
 def test_a_5g_order_activates_the_network_and_is_billed_once(
