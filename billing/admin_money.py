@@ -41,7 +41,7 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
 class DunningActionInline(ReadOnlyInline):
     model = DunningAction
-    fields = ("action", "state", "created_at", "done_at", "order_id", "detail")
+    fields = ("position", "action", "state", "created_at", "done_at", "order_id", "detail")
 
 
 @admin.register(DunningCase)
@@ -49,13 +49,12 @@ class DunningCaseAdmin(ReadOnlyModelAdmin):
     list_display = (
         "bill",
         "billing_account",
-        "last_step",
         "opened_at",
         "closed_at",
         "close_reason",
     )
-    list_filter = ("close_reason", "last_step__action")
-    list_select_related = ("bill", "billing_account", "last_step")
+    list_filter = ("close_reason",)
+    list_select_related = ("bill", "billing_account")
     search_fields = ("bill__bill_no", "billing_account__account_number")
     inlines = [DunningActionInline]
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from billing import services
 from billing.choices import CreditNoteReason, CreditNoteState
 from billing.models import CreditNote, CustomerBill, DunningAction, DunningCase, Payment
+from billing.services.dunning import cases_with_latest_step
 from crm.views import portal_view
 from telco.exceptions import DomainError
 from telco.roles import ADMIN, FINANCE, has_role
@@ -36,18 +37,18 @@ def finance_view(view):
 @finance_view
 def dunning_list(request):
     """Bills in dunning: how many at each step, and the open cases (latest step filterable)."""
-    open_cases = DunningCase.objects.filter(closed_at__isnull=True)
+    open_cases = cases_with_latest_step(DunningCase.objects.filter(closed_at__isnull=True))
     by_step = list(
-        open_cases.values("last_step__position", "last_step__action")
+        open_cases.values("latest_position", "latest_action")
         .annotate(cases=Count("id"), owed=Sum("bill__remaining_amount"))
-        .order_by("last_step__position")
+        .order_by("latest_position")
     )
     step = request.GET.get("step", "")
-    cases = open_cases.select_related(
-        "bill", "billing_account__customer", "last_step"
-    ).prefetch_related(Prefetch("actions", queryset=DunningAction.objects.order_by("id")))
+    cases = open_cases.select_related("bill", "billing_account__customer").prefetch_related(
+        Prefetch("actions", queryset=DunningAction.objects.order_by("id"))
+    )
     if step:
-        cases = cases.filter(last_step__action=step)
+        cases = cases.filter(latest_action=step)
     context = {
         "by_step": by_step,
         "cases": list(cases.order_by("bill__payment_due_date", "id")[:PAGE_ROWS]),

@@ -19,6 +19,7 @@ from billing.models import (
     PaymentReversal,
     Refund,
 )
+from billing.services.dunning import cases_with_latest_step
 from telco.api.serializers import MoneySerializer, RefSerializer, TMFSerializer, reference
 from telco.api.views import TMFCreateMixin, TMFViewSet
 from telco.ids import parse_id
@@ -279,6 +280,7 @@ class DunningCaseSerializer(TMFSerializer):
             bill=_bill_ref(self.request, bill),
             billingAccount=account_ref(self.request, case.billing_account),
             policy=case.policy.name,
+            step=case.latest_action,
             state="open" if case.is_open else "closed",
             closeReason=case.close_reason,
             remainingAmount=as_tmf_money(bill.remaining_amount, bill.currency),
@@ -314,14 +316,15 @@ class DunningCaseViewSet(TMFViewSet):
     read_roles = (AGENT, FINANCE)
     filter_attributes = {
         "state": _filter_open,
-        "step": "last_step__action",
+        "step": "latest_action",
         "bill.id": "bill_id",
         "billingAccount.id": "billing_account_id",
     }
 
     def get_queryset(self):
         return (
-            DunningCase.objects.select_related("bill", "billing_account", "policy")
+            cases_with_latest_step(DunningCase.objects.all())
+            .select_related("bill", "billing_account", "policy")
             .prefetch_related(Prefetch("actions", queryset=DunningAction.objects.order_by("id")))
             .order_by("id")
         )

@@ -30,9 +30,7 @@ def standard_policy(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0011_prepaid_balances"),
-        ("catalog", "0008_service_level_agreement"),
         ("crm", "0009_lab_sms_message"),
-        ("inventory", "0008_service_paths"),
     ]
 
     operations = [
@@ -187,42 +185,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
-            name="DunningStep",
-            fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("position", models.PositiveSmallIntegerField()),
-                ("days_after_due", models.PositiveSmallIntegerField()),
-                (
-                    "action",
-                    models.CharField(
-                        choices=[
-                            ("reminder", "Reminder"),
-                            ("secondReminder", "Second Reminder"),
-                            ("suspend", "Suspend"),
-                            ("terminate", "Terminate"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "policy",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="steps",
-                        to="billing.dunningpolicy",
-                    ),
-                ),
-            ],
-            options={
-                "ordering": ["policy", "position"],
-            },
-        ),
-        migrations.CreateModel(
             name="DunningCase",
             fields=[
                 (
@@ -273,19 +235,45 @@ class Migration(migrations.Migration):
                         to="billing.dunningpolicy",
                     ),
                 ),
+            ],
+            options={
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="DunningStep",
+            fields=[
                 (
-                    "last_step",
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("days_after_due", models.PositiveSmallIntegerField()),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("reminder", "Reminder"),
+                            ("secondReminder", "Second Reminder"),
+                            ("suspend", "Suspend"),
+                            ("terminate", "Terminate"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "policy",
                     models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="billing.dunningstep",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="billing.dunningpolicy",
                     ),
                 ),
             ],
             options={
-                "ordering": ["id"],
+                "ordering": ["policy", "position"],
             },
         ),
         migrations.CreateModel(
@@ -309,6 +297,7 @@ class Migration(migrations.Migration):
                         max_length=16,
                     ),
                 ),
+                ("position", models.PositiveSmallIntegerField()),
                 (
                     "state",
                     models.CharField(
@@ -333,6 +322,7 @@ class Migration(migrations.Migration):
                 (
                     "step",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
                         to="billing.dunningstep",
@@ -440,18 +430,6 @@ class Migration(migrations.Migration):
                 condition=models.Q(("amount__gt", 0)), name="credit_allocation_positive"
             ),
         ),
-        migrations.AddConstraint(
-            model_name="dunningstep",
-            constraint=models.UniqueConstraint(
-                fields=("policy", "position"), name="dunning_step_position"
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="dunningstep",
-            constraint=models.UniqueConstraint(
-                fields=("policy", "action"), name="dunning_step_action"
-            ),
-        ),
         migrations.AddIndex(
             model_name="dunningcase",
             index=models.Index(
@@ -466,6 +444,26 @@ class Migration(migrations.Migration):
                 condition=models.Q(("closed_at__isnull", True)),
                 fields=("bill",),
                 name="one_open_dunning_case",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="dunningstep",
+            constraint=models.UniqueConstraint(
+                fields=("policy", "position"), name="dunning_step_position"
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="dunningstep",
+            constraint=models.UniqueConstraint(
+                fields=("policy", "action"), name="dunning_step_action"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="dunningaction",
+            index=models.Index(
+                condition=models.Q(("state", "pending")),
+                fields=["id"],
+                name="dunning_action_pending",
             ),
         ),
         migrations.AddConstraint(
@@ -486,14 +484,6 @@ class Migration(migrations.Migration):
             model_name="refund",
             constraint=models.CheckConstraint(
                 condition=models.Q(("amount__gt", 0)), name="refund_positive"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="dunningaction",
-            index=models.Index(
-                condition=models.Q(("state", "pending")),
-                fields=["id"],
-                name="dunning_action_pending",
             ),
         ),
         migrations.RunPython(standard_policy, migrations.RunPython.noop),

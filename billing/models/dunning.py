@@ -66,10 +66,6 @@ class DunningCase(models.Model):
     opened_at = models.DateTimeField(default=clock.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=16, choices=DunningCloseReason.choices, blank=True)
-    # The latest step taken (denormalised for the finance page's "bills by step").
-    last_step = models.ForeignKey(
-        DunningStep, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
     # TMF622 order that resumed what this case suspended (orders sit above billing: an id).
     resume_order_id = models.CharField(max_length=40, blank=True)
     # Why the resume could not be ordered (the agent resumes by hand then).
@@ -102,8 +98,13 @@ class DunningAction(models.Model):
     """A step taken for a case: once per case and step (`one_action_per_case_step`)."""
 
     case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="actions")
-    step = models.ForeignKey(DunningStep, on_delete=models.PROTECT, related_name="+")
+    # Not indexed alone: read with its case (the unique constraint's index), never by step.
+    step = models.ForeignKey(
+        DunningStep, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     action = models.CharField(max_length=16, choices=DunningActionType.choices)
+    # The step's position when taken (the latest step of a case is the highest).
+    position = models.PositiveSmallIntegerField()
     state = models.CharField(
         max_length=10, choices=DunningActionState.choices, default=DunningActionState.PENDING
     )

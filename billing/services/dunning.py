@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.core.mail import get_connection
 from django.db import connection, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from billing.choices import (
     PAYABLE_BILL_STATES,
@@ -83,26 +84,29 @@ RETURNING c.id, c.billing_account_id
 """
 
 NEXT_STEPS = """
-WITH next AS (
-    SELECT DISTINCT ON (c.id) c.id AS case_id, s.id AS step_id, s.action
-    FROM billing_dunningcase c
-    JOIN billing_dunningstep s ON s.policy_id = c.policy_id
-    WHERE c.closed_at IS NULL
-      AND c.reference_date + make_interval(days => s.days_after_due::int) <= %(now)s
-      AND NOT EXISTS (
-          SELECT 1 FROM billing_dunningaction a WHERE a.case_id = c.id AND a.step_id = s.id)
-    ORDER BY c.id, s.position
-), taken AS (
-    INSERT INTO billing_dunningaction
-        (case_id, step_id, action, state, created_at, detail, product_ids, order_id)
-    SELECT case_id, step_id, action, 'pending', %(now)s, '', '[]', '' FROM next
-    ON CONFLICT (case_id, step_id) DO NOTHING
-    RETURNING id, case_id, step_id
-)
-UPDATE billing_dunningcase c SET last_step_id = taken.step_id
-FROM taken WHERE c.id = taken.case_id
-RETURNING taken.id
+INSERT INTO billing_dunningaction
+    (case_id, step_id, action, position, state, created_at, detail, product_ids, order_id)
+SELECT DISTINCT ON (c.id) c.id, s.id, s.action, s.position, 'pending', %(now)s, '', '[]', ''
+FROM billing_dunningcase c
+JOIN billing_dunningstep s ON s.policy_id = c.policy_id
+WHERE c.closed_at IS NULL
+  AND c.reference_date + make_interval(days => s.days_after_due::int) <= %(now)s
+  AND NOT EXISTS (
+      SELECT 1 FROM billing_dunningaction a WHERE a.case_id = c.id AND a.step_id = s.id)
+ORDER BY c.id, s.position
+ON CONFLICT (case_id, step_id) DO NOTHING
+RETURNING id
 """
+
+
+def cases_with_latest_step(cases: QuerySet[DunningCase]) -> QuerySet[DunningCase]:
+    """Annotate each case's latest step taken: `latest_action` and `latest_position` (None
+    while no step was taken), for the pages and the API's ?step= filter."""
+    latest = DunningAction.objects.filter(case=OuterRef("pk")).order_by("-position", "-id")
+    return cases.annotate(
+        latest_action=Subquery(latest.values("action")[:1]),
+        latest_position=Subquery(latest.values("position")[:1]),
+    )
 
 
 def default_policy() -> DunningPolicy | None:
