@@ -12,13 +12,29 @@ from decimal import Decimal
 from django.db.models import F, Max, Sum
 
 from billing import services
-from billing.models import CustomerBill, PrepaidPlan, UsageEvent
+from billing.choices import (
+    BILL_TRANSITIONS,
+    PAYABLE_BILL_STATES,
+    PAYMENT_TRANSITIONS,
+    BillState,
+    PaymentState,
+)
+from billing.models import (
+    CustomerBill,
+    CustomerBillStateChange,
+    Payment,
+    PaymentAllocation,
+    PrepaidPlan,
+    UsageEvent,
+)
 from catalog import selectors as catalog_selectors
 from catalog.demo import PREPAID_OFFERING
 from crm.demo import DEMO_ACCOUNT_PREFIX
 from inventory.demo import Choice
 from telco import clock
-from telco.demo import BATCH
+from telco.demo import rows_insert, rows_update
+from telco.money import plain_decimal
+from telco.states import check_transition
 
 
 def usage_create(
@@ -59,13 +75,13 @@ def usage_create(
                     usage_specification_id="data-session",
                 )
             )
-    return UsageEvent.objects.bulk_create(events, batch_size=BATCH)
+    return rows_insert(UsageEvent, events)
 
 
-DEMO_PAYMENT_ACCOUNTS = 3000  # payments go one by one through the service: keep it a minute
+DEMO_PAYMENT_REASON = "Payment {pk} of {amount} {currency}"  # as the payment service words it
 
 
-def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
+def ensure_payments(seed: int = 42) -> int:
     """Payments on the demo accounts' bills, after the bill run: most accounts pay what they
     owe, some pay part, a few pay more (account credit), some nothing (overdue).
 
@@ -74,6 +90,10 @@ def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
     Each account's behaviour comes from `seed` and its account number (not its id, which
     differs from one database to the next), and accounts that already have a demo payment are
     left alone, so this is safe to repeat.
+
+    Set-based, with the rows the payment service would leave: the payments, their allocations
+    to the bills oldest first, the bills' remaining amounts and states and their history, in a
+    fixed number of statements whatever the number of accounts. Returns the payments recorded.
     """
     demo_bills = CustomerBill.objects.filter(
         billing_account__account_number__startswith=DEMO_ACCOUNT_PREFIX
@@ -88,10 +108,10 @@ def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
         .exclude(billing_account__payments__reference__startswith="demo-")
         .values("billing_account_id", "billing_account__account_number", "currency")
         .annotate(owed=Sum("remaining_amount"), last_due=Max("payment_due_date"))
-        .order_by("billing_account_id")[:limit]
+        .order_by("billing_account_id")
     )
     now = clock.now()
-    created = 0
+    payments = []
     for row in owing:
         account_number = row["billing_account__account_number"]
         rng = random.Random(f"{seed}-{account_number}")  # noqa: S311 (demo data)
@@ -107,17 +127,86 @@ def ensure_payments(seed: int = 42, limit: int = DEMO_PAYMENT_ACCOUNTS) -> int:
             amount = owed
         if amount <= 0:
             continue
-        services.payment_create(
-            billing_account_id=row["billing_account_id"],
-            amount=amount,
-            currency=row["currency"],
-            method=rng.choice(["directDebit", "card", "bankTransfer"]),
-            reference=f"demo-{row['billing_account_id']}",
-            payment_date=min(now, row["last_due"] - timedelta(days=rng.randint(0, 10))),
-            created_by="demo",
+        payments.append(
+            Payment(
+                billing_account_id=row["billing_account_id"],
+                amount=amount,
+                currency=row["currency"],
+                unallocated_amount=amount,
+                method=rng.choice(["directDebit", "card", "bankTransfer"]),
+                reference=f"demo-{row['billing_account_id']}",
+                payment_date=min(now, row["last_due"] - timedelta(days=rng.randint(0, 10))),
+                created_by="demo",
+                state_date=now,
+                created_at=now,
+            )
         )
-        created += 1
-    return created
+    if payments:
+        _payments_allocate(payments, now)
+    return len(payments)
+
+
+def _payments_allocate(payments: list[Payment], now: datetime) -> None:
+    """Record the new `payments` (one per account) allocated to their accounts' open bills,
+    oldest first, as the payment service does: the payments (allocated when nothing is left),
+    their allocations, the bills' remaining amounts and states, and the bills' history."""
+    bills: dict[int, list[CustomerBill]] = {}
+    for bill in (
+        CustomerBill.objects.filter(
+            billing_account__account_number__startswith=DEMO_ACCOUNT_PREFIX,
+            state__in=PAYABLE_BILL_STATES,
+            remaining_amount__gt=0,
+        )
+        .exclude(billing_account__payments__reference__startswith="demo-")
+        .order_by("billing_account_id", "period_start", "id")
+        .only("id", "billing_account_id", "remaining_amount", "state")
+    ):
+        bills.setdefault(bill.billing_account_id, []).append(bill)
+    moves, changed = [], []  # moves: (payment, bill, amount, the bill's state before)
+    for payment in payments:
+        for bill in bills.get(payment.billing_account_id, []):
+            if payment.unallocated_amount == 0:
+                break
+            amount = min(payment.unallocated_amount, bill.remaining_amount)
+            payment.unallocated_amount -= amount
+            bill.remaining_amount -= amount
+            bill.last_update = now
+            before = bill.state
+            target = BillState.SETTLED if bill.remaining_amount == 0 else BillState.PARTIALLY_PAID
+            if target != before:
+                check_transition(BILL_TRANSITIONS, before, target, "Customer bill")
+                bill.state = target
+            moves.append((payment, bill, amount, before))
+            changed.append(bill)
+        if payment.unallocated_amount == 0:
+            check_transition(PAYMENT_TRANSITIONS, payment.state, PaymentState.ALLOCATED, "Payment")
+            payment.state = PaymentState.ALLOCATED
+    rows_insert(Payment, payments)
+    rows_insert(
+        PaymentAllocation,
+        [
+            PaymentAllocation(payment=payment, bill_id=bill.pk, amount=amount, created_at=now)
+            for payment, bill, amount, _ in moves
+        ],
+    )
+    rows_insert(
+        CustomerBillStateChange,
+        [
+            CustomerBillStateChange(
+                bill_id=bill.pk,
+                from_state=before,
+                to_state=bill.state,
+                changed_at=now,
+                changed_by=payment.created_by,
+                reason=DEMO_PAYMENT_REASON.format(
+                    pk=payment.pk, amount=plain_decimal(payment.amount), currency=payment.currency
+                ),
+            )
+            for payment, bill, _, before in moves
+            if before != bill.state
+        ],
+    )
+    rows_update(CustomerBill, changed, ["remaining_amount", "state", "last_update"])
 
 
 def ensure_prepaid_plans() -> int:

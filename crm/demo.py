@@ -25,7 +25,7 @@ from crm.models import (
     TroubleTicketStatusChange,
 )
 from telco import clock
-from telco.demo import BATCH, REGIONS, SEED_USER, STREETS
+from telco.demo import REGIONS, SEED_USER, STREETS, rows_insert
 
 DEMO_ACCOUNT_PREFIX = "DA"
 GIVEN_NAMES = [
@@ -145,10 +145,12 @@ def customers_create(
 ) -> tuple[list[Customer], list[BillingAccount]]:
     """Customers `numbers`, each with a party, contact details and a main billing account."""
     businesses = {n: rng.random() < 0.15 for n in numbers}
-    parties = Party.objects.bulk_create(
-        [_party(rng, n, businesses[n]) for n in numbers], batch_size=BATCH
+    parties = rows_insert(
+        Party,
+        [_party(rng, n, businesses[n]) for n in numbers],
     )
-    customers = Customer.objects.bulk_create(
+    customers = rows_insert(
+        Customer,
         [
             Customer(
                 party=p,
@@ -160,13 +162,13 @@ def customers_create(
             )
             for n, p in zip(numbers, parties, strict=True)
         ],
-        batch_size=BATCH,
     )
     _contact_details(numbers, parties, customers, now)
     # Each account's bill structure names the standard "Monthly, day N" cycle.
     days = [rng.randint(1, 28) for _ in customers]
     cycles = {day: services.standard_cycle_specification(day) for day in set(days)}
-    accounts = BillingAccount.objects.bulk_create(
+    accounts = rows_insert(
+        BillingAccount,
         [
             BillingAccount(
                 customer=c,
@@ -179,7 +181,6 @@ def customers_create(
             )
             for n, c, day in zip(numbers, customers, days, strict=True)
         ],
-        batch_size=BATCH,
     )
     return customers, accounts
 
@@ -300,9 +301,9 @@ def _contact_details(numbers, parties, customers, now) -> None:
                 valid_to=customer.created_at + timedelta(days=365 * 2),
             )
         )
-    ContactMedium.objects.bulk_create(media, batch_size=BATCH)
-    PartyIdentification.objects.bulk_create(documents, batch_size=BATCH)
-    CreditProfile.objects.bulk_create(profiles, batch_size=BATCH)
+    rows_insert(ContactMedium, media)
+    rows_insert(PartyIdentification, documents)
+    rows_insert(CreditProfile, profiles)
 
 
 DEMO_CARE_CUSTOMERS = 40  # customers with a care history: calls, chats, tickets, emails
@@ -390,7 +391,7 @@ def ensure_care(seed: int = 42, count: int = DEMO_CARE_CUSTOMERS) -> int:
                 ticket.status_change_reason = "Fixed and confirmed with the customer."
         ticket.last_update = at
         tickets.append((ticket, steps))
-    PartyInteraction.objects.bulk_create(interactions, batch_size=BATCH)
+    rows_insert(PartyInteraction, interactions)
     TroubleTicket.objects.bulk_create([t for t, _ in tickets])
     notifications = []
     for ticket, steps in tickets:

@@ -16,7 +16,7 @@ from catalog.demo import CATALOG, OfferingPlan
 from inventory import demo_network
 from inventory.models import ProductInstance, Region, Resource, Service, ServiceResource, Site
 from inventory.services import bandwidth_mbps
-from telco.demo import BATCH, REGIONS, STREETS
+from telco.demo import REGIONS, STREETS, rows_insert
 
 # Which network element a service of each resource specification is bound to.
 ELEMENT_FOR = {"gNB": "gnb", "OLT": "olt", "Edge Router": "router"}
@@ -45,7 +45,7 @@ def ensure_network(rng: random.Random, customers: int) -> dict[str, list[Resourc
                         longitude=Decimal(f"{rng.uniform(-3.9, 1.2):.6f}"),
                     )
                 )
-    Site.objects.bulk_create(new_sites, batch_size=BATCH)
+    rows_insert(Site, new_sites)
     specifications = catalog_selectors.resource_specification_list()
     gnb_spec = specifications.get(name="gNB")
     olt_spec = specifications.get(name="OLT")
@@ -88,7 +88,7 @@ def ensure_network(rng: random.Random, customers: int) -> dict[str, list[Resourc
                     usage_state="active",
                 )
             )
-    Resource.objects.bulk_create(new_resources, batch_size=BATCH)
+    rows_insert(Resource, new_resources)
     # Cards, ports, ducts, cables and links (gNB/OLT -> site router -> regional core), pools.
     demo_network.ensure_plant()
     demo_network.ensure_pools()
@@ -139,8 +139,9 @@ def products_create(
             )
         )
         choices.append((plan, bandwidth, started))
-    products = ProductInstance.objects.bulk_create(products, batch_size=BATCH)
-    services = Service.objects.bulk_create(
+    products = rows_insert(ProductInstance, products)
+    services = rows_insert(
+        Service,
         [
             Service(
                 name=f"{plan.service} for {product.customer.name}",
@@ -154,7 +155,6 @@ def products_create(
             )
             for product, (plan, bandwidth, started) in zip(products, choices, strict=True)
         ],
-        batch_size=BATCH,
     )
     slices, bindings = [], []
     for service, (plan, bandwidth, started) in zip(services, choices, strict=True):
@@ -186,7 +186,7 @@ def products_create(
                     ),
                 )
             )
-    slice_rows = Resource.objects.bulk_create([r for _, r in slices], batch_size=BATCH)
+    slice_rows = rows_insert(Resource, [r for _, r in slices])
     bindings += [
         ServiceResource(
             service=service,
@@ -197,5 +197,5 @@ def products_create(
         )
         for (service, _), slice_row in zip(slices, slice_rows, strict=True)
     ]
-    ServiceResource.objects.bulk_create(bindings, batch_size=BATCH)
+    rows_insert(ServiceResource, bindings)
     return products, services, choices

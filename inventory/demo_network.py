@@ -5,7 +5,8 @@ fibre to the site router in the site's access cable; the site router uplinked to
 core router over a trunk fibre. Sites are grouped in rings of four whose trunk fibres share one
 cable in one duct, so cutting a ring cable takes four sites' customers down. Each region's core
 site also has a switch and a UPF (core function). Pools: an IP prefix and a VLAN pool per
-region, an MSISDN range, a SIM stock and a slice pool.
+region, an MSISDN range, a SIM stock and a slice pool; more number ranges and SIM stocks as the
+demo's mobile services need them (`ensure_pool_capacity`).
 
 Built through the CSV importer (`inventory.network_import`), so it is bulk, validated and
 additive: rows whose name exists are skipped, and running it again changes nothing.
@@ -14,16 +15,40 @@ additive: rows whose name exists are skipped, and running it again changes nothi
 import csv
 import io
 
+from django.db import connection
+
 from catalog.choices import ResourceKind
 from inventory import selectors, services
 from inventory.choices import POOL_KINDS, BindingState, ResourceStatus, ServiceState, UsageState
 from inventory.models import Resource, Service, ServiceResource, Site
 from inventory.network_import import network_import
 from telco import clock
+from telco.demo import rows_insert
 
 RING_SIZE = 4
 # Numbers and SIMs of the demo pools that existing services leave free for new orders.
 POOL_HEADROOM = 1000
+# A larger demo adds MSISDN ranges and SIM stocks of this size until every mobile service has a
+# number and a SIM and the headroom is free: (name, first MSISDN, first ICCID, first IMSI) of
+# block n (from 1) follow the first range and stock `ensure_pools` makes.
+POOL_BLOCK = 10_000
+
+
+def pool_block(kind: str, number: int) -> tuple[str, dict]:
+    """The name and the service arguments of extra demo pool `number` (from 1) of `kind`."""
+    offset = (number - 1) * POOL_BLOCK
+    if kind == ResourceKind.MSISDN:
+        name = f"MSISDN-DEMO-{number:03d}"
+        return name, {"name": name, "first": str(447401000000 + offset), "count": POOL_BLOCK}
+    name = f"SIM-STOCK-DEMO-{number:03d}"
+    return name, {
+        "name": name,
+        "first_iccid": str(8944100000000002001 + offset),
+        "first_imsi": str(234159000002001 + offset),
+        "count": POOL_BLOCK,
+    }
+
+
 CARD_MODELS = {
     ResourceKind.GNB: "BB 6648",
     ResourceKind.OLT: "FGLT-B",
@@ -180,8 +205,9 @@ def ensure_mobile_numbers() -> int:
     Set-based and deterministic: services in id order take the free members in id order, and
     the bindings are bulk-inserted (active since the service started). Services ordered
     through the workflow already hold theirs on their RAN access RFS and are left alone.
-    `POOL_HEADROOM` numbers and SIMs stay free for new orders. Returns how many services got
-    a number (and a SIM).
+    The pools grow by `POOL_BLOCK` numbers and SIMs at a time (`ensure_pool_capacity`) so that
+    every such service gets both and `POOL_HEADROOM` of each stay free for new orders. Returns
+    how many services got a number (and a SIM).
     """
     numbered = selectors.pool_bindings_held(ResourceKind.MSISDN)
     mobile = list(
@@ -199,6 +225,7 @@ def ensure_mobile_numbers() -> int:
     )
     if not mobile:
         return 0
+    ensure_pool_capacity(len(mobile) + POOL_HEADROOM)
     free = {
         kind: list(
             selectors.pool_free_members(kind).values_list("pk", flat=True)[
@@ -221,9 +248,38 @@ def ensure_mobile_numbers() -> int:
         for ids in free.values()
         for (service_id, started), resource_id in zip(mobile[:count], ids[:count], strict=True)
     ]
-    ServiceResource.objects.bulk_create(bindings, batch_size=5000)
-    # What an allocation marks on the member, for those just bound.
-    Resource.objects.filter(pk__in=[binding.resource_id for binding in bindings]).update(
-        resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
-    )
+    rows_insert(ServiceResource, bindings)
+    # What an allocation marks on the member, for those just bound (one statement).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Resource._meta.db_table} SET resource_status = %s, usage_state = %s,"  # noqa: S608
+            " last_update = %s WHERE id = ANY(%s)",
+            [
+                ResourceStatus.RESERVED,
+                UsageState.BUSY,
+                now,
+                [binding.resource_id for binding in bindings],
+            ],
+        )
     return count
+
+
+def ensure_pool_capacity(needed: int) -> int:
+    """Add demo MSISDN ranges and SIM stocks (`pool_block`) until at least `needed` numbers
+    and `needed` SIMs are free; the pools added. Deterministic: blocks are numbered on from
+    the ones that exist."""
+    added = 0
+    for kind, create in (
+        (ResourceKind.MSISDN, services.msisdn_range_create),
+        (ResourceKind.SIM, services.sim_stock_create),
+    ):
+        free = selectors.pool_free_members(kind).count()
+        number = 1
+        while free < needed:
+            name, arguments = pool_block(kind, number)
+            if not Resource.objects.filter(name=name).exists():
+                create(**arguments)
+                free += POOL_BLOCK
+                added += 1
+            number += 1
+    return added

@@ -98,22 +98,41 @@ class Command(BaseCommand):
     def handle(self, *args, customers, skip_bill_run, seed, **options):
         started = time.monotonic()
         rng = random.Random(seed)
-        users = ensure_users()
-        offerings = catalog_demo.ensure_catalog()
-        billing_demo.ensure_prepaid_plans()
-        network = inventory_demo.ensure_network(rng, customers)
+        timings: list[tuple[str, float]] = []
+
+        def step(name: str, work: Callable[[], object]) -> object:
+            """Run one step of the demo and note how long it took."""
+            began = time.monotonic()
+            result = work()
+            timings.append((name, time.monotonic() - began))
+            return result
+
+        users = step("users", ensure_users)
+        offerings = step("catalog", catalog_demo.ensure_catalog)
+        step("prepaid plans", billing_demo.ensure_prepaid_plans)
+        network = step("network", lambda: inventory_demo.ensure_network(rng, customers))
         self.stdout.write(
             f"network: {sum(len(v) for v in network.values())} elements; "
             f"catalog: {len(offerings)} offerings"
         )
-        created = ensure_customers(rng, customers, offerings, network, report=self.stdout.write)
+        created = step(
+            "customers",
+            lambda: ensure_customers(rng, customers, offerings, network, report=self.stdout.write),
+        )
         self.stdout.write(f"customers created: {created}")
-        self.stdout.write(f"mobile numbers bound: {demo_network.ensure_mobile_numbers()}")
-        self.stdout.write(f"alarms created: {assurance_demo.ensure_alarms(rng)}")
-        self.stdout.write(f"KPI samples stored: {assurance_demo.ensure_kpis()}")
+        numbered = step("mobile numbers", demo_network.ensure_mobile_numbers)
+        self.stdout.write(f"mobile numbers bound: {numbered}")
+        self.stdout.write(
+            f"alarms created: {step('alarms', lambda: assurance_demo.ensure_alarms(rng))}"
+        )
+        self.stdout.write(f"KPI samples stored: {step('kpis', assurance_demo.ensure_kpis)}")
         if not skip_bill_run:
-            call_command("bill_run", stdout=self.stdout)
-            self.stdout.write(f"payments recorded: {billing_demo.ensure_payments(seed)}")
+            step("bill run", lambda: call_command("bill_run", stdout=self.stdout))
+            paid = step("payments", lambda: billing_demo.ensure_payments(seed))
+            self.stdout.write(f"payments recorded: {paid}")
+        self.stdout.write(
+            "steps: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in timings)
+        )
         self.stdout.write(
             self.style.SUCCESS(f"demo data ready in {time.monotonic() - started:.1f}s")
         )
