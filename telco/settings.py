@@ -290,6 +290,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs each step of every PDF invoice it lays out at INFO.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 # Usage in batches (POST a JSON array or NDJSON to TMF635 /usage): at most USAGE_BATCH_MAX
