@@ -1,7 +1,7 @@
 """Online charging: credit-control requests per second at 100 concurrent sessions, with latency.
 
-    .venv/bin/python bench/credit_control.py [--sessions 100] [--clients 8] [--requests 30000]
-        [--updates 20] [--chunks 10]
+    .venv/bin/python bench/credit_control.py [--sessions 100] [--clients 4] [--requests 30000]
+        [--updates 20] [--chunks 10] [--durable-reservations]
 
 Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/telco_bench_credit_control).
 Makes `--sessions` prepaid products (one balance each, deep enough never to run dry) and keeps
@@ -11,6 +11,10 @@ updates (1 MB used, 1 MB asked for) and a terminate, then the next session takes
 sessions (a Diameter front end's worker pool): 100 sessions interleave over them. Each request
 is one call of the credit-control service (billing.services.charging), which is what the
 HTTP view or a Diameter front end calls.
+
+Updates within the quota are counted in Redis (CHARGING_STORE_ENABLED, the cache's server:
+CACHE_URL, default redis://127.0.0.1:6379/13 here); reservations and terminations commit
+asynchronously unless `--durable-reservations` (CHARGING_DURABLE_RESERVATIONS).
 
 Prints requests/s, p50/p95/p99 latency and, in the same run, the floor: the same number of
 bare single-row UPDATEs, each committed (durably), by the same number of threads.
@@ -167,22 +171,29 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=100)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--requests", type=int, default=30000)
     parser.add_argument("--updates", type=int, default=20)
     parser.add_argument("--chunks", type=int, default=10)
+    parser.add_argument("--durable-reservations", action="store_true")
     args = parser.parse_args()
 
     django_on_bench_database(
         "postgres://postgres@127.0.0.1:5432/telco_bench_credit_control",
         CHARGING_QUOTA_CHUNKS=str(args.chunks),
+        CHARGING_DURABLE_RESERVATIONS=str(args.durable_reservations).lower(),
+        CACHE_URL="redis://127.0.0.1:6379/13",
     )
     from django.conf import settings
+
+    from billing.services import charging_store
 
     products = prepare(args.sessions)
     print(
         f"{args.sessions} concurrent sessions over {args.clients} client threads, "
-        f"{args.updates} updates a session, quota chunk {settings.CHARGING_QUOTA_CHUNKS}x"
+        f"{args.updates} updates a session, quota chunk {settings.CHARGING_QUOTA_CHUNKS}x, "
+        f"counts in {'Redis' if charging_store.is_enabled() else 'the session row'}, "
+        f"reservations {'durable' if settings.CHARGING_DURABLE_RESERVATIONS else 'async'}"
     )
     run_sessions(products, args.clients, min(args.requests, 2000), args.updates, f"w{time.time()}")
     elapsed, latencies, refused = run_sessions(

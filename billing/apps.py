@@ -27,3 +27,4 @@ class BillingConfig(AppConfig):
         post_migrate.connect(_ensure_reference_data, sender=self)
         register_panels()
         register_prepaid_panels()
+        import billing.prepaid_admin  # noqa: F401 - registers the prepaid models' admin

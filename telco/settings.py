@@ -400,3 +400,7 @@ BILL_RUN_CHUNK_PAUSE_MS = env.int("BILL_RUN_CHUNK_PAUSE_MS", default=0)
 # Open sessions count their use in Redis (the cache's server) between quota reservations, so
 # an update within the quota costs no database statement; off (or no Redis): the session row.
 CHARGING_STORE_ENABLED = env.bool("CHARGING_STORE_ENABLED", default=True)
+# Quota reservations commit asynchronously (a database crash may forget the last ones: at most
+# a chunk of use per open session goes uncharged, no balance is overspent); true: each waits
+# for its disk flush (slower: a durable commit per reservation).
+CHARGING_DURABLE_RESERVATIONS = env.bool("CHARGING_DURABLE_RESERVATIONS", default=False)

@@ -3,11 +3,13 @@
 A session reserves a quota chunk (`CHARGING_QUOTA_CHUNKS` times what it asked for) from its
 bucket with one atomic statement that can only take what the bucket holds (`LEAST(remaining,
 chunk)` on the locked row; the bucket's CHECK refuses a negative balance), so no number of
-concurrent sessions takes more than the bucket held. Updates within the chunk touch only the
-session row, with an asynchronous commit: a crash may forget the last few milliseconds of
-reported use (charged less, never more than the balance). A session commits its use and
-releases the rest of its chunks to the bucket when it terminates, or when the sweep finds it
-silent; every reserve, commit and release is a ledger row (BalanceAction).
+concurrent sessions takes more than the bucket held. Updates within the chunk count the use in
+the store (Redis, `charging_store`: one Lua call, no database statement), or without Redis in
+the session row alone (committed asynchronously). A session commits its use and releases the
+rest of its chunks to the bucket when it terminates, or when the sweep finds it silent, in one
+statement (asynchronous commit: a crash may forget the last reports, so the customer is charged
+less, never more than the balance held); every reserve, commit and release is a ledger row
+(BalanceAction).
 
 Quantities in the API are service units (MB, minutes, SMS); a session on a monetary bucket (its
 allowance used up) converts them at the plan's out-of-bundle price. PostgreSQL only.
@@ -122,6 +124,7 @@ _TAKE = """
     locked AS (
         SELECT id, LEAST(remaining, %(chunk)s) AS amount FROM billing_prepaidbucket
         WHERE id = %(bucket)s AND status = 'active' AND remaining > 0
+          AND set_config('synchronous_commit', %(commit_mode)s, true) IS NOT NULL
           AND (valid_to IS NULL OR valid_to > %(now)s)
         FOR UPDATE
     ),
@@ -178,6 +181,7 @@ _REFILL = """
     locked AS (
         SELECT id, LEAST(remaining, %(chunk)s) AS amount FROM billing_prepaidbucket
         WHERE id = %(bucket)s AND status = 'active' AND remaining > 0
+          AND set_config('synchronous_commit', %(commit_mode)s, true) IS NOT NULL
           AND (valid_to IS NULL OR valid_to > %(now)s) AND EXISTS (SELECT 1 FROM open_session)
         FOR UPDATE
     ),
@@ -269,6 +273,14 @@ def _statement():
     return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
+def _reserve_commit_mode() -> str:
+    """Reservations commit asynchronously unless CHARGING_DURABLE_RESERVATIONS: a database
+    crash may then forget the last of them, and with them the sessions' hold on the balance
+    (the balance itself stays whole: what is lost is at most a chunk of use per open session
+    that is never charged). Durable, each costs a disk flush."""
+    return "on" if settings.CHARGING_DURABLE_RESERVATIONS else "off"
+
+
 def _chunk(requested: Decimal) -> Decimal:
     return requested * settings.CHARGING_QUOTA_CHUNKS
 
@@ -300,6 +312,7 @@ def credit_control_initial(
     if bucket_id == 0 or requested == 0:
         return Grant(session_id, CREDIT_LIMIT_REACHED, Decimal(0), usage_type)
     parameters = {
+        "commit_mode": _reserve_commit_mode(),
         "bucket": bucket_id,
         "chunk": _chunk(requested),
         "now": now,
@@ -369,6 +382,7 @@ def _refill(
 ) -> tuple | None:
     """Reserve another chunk for the session: (granted, amount taken) or None (nothing)."""
     parameters = {
+        "commit_mode": _reserve_commit_mode(),
         "bucket": bucket_id,
         "chunk": _chunk(wanted),
         "now": now,

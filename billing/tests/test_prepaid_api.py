@@ -259,3 +259,40 @@ def test_the_demo_catalog_sells_a_prepaid_plan():
     assert plan.offering.lifecycle_status == "launched"
     assert not plan.offering.prices.exists()  # nothing on a bill: it is paid from the balance
     assert "5G Prepaid 20 GB" not in offerings  # the generated customers hold postpaid plans
+
+
+def test_lists_and_the_360_panel_cost_the_same_queries_whatever_the_rows(
+    agent_api, finance_user, django_assert_num_queries
+):
+    from billing.prepaid_panels import prepaid_context
+
+    product = prepaid_product()
+    charging.credit_control_initial(
+        session_id="q-1", product_id=product.pk, usage_type="sms", requested_units=1
+    )
+
+    def counts() -> list[int]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        found = []
+        for path in ("bucket", "balanceActionHistory", "topupBalance"):
+            with CaptureQueriesContext(connection) as captured:
+                assert agent_api.get(f"{BASE}/{path}").status_code == 200
+            found.append(len(captured))
+        with CaptureQueriesContext(connection) as captured:
+            prepaid_context(None, product.customer)
+        found.append(len(captured))
+        return found
+
+    before = counts()
+    for number in range(3):
+        other = prepaid_product(plan=product.product_offering.prepaid_plan)
+        charging.credit_control_initial(
+            session_id=f"q-{number}-x", product_id=other.pk, usage_type="sms", requested_units=1
+        )
+        voucher = voucher_create(amount=Decimal(5))
+        from billing.services import topup_balance_create
+
+        topup_balance_create(bucket_id=bucket(other, "monetary").pk, voucher=voucher.code)
+    assert counts() == before
