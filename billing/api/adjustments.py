@@ -309,6 +309,10 @@ def _filter_open(queryset, raw: str):
     return queryset.filter(closed_at__isnull=raw == "open")
 
 
+def _filter_step(queryset, raw: str):
+    return queryset.filter(latest_action__in=[value.strip() for value in raw.split(",")])
+
+
 class DunningCaseViewSet(TMFViewSet):
     """Bills in dunning (read only): ?state=open|closed, ?step=reminder|suspend|..."""
 
@@ -316,7 +320,7 @@ class DunningCaseViewSet(TMFViewSet):
     read_roles = (AGENT, FINANCE)
     filter_attributes = {
         "state": _filter_open,
-        "step": "latest_action",
+        "step": _filter_step,
         "bill.id": "bill_id",
         "billingAccount.id": "billing_account_id",
     }

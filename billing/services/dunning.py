@@ -237,9 +237,10 @@ def dunning_actions_carry_out() -> int:
             )
             if not actions:
                 return count
+            placed = {}
             for action in actions:
                 if action.action in ACTION_CHANGE:
-                    _order(action)
+                    _order(action, placed)
                 else:
                     _remind(action, mail)
                 action.done_at = clock.now()
@@ -275,8 +276,30 @@ def _remind(action: DunningAction, mail) -> None:
     action.detail = f"Interaction {interaction.pk}: {interaction.status}"
 
 
-def _order(action: DunningAction) -> None:
+def _order(action: DunningAction, placed: dict) -> None:
+    """Order the step's change of the account's products; an account with several bills in
+    dunning gets one order per kind of step, the other cases' actions point to it."""
     case = action.case
+    key = (case.billing_account_id, action.action)
+    if key not in placed:
+        earlier = (
+            DunningAction.objects.filter(
+                case__billing_account_id=case.billing_account_id,
+                case__closed_at__isnull=True,
+                action=action.action,
+                state=DunningActionState.DONE,
+            )
+            .exclude(order_id="")
+            .values_list("order_id", "product_ids")
+            .first()
+        )
+        if earlier is not None:
+            placed[key] = earlier
+    if key in placed:
+        action.order_id, action.product_ids = placed[key]
+        action.state = DunningActionState.DONE
+        action.detail = f"Product order {action.order_id} (placed for another bill)"
+        return
     products = list(
         inventory_selectors.product_list()
         .filter(
@@ -304,6 +327,7 @@ def _order(action: DunningAction) -> None:
             )
         action.state = DunningActionState.DONE
         action.detail = f"Product order {action.order_id}"
+        placed[key] = (action.order_id, products)
     except DomainError as error:
         action.state = DunningActionState.FAILED
         action.detail = error.message[:1000]

@@ -16,6 +16,7 @@ from crm.models import PartyInteraction
 from inventory.models import ProductInstance
 from orders.models import ProductOrder
 from telco.panels import lookups_for
+from telco.testing import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +160,52 @@ def test_pages_query_count_does_not_grow_with_cases(
     run_dunning()
     with django_assert_max_num_queries(12):
         assert finance_client.get("/portal/finance/dunning/").status_code == 200
+
+
+def test_termination_is_a_delete_order_and_the_case_list_costs_fixed_queries(
+    finance_api, django_assert_num_queries
+):
+    dunning_policy(steps=((1, 0, "terminate"),))
+    product = active_product(start_date=utc(2026, 10, 1))
+    for month in (8, 9, 10):
+        sent_bill(
+            product,
+            bill_no=f"INV-T{month}",
+            start=utc(2026, month, 1),
+            end=utc(2026, month + 1, 1),
+            due=utc(2026, month + 1, 20),
+            net="10",
+        )
+    assert run_dunning()["steps"] == 3
+    # One account, three cases: one order, which the three actions point to.
+    orders = list(ProductOrder.objects.all())
+    assert [(o.description, [i.action for i in o.items.all()]) for o in orders] == [
+        ("nonPayment: bill INV-T8 overdue", ["delete"])
+    ]
+    assert set(DunningAction.objects.values_list("state", "order_id")) == {
+        ("done", str(orders[0].pk))
+    }
+    with django_assert_num_queries(5):
+        body = finance_api.get(CASES, {"step": "terminate"}).json()
+    assert len(body) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_take_each_step_once():
+    dunning_policy(steps=((1, 0, "reminder"),))
+    product = active_product(start_date=utc(2026, 10, 1))
+    for month in (8, 9, 10):
+        sent_bill(
+            product,
+            bill_no=f"INV-C{month}",
+            start=utc(2026, month, 1),
+            end=utc(2026, month + 1, 1),
+            due=utc(2026, month + 1, 20),
+            net="10",
+        )
+    results, errors = run_at_once(run_dunning, times=2)
+    assert errors == []
+    assert sum(r["steps"] for r in results) == 3
+    assert sum(r["carriedOut"] for r in results) == 3
+    assert DunningAction.objects.filter(state="done").count() == 3
+    assert PartyInteraction.objects.count() == 3
