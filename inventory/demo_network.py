@@ -15,8 +15,6 @@ additive: rows whose name exists are skipped, and running it again changes nothi
 import csv
 import io
 
-from django.db import connection
-
 from catalog.choices import ResourceKind
 from inventory import selectors, services
 from inventory.choices import POOL_KINDS, BindingState, ResourceStatus, ServiceState, UsageState
@@ -249,18 +247,12 @@ def ensure_mobile_numbers() -> int:
         for (service_id, started), resource_id in zip(mobile[:count], ids[:count], strict=True)
     ]
     rows_insert(ServiceResource, bindings)
-    # What an allocation marks on the member, for those just bound (one statement).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Resource._meta.db_table} SET resource_status = %s, usage_state = %s,"  # noqa: S608
-            " last_update = %s WHERE id = ANY(%s)",
-            [
-                ResourceStatus.RESERVED,
-                UsageState.BUSY,
-                now,
-                [binding.resource_id for binding in bindings],
-            ],
-        )
+    # What an allocation marks on the member, for those just bound (one statement: the
+    # bindings' ids are consecutive).
+    first, last = bindings[0].pk, bindings[-1].pk
+    Resource.objects.filter(
+        resource_kind__in=free, bindings__pk__gte=first, bindings__pk__lte=last
+    ).update(resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now)
     return count
 
 
