@@ -1,12 +1,13 @@
 """Billing's portal pages: the invoice (header, lines and totals, printable) and its PDF."""
 
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from billing import services
 from billing.models import AppliedCharge, CustomerBill
 from crm.views import portal_view
+from telco.ids import parse_id
 
 
 def bill_with_lines(pk: int) -> CustomerBill:
@@ -48,4 +49,6 @@ def pdf_response(bill: CustomerBill, *, inline: bool = False) -> HttpResponse:
 @portal_view
 def bill_pdf(request, pk: int):
     """The invoice as a PDF file: rendered on the first download, then served as stored."""
+    if parse_id(pk) is None:  # beyond bigint: no bill has it
+        raise Http404
     return pdf_response(get_object_or_404(services.invoice_bills(), pk=pk))

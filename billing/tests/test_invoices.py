@@ -118,6 +118,7 @@ def test_portal_pdf_is_for_portal_roles(bill, noc_client, client, finance_client
     assert noc_client.get(f"/portal/bills/{bill.pk}/pdf/").status_code == 403
     assert client.get(f"/portal/bills/{bill.pk}/pdf/").status_code == 302  # to the login page
     assert finance_client.get(f"/portal/bills/{bill.pk + 1}/pdf/").status_code == 404
+    assert finance_client.get(f"/portal/bills/{10**30}/pdf/").status_code == 404
 
 
 def test_tmf678_bill_document_links_the_pdf(bill, agent_api, noc_api, anonymous_api):
