@@ -196,10 +196,12 @@ def test_a_5g_order_activates_the_network_and_is_billed_once(
     assert len(resource_names) == 2  # the gNB and the slice allocated on it
 
     # Usage: 4 GB + 3 GB, and the first event replayed by the network.
-    first = noc_api.post(USAGE, usage("evt-1", service_id, "4"), format="json")
+    # A replay is the same record sent again, content and date alike.
+    sent = usage("evt-1", service_id, "4")
+    first = noc_api.post(USAGE, sent, format="json")
     assert first.status_code == 201, first.data
     assert noc_api.post(USAGE, usage("evt-2", service_id, "3"), format="json").status_code == 201
-    replay = noc_api.post(USAGE, usage("evt-1", service_id, "4"), format="json")
+    replay = noc_api.post(USAGE, sent, format="json")
     assert replay.status_code == 200
     assert replay.data["id"] == first.data["id"]
     assert UsageEvent.objects.filter(product_id=product_id).count() == 2
