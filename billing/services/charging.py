@@ -300,7 +300,7 @@ def credit_control_initial(
     Answers the granted units, or CREDIT_LIMIT_REACHED (nothing granted, no session kept) when
     the balance holds nothing for it. A session id already in use is a 409.
     """
-    if not session_id or len(session_id) > 200:
+    if not session_id or len(session_id) > 200 or "\x00" in session_id:
         raise DomainError("A session id of 1 to 200 characters is needed.", field="sessionId")
     if usage_type not in SERVICE_USAGE_TYPES:
         raise DomainError(
@@ -341,6 +341,13 @@ def credit_control_initial(
     return _grant(session_id, usage_type, row[0], price)
 
 
+def _known_session_id(session_id: str) -> str:
+    """A session id no session can have (empty, too long, a NUL byte) is simply unknown."""
+    if not session_id or len(session_id) > 200 or "\x00" in session_id:
+        raise NotFound(f"No open session '{session_id[:200]}'.", field="sessionId")
+    return session_id
+
+
 def credit_control_update(*, session_id: str, used_units=0, requested_units=None) -> Grant:
     """CCR-Update: record the units used since the last answer and grant more.
 
@@ -348,6 +355,7 @@ def credit_control_update(*, session_id: str, used_units=0, requested_units=None
     that runs short a new quota chunk is reserved from the bucket. Nothing left:
     CREDIT_LIMIT_REACHED, granted 0.
     """
+    session_id = _known_session_id(session_id)
     used = _quantity(used_units or 0, "usedUnits")
     requested = _quantity(requested_units, "requestedUnits") if requested_units else None
     requested = requested or Decimal(settings.CHARGING_DEFAULT_GRANT_UNITS)
@@ -433,6 +441,7 @@ def _close(ids, *, absolute, reported, requests, add, state, now, seen, before=N
 
 def credit_control_terminate(*, session_id: str, used_units=0) -> Grant:
     """CCR-Terminate: commit the units used since the last answer, release the rest."""
+    session_id = _known_session_id(session_id)
     used = _quantity(used_units or 0, "usedUnits")
     now = clock.now()
     counted = store.session_close(session_id=session_id, used=store.scaled(used))

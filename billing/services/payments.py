@@ -171,8 +171,10 @@ def payment_create(
     description: str = "",
     authorization_code: str = "",
     created_by: str = "",
+    for_bills: bool = True,
 ) -> tuple[Payment, bool]:
-    """Record a payment and allocate it to the account's open bills, oldest first.
+    """Record a payment and allocate it to the account's open bills, oldest first
+    (`for_bills=False`: a prepaid top-up, which `billing.services.prepaid` gives the balance).
 
     One transaction: the account row and the open bills are locked, the bills the payment
     covers become settled (the last one partiallyPaid if the money runs out), and what is left
@@ -236,6 +238,8 @@ def payment_create(
             created_by=created_by,
             state_date=now,
         )
+        if not for_bills:
+            return payment, True
         settled = allocate([payment], open_bills(account))
         dunning_cases_close(bill_ids=settled, reason=DunningCloseReason.PAID, by=created_by)
     return payment, True

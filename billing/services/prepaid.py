@@ -181,12 +181,8 @@ def topup_balance_create(
             method=payment_method,
             description=f"Prepaid top-up of bucket {bucket.pk}",
             created_by=by,
+            for_bills=False,
         )
-        if payment.unallocated_amount != amount:
-            raise Conflict(
-                "The account has open bills, which a payment pays first: pay them, then top up.",
-                field="partyAccount.id",
-            )
         # The whole payment goes to the balance: none of it is credit for bills.
         type(payment).objects.filter(pk=payment.pk).update(
             unallocated_amount=0, state=PaymentState.ALLOCATED, state_date=now
