@@ -10,6 +10,7 @@ from billing.selectors import accounts_with_balance, payments_for_customer
 from crm import portal_queries
 from crm import selectors as crm_selectors
 from telco.panels import Panel, register, register_lookup
+from telco.roles import FINANCE, has_role
 
 RECENT_BILLS = 24
 RECENT_PAYMENTS = 10
@@ -33,7 +34,11 @@ def accounts_context(request, customer) -> dict:
 
 
 def payments_context(request, customer) -> dict:
-    return {"payments": list(payments_for_customer(customer.pk)[:RECENT_PAYMENTS])}
+    return {
+        "payments": list(payments_for_customer(customer.pk)[:RECENT_PAYMENTS]),
+        # Finance refunds and reverses payments from the payment's page.
+        "can_adjust": has_role(request.user, FINANCE),
+    }
 
 
 def bills_context(request, customer) -> dict:

@@ -261,6 +261,8 @@ def test_finance_pages_issue_approve_refund_and_reverse(
     )
     page = finance_client.get(f"/portal/finance/payments/{payment.pk}/")
     assert page.status_code == 200
+    customer_page = finance_client.get(f"/portal/customers/{october.billing_account.customer_id}/")
+    assert f'href="/portal/finance/payments/{payment.pk}/"' in customer_page.content.decode()
     finance_client.post(
         f"/portal/finance/payments/{payment.pk}/refund/", {"amount": "4", "reason": "r"}
     )
