@@ -13,6 +13,7 @@ from django.db.models import Sum
 from billing.choices import (
     CREDIT_NOTE_TRANSITIONS,
     PAYABLE_BILL_STATES,
+    BillState,
     CreditNoteReason,
     CreditNoteState,
     DunningCloseReason,
@@ -175,10 +176,11 @@ def _approve(credit_note: CreditNote, *, by: str, note_text: str) -> None:
     credit_note.save(
         update_fields=["state", "decided_by", "decided_at", "decision_note", "unallocated_amount"]
     )
-    bills = open_bills(credit_note.billing_account)
-    own = [bill for bill in bills if bill.pk == credit_note.bill_id]
-    if credit_note.bill.state in PAYABLE_BILL_STATES:
-        bills = own + [bill for bill in bills if bill.pk != credit_note.bill_id]
+    others = [b for b in open_bills(credit_note.billing_account) if b.pk != credit_note.bill_id]
+    own = CustomerBill.objects.select_for_update().get(pk=credit_note.bill_id)
+    # Its own bill first, even on hold (a dispute settled by the credit note).
+    creditable = (*PAYABLE_BILL_STATES, BillState.ON_HOLD)
+    bills = [own, *others] if own.state in creditable else others
     settled = allocate([credit_note], bills)
     dunning_cases_close(
         bill_ids=[*settled, credit_note.bill_id], reason=DunningCloseReason.CREDITED, by=by

@@ -37,10 +37,13 @@ from telco.states import check_transition
 def bill_pay_down(
     bill: CustomerBill, amount: Decimal, *, by: str, reason: str, now: datetime
 ) -> CustomerBillStateChange | None:
-    """Take `amount` off the (locked) bill's remaining amount and move its state to match;
-    the history row of the move (not saved), if the state changed."""
+    """Take `amount` off the (locked) bill's remaining amount and move its state to match (a
+    bill on hold, credited while disputed, stays on hold); the history row of the move (not
+    saved), if the state changed."""
     bill.remaining_amount -= amount
     target = BillState.SETTLED if bill.remaining_amount == 0 else BillState.PARTIALLY_PAID
+    if bill.state == BillState.ON_HOLD:
+        target = bill.state
     return _bill_save(bill, target, by=by, reason=reason, now=now)
 
 

@@ -273,3 +273,16 @@ def test_finance_pages_issue_approve_refund_and_reverse(
     assert payment.state == "received"  # refunded in part: it cannot bounce
     page = finance_client.get(f"/portal/finance/payments/{payment.pk}/").content.decode()
     assert "cannot be reversed" in page
+
+
+def test_a_credit_note_on_a_disputed_bill_credits_it_and_leaves_it_on_hold(bills, finance_api):
+    october, november = bills
+    url = f"/tmf-api/customerBillManagement/v4/customerBill/{october.pk}"
+    answer = finance_api.patch(url, {"state": "onHold"}, format="json")
+    assert answer.status_code == 200, answer.data
+    note = finance_api.post(NOTES, _note(october, 20, reason="dispute"), format="json").json()
+    assert note["state"] == "approved"
+    october.refresh_from_db()
+    november.refresh_from_db()
+    assert (october.state, october.remaining_amount) == ("onHold", Decimal("100"))
+    assert november.remaining_amount == Decimal("60")
