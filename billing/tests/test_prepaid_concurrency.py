@@ -3,6 +3,7 @@ PostgreSQL connection), drain one balance: together they use exactly what it hel
 more, and its ledger balances to the cent."""
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -24,6 +25,7 @@ def test_one_hundred_concurrent_sessions_never_take_more_than_the_balance_held(s
     data = bucket(product, "data")
     barrier = threading.Barrier(CLIENTS)
     used_by_client: list[Decimal] = []
+    opened: list[str] = []
     errors: list[BaseException] = []
 
     def client(number: int) -> None:
@@ -35,7 +37,10 @@ def test_one_hundred_concurrent_sessions_never_take_more_than_the_balance_held(s
                 answer = charging.credit_control_initial(
                     session_id=name, product_id=product.pk, usage_type="data", requested_units=1
                 )
-                granted[name] = answer.granted_units
+                # Refused at once (the others drained it first): no session to end.
+                if answer.result_code == charging.SUCCESS:
+                    granted[name] = answer.granted_units
+                    opened.append(name)
             used = Decimal(0)
             while granted:
                 for name in list(granted):
@@ -50,7 +55,7 @@ def test_one_hundred_concurrent_sessions_never_take_more_than_the_balance_held(s
                     )
                     granted[name] = answer.granted_units
             used_by_client.append(used)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread below
+        except BaseException as exc:  # reported by the test thread below
             errors.append(exc)
         finally:
             connection.close()
@@ -67,8 +72,37 @@ def test_one_hundred_concurrent_sessions_never_take_more_than_the_balance_held(s
     data.refresh_from_db()
     assert (data.remaining, data.reserved) == (Decimal(0), Decimal(0))
     sessions = ChargingSession.objects.filter(product=product)
-    assert sessions.count() == CLIENTS * SESSIONS_PER_CLIENT
+    assert sessions.count() == len(opened)
+    assert set(sessions.values_list("state", flat=True)) == {"terminated"}
     assert sum(sessions.values_list("used", flat=True)) == HELD
     totals = assert_ledger_balances(data.pk)
     assert totals["commit"] == HELD
     assert totals["topup"] == HELD
+
+
+def test_the_beat_task_releases_silent_sessions_on_a_real_worker(
+    restartable_celery_worker, settings
+):
+    from billing.prepaid_tasks import sweep_prepaid
+    from telco.testing import wait_for
+
+    settings.CHARGING_STORE_ENABLED = False  # the worker reads the session's row
+    restartable_celery_worker.restart(CHARGING_SESSION_TIMEOUT_SECONDS="1")
+    product = prepaid_product()
+    charging.credit_control_initial(
+        session_id="silent", product_id=product.pk, usage_type="data", requested_units=2
+    )
+    charging.credit_control_update(session_id="silent", used_units=2, requested_units=2)
+    time.sleep(1.2)
+
+    sweep_prepaid.delay()
+
+    def released():
+        session = ChargingSession.objects.get(session_id="silent")
+        return session if session.state == "timedOut" else None
+
+    session = wait_for(released, timeout=20)
+    assert session.used == 2
+    data = bucket(product, "data")
+    assert (data.remaining, data.reserved) == (Decimal(20480 - 2), Decimal(0))
+    assert_ledger_balances(data.pk)
