@@ -9,6 +9,8 @@ passed through `reserved` (nothing to reserve on a gNB) and the worker's activat
 import random
 import time
 
+from billing.demo import ensure_prepaid_plans
+from billing.models import PrepaidBucket
 from catalog.choices import LifecycleStatus
 from catalog.demo import ensure_catalog
 from catalog.models import ProductOffering
@@ -50,6 +52,7 @@ def _services_of(api, product_id: str) -> list[dict]:
 
 def test_every_launched_demo_offering_is_orderable_and_completes(celery_worker, agent_api):
     ensure_catalog()
+    ensure_prepaid_plans()
     ensure_network(random.Random(7), 10)
     offerings = list(
         ProductOffering.objects.filter(lifecycle_status=LifecycleStatus.LAUNCHED).order_by("pk")
@@ -62,6 +65,7 @@ def test_every_launched_demo_offering_is_orderable_and_completes(celery_worker, 
         "Enterprise Ethernet",
         "5G Premium Annual",
         "5G + Fibre Home Bundle",
+        "5G Prepaid 20 GB",
     }
     accounts = {
         segment: BillingAccountFactory(customer__segment=segment)
@@ -92,6 +96,9 @@ def test_every_launched_demo_offering_is_orderable_and_completes(celery_worker, 
         product_id = order["productOrderItem"][0]["product"]["id"]
         product = agent_api.get(f"{PRODUCT}/{product_id}").data
         assert product["status"] == "active", name
+        # A prepaid product starts with its balances (the seeds' "notifies OCS").
+        buckets = PrepaidBucket.objects.filter(product_id=product_id).count()
+        assert (buckets > 0) == (name == "5G Prepaid 20 GB"), (name, buckets)
         services = _services_of(agent_api, product_id)
         assert services, name
         assert {service["state"] for service in services} == {"active"}, name
