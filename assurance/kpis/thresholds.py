@@ -9,6 +9,8 @@ breaches and raises or clears their TMF642 `qualityOfServiceAlarm` through the a
 bulk path (so they join incidents by correlation like any alarm).
 """
 
+from datetime import UTC, datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -150,6 +152,13 @@ def _breaches_record(moves: list[tuple], alarm_ids: list[int | None]) -> None:
     KpiBreach.objects.bulk_create(new)
 
 
+def _aware(value) -> datetime:
+    """A time from raw SQL: PostgreSQL answers it aware; SQLite naive (UTC) or as ISO text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def thresholds_evaluate(cursor, *, by: str = "kpi") -> tuple[int, int]:
     """Evaluate the thresholds of the series in the batch's `kpi_touched` table, record state,
     breaches and alarms. Returns (alarms raised, alarms cleared)."""
@@ -161,7 +170,8 @@ def thresholds_evaluate(cursor, *, by: str = "kpi") -> tuple[int, int]:
     thresholds = KpiThreshold.objects.in_bulk({row[1] for row in rows})
     states = []
     raised, cleared = [], []
-    for series_id, threshold_id, sampled_at, value, run, is_raised, before, is_last in rows:
+    for series_id, threshold_id, raw_time, value, run, is_raised, before, is_last in rows:
+        sampled_at = _aware(raw_time)
         if bool(is_raised) != bool(before):
             (raised if is_raised else cleared).append((series_id, threshold_id, sampled_at, value))
         if is_last:
