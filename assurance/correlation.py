@@ -5,10 +5,12 @@ the active alarms raised within `INCIDENT_CORRELATION_WINDOW_SECONDS` of the bat
 alarms of open incidents), one statement walks the topology from every alarmed resource (what it
 takes down: beneath it, and downstream of the links it cuts, as `inventory.topology` does) and
 pairs each alarm with the alarms upstream of it. An alarm with nothing active upstream is a root;
-every other alarm's root is the earliest root upstream of it. Each root and its symptoms form one
-incident: the root's open incident, else one its symptoms already had (a root arriving last
-re-parents them and their incident), else a new `pending` one. Incidents left without alarms are
-cancelled (merged). Alarms get `incident`, `is_root_cause` and `root_alarm` in one UPDATE.
+every other alarm's root is a root upstream of it: one raised within the window of it first (the
+fault it came with, not an older one still open on the same element), else the earliest. Each
+root and its symptoms form one incident: the root's open incident, else one its symptoms already
+had (a root arriving last re-parents them and their incident), else a new `pending` one.
+Incidents left without alarms are cancelled (merged). Alarms get `incident`, `is_root_cause`
+and `root_alarm` in one UPDATE.
 
 Then each touched incident's lifecycle: every alarm cleared before confirmation -> `cancelled`
 (a blip: nobody hears of it); after confirmation -> `resolved`, impact ended,
@@ -258,18 +260,28 @@ def _roots_of_new(alarms: dict[int, Candidate], dead, batch: list[int]) -> dict[
             for b in above[alarm_id]
             if (not above[b] if b in new else alarms[b].root_alarm_id is None)
         ]
-        roots[alarm_id] = min(tops, key=lambda b: (alarms[b].raised, b)) if tops else alarm_id
+        key = root_preference(alarm.raised, window, {b: alarms[b].raised for b in tops})
+        roots[alarm_id] = min(tops, key=key) if tops else alarm_id
     for root_id in set(roots.values()) - new:
         roots[root_id] = root_id
     return roots
 
 
-def roots_of(raised: dict[int, object], upstream: set[tuple[int, int]]) -> dict[int, int]:
+def root_preference(raised_at: int, window: int, roots_raised: dict[int, int]):
+    """The order in which an alarm raised at `raised_at` prefers the roots upstream of it: those
+    raised within the correlation window of it first (the fault it came with, not an older one
+    still open on the same element), then the earliest, then the lowest id."""
+    return lambda b: (abs(roots_raised[b] - raised_at) > window, roots_raised[b], b)
+
+
+def roots_of(raised: dict[int, int], upstream: set[tuple[int, int]]) -> dict[int, int]:
     """{alarm: its root} from the pairs (a, b) "b is upstream of a" the walk found.
 
     Where two alarms are upstream of each other (a port and its device, two alarms on one
     resource), the earlier (then lower id) is the upstream one. An alarm with nothing upstream
-    is a root; any other's root is the earliest root upstream of it (itself if none is)."""
+    is a root; any other's root is a root upstream of it (itself if none is), by
+    `root_preference`."""
+    window = correlation_window() // MICROSECOND
     order = {alarm_id: (raised[alarm_id], alarm_id) for alarm_id in raised}
     above: dict[int, set[int]] = defaultdict(set)
     for a, b in upstream:
@@ -280,7 +292,8 @@ def roots_of(raised: dict[int, object], upstream: set[tuple[int, int]]) -> dict[
     roots = {}
     for alarm_id in raised:
         candidates = above.get(alarm_id, set()) & tops
-        roots[alarm_id] = min(candidates, key=order.__getitem__) if candidates else alarm_id
+        key = root_preference(raised[alarm_id], window, raised)
+        roots[alarm_id] = min(candidates, key=key) if candidates else alarm_id
     return roots
 
 

@@ -324,3 +324,21 @@ def test_batches_of_new_alarms_group_as_one_batch_over_everything_does(net):
     assert roots[root.pk] == (None, True)
     assert roots[again.pk] == (root.pk, False)
     assert roots[lone.pk] == (None, False)
+
+
+def test_a_symptom_joins_the_fault_it_came_with_not_an_older_one_on_its_element(net):
+    # Hours ago: a power problem on G1, its own incident, still open.
+    old = raise_alarm(net["g1"], at=clock.now() - timedelta(hours=3), cause="powerProblem")
+    correlate([old.pk])
+    earlier = Incident.objects.get()
+    # Now the trunk is cut: G1 (and the rest) alarm with it, the cable last.
+    root, symptoms = storm(net)
+    correlate([*[a.pk for a in symptoms], root.pk])
+    incident = Incident.objects.exclude(pk=earlier.pk).get(state=IncidentState.PENDING)
+    g1_link_down = next(a for a in symptoms if a.resource_id == net["g1"].pk)
+    g1_link_down.refresh_from_db()
+    assert g1_link_down.incident_id == incident.pk
+    assert g1_link_down.root_alarm_id == root.pk
+    # The older fault keeps its own incident, still headed by its alarm.
+    old.refresh_from_db()
+    assert (old.incident_id, old.is_root_cause or old.root_alarm_id is None) == (earlier.pk, True)
