@@ -67,7 +67,7 @@ def bill_run_start(request):
         as_of = date.fromisoformat(request.POST.get("as_of", ""))
     except ValueError:
         messages.error(request, "As of: a date, YYYY-MM-DD.")
-        return redirect("crm:bill-run-list")
+        return redirect("finance:bill-run-list")
     account = request.POST.get("billing_account", "").strip()
     try:
         run = services.bill_run_enqueue(
@@ -75,8 +75,8 @@ def bill_run_start(request):
         )
     except DomainError as error:
         messages.error(request, error.message)
-        return redirect("crm:bill-run-list")
-    return redirect("crm:bill-run-detail", pk=run.pk)
+        return redirect("finance:bill-run-list")
+    return redirect("finance:bill-run-detail", pk=run.pk)
 
 
 def _run_context(pk: int) -> dict:
@@ -115,13 +115,13 @@ def bill_run_resume(request, pk: int):
     run = get_object_or_404(BillRun, pk=pk)
     services.bill_run_dispatch(bill_run_id=run.pk)
     messages.success(request, f"Bill run {run.pk} resumed.")
-    return redirect("crm:bill-run-detail", pk=run.pk)
+    return redirect("finance:bill-run-detail", pk=run.pk)
 
 
 urlpatterns = [
-    path("finance/bill-runs/", bill_run_list, name="bill-run-list"),
-    path("finance/bill-runs/start/", bill_run_start, name="bill-run-start"),
-    path("finance/bill-runs/<int:pk>/", bill_run_detail, name="bill-run-detail"),
-    path("finance/bill-runs/<int:pk>/progress/", bill_run_progress, name="bill-run-progress"),
-    path("finance/bill-runs/<int:pk>/resume/", bill_run_resume, name="bill-run-resume"),
+    path("bill-runs/", bill_run_list, name="bill-run-list"),
+    path("bill-runs/start/", bill_run_start, name="bill-run-start"),
+    path("bill-runs/<int:pk>/", bill_run_detail, name="bill-run-detail"),
+    path("bill-runs/<int:pk>/progress/", bill_run_progress, name="bill-run-progress"),
+    path("bill-runs/<int:pk>/resume/", bill_run_resume, name="bill-run-resume"),
 ]

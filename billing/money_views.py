@@ -96,7 +96,7 @@ def credit_note_issue(request):
         messages.error(request, error.message)
     else:
         messages.success(request, f"Credit note {note.number} is {note.state}.")
-    return redirect("crm:credit-note-list")
+    return redirect("finance:credit-note-list")
 
 
 @require_POST
@@ -114,7 +114,7 @@ def credit_note_decide(request, pk: int, decision: str):
         messages.error(request, error.message)
     else:
         messages.success(request, f"Credit note {note.number} is {note.state}.")
-    return redirect("crm:credit-note-list")
+    return redirect("finance:credit-note-list")
 
 
 @finance_view
@@ -147,7 +147,7 @@ def payment_refund(request, pk: int):
         messages.error(request, error.message)
     else:
         messages.success(request, f"Refund {refund.pk} of {refund.amount.normalize()} recorded.")
-    return redirect("crm:payment-adjust", pk=pk)
+    return redirect("finance:payment-adjust", pk=pk)
 
 
 @require_POST
@@ -163,19 +163,19 @@ def payment_reverse(request, pk: int):
         messages.success(
             request, f"Payment {pk} reversed: {len(reversal.reopened)} bill(s) re-opened."
         )
-    return redirect("crm:payment-adjust", pk=pk)
+    return redirect("finance:payment-adjust", pk=pk)
 
 
 urlpatterns = [
-    path("finance/dunning/", dunning_list, name="dunning-list"),
-    path("finance/credit-notes/", credit_note_list, name="credit-note-list"),
-    path("finance/credit-notes/issue/", credit_note_issue, name="credit-note-issue"),
+    path("dunning/", dunning_list, name="dunning-list"),
+    path("credit-notes/", credit_note_list, name="credit-note-list"),
+    path("credit-notes/issue/", credit_note_issue, name="credit-note-issue"),
     path(
-        "finance/credit-notes/<int:pk>/<str:decision>/",
+        "credit-notes/<int:pk>/<str:decision>/",
         credit_note_decide,
         name="credit-note-decide",
     ),
-    path("finance/payments/<int:pk>/", payment_adjust, name="payment-adjust"),
-    path("finance/payments/<int:pk>/refund/", payment_refund, name="payment-refund"),
-    path("finance/payments/<int:pk>/reverse/", payment_reverse, name="payment-reverse"),
+    path("payments/<int:pk>/", payment_adjust, name="payment-adjust"),
+    path("payments/<int:pk>/refund/", payment_refund, name="payment-refund"),
+    path("payments/<int:pk>/reverse/", payment_reverse, name="payment-reverse"),
 ]

@@ -4,12 +4,9 @@ is /portal/bills/<id>/, "crm:bill-detail"."""
 
 from django.urls import path
 
-from billing import bill_run_views, money_views, usage_views, views
+from billing import views
 
 urlpatterns = [
     path("bills/<int:pk>/", views.bill_detail, name="bill-detail"),
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="bill-pdf"),
-    *money_views.urlpatterns,
-    *bill_run_views.urlpatterns,
-    *usage_views.urlpatterns,
 ]

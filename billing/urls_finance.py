@@ -3,7 +3,7 @@ index (templates/billing/finance/index.html) and reached from the top bar's Fina
 
 from django.urls import path
 
-from billing import finance_views
+from billing import bill_run_views, finance_views, money_views, usage_views
 
 app_name = "finance"
 urlpatterns = [
@@ -12,4 +12,7 @@ urlpatterns = [
     path("payments/", finance_views.payment_list, name="payments"),
     path("aged-debt/", finance_views.aged_debt, name="aged-debt"),
     path("revenue/", finance_views.revenue, name="revenue"),
+    *bill_run_views.urlpatterns,
+    *money_views.urlpatterns,
+    *usage_views.urlpatterns,
 ]

@@ -1,7 +1,7 @@
 """Rejected usage for operations (finance and the NOC): the records that will not be charged,
 by reason and day of arrival, with counts per reason, and a button that reprocesses the
 matching ones once their cause is fixed (a service created, a product's dates or a price
-corrected). Mounted with billing's portal pages (billing/urls.py): /portal/finance/usage/rejected/.
+corrected). Mounted with the finance pages (billing/urls_finance.py): /finance/usage/rejected/.
 """
 
 from datetime import datetime, time, timedelta
@@ -91,7 +91,7 @@ def rejected_usage(request):
 def rejected_usage_reprocess(request):
     """Reprocess what the page's filter shows (reprocessable reasons only), set-based."""
     form = RejectedUsageFilter(request.POST)
-    target = reverse("crm:rejected-usage")
+    target = reverse("finance:rejected-usage")
     if not form.is_valid():
         messages.error(request, "The filter is not valid; nothing was reprocessed.")
         return redirect(target)
@@ -120,9 +120,9 @@ def rejected_usage_reprocess(request):
 
 
 urlpatterns = [
-    path("finance/usage/rejected/", rejected_usage, name="rejected-usage"),
+    path("usage/rejected/", rejected_usage, name="rejected-usage"),
     path(
-        "finance/usage/rejected/reprocess/",
+        "usage/rejected/reprocess/",
         rejected_usage_reprocess,
         name="rejected-usage-reprocess",
     ),

@@ -238,17 +238,17 @@ def test_finance_pages_issue_approve_refund_and_reverse(
     bills, finance_client, admin_role_client, agent_client
 ):
     october, _ = bills
-    assert agent_client.get("/portal/finance/credit-notes/").status_code == 403
+    assert agent_client.get("/finance/credit-notes/").status_code == 403
     answer = finance_client.post(
-        "/portal/finance/credit-notes/issue/",
+        "/finance/credit-notes/issue/",
         {"bill_no": "INV-1", "amount": "70", "reason": "billingError", "description": "Wrong plan"},
     )
     assert answer.status_code == 302
-    page = finance_client.get("/portal/finance/credit-notes/").content.decode()
+    page = finance_client.get("/finance/credit-notes/").content.decode()
     assert 'data-credit-note="CN-000001"' in page
     assert "pendingApproval" in page
     admin_role_client.post(
-        "/portal/finance/credit-notes/1/approve/".replace("1", str(october.credit_notes.get().pk))
+        "/finance/credit-notes/1/approve/".replace("1", str(october.credit_notes.get().pk))
     )
     october.refresh_from_db()
     assert october.remaining_amount == Decimal("50")
@@ -259,19 +259,17 @@ def test_finance_pages_issue_approve_refund_and_reverse(
         unallocated_amount=Decimal("10"),
         method="directDebit",
     )
-    page = finance_client.get(f"/portal/finance/payments/{payment.pk}/")
+    page = finance_client.get(f"/finance/payments/{payment.pk}/")
     assert page.status_code == 200
     customer_page = finance_client.get(f"/portal/customers/{october.billing_account.customer_id}/")
-    assert f'href="/portal/finance/payments/{payment.pk}/"' in customer_page.content.decode()
-    finance_client.post(
-        f"/portal/finance/payments/{payment.pk}/refund/", {"amount": "4", "reason": "r"}
-    )
+    assert f'href="/finance/payments/{payment.pk}/"' in customer_page.content.decode()
+    finance_client.post(f"/finance/payments/{payment.pk}/refund/", {"amount": "4", "reason": "r"})
     payment.refresh_from_db()
     assert payment.unallocated_amount == Decimal("6")
-    finance_client.post(f"/portal/finance/payments/{payment.pk}/reverse/", {"reason": "bounced"})
+    finance_client.post(f"/finance/payments/{payment.pk}/reverse/", {"reason": "bounced"})
     payment.refresh_from_db()
     assert payment.state == "received"  # refunded in part: it cannot bounce
-    page = finance_client.get(f"/portal/finance/payments/{payment.pk}/").content.decode()
+    page = finance_client.get(f"/finance/payments/{payment.pk}/").content.decode()
     assert "cannot be reversed" in page
 
 

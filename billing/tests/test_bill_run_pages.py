@@ -11,7 +11,7 @@ from billing.tests.factories import active_product
 from crm.tests.factories import BillingAccountFactory
 
 pytestmark = pytest.mark.django_db
-LIST = "/portal/finance/bill-runs/"
+LIST = "/finance/bill-runs/"
 
 
 def utc(*args) -> datetime:

@@ -140,12 +140,12 @@ def test_the_finance_page_and_the_360_show_bills_in_dunning(
 ):
     run_dunning()
     run_dunning()
-    page = finance_client.get("/portal/finance/dunning/")
+    page = finance_client.get("/finance/dunning/")
     assert page.status_code == 200
     html = page.content.decode()
     assert 'data-step="secondReminder"' in html
     assert "INV-900001" in html
-    assert agent_client.get("/portal/finance/dunning/").status_code == 403
+    assert agent_client.get("/finance/dunning/").status_code == 403
 
     customer_id = overdue.billing_account.customer_id
     page = agent_client.get(f"/portal/customers/{customer_id}/")
@@ -159,7 +159,7 @@ def test_pages_query_count_does_not_grow_with_cases(
 ):
     run_dunning()
     with django_assert_max_num_queries(12):
-        assert finance_client.get("/portal/finance/dunning/").status_code == 200
+        assert finance_client.get("/finance/dunning/").status_code == 200
 
 
 def test_termination_is_a_delete_order_and_the_case_list_costs_fixed_queries(

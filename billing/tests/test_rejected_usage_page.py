@@ -12,7 +12,7 @@ from billing.tests.factories import active_product
 from catalog.models import ProductOfferingPrice
 
 pytestmark = pytest.mark.django_db
-PAGE = "/portal/finance/usage/rejected/"
+PAGE = "/finance/usage/rejected/"
 
 
 def utc(*args) -> datetime:
