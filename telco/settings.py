@@ -392,11 +392,6 @@ CELERY_BEAT_SCHEDULE["prepaid-sweep"] = {
 # chunk's transaction (0 but in tests that kill a worker while it holds a chunk).
 BILL_RUN_CHUNK_ACCOUNTS = env.int("BILL_RUN_CHUNK_ACCOUNTS", default=1000)
 BILL_RUN_CHUNK_PAUSE_MS = env.int("BILL_RUN_CHUNK_PAUSE_MS", default=0)
-
-# Bill runs: accounts per chunk (one task and one transaction each), and a pause inside each
-# chunk's transaction (0 but in tests that kill a worker while it holds a chunk).
-BILL_RUN_CHUNK_ACCOUNTS = env.int("BILL_RUN_CHUNK_ACCOUNTS", default=1000)
-BILL_RUN_CHUNK_PAUSE_MS = env.int("BILL_RUN_CHUNK_PAUSE_MS", default=0)
 # Open sessions count their use in Redis (the cache's server) between quota reservations, so
 # an update within the quota costs no database statement; off (or no Redis): the session row.
 CHARGING_STORE_ENABLED = env.bool("CHARGING_STORE_ENABLED", default=True)
