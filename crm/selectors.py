@@ -277,7 +277,5 @@ def open_tickets_related_to(referred_type: str, entity_id: str) -> QuerySet[Trou
     the tickets linked to a network incident), oldest first, locked rows not skipped."""
     related = [{"id": str(entity_id), "@referredType": referred_type}]
     return (
-        trouble_ticket_list(status="open")
-        .filter(related_entities__contains=related)
-        .order_by("id")
+        trouble_ticket_list(status="open").filter(related_entities__contains=related).order_by("id")
     )
