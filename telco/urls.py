@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from telco import views
-from telco.api.test_clock import TestClockResetView, TestClockView
+from telco.api.clock_views import TestClockResetView, TestClockView
 from telco.api.token_views import TokenView
 
 urlpatterns = [
