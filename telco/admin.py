@@ -97,7 +97,6 @@ class TestClockAdmin(admin.ModelAdmin):
             "title": "Test clock",
             "opts": self.model._meta,
             "form": form,
-            "now": clock.now(),
-            "row": TestClock.objects.filter(pk=1).first(),
+            "clock": clock.clock_state(),
         }
         return TemplateResponse(request, "admin/telco/test_clock.html", context)

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from telco.exceptions import DomainError
+
 logger = logging.getLogger(__name__)
 
 # This process's copy of the stored offset: (seconds, monotonic time it was read).
@@ -61,7 +63,6 @@ def _read_offset(last_known: float) -> float:
 def clock_advance(*, seconds: float, by: str) -> datetime:
     """Move the test clock forward by `seconds` (never back: bills, periods and histories only
     go forward). Returns the new now()."""
-    from telco.exceptions import DomainError
     from telco.models import TestClock
 
     if not settings.TEST_CLOCK_ENABLED:
@@ -87,3 +88,16 @@ def clock_reset(*, by: str) -> datetime:
     )
     _stored["read_at"] = None
     return now()
+
+
+def clock_state() -> dict:
+    """Where the test clock stands: now, the stored offset, who moved it last and when."""
+    from telco.models import TestClock
+
+    row = TestClock.objects.filter(pk=1).first()
+    return {
+        "now": now(),
+        "offset_seconds": row.offset_seconds if row else 0.0,
+        "moved_at": row.moved_at if row else None,
+        "moved_by": row.moved_by if row else "",
+    }
