@@ -260,7 +260,7 @@ def _roots_of_new(alarms: dict[int, Candidate], dead, batch: list[int]) -> dict[
             for b in above[alarm_id]
             if (not above[b] if b in new else alarms[b].root_alarm_id is None)
         ]
-        key = root_preference(alarm.raised, window, {b: alarms[b].raised for b in tops})
+        key = root_preference(alarms[alarm_id].raised, window, {b: alarms[b].raised for b in tops})
         roots[alarm_id] = min(tops, key=key) if tops else alarm_id
     for root_id in set(roots.values()) - new:
         roots[root_id] = root_id
