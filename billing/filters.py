@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from billing.choices import BillState, PaymentMethodType, PaymentState
 from billing.models import CustomerBill, Payment
+from billing.services.periods import add_months
 
 
 def _start_of(day) -> datetime:
@@ -21,8 +22,7 @@ def _start_of(day) -> datetime:
 
 
 def _next_month(day) -> datetime:
-    first = day.replace(day=1)
-    return _start_of((first + timedelta(days=32)).replace(day=1))
+    return _start_of(add_months(day.replace(day=1), 1))
 
 
 class MonthField(forms.DateField):

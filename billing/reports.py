@@ -11,6 +11,7 @@ from django.db.models import Count, DecimalField, Prefetch, Q, QuerySet, Sum, Va
 from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.models import AppliedCharge, CustomerBill, Payment, PaymentAllocation
+from billing.services.periods import add_months
 from catalog import selectors as catalog_selectors
 from crm import selectors as crm_selectors
 
@@ -213,17 +214,15 @@ class Revenue:
 
 def month_starts(last_month: datetime, count: int) -> list[datetime]:
     """`count` first-of-month instants ending with `last_month`'s, oldest first."""
-    months = [last_month.replace(day=1, hour=0, minute=0, second=0, microsecond=0)]
-    while len(months) < count:
-        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    return months
+    last = last_month.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return [add_months(last, -back) for back in range(count - 1, -1, -1)]
 
 
 def revenue_by_month(*, now: datetime, months: int) -> Revenue:
     """Revenue of the last `months` months (this one included): one statement summing the bill
     lines by month, currency and offering, and the catalog's product line of each offering."""
     starts = month_starts(now, months)
-    end = (starts[-1] + timedelta(days=32)).replace(day=1)
+    end = add_months(starts[-1], 1)
     sums = (
         AppliedCharge.objects.filter(bill__bill_date__gte=starts[0], bill__bill_date__lt=end)
         .annotate(month=TruncMonth("bill__bill_date"))
