@@ -48,7 +48,7 @@ def _nice_ceiling(value: Decimal) -> Decimal:
     if value <= 1:
         return Decimal(1)
     exponent = len(str(int(value.to_integral_value(ROUND_CEILING)))) - 1
-    for step in (1, 2, 5, 10):
+    for step in (1, 2, 5):
         candidate = Decimal(step) * Decimal(10) ** exponent
         if candidate >= value:
             return candidate

@@ -86,23 +86,26 @@ def revenue(request):
     """Revenue by month and product line: a stacked bar chart and its table, per currency."""
     months = _positive_int(request.GET.get("months"), REVENUE_MONTHS, REVENUE_MONTHS_MAX)
     result = reports.revenue_by_month(now=clock.now(), months=months)
-    currencies = sorted(result.lines)
-    sections = [
-        {
-            "chart": revenue_chart(result, currency),
-            "lines": [
-                {
-                    "name": line,
-                    "amounts": [result.table[currency][line].get(month) for month in result.months],
-                    "total": total,
-                }
-                for line, total in result.line_totals(currency).items()
-            ],
-            "month_totals": list(result.month_totals(currency).values()),
-            "grand_total": sum(result.line_totals(currency).values()),
-        }
-        for currency in currencies
-    ]
+    sections = []
+    for currency in sorted(result.lines):
+        line_totals = result.line_totals(currency)
+        sections.append(
+            {
+                "chart": revenue_chart(result, currency),
+                "lines": [
+                    {
+                        "name": line,
+                        "amounts": [
+                            result.table[currency][line].get(month) for month in result.months
+                        ],
+                        "total": total,
+                    }
+                    for line, total in line_totals.items()
+                ],
+                "month_totals": list(result.month_totals(currency).values()),
+                "grand_total": sum(line_totals.values()),
+            }
+        )
     context = {
         "months": result.months,
         "month_count": months,
