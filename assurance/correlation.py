@@ -393,11 +393,11 @@ def _assign_incidents(
         alarm, incident_id = alarms[alarm_id], chosen[root_id]
         root_alarm_id = None if alarm_id == root_id else root_id
         # TMF642 isRootCause: the root of other alarms (a lone alarm heads its incident only).
-        heads = alarm_id == root_id and len(members[root_id]) > 1
+        is_head = alarm_id == root_id and len(members[root_id]) > 1
         changed = (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause) != (
             incident_id,
             root_alarm_id,
-            heads,
+            is_head,
         )
         if alarm_id in batch or changed:
             # What changed, or what the batch names: its old and new incident need settling.
@@ -407,7 +407,7 @@ def _assign_incidents(
         ids.append(alarm_id)
         incident_ids.append(incident_id)
         root_ids.append(root_alarm_id)
-        is_root.append(heads)
+        is_root.append(is_head)
     with bound_cursor() as cursor:
         cursor.execute(ASSIGN_SQL, [ids, incident_ids, root_ids, is_root])
     return touched
