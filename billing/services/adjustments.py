@@ -20,11 +20,11 @@ from billing.choices import (
 )
 from billing.models import AppliedCharge, BillSequence, CreditNote, CustomerBill
 from billing.services.dunning import dunning_cases_close
-from billing.services.payments import allocate, open_bills
+from billing.services.payments import allocate, amount_check, open_bills
 from crm import selectors as crm_selectors
 from telco import clock
 from telco.exceptions import DomainError, Forbidden, NotFound
-from telco.money import CURRENCY_EXPONENTS, plain_decimal, round_money
+from telco.money import plain_decimal, round_money
 from telco.states import check_transition
 
 CREDIT_NOTE_SEQUENCE = "CN"
@@ -74,12 +74,7 @@ def credit_note_issue(
             raise DomainError(
                 f"Bill {bill.bill_no} is in {bill.currency}, not {currency}.", field="amount.unit"
             )
-        exponent = CURRENCY_EXPONENTS.get(bill.currency, 2)
-        if amount != round_money(amount, bill.currency):
-            raise DomainError(
-                f"{bill.currency} amounts have at most {exponent} decimal places.",
-                field="amount.value",
-            )
+        amount_check(amount, bill.currency)
         line = None
         credited = CreditNote.objects.filter(bill=bill).exclude(state=CreditNoteState.REJECTED)
         if line_id is not None:

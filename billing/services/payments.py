@@ -79,6 +79,17 @@ def _bill_save(bill, target, *, by, reason, now) -> CustomerBillStateChange | No
     return change
 
 
+def amount_check(amount: Decimal, currency: str, *, field: str = "amount.value") -> None:
+    """A positive amount of `currency` with at most its decimal places, else DomainError."""
+    if amount <= 0:
+        raise DomainError("The amount must be more than zero.", field=field)
+    if amount != round_money(amount, currency):
+        exponent = CURRENCY_EXPONENTS.get(currency, 2)
+        raise DomainError(
+            f"{currency} amounts have at most {exponent} decimal places.", field=field
+        )
+
+
 def _source_label(source: Payment | CreditNote) -> str:
     if isinstance(source, CreditNote):
         return f"Credit note {source.number} of {plain_decimal(source.amount)} {source.currency}"

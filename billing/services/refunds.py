@@ -17,11 +17,11 @@ from billing.models import (
     Refund,
 )
 from billing.services.dunning import dunning_cases_open
-from billing.services.payments import account_credit_sources, bill_reopen
+from billing.services.payments import account_credit_sources, amount_check, bill_reopen
 from crm import selectors as crm_selectors
 from telco import clock
 from telco.exceptions import Conflict, DomainError, NotFound
-from telco.money import CURRENCY_EXPONENTS, plain_decimal, round_money
+from telco.money import plain_decimal
 from telco.states import check_transition
 
 FINAL_PAYMENT_STATES = (PaymentState.REFUNDED, PaymentState.REVERSED)
@@ -69,16 +69,6 @@ def _take_back(
     return reopened
 
 
-def _check_amount(amount: Decimal, currency: str) -> None:
-    if amount <= 0:
-        raise DomainError("The amount must be more than zero.", field="amount.value")
-    if amount != round_money(amount, currency):
-        exponent = CURRENCY_EXPONENTS.get(currency, 2)
-        raise DomainError(
-            f"{currency} amounts have at most {exponent} decimal places.", field="amount.value"
-        )
-
-
 def refund_create(
     *,
     billing_account_id: int,
@@ -93,7 +83,7 @@ def refund_create(
     bills it paid, newest first, which owe it again), or of the account's credit (unallocated
     payments, then credit notes, oldest first). The same non-blank `reference` again returns
     the stored refund (created=False); with another amount it is refused (409)."""
-    _check_amount(amount, currency)
+    amount_check(amount, currency)
     if not reason.strip():
         raise DomainError("Say why the money is refunded.", field="reason")
     with transaction.atomic():
