@@ -9,6 +9,7 @@ from django.db.models import Model
 
 from billing.choices import UsageRejectionReason, UsageStatus
 from billing.models import UsageEvent, UsageSpecification
+from billing.services.periods import BILLABLE_STATUSES
 from catalog.choices import PriceType
 from catalog.selectors import offering_prices_in_force
 from inventory import selectors as inventory_selectors
@@ -166,9 +167,6 @@ def _billable_at(product: Model, at: datetime) -> str | None:
     """Why `product` was not billable at `at` (`{service}` names its service), or None when it
     was: started by then, not terminated yet, not suspended then, whatever its status now (so
     usage reported after a suspension or termination is still charged)."""
-    # Imported here: bills (through rating and charges) imports this module.
-    from billing.services.bills import BILLABLE_STATUSES
-
     if product.status not in BILLABLE_STATUSES or product.start_date is None:
         return "Service '{service}' has no active product to charge."
     if at < product.start_date:

@@ -33,7 +33,7 @@ from billing.choices import (
     UsageStatus,
 )
 from billing.models import UsageEvent
-from billing.services.bills import BILLABLE_STATUSES
+from billing.services.periods import BILLABLE_STATUSES
 from billing.services.usage import parse_volume
 from billing.services.usage_bulk_sql import (
     ANSWERS_SQL,
