@@ -156,6 +156,7 @@ def _resume_suspended(case_ids: list[int], *, by: str) -> None:
     )
     cases = list(
         DunningCase.objects.filter(pk__in=case_ids, actions__in=suspensions)
+        .select_related("bill")
         .distinct()
         .order_by("pk")
     )
