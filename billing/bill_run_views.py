@@ -3,10 +3,9 @@ rate, the time left, the accounts it could not bill and why), with a resume for 
 stopped. Mounted with billing's portal pages (billing/urls.py)."""
 
 from datetime import date
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -14,27 +13,14 @@ from django.views.decorators.http import require_POST
 from billing import services
 from billing.choices import BillRunState
 from billing.models import BillRun, BillRunFailure
-from crm.views import portal_view
+from billing.money_views import finance_view
 from telco import clock
 from telco.exceptions import DomainError
-from telco.roles import FINANCE, has_role
 
 RUN_ROWS = 50
 FAILURE_ROWS = 100
 # How often a run's page refreshes its progress (milliseconds).
 PROGRESS_REFRESH_MS = 2000
-
-
-def _finance_view(view):
-    """Portal login, and the finance role (or admin): others get 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_role(request.user, FINANCE):
-            raise PermissionDenied("Bill runs are finance's.")
-        return view(request, *args, **kwargs)
-
-    return portal_view(wrapper)
 
 
 def _progress(run: BillRun, now) -> BillRun:
@@ -50,7 +36,7 @@ def _progress(run: BillRun, now) -> BillRun:
     return run
 
 
-@_finance_view
+@finance_view
 def bill_run_list(request):
     """The latest bill runs with their progress, and a form to start one."""
     now = clock.now()
@@ -59,7 +45,7 @@ def bill_run_list(request):
     return render(request, "billing/bill_run_list.html", context)
 
 
-@_finance_view
+@finance_view
 @require_POST
 def bill_run_start(request):
     """Start a bill run on the workers (every account, or one account by id)."""
@@ -80,34 +66,38 @@ def bill_run_start(request):
 
 
 def _run_context(pk: int) -> dict:
-    run = _progress(get_object_or_404(BillRun, pk=pk), clock.now())
+    now = clock.now()
+    run = _progress(get_object_or_404(BillRun, pk=pk), now)
     open_failures = BillRunFailure.objects.filter(bill_run=run, resolved_at__isnull=True)
+    chunks = run.chunks.aggregate(
+        total=Count("pk"), done=Count("pk", filter=Q(done_at__isnull=False))
+    )
     return {
         "run": run,
-        "chunks_total": run.chunks.count(),
-        "chunks_done": run.chunks.filter(done_at__isnull=False).count(),
+        "chunks_total": chunks["total"],
+        "chunks_done": chunks["done"],
         "failures": list(
             open_failures.select_related("billing_account").order_by("id")[:FAILURE_ROWS]
         ),
         "failures_total": open_failures.count(),
-        "now": clock.now(),
+        "now": now,
         "refresh_ms": PROGRESS_REFRESH_MS,
     }
 
 
-@_finance_view
+@finance_view
 def bill_run_detail(request, pk: int):
     """One run; its progress block refreshes itself while the page is open."""
     return render(request, "billing/bill_run_detail.html", _run_context(pk))
 
 
-@_finance_view
+@finance_view
 def bill_run_progress(request, pk: int):
     """The run's progress block alone (what the page fetches every few seconds)."""
     return render(request, "billing/bill_run_progress.html", _run_context(pk))
 
 
-@_finance_view
+@finance_view
 @require_POST
 def bill_run_resume(request, pk: int):
     """Carry a stopped run on (its chunks not done go back to the workers, its failed accounts
