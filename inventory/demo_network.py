@@ -247,12 +247,10 @@ def ensure_mobile_numbers() -> int:
         for (service_id, started), resource_id in zip(mobile[:count], ids[:count], strict=True)
     ]
     rows_insert(ServiceResource, bindings)
-    # What an allocation marks on the member, for those just bound (one statement: the
-    # bindings' ids are consecutive).
-    first, last = bindings[0].pk, bindings[-1].pk
-    Resource.objects.filter(
-        resource_kind__in=free, bindings__pk__gte=first, bindings__pk__lte=last
-    ).update(resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now)
+    # What an allocation marks on the member, for those just bound (one statement).
+    Resource.objects.filter(pk__in=[binding.resource_id for binding in bindings]).update(
+        resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
+    )
     return count
 
 
