@@ -6,6 +6,7 @@ corrected). Mounted with the finance pages (billing/urls_finance.py): /finance/u
 
 from datetime import datetime, time, timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -114,9 +115,7 @@ def rejected_usage_reprocess(request):
         + (f"; still rejected: {still}." if still else "."),
     )
     query = {k: v for k, v in request.POST.items() if k in ("reason", "day") and v}
-    return redirect(
-        f"{target}?{'&'.join(f'{k}={v}' for k, v in query.items())}" if query else target
-    )
+    return redirect(f"{target}?{urlencode(query)}" if query else target)
 
 
 urlpatterns = [
