@@ -163,11 +163,11 @@ def _replay_or_conflict(existing: UsageEvent, content: tuple) -> UsageEvent:
     raise Conflict(message, field="usageCharacteristic.eventId")
 
 
-def _billable_at(product: Model, at: datetime) -> str | None:
+def _billable_at(product: Model | None, at: datetime) -> str | None:
     """Why `product` was not billable at `at` (`{service}` names its service), or None when it
     was: started by then, not terminated yet, not suspended then, whatever its status now (so
     usage reported after a suspension or termination is still charged)."""
-    if product.status not in BILLABLE_STATUSES or product.start_date is None:
+    if product is None or product.status not in BILLABLE_STATUSES or product.start_date is None:
         return "Service '{service}' has no active product to charge."
     if at < product.start_date:
         return f"Usage is dated before the product started ({product.start_date.isoformat()})."
@@ -220,7 +220,7 @@ def _guide_usage(event: UsageEvent, service_id: str) -> tuple[str, str] | None:
         )
     if service is None:
         return UsageRejectionReason.UNKNOWN_SERVICE, f"Service '{service_id}' does not exist."
-    billable = _billable_at(product, event.usage_date) if product is not None else None
+    billable = _billable_at(product, event.usage_date)
     if billable is not None:
         return UsageRejectionReason.NO_BILLABLE_PRODUCT, billable.replace("{service}", service_id)
     price = usage_price(product=product, rating_group=event.rating_group, at=event.usage_date)

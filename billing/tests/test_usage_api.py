@@ -163,3 +163,12 @@ def test_list_filters_and_constant_query_count(finance_api, product, django_asse
     assert (filtered.status_code, filtered.data) == (200, [])
     by_customer = finance_api.get(URL, {"relatedParty.id": product.customer_id, "limit": 3})
     assert (by_customer["X-Total-Count"], by_customer["X-Result-Count"]) == ("10", "3")
+
+
+def test_a_service_without_a_product_is_stored_rejected_no_billable_product(noc_api, service):
+    service.product = None
+    service.save(update_fields=["product"])
+    response = noc_api.post(URL, body(service.pk), format="json")
+    assert response.status_code == 201, response.data
+    event = UsageEvent.objects.get(event_id="evt-1")
+    assert (event.status, event.rejection_reason) == ("rejected", "noBillableProduct")
