@@ -237,6 +237,12 @@ def _reopen(bill_run: BillRun) -> None:
     _retry_failures(bill_run)
 
 
+def _chunks_to_do(bill_run: BillRun) -> list[int]:
+    """The ids of the run's chunks not done yet, in account order."""
+    to_do = bill_run.chunks.filter(done_at__isnull=True).order_by("first_account_id")
+    return list(to_do.values_list("pk", flat=True))
+
+
 def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
     """Carry a bill run on in this process: the chunks not done yet, in account order; a
     completed run is left as is.
@@ -250,8 +256,7 @@ def bill_run_resume(*, bill_run_id: int, progress=None) -> BillRun:
         return bill_run
     try:
         _reopen(bill_run)
-        to_do = bill_run.chunks.filter(done_at__isnull=True).order_by("first_account_id")
-        for chunk_id in list(to_do.values_list("pk", flat=True)):
+        for chunk_id in _chunks_to_do(bill_run):
             bill_run_chunk_bill(chunk_id=chunk_id)
             if progress is not None:
                 bill_run.refresh_from_db()
@@ -278,8 +283,7 @@ def bill_run_dispatch(*, bill_run_id: int) -> BillRun:
     except Exception as error:
         _bill_run_failed(bill_run, error)
         raise
-    to_do = bill_run.chunks.filter(done_at__isnull=True).order_by("first_account_id")
-    for chunk_id in list(to_do.values_list("pk", flat=True)):
+    for chunk_id in _chunks_to_do(bill_run):
         bill_run_chunk.delay(chunk_id=chunk_id)
     _finish_if_done(bill_run.pk)
     bill_run.refresh_from_db()
