@@ -55,9 +55,13 @@ def bill_run_start(request):
         messages.error(request, "As of: a date, YYYY-MM-DD.")
         return redirect("finance:bill-run-list")
     account = request.POST.get("billing_account", "").strip()
+    if account and not account.isdigit():
+        # A mistyped account must not start a run over every account.
+        messages.error(request, "Billing account: an account id, or empty for every account.")
+        return redirect("finance:bill-run-list")
     try:
         run = services.bill_run_enqueue(
-            as_of=as_of, billing_account_id=int(account) if account.isdigit() else None
+            as_of=as_of, billing_account_id=int(account) if account else None
         )
     except DomainError as error:
         messages.error(request, error.message)

@@ -104,3 +104,11 @@ def test_finance_starts_a_run_and_resumes_one_after_the_cause_is_fixed(accounts,
     assert CustomerBill.objects.filter(billing_account=broken).count() == 2
     refused = finance_client.post(f"{LIST}start/", {"as_of": "2099-01-01"}, follow=True)
     assert b"is in the future" in refused.content
+
+
+def test_a_mistyped_account_starts_no_run(accounts, finance_client):
+    refused = finance_client.post(
+        f"{LIST}start/", {"as_of": "2026-11-01", "billing_account": "abc"}, follow=True
+    )
+    assert b"Billing account: an account id" in refused.content
+    assert not BillRun.objects.exists()
