@@ -59,6 +59,8 @@ class ResourceKind(models.TextChoices):
     FIBRE_LINK = "fibreLink", "Fibre link"
     IP_ADDRESS = "ipAddress", "IP address"
     VLAN = "vlan", "VLAN"
+    # Customer premises equipment: the optical network terminal at the end of a fibre line.
+    ONT = "ont", "ONT"
     # Equipment roles, the parts of equipment, and the outside plant links run in.
     SWITCH = "switch", "Switch"
     ENB = "enb", "eNB cell site"
@@ -76,5 +78,7 @@ class ResourceKind(models.TextChoices):
     SIM = "sim", "SIM card"
     SIM_POOL = "simPool", "SIM stock"
     SLICE_POOL = "slicePool", "Slice pool"
+    ROUTE_TARGET = "routeTarget", "VPN route target"
+    ROUTE_TARGET_POOL = "routeTargetPool", "Route target pool"
     # A resource registered as TMF639's base `Resource`, of no kind modelled above.
     OTHER = "other", "Other resource"

@@ -108,6 +108,7 @@ EQUIPMENT_KINDS = (
     ResourceKind.SWITCH,
     ResourceKind.OLT,
     ResourceKind.CORE_FUNCTION,
+    ResourceKind.ONT,
 )
 LINK_KINDS = {
     LinkMedium.FIBRE: ResourceKind.FIBRE_LINK,
@@ -121,6 +122,7 @@ POOL_KINDS = {
     ResourceKind.MSISDN: ResourceKind.MSISDN_POOL,
     ResourceKind.SIM: ResourceKind.SIM_POOL,
     ResourceKind.SLICE: ResourceKind.SLICE_POOL,
+    ResourceKind.ROUTE_TARGET: ResourceKind.ROUTE_TARGET_POOL,
 }
 TMF_TYPES = {
     **{kind: "Equipment" for kind in EQUIPMENT_KINDS},
@@ -139,6 +141,8 @@ TMF_TYPES = {
     ResourceKind.SIM: "Sim",
     ResourceKind.SLICE_POOL: "SlicePool",
     ResourceKind.SLICE: "NetworkSlice",
+    ResourceKind.ROUTE_TARGET_POOL: "RouteTargetPool",
+    ResourceKind.ROUTE_TARGET: "RouteTarget",
     # Generic: what a client registers as the base type (or with no @type), logical unless its
     # base type says physical.
     ResourceKind.OTHER: "Resource",

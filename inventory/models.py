@@ -34,6 +34,7 @@ GLOBALLY_UNIQUE_KINDS = [
     ResourceKind.MSISDN,
     ResourceKind.SIM,
     ResourceKind.SLICE,
+    ResourceKind.ROUTE_TARGET,
 ]
 
 
