@@ -4,24 +4,13 @@ from django.db import transaction
 from django.db.models import Model
 
 from catalog import selectors as catalog_selectors
-from catalog.choices import ResourceKind
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.choices import ServiceState
 from orders.choices import ItemAction, OrderState
 from orders.models import ActivationStep, ServiceOrder, ServiceOrderItem, ServiceOrderStateChange
-from orders.services.common import (
-    ACTIVATE,
-    ADJUST,
-    CONFIGURE,
-    DEACTIVATE,
-    ELEMENT_OPERATIONS,
-    MODIFY,
-    RESERVE,
-    VERIFY,
-    WORKFLOW_ACTOR,
-    enqueue_after_commit,
-)
+from orders.services.common import WORKFLOW_ACTOR, enqueue_after_commit
+from orders.services.plans import Holders, PlannedStep, add_plan, change_plan
 from orders.services.validation import (
     ItemRequest,
     check_can_adjust,
@@ -32,14 +21,6 @@ from orders.services.validation import (
 )
 from telco.exceptions import DomainError
 from telco.selectors import row_with_id
-
-NETWORK_KINDS = (ResourceKind.GNB, ResourceKind.SLICE)
-FINAL_STEP_NAMES = {
-    ServiceState.ACTIVE: "Record the change",
-    ServiceState.INACTIVE: "Suspend service",
-    ServiceState.TERMINATED: "Terminate service",
-}
-
 
 # ---------------------------------------------------------------------------------------------
 # Service orders (TMF641): items and their steps
@@ -56,19 +37,19 @@ def service_order_create(*, product_order=None, description="", external_id="") 
     return order
 
 
-def _bulk_steps(item: ServiceOrderItem, plan: list[tuple]) -> None:
+def _bulk_steps(item: ServiceOrderItem, plan: list[PlannedStep]) -> None:
     ActivationStep.objects.bulk_create(
         ActivationStep(
             item=item,
             sequence=sequence,
-            name=name[:60],
-            operation=operation,
-            resource_kind=kind,
-            resource=resource,
-            service=service,
-            idempotency_key=f"so{item.order_id}-i{item.pk}-s{sequence}-{operation}",
+            name=step.name[:60],
+            operation=step.operation,
+            resource_kind=step.resource_kind,
+            resource=step.resource,
+            service=step.service,
+            idempotency_key=f"so{item.order_id}-i{item.pk}-s{sequence}-{step.operation}",
         )
-        for sequence, (operation, kind, name, service, resource) in enumerate(plan, start=1)
+        for sequence, step in enumerate(plan, start=1)
     )
 
 
@@ -76,7 +57,8 @@ def service_order_add_item_create(
     *, order, item_id, specification, characteristics, product=None, product_order_item=None
 ) -> ServiceOrderItem:
     """An add item: the customer-facing service, its resource-facing children when the
-    catalog gives the specification supporting (RFS) specifications, and the steps."""
+    catalog gives the specification supporting (RFS) specifications, and the steps of its
+    technology's plan (`plans`)."""
     service = inventory_services.service_create(
         service_specification=specification,
         characteristics=characteristics,
@@ -99,7 +81,7 @@ def service_order_add_item_create(
         ).order_by("pk")
     )
     # Which service holds each kind of resource: the RFS whose specification names it.
-    holders: dict[str, Model | None] = {}
+    holders: Holders = {}
     if children:
         for child_specification in children:
             child = inventory_services.service_create(
@@ -113,16 +95,7 @@ def service_order_add_item_create(
     else:
         for resource_spec in specification.resource_specifications.all():
             holders.setdefault(resource_spec.resource_kind, None)
-    plan = []
-    if ResourceKind.GNB in holders:
-        # A 5G service: gNB capacity and a slice on it, then both configured and verified.
-        plan.append((RESERVE, "", "Design, reserve gNB capacity, allocate slice", None))
-        plan.extend(
-            (CONFIGURE, kind, f"Configure {kind}", holders.get(kind)) for kind in NETWORK_KINDS
-        )
-        plan.append((VERIFY, "", "Verify configuration", None))
-    plan.append((ACTIVATE, "", "Activate service", None))
-    _bulk_steps(item, [(*step, None) for step in plan])
+    _bulk_steps(item, add_plan(holders))
     return item
 
 
@@ -148,44 +121,12 @@ def service_order_change_item_create(
         target_state=target_state,
         previous_characteristics=service.characteristics,
     )
-    bindings = inventory_services.held_bindings(service)
-    rfs = {b.service_id: (b.service if b.service_id != service.pk else None) for b in bindings}
-
-    def element_steps(operation: str, verb: str) -> list[tuple]:
-        """One step per network element the service is configured on."""
-        return [
-            (
-                operation,
-                b.resource.resource_kind,
-                f"{verb} {b.resource.name}",
-                rfs[b.service_id],
-                b.resource,
-            )
-            for b in bindings
-            if b.resource.resource_kind in NETWORK_KINDS
-        ]
-
-    plan = []
-    if target_state == ServiceState.TERMINATED:
-        plan.extend(element_steps(DEACTIVATE, "Deactivate"))
-    else:
-        old = inventory_services.bandwidth_mbps(service.characteristics.get("bandwidth"))
-        new = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
-        gnb = next((b for b in bindings if b.resource.resource_kind == ResourceKind.GNB), None)
-        if gnb is not None and old != new:
-            plan.append(
-                (
-                    ADJUST,
-                    ResourceKind.GNB,
-                    f"Adjust capacity on {gnb.resource.name} to {new} Mbps",
-                    rfs[gnb.service_id],
-                    gnb.resource,
-                )
-            )
-        plan.extend(element_steps(MODIFY, "Modify"))
-    if any(step[0] in ELEMENT_OPERATIONS for step in plan):
-        plan.append((VERIFY, "", "Verify configuration", None, None))
-    plan.append((ACTIVATE, "", FINAL_STEP_NAMES[target_state], None, None))
+    plan = change_plan(
+        service=service,
+        bindings=inventory_services.held_bindings(service),
+        target_state=target_state,
+        characteristics=characteristics,
+    )
     _bulk_steps(item, plan)
     return item
 

@@ -39,6 +39,7 @@ from orders.services.common import (
 )
 from orders.services.compensation import service_order_compensate_and_fail
 from orders.services.fallout import service_order_hold
+from orders.services.plans import resource_holders, technology_for
 from orders.services.product_orders import product_change_apply, product_order_advance
 from orders.services.steps import (
     ACTIVATION_MAX_ATTEMPTS,
@@ -156,29 +157,28 @@ def _step_in_inventory(
 
 
 def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
-    """Reserve the capacity; False when the order was cancelled in the meantime."""
+    """Reserve what the item's technology needs (`plans`); False when the order was cancelled
+    in the meantime. Each configure step is then named after the element it configures."""
     service = step.item.service
     customer = service.product.customer if service.product_id else None
-    bandwidth = inventory_services.bandwidth_mbps(step.item.characteristics.get("bandwidth"))
-    configure_steps = step.item.steps.filter(operation=CONFIGURE).select_related("service")
-    holders = {each.resource_kind: each.service for each in configure_steps}
+    holders = resource_holders(service)
+    technology = technology_for(holders)
 
     def reserve() -> None:
-        bindings = inventory_services.capacity_reserve(
-            service=service,
-            bandwidth=bandwidth,
-            customer=customer,
-            by=WORKFLOW_ACTOR,
-            gnb_holder=holders.get(ResourceKind.GNB),
-            slice_holder=holders.get(ResourceKind.SLICE),
+        bindings = (
+            technology.reserve(service, holders, step.item.characteristics, customer)
+            if technology is not None
+            else []
         )
         _allocate_from_pools(service)
         for binding in bindings:
+            kind = binding.resource.resource_kind
             ActivationStep.objects.filter(
-                item=step.item,
-                operation=CONFIGURE,
-                resource_kind=binding.resource.resource_kind,
-            ).update(resource=binding.resource, name=f"Configure {binding.resource.name}"[:60])
+                item=step.item, operation=CONFIGURE, resource_kind=kind
+            ).update(
+                resource=binding.resource,
+                name=technology.configure_step_name(kind, binding.resource.name)[:60],
+            )
 
     return _step_in_inventory(order, step, reserve)
 

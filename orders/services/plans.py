@@ -1,0 +1,219 @@
+"""What an order item's activation does, per technology: the steps of its plan and what its
+reserve step takes from the inventory.
+
+An add item's technology is chosen by the resource kinds its specification's resource-facing
+services bind (`TECHNOLOGIES`, first match wins): a gNB makes it 5G, an ONT fibre (FTTH). A new
+technology is one more `Technology` row: its steps and its reservation. Items of a
+specification no technology claims only record the activation. Modify and delete items change
+every element the service holds (`change_plan`), whatever the technology.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Model
+
+from catalog.choices import ResourceKind
+from inventory import services as inventory_services
+from inventory.choices import ServiceState
+from orders.services.common import (
+    ACTIVATE,
+    ADJUST,
+    CONFIGURE,
+    DEACTIVATE,
+    ELEMENT_OPERATIONS,
+    MODIFY,
+    RESERVE,
+    VERIFY,
+    WORKFLOW_ACTOR,
+)
+
+# Resource kind -> the resource-facing service holding it (None: the item's own service).
+Holders = dict[str, Model | None]
+
+# Kinds of network element a service is configured on: a change reaches each one it holds.
+CONFIGURED_KINDS = (ResourceKind.GNB, ResourceKind.SLICE, ResourceKind.OLT, ResourceKind.ROUTER)
+FINAL_STEP_NAMES = {
+    ServiceState.ACTIVE: "Record the change",
+    ServiceState.INACTIVE: "Suspend service",
+    ServiceState.TERMINATED: "Terminate service",
+}
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step of a plan, before it is written as an ActivationStep."""
+
+    operation: str
+    name: str
+    resource_kind: str = ""
+    service: Model | None = None  # the resource-facing service it builds (None: the item's)
+    resource: Model | None = None  # the element, once known
+
+
+@dataclass(frozen=True)
+class Technology:
+    """How one technology's add items are planned and what their reserve step holds."""
+
+    name: str
+    # Present among the kinds the specification binds, it selects this technology.
+    selected_by: str
+    steps: Callable[[Holders], list[PlannedStep]]
+    # (service, holders, characteristics, customer) -> the bindings made, in the step's
+    # transaction; the configure step of each bound element is named after it.
+    reserve: Callable[[Model, Holders, dict, Model | None], list]
+    # What a configure step calls its element ("OLT", "BNG"); the element's name follows.
+    element_labels: dict[str, str] = field(default_factory=dict)
+
+    def configure_step_name(self, kind: str, element_name: str) -> str:
+        return " ".join(filter(None, ["Configure", self.element_labels.get(kind), element_name]))
+
+
+def _bandwidth(characteristics: dict) -> int:
+    return inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
+
+
+# ---------------------------------------------------------------------------------------------
+# 5G: gNB capacity and a slice on it
+# ---------------------------------------------------------------------------------------------
+
+
+def five_g_steps(holders: Holders) -> list[PlannedStep]:
+    """Reserve gNB capacity and a slice, configure both, verify."""
+    return [
+        PlannedStep(RESERVE, "Design, reserve gNB capacity, allocate slice"),
+        *(
+            PlannedStep(CONFIGURE, f"Configure {kind}", kind, holders.get(kind))
+            for kind in (ResourceKind.GNB, ResourceKind.SLICE)
+        ),
+        PlannedStep(VERIFY, "Verify configuration"),
+    ]
+
+
+def five_g_reserve(service, holders: Holders, characteristics: dict, customer) -> list:
+    return inventory_services.capacity_reserve(
+        service=service,
+        bandwidth=_bandwidth(characteristics),
+        customer=customer,
+        by=WORKFLOW_ACTOR,
+        gnb_holder=holders.get(ResourceKind.GNB),
+        slice_holder=holders.get(ResourceKind.SLICE),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Fibre (FTTH): a PON port and an ONT on an OLT, a VLAN and an address on the BNG
+# ---------------------------------------------------------------------------------------------
+
+
+def ftth_steps(holders: Holders) -> list[PlannedStep]:
+    """Reserve the access, configure the OLT (ONT, service port, bandwidth profile), then the
+    BNG (VLAN, address), verify."""
+    return [
+        PlannedStep(RESERVE, "Reserve access port, ONT, VLAN and IP"),
+        PlannedStep(CONFIGURE, "Configure OLT", ResourceKind.OLT, holders.get(ResourceKind.OLT)),
+        PlannedStep(
+            CONFIGURE, "Configure BNG", ResourceKind.ROUTER, holders.get(ResourceKind.ROUTER)
+        ),
+        PlannedStep(VERIFY, "Verify configuration"),
+    ]
+
+
+def ftth_reserve(service, holders: Holders, characteristics: dict, customer) -> list:
+    return inventory_services.ftth_reserve(
+        service=service,
+        bandwidth=_bandwidth(characteristics),
+        customer=customer,
+        ont_serial=characteristics.get("ontSerial", ""),
+        access_holder=holders.get(ResourceKind.ONT),
+        vlan_holder=holders.get(ResourceKind.VLAN),
+        ip_holder=holders.get(ResourceKind.IP_ADDRESS),
+        bng_holder=holders.get(ResourceKind.ROUTER),
+        by=WORKFLOW_ACTOR,
+    )
+
+
+TECHNOLOGIES = (
+    Technology("5G", ResourceKind.GNB, five_g_steps, five_g_reserve),
+    Technology(
+        "FTTH",
+        ResourceKind.ONT,
+        ftth_steps,
+        ftth_reserve,
+        {ResourceKind.OLT: "OLT", ResourceKind.ROUTER: "BNG"},
+    ),
+)
+
+
+def technology_for(holders: Holders) -> Technology | None:
+    """The technology of a specification binding these kinds (None: nothing to build)."""
+    return next((each for each in TECHNOLOGIES if each.selected_by in holders), None)
+
+
+def add_plan(holders: Holders) -> list[PlannedStep]:
+    """The steps of an add item: its technology's, then the activation."""
+    technology = technology_for(holders)
+    steps = technology.steps(holders) if technology is not None else []
+    return [*steps, PlannedStep(ACTIVATE, "Activate service")]
+
+
+def resource_holders(service: Model) -> Holders:
+    """Which service holds each kind of resource the catalog names for `service`: the
+    resource-facing child whose specification lists it (the first), else the service itself."""
+    children = list(
+        service.children.select_related("service_specification")
+        .prefetch_related("service_specification__resource_specifications")
+        .order_by("pk")
+    )
+    holders: Holders = {}
+    for child in children:
+        for resource_spec in child.service_specification.resource_specifications.all():
+            holders.setdefault(resource_spec.resource_kind, child)
+    if not children:
+        for resource_spec in service.service_specification.resource_specifications.all():
+            holders.setdefault(resource_spec.resource_kind, None)
+    return holders
+
+
+def change_plan(
+    *, service: Model, bindings: list, target_state: str, characteristics: dict
+) -> list[PlannedStep]:
+    """A modify/delete item: each element the service is configured on is changed (or the
+    configuration removed), gNB capacity follows the bandwidth, then verify and record."""
+    rfs = {b.service_id: (b.service if b.service_id != service.pk else None) for b in bindings}
+    elements = [b for b in bindings if b.resource.resource_kind in CONFIGURED_KINDS]
+
+    def element_steps(operation: str, verb: str) -> list[PlannedStep]:
+        return [
+            PlannedStep(
+                operation,
+                f"{verb} {b.resource.name}",
+                b.resource.resource_kind,
+                rfs[b.service_id],
+                b.resource,
+            )
+            for b in elements
+        ]
+
+    plan = []
+    if target_state == ServiceState.TERMINATED:
+        plan.extend(element_steps(DEACTIVATE, "Deactivate"))
+    else:
+        old = inventory_services.bandwidth_mbps(service.characteristics.get("bandwidth"))
+        new = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
+        gnb = next((b for b in bindings if b.resource.resource_kind == ResourceKind.GNB), None)
+        if gnb is not None and old != new:
+            plan.append(
+                PlannedStep(
+                    ADJUST,
+                    f"Adjust capacity on {gnb.resource.name} to {new} Mbps",
+                    ResourceKind.GNB,
+                    rfs[gnb.service_id],
+                    gnb.resource,
+                )
+            )
+        plan.extend(element_steps(MODIFY, "Modify"))
+    if any(step.operation in ELEMENT_OPERATIONS for step in plan):
+        plan.append(PlannedStep(VERIFY, "Verify configuration"))
+    plan.append(PlannedStep(ACTIVATE, FINAL_STEP_NAMES[target_state]))
+    return plan
