@@ -3,6 +3,8 @@
 - `product_lifecycle`: the products a customer holds, from created to terminated;
 - `service_lifecycle`: customer- and resource-facing services, and what ending them gives back;
 - `capacity`: bandwidth reserved on a gNB and the slice on it;
+- `feasibility`: enterprise access (a PE port, link bandwidth to the core, VLAN) checked
+  per site and reserved;
 - `pools`: logical resources (IP addresses, VLANs, MSISDNs, SIMs, slices) allocated at most once;
 - `physical`: equipment, cards, ports, ducts, cables and links;
 - `resources`: resources registered one by one and their states;
@@ -19,6 +21,14 @@ from inventory.services.capacity import (
     capacity_is_feasible,
     capacity_reserve,
     held_bindings,
+)
+from inventory.services.feasibility import (
+    NotFeasible,
+    SiteDemand,
+    access_adjust,
+    access_reserve,
+    feasibility_check,
+    site_accesses,
 )
 from inventory.services.physical import (
     cable_create,
@@ -38,6 +48,7 @@ from inventory.services.pools import (
     logical_allocate,
     logical_release,
     msisdn_range_create,
+    route_target_pool_create,
     sim_stock_create,
     slice_pool_create,
     vlan_pool_create,
@@ -63,7 +74,11 @@ from inventory.services.service_lifecycle import (
 )
 
 __all__ = [
+    "NotFeasible",
     "PoolExhausted",
+    "SiteDemand",
+    "access_adjust",
+    "access_reserve",
     "bandwidth_mbps",
     "cable_create",
     "capacity_adjust",
@@ -74,6 +89,7 @@ __all__ = [
     "devices_of",
     "duct_create",
     "equipment_create",
+    "feasibility_check",
     "held_bindings",
     "ip_prefix_create",
     "link_create",
@@ -94,6 +110,7 @@ __all__ = [
     "products_activate_pending",
     "resource_create",
     "resource_update_states",
+    "route_target_pool_create",
     "service_create",
     "service_modify",
     "services_activate",
@@ -101,6 +118,7 @@ __all__ = [
     "services_set_state",
     "services_terminate",
     "sim_stock_create",
+    "site_accesses",
     "slice_pool_create",
     "vlan_pool_create",
 ]

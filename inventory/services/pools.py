@@ -1,4 +1,5 @@
-"""Logical inventory: pools and their members (IP addresses, VLANs, MSISDNs, SIMs, slices),
+"""Logical inventory: pools and their members (IP addresses, VLANs, MSISDNs, SIMs, slices,
+route targets),
 each member allocated to at most one service and given back when the service lets it go."""
 
 import ipaddress
@@ -179,6 +180,22 @@ def slice_pool_create(
         members=members,
         parent=parent,
         site=parent.site if parent is not None else None,
+    )
+
+
+@transaction.atomic
+def route_target_pool_create(*, name: str, asn: int, first: int, last: int) -> Resource:
+    """VPN route targets "<asn>:<n>" for n in first..last (RFC 4360 two-octet AS form)."""
+    if not 1 <= asn <= 65535:
+        raise DomainError("A route target's AS number is 1 to 65535.", field="asn")
+    if not 0 <= first <= last <= 0xFFFFFFFF or last - first >= 100_000:
+        raise DomainError("Route target numbers run first to last, at most 100000.", field="first")
+    members = [(f"rt-{asn}:{n}", f"{asn}:{n}", {}) for n in range(first, last + 1)]
+    return _pool_with_members(
+        pool_kind=ResourceKind.ROUTE_TARGET_POOL,
+        name=name,
+        value=f"{asn}:{first}-{last}",
+        members=members,
     )
 
 

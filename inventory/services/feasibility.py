@@ -1,0 +1,427 @@
+"""Feasibility of enterprise access (VPN sites, Ethernet lines) and the reservation of what it
+checked: a free port on each site's edge router (PE), bandwidth on every link of the PE's path
+to the core, a VLAN and an address per site, a route target per VPN.
+
+Reads are set-based: one query per question (the PEs, their free ports, the uplinks of one hop
+of every PE's route, what the links carry), however many sites are asked about. Reservations
+lock the PEs and links they touch in id order, check again under the locks and bind; so two
+orders never take the same port and never overbook a link, and never deadlock each other.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce
+
+from catalog.choices import ResourceKind
+from inventory import paths
+from inventory.choices import (
+    LINK_KINDS,
+    POOL_KINDS,
+    AdministrativeState,
+    BindingState,
+    OperationalState,
+    ServiceState,
+)
+from inventory.models import Link, Resource, Service, ServiceResource, Site
+from inventory.services.pools import logical_allocate
+from inventory.services.service_lifecycle import service_move
+from telco.exceptions import DomainError
+
+# Longest route from a PE toward the core that is followed (hops): beyond it the data loops.
+MAX_HOPS = 16
+# Why a site is not feasible (TMF645 eligibilityUnavailabilityReason codes).
+UNKNOWN_SITE = "unknownSite"
+NO_EDGE_ROUTER = "noEdgeRouter"
+NO_FREE_PORT = "noFreePort"
+NO_BANDWIDTH = "insufficientBandwidth"
+
+
+class NotFeasible(DomainError):
+    """A site cannot be served: the message names the site and why."""
+
+    code = "notFeasible"
+
+
+@dataclass(frozen=True)
+class SiteDemand:
+    """One customer site to serve, with the bandwidth it needs (Mbit/s)."""
+
+    site_id: int
+    bandwidth: int
+
+
+@dataclass
+class SiteFeasibility:
+    """The answer for one site: feasible, or the reasons (code, message) it is not."""
+
+    site_id: int
+    bandwidth: int
+    site_name: str = ""
+    edge_router: Resource | None = None
+    route: list[int] = field(default_factory=list)  # link ids, PE to core
+    reasons: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_feasible(self) -> bool:
+        return not self.reasons
+
+    def refuse(self, code: str, message: str) -> None:
+        self.reasons.append((code, message))
+
+    @property
+    def message(self) -> str:
+        return "; ".join(message for _, message in self.reasons)
+
+
+def _in_service(queryset):
+    return queryset.filter(
+        administrative_state=AdministrativeState.UNLOCKED,
+        operational_state=OperationalState.ENABLE,
+    )
+
+
+def _held(resource_field: str = "pk"):
+    """Whether a service holds the resource (a binding not released)."""
+    return Exists(
+        ServiceResource.objects.filter(resource_id=OuterRef(resource_field)).exclude(
+            state=BindingState.RELEASED
+        )
+    )
+
+
+def edge_routers(site_ids: Iterable[int]) -> dict[int, Resource]:
+    """{site id: its PE}: the site's router with an uplink toward the core (one query)."""
+    has_uplink = Exists(
+        Link.objects.annotate(device=Coalesce("a_device", "a_end")).filter(device=OuterRef("pk"))
+    )
+    routers = (
+        Resource.objects.filter(
+            site_id__in=list(site_ids), resource_kind=ResourceKind.ROUTER, parent__isnull=True
+        )
+        .annotate(has_uplink=has_uplink)
+        .order_by("site_id", "-has_uplink", "pk")
+    )
+    found: dict[int, Resource] = {}
+    for router in routers:
+        found.setdefault(router.site_id, router)
+    return found
+
+
+def free_ports(edge_router_ids: Iterable[int], *, bandwidth: int = 0):
+    """Ports of the PEs (on a card or on the chassis) in service, fast enough for `bandwidth`,
+    joined by no link and held by no service: the ports a customer can be connected to."""
+    link_ends = Link.objects.filter(Q(a_end=OuterRef("pk")) | Q(z_end=OuterRef("pk")))
+    ids = list(edge_router_ids)
+    return (
+        _in_service(Resource.objects.filter(resource_kind=ResourceKind.PORT))
+        .filter(Q(parent_id__in=ids) | Q(parent__parent_id__in=ids))
+        .filter(capacity_mbps__gte=bandwidth)
+        .annotate(edge_router_id=Coalesce("parent__parent_id", "parent_id"))
+        .exclude(Exists(link_ends))
+        .exclude(_held())
+        .order_by("capacity_mbps", "pk")  # the smallest port that fits first
+    )
+
+
+def _routes(edge_router_ids: set[int]) -> dict[int, list[list[int]]]:
+    """{PE id: its routes to the core, each a list of link ids}: one query per hop for every
+    PE at once (a device with no uplink is the core, where a route ends)."""
+    if not edge_router_ids:
+        return {}
+    # (start, device, links so far, devices so far)
+    open_routes = [(pe, pe, [], {pe}) for pe in edge_router_ids]
+    done: dict[int, list[list[int]]] = defaultdict(list)
+    for _hop in range(MAX_HOPS):
+        uplinks: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        rows = (
+            Link.objects.annotate(
+                upstream_of=Coalesce("a_device", "a_end"), toward=Coalesce("z_device", "z_end")
+            )
+            .filter(upstream_of__in={device for _, device, _, _ in open_routes})
+            .order_by("pk")
+            .values_list("upstream_of", "resource_ptr_id", "toward")
+        )
+        for device, link_id, toward in rows:
+            uplinks[device].append((link_id, toward))
+        following = []
+        for start, device, links, seen in open_routes:
+            if not uplinks.get(device):
+                done[start].append(links)
+                continue
+            for link_id, toward in uplinks[device]:
+                if toward not in seen:
+                    following.append((start, toward, [*links, link_id], seen | {toward}))
+        open_routes = following
+        if not open_routes:
+            break
+    return done
+
+
+def _link_load(link_ids: set[int]) -> dict[int, tuple[str, int, bool]]:
+    """{link id: (name, free Mbit/s, in service)} in one query."""
+    carried = Coalesce(
+        Sum("bindings__capacity_mbps", filter=~Q(bindings__state=BindingState.RELEASED)), 0
+    )
+    rows = (
+        Resource.objects.filter(pk__in=link_ids)
+        .annotate(carried=carried)
+        .values_list("pk", "name", "capacity_mbps", "carried", "administrative_state")
+    )
+    return {
+        pk: (name, capacity - used, state == AdministrativeState.UNLOCKED)
+        for pk, name, capacity, used, state in rows
+    }
+
+
+def feasibility_check(demands: list[SiteDemand]) -> list[SiteFeasibility]:
+    """Can each site be served with its bandwidth? One answer per demand, in order.
+
+    A site needs a PE, a free port on it fast enough, and on some route from the PE to the core
+    every link with the bandwidth free. Demands are counted together: two sites on one PE need
+    two ports, and the bandwidth of all of them must fit on a link they share.
+    """
+    answers = [SiteFeasibility(site_id=d.site_id, bandwidth=d.bandwidth) for d in demands]
+    site_ids = {d.site_id for d in demands}
+    names = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "name"))
+    routers = edge_routers(names)
+    # Ports per PE, ordered by speed: the check takes them as a reservation would.
+    ports_by_router: dict[int, list[int]] = defaultdict(list)
+    for router_id, capacity in free_ports(router.pk for router in routers.values()).values_list(
+        "edge_router_id", "capacity_mbps"
+    ):
+        ports_by_router[router_id].append(capacity)
+    routes = _routes({router.pk for router in routers.values()})
+    load = _link_load({link for each in routes.values() for route in each for link in route})
+    for answer in answers:
+        answer.site_name = names.get(answer.site_id, "")
+        if answer.site_id not in names:
+            answer.refuse(UNKNOWN_SITE, f"Site {answer.site_id} does not exist.")
+            continue
+        site = f"Site {answer.site_name} ({answer.site_id})"
+        router = routers.get(answer.site_id)
+        if router is None:
+            answer.refuse(NO_EDGE_ROUTER, f"{site} has no edge router (PE).")
+            continue
+        answer.edge_router = router
+        ports = ports_by_router[router.pk]
+        port = next((capacity for capacity in ports if capacity >= answer.bandwidth), None)
+        if port is None:
+            answer.refuse(
+                NO_FREE_PORT,
+                f"{site}: {router.name} has no free port of {answer.bandwidth} Mbps.",
+            )
+        else:
+            ports.remove(port)
+        route, shortfall = _best_route(routes.get(router.pk, [[]]), load, answer.bandwidth)
+        if shortfall:
+            link_name, missing = shortfall
+            answer.refuse(
+                NO_BANDWIDTH,
+                f"{site}: link {link_name} lacks {missing} Mbps "
+                f"(for {answer.bandwidth} Mbps from {router.name} to the core).",
+            )
+        elif answer.is_feasible:
+            answer.route = route
+            for link in route:  # later sites of the same request see this one's share
+                name, free, in_service = load[link]
+                load[link] = (name, free - answer.bandwidth, in_service)
+    return answers
+
+
+def _best_route(
+    routes: list[list[int]], load: dict, bandwidth: int
+) -> tuple[list[int], tuple[str, int] | None]:
+    """The first route whose every link has `bandwidth` free; else the nearest miss:
+    (route, (link name, Mbit/s it lacks))."""
+    shortfalls = []
+    for route in routes:
+        worst = None
+        for link in route:
+            name, free, in_service = load[link]
+            missing = bandwidth - (free if in_service else 0)
+            if missing > 0 and (worst is None or missing > worst[1]):
+                worst = (name, missing)
+        if worst is None:
+            return route, None
+        shortfalls.append((route, worst))
+    return min(shortfalls, key=lambda pair: pair[1][1])
+
+
+@dataclass
+class SiteAccess:
+    """What a site's access holds: the PE, the port, the VLAN and address on it."""
+
+    service: Service
+    edge_router: Resource
+    port: Resource
+    vlan: Resource
+    address: Resource | None
+    links: list[Resource]
+
+
+def _pool_near(kind: str, edge_router: Resource) -> Resource | None:
+    """The pool of `kind` on the PE, else one in the PE's region, else None (any pool)."""
+    pools = Resource.objects.filter(resource_kind=POOL_KINDS[kind])
+    return (
+        pools.filter(parent=edge_router).first()
+        or pools.filter(site__region_id=edge_router.site.region_id).order_by("pk").first()
+        or pools.filter(parent__site__region_id=edge_router.site.region_id).order_by("pk").first()
+    )
+
+
+def _access_held(service: Service) -> SiteAccess | None:
+    bindings = list(
+        ServiceResource.objects.filter(service=service)
+        .exclude(state=BindingState.RELEASED)
+        .select_related("resource__site")
+        .order_by("pk")
+    )
+    by_kind: dict[str, list[Resource]] = defaultdict(list)
+    for binding in bindings:
+        by_kind[binding.resource.resource_kind].append(binding.resource)
+    if not by_kind.get(ResourceKind.PORT):
+        return None
+    return SiteAccess(
+        service=service,
+        edge_router=by_kind[ResourceKind.ROUTER][0],
+        port=by_kind[ResourceKind.PORT][0],
+        vlan=by_kind[ResourceKind.VLAN][0],
+        address=(by_kind.get(ResourceKind.IP_ADDRESS) or [None])[0],
+        links=[b.resource for b in bindings if b.resource.resource_kind in LINK_KINDS.values()],
+    )
+
+
+@transaction.atomic
+def access_reserve(
+    *,
+    holders: dict[Service, SiteDemand],
+    with_address: bool = True,
+    by: str = "",
+) -> list[SiteAccess]:
+    """Reserve each site's access for the service that will hold it: a free port on the PE,
+    the bandwidth on every link of the route to the core, a VLAN (and an address) from the
+    pools nearest the PE. All sites or none: `NotFeasible` names the first site that fails.
+
+    The PEs and links are locked in id order and the check runs again under the locks, so
+    concurrent orders serialise on what they share. A holder that already holds its access
+    (the step delivered twice) keeps it.
+    """
+    list(Service.objects.select_for_update().filter(pk__in=[s.pk for s in holders]).order_by("pk"))
+    held = {service: _access_held(service) for service in holders}
+    wanted = {service: demand for service, demand in holders.items() if held[service] is None}
+    if wanted:
+        first = feasibility_check(list(wanted.values()))
+        lock = {a.edge_router.pk for a in first if a.edge_router} | {
+            link for a in first for link in a.route
+        }
+        list(Resource.objects.select_for_update().filter(pk__in=lock).order_by("pk"))
+        answers = feasibility_check(list(wanted.values()))
+        for answer in answers:
+            if not answer.is_feasible:
+                raise NotFeasible(answer.message, field="place")
+        taken: set[int] = set()
+        for (service, demand), answer in zip(wanted.items(), answers, strict=True):
+            held[service] = _access_bind(service, demand, answer, taken, with_address, by)
+    paths.service_paths_rebuild([service.pk for service in holders])
+    return [held[service] for service in holders]
+
+
+def _access_bind(
+    service: Service,
+    demand: SiteDemand,
+    answer: SiteFeasibility,
+    taken: set[int],
+    with_address: bool,
+    by: str,
+) -> SiteAccess:
+    router = answer.edge_router
+    port = (
+        free_ports([router.pk], bandwidth=demand.bandwidth).exclude(pk__in=taken).first()
+    )  # the PE is locked: the port the check counted is still free
+    taken.add(port.pk)
+    links = list(Resource.objects.filter(pk__in=answer.route).order_by("pk"))
+    ServiceResource.objects.bulk_create(
+        [
+            ServiceResource(service=service, resource=router, capacity_mbps=demand.bandwidth),
+            ServiceResource(
+                service=service, resource=port, capacity_mbps=demand.bandwidth, is_exclusive=True
+            ),
+            *(
+                ServiceResource(service=service, resource=link, capacity_mbps=demand.bandwidth)
+                for link in links
+            ),
+        ]
+    )
+    vlan = logical_allocate(
+        kind=ResourceKind.VLAN, service=service, pool=_pool_near(ResourceKind.VLAN, router), by=by
+    )
+    address = None
+    if with_address:
+        address = logical_allocate(
+            kind=ResourceKind.IP_ADDRESS,
+            service=service,
+            pool=_pool_near(ResourceKind.IP_ADDRESS, router),
+            by=by,
+        )
+    if service.state == ServiceState.DESIGNED:
+        service_move(service, ServiceState.RESERVED, by=by)
+    return SiteAccess(
+        service=service, edge_router=router, port=port, vlan=vlan, address=address, links=links
+    )
+
+
+@transaction.atomic
+def access_adjust(*, service: Service, bandwidth: int, force: bool = False) -> None:
+    """Hold `bandwidth` instead of the current amount on the site's PE, port and links.
+
+    The links are locked and counted again; growing past what a link or the port has free is
+    refused naming them (`force` skips the check: compensation giving back the old amount).
+    """
+    bindings = list(
+        ServiceResource.objects.filter(service=service)
+        .exclude(state=BindingState.RELEASED)
+        .filter(
+            resource__resource_kind__in=[
+                ResourceKind.ROUTER,
+                ResourceKind.PORT,
+                *LINK_KINDS.values(),
+            ]
+        )
+        .select_related("resource")
+    )
+    if not bindings:
+        return
+    current = max(binding.capacity_mbps for binding in bindings)
+    growth = bandwidth - current
+    links = [b.resource_id for b in bindings if b.resource.resource_kind in LINK_KINDS.values()]
+    list(Resource.objects.select_for_update().filter(pk__in=links).order_by("pk"))
+    if growth > 0 and not force:
+        for binding in bindings:
+            resource = binding.resource
+            if resource.resource_kind == ResourceKind.PORT and resource.capacity_mbps < bandwidth:
+                raise NotFeasible(
+                    f"Port {resource.name} runs at {resource.capacity_mbps} Mbps, "
+                    f"less than {bandwidth} Mbps.",
+                    field="bandwidth",
+                )
+        for name, free, in_service in _link_load(set(links)).values():
+            if not in_service or free < growth:
+                raise NotFeasible(
+                    f"Link {name} lacks {growth - max(free, 0)} Mbps for {bandwidth} Mbps.",
+                    field="bandwidth",
+                )
+    ServiceResource.objects.filter(pk__in=[b.pk for b in bindings]).update(capacity_mbps=bandwidth)
+
+
+def site_accesses(services: Iterable[Service]) -> dict[int, SiteAccess]:
+    """{service id: its access} for the services that hold one."""
+    found = {}
+    for service in services:
+        access = _access_held(service)
+        if access is not None:
+            found[service.pk] = access
+    return found
