@@ -1,8 +1,9 @@
 """The one way an entity changes state: allowed moves declared as data, a history row per move."""
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from telco import clock
 from telco.exceptions import InvalidTransition
@@ -48,7 +49,10 @@ def transition(
     Returns the refreshed instance.
     """
     model = type(instance)
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint is needed: a refused move raises before any
+    # write, and a failed write aborts the caller's transaction anyway. The savepoint's two
+    # round trips per move were a fifth of an activation's queries.
+    with nullcontext() if connection.in_atomic_block else transaction.atomic():
         locked = model.objects.select_for_update().get(pk=instance.pk)
         current = getattr(locked, field)
         check_transition(transitions, current, target, model._meta.verbose_name.capitalize())
