@@ -248,10 +248,21 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Lab network: latency of every call to an element, in milliseconds.
+# Lab network (`manage.py labnetd`, RESTCONF element servers): latency of every call to an
+# element in milliseconds (at start; `labnet latency` changes it), the port it listens on, its
+# URL as the drivers reach it, and the journal that keeps its state across restarts.
 LABNET_LATENCY_MS = env.int("LABNET_LATENCY_MS", default=200)
-# A network call that takes longer than this is a timeout (transient).
+LABNET_PORT = env.int("LABNET_PORT", default=8830)
+LABNET_URL = env.str("LABNET_URL", default=f"http://127.0.0.1:{LABNET_PORT}")
+LABNET_STATE_FILE = env.str("LABNET_STATE_FILE", default=str(BASE_DIR / "run" / "labnet.jsonl"))
+# A network call not answered within this is a timeout (transient); a lab element in timeout
+# mode holds the request longer than that.
 LABNET_TIMEOUT_SECONDS = env.float("LABNET_TIMEOUT_SECONDS", default=2.0)
+# Real devices: element name -> its RESTCONF root URL (JSON, e.g.
+# {"OLT-NORTH-001": "https://10.0.0.5/restconf"}); every other element is in the lab network.
+NETWORK_ELEMENT_URLS = env.json("NETWORK_ELEMENT_URLS", default={})
+# HTTP basic credentials "user:password" sent to every element (empty: none).
+NETWORK_ELEMENT_AUTH = env.str("NETWORK_ELEMENT_AUTH", default="")
 # First retry of a transiently failed activation step, in seconds; doubles each retry.
 ACTIVATION_RETRY_BACKOFF_SECONDS = env.float("ACTIVATION_RETRY_BACKOFF_SECONDS", default=2.0)
 # A running activation step not finished by then is timed out (watchdog): retried, then held.
