@@ -71,6 +71,36 @@ def clock_offset_seconds() -> float:
     return time.time() - time_machine.escape_hatch.time.time()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def lab_network(tmp_path_factory):
+    """The lab network's RESTCONF element servers, in a thread of this process for the session
+    (127.0.0.1, a free port, a journal of its own, scripts/pytest's LABNET_LATENCY_MS). The
+    drivers reach it through `settings.LABNET_URL`, and Celery workers started by tests through
+    the environment variable they inherit. Yields the control client (see `lab`)."""
+    from inventory.network.labclient import LabControl
+    from inventory.network.labserver import LabServer
+
+    server = LabServer(
+        state_file=tmp_path_factory.mktemp("labnet") / "labnet.jsonl",
+        latency_ms=settings.LABNET_LATENCY_MS,
+        # A test's driver times out first; a held request is released when the test ends.
+        hold_seconds=settings.LABNET_TIMEOUT_SECONDS * 2 + 1,
+    ).start()
+    settings.LABNET_URL = server.url
+    os.environ["LABNET_URL"] = server.url
+    yield LabControl(server.url)
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def lab(lab_network):
+    """The lab network, empty for each test: `lab.fail(element, "transient:2")`, `lab.heal()`,
+    `lab.config(element)` (service -> entry as the element holds it), `lab.changes(element)`,
+    `lab.latency(ms)` (`inventory.network.labclient.LabControl`)."""
+    lab_network.reset()
+    return lab_network
+
+
 @pytest.fixture
 def roles(db):
     return ensure_roles()
@@ -179,7 +209,7 @@ class CeleryWorkerProcess:
 
     def start(self, *, pool: str = "solo", concurrency: int = 1, **environment) -> None:
         """Start a worker (`pool`, `concurrency`, extra environment variables such as
-        LABNET_LATENCY_MS) and wait until it answers a ping."""
+        LABNET_TIMEOUT_SECONDS) and wait until it answers a ping."""
         from telco.celery import app, worker_command
 
         self.options = {"pool": pool, "concurrency": concurrency, **environment}
@@ -227,7 +257,7 @@ class CeleryWorkerProcess:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
+def celery_worker_process(django_db_setup, django_db_blocker, lab_network):
     """A real `celery -A telco worker` process on the test database and the Redis broker."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("CELERY_BROKER_URL is not set: no broker for a real worker")

@@ -1,8 +1,6 @@
 from django.contrib import admin
 
 from inventory.models import (
-    LabElement,
-    LabElementConfig,
     Link,
     ProductInstance,
     ProductStatusChange,
@@ -120,28 +118,3 @@ class ServiceResourceAdmin(admin.ModelAdmin):
     list_select_related = ["service", "resource"]
     search_fields = ["service__name", "resource__name"]
     raw_id_fields = ["service", "resource"]
-
-
-class LabElementConfigInline(admin.TabularInline):
-    model = LabElementConfig
-    extra = 0
-    readonly_fields = ["idempotency_key", "operation", "service_ref", "is_active", "applied_at"]
-    fields = readonly_fields
-    can_delete = False
-
-
-@admin.register(LabElement)
-class LabElementAdmin(admin.ModelAdmin):
-    list_display = ["name", "failure_mode", "transient_failures_left", "last_update"]
-    list_filter = ["failure_mode"]
-    search_fields = ["name"]
-    inlines = [LabElementConfigInline]
-
-
-@admin.register(LabElementConfig)
-class LabElementConfigAdmin(admin.ModelAdmin):
-    list_display = ["element", "operation", "service_ref", "is_active", "applied_at"]
-    list_filter = ["operation", "is_active"]
-    list_select_related = ["element"]
-    search_fields = ["idempotency_key", "service_ref", "element__name"]
-    raw_id_fields = ["element"]

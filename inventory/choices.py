@@ -149,10 +149,3 @@ TMF_TYPES = {
 }
 PHYSICAL_TYPES = {"Equipment", "Card", "Port", "Link", "Cable", "Duct"}
 BASE_TYPES = {"PhysicalResource": "physical", "LogicalResource": "logical"}
-
-
-class LabFailureMode(models.TextChoices):
-    NONE = "none"
-    PERMANENT = "permanent"
-    TRANSIENT = "transient"
-    TIMEOUT = "timeout"

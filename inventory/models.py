@@ -15,7 +15,6 @@ from crm.models import BillingAccount, Customer
 from inventory.choices import (
     AdministrativeState,
     BindingState,
-    LabFailureMode,
     LinkMedium,
     OperationalState,
     ProductStatus,
@@ -263,42 +262,6 @@ class ServiceResource(models.Model):
 
     def __str__(self):
         return f"{self.service} on {self.resource}"
-
-
-class LabElement(models.Model):
-    """The lab network's view of one element: its failure mode and how it answers."""
-
-    name = models.CharField(max_length=120, unique=True)
-    failure_mode = models.CharField(
-        max_length=10, choices=LabFailureMode.choices, default=LabFailureMode.NONE
-    )
-    # transient:N fails the next N calls, then heals itself.
-    transient_failures_left = models.PositiveIntegerField(default=0)
-    last_update = models.DateTimeField(default=clock.now)
-
-    def __str__(self):
-        return self.name
-
-
-class LabElementConfig(models.Model):
-    """A configuration applied to a lab element, keyed by the caller's idempotency key."""
-
-    element = models.ForeignKey(LabElement, on_delete=models.CASCADE, related_name="configs")
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    operation = models.CharField(max_length=20)
-    service_ref = models.CharField(max_length=40)
-    payload = models.JSONField(default=dict)
-    is_active = models.BooleanField(default=True)
-    applied_at = models.DateTimeField(default=clock.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["element", "service_ref"])]
-        constraints = [
-            models.CheckConstraint(condition=~Q(service_ref=""), name="lab_config_names_service")
-        ]
-
-    def __str__(self):
-        return f"{self.element} {self.operation} {self.service_ref}"
 
 
 class ServicePath(models.Model):

@@ -80,3 +80,11 @@ class LabControl:
     def reset(self) -> None:
         """Forget every element, its configuration and mode; latency back to the start's."""
         self._call("POST", "reset")
+
+    def configured(self) -> dict[str, set[str]]:
+        """Every element that holds configuration: its name -> the services it holds."""
+        return {
+            each["name"]: set(self.config(each["name"]))
+            for each in self.elements()
+            if each["services"]
+        }

@@ -1,7 +1,7 @@
 """The order-to-activation flow, run by a real Celery worker against the lab network."""
 
 from inventory.choices import BindingState
-from inventory.models import LabElementConfig, Resource, ServiceResource
+from inventory.models import Resource, ServiceResource
 from orders.models import ActivationStep
 from orders.tests.factories import five_g_world, product_order_body
 from telco.testing import wait_for
@@ -28,7 +28,7 @@ def _wait_final(agent_api, order_id):
     return wait_for(final, timeout=30)
 
 
-def test_order_completes_and_activates_product_service_and_resources(celery_worker, agent_api):
+def test_order_completes_and_activates_product_service_and_resources(celery_worker, agent_api, lab):
     offering, account, gnb = five_g_world()
     order_id = _submit(agent_api, offering, account)
 
@@ -74,8 +74,6 @@ def test_order_completes_and_activates_product_service_and_resources(celery_work
         ("Verify configuration", "done", 1),
         ("Activate service", "done", 1),
     ]
-    assert set(
-        LabElementConfig.objects.filter(is_active=True).values_list("element__name", "service_ref")
-    ) == {(gnb.name, ran["id"]), (slice_resource.name, network_slice["id"])}
+    assert lab.configured() == {gnb.name: {ran["id"]}, slice_resource.name: {network_slice["id"]}}
     service_orders = agent_api.get(order["serviceOrder"][0]["href"]).data
     assert service_orders["state"] == "completed"

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import ServiceSpecification
 from crm.tests.factories import BillingAccountFactory
-from inventory.models import LabElementConfig, ProductInstance, ServiceResource
+from inventory.models import ProductInstance, ServiceResource
 from inventory.network.base import TransientNetworkError
 from orders import services
 from orders.models import (
@@ -77,7 +77,7 @@ def test_acknowledged_order_is_cancelled(agent_api):
 
 
 @pytest.mark.django_db
-def test_cancelled_while_reserving_releases_and_stops_the_workflow(monkeypatch):
+def test_cancelled_while_reserving_releases_and_stops_the_workflow(monkeypatch, lab):
     """Cancelled right after the reservation: capacity returns, the worker configures nothing."""
     offering, account, gnb = five_g_world()
     order = _submit(offering, account)
@@ -116,7 +116,7 @@ def test_cancelled_while_reserving_releases_and_stops_the_workflow(monkeypatch):
         ("verify", "pending", 0),
         ("activate", "pending", 0),
     ]
-    assert LabElementConfig.objects.count() == 0
+    assert lab.elements() == []
 
 
 @pytest.mark.django_db

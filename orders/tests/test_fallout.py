@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import demo as catalog_demo
 from crm.tests.factories import BillingAccountFactory
-from inventory.models import LabElement, LabElementConfig, ProductInstance, Service, ServiceResource
+from inventory.models import ProductInstance, Service, ServiceResource
 from inventory.network.base import TransientNetworkError
 from orders import selectors, services
 from orders.models import ActivationStep, ProductOrder, ServiceOrder
@@ -103,7 +103,7 @@ def test_retry_resumes_from_the_failed_step_and_completes(held):
     assert ProductInstance.objects.get().status == "active"
 
 
-def test_fail_compensates_releases_and_fails_the_product_order(held):
+def test_fail_compensates_releases_and_fails_the_product_order(held, lab):
     order, service_order, _ = held
     returned = services.service_order_fail(
         service_order_id=service_order.pk, by="noc1", reason="Cell site under maintenance"
@@ -118,21 +118,17 @@ def test_fail_compensates_releases_and_fails_the_product_order(held):
     product = ProductInstance.objects.get()
     assert product.status == "aborted"
     assert product.history.last().changed_by == "noc1"
-    assert not LabElementConfig.objects.filter(is_active=True).exists()
+    assert lab.configured() == {}
     assert [h.to_state for h in service_order.history.all()][-2:] == ["held", "failed"]
 
 
-def test_fail_undoes_what_was_configured(db):
+def test_fail_undoes_what_was_configured(db, lab):
     offering, account, gnb = five_g_world()
     order = _submit(offering, account)
     service_order = order.service_orders.get()
     cfs = service_order.items.get().service
     # The gNB takes its configuration; the slice's element stays busy until the order is held.
-    LabElement.objects.create(
-        name=f"slice-{cfs.pk}",
-        failure_mode="transient",
-        transient_failures_left=ACTIVATION_MAX_ATTEMPTS,
-    )
+    lab.fail(f"slice-{cfs.pk}", f"transient:{ACTIVATION_MAX_ATTEMPTS}")
     _run_until_stopped(service_order)
     service_order.refresh_from_db()
     assert service_order.state == "held"
@@ -147,11 +143,8 @@ def test_fail_undoes_what_was_configured(db):
         ("verify", "pending"),
         ("activate", "pending"),
     ]
-    assert list(
-        LabElementConfig.objects.filter(element__name=gnb.name)
-        .order_by("pk")
-        .values_list("operation", "is_active")
-    ) == [("activate", False), ("deactivate", False)]
+    assert [change["operation"] for change in lab.changes(gnb.name)] == ["put", "delete"]
+    assert lab.configured() == {}
     assert not ServiceResource.objects.exclude(state="released").exists()
     assert ProductInstance.objects.get().status == "aborted"
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from catalog.tests.factories import ProductOfferingFactory, five_g_premium_offering
 from crm.tests.factories import BillingAccountFactory
-from inventory.models import LabElementConfig, ProductInstance, Resource, Service, ServiceResource
+from inventory.models import ProductInstance, Resource, Service, ServiceResource
 from inventory.network.base import TransientNetworkError
 from orders import services
 from orders.choices import FINAL_ORDER_STATES
@@ -53,14 +53,15 @@ def _services(product) -> list[Service]:
     return [cfs, *cfs.children.order_by("pk")]
 
 
-def _active_payloads(product) -> dict[str, dict]:
-    """What each element holds for the product's services now."""
-    refs = [str(service.pk) for service in _services(product)]
+def _active_payloads(lab, product) -> dict[str, dict]:
+    """What each element holds for the product's services now (gNB and slice: the generic
+    model, the characteristics as given)."""
+    refs = {str(service.pk) for service in _services(product)}
     return {
-        config.element.name: config.payload
-        for config in LabElementConfig.objects.filter(
-            service_ref__in=refs, is_active=True
-        ).select_related("element")
+        element: {**entry["characteristics"], "adminState": entry["admin-state"]}
+        for element in lab.configured()
+        for key, entry in lab.config(element).items()
+        if key in refs
     }
 
 
@@ -69,7 +70,7 @@ def _history(product) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.django_db
-def test_suspend_then_resume_stop_and_restart_traffic():
+def test_suspend_then_resume_stop_and_restart_traffic(lab):
     offering, account, gnb = five_g_world()
     product = active_product(offering, account)
     slice_name = f"slice-{product.services.get().pk}"
@@ -83,7 +84,7 @@ def test_suspend_then_resume_stop_and_restart_traffic():
     product.refresh_from_db()
     assert product.status == "suspended"
     assert {s.state for s in _services(product)} == {"inactive"}
-    payloads = _active_payloads(product)
+    payloads = _active_payloads(lab, product)
     assert {name: p["adminState"] for name, p in payloads.items()} == {
         gnb.name: "locked",
         slice_name: "locked",
@@ -100,7 +101,7 @@ def test_suspend_then_resume_stop_and_restart_traffic():
     product.refresh_from_db()
     assert product.status == "active"
     assert {s.state for s in _services(product)} == {"active"}
-    assert {p["adminState"] for p in _active_payloads(product).values()} == {"unlocked"}
+    assert {p["adminState"] for p in _active_payloads(lab, product).values()} == {"unlocked"}
     assert [h[:2] for h in _history(product)][-2:] == [
         ("active", "suspended"),
         ("suspended", "active"),
@@ -115,7 +116,7 @@ def test_suspend_then_resume_stop_and_restart_traffic():
 
 
 @pytest.mark.django_db
-def test_modify_bandwidth_adjusts_capacity_and_elements():
+def test_modify_bandwidth_adjusts_capacity_and_elements(lab):
     offering, account, gnb = five_g_world(gnb_capacity_mbps=2000)
     product = active_product(offering, account, bandwidth="500Mbps")
 
@@ -135,7 +136,7 @@ def test_modify_bandwidth_adjusts_capacity_and_elements():
     assert {s.characteristics["bandwidth"] for s in _services(product)} == {"1Gbps"}
     assert set(ServiceResource.objects.values_list("capacity_mbps", flat=True)) == {1000}
     assert Resource.objects.get(resource_kind="slice").capacity_mbps == 1000
-    assert {p["bandwidth"] for p in _active_payloads(product).values()} == {"1Gbps"}
+    assert {p["bandwidth"] for p in _active_payloads(lab, product).values()} == {"1Gbps"}
     last = product.history.last()
     assert (last.from_state, last.to_state) == ("active", "active")
     assert last.reason == f"Product order {order.pk} item 1: bandwidth 500Mbps → 1Gbps"
@@ -144,7 +145,7 @@ def test_modify_bandwidth_adjusts_capacity_and_elements():
 
 
 @pytest.mark.django_db
-def test_failed_modify_is_compensated_back_to_the_old_configuration():
+def test_failed_modify_is_compensated_back_to_the_old_configuration(lab):
     offering, account, gnb = five_g_world(gnb_capacity_mbps=2000)
     product = active_product(offering, account, bandwidth="500Mbps")
     slice_name = f"slice-{product.services.get().pk}"
@@ -166,7 +167,7 @@ def test_failed_modify_is_compensated_back_to_the_old_configuration():
     product.refresh_from_db()
     assert (product.status, product.characteristics) == ("active", {"bandwidth": "500Mbps"})
     assert set(ServiceResource.objects.values_list("capacity_mbps", "state")) == {(500, "active")}
-    assert _active_payloads(product)[gnb.name]["bandwidth"] == "500Mbps"
+    assert _active_payloads(lab, product)[gnb.name]["bandwidth"] == "500Mbps"
     assert {s.state for s in _services(product)} == {"active"}
     steps = ActivationStep.objects.filter(item__order__product_order=order).order_by("sequence")
     assert [(s.operation, s.state) for s in steps] == [
@@ -204,7 +205,7 @@ def test_change_of_plan_moves_the_product_to_the_new_offering():
 
 
 @pytest.mark.django_db
-def test_terminate_releases_everything_and_ends_billing():
+def test_terminate_releases_everything_and_ends_billing(lab):
     offering, account, gnb = five_g_world()
     product = active_product(offering, account)
     services_before = _services(product)
@@ -222,12 +223,8 @@ def test_terminate_releases_everything_and_ends_billing():
     assert {Service.objects.get(pk=s.pk).state for s in services_before} == {"terminated"}
     assert not ServiceResource.objects.exclude(state="released").exists()
     assert Resource.objects.get(resource_kind="slice").resource_status == "standby"
-    assert not LabElementConfig.objects.filter(is_active=True).exists()
-    assert list(
-        LabElementConfig.objects.filter(element__name=gnb.name)
-        .order_by("pk")
-        .values_list("operation", flat=True)
-    ) == ["activate", "deactivate"]
+    assert lab.configured() == {}
+    assert [change["operation"] for change in lab.changes(gnb.name)] == ["put", "delete"]
 
 
 @pytest.mark.django_db

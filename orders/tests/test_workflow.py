@@ -8,10 +8,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from crm.tests.factories import BillingAccountFactory
-from inventory.choices import LabFailureMode
-from inventory.models import LabElement, LabElementConfig
-from inventory.network.base import NetworkTimeout, PermanentNetworkError, TransientNetworkError
-from inventory.network.labnet import LabNetDriver
+from inventory.network import driver_for
+from inventory.network.base import TransientNetworkError
 from inventory.tests.factories import RouterFactory
 from orders import services
 from orders.models import ActivationStep, ProductOrder, ServiceOrder
@@ -33,26 +31,27 @@ def submit_and_run(offering, account, bandwidth="500Mbps") -> ProductOrder:
 
 
 @pytest.mark.django_db
-def test_a_step_run_again_with_its_key_configures_once():
+def test_a_step_run_again_with_its_key_configures_once(lab):
     offering, account, gnb = five_g_world()
     order = submit_and_run(offering, account)
     assert order.state == "completed"
     step = ActivationStep.objects.get(operation="configure", resource=gnb)
-    assert LabElementConfig.objects.filter(idempotency_key=step.idempotency_key).count() == 1
+    changes = lab.changes(gnb.name)
+    assert [change["idempotencyKey"] for change in changes] == [step.idempotency_key]
 
-    answer = LabNetDriver().activate(
+    answer = driver_for(gnb.resource_kind).activate(
         element=gnb.name,
         idempotency_key=step.idempotency_key,
-        service_ref=str(step.item.service_id),
+        service_ref=str(step.service_id or step.item.service_id),
         payload={},
     )
 
     assert answer == {"element": gnb.name, "applied": False}
-    assert LabElementConfig.objects.filter(element__name=gnb.name).count() == 1
+    assert lab.changes(gnb.name) == changes
 
 
 @pytest.mark.django_db
-def test_redelivered_service_order_resumes_without_repeating():
+def test_redelivered_service_order_resumes_without_repeating(lab):
     offering, account, gnb = five_g_world()
     order = services.product_order_submit(
         items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "1Gbps"})],
@@ -79,7 +78,9 @@ def test_redelivered_service_order_resumes_without_repeating():
         ("activate", 1),
     ]
     assert gnb.bindings.count() == 1
-    assert LabElementConfig.objects.count() == 2
+    configured = lab.configured()
+    assert len(configured) == 2
+    assert [len(lab.changes(name)) for name in configured] == [1, 1]
 
 
 def test_retry_countdown_grows_and_reads_the_setting():
@@ -91,49 +92,19 @@ def test_retry_countdown_grows_and_reads_the_setting():
 
 
 @pytest.mark.django_db
-@override_settings(LABNET_TIMEOUT_SECONDS=0.01)
-def test_lab_driver_failure_modes():
-    driver = LabNetDriver()
-    arguments = {"service_ref": "7", "payload": {}}
-    LabElement.objects.create(name="a", failure_mode=LabFailureMode.PERMANENT)
-    LabElement.objects.create(name="b", failure_mode=LabFailureMode.TIMEOUT)
-    LabElement.objects.create(
-        name="c", failure_mode=LabFailureMode.TRANSIENT, transient_failures_left=1
-    )
-
-    with pytest.raises(PermanentNetworkError):
-        driver.activate(element="a", idempotency_key="k1", **arguments)
-    with pytest.raises(NetworkTimeout):
-        driver.activate(element="b", idempotency_key="k2", **arguments)
-    with pytest.raises(TransientNetworkError):
-        driver.activate(element="c", idempotency_key="k3", **arguments)
-    assert driver.activate(element="c", idempotency_key="k3", **arguments)["applied"] is True
-    assert driver.status(element="c", service_ref="7") == {"element": "c", "configured": True}
-    driver.deactivate(element="c", idempotency_key="k3-undo", service_ref="7")
-    assert driver.status(element="c", service_ref="7") == {"element": "c", "configured": False}
-    assert LabElement.objects.get(name="c").failure_mode == LabFailureMode.NONE
-    assert list(
-        LabElementConfig.objects.order_by("pk").values_list("idempotency_key", flat=True)
-    ) == [
-        "k3",
-        "k3-undo",
-    ]
-
-
-@pytest.mark.django_db
-def test_labnet_command(capsys):
+def test_labnet_command(capsys, lab):
     _, _, gnb = five_g_world()
     router = RouterFactory()
 
     call_command("labnet", "fail", gnb.name, "--mode", "transient:3")
-    assert LabElement.objects.get(name=gnb.name).transient_failures_left == 3
+    assert lab.element(gnb.name)["failuresLeft"] == 3
     call_command("labnet", "fail", "--all", "--mode", "timeout")
-    assert dict(LabElement.objects.values_list("name", "failure_mode")) == {
+    assert {each["name"]: each["mode"] for each in lab.elements()} == {
         gnb.name: "timeout",
         router.name: "timeout",
     }
     call_command("labnet", "heal", "--all")
-    assert set(LabElement.objects.values_list("failure_mode", flat=True)) == {"none"}
+    assert {each["mode"] for each in lab.elements()} == {"none"}
     call_command("labnet", "status")
     assert f"{gnb.name}: none, 0 active config(s)" in capsys.readouterr().out
 
@@ -141,7 +112,7 @@ def test_labnet_command(capsys):
         call_command("labnet", "fail", "nope", "--mode", "permanent")
     with pytest.raises(CommandError, match="Unknown mode"):
         call_command("labnet", "fail", gnb.name, "--mode", "flaky")
-    assert LabElement.objects.filter(name="nope").count() == 0
+    assert "nope" not in {each["name"] for each in lab.elements()}
 
 
 @pytest.mark.django_db

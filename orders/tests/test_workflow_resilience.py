@@ -4,11 +4,11 @@ transient errors retried, permanent ones compensated, a worker killed mid-step, 
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
 from crm.tests.factories import BillingAccountFactory
 from inventory.choices import BindingState
-from inventory.models import LabElementConfig, ProductInstance, Resource, ServiceResource
+from inventory.models import ProductInstance, Resource, ServiceResource
 from orders import services, tasks
 from orders.models import ActivationStep, ProductOrder
 from orders.services import ItemRequest, PartyRequest
@@ -52,14 +52,17 @@ def _wait_final(order_ids, timeout=40) -> dict[str, str]:
     return {str(pk): state for pk, state in wait_for(all_final, timeout=timeout).items()}
 
 
-def _configs_per_element_and_service() -> set[int]:
-    rows = LabElementConfig.objects.values("element", "service_ref", "operation").annotate(
-        n=Count("pk")
-    )
-    return {row["n"] for row in rows}
+def _configs_per_element_and_service(lab) -> set[int]:
+    """How many times each element took a configuration of each service (replays excluded)."""
+    counts = {}
+    for element in lab.configured():
+        for change in lab.changes(element):
+            key = (element, change["service"], change["operation"])
+            counts[key] = counts.get(key, 0) + 1
+    return set(counts.values())
 
 
-def test_transient_failure_is_retried_to_success(celery_worker, agent_api):
+def test_transient_failure_is_retried_to_success(celery_worker, agent_api, lab):
     offering, account, gnb = five_g_world()
     call_command("labnet", "fail", gnb.name, "--mode", "transient:2")
 
@@ -68,11 +71,11 @@ def test_transient_failure_is_retried_to_success(celery_worker, agent_api):
     assert _wait_final([order_id]) == {order_id: "completed"}
     step = ActivationStep.objects.get(operation="configure", resource=gnb)
     assert (step.state, step.attempts, step.last_error) == ("done", 3, "")
-    assert _configs_per_element_and_service() == {1}
+    assert _configs_per_element_and_service(lab) == {1}
     assert ProductInstance.objects.get().status == "active"
 
 
-def test_permanent_failure_is_compensated_with_nothing_left_reserved(celery_worker, agent_api):
+def test_permanent_failure_is_compensated_with_nothing_left_reserved(celery_worker, agent_api, lab):
     offering, account, gnb = five_g_world()
     call_command("labnet", "fail", gnb.name, "--mode", "permanent")
 
@@ -92,20 +95,22 @@ def test_permanent_failure_is_compensated_with_nothing_left_reserved(celery_work
     product = ProductInstance.objects.get(product_order_id=order_id)
     assert (product.status, product.start_date) == ("aborted", None)
     assert {service.state for service in product.services.get().children.all()} == {"terminated"}
-    assert not LabElementConfig.objects.filter(is_active=True).exists()
+    assert lab.configured() == {}
 
 
 def test_worker_killed_mid_configure_resumes_without_configuring_twice(
-    restartable_celery_worker, agent_api
+    restartable_celery_worker, agent_api, lab
 ):
     offering, account, gnb = five_g_world()
-    # Slow elements (1.5 s each way) and a 1 s step deadline: the kill lands after the gNB has
-    # applied the configuration and before the worker heard back.
-    restartable_celery_worker.restart(LABNET_LATENCY_MS=3000, ACTIVATION_STEP_TIMEOUT_SECONDS=1)
+    # A slow gNB (1.5 s each way, the driver waiting long enough) and a 1 s step deadline: the
+    # kill lands after the gNB has applied the configuration and before the worker heard back.
+    lab.latency(3000, gnb.name)
+    restartable_celery_worker.restart(LABNET_TIMEOUT_SECONDS=10, ACTIVATION_STEP_TIMEOUT_SECONDS=1)
     order_id = _submit(agent_api, offering, account)
 
-    wait_for(lambda: LabElementConfig.objects.filter(element__name=gnb.name).exists(), timeout=30)
+    wait_for(lambda: lab.config(gnb.name), timeout=30)
     restartable_celery_worker.kill()
+    lab.latency(None, gnb.name)
     step = ActivationStep.objects.get(operation="configure", resource=gnb)
     assert (step.state, step.attempts) == ("running", 1)
     assert ProductOrder.objects.get(pk=order_id).state == "inProgress"
@@ -117,8 +122,8 @@ def test_worker_killed_mid_configure_resumes_without_configuring_twice(
     assert _wait_final([order_id]) == {order_id: "completed"}
     step.refresh_from_db()
     assert (step.state, step.attempts) == ("done", 2)
-    assert _configs_per_element_and_service() == {1}
-    assert LabElementConfig.objects.filter(element__name=gnb.name).count() == 1
+    assert _configs_per_element_and_service(lab) == {1}
+    assert len(lab.changes(gnb.name)) == 1
     assert set(ServiceResource.objects.values_list("state", flat=True)) == {"active"}
 
 

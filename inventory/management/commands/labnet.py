@@ -1,4 +1,5 @@
-"""`labnet fail|heal|status`: set how lab network elements answer, to exercise failure paths.
+"""`labnet fail|heal|status|latency`: set how lab network elements answer, to exercise failure
+paths. Speaks HTTP to the lab network's control API (`manage.py labnetd`, at LABNET_URL).
 
 Other apps add subcommands at the lookup point "labnet.commands" (telco.panels): a function
 named `labnet_<subcommand>(argv, stdout)` (assurance's `labnet kpis` generates KPI series).
@@ -6,24 +7,25 @@ named `labnet_<subcommand>(argv, stdout)` (assurance's `labnet kpis` generates K
 
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.choices import ResourceKind
-from inventory.choices import LabFailureMode
-from inventory.models import LabElement, Resource
-from telco import clock
+from inventory.models import Resource
+from inventory.network.labclient import LabControl, LabRefused, LabUnreachable
+from inventory.network.labstate import NONE, TRANSIENT, mode_parse
 from telco.panels import lookups_for
 
-
-def _parse_mode(raw: str) -> tuple[str, int]:
-    name, _, count = raw.partition(":")
-    if name == LabFailureMode.TRANSIENT:
-        if not count.isdigit() or int(count) < 1:
-            raise CommandError("transient needs a number of failures: transient:N")
-        return name, int(count)
-    if name in (LabFailureMode.PERMANENT, LabFailureMode.TIMEOUT) and not count:
-        return name, 0
-    raise CommandError(f"Unknown mode '{raw}': permanent, transient:N or timeout.")
+# What `--all` means: the equipment and slices the drivers configure (not ports, numbers, ...).
+NETWORK_ELEMENT_KINDS = [
+    ResourceKind.GNB,
+    ResourceKind.ENB,
+    ResourceKind.SLICE,
+    ResourceKind.ROUTER,
+    ResourceKind.SWITCH,
+    ResourceKind.OLT,
+    ResourceKind.CORE_FUNCTION,
+]
 
 
 def subcommands() -> dict:
@@ -37,7 +39,10 @@ def subcommands() -> dict:
 
 
 class Command(BaseCommand):
-    help = "Make lab network elements fail (permanent, transient:N, timeout), heal them, or list."
+    help = (
+        "Make lab network elements fail (permanent, transient:N, timeout), heal them, list "
+        "them, or set their latency (--ms)."
+    )
 
     def run_from_argv(self, argv):
         """A registered subcommand gets the rest of the command line as it is."""
@@ -49,41 +54,58 @@ class Command(BaseCommand):
         super().run_from_argv(argv)
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["fail", "heal", "status"])
+        parser.add_argument("action", choices=["fail", "heal", "status", "latency"])
         parser.add_argument("element", nargs="?", help="The element's name (Resource.name).")
         parser.add_argument(
             "--all", dest="every", action="store_true", help="Every network element."
         )
         parser.add_argument("--mode", help="permanent | transient:N | timeout")
+        parser.add_argument(
+            "--ms", type=int, help="latency: milliseconds (every element, or the one named)"
+        )
 
-    def handle(self, *args, action, element, every, mode, **options):
-        if action == "status":
-            self._status()
-            return
+    def handle(self, *args, action, element, every, mode, ms, **options):
+        lab = LabControl(settings.LABNET_URL)
+        try:
+            if action == "status":
+                self._status(lab)
+            elif action == "latency":
+                self._latency(lab, element, ms)
+            else:
+                self._fail_or_heal(lab, action, element, every, mode)
+        except (LabUnreachable, LabRefused) as error:
+            raise CommandError(str(error)) from None
+
+    def _fail_or_heal(self, lab, action, element, every, mode):
         names = self._element_names(element, every)
         if action == "fail":
             if not mode:
                 raise CommandError("fail needs --mode permanent|transient:N|timeout")
-            failure_mode, failures = _parse_mode(mode)
+            try:
+                mode_name, _ = mode_parse(mode)
+            except ValueError as error:
+                raise CommandError(str(error)) from None
+            if mode_name == NONE:
+                raise CommandError("Unknown mode 'none': heal the element instead.")
         else:
-            failure_mode, failures = LabFailureMode.NONE, 0
-        for name in names:
-            LabElement.objects.update_or_create(
-                name=name,
-                defaults={
-                    "failure_mode": failure_mode,
-                    "transient_failures_left": failures,
-                    "last_update": clock.now(),
-                },
-            )
-        self.stdout.write(f"{action}: {len(names)} element(s) now '{failure_mode}'.")
+            mode, mode_name = NONE, NONE
+        lab.set_mode(names, mode)
+        self.stdout.write(f"{action}: {len(names)} element(s) now '{mode_name}'.")
+
+    def _latency(self, lab, element, milliseconds):
+        if milliseconds is None or milliseconds < 0:
+            raise CommandError("latency needs --ms N (0 or more)")
+        if element:
+            self._element_names(element, every=False)
+        lab.latency(milliseconds, element)
+        self.stdout.write(f"latency: {element or 'every element'} now {milliseconds} ms.")
 
     def _element_names(self, element: str | None, every: bool) -> list[str]:
         if every == bool(element):
             raise CommandError("Name one element or give --all.")
         if every:
             return list(
-                Resource.objects.filter(resource_kind__in=ResourceKind.values)
+                Resource.objects.filter(resource_kind__in=NETWORK_ELEMENT_KINDS)
                 .order_by("name")
                 .values_list("name", flat=True)
             )
@@ -91,14 +113,11 @@ class Command(BaseCommand):
             raise CommandError(f"No network element named '{element}'.")
         return [element]
 
-    def _status(self):
-        for lab_element in LabElement.objects.order_by("name"):
-            extra = (
-                f" ({lab_element.transient_failures_left} left)"
-                if lab_element.failure_mode == LabFailureMode.TRANSIENT
-                else ""
-            )
+    def _status(self, lab):
+        for each in lab.elements():
+            extra = f" ({each['failuresLeft']} left)" if each["mode"] == TRANSIENT else ""
+            latency = f", latency {each['latencyMs']} ms" if each["latencyMs"] is not None else ""
             self.stdout.write(
-                f"{lab_element.name}: {lab_element.failure_mode}{extra}, "
-                f"{lab_element.configs.filter(is_active=True).count()} active config(s)"
+                f"{each['name']}: {each['mode']}{extra}, {each['services']} active config(s)"
+                f"{latency}"
             )
