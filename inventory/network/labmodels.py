@@ -76,7 +76,8 @@ DESCRIPTION = Leaf(str, check=_text)
 OLT_ONT = {
     "name": NAME,
     "description": DESCRIPTION,
-    "serial-number": Leaf(str, mandatory=True, check=_text),
+    # Optional: an ONT may be pre-provisioned and its serial learnt when it first ranges.
+    "serial-number": Leaf(str, check=_text),
     "pon-port": Leaf(str, mandatory=True, check=_text),
     "ont-id": Leaf(int, mandatory=True, check=_range(0, 255)),
     "admin-state": Leaf(str, mandatory=True, check=_one_of("locked", "unlocked")),
@@ -100,14 +101,15 @@ ROUTER_SERVICE = {
     "name": NAME,
     "description": DESCRIPTION,
     "enabled": Leaf(bool, mandatory=True),
+    # A BNG terminates subscriber VLANs on its access side: no interface named, its default.
     "subinterface": (
         {
-            "interface": Leaf(str, mandatory=True, check=_text),
+            "interface": Leaf(str, check=_text),
             "vlan-id": Leaf(int, check=_range(1, 4094)),
             "ipv4-address": Leaf(str, check=_ipv4),
             "prefix-length": Leaf(int, check=_range(0, 32)),
         },
-        True,
+        False,
     ),
     "vrf": (
         {

@@ -260,7 +260,7 @@ class LabState:
         A key answered before gets that answer again and changes nothing; deleting what the
         element does not hold is status 409 (data-missing) and changes nothing."""
         with self.condition:
-            element = self.elements.setdefault(name, _new_element())
+            element = self.elements.get(name) or _new_element()
             if idempotency_key and idempotency_key in element["answers"]:
                 status, earlier_location = element["answers"][idempotency_key]
                 return status, earlier_location, True
