@@ -5,7 +5,8 @@
 Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/telco_bench_activation) and
 CELERY_BROKER_URL (default redis://127.0.0.1:6379/12). Seeds the demo operator (200 customers)
 for its catalog and gNBs, starts N `celery -A telco worker` processes (one process each, as two
-workers on two machines would be) with LABNET_LATENCY_MS=0, submits the service orders the way
+workers on two machines would be) against a lab network (RESTCONF element servers, in a thread
+of this process) at zero latency, submits the service orders the way
 TMF641 does (`orders.services.service_order_submit`, 5G slice, 100Mbps), and times until every
 order is completed. Prints orders per second and the time to the first and the last completion.
 """
@@ -13,9 +14,10 @@ order is completed. Prints orders per second and the time to the first and the l
 import argparse
 import os
 import subprocess
+import sys
 import time
 
-from common import django_on_bench_database
+from common import ROOT, django_on_bench_database
 
 
 def main() -> None:
@@ -24,7 +26,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    os.environ["LABNET_LATENCY_MS"] = "0"
+    sys.path.insert(0, str(ROOT))
+    from inventory.network.labserver import LabServer
+
+    # The elements the workers configure, answering at once; the workers find them by URL.
+    lab = LabServer(latency_ms=0).start()
+    os.environ["LABNET_URL"] = lab.url
     django_on_bench_database(
         "postgres://postgres@127.0.0.1:5432/telco_bench_activation",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/12",
@@ -75,6 +82,7 @@ def main() -> None:
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=30)
+        lab.stop()
     print(
         f"{args.orders} service orders, {args.workers} workers, lab latency 0 ms, {failed} failed"
     )
