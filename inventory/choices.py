@@ -149,3 +149,17 @@ TMF_TYPES = {
 }
 PHYSICAL_TYPES = {"Equipment", "Card", "Port", "Link", "Cable", "Duct"}
 BASE_TYPES = {"PhysicalResource": "physical", "LogicalResource": "logical"}
+
+
+class QualificationState(models.TextChoices):
+    """TMF645 TaskStateType: where a qualification check stands (ours answer at once)."""
+
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "inProgress"
+    DONE = "done"
+    TERMINATED_WITH_ERROR = "terminatedWithError"
+
+
+class QualificationResult(models.TextChoices):
+    QUALIFIED = "qualified"
+    UNQUALIFIED = "unqualified"

@@ -18,6 +18,8 @@ from inventory.choices import (
     LinkMedium,
     OperationalState,
     ProductStatus,
+    QualificationResult,
+    QualificationState,
     ResourceCategory,
     ResourceStatus,
     ServiceCategory,
@@ -300,3 +302,54 @@ class ServicePath(models.Model):
 
     def __str__(self):
         return f"{self.service_id} leg {self.leg_id} path {self.path_number}: {self.resource_id}"
+
+
+class ServiceQualification(models.Model):
+    """A TMF645 check: can these services be delivered at these sites? Answered at once."""
+
+    description = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=60, blank=True)
+    state = models.CharField(
+        max_length=20, choices=QualificationState.choices, default=QualificationState.DONE
+    )
+    qualification_result = models.CharField(max_length=12, choices=QualificationResult.choices)
+    check_date = models.DateTimeField(default=clock.now)
+    effective_date = models.DateTimeField(null=True, blank=True)
+    # Who asked: the parties named in the request, as TMF related parties (id, role, type).
+    related_party = models.JSONField(default=list, blank=True)
+    requested_by = models.CharField(max_length=150, blank=True)
+
+    def __str__(self):
+        return f"Qualification {self.pk}: {self.qualification_result}"
+
+
+class ServiceQualificationItem(models.Model):
+    """One service asked about: its sites (places), characteristics, and per site the reasons
+    it cannot be delivered there."""
+
+    qualification = models.ForeignKey(
+        ServiceQualification, on_delete=models.CASCADE, related_name="items"
+    )
+    item_id = models.CharField(max_length=20)
+    service_specification = models.ForeignKey(
+        ServiceSpecification, on_delete=models.PROTECT, null=True, blank=True
+    )
+    # [{"id", "role", "name"}]: the GeographicSites (inventory sites) the service would serve.
+    places = models.JSONField(default=list, blank=True)
+    characteristics = models.JSONField(default=dict, blank=True)
+    qualification_result = models.CharField(max_length=12, choices=QualificationResult.choices)
+    state = models.CharField(
+        max_length=20, choices=QualificationState.choices, default=QualificationState.DONE
+    )
+    # [{"code", "label", "siteId"}]: why a site cannot be served (empty when qualified).
+    reasons = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["qualification", "item_id"], name="qualification_item_id_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.qualification_id}/{self.item_id}: {self.qualification_result}"

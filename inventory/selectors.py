@@ -568,3 +568,12 @@ def regions() -> QuerySet:
     from inventory.models import Region
 
     return Region.objects.order_by("name")
+
+
+def service_qualification_list() -> QuerySet:
+    """TMF645 checks, newest first, with their items and the specifications they name."""
+    from inventory.models import ServiceQualification
+
+    return ServiceQualification.objects.prefetch_related("items__service_specification").order_by(
+        "-pk"
+    )

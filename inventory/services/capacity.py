@@ -9,6 +9,7 @@ from catalog.choices import ResourceKind
 from inventory import paths, selectors
 from inventory.choices import BindingState, ResourceCategory, ResourceStatus, ServiceState
 from inventory.models import Resource, Service, ServiceResource
+from inventory.services.feasibility import access_adjust, access_can_adjust
 from inventory.services.service_lifecycle import service_move
 from telco import clock
 from telco.exceptions import DomainError
@@ -135,7 +136,13 @@ def _gnb_binding(service: Service) -> ServiceResource | None:
 def capacity_can_adjust(*, service: Service, bandwidth: int) -> bool:
     """Can the gNB the service uses carry `bandwidth` instead of what it holds? (validation)"""
     binding = _gnb_binding(service)
-    if binding is None or bandwidth <= binding.capacity_mbps:
+    if binding is None:
+        # Enterprise access: each site (a resource-facing child) holds its port and links.
+        return all(
+            access_can_adjust(service=child, bandwidth=bandwidth)
+            for child in service.children.exclude(state=ServiceState.TERMINATED)
+        )
+    if bandwidth <= binding.capacity_mbps:
         return True
     return _free_capacity(binding.resource) + binding.capacity_mbps >= bandwidth
 
@@ -148,10 +155,14 @@ def capacity_adjust(
 
     The gNB row is locked and its free capacity counted again, so two changes racing for the
     last megabits serialise. `force` skips the check (compensation giving back the old amount).
-    Returns the gNB binding, or None for a service holding no gNB capacity.
+    Returns the gNB binding, or None for a service holding no gNB capacity (an enterprise
+    service: its sites' ports and links are adjusted instead, `feasibility.access_adjust`).
     """
     binding = _gnb_binding(service)
     if binding is None:
+        # Enterprise access: every site's port and links hold the new bandwidth (or none).
+        for child in service.children.exclude(state=ServiceState.TERMINATED).order_by("pk"):
+            access_adjust(service=child, bandwidth=bandwidth, force=force)
         return None
     gnb = Resource.objects.select_for_update().get(pk=binding.resource_id)
     binding = ServiceResource.objects.select_for_update().get(pk=binding.pk)

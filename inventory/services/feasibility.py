@@ -381,7 +381,20 @@ def access_adjust(*, service: Service, bandwidth: int, force: bool = False) -> N
     The links are locked and counted again; growing past what a link or the port has free is
     refused naming them (`force` skips the check: compensation giving back the old amount).
     """
-    bindings = list(
+    bindings = _access_bindings(service)
+    if not bindings:
+        return
+    links = [b.resource_id for b in bindings if b.resource.resource_kind in LINK_KINDS.values()]
+    list(Resource.objects.select_for_update().filter(pk__in=links).order_by("pk"))
+    refusal = "" if force else _adjust_refusal(bindings, bandwidth)
+    if refusal:
+        raise NotFeasible(refusal, field="bandwidth")
+    ServiceResource.objects.filter(pk__in=[b.pk for b in bindings]).update(capacity_mbps=bandwidth)
+
+
+def _access_bindings(service: Service) -> list[ServiceResource]:
+    """The service's holds that carry its bandwidth: the PE, the port, the links."""
+    return list(
         ServiceResource.objects.filter(service=service)
         .exclude(state=BindingState.RELEASED)
         .filter(
@@ -393,28 +406,32 @@ def access_adjust(*, service: Service, bandwidth: int, force: bool = False) -> N
         )
         .select_related("resource")
     )
-    if not bindings:
-        return
+
+
+def _adjust_refusal(bindings: list[ServiceResource], bandwidth: int) -> str:
+    """Why the holds cannot grow to `bandwidth` ("" when they can)."""
     current = max(binding.capacity_mbps for binding in bindings)
     growth = bandwidth - current
-    links = [b.resource_id for b in bindings if b.resource.resource_kind in LINK_KINDS.values()]
-    list(Resource.objects.select_for_update().filter(pk__in=links).order_by("pk"))
-    if growth > 0 and not force:
-        for binding in bindings:
-            resource = binding.resource
-            if resource.resource_kind == ResourceKind.PORT and resource.capacity_mbps < bandwidth:
-                raise NotFeasible(
-                    f"Port {resource.name} runs at {resource.capacity_mbps} Mbps, "
-                    f"less than {bandwidth} Mbps.",
-                    field="bandwidth",
-                )
-        for name, free, in_service in _link_load(set(links)).values():
-            if not in_service or free < growth:
-                raise NotFeasible(
-                    f"Link {name} lacks {growth - max(free, 0)} Mbps for {bandwidth} Mbps.",
-                    field="bandwidth",
-                )
-    ServiceResource.objects.filter(pk__in=[b.pk for b in bindings]).update(capacity_mbps=bandwidth)
+    if growth <= 0:
+        return ""
+    for binding in bindings:
+        resource = binding.resource
+        if resource.resource_kind == ResourceKind.PORT and resource.capacity_mbps < bandwidth:
+            return (
+                f"Port {resource.name} runs at {resource.capacity_mbps} Mbps, "
+                f"less than {bandwidth} Mbps."
+            )
+    links = {b.resource_id for b in bindings if b.resource.resource_kind in LINK_KINDS.values()}
+    for name, free, in_service in _link_load(links).values():
+        if not in_service or free < growth:
+            return f"Link {name} lacks {growth - max(free, 0)} Mbps for {bandwidth} Mbps."
+    return ""
+
+
+def access_can_adjust(*, service: Service, bandwidth: int) -> bool:
+    """Can the site access `service` holds carry `bandwidth` instead? (order validation)"""
+    bindings = _access_bindings(service)
+    return not bindings or not _adjust_refusal(bindings, bandwidth)
 
 
 def site_accesses(services: Iterable[Service]) -> dict[int, SiteAccess]:

@@ -1,0 +1,235 @@
+"""TMF645 service qualification: `checkServiceQualification`, answered at once."""
+
+import json
+
+from rest_framework import serializers
+
+from catalog import selectors as catalog_selectors
+from inventory import selectors
+from inventory.models import ServiceQualification
+from inventory.services.qualification import (
+    PlaceRequest,
+    QualificationItemRequest,
+    service_qualification_check,
+)
+from telco.api.schema import STRING, array, enum, obj, schema_field
+from telco.api.serializers import RefSerializer, TMFSerializer, reference
+from telco.api.views import TMFCreateMixin, TMFViewSet
+from telco.exceptions import DomainError
+from telco.roles import AGENT, NOC
+from telco.selectors import row_with_id
+
+QUALIFICATION_URL = "inventory-api:checkServiceQualification-detail"
+SITE_ROLE = "vpnSite"
+REASON = obj({"code": STRING, "label": STRING, "@type": STRING})
+PLACE = obj({"id": STRING, "name": STRING, "role": STRING, "@referredType": STRING})
+QUALIFICATION_ITEM = obj(
+    {
+        "id": STRING,
+        "state": STRING,
+        "qualificationResult": enum(["qualified", "unqualified"]),
+        "eligibilityUnavailabilityReason": array(REASON),
+        "service": obj(
+            {
+                "serviceSpecification": obj({"id": STRING, "href": STRING, "name": STRING}),
+                "place": array(PLACE),
+                "serviceCharacteristic": array(obj({"name": STRING, "value": STRING})),
+            }
+        ),
+        "@type": STRING,
+    }
+)
+
+
+class CheckServiceQualificationSerializer(TMFSerializer):
+    """TMF645 CheckServiceQualification: per item the result and, per site that cannot be
+    served, a reason naming the site."""
+
+    tmf_type = "CheckServiceQualification"
+    url_name = QUALIFICATION_URL
+
+    externalId = serializers.CharField(source="external_id")
+    qualificationResult = serializers.CharField(source="qualification_result")
+    checkServiceQualificationDate = serializers.DateTimeField(source="check_date")
+    effectiveQualificationDate = serializers.DateTimeField(source="effective_date")
+    relatedParty = serializers.JSONField(source="related_party")
+    serviceQualificationItem = serializers.SerializerMethodField()
+    instantSyncQualification = serializers.SerializerMethodField()
+    provideUnavailabilityReason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceQualification
+        fields = [
+            "description",
+            "externalId",
+            "state",
+            "qualificationResult",
+            "checkServiceQualificationDate",
+            "effectiveQualificationDate",
+            "instantSyncQualification",
+            "provideUnavailabilityReason",
+            "relatedParty",
+            "serviceQualificationItem",
+        ]
+
+    @schema_field({"type": "boolean"})
+    def get_instantSyncQualification(self, qualification) -> bool:
+        return True
+
+    @schema_field({"type": "boolean"})
+    def get_provideUnavailabilityReason(self, qualification) -> bool:
+        return True
+
+    @schema_field(array(QUALIFICATION_ITEM))
+    def get_serviceQualificationItem(self, qualification):
+        return [
+            {
+                "id": item.item_id,
+                "state": item.state,
+                "qualificationResult": item.qualification_result,
+                "eligibilityUnavailabilityReason": [
+                    {
+                        "code": reason["code"],
+                        "label": reason["label"],
+                        "@type": "ServiceEligibilityUnavailabilityReason",
+                    }
+                    for reason in item.reasons
+                ],
+                "service": {
+                    "serviceSpecification": reference(
+                        self.request,
+                        item.service_specification,
+                        "catalog-api:serviceSpecification-detail",
+                        "ServiceSpecification",
+                        item.service_specification.name,
+                    )
+                    if item.service_specification
+                    else None,
+                    "place": [
+                        {
+                            "id": place["id"],
+                            "name": place.get("name", ""),
+                            "role": place.get("role", ""),
+                            "@referredType": "GeographicSite",
+                        }
+                        for place in item.places
+                    ],
+                    "serviceCharacteristic": [
+                        {"name": name, "value": value}
+                        for name, value in item.characteristics.items()
+                    ],
+                },
+                "@type": "CheckServiceQualificationItem",
+            }
+            for item in qualification.items.all()
+        ]
+
+
+class PlaceInput(serializers.Serializer):
+    id = serializers.CharField()
+    role = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(required=False, allow_blank=True)
+
+
+class CharacteristicInput(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.JSONField()
+
+
+class QualifiedServiceInput(serializers.Serializer):
+    serviceSpecification = RefSerializer(required=False)
+    place = PlaceInput(many=True)
+    serviceCharacteristic = CharacteristicInput(many=True, required=False)
+
+
+class QualificationItemInput(serializers.Serializer):
+    id = serializers.CharField(max_length=20)
+    service = QualifiedServiceInput()
+
+
+class CheckServiceQualificationInput(serializers.Serializer):
+    """CheckServiceQualification_Create: the services to qualify, each with its sites (`place`,
+    GeographicSite ids: the inventory's sites) and its `bandwidth` characteristic."""
+
+    serviceQualificationItem = QualificationItemInput(many=True)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    externalId = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    relatedParty = serializers.ListField(child=serializers.DictField(), required=False)
+
+    def validate_serviceQualificationItem(self, items):
+        if not items:
+            raise serializers.ValidationError("Name at least one service to qualify.")
+        ids = [item["id"] for item in items]
+        if len(ids) != len(set(ids)):
+            raise serializers.ValidationError("Item ids are unique within the check.")
+        return items
+
+    def to_service_arguments(self) -> dict:
+        data = self.validated_data
+        items = []
+        for index, item in enumerate(data["serviceQualificationItem"]):
+            service = item["service"]
+            specification = None
+            if "serviceSpecification" in service:
+                specification_id = service["serviceSpecification"]["id"]
+                specification = row_with_id(
+                    catalog_selectors.service_specification_list(), specification_id
+                )
+                if specification is None:
+                    raise DomainError(
+                        f"Service specification '{specification_id}' does not exist.",
+                        field=f"serviceQualificationItem[{index}].service.serviceSpecification.id",
+                    )
+            items.append(
+                QualificationItemRequest(
+                    item_id=item["id"],
+                    places=[
+                        PlaceRequest(
+                            id=place["id"], role=place.get("role", ""), name=place.get("name", "")
+                        )
+                        for place in service["place"]
+                    ],
+                    characteristics={
+                        c["name"]: c["value"]
+                        if isinstance(c["value"], str)
+                        else json.dumps(c["value"])
+                        for c in service.get("serviceCharacteristic", [])
+                    },
+                    specification=specification,
+                )
+            )
+        return {
+            "items": items,
+            "description": data.get("description", ""),
+            "external_id": data.get("externalId", ""),
+            "related_party": data.get("relatedParty", []),
+        }
+
+
+class CheckServiceQualificationViewSet(TMFCreateMixin, TMFViewSet):
+    """TMF645 `/checkServiceQualification`: agents and the NOC ask whether services can be
+    delivered at customer sites (a free PE port, bandwidth to the core); answered at once."""
+
+    serializer_class = CheckServiceQualificationSerializer
+    read_roles = (AGENT, NOC)
+    write_roles = (AGENT, NOC)
+    http_method_names = ["get", "post", "head", "options"]
+    filter_attributes = {
+        "state": "state",
+        "qualificationResult": "qualification_result",
+        "externalId": "external_id",
+        "checkServiceQualificationDate": "check_date",
+    }
+
+    def get_queryset(self):
+        return selectors.service_qualification_list()
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action == "create" and "data" in kwargs:
+            return CheckServiceQualificationInput(data=kwargs["data"])
+        return super().get_serializer(*args, **kwargs)
+
+    def perform_tmf_create(self, serializer):
+        return service_qualification_check(
+            **serializer.to_service_arguments(), by=self.request.user.get_username()
+        )
