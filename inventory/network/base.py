@@ -25,6 +25,10 @@ class NetworkDriver(ABC):
     Every change carries the caller's idempotency key: the same key twice changes the element once.
     """
 
+    # The generic payload keys the element's model holds, as `status` reports them in "config"
+    # (what a page compares with what inventory expects).
+    config_keys: tuple[str, ...] = ()
+
     @abstractmethod
     def activate(
         self, *, element: str, idempotency_key: str, service_ref: str, payload: dict
@@ -43,4 +47,5 @@ class NetworkDriver(ABC):
 
     @abstractmethod
     def status(self, *, element: str, service_ref: str) -> dict:
-        """What the element holds for the service: {"configured": bool, ...}."""
+        """What the element holds for the service: {"element", "configured": bool, "config":
+        {generic key: value as the element reports it}}."""

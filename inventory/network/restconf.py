@@ -97,9 +97,6 @@ class RestconfDriver(NetworkDriver):
     module: str
     container: str
     list_name: str
-    # The generic payload keys this model holds (what `status` reads back), for a page that
-    # compares what inventory expects with what the element reports.
-    config_keys: tuple[str, ...] = ()
 
     def to_model(self, service_ref: str, payload: dict) -> dict:
         raise NotImplementedError

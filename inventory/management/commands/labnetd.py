@@ -1,6 +1,8 @@
 """`labnetd [--port N] [--host H]`: run the lab network, RESTCONF element servers for every
 element (`inventory.network.labserver`), until interrupted."""
 
+import signal
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -32,6 +34,8 @@ class Command(BaseCommand):
             f"{len(server.state.elements)} element(s) from {state_file})"
         )
         self.stdout.flush()
+        # `scripts/run` stops it with SIGTERM: leave as from Ctrl-C, the journal closed.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
