@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from catalog import selectors as catalog_selectors
 from catalog.demo import CATALOG, OfferingPlan
-from inventory import demo_network
+from inventory import demo_enterprise, demo_network
 from inventory.models import ProductInstance, Region, Resource, Service, ServiceResource, Site
 from inventory.services import bandwidth_mbps
 from telco.demo import REGIONS, STREETS, rows_insert
@@ -92,6 +92,7 @@ def ensure_network(rng: random.Random, customers: int) -> dict[str, list[Resourc
     # Cards, ports, ducts, cables and links (gNB/OLT -> site router -> regional core), pools.
     demo_network.ensure_plant()
     demo_network.ensure_pools()
+    demo_enterprise.ensure_enterprise_access()
     by_kind: dict[str, list[Resource]] = {"gnb": [], "olt": [], "router": []}
     for element in (
         Resource.objects.filter(resource_kind__in=by_kind)

@@ -5,6 +5,7 @@
 - `capacity`: bandwidth reserved on a gNB and the slice on it;
 - `feasibility`: enterprise access (a PE port, link bandwidth to the core, VLAN) checked
   per site and reserved;
+- `qualification`: TMF645 checks of those sites, recorded with the reasons per site;
 - `pools`: logical resources (IP addresses, VLANs, MSISDNs, SIMs, slices) allocated at most once;
 - `physical`: equipment, cards, ports, ducts, cables and links;
 - `resources`: resources registered one by one and their states;
@@ -26,7 +27,9 @@ from inventory.services.feasibility import (
     NotFeasible,
     SiteDemand,
     access_adjust,
+    access_can_adjust,
     access_reserve,
+    edge_routers,
     feasibility_check,
     site_accesses,
 )
@@ -63,6 +66,12 @@ from inventory.services.product_lifecycle import (
     product_termination_abandon,
     products_activate_pending,
 )
+from inventory.services.qualification import (
+    PlaceRequest,
+    QualificationItemRequest,
+    service_qualification_check,
+    site_demands,
+)
 from inventory.services.resources import resource_create, resource_update_states
 from inventory.services.service_lifecycle import (
     service_create,
@@ -75,9 +84,12 @@ from inventory.services.service_lifecycle import (
 
 __all__ = [
     "NotFeasible",
+    "PlaceRequest",
     "PoolExhausted",
+    "QualificationItemRequest",
     "SiteDemand",
     "access_adjust",
+    "access_can_adjust",
     "access_reserve",
     "bandwidth_mbps",
     "cable_create",
@@ -88,6 +100,7 @@ __all__ = [
     "card_create",
     "devices_of",
     "duct_create",
+    "edge_routers",
     "equipment_create",
     "feasibility_check",
     "held_bindings",
@@ -116,9 +129,11 @@ __all__ = [
     "services_activate",
     "services_release",
     "services_set_state",
+    "service_qualification_check",
     "services_terminate",
     "sim_stock_create",
     "site_accesses",
+    "site_demands",
     "slice_pool_create",
     "vlan_pool_create",
 ]

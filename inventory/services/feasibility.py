@@ -393,8 +393,9 @@ def access_adjust(*, service: Service, bandwidth: int, force: bool = False) -> N
 
 
 def _access_bindings(service: Service) -> list[ServiceResource]:
-    """The service's holds that carry its bandwidth: the PE, the port, the links."""
-    return list(
+    """The holds that carry a site access's bandwidth: the PE, the port, the links. None for
+    a service that is no site access (a site access holds its PE port alone)."""
+    bindings = list(
         ServiceResource.objects.filter(service=service)
         .exclude(state=BindingState.RELEASED)
         .filter(
@@ -406,6 +407,10 @@ def _access_bindings(service: Service) -> list[ServiceResource]:
         )
         .select_related("resource")
     )
+    is_access = any(
+        b.is_exclusive and b.resource.resource_kind == ResourceKind.PORT for b in bindings
+    )
+    return bindings if is_access else []
 
 
 def _adjust_refusal(bindings: list[ServiceResource], bandwidth: int) -> str:

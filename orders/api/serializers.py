@@ -14,6 +14,7 @@ from inventory.choices import ServiceState
 from orders.choices import ItemAction, OrderState
 from orders.models import CancelProductOrder, CancelServiceOrder, ProductOrder, ServiceOrder
 from orders.services import ItemRequest, PartyRequest
+from orders.services.enterprise import SITES, sites_of
 from telco.api.schema import (
     CHARACTERISTIC,
     ENTITY_REF,
@@ -52,6 +53,7 @@ PRODUCT_ORDER_ITEM = obj(
                 "@referredType": STRING,
                 "status": STRING,
                 "productCharacteristic": array(CHARACTERISTIC),
+                "place": array(obj({"id": STRING, "role": STRING, "@referredType": STRING})),
             }
         ),
         "productOrderItemRelationship": array(obj({"id": STRING, "relationshipType": STRING})),
@@ -163,6 +165,10 @@ class ProductOrderSerializer(_OrderSerializer):
                     **(self.ref(item.product, PRODUCT_URL, "Product") or {}),
                     **({"status": item.target_status} if item.target_status else {}),
                     "productCharacteristic": characteristics_list(item.characteristics),
+                    "place": [
+                        {"id": site, "role": "vpnSite", "@referredType": "GeographicSite"}
+                        for site in sites_of(item.characteristics)
+                    ],
                 },
                 "productOrderItemRelationship": [
                     {"id": other, "relationshipType": "reliesOn"} for other in item.relies_on
@@ -281,13 +287,32 @@ class CharacteristicInput(serializers.Serializer):
     value = serializers.JSONField()
 
 
+class PlaceInput(serializers.Serializer):
+    """A RelatedPlaceRefOrValue: a site of the product (role "vpnSite"), by its id."""
+
+    id = serializers.CharField()
+    role = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(required=False, allow_blank=True)
+
+
 class ProductInput(serializers.Serializer):
     """The product of an item: new characteristics (add, modify); for modify and delete its
-    `id`, and for suspend / resume the `status` wanted (suspended / active)."""
+    `id`, and for suspend / resume the `status` wanted (suspended / active). `place` names the
+    sites of an enterprise product (Enterprise VPN, Ethernet): recorded as its `sites`
+    characteristic (the ids, comma separated), the whole list on a modify."""
 
     id = serializers.CharField(required=False)
     status = serializers.CharField(required=False)
     productCharacteristic = CharacteristicInput(many=True, required=False)
+    place = PlaceInput(many=True, required=False)
+
+
+def _product_characteristics(product: dict) -> dict:
+    """The item's characteristics, its places as the `sites` characteristic."""
+    values = {c["name"]: _text(c["value"]) for c in product.get("productCharacteristic", [])}
+    if product.get("place"):
+        values[SITES] = ",".join(place["id"].strip() for place in product["place"])
+    return values
 
 
 class ItemRelationshipInput(serializers.Serializer):
@@ -335,10 +360,7 @@ class ProductOrderInput(serializers.Serializer):
                     item_id=item["id"],
                     action=item["action"],
                     target_id=item.get("productOffering", {}).get("id", ""),
-                    characteristics={
-                        c["name"]: _text(c["value"])
-                        for c in item.get("product", {}).get("productCharacteristic", [])
-                    },
+                    characteristics=_product_characteristics(item.get("product", {})),
                     product_id=item.get("product", {}).get("id", ""),
                     status=item.get("product", {}).get("status", ""),
                     relies_on=[

@@ -16,6 +16,7 @@ from django.db.models import Model
 from catalog.choices import ResourceKind
 from inventory import services as inventory_services
 from inventory.choices import ServiceState
+from orders.services import enterprise
 from orders.services.common import (
     ACTIVATE,
     ADJUST,
@@ -133,6 +134,21 @@ def ftth_reserve(service, holders: Holders, characteristics: dict, customer) -> 
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Enterprise access (VPN, Ethernet): per site a PE port, a VLAN and bandwidth to the core
+# ---------------------------------------------------------------------------------------------
+
+
+def enterprise_plan(site_services: list[Model], *, reserve: bool = True) -> list[PlannedStep]:
+    """Reserve every site's access (and a VPN's route target), configure each site's PE (the
+    VRF with its route target, the subinterface with its VLAN, the policer), verify."""
+    return [PlannedStep(*step) for step in enterprise.site_steps(site_services, reserve=reserve)]
+
+
+def enterprise_reserve(service, holders: Holders, characteristics: dict, customer) -> list:
+    return enterprise.enterprise_reserve(service, characteristics)
+
+
 TECHNOLOGIES = (
     Technology("5G", ResourceKind.GNB, five_g_steps, five_g_reserve),
     Technology(
@@ -141,6 +157,14 @@ TECHNOLOGIES = (
         ftth_steps,
         ftth_reserve,
         {ResourceKind.OLT: "OLT", ResourceKind.ROUTER: "BNG"},
+    ),
+    # After fibre, whose PON port is a port too: its ONT claims it first.
+    Technology(
+        "Enterprise access",
+        ResourceKind.PORT,
+        lambda holders: [],  # per site: `enterprise_plan`, once the sites' services exist
+        enterprise_reserve,
+        {ResourceKind.ROUTER: "PE"},
     ),
 )
 
@@ -176,10 +200,16 @@ def resource_holders(service: Model) -> Holders:
 
 
 def change_plan(
-    *, service: Model, bindings: list, target_state: str, characteristics: dict
+    *,
+    service: Model,
+    bindings: list,
+    target_state: str,
+    characteristics: dict,
+    added_sites: list[Model] = (),
 ) -> list[PlannedStep]:
     """A modify/delete item: each element the service is configured on is changed (or the
-    configuration removed), gNB capacity follows the bandwidth, then verify and record."""
+    configuration removed), gNB capacity (or an enterprise service's port and link bandwidth)
+    follows the bandwidth, sites `added_sites` are reserved and configured; verify, record."""
     rfs = {b.service_id: (b.service if b.service_id != service.pk else None) for b in bindings}
     elements = [b for b in bindings if b.resource.resource_kind in CONFIGURED_KINDS]
 
@@ -202,6 +232,14 @@ def change_plan(
         old = inventory_services.bandwidth_mbps(service.characteristics.get("bandwidth"))
         new = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
         gnb = next((b for b in bindings if b.resource.resource_kind == ResourceKind.GNB), None)
+        if added_sites:
+            plan.append(enterprise_plan(added_sites)[0])  # reserve them first: all or none
+        if (
+            gnb is None
+            and old != new
+            and enterprise.needs_site_access([service.service_specification])
+        ):
+            plan.append(PlannedStep(*enterprise.adjust_step(service, new)))
         if gnb is not None and old != new:
             plan.append(
                 PlannedStep(
@@ -213,6 +251,8 @@ def change_plan(
                 )
             )
         plan.extend(element_steps(MODIFY, "Modify"))
+        if added_sites:  # configured beside the sites already there (verify comes next)
+            plan.extend(enterprise_plan(added_sites, reserve=False)[:-1])
     if any(step.operation in ELEMENT_OPERATIONS for step in plan):
         plan.append(PlannedStep(VERIFY, "Verify configuration"))
     plan.append(PlannedStep(ACTIVATE, FINAL_STEP_NAMES[target_state]))
