@@ -165,10 +165,7 @@ class ProductOrderSerializer(_OrderSerializer):
                     **(self.ref(item.product, PRODUCT_URL, "Product") or {}),
                     **({"status": item.target_status} if item.target_status else {}),
                     "productCharacteristic": characteristics_list(item.characteristics),
-                    "place": [
-                        {"id": site, "role": "vpnSite", "@referredType": "GeographicSite"}
-                        for site in sites_of(item.characteristics)
-                    ],
+                    **_places(item.characteristics),
                 },
                 "productOrderItemRelationship": [
                     {"id": other, "relationshipType": "reliesOn"} for other in item.relies_on
@@ -305,6 +302,18 @@ class ProductInput(serializers.Serializer):
     status = serializers.CharField(required=False)
     productCharacteristic = CharacteristicInput(many=True, required=False)
     place = PlaceInput(many=True, required=False)
+
+
+def _places(characteristics: dict) -> dict:
+    """An enterprise product's sites as its `place` (none for the others)."""
+    sites = sites_of(characteristics)
+    if not sites:
+        return {}
+    return {
+        "place": [
+            {"id": site, "role": "vpnSite", "@referredType": "GeographicSite"} for site in sites
+        ]
+    }
 
 
 def _product_characteristics(product: dict) -> dict:
