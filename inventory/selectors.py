@@ -577,3 +577,15 @@ def service_qualification_list() -> QuerySet:
     return ServiceQualification.objects.prefetch_related("items__service_specification").order_by(
         "-pk"
     )
+
+
+def sites_with_edge_router() -> QuerySet:
+    """Sites an enterprise access can be ordered at (a router stands there), by region, name."""
+    from inventory.models import Site
+
+    routers = Resource.objects.filter(resource_kind=ResourceKind.ROUTER, site__isnull=False)
+    return (
+        Site.objects.filter(pk__in=routers.values("site_id"))
+        .select_related("region")
+        .order_by("region__name", "name")
+    )

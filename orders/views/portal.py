@@ -19,6 +19,7 @@ from catalog.choices import PriceType, RecurringPeriod, ValueType
 from crm import selectors as crm_selectors
 from crm.views import portal_view
 from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
 from inventory.choices import ProductStatus
 from orders import selectors
 from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
@@ -33,6 +34,7 @@ from orders.services import (
     PartyRequest,
     product_order_submit,
 )
+from orders.services.enterprise import SITES, sites_of
 from telco.exceptions import DomainError
 from telco.ids import parse_id
 from telco.roles import AGENT, has_role
@@ -78,6 +80,8 @@ def _form_field(error_field: str | None) -> str:
     error_field = error_field or ""
     if error_field.startswith(CHARACTERISTIC_FIELD):
         return CHARACTERISTIC_PREFIX + error_field.removeprefix(CHARACTERISTIC_FIELD)
+    if error_field.startswith(f"{ITEM_PREFIX}.product.place"):
+        return CHARACTERISTIC_PREFIX + SITES  # the sites (places) of an enterprise order
     if error_field.startswith(f"{ITEM_PREFIX}.productOffering"):
         return "offering"
     if error_field.startswith("billingAccount"):
@@ -107,9 +111,12 @@ def _posted_description(post) -> str:
 
 
 def _posted_characteristics(post) -> dict[str, str]:
+    """The characteristics posted; the sites (a multiple choice) joined as "12,15"."""
     return {
-        name.removeprefix(CHARACTERISTIC_PREFIX): value.strip()
-        for name, value in post.items()
+        name.removeprefix(CHARACTERISTIC_PREFIX): ",".join(
+            value.strip() for value in post.getlist(name) if value.strip()
+        )
+        for name in post
         if name.startswith(CHARACTERISTIC_PREFIX)
     }
 
@@ -131,6 +138,12 @@ class CharacteristicInput:
     minimum: Decimal | None = None
     maximum: Decimal | None = None
     error: str = ""
+    # The sites of an enterprise product: (id, label) of each site a PE serves.
+    sites: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> list[str]:
+        return sites_of({SITES: self.value})
 
     @property
     def input_name(self) -> str:
@@ -151,6 +164,13 @@ def _characteristic_inputs(specification, values: dict, errors: dict) -> list[Ch
         else:
             widget = "text"
         name = characteristic.name
+        sites = []
+        if name == SITES:
+            widget = "sites"
+            sites = [
+                (str(site.pk), f"{site.name} ({site.region.name})")
+                for site in inventory_selectors.sites_with_edge_router()
+            ]
         inputs.append(
             CharacteristicInput(
                 name=name,
@@ -163,6 +183,7 @@ def _characteristic_inputs(specification, values: dict, errors: dict) -> list[Ch
                 minimum=characteristic.min_value,
                 maximum=characteristic.max_value,
                 error=errors.get(CHARACTERISTIC_PREFIX + name, ""),
+                sites=sites,
             )
         )
     return inputs
@@ -279,6 +300,25 @@ def offering_configuration(request):
         if offering is None:
             raise Http404("This customer cannot order that offering.")
     return render(request, "orders/portal_offering_config.html", _configuration_context(offering))
+
+
+@portal_view
+def order_feasibility(request):
+    """Can the sites chosen on the new-order form be served at the bandwidth? One row per site
+    (its PE, feasible or why not), swapped into the form before it is submitted."""
+    _require_ordering(request)
+    sites = [site for site in request.GET.getlist("sites") if site.strip()]
+    rows, error = [], ""
+    try:
+        demands = inventory_services.site_demands(
+            [inventory_services.PlaceRequest(id=site) for site in sites],
+            request.GET.get("bandwidth"),
+            field_prefix="bandwidth",
+        )
+        rows = inventory_services.feasibility_check(demands)
+    except DomainError as refused:
+        error = refused.message
+    return render(request, "orders/portal_order_feasibility.html", {"rows": rows, "error": error})
 
 
 # --- the order and its progress ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Order forms. The new-order form: choosing another offering fetches its characteristics and
 // prices (rendered by the server) and swaps them into the form, so the agent sees the price
-// before submitting. Every order form: the submit button is disabled once pressed, so a double
+// before submitting; for an enterprise offering, choosing its sites (or another bandwidth)
+// fetches whether each site can be served (the server's feasibility check, per site). Every order form: the submit button is disabled once pressed, so a double
 // click does not place the order twice.
 (function () {
   "use strict";
@@ -18,6 +19,38 @@
   var target = document.getElementById("offering-config");
   var customer = form.querySelector("input[name=customer]").value;
   var latest = 0;
+
+  var checked = 0;
+  function checkFeasibility() {
+    var sites = form.querySelector("[data-sites-select]");
+    var panel = form.querySelector("[data-feasibility]");
+    if (!sites || !panel) { return; }
+    var query = new URLSearchParams();
+    Array.prototype.forEach.call(sites.selectedOptions, function (option) {
+      query.append("sites", option.value);
+    });
+    var bandwidth = form.querySelector("[name=char-bandwidth]");
+    if (bandwidth) { query.append("bandwidth", bandwidth.value); }
+    var request = ++checked;
+    panel.setAttribute("aria-busy", "true");
+    fetch(form.dataset.feasibilityUrl + "?" + query.toString(), {
+      headers: { "X-Requested-With": "fetch" },
+      credentials: "same-origin"
+    })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
+      .then(function (html) { if (request === checked) { panel.innerHTML = html; } })
+      .catch(function (error) {
+        if (request === checked) { panel.textContent = "Could not check the sites (" + error.message + ")."; }
+      })
+      .then(function () { if (request === checked) { panel.removeAttribute("aria-busy"); } });
+  }
+  form.addEventListener("change", function (event) {
+    if (event.target.matches("[data-sites-select], [name=char-bandwidth]")) { checkFeasibility(); }
+  });
+  checkFeasibility();
 
   select.addEventListener("change", function () {
     var request = ++latest;
