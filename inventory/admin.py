@@ -7,6 +7,8 @@ from inventory.models import (
     Region,
     Resource,
     Service,
+    ServiceQualification,
+    ServiceQualificationItem,
     ServiceResource,
     ServiceStateChange,
     Site,
@@ -118,3 +120,20 @@ class ServiceResourceAdmin(admin.ModelAdmin):
     list_select_related = ["service", "resource"]
     search_fields = ["service__name", "resource__name"]
     raw_id_fields = ["service", "resource"]
+
+
+class ServiceQualificationItemInline(admin.TabularInline):
+    model = ServiceQualificationItem
+    extra = 0
+    fields = ["item_id", "service_specification", "places", "qualification_result", "reasons"]
+    readonly_fields = fields
+
+
+@admin.register(ServiceQualification)
+class ServiceQualificationAdmin(admin.ModelAdmin):
+    """TMF645 checks: what was asked, by whom, and the answer per site."""
+
+    list_display = ["id", "check_date", "qualification_result", "requested_by", "external_id"]
+    list_filter = ["qualification_result"]
+    search_fields = ["external_id", "requested_by", "description"]
+    inlines = [ServiceQualificationItemInline]
