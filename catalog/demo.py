@@ -111,6 +111,10 @@ RESOURCE_KINDS = {
     "Edge Router": "router",
     "MSISDN": "msisdn",
     "SIM card": "sim",
+    "PON port": "port",
+    "ONT": "ont",
+    "VLAN": "vlan",
+    "IP address": "ipAddress",
 }
 
 
@@ -144,6 +148,14 @@ def ensure_catalog() -> dict[str, ProductOffering]:
             name=plan.specification, defaults={"brand": "Telco"}
         )
         product_spec.service_specifications.add(service_spec)
+        if plan.service == "FTTH Access Service":
+            CharacteristicSpecification.objects.get_or_create(
+                product_specification=product_spec,
+                name="ontSerial",
+                defaults={
+                    "description": "Serial of the customer's ONT (registered when given)",
+                },
+            )
         CharacteristicSpecification.objects.get_or_create(
             product_specification=product_spec,
             name="bandwidth",
@@ -228,7 +240,16 @@ SUPPORTING_SERVICES = {
         ("5G RAN access", "SIM card"),
         ("5G network slice", "5G Network Slice"),
     ),
-    "FTTH Access Service": (("FTTH line", "OLT"),),
+    # A fibre line: the access (a PON port of an OLT and the ONT registered on it), a VLAN and
+    # an address from the pools of the BNG (the site's edge router) the OLT is uplinked to.
+    "FTTH Access Service": (
+        ("FTTH access", "OLT"),
+        ("FTTH access", "PON port"),
+        ("FTTH access", "ONT"),
+        ("FTTH VLAN", "VLAN"),
+        ("FTTH VLAN", "Edge Router"),
+        ("FTTH IP", "IP address"),
+    ),
     "Ethernet Line Service": (("Ethernet access", "Edge Router"),),
 }
 
@@ -246,6 +267,9 @@ def ensure_catalog_depth(
         cfs = ServiceSpecification.objects.filter(name=cfs_name).first()
         if cfs is None:
             continue
+        names = {rfs_name for rfs_name, _ in supporting}
+        # An RFS a CFS no longer decomposes into (fibre's single "FTTH line") is let go.
+        cfs.supporting_specifications.remove(*cfs.supporting_specifications.exclude(name__in=names))
         for rfs_name, resource in supporting:
             rfs, _ = ServiceSpecification.objects.get_or_create(
                 name=rfs_name, defaults={"category": ServiceCategory.RESOURCE_FACING}

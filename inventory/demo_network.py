@@ -14,10 +14,18 @@ additive: rows whose name exists are skipped, and running it again changes nothi
 
 import csv
 import io
+import ipaddress
 
 from catalog.choices import ResourceKind
 from inventory import selectors, services
-from inventory.choices import POOL_KINDS, BindingState, ResourceStatus, ServiceState, UsageState
+from inventory.choices import (
+    POOL_KINDS,
+    BindingState,
+    ResourceCategory,
+    ResourceStatus,
+    ServiceState,
+    UsageState,
+)
 from inventory.models import Resource, Service, ServiceResource, Site
 from inventory.network_import import network_import
 from telco import clock
@@ -52,6 +60,13 @@ CARD_MODELS = {
     ResourceKind.OLT: "FGLT-B",
     ResourceKind.ROUTER: "A9K-24X10GE",
 }
+# Each OLT's GPON line card (slot 1): its PON ports, at the GPON downstream rate.
+PON_CARD_SLOT, PON_CARD_MODEL, PON_PORTS, PON_RATE_MBPS = "1", "FGLT-D", 8, 2_500
+# Each site router is the BNG of its site's fibre lines: VLAN ids and a /24 of subscriber
+# addresses (the shared address space, RFC 6598), the k-th router (in id order) taking
+# 100.64.0.0/10's k-th /24, so a router added later never shifts the others' prefixes.
+BNG_VLANS = (1000, 1255)
+BNG_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 # Ports per equipment kind: (position, Mbit/s); position 1 is the uplink.
 PORTS = {
     ResourceKind.GNB: (("1", 25_000),),
@@ -118,6 +133,10 @@ def ensure_plant() -> dict[str, int]:
         for kind, name in sorted(equipment.items()):
             cards.append([name, "0", CARD_MODELS[kind]])
             ports.extend([f"{name}/0", position, rate] for position, rate in PORTS[kind])
+            if kind == ResourceKind.OLT:
+                cards.append([name, PON_CARD_SLOT, PON_CARD_MODEL])
+                pon_card = f"{name}/{PON_CARD_SLOT}"
+                ports.extend([pon_card, str(n), PON_RATE_MBPS] for n in range(1, PON_PORTS + 1))
         number = number_in_region[site.region_id] = number_in_region.get(site.region_id, 0) + 1
         ring = (number - 1) // RING_SIZE + 1
         tag = core.name.removeprefix("CORE-")
@@ -146,6 +165,15 @@ def ensure_plant() -> dict[str, int]:
     ):
         if rows:
             created[kind] = network_import(kind=kind, text=csv_text(header, rows)).created
+    # The line card's ports are where ONTs register (one statement, whatever the site count).
+    Resource.objects.filter(
+        resource_kind=ResourceKind.PORT,
+        parent__resource_kind=ResourceKind.CARD,
+        parent__position=PON_CARD_SLOT,
+        parent__parent__resource_kind=ResourceKind.OLT,
+    ).exclude(characteristics__contains={"portType": services.PON_PORT_TYPE}).update(
+        characteristics={"portType": services.PON_PORT_TYPE}
+    )
     return created
 
 
@@ -168,6 +196,7 @@ def ensure_pools() -> int:
         if f"VLANS-{tag}" not in existing:
             services.vlan_pool_create(name=f"VLANS-{tag}", first_vid=100, last_vid=599, device=core)
             created += 1
+    created += ensure_bng_pools(existing)
     for name, create in (
         (
             "MSISDN-4474009",
@@ -195,6 +224,78 @@ def ensure_pools() -> int:
             create()
             created += 1
     return created
+
+
+def site_routers() -> list[Resource]:
+    """Each site's own router (the first installed there), in id order: the sites' BNGs."""
+    first = {}
+    for router in (
+        Resource.objects.filter(
+            resource_kind=ResourceKind.ROUTER, parent__isnull=True, site__isnull=False
+        )
+        .exclude(name__startswith="CORE-")
+        .order_by("pk")
+    ):
+        first.setdefault(router.site_id, router)
+    return sorted(first.values(), key=lambda router: router.pk)
+
+
+def ensure_bng_pools(existing: set[str]) -> int:
+    """A VLAN pool and a subscriber prefix on each site router (`BNG_VLANS`,
+    `BNG_ADDRESS_SPACE`) missing them, pools and members in two bulk inserts; how many pools
+    were created. The names and values are those `vlan_pool_create` and `ip_prefix_create`
+    give."""
+    prefixes = BNG_ADDRESS_SPACE.subnets(new_prefix=24)
+    pools, members = [], []
+    first_vid, last_vid = BNG_VLANS
+    for router, prefix in zip(site_routers(), prefixes, strict=False):
+        for name, pool_kind, value, member_kind, values in (
+            (
+                f"VLANS-{router.name}",
+                ResourceKind.VLAN_POOL,
+                f"{first_vid}-{last_vid}",
+                ResourceKind.VLAN,
+                [
+                    (f"VLANS-{router.name}/vlan-{vid}", str(vid))
+                    for vid in range(first_vid, last_vid + 1)
+                ],
+            ),
+            (
+                f"IP-{router.name}",
+                ResourceKind.IP_PREFIX,
+                str(prefix),
+                ResourceKind.IP_ADDRESS,
+                [(f"ip-{host}", str(host)) for host in prefix.hosts()],
+            ),
+        ):
+            if name in existing:
+                continue
+            pool = Resource(
+                name=name,
+                resource_kind=pool_kind,
+                category=ResourceCategory.LOGICAL,
+                parent=router,
+                site_id=router.site_id,
+                value=value,
+                characteristics={"size": len(values)},
+            )
+            pools.append(pool)
+            members.extend(
+                Resource(
+                    name=member_name,
+                    resource_kind=member_kind,
+                    category=ResourceCategory.LOGICAL,
+                    parent=pool,
+                    site_id=router.site_id,
+                    value=member_value,
+                )
+                for member_name, member_value in values
+            )
+    rows_insert(Resource, pools)
+    for member in members:
+        member.parent_id = member.parent.pk
+    rows_insert(Resource, members)
+    return len(pools)
 
 
 def ensure_mobile_numbers() -> int:

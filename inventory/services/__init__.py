@@ -6,6 +6,8 @@
 - `feasibility`: enterprise access (a PE port, link bandwidth to the core, VLAN) checked
   per site and reserved;
 - `qualification`: TMF645 checks of those sites, recorded with the reasons per site;
+- `fibre`: a fibre line's PON port and ONT on an OLT, its VLAN and address on the BNG;
+- `element_config`: what a network element should hold for a service;
 - `pools`: logical resources (IP addresses, VLANs, MSISDNs, SIMs, slices) allocated at most once;
 - `physical`: equipment, cards, ports, ducts, cables and links;
 - `resources`: resources registered one by one and their states;
@@ -23,6 +25,7 @@ from inventory.services.capacity import (
     capacity_reserve,
     held_bindings,
 )
+from inventory.services.element_config import element_config_expected
 from inventory.services.feasibility import (
     NotFeasible,
     SiteDemand,
@@ -32,6 +35,12 @@ from inventory.services.feasibility import (
     edge_routers,
     feasibility_check,
     site_accesses,
+)
+from inventory.services.fibre import (
+    PON_PORT_TYPE,
+    FibreNotFeasible,
+    ftth_is_feasible,
+    ftth_reserve,
 )
 from inventory.services.physical import (
     cable_create,
@@ -83,6 +92,11 @@ from inventory.services.service_lifecycle import (
 )
 
 __all__ = [
+    "PON_PORT_TYPE",
+    "FibreNotFeasible",
+    "element_config_expected",
+    "ftth_is_feasible",
+    "ftth_reserve",
     "NotFeasible",
     "PlaceRequest",
     "PoolExhausted",

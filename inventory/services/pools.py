@@ -84,8 +84,11 @@ def _consecutive(first: str, count: int) -> list[str]:
 
 
 @transaction.atomic
-def ip_prefix_create(*, name: str, prefix: str, site=None) -> Resource:
-    """An IP prefix ("10.1.0.0/24") and its host addresses, ready to be allocated."""
+def ip_prefix_create(
+    *, name: str, prefix: str, site=None, device: Resource | None = None
+) -> Resource:
+    """An IP prefix ("10.1.0.0/24") and its host addresses, ready to be allocated; on a device
+    (a BNG's subscriber addresses) when given."""
     try:
         network = ipaddress.ip_network(prefix, strict=True)
     except ValueError as error:
@@ -97,7 +100,12 @@ def ip_prefix_create(*, name: str, prefix: str, site=None) -> Resource:
     hosts = list(network.hosts()) or [network.network_address]
     members = [(f"ip-{host}", str(host), {}) for host in hosts]
     return _pool_with_members(
-        pool_kind=ResourceKind.IP_PREFIX, name=name, value=str(network), members=members, site=site
+        pool_kind=ResourceKind.IP_PREFIX,
+        name=name,
+        value=str(network),
+        members=members,
+        parent=device,
+        site=device.site if device is not None else site,
     )
 
 

@@ -29,6 +29,9 @@ from telco import clock
 from telco.exceptions import DomainError
 from telco.states import transition
 
+# Resources dedicated to one service, in use while it is active: a slice, a customer's ONT.
+DEDICATED_KINDS = (ResourceKind.SLICE, ResourceKind.ONT)
+
 
 @transaction.atomic
 def service_create(
@@ -93,7 +96,7 @@ def services_activate(
         state=BindingState.ACTIVE
     )
     Resource.objects.filter(
-        bindings__service_id__in=service_ids, resource_kind=ResourceKind.SLICE
+        bindings__service_id__in=service_ids, resource_kind__in=DEDICATED_KINDS
     ).update(
         resource_status=ResourceStatus.AVAILABLE,
         usage_state=UsageState.ACTIVE,
@@ -134,6 +137,18 @@ def _services_end(
     Resource.objects.filter(
         bindings__service_id__in=service_ids, resource_kind=ResourceKind.SLICE
     ).update(resource_status=ResourceStatus.STANDBY, usage_state=UsageState.IDLE, last_update=at)
+    # An ONT leaves its PON port (its ONT id is free again) and waits, free, to be registered
+    # again: the customer's box may come back with the next order.
+    Resource.objects.filter(
+        bindings__service_id__in=service_ids, resource_kind=ResourceKind.ONT
+    ).update(
+        parent=None,
+        position="",
+        characteristics={},
+        resource_status=ResourceStatus.AVAILABLE,
+        usage_state=UsageState.IDLE,
+        last_update=at,
+    )
     pool_members_return(
         ServiceResource.objects.filter(service_id__in=service_ids).values("resource_id"), at
     )
@@ -212,7 +227,7 @@ def services_set_state(
         if service.product_id:
             products[service.product_id] = service.product
     Resource.objects.filter(
-        bindings__service__in=_with_children(services), resource_kind=ResourceKind.SLICE
+        bindings__service__in=_with_children(services), resource_kind__in=DEDICATED_KINDS
     ).update(
         usage_state=UsageState.ACTIVE if state == ServiceState.ACTIVE else UsageState.IDLE,
         last_update=now,

@@ -12,6 +12,7 @@ from catalog.choices import ResourceKind
 from catalog.models import ServiceSpecification
 from catalog.tests.factories import shared_five_g_offering
 from crm.tests.factories import BillingAccountFactory
+from inventory import services
 from inventory.choices import ProductStatus, ResourceCategory, ServiceCategory, ServiceState
 from inventory.models import ProductInstance, Region, Resource, Service, Site
 
@@ -92,3 +93,49 @@ class CustomerFacingServiceFactory(factory.django.DjangoModelFactory):
     )
     state = ServiceState.ACTIVE
     start_date = factory.LazyAttribute(lambda o: o.product.start_date)
+
+
+def fibre_access(
+    *, site: Site | None = None, pon_ports: int = 2, vlans: tuple[int, int] = (1000, 1031)
+) -> dict:
+    """An OLT with `pon_ports` PON ports on its line card, uplinked to a BNG (router) that has
+    a VLAN pool (`vlans`) and a /27 of subscriber addresses, all at `site` (a new one by
+    default), built through the inventory services. Returns the OLT, the BNG, the PON ports,
+    the BNG's port facing the OLT and the two pools."""
+    site = site or SiteFactory()
+    tag = site.name.replace(" ", "-")
+    olt = services.equipment_create(
+        name=f"OLT-{tag}", resource_kind=ResourceKind.OLT, site=site, capacity_mbps=400_000
+    )
+    bng = services.equipment_create(
+        name=f"BNG-{tag}", resource_kind=ResourceKind.ROUTER, site=site, capacity_mbps=400_000
+    )
+    uplink_card = services.card_create(equipment=olt, slot="0", model="FANT-F")
+    uplink = services.port_create(parent=uplink_card, position="1", capacity_mbps=10_000)
+    card = services.card_create(equipment=olt, slot="1", model="FGLT-D")
+    ports = [
+        services.port_create(
+            parent=card,
+            position=str(number),
+            capacity_mbps=2_500,
+            characteristics={"portType": services.PON_PORT_TYPE},
+        )
+        for number in range(1, pon_ports + 1)
+    ]
+    bng_port = services.port_create(parent=bng, position="3", capacity_mbps=10_000)
+    services.link_create(name=f"{olt.name}-UPLINK", a_end=uplink, z_end=bng_port)
+    number = Resource.objects.filter(resource_kind=ResourceKind.IP_PREFIX).count()
+    vlan_pool = services.vlan_pool_create(
+        name=f"VLANS-{bng.name}", first_vid=vlans[0], last_vid=vlans[1], device=bng
+    )
+    ip_pool = services.ip_prefix_create(
+        name=f"IP-{bng.name}", prefix=f"100.64.{number}.0/27", device=bng
+    )
+    return {
+        "olt": olt,
+        "bng": bng,
+        "pon_ports": ports,
+        "bng_port": bng_port,
+        "vlan_pool": vlan_pool,
+        "ip_pool": ip_pool,
+    }

@@ -47,6 +47,28 @@ def test_demo_plant_uplinks_every_site_to_its_core_and_is_repeatable():
     )
     assert pools == {"IP-NORTH": "10.3.0.0/22", "VLANS-NORTH": "100-599", "SLICES-EMBB": "1"}
 
+    # Fibre: each OLT's line card has its PON ports; each site router is a BNG with a VLAN pool
+    # and a /24 of subscriber addresses, the first router the first /24.
+    olt = Resource.objects.get(name="OLT-NOR-YOR-001")
+    assert list(
+        Resource.objects.filter(parent__parent=olt, characteristics__portType="pon")
+        .order_by("pk")
+        .values_list("name", flat=True)
+    ) == [f"OLT-NOR-YOR-001/1/{n}" for n in range(1, 9)]
+    assert Resource.objects.filter(characteristics__portType="pon").count() == 40 * 8
+    routers = demo_network.site_routers()
+    bng_pools = dict(
+        Resource.objects.filter(
+            parent=routers[0], resource_kind__in=["vlanPool", "ipPrefix"]
+        ).values_list("resource_kind", "value")
+    )
+    assert bng_pools == {"vlanPool": "1000-1255", "ipPrefix": "100.64.0.0/24"}
+    assert Resource.objects.filter(parent__parent=routers[-1], resource_kind="vlan").count() == 256
+    assert (
+        Resource.objects.filter(parent__parent=routers[-1], resource_kind="ipAddress").count()
+        == 254
+    )
+
     service = subscribe(gnb).service
     assert services_depending_on([trunk.parent_id]).filter(pk=service.pk).exists()
     assert {"CORE-NORTH", "CABLE-NORTH-RING-1"} <= {r.name for r in service_path(service.pk)}

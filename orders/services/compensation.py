@@ -22,7 +22,7 @@ from orders.services.common import (
     order_move,
 )
 from orders.services.product_orders import product_order_advance
-from orders.services.steps import element_payload, services_of, step_fail, step_move, step_service
+from orders.services.steps import services_of, step_fail, step_move, step_service
 from telco import clock
 
 
@@ -41,7 +41,12 @@ def _undo_step(step: ActivationStep) -> str:
         "service_ref": str(service.pk),
     }
     # The service's own state is unchanged until the order completes: it is the old state.
-    previous = element_payload(item.service, item.previous_characteristics, item.service.state)
+    previous = inventory_services.element_config_expected(
+        item.service,
+        resource=step.resource,
+        characteristics=item.previous_characteristics,
+        state=item.service.state,
+    )
     try:
         if step.operation == CONFIGURE:
             driver.deactivate(**arguments)

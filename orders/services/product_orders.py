@@ -31,9 +31,11 @@ from orders.services.validation import (
     check_add_item,
     check_change_item,
     check_feasible,
+    check_fibre_feasible,
     check_relationships,
     customer_from_parties,
     monthly_recurring,
+    needs_fibre,
     needs_gnb,
 )
 from telco import clock
@@ -129,6 +131,10 @@ def product_order_submit(
                     characteristics=line.characteristics,
                     customer=customer,
                     prefix=f"productOrderItem[{index}].product.productCharacteristic",
+                )
+            if needs_fibre(specs):
+                check_fibre_feasible(
+                    customer=customer, field_name=f"productOrderItem[{index}].productOffering.id"
                 )
 
     order = ProductOrder.objects.create(

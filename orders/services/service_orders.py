@@ -15,8 +15,10 @@ from orders.services.validation import (
     ItemRequest,
     check_can_adjust,
     check_feasible,
+    check_fibre_feasible,
     check_no_order_in_progress,
     item_target,
+    needs_fibre,
     needs_gnb,
 )
 from telco.exceptions import DomainError
@@ -247,6 +249,10 @@ def service_order_submit(
                 characteristics=item.characteristics,
                 customer=None,
                 prefix=f"{prefix}.service.serviceCharacteristic",
+            )
+        if needs_fibre([specification]):
+            check_fibre_feasible(
+                customer=None, field_name=f"{prefix}.service.serviceSpecification.id"
             )
         checked.append((item, specification, None))
     order = service_order_create(description=description, external_id=external_id)

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Model
 
-from inventory.choices import ServiceState
 from orders.choices import STEP_TRANSITIONS, OrderState, StepState
 from orders.models import ActivationStep, ActivationStepStateChange, ServiceOrder, ServiceOrderItem
 from orders.services.common import WORKFLOW_ACTOR
@@ -129,9 +128,3 @@ def step_service(step: ActivationStep) -> Model:
 def services_of(item: ServiceOrderItem) -> list[Model]:
     """The item's service and its resource-facing children."""
     return [item.service, *item.service.children.all()]
-
-
-def element_payload(service: Model, characteristics: dict, service_state: str) -> dict:
-    """What an element is told about a service: its configuration and whether traffic flows."""
-    admin_state = "locked" if service_state == ServiceState.INACTIVE else "unlocked"
-    return {"service": service.name, **characteristics, "adminState": admin_state}

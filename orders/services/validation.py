@@ -163,13 +163,31 @@ def check_account_standing(account: Model, new_monthly: Decimal) -> None:
         )
 
 
-def needs_gnb(service_specifications) -> bool:
-    """Whether realising these service specifications binds gNB capacity (a 5G service)."""
+def needs_kind(service_specifications, kind: str) -> bool:
+    """Whether realising these service specifications binds a resource of `kind`."""
     return any(
-        resource_spec.resource_kind == ResourceKind.GNB
+        resource_spec.resource_kind == kind
         for spec in _realising_specifications(service_specifications)
         for resource_spec in spec.resource_specifications.all()
     )
+
+
+def needs_gnb(service_specifications) -> bool:
+    """Whether realising these service specifications binds gNB capacity (a 5G service)."""
+    return needs_kind(service_specifications, ResourceKind.GNB)
+
+
+def needs_fibre(service_specifications) -> bool:
+    """Whether realising these service specifications registers an ONT (a fibre line)."""
+    return needs_kind(service_specifications, ResourceKind.ONT)
+
+
+def check_fibre_feasible(*, customer, field_name: str) -> None:
+    """Is there a PON port with a free ONT id for a fibre line? 400 naming `field_name`."""
+    if not inventory_services.ftth_is_feasible(customer=customer):
+        raise DomainError(
+            "Not feasible: no OLT has a free PON port with a BNG behind it.", field=field_name
+        )
 
 
 def _realising_specifications(service_specifications) -> list[Model]:
@@ -384,8 +402,17 @@ def check_change_item(item: ItemRequest, customer: Model, prefix: str) -> Checke
                 f"'{current.name}': terminate the product and order the new one.",
                 field=f"{prefix}.productOffering.id",
             )
-    names = set(offering.product_specification.characteristics.values_list("name", flat=True))
-    kept = {name: value for name, value in product.characteristics.items() if name in names}
+    # What the product has and the new plan allows is kept; a value the new plan does not
+    # offer (Fibre 500's 500Mbps on Fibre 1000) gives way to the plan's default.
+    allowed = {
+        each.name: [str(value) for value in each.allowed_values or []]
+        for each in offering.product_specification.characteristics.all()
+    }
+    kept = {
+        name: value
+        for name, value in product.characteristics.items()
+        if name in allowed and (not allowed[name] or str(value) in allowed[name])
+    }
     values = _validated_characteristics(
         offering, {**kept, **item.characteristics}, f"{prefix}.product.productCharacteristic"
     )

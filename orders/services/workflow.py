@@ -43,7 +43,6 @@ from orders.services.plans import resource_holders, technology_for
 from orders.services.product_orders import product_change_apply, product_order_advance
 from orders.services.steps import (
     ACTIVATION_MAX_ATTEMPTS,
-    element_payload,
     order_still_running,
     order_touch,
     services_of,
@@ -225,8 +224,11 @@ def _step_element(step: ActivationStep) -> None:
     if step.operation == DEACTIVATE:
         driver.deactivate(**arguments)
         return
-    payload = element_payload(
-        item.service, item.characteristics, item.target_state or ServiceState.ACTIVE
+    payload = inventory_services.element_config_expected(
+        item.service,
+        resource=step.resource,
+        characteristics=item.characteristics,
+        state=item.target_state or ServiceState.ACTIVE,
     )
     if step.operation == CONFIGURE:
         driver.activate(**arguments, payload=payload)
@@ -235,9 +237,11 @@ def _step_element(step: ActivationStep) -> None:
 
 
 def _step_verify(step: ActivationStep) -> None:
-    """Each element holds the configuration (or, after a delete, no longer does)."""
-    wanted = step.item.target_state != ServiceState.TERMINATED
-    applied = step.item.steps.filter(operation__in=ELEMENT_OPERATIONS).select_related(
+    """Each element holds the configuration (or, after a delete, no longer does), and what it
+    reports holding is what the inventory expects of it."""
+    item = step.item
+    wanted = item.target_state != ServiceState.TERMINATED
+    applied = item.steps.filter(operation__in=ELEMENT_OPERATIONS).select_related(
         "resource", "service"
     )
     if step.service_id:
@@ -253,6 +257,27 @@ def _step_verify(step: ActivationStep) -> None:
                 f"{resource.name} does not hold the configuration."
                 if wanted
                 else f"{resource.name} still holds the configuration."
+            )
+        if not wanted:
+            continue
+        expected = inventory_services.element_config_expected(
+            item.service,
+            resource=resource,
+            characteristics=item.characteristics,
+            state=item.target_state or ServiceState.ACTIVE,
+        )
+        reported = answer.get("config") or {}
+        # Read back as the element models it: only what both sides name is compared.
+        drift = sorted(
+            key
+            for key in expected.keys() & reported.keys()
+            if str(expected[key]) != str(reported[key])
+        )
+        if drift:
+            raise PermanentNetworkError(
+                f"{resource.name} holds "
+                + ", ".join(f"{key}={reported[key]} (expected {expected[key]})" for key in drift)
+                + "."
             )
 
 

@@ -11,6 +11,7 @@ from catalog import demo as catalog_demo
 from crm.tests.factories import BillingAccountFactory
 from inventory.models import ProductInstance, Service, ServiceResource
 from inventory.network.base import TransientNetworkError
+from inventory.tests.factories import fibre_access
 from orders import selectors, services
 from orders.models import ActivationStep, ProductOrder, ServiceOrder
 from orders.services import ACTIVATION_MAX_ATTEMPTS, ItemRequest, PartyRequest
@@ -295,24 +296,29 @@ def test_a_late_delivery_never_completes_a_held_order(held):
 
 def test_an_unexpected_error_holds_the_order_with_the_reason_instead_of_leaving_it_running(db):
     offering = catalog_demo.ensure_catalog()["Fibre 500"]
+    fibre_access()
     order = _submit(offering, BillingAccountFactory(), bandwidth="500Mbps")
     service_order = order.service_orders.get()
     service = service_order.items.get().service
-    # Ended behind the workflow's back (an admin, a bad migration): the activation's state move
-    # is refused inside the worker, not by a rule a step checks.
+    # Only the activation is left; the service was ended behind the workflow's back (an admin,
+    # a bad migration): the activation's state move is refused inside the worker, not by a
+    # rule a step checks.
+    ActivationStep.objects.filter(item__order=service_order).exclude(operation="activate").update(
+        state="done"
+    )
     Service.objects.filter(pk=service.pk).update(state="terminated")
 
     with pytest.raises(InvalidTransition):
         services.service_order_run(service_order_id=service_order.pk)
 
     reason = (
-        "Step 1 'Activate service' failed: unexpected error: InvalidTransition: "
+        "Step 5 'Activate service' failed: unexpected error: InvalidTransition: "
         "Service cannot move from 'terminated' to 'active'."
     )
     service_order.refresh_from_db()
     assert (service_order.state, service_order.failure_reason) == ("held", reason)
     assert list(service_order.history.values_list("to_state", "reason"))[-1] == ("held", reason)
-    step = ActivationStep.objects.get(item__order=service_order)
+    step = ActivationStep.objects.get(item__order=service_order, operation="activate")
     assert (step.state, step.last_error) == (
         "failed",
         "unexpected error: InvalidTransition: Service cannot move from 'terminated' to 'active'.",
