@@ -201,13 +201,19 @@ def _with_children(services: list[Service]) -> list[Service]:
 def service_modify(
     *, service: Service, characteristics: dict[str, str], by: str = "", reason: str = ""
 ) -> Service:
-    """Record a service's (and its children's) new configuration; a history row says what."""
+    """Record a service's (and its children's) new configuration; a history row says what.
+    Children reserved for the change (a site added to an enterprise VPN) go live with it."""
+    added = []
     for each in _with_children([service]):
         Service.objects.filter(pk=each.pk).update(
             characteristics=characteristics, last_update=clock.now()
         )
         each.characteristics = characteristics
         record_unchanged(ServiceStateChange, "service", each, "state", by, reason)
+        if each.parent_id and each.state == ServiceState.RESERVED:
+            added.append(each)
+    if added and service.state == ServiceState.ACTIVE:
+        services_activate(services=added, by=by)
     return service
 
 

@@ -131,8 +131,16 @@ def service_order_release(
         )
     )
     added = [item for item in items if item.action == ItemAction.ADD and item.service_id]
+    # A modify's new resource-facing services (sites added to a VPN) never went live.
+    new_parts = [
+        child
+        for item in items
+        if item.action == ItemAction.MODIFY and item.service_id
+        for child in item.service.children.all()
+        if child.state in (ServiceState.DESIGNED, ServiceState.RESERVED)
+    ]
     inventory_services.services_release(
-        services=[service for item in added for service in services_of(item)],
+        services=[*(service for item in added for service in services_of(item)), *new_parts],
         by=by,
         reason=reason,
         product_status=product_status,

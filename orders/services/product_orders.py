@@ -10,6 +10,7 @@ from inventory import services as inventory_services
 from inventory.choices import ProductStatus, ServiceState
 from orders.choices import FINAL_ORDER_STATES, ItemAction, OrderState
 from orders.models import ProductOrder, ProductOrderItem, ProductOrderStateChange
+from orders.services import enterprise
 from orders.services.common import WORKFLOW_ACTOR, enqueue_after_commit, item_move, order_move
 from orders.services.service_orders import (
     service_order_add_item_create,
@@ -119,6 +120,8 @@ def product_order_submit(
         )
         check_account_standing(account, new_monthly)
     for index, line in enumerate(checked):
+        if line.change == CHANGE:
+            check_sites_of_change(line, prefix=f"productOrderItem[{index}]")
         if line.change:
             continue
         offerings = bundled_offerings(line.offering) if line.offering.is_bundle else []
@@ -131,6 +134,12 @@ def product_order_submit(
                     characteristics=line.characteristics,
                     customer=customer,
                     prefix=f"productOrderItem[{index}].product.productCharacteristic",
+                )
+            if enterprise.needs_site_access(specs):
+                enterprise.check_sites_feasible(
+                    characteristics=line.characteristics,
+                    prefix=f"productOrderItem[{index}]",
+                    is_single_site=not enterprise.is_vpn(specs),
                 )
             if needs_fibre(specs):
                 check_fibre_feasible(
@@ -335,6 +344,21 @@ def _product_for_item(order, item, offering, characteristics, *, parent=None) ->
     )
     inventory_services.product_mark_pending_active(product=product, by=WORKFLOW_ACTOR)
     return product
+
+
+def check_sites_of_change(line: CheckedItem, *, prefix: str) -> None:
+    """A modify of an enterprise product: the sites it adds can be served (it keeps the
+    others); 400 naming the place otherwise."""
+    specs = line.offering.product_specification.service_specifications.prefetch_related(
+        "supporting_specifications__resource_specifications"
+    )
+    if enterprise.needs_site_access(specs):
+        enterprise.check_sites_feasible(
+            characteristics=line.characteristics,
+            prefix=prefix,
+            is_single_site=not enterprise.is_vpn(specs),
+            known=enterprise.sites_of(line.product.characteristics),
+        )
 
 
 def product_change_apply(item: ProductOrderItem, *, services: list[Model], at) -> None:

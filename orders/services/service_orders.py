@@ -9,8 +9,9 @@ from inventory import services as inventory_services
 from inventory.choices import ServiceState
 from orders.choices import ItemAction, OrderState
 from orders.models import ActivationStep, ServiceOrder, ServiceOrderItem, ServiceOrderStateChange
-from orders.services.common import WORKFLOW_ACTOR, enqueue_after_commit
-from orders.services.plans import Holders, PlannedStep, add_plan, change_plan
+from orders.services import enterprise
+from orders.services.common import ACTIVATE, WORKFLOW_ACTOR, enqueue_after_commit
+from orders.services.plans import Holders, PlannedStep, add_plan, change_plan, enterprise_plan
 from orders.services.validation import (
     ItemRequest,
     check_can_adjust,
@@ -77,6 +78,19 @@ def service_order_add_item_create(
         product_order_item=product_order_item,
         target_state=ServiceState.ACTIVE,
     )
+    sites = enterprise.site_specification(specification)
+    if sites is not None:
+        # Enterprise access: one resource-facing service per site the order names.
+        site_services = enterprise.site_services_create(
+            service=service,
+            specification=sites,
+            sites=enterprise.sites_of(characteristics),
+            characteristics=characteristics,
+        )
+        _bulk_steps(
+            item, [*enterprise_plan(site_services), PlannedStep(ACTIVATE, "Activate service")]
+        )
+        return item
     children = list(
         specification.supporting_specifications.prefetch_related(
             "resource_specifications"
@@ -123,11 +137,17 @@ def service_order_change_item_create(
         target_state=target_state,
         previous_characteristics=service.characteristics,
     )
+    added_sites = []
+    if target_state == ServiceState.ACTIVE:
+        added_sites = enterprise.added_site_services_create(
+            service=service, characteristics=characteristics
+        )
     plan = change_plan(
         service=service,
         bindings=inventory_services.held_bindings(service),
         target_state=target_state,
         characteristics=characteristics,
+        added_sites=added_sites,
     )
     _bulk_steps(item, plan)
     return item

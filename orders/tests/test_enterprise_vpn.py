@@ -1,0 +1,285 @@
+"""Enterprise VPN and Ethernet: ordered through TMF622 with the sites as `product.place`,
+refused when a site cannot be served, reserved and configured per site on the PEs (the lab's
+RESTCONF routers), modified (a site added, the bandwidth changed) and terminated."""
+
+import pytest
+
+from catalog.demo import ensure_catalog
+from catalog.demo_enterprise import ensure_enterprise_catalog
+from crm.tests.factories import BillingAccountFactory
+from inventory import services as inventory_services
+from inventory.models import ProductInstance, Resource, ServiceResource
+from inventory.services import SiteDemand
+from inventory.tests.enterprise import enterprise_network
+from orders import services
+from orders.models import ActivationStep, ProductOrder
+
+pytestmark = pytest.mark.django_db
+
+ORDER = "/tmf-api/productOrderingManagement/v4/productOrder"
+
+
+@pytest.fixture
+def vpn():
+    """The demo catalog with Enterprise VPN, three sites on their own PEs (two free 1G access
+    ports each, 1.5G uplinks), and an enterprise customer's account."""
+    ensure_catalog()
+    return {
+        "offering": ensure_enterprise_catalog(),
+        "account": BillingAccountFactory(customer__segment="enterprise"),
+        "network": enterprise_network(sites=3, access_ports=2, uplink_mbps=1500),
+    }
+
+
+def order_body(offering, account, sites, bandwidth="100Mbps") -> dict:
+    return {
+        "productOrderItem": [
+            {
+                "id": "1",
+                "action": "add",
+                "productOffering": {"id": str(offering.pk)},
+                "product": {
+                    "productCharacteristic": [{"name": "bandwidth", "value": bandwidth}],
+                    "place": [
+                        {"id": str(site.pk), "role": "vpnSite", "@referredType": "GeographicSite"}
+                        for site in sites
+                    ],
+                },
+            }
+        ],
+        "relatedParty": [{"id": str(account.customer_id), "@referredType": "Customer"}],
+        "billingAccount": {"id": str(account.pk)},
+    }
+
+
+def run(order: ProductOrder) -> ProductOrder:
+    """Decompose the product order and run its service orders inline, as the worker does."""
+    services.product_order_process(product_order_id=order.pk)
+    for service_order in order.service_orders.exclude(state__in=["completed", "failed"]):
+        services.service_order_run(service_order_id=service_order.pk)
+    order.refresh_from_db()
+    return order
+
+
+def change(product, body_product: dict, agent_api) -> ProductOrder:
+    response = agent_api.post(
+        ORDER,
+        {
+            "productOrderItem": [
+                {"id": "1", "action": "modify", "product": {"id": str(product.pk), **body_product}}
+            ],
+            "relatedParty": [{"id": str(product.customer_id), "@referredType": "Customer"}],
+            "billingAccount": {"id": str(product.billing_account_id)},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+    return run(ProductOrder.objects.get(pk=response.data["id"]))
+
+
+def held(service) -> list[tuple[str, int]]:
+    return sorted(
+        ServiceResource.objects.filter(service=service)
+        .exclude(state="released")
+        .values_list("resource__resource_kind", "capacity_mbps")
+    )
+
+
+def pe_entry(lab, router) -> dict:
+    (entry,) = lab.config(router.name).values()
+    return entry
+
+
+def test_a_vpn_order_configures_each_sites_pe_then_activates(vpn, agent_api, lab):
+    network = vpn["network"]
+    first, second, _ = network.sites
+    response = agent_api.post(
+        ORDER, order_body(vpn["offering"], vpn["account"], [first, second]), format="json"
+    )
+    assert response.status_code == 201, response.data
+    assert [p["id"] for p in response.data["productOrderItem"][0]["product"]["place"]] == [
+        str(first.pk),
+        str(second.pk),
+    ]
+    order = run(ProductOrder.objects.get(pk=response.data["id"]))
+
+    assert order.state == "completed"
+    service_order = order.service_orders.get()
+    pe = network.edge_routers
+    steps = ActivationStep.objects.filter(item__order=service_order).order_by("sequence")
+    assert [(step.name, step.state) for step in steps] == [
+        ("Reserve PE ports, VLANs, bandwidth and route target", "done"),
+        (f"Configure PE {pe[first.pk].name}", "done"),
+        (f"Configure PE {pe[second.pk].name}", "done"),
+        ("Verify configuration", "done"),
+        ("Activate service", "done"),
+    ]
+    cfs = service_order.items.get().service
+    sites = list(cfs.children.order_by("pk"))
+    assert [child.service_specification.name for child in sites] == ["VPN site access"] * 2
+    assert {s.state for s in [cfs, *sites]} == {"active"}
+    assert held(cfs) == [("routeTarget", 0)]
+    assert held(sites[0]) == [
+        ("fibreLink", 100),
+        ("ipAddress", 0),
+        ("port", 100),
+        ("router", 100),
+        ("vlan", 0),
+    ]
+    # What each PE holds, as it reports it over RESTCONF: the VRF with the VPN's route target,
+    # the site's subinterface with its VLAN and address, the policer at the site's bandwidth.
+    for number, site in enumerate(sites):
+        router = pe[int(site.characteristics["site"])]
+        entry = pe_entry(lab, router)
+        assert entry["vrf"] == {
+            "name": f"VPN-{cfs.pk}",
+            "route-distinguisher": f"65000:{cfs.pk}",
+            "import-route-targets": ["65000:1000"],
+            "export-route-targets": ["65000:1000"],
+        }
+        assert entry["subinterface"]["interface"] == f"{router.name}/0/2"
+        assert entry["subinterface"]["vlan-id"] == 100 + number
+        assert entry["subinterface"]["ipv4-address"] == f"10.200.0.{1 + number}"
+        assert entry["policer"] == {"rate-mbps": 100}
+    product = ProductInstance.objects.get()
+    assert (product.status, product.characteristics["sites"]) == (
+        "active",
+        f"{first.pk},{second.pk}",
+    )
+
+
+def test_a_site_that_cannot_be_served_refuses_the_order_naming_it(vpn, agent_api, lab):
+    network = vpn["network"]
+    first, full, _ = network.sites
+    for _ in range(2):  # both access ports of the second site's PE are taken
+        other = inventory_services.service_create(
+            service_specification=vpn[
+                "offering"
+            ].product_specification.service_specifications.get(),
+            characteristics={},
+        )
+        inventory_services.access_reserve(holders={other: SiteDemand(full.pk, 10)})
+
+    response = agent_api.post(
+        ORDER, order_body(vpn["offering"], vpn["account"], [first, full]), format="json"
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body["errors"]) == ["productOrderItem[0].product.place[1]"]
+    assert body["errors"]["productOrderItem[0].product.place[1]"] == [
+        f"Not feasible: Site E-SITE-2 ({full.pk}): PE-E-2 has no free port of 100 Mbps."
+    ]
+    assert not ProductOrder.objects.exists()
+    # A link short of bandwidth is named the same way.
+    third = network.sites[2]
+    ServiceResource.objects.create(
+        service=other, resource=network.uplinks[third.pk], capacity_mbps=1000
+    )
+    body = order_body(vpn["offering"], vpn["account"], [first, third], bandwidth="1Gbps")
+    response = agent_api.post(ORDER, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "productOrderItem[0].product.place[1]": [
+            f"Not feasible: Site E-SITE-3 ({third.pk}): link PE-E-3-UPLINK lacks 500 Mbps "
+            "(for 1000 Mbps from PE-E-3 to the core)."
+        ]
+    }
+    no_place = order_body(vpn["offering"], vpn["account"], [])
+    response = agent_api.post(ORDER, no_place, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["productOrderItem[0].product.place"]
+
+
+def test_a_site_is_added_the_bandwidth_changed_then_terminate_gives_everything_back(
+    vpn, agent_api, lab
+):
+    network = vpn["network"]
+    first, second, third = network.sites
+    pe = network.edge_routers
+    response = agent_api.post(
+        ORDER, order_body(vpn["offering"], vpn["account"], [first, second]), format="json"
+    )
+    assert run(ProductOrder.objects.get(pk=response.data["id"])).state == "completed"
+    product = ProductInstance.objects.get()
+    cfs = product.services.get()
+
+    places = [
+        {"id": str(site.pk), "role": "vpnSite", "@referredType": "GeographicSite"}
+        for site in (first, second, third)
+    ]
+    order = change(product, {"place": places}, agent_api)
+    assert order.state == "completed", order.service_orders.get().failure_reason
+    steps = ActivationStep.objects.filter(item__order=order.service_orders.get())
+    assert [step.name for step in steps.order_by("sequence")] == [
+        "Reserve PE ports, VLANs, bandwidth and route target",
+        f"Modify {pe[first.pk].name}",
+        f"Modify {pe[second.pk].name}",
+        f"Configure PE {pe[third.pk].name}",
+        "Verify configuration",
+        "Record the change",
+    ]
+    added = cfs.children.order_by("pk").last()
+    assert added.state == "active"
+    assert pe_entry(lab, pe[third.pk])["vrf"]["import-route-targets"] == ["65000:1000"]
+    product.refresh_from_db()
+    assert product.characteristics["sites"] == f"{first.pk},{second.pk},{third.pk}"
+
+    order = change(
+        product, {"productCharacteristic": [{"name": "bandwidth", "value": "500Mbps"}]}, agent_api
+    )
+    assert order.state == "completed", order.service_orders.get().failure_reason
+    uplinks = [network.uplinks[site.pk] for site in (first, second, third)]
+    assert [
+        sum(
+            ServiceResource.objects.filter(resource=link)
+            .exclude(state="released")
+            .values_list("capacity_mbps", flat=True)
+        )
+        for link in uplinks
+    ] == [500, 500, 500]
+    assert {pe_entry(lab, pe[site.pk])["policer"]["rate-mbps"] for site in network.sites} == {500}
+
+    response = agent_api.post(
+        ORDER,
+        {
+            "productOrderItem": [
+                {"id": "1", "action": "delete", "product": {"id": str(product.pk)}}
+            ],
+            "relatedParty": [{"id": str(product.customer_id), "@referredType": "Customer"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+    assert run(ProductOrder.objects.get(pk=response.data["id"])).state == "completed"
+    product.refresh_from_db()
+    assert product.status == "terminated"
+    assert not ServiceResource.objects.exclude(state="released").exists()
+    assert not lab.configured()
+    assert not Resource.objects.filter(
+        resource_kind__in=["routeTarget", "vlan", "ipAddress"], resource_status="reserved"
+    ).exists()
+    answers = inventory_services.feasibility_check(
+        [SiteDemand(site.pk, 1000) for site in network.sites]
+    )
+    assert [answer.reasons for answer in answers] == [[], [], []]
+
+
+def test_enterprise_ethernet_is_one_sites_access_without_a_vrf(vpn, agent_api, lab):
+    ethernet = ensure_catalog()["Enterprise Ethernet"]
+    network = vpn["network"]
+    first, second, _ = network.sites
+    body = order_body(ethernet, vpn["account"], [first, second], bandwidth="1Gbps")
+    response = agent_api.post(ORDER, body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["productOrderItem[0].product.place"]
+
+    body = order_body(ethernet, vpn["account"], [first], bandwidth="1Gbps")
+    response = agent_api.post(ORDER, body, format="json")
+    assert response.status_code == 201, response.data
+    order = run(ProductOrder.objects.get(pk=response.data["id"]))
+    assert order.state == "completed", order.service_orders.get().failure_reason
+    entry = pe_entry(lab, network.edge_routers[first.pk])
+    assert "vrf" not in entry
+    assert entry["subinterface"]["vlan-id"] == 100
+    assert entry["policer"] == {"rate-mbps": 1000}
