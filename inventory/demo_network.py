@@ -67,6 +67,7 @@ PON_CARD_SLOT, PON_CARD_MODEL, PON_PORTS, PON_RATE_MBPS = "1", "FGLT-D", 8, 2_50
 # 100.64.0.0/10's k-th /24, so a router added later never shifts the others' prefixes.
 BNG_VLANS = (1000, 1255)
 BNG_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+BNG_BATCH = 50
 # Ports per equipment kind: (position, Mbit/s); position 1 is the uplink.
 PORTS = {
     ResourceKind.GNB: (("1", 25_000),),
@@ -242,13 +243,21 @@ def site_routers() -> list[Resource]:
 
 def ensure_bng_pools(existing: set[str]) -> int:
     """A VLAN pool and a subscriber prefix on each site router (`BNG_VLANS`,
-    `BNG_ADDRESS_SPACE`) missing them, pools and members in two bulk inserts; how many pools
+    `BNG_ADDRESS_SPACE`) missing them, pools and members bulk-inserted; how many pools
     were created. The names and values are those `vlan_pool_create` and `ip_prefix_create`
     give."""
-    prefixes = BNG_ADDRESS_SPACE.subnets(new_prefix=24)
+    routers = list(zip(site_routers(), BNG_ADDRESS_SPACE.subnets(new_prefix=24), strict=False))
+    created = 0
+    # In batches of routers: at 500 sites the members are a quarter of a million rows.
+    for start in range(0, len(routers), BNG_BATCH):
+        created += _bng_pools_insert(routers[start : start + BNG_BATCH], existing)
+    return created
+
+
+def _bng_pools_insert(routers: list[tuple], existing: set[str]) -> int:
     pools, members = [], []
     first_vid, last_vid = BNG_VLANS
-    for router, prefix in zip(site_routers(), prefixes, strict=False):
+    for router, prefix in routers:
         for name, pool_kind, value, member_kind, values in (
             (
                 f"VLANS-{router.name}",

@@ -209,10 +209,11 @@ def ftth_reserve(
 ) -> list[ServiceResource]:
     """Reserve a fibre line: a PON port of an OLT serving the customer and an ONT registered on
     it (ONT id unique on the port; the serial from the order or made up), the OLT's share of
-    `bandwidth`, then a VLAN and an address from the pools of the BNG behind the OLT. Each is
-    bound to the resource-facing service that holds it (`access_holder` the OLT, port and ONT,
-    `bng_holder` the BNG, `vlan_holder` and `ip_holder` theirs; the service itself when not
-    given). Nothing is held if any of it cannot be had (one transaction).
+    `bandwidth`, then the BNG behind the OLT (its share of `bandwidth` and its interface toward
+    the OLT), a VLAN and an address from the BNG's pools. Each is bound to the resource-facing
+    service that holds it (`access_holder` the OLT, port and ONT, `bng_holder` the BNG and its
+    interface, `vlan_holder` and `ip_holder` theirs; the service itself when not given).
+    Nothing is held if any of it cannot be had (one transaction).
 
     Calling it again for a service that already holds its reservation returns that reservation.
     """

@@ -271,7 +271,7 @@ def _step_verify(step: ActivationStep) -> None:
         drift = sorted(
             key
             for key in expected.keys() & reported.keys()
-            if str(expected[key]) != str(reported[key])
+            if _as_compared(key, expected[key]) != _as_compared(key, reported[key])
         )
         if drift:
             raise PermanentNetworkError(
@@ -279,6 +279,17 @@ def _step_verify(step: ActivationStep) -> None:
                 + ", ".join(f"{key}={reported[key]} (expected {expected[key]})" for key in drift)
                 + "."
             )
+
+
+def _as_compared(key: str, value) -> str:
+    """A configured value as verify compares it: a bandwidth by its rate ("1Gbps" is
+    "1000Mbps"), anything else by its text (a VLAN sent as 7 may come back as "7")."""
+    if key == "bandwidth":
+        try:
+            return str(inventory_services.bandwidth_mbps(value))
+        except DomainError:
+            return str(value)
+    return str(value)
 
 
 def _service_order_complete(order: ServiceOrder) -> None:

@@ -9,6 +9,7 @@ from crm.tests.factories import BillingAccountFactory
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.models import ProductInstance, Resource, Service, ServiceResource
+from inventory.network import driver_for
 from inventory.network.base import TransientNetworkError
 from inventory.tests.factories import fibre_access
 from orders import services
@@ -214,6 +215,71 @@ def test_a_busy_bng_is_retried_and_the_product_is_not_active_until_both_elements
     ]
     assert [each["operation"] for each in lab.changes(bng.name)] == ["put"]
     assert ProductInstance.objects.get().status == "active"
+
+
+def test_a_bng_busy_past_its_retries_holds_the_line_for_the_noc_who_retries_it(fibre, lab):
+    olt, bng = fibre["olt"], fibre["bng"]
+    lab.fail(bng.name, f"transient:{services.ACTIVATION_MAX_ATTEMPTS}")
+    order = order_line(fibre)
+    services.product_order_process(product_order_id=order.pk)
+    service_order = order.service_orders.get()
+    for _ in range(services.ACTIVATION_MAX_ATTEMPTS - 1):
+        with pytest.raises(TransientNetworkError):
+            services.service_order_run(service_order_id=service_order.pk)
+    services.service_order_run(service_order_id=service_order.pk)  # the last attempt: held
+
+    service_order.refresh_from_db()
+    assert service_order.state == "held"
+    assert service_order.failure_reason.startswith(f"Step 3 'Configure BNG {bng.name}' failed:")
+    # Held, not undone: the line keeps its reservation and the OLT its configuration.
+    assert set(lab.configured()) == {olt.name}
+    assert ServiceResource.objects.filter(state="reserved").count() == 7
+    assert ProductInstance.objects.get().status == "pendingActive"
+
+    services.service_order_retry(service_order_id=service_order.pk, by="noc1")
+    services.service_order_run(service_order_id=service_order.pk)
+
+    service_order.refresh_from_db()
+    assert service_order.state == "completed"
+    assert set(lab.configured()) == {olt.name, bng.name}
+    assert ProductInstance.objects.get().status == "active"
+
+
+def test_verify_reads_the_elements_back_and_refuses_a_configuration_changed_behind_its_back(
+    fibre, lab
+):
+    olt, bng = fibre["olt"], fibre["bng"]
+    lab.fail(bng.name, "transient:1")
+    order = order_line(fibre)
+    services.product_order_process(product_order_id=order.pk)
+    service_order = order.service_orders.get()
+    with pytest.raises(TransientNetworkError):
+        services.service_order_run(service_order_id=service_order.pk)
+    # Someone on the OLT's console moves the line to another VLAN before the BNG is done.
+    access = rfs(service_order.items.get().service)["FTTH access"]
+    entry = lab.config(olt.name)[str(access.pk)]
+    driver_for("olt").modify(
+        element=olt.name,
+        idempotency_key="console-1",
+        service_ref=str(access.pk),
+        payload={
+            "ponPort": entry["pon-port"],
+            "ontSerial": entry["serial-number"],
+            "ontId": entry["ont-id"],
+            "vlan": 7,
+            "bandwidth": "500Mbps",
+        },
+    )
+
+    services.service_order_run(service_order_id=service_order.pk)
+
+    service_order.refresh_from_db()
+    assert service_order.state == "failed"
+    assert service_order.failure_reason == (
+        f"Step 4 'Verify configuration' failed: {olt.name} holds vlan=7 (expected 1000)."
+    )
+    assert lab.configured() == {}
+    assert not ServiceResource.objects.exclude(state="released").exists()
 
 
 def free(pool: Resource, kind: str) -> int:
