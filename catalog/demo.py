@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from catalog import services
 from catalog.choices import LifecycleStatus, ServiceCategory
+from catalog.demo_enterprise import ensure_enterprise_catalog
 from catalog.models import (
     Catalog,
     Category,
@@ -202,6 +203,8 @@ def ensure_catalog() -> dict[str, ProductOffering]:
     ensure_catalog_depth(offerings, resource_specs, categories)
     ensure_slas(offerings)
     ensure_prepaid_offering(offerings, categories)
+    # Enterprise VPN, and Enterprise Ethernet as a site access on the PE (not in CATALOG).
+    ensure_enterprise_catalog()
     return offerings
 
 

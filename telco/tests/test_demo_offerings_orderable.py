@@ -17,6 +17,7 @@ from catalog.models import ProductOffering
 from crm.tests.factories import BillingAccountFactory
 from inventory.demo import ensure_network
 from inventory.models import ServiceStateChange
+from inventory.selectors import sites_with_edge_router
 from telco.testing import wait_for
 
 ORDER = "/tmf-api/productOrderingManagement/v4/productOrder"
@@ -25,12 +26,15 @@ SERVICE = "/tmf-api/serviceInventory/v4/service"
 FINAL = {"completed", "failed", "partial", "cancelled", "rejected"}
 
 
-def _order_body(offering: ProductOffering, account) -> dict:
-    # No characteristics: every product takes its specification's default bandwidth.
+def _order_body(offering: ProductOffering, account, sites: list[str]) -> dict:
+    # No characteristics: every product takes its specification's default bandwidth. The
+    # enterprise offerings name their sites (places): two for the VPN, one for Ethernet.
+    item = {"id": "1", "action": "add", "productOffering": {"id": str(offering.pk)}}
+    places = {"Enterprise VPN": sites[:2], "Enterprise Ethernet": sites[2:3]}.get(offering.name)
+    if places:
+        item["product"] = {"place": [{"id": site, "role": "vpnSite"} for site in places]}
     return {
-        "productOrderItem": [
-            {"id": "1", "action": "add", "productOffering": {"id": str(offering.pk)}}
-        ],
+        "productOrderItem": [item],
         "relatedParty": [{"id": str(account.customer_id), "@referredType": "Customer"}],
         "billingAccount": {"id": str(account.pk)},
     }
@@ -63,6 +67,7 @@ def test_every_launched_demo_offering_is_orderable_and_completes(celery_worker, 
         "Fibre 500",
         "Fibre 1000",
         "Enterprise Ethernet",
+        "Enterprise VPN",
         "5G Premium Annual",
         "5G + Fibre Home Bundle",
         "5G Prepaid 20 GB",
@@ -72,11 +77,13 @@ def test_every_launched_demo_offering_is_orderable_and_completes(celery_worker, 
         for segment in ("consumer", "enterprise")
     }
 
+    sites = [str(site.pk) for site in sites_with_edge_router()[:3]]
     deadline = time.monotonic() + 90
     submitted = {}
     for offering in offerings:
         segment = "consumer" if offering.is_eligible_for("consumer") else "enterprise"
-        response = agent_api.post(ORDER, _order_body(offering, accounts[segment]), format="json")
+        body = _order_body(offering, accounts[segment], sites)
+        response = agent_api.post(ORDER, body, format="json")
         assert response.status_code == 201, (offering.name, response.data)
         submitted[offering.name] = response.data["id"]
 

@@ -18,7 +18,6 @@ from django.db import transaction
 from assurance import demo as assurance_demo
 from billing import demo as billing_demo
 from catalog import demo as catalog_demo
-from catalog import demo_enterprise as catalog_demo_enterprise
 from crm import demo as crm_demo
 from inventory import demo as inventory_demo
 from inventory import demo_network
@@ -110,7 +109,6 @@ class Command(BaseCommand):
 
         users = step("users", ensure_users)
         offerings = step("catalog", catalog_demo.ensure_catalog)
-        step("enterprise catalog", catalog_demo_enterprise.ensure_enterprise_catalog)
         step("prepaid plans", billing_demo.ensure_prepaid_plans)
         network = step("network", lambda: inventory_demo.ensure_network(rng, customers))
         self.stdout.write(
