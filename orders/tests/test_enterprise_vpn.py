@@ -283,3 +283,50 @@ def test_enterprise_ethernet_is_one_sites_access_without_a_vrf(vpn, agent_api, l
     assert "vrf" not in entry
     assert entry["subinterface"]["vlan-id"] == 100
     assert entry["policer"] == {"rate-mbps": 1000}
+
+
+def test_a_pe_that_refuses_fails_the_order_and_leaves_nothing_configured_or_held(
+    vpn, agent_api, lab
+):
+    network = vpn["network"]
+    first, second, _ = network.sites
+    lab.fail(network.edge_routers[second.pk].name, "permanent")
+    response = agent_api.post(
+        ORDER, order_body(vpn["offering"], vpn["account"], [first, second]), format="json"
+    )
+    order = run(ProductOrder.objects.get(pk=response.data["id"]))
+
+    assert order.state == "failed"
+    steps = ActivationStep.objects.filter(item__order=order.service_orders.get())
+    assert [step.state for step in steps.order_by("sequence")] == [
+        "compensated",  # the reservation, given back
+        "compensated",  # the first PE, configured then undone
+        "failed",
+        "pending",
+        "pending",
+    ]
+    assert ProductInstance.objects.get().status == "aborted"
+    assert not lab.configured()
+    assert not ServiceResource.objects.exclude(state="released").exists()
+    assert not Resource.objects.filter(resource_status="reserved").exists()
+
+
+def test_suspend_and_resume_lock_and_unlock_every_pe(vpn, agent_api, lab):
+    network = vpn["network"]
+    first, second, _ = network.sites
+    response = agent_api.post(
+        ORDER, order_body(vpn["offering"], vpn["account"], [first, second]), format="json"
+    )
+    run(ProductOrder.objects.get(pk=response.data["id"]))
+    product = ProductInstance.objects.get()
+    routers = [network.edge_routers[site.pk] for site in (first, second)]
+
+    assert change(product, {"status": "suspended"}, agent_api).state == "completed"
+    assert [pe_entry(lab, router)["enabled"] for router in routers] == [False, False]
+    product.refresh_from_db()
+    assert product.status == "suspended"
+
+    assert change(product, {"status": "active"}, agent_api).state == "completed"
+    assert [pe_entry(lab, router)["enabled"] for router in routers] == [True, True]
+    # Suspension keeps the access: the ports stay the customer's.
+    assert held(product.services.get().children.order_by("pk").first())[2] == ("port", 100)

@@ -12,6 +12,7 @@ from crm.tests.factories import BillingAccountFactory
 from inventory import services as inventory_services
 from inventory.services import SiteDemand
 from inventory.tests.enterprise import enterprise_network
+from orders import services
 from orders.models import ProductOrder
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,35 @@ def test_a_refused_site_is_shown_at_the_sites_and_nothing_is_ordered(agent_clien
     assert response.status_code == 302
     order = ProductOrder.objects.get()
     assert order.items.get().characteristics["sites"] == str(first.pk)
+
+
+def test_the_order_page_shows_progress_per_site(agent_client, world, lab):
+    first = world["network"].sites[0]
+    second = enterprise_network(sites=1, tag="F", prefix="10.201.0.0/24", route_targets=0)
+    order = services.product_order_submit(
+        items=[
+            services.ItemRequest(
+                "1",
+                "add",
+                str(world["offering"].pk),
+                {"bandwidth": "100Mbps", "sites": f"{first.pk},{second.sites[0].pk}"},
+            )
+        ],
+        parties=[services.PartyRequest(str(world["account"].customer_id), "Customer")],
+    )
+    services.product_order_process(product_order_id=order.pk)
+    services.service_order_run(service_order_id=order.service_orders.get().pk)
+
+    html = agent_client.get(reverse("orders_portal:order-progress", args=[order.pk])).content
+    steps = re.findall(
+        r"<td>(Configure PE [^<]+)<span[^>]*>[^<]*</span></td>\s*"
+        r"<td><span class=\"badge step-(\w+)",
+        html.decode(),
+    )
+    assert [(name.strip(), state) for name, state in steps] == [
+        ("Configure PE PE-E-1", "done"),
+        ("Configure PE PE-F-1", "done"),
+    ]
 
 
 def test_the_finance_role_cannot_check_sites(finance_client, world):
