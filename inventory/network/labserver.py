@@ -175,17 +175,21 @@ class LabRequestHandler(BaseHTTPRequestHandler):
         state = self.server.state
         delay = state.latency_of(name) / 2
         time.sleep(delay)  # the request on its way to the element
-        mode = state.admit(name)
-        if mode == PERMANENT:
-            raise RestconfError(409, "operation-failed", "configuration rejected by the element.")
-        if mode == TIMEOUT:
-            state.hold(name, self.server.hold_seconds)
-            self.close_connection = True
-            raise RestconfError(503, "in-use", "element did not answer in time.")
-        if mode != NONE:
-            raise RestconfError(503, "in-use", "element busy, try again.")
-        status, data, content_type, headers = self._element_answer(method, name, rest, body)
-        time.sleep(delay)  # the answer on its way back
+        try:
+            mode = state.admit(name)
+            if mode == PERMANENT:
+                raise RestconfError(
+                    409, "operation-failed", "configuration rejected by the element."
+                )
+            if mode == TIMEOUT:
+                state.hold(name, self.server.hold_seconds)
+                self.close_connection = True
+                raise RestconfError(503, "in-use", "element did not answer in time.")
+            if mode != NONE:
+                raise RestconfError(503, "in-use", "element busy, try again.")
+            status, data, content_type, headers = self._element_answer(method, name, rest, body)
+        finally:
+            time.sleep(delay)  # the answer (or the error) on its way back
         if data is None:
             self._send(status, b"", content_type, headers)
         elif isinstance(data, str):

@@ -4,6 +4,7 @@ across a restart; the labnet command; malformed requests answered in RFC 8040 fo
 
 import json
 import socket
+import time
 from io import StringIO
 
 import pytest
@@ -222,6 +223,20 @@ def test_an_element_rejecting_the_payload_is_permanent(lab):
         _put(RouterDriver(), "PE-1", "k3", payload={**PAYLOAD, "ipAddress": "300.1.1.1/24"})
     assert lab.elements() == []  # nothing configured, no key remembered
     assert _put(olt, "OLT-1", "k1")["applied"] is True
+
+
+def test_latency_is_spent_per_element(lab):
+    olt = OltDriver()
+    lab.latency(80, "OLT-SLOW")
+
+    started = time.perf_counter()
+    olt.status(element="OLT-SLOW", service_ref="1")
+    slow = time.perf_counter() - started
+    started = time.perf_counter()
+    olt.status(element="OLT-FAST", service_ref="1")
+    fast = time.perf_counter() - started
+
+    assert slow >= 0.08 > fast
 
 
 def test_journal_replay_after_a_restart_keeps_configs_keys_and_modes(tmp_path, settings):
