@@ -316,11 +316,11 @@ def _places(characteristics: dict) -> dict:
     }
 
 
-def _product_characteristics(product: dict) -> dict:
-    """The item's characteristics, its places as the `sites` characteristic."""
-    values = {c["name"]: _text(c["value"]) for c in product.get("productCharacteristic", [])}
-    if product.get("place"):
-        values[SITES] = ",".join(place["id"].strip() for place in product["place"])
+def _characteristics(entity: dict, attribute: str = "productCharacteristic") -> dict:
+    """The product's (or service's) characteristics, its places as the `sites` one."""
+    values = {c["name"]: _text(c["value"]) for c in entity.get(attribute, [])}
+    if entity.get("place"):
+        values[SITES] = ",".join(place["id"].strip() for place in entity["place"])
     return values
 
 
@@ -369,7 +369,7 @@ class ProductOrderInput(serializers.Serializer):
                     item_id=item["id"],
                     action=item["action"],
                     target_id=item.get("productOffering", {}).get("id", ""),
-                    characteristics=_product_characteristics(item.get("product", {})),
+                    characteristics=_characteristics(item.get("product", {})),
                     product_id=item.get("product", {}).get("id", ""),
                     status=item.get("product", {}).get("status", ""),
                     relies_on=[
@@ -399,6 +399,7 @@ class ServiceInput(serializers.Serializer):
     state = serializers.CharField(required=False)
     serviceSpecification = RefSerializer(required=False)
     serviceCharacteristic = CharacteristicInput(many=True, required=False)
+    place = PlaceInput(many=True, required=False)
 
 
 class ServiceOrderItemInput(serializers.Serializer):
@@ -426,10 +427,7 @@ class ServiceOrderInput(serializers.Serializer):
                     item_id=item["id"],
                     action=item["action"],
                     target_id=item["service"].get("serviceSpecification", {}).get("id", ""),
-                    characteristics={
-                        c["name"]: _text(c["value"])
-                        for c in item["service"].get("serviceCharacteristic", [])
-                    },
+                    characteristics=_characteristics(item["service"], "serviceCharacteristic"),
                     service_id=item["service"].get("id", ""),
                     service_state=item["service"].get("state", ""),
                 )

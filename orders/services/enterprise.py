@@ -60,12 +60,18 @@ def is_vpn(service_specifications) -> bool:
 
 
 def check_sites_feasible(
-    *, characteristics: dict, prefix: str, is_single_site: bool, known: list[str] = ()
+    *,
+    characteristics: dict,
+    prefix: str,
+    is_single_site: bool,
+    known: list[str] = (),
+    entity: str = "product",
 ) -> None:
     """Each site the item names (beyond the `known` ones it already has) can be served at the
     bandwidth: a free PE port and bandwidth up to the core. 400 naming the first place that
-    cannot, with every such site and its reason in the message."""
-    place_field = f"{prefix}.product.place"
+    cannot, with every such site and its reason in the message. `entity`: the item's
+    "product" (TMF622) or "service" (TMF641), whose `place` names the sites."""
+    place_field = f"{prefix}.{entity}.place"
     sites = sites_of(characteristics)
     if not sites:
         raise DomainError(
@@ -88,7 +94,7 @@ def check_sites_feasible(
         demands = inventory_services.site_demands(
             [inventory_services.PlaceRequest(id=site) for _, site in new],
             characteristics.get("bandwidth"),
-            field_prefix=f"{prefix}.product.productCharacteristic",
+            field_prefix=f"{prefix}.{entity}.{entity}Characteristic",
         )
     except DomainError as error:
         field = error.field

@@ -270,6 +270,13 @@ def service_order_submit(
                 customer=None,
                 prefix=f"{prefix}.service.serviceCharacteristic",
             )
+        if enterprise.needs_site_access([specification]):
+            enterprise.check_sites_feasible(
+                characteristics=item.characteristics,
+                prefix=prefix,
+                is_single_site=not enterprise.is_vpn([specification]),
+                entity="service",
+            )
         if needs_fibre([specification]):
             check_fibre_feasible(
                 customer=None, field_name=f"{prefix}.service.serviceSpecification.id"

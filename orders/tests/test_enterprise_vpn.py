@@ -17,6 +17,7 @@ from orders.models import ActivationStep, ProductOrder
 pytestmark = pytest.mark.django_db
 
 ORDER = "/tmf-api/productOrderingManagement/v4/productOrder"
+SERVICE_ORDER = "/tmf-api/serviceOrdering/v4/serviceOrder"
 
 
 @pytest.fixture
@@ -330,3 +331,31 @@ def test_suspend_and_resume_lock_and_unlock_every_pe(vpn, agent_api, lab):
     assert [pe_entry(lab, router)["enabled"] for router in routers] == [True, True]
     # Suspension keeps the access: the ports stay the customer's.
     assert held(product.services.get().children.order_by("pk").first())[2] == ("port", 100)
+
+
+def test_a_vpn_service_ordered_directly_through_tmf641(vpn, noc_api, lab):
+    network = vpn["network"]
+    first, second, _ = network.sites
+    specification = vpn["offering"].product_specification.service_specifications.get()
+
+    def body(*sites):
+        service = {
+            "serviceSpecification": {"id": str(specification.pk)},
+            "serviceCharacteristic": [{"name": "bandwidth", "value": "50Mbps"}],
+            "place": [{"id": str(pk), "role": "vpnSite"} for pk in sites],
+        }
+        return {"serviceOrderItem": [{"id": "1", "action": "add", "service": service}]}
+
+    response = noc_api.post(SERVICE_ORDER, body(first.pk, 987654), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "serviceOrderItem[0].service.place[1]": ["Not feasible: Site 987654 does not exist."]
+    }
+    response = noc_api.post(SERVICE_ORDER, body(first.pk, second.pk), format="json")
+    assert response.status_code == 201, response.data
+    services.service_order_run(service_order_id=int(response.data["id"]))
+    order = noc_api.get(f"{SERVICE_ORDER}/{response.data['id']}").json()
+    assert order["state"] == "completed"
+    assert {
+        pe_entry(lab, network.edge_routers[s.pk])["policer"]["rate-mbps"] for s in (first, second)
+    } == {50}
