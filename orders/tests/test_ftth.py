@@ -11,7 +11,7 @@ from inventory import services as inventory_services
 from inventory.models import ProductInstance, Resource, Service, ServiceResource
 from inventory.network import driver_for
 from inventory.network.base import TransientNetworkError
-from inventory.tests.factories import fibre_access
+from inventory.tests.factories import ProductInstanceFactory, fibre_access
 from orders import services
 from orders.models import ActivationStep, ProductOrder, ServiceOrder
 from orders.services import ItemRequest, PartyRequest
@@ -415,3 +415,32 @@ def test_a_fibre_order_is_refused_when_no_olt_has_a_free_pon_port(fibre):
     assert refused.value.field == "productOrderItem[0].productOffering.id"
     assert "no OLT has a free PON port" in refused.value.message
     assert not ServiceOrder.objects.exists()
+
+
+def test_a_generated_demo_line_bound_to_its_olt_directly_changes_in_inventory_only(fibre, lab):
+    # As `inventory.demo` makes its customers' lines: the CFS bound to an OLT, nothing more.
+    product = ProductInstanceFactory(
+        product_offering=fibre["fibre_500"],
+        billing_account=fibre["account"],
+        characteristics={"bandwidth": "500Mbps"},
+    )
+    cfs = Service.objects.create(
+        name="FTTH Access Service for a demo customer",
+        category="CFS",
+        service_specification=fibre["fibre_500"].product_specification.service_specifications.get(),
+        product=product,
+        state="active",
+        characteristics={"bandwidth": "500Mbps"},
+    )
+    ServiceResource.objects.create(
+        service=cfs, resource=fibre["olt"], capacity_mbps=500, state="active"
+    )
+
+    order = change(product, status="suspended")
+
+    assert order.state == "completed"
+    steps = ActivationStep.objects.filter(item__order__product_order=order)
+    assert [step.name for step in steps] == ["Suspend service"]
+    assert lab.elements() == []
+    product.refresh_from_db()
+    assert product.status == "suspended"
