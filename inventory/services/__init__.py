@@ -34,7 +34,6 @@ from inventory.services.feasibility import (
     access_reserve,
     edge_routers,
     feasibility_check,
-    site_accesses,
 )
 from inventory.services.fibre import (
     PON_PORT_TYPE,
@@ -146,7 +145,6 @@ __all__ = [
     "service_qualification_check",
     "services_terminate",
     "sim_stock_create",
-    "site_accesses",
     "site_demands",
     "slice_pool_create",
     "vlan_pool_create",

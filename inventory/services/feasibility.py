@@ -437,13 +437,3 @@ def access_can_adjust(*, service: Service, bandwidth: int) -> bool:
     """Can the site access `service` holds carry `bandwidth` instead? (order validation)"""
     bindings = _access_bindings(service)
     return not bindings or not _adjust_refusal(bindings, bandwidth)
-
-
-def site_accesses(services: Iterable[Service]) -> dict[int, SiteAccess]:
-    """{service id: its access} for the services that hold one."""
-    found = {}
-    for service in services:
-        access = _access_held(service)
-        if access is not None:
-            found[service.pk] = access
-    return found

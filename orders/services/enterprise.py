@@ -158,7 +158,8 @@ def site_steps(site_services: list[Model], *, reserve: bool = True) -> list[tupl
     return steps if reserve else steps[1:]
 
 
-def adjust_step(service: Model, bandwidth: int) -> tuple:
+def adjust_step(bandwidth: int) -> tuple:
+    """Hold the new bandwidth on every site's port and links (checked under the links' locks)."""
     return (
         ADJUST,
         f"Hold {bandwidth} Mbps on the sites' ports and links",

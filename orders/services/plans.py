@@ -248,7 +248,7 @@ def change_plan(
             and old != new
             and enterprise.needs_site_access([service.service_specification])
         ):
-            plan.append(PlannedStep(*enterprise.adjust_step(service, new)))
+            plan.append(PlannedStep(*enterprise.adjust_step(new)))
         if gnb is not None and old != new:
             plan.append(
                 PlannedStep(
