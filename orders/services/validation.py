@@ -16,6 +16,7 @@ from inventory import services as inventory_services
 from inventory.choices import ProductStatus, ServiceState
 from orders.choices import FINAL_ORDER_STATES, ItemAction
 from orders.models import ProductOrderItem
+from orders.services import enterprise
 from telco.exceptions import DomainError, NotFound
 from telco.ids import parse_id
 from telco.selectors import row_with_id
@@ -437,14 +438,16 @@ def check_change_item(item: ItemRequest, customer: Model, prefix: str) -> Checke
 
 
 def check_can_adjust(services, bandwidth_value, field_name: str) -> None:
-    """Can the gNB of each service hold its new bandwidth? 400 naming the bandwidth when not."""
+    """Can the gNB of each service (an enterprise service: every site's port and links) hold
+    its new bandwidth? 400 naming the bandwidth when not."""
     bandwidth = _bandwidth(bandwidth_value, field_name)
     for service in services:
         if not inventory_services.capacity_can_adjust(service=service, bandwidth=bandwidth):
-            raise DomainError(
-                f"Not feasible: the gNB of {service.name} has not {bandwidth} Mbps free.",
-                field=field_name,
-            )
+            if enterprise.needs_site_access([service.service_specification]):
+                message = f"a port or link of a site of {service.name} lacks {bandwidth} Mbps"
+            else:
+                message = f"the gNB of {service.name} has not {bandwidth} Mbps free"
+            raise DomainError(f"Not feasible: {message}.", field=field_name)
 
 
 def check_relationships(items: list[ItemRequest]) -> None:

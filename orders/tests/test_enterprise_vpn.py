@@ -359,3 +359,44 @@ def test_a_vpn_service_ordered_directly_through_tmf641(vpn, noc_api, lab):
     assert {
         pe_entry(lab, network.edge_routers[s.pk])["policer"]["rate-mbps"] for s in (first, second)
     } == {50}
+
+
+def test_a_bandwidth_a_sites_link_cannot_carry_is_refused_and_nothing_changes(vpn, agent_api, lab):
+    network = vpn["network"]
+    first, second, _ = network.sites
+    response = agent_api.post(
+        ORDER, order_body(vpn["offering"], vpn["account"], [first, second]), format="json"
+    )
+    run(ProductOrder.objects.get(pk=response.data["id"]))
+    product = ProductInstance.objects.get()
+    other = product.services.get()  # any holder: 1000 Mbps more on the second site's uplink
+    ServiceResource.objects.create(
+        service=other, resource=network.uplinks[second.pk], capacity_mbps=1000
+    )
+
+    response = agent_api.post(
+        ORDER,
+        {
+            "productOrderItem": [
+                {
+                    "id": "1",
+                    "action": "modify",
+                    "product": {
+                        "id": str(product.pk),
+                        "productCharacteristic": [{"name": "bandwidth", "value": "1Gbps"}],
+                    },
+                }
+            ],
+            "relatedParty": [{"id": str(product.customer_id), "@referredType": "Customer"}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "productOrderItem[0].product.productCharacteristic.bandwidth": [
+            f"Not feasible: a port or link of a site of {product.name} service lacks 1000 Mbps."
+        ]
+    }
+    assert ProductOrder.objects.count() == 1
+    assert pe_entry(lab, network.edge_routers[second.pk])["policer"] == {"rate-mbps": 100}
