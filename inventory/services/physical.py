@@ -10,10 +10,11 @@ from inventory.models import Link, Resource, Site
 from inventory.services.resources import resource_name_ensure_free
 from telco.exceptions import DomainError
 
-# What a card or a port may be fitted into.
+# What a card or a port may be fitted into: network equipment, not the customer's ONT.
+FITTED_KINDS = tuple(kind for kind in EQUIPMENT_KINDS if kind != ResourceKind.ONT)
 PART_PARENTS = {
-    ResourceKind.CARD: tuple(EQUIPMENT_KINDS),
-    ResourceKind.PORT: (ResourceKind.CARD, *EQUIPMENT_KINDS),
+    ResourceKind.CARD: FITTED_KINDS,
+    ResourceKind.PORT: (ResourceKind.CARD, *FITTED_KINDS),
 }
 POSITION_LENGTH = Resource._meta.get_field("position").max_length
 
