@@ -6,9 +6,8 @@ Built through the CSV importer and the pool service, like the rest of the demo n
 additive, so running it again changes nothing.
 """
 
-from catalog.choices import ResourceKind
 from inventory import services
-from inventory.demo_network import csv_text
+from inventory.demo_network import csv_text, site_routers
 from inventory.models import Resource
 from inventory.network_import import network_import
 
@@ -19,24 +18,10 @@ ROUTE_TARGET_POOL = "RT-VPN-65000"
 ROUTE_TARGET_ASN, ROUTE_TARGETS = 65000, (1000, 4999)
 
 
-def edge_routers() -> list[Resource]:
-    """Each site's own router (the first installed there, not a regional core), in id order."""
-    first: dict[int, Resource] = {}
-    for router in (
-        Resource.objects.filter(
-            resource_kind=ResourceKind.ROUTER, parent__isnull=True, site__isnull=False
-        )
-        .exclude(name__startswith="CORE-")
-        .order_by("pk")
-    ):
-        first.setdefault(router.site_id, router)
-    return list(first.values())
-
-
 def ensure_enterprise_access() -> dict[str, int]:
     """Access cards and ports on every PE, and the route target pool; {kind: rows created}."""
     cards, ports = [], []
-    for router in edge_routers():
+    for router in site_routers():  # each site's own router is its PE
         cards.append([router.name, ACCESS_CARD_SLOT, ACCESS_CARD_MODEL])
         card = f"{router.name}/{ACCESS_CARD_SLOT}"
         for positions, rate in ACCESS_PORTS:
