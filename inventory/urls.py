@@ -10,6 +10,7 @@ urlpatterns = [
     path("links/<int:pk>/", views.link_detail, name="link-detail"),
     path("cables/<int:pk>/", views.cable_detail, name="cable-detail"),
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
+    path("services/<int:pk>/config/", views.service_element_config, name="service-config"),
     path("impact/", views.resource_impact, name="impact"),
     path("impact/<int:pk>/", views.resource_impact, name="resource-impact"),
 ]

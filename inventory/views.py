@@ -31,6 +31,7 @@ from django.urls import reverse
 
 from catalog.choices import ResourceKind
 from inventory import selectors, topology
+from inventory import services as inventory_services
 from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, ResourceCategory, ServiceCategory
 from inventory.models import Link, Region, Resource, Service, Site
 from telco.ids import parse_id
@@ -382,6 +383,22 @@ def service_detail(request, pk: int):
         "chains": _path_chains(path, links),
     }
     return render(request, "inventory/service_detail.html", context)
+
+
+@noc_view
+def service_element_config(request, pk: int):
+    """What each element the service is configured on reports holding for it, beside what the
+    inventory expects, differences marked. Read from the network at each request (a fragment
+    the service page loads after it shows, so a slow element never holds the page up)."""
+    service = get_object_or_404(Service.objects.select_related("parent"), pk=pk)
+    root = service.parent if service.parent_id else service
+    configs = inventory_services.service_element_configs(root)
+    context = {
+        "service": root,
+        "configs": configs,
+        "differing": sum(1 for config in configs if config.differs),
+    }
+    return render(request, "inventory/_element_config.html", context)
 
 
 def _hop(kind: str, item, **extra) -> dict:

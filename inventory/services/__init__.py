@@ -8,6 +8,7 @@
 - `qualification`: TMF645 checks of those sites, recorded with the reasons per site;
 - `fibre`: a fibre line's PON port and ONT on an OLT, its VLAN and address on the BNG;
 - `element_config`: what a network element should hold for a service;
+- `element_drift`: what the elements report holding for a service, beside that;
 - `pools`: logical resources (IP addresses, VLANs, MSISDNs, SIMs, slices) allocated at most once;
 - `physical`: equipment, cards, ports, ducts, cables and links;
 - `resources`: resources registered one by one and their states;
@@ -26,6 +27,13 @@ from inventory.services.capacity import (
     held_bindings,
 )
 from inventory.services.element_config import element_config_expected
+from inventory.services.element_drift import (
+    ElementConfig,
+    config_differences,
+    configured_bindings,
+    holds_element_config,
+    service_element_configs,
+)
 from inventory.services.feasibility import (
     NotFeasible,
     SiteDemand,
@@ -94,6 +102,11 @@ __all__ = [
     "PON_PORT_TYPE",
     "FibreNotFeasible",
     "element_config_expected",
+    "ElementConfig",
+    "config_differences",
+    "configured_bindings",
+    "holds_element_config",
+    "service_element_configs",
     "ftth_is_feasible",
     "ftth_reserve",
     "NotFeasible",

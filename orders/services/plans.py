@@ -33,11 +33,6 @@ from orders.services.common import (
 Holders = dict[str, Model | None]
 
 # Kinds of network element a service is configured on: a change reaches each one it holds.
-CONFIGURED_KINDS = (ResourceKind.GNB, ResourceKind.SLICE, ResourceKind.OLT, ResourceKind.ROUTER)
-# Elements whose configuration model needs what only a decomposed service holds (an ONT and a
-# PON port, an interface): configured through a resource-facing service. A service bound to
-# one directly (the demo's generated fibre and Ethernet lines) was never configured there.
-CONFIGURED_THROUGH_RFS = (ResourceKind.OLT, ResourceKind.ROUTER)
 FINAL_STEP_NAMES = {
     ServiceState.ACTIVE: "Record the change",
     ServiceState.INACTIVE: "Suspend service",
@@ -215,12 +210,7 @@ def change_plan(
     configuration removed), gNB capacity (or an enterprise service's port and link bandwidth)
     follows the bandwidth, sites `added_sites` are reserved and configured; verify, record."""
     rfs = {b.service_id: (b.service if b.service_id != service.pk else None) for b in bindings}
-    elements = [
-        b
-        for b in bindings
-        if b.resource.resource_kind in CONFIGURED_KINDS
-        and (b.service_id != service.pk or b.resource.resource_kind not in CONFIGURED_THROUGH_RFS)
-    ]
+    elements = [b for b in bindings if inventory_services.holds_element_config(b, service)]
 
     def element_steps(operation: str, verb: str) -> list[PlannedStep]:
         return [

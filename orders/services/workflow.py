@@ -268,28 +268,13 @@ def _step_verify(step: ActivationStep) -> None:
         )
         reported = answer.get("config") or {}
         # Read back as the element models it: only what both sides name is compared.
-        drift = sorted(
-            key
-            for key in expected.keys() & reported.keys()
-            if _as_compared(key, expected[key]) != _as_compared(key, reported[key])
-        )
+        drift = inventory_services.config_differences(expected, reported)
         if drift:
             raise PermanentNetworkError(
                 f"{resource.name} holds "
                 + ", ".join(f"{key}={reported[key]} (expected {expected[key]})" for key in drift)
                 + "."
             )
-
-
-def _as_compared(key: str, value) -> str:
-    """A configured value as verify compares it: a bandwidth by its rate ("1Gbps" is
-    "1000Mbps"), anything else by its text (a VLAN sent as 7 may come back as "7")."""
-    if key == "bandwidth":
-        try:
-            return str(inventory_services.bandwidth_mbps(value))
-        except DomainError:
-            return str(value)
-    return str(value)
 
 
 def _service_order_complete(order: ServiceOrder) -> None:

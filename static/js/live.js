@@ -44,6 +44,8 @@
       reload(block, url).then(function () { inFlight = false; });
     }
 
+    // A block that reads something slow (a network element) is loaded once right away.
+    if ("liveNow" in block.dataset) { refresh(); }
     window.setInterval(refresh, interval);
     document.addEventListener("visibilitychange", function () {
       if (!document.hidden) { refresh(); }
