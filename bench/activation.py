@@ -1,14 +1,22 @@
-"""Activation throughput: service orders completed per second, lab network at zero latency.
+"""Activation throughput: 5G, fibre and VPN service orders completed per second, lab network
+at zero latency, and where one order's time goes.
 
     .venv/bin/python bench/activation.py [--orders 200] [--workers 2]
 
-Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/telco_bench_activation) and
-CELERY_BROKER_URL (default redis://127.0.0.1:6379/12). Seeds the demo operator (200 customers)
-for its catalog and gNBs, starts N `celery -A telco worker` processes (one process each, as two
-workers on two machines would be) against a lab network (`manage.py labnetd`, RESTCONF element
-servers) at zero latency, submits the service orders the way
-TMF641 does (`orders.services.service_order_submit`, 5G slice, 100Mbps), and times until every
-order is completed. Prints orders per second and the time to the first and the last completion.
+Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/telco_bench_activation_v2) and
+CELERY_BROKER_URL (default redis://127.0.0.1:6379/12). Seeds the demo operator (200 customers:
+its catalog, gNBs, OLTs with PON ports, site routers as BNG and PE), starts a lab network
+(`manage.py labnetd`, RESTCONF element servers, zero latency) and N `celery -A telco worker`
+processes (one process each, as workers on N machines would be).
+
+Per technology (5G slice 100Mbps; fibre 500Mbps; IP VPN over two sites, 50Mbps each) the
+orders are submitted the way TMF641 does (`orders.services.service_order_submit`) while the
+workers are stopped, then the workers start and the run is timed from the first order picked
+up to the last completed (the orders' own start and completion times).
+
+Then one order of each, run inline in this process (no Celery): its queries, the time spent in
+SQL, its RESTCONF calls and the time they alone take (the floor of a network-bound workflow:
+the element round trips it cannot avoid), so the ratio says how much is our own overhead.
 """
 
 import argparse
@@ -26,6 +34,8 @@ from common import django_on_bench_database
 def _lab_network_start() -> subprocess.Popen:
     """`manage.py labnetd` on a free port at zero latency with a journal of its own; the
     workers started after this find it through LABNET_URL."""
+    from django.conf import settings
+
     from inventory.network.labclient import LabControl, LabUnreachable
 
     with socket.socket() as probe:
@@ -38,7 +48,8 @@ def _lab_network_start() -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    os.environ["LABNET_URL"] = url
+    os.environ["LABNET_URL"] = url  # for the workers
+    settings.LABNET_URL = url  # for the orders run inline here
     for _ in range(100):
         try:
             LabControl(url, timeout=1).elements()
@@ -49,75 +60,181 @@ def _lab_network_start() -> subprocess.Popen:
     raise SystemExit("the lab network did not start")
 
 
+TECHNOLOGIES = ("5G", "fibre", "VPN")
+
+
+def _item_requests(count: int) -> dict:
+    """`count` TMF641 add items per technology; a VPN joins two sites with a PE each, the
+    orders spread over the sites (each PE has 20 access ports)."""
+    from catalog.models import ProductOffering, ServiceSpecification
+    from inventory import services as inventory_services
+    from inventory.models import Site
+    from orders.services import ItemRequest
+
+    def add(specification, characteristics):
+        return ItemRequest("1", "add", str(specification.pk), characteristics)
+
+    five_g = ServiceSpecification.objects.get(name="5G Slice Service")
+    fibre = ServiceSpecification.objects.get(name="FTTH Access Service")
+    vpn = ProductOffering.objects.get(name="Enterprise VPN")
+    vpn_specification = vpn.product_specification.service_specifications.get()
+    sites = sorted(inventory_services.edge_routers(Site.objects.values_list("pk", flat=True)))
+
+    def site_pair(n: int) -> str:
+        return f"{sites[(2 * n) % len(sites)]},{sites[(2 * n + 1) % len(sites)]}"
+
+    return {
+        "5G": [add(five_g, {"bandwidth": "100Mbps"})] * count,
+        "fibre": [add(fibre, {"bandwidth": "500Mbps"})] * count,
+        "VPN": [
+            add(vpn_specification, {"bandwidth": "50Mbps", "sites": site_pair(n)})
+            for n in range(count)
+        ],
+    }
+
+
+def _submit(items: list) -> list[int]:
+    from django.db import transaction
+
+    from orders.services import service_order_submit
+
+    order_ids = []
+    for item in items:
+        with transaction.atomic():
+            order_ids.append(service_order_submit(items=[item]).pk)
+    return order_ids
+
+
+def _completed_within(order_ids: list[int], timeout: float) -> tuple[float, int]:
+    """Wait until every order ended; (seconds from the first start to the last completion,
+    failed orders)."""
+    from django.db.models import Max, Min
+
+    from orders.models import ServiceOrder
+
+    orders = ServiceOrder.objects.filter(pk__in=order_ids)
+    deadline = time.monotonic() + timeout
+    while orders.exclude(state__in=["completed", "failed"]).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"orders still running after {timeout:.0f} s")
+        time.sleep(0.2)
+    span = orders.aggregate(first=Min("start_date"), last=Max("last_update"))
+    return (span["last"] - span["first"]).total_seconds(), orders.filter(state="failed").count()
+
+
+def _throughput(items: dict, orders: int, workers: int) -> dict:
+    from telco.celery import app, worker_command
+
+    results = {}
+    for technology in TECHNOLOGIES:
+        app.control.purge()
+        order_ids = _submit(items[technology])
+        processes = [subprocess.Popen(worker_command(f"bench{n}")) for n in range(workers)]
+        try:
+            seconds, failed = _completed_within(order_ids, timeout=600)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+        results[technology] = (orders / seconds, seconds, failed)
+    return results
+
+
+def _one_order_inline(item) -> dict:
+    """Run one order in this process, counting its queries, SQL time and element calls."""
+    from django.db import connection
+
+    from inventory.network import restconf
+    from orders.services import service_order_run
+
+    sql = {"queries": 0, "seconds": 0.0}
+    calls = {"count": 0, "seconds": 0.0}
+
+    def timed_sql(execute, statement, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            sql["queries"] += 1
+            sql["seconds"] += time.perf_counter() - started
+
+    original_call = restconf.RestconfDriver._call
+
+    def timed_call(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original_call(self, *args, **kwargs)
+        finally:
+            calls["count"] += 1
+            calls["seconds"] += time.perf_counter() - started
+
+    restconf.RestconfDriver._call = timed_call
+    try:
+        with connection.execute_wrapper(timed_sql):
+            started = time.perf_counter()
+            order_id = _submit([item])[0]
+            service_order_run(service_order_id=order_id)
+            elapsed = time.perf_counter() - started
+    finally:
+        restconf.RestconfDriver._call = original_call
+    return {"seconds": elapsed, "sql": sql, "calls": calls}
+
+
+def _drop_database(database_url: str) -> None:
+    import psycopg
+
+    server, name = database_url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
+    database_url = os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/telco_bench_activation_v2"
+    )
+    _drop_database(database_url)  # every run starts from the same demo network
     django_on_bench_database(
-        "postgres://postgres@127.0.0.1:5432/telco_bench_activation",
+        database_url,
         CELERY_BROKER_URL="redis://127.0.0.1:6379/12",
     )
     from django.core.management import call_command
-    from django.db import transaction
+    from django.db import connection
 
-    from catalog.models import ServiceSpecification
-    from crm.models import Customer
-    from orders.models import ServiceOrder
-    from orders.services import ItemRequest, service_order_submit
-    from telco.celery import app, worker_command
-
-    if not Customer.objects.exists():
-        call_command("seed_demo", customers=200, skip_bill_run=True, verbosity=0)
-    app.control.purge()
+    call_command("seed_demo", customers=200, skip_bill_run=True, verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as autovacuum would, before the orders
     # The elements the workers configure, answering at once, in a process of their own (as
-    # scripts/run serves them: a thread here would share this process's GIL with the polling).
+    # scripts/run serves them: a thread here would share this process's GIL).
     lab = _lab_network_start()
-    workers = [subprocess.Popen(worker_command(f"bench{n}")) for n in range(args.workers)]
     try:
-        while len(app.control.ping(timeout=1.0)) < args.workers:
-            time.sleep(0.5)
-        specification = ServiceSpecification.objects.get(name="5G Slice Service")
-        item = ItemRequest(
-            item_id="1",
-            action="add",
-            target_id=str(specification.pk),
-            characteristics={"bandwidth": "100Mbps"},
-        )
-        started = time.perf_counter()
-        order_ids = []
-        for _ in range(args.orders):
-            with transaction.atomic():
-                order_ids.append(service_order_submit(items=[item]).pk)
-        submitted = time.perf_counter() - started
-        first = None
-        while True:
-            done = ServiceOrder.objects.filter(
-                pk__in=order_ids, state__in=["completed", "failed"]
-            ).count()
-            if done and first is None:
-                first = time.perf_counter() - started
-            if done == len(order_ids):
-                break
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - started
-        failed = ServiceOrder.objects.filter(pk__in=order_ids, state="failed").count()
+        items = _item_requests(args.orders + 1)
+        results = _throughput({t: items[t][:-1] for t in TECHNOLOGIES}, args.orders, args.workers)
+        inline = {t: _one_order_inline(items[t][-1]) for t in TECHNOLOGIES}
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
         lab.terminate()
         lab.wait(timeout=30)
-    print(
-        f"{args.orders} service orders, {args.workers} workers, lab latency 0 ms, {failed} failed"
-    )
-    print(
-        f"submitted in {submitted:.1f} s; first completed after {first:.2f} s, "
-        f"all after {elapsed:.1f} s"
-    )
-    print(f"throughput: {args.orders / elapsed:.1f} service orders completed per second")
+    print(f"{args.orders} service orders per technology, {args.workers} workers, lab latency 0 ms")
+    for technology, (rate, seconds, failed) in results.items():
+        print(
+            f"  {technology:6} {rate:6.1f} orders/s completed "
+            f"({seconds:.1f} s from the first start to the last completion, {failed} failed)"
+        )
+    print("one order inline (no Celery): where the time goes")
+    for technology, run in inline.items():
+        sql, calls = run["sql"], run["calls"]
+        print(
+            f"  {technology:6} {run['seconds'] * 1000:6.1f} ms: {sql['queries']} queries "
+            f"({sql['seconds'] * 1000:.1f} ms in SQL), {calls['count']} RESTCONF calls "
+            f"({calls['seconds'] * 1000:.1f} ms: the floor, "
+            f"{run['seconds'] / max(calls['seconds'], 1e-9):.0f} x it)"
+        )
+    print("goal: >= 50 orders/s completed on two workers at lab latency 0")
 
 
 if __name__ == "__main__":
