@@ -356,8 +356,13 @@ def _access_bind(
             ),
         ]
     )
+    # The paths are rebuilt once by `access_reserve`, when every site is bound.
     vlan = logical_allocate(
-        kind=ResourceKind.VLAN, service=service, pool=_pool_near(ResourceKind.VLAN, router), by=by
+        kind=ResourceKind.VLAN,
+        service=service,
+        pool=_pool_near(ResourceKind.VLAN, router),
+        by=by,
+        rebuild_paths=False,
     )
     address = None
     if with_address:
@@ -366,6 +371,7 @@ def _access_bind(
             service=service,
             pool=_pool_near(ResourceKind.IP_ADDRESS, router),
             by=by,
+            rebuild_paths=False,
         )
     if service.state == ServiceState.DESIGNED:
         service_move(service, ServiceState.RESERVED, by=by)

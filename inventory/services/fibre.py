@@ -70,16 +70,13 @@ def pon_port_candidates(*, customer: models.Model | None = None) -> models.Query
         "administrative_state": AdministrativeState.UNLOCKED,
         "operational_state": OperationalState.ENABLE,
     }
-    on_olt = Q(
-        parent__resource_kind=ResourceKind.OLT,
-        **{f"parent__{name}": value for name, value in in_service.items()},
-    ) | Q(
-        parent__parent__resource_kind=ResourceKind.OLT,
-        **{f"parent__parent__{name}": value for name, value in in_service.items()},
-    )
+    # A port sits on an OLT or on one of its cards. As id subqueries (not an OR over two
+    # joins, which makes PostgreSQL hash the whole resource table twice per reservation).
+    olts = Resource.objects.filter(resource_kind=ResourceKind.OLT, **in_service).values("pk")
+    olts_and_cards = Resource.objects.filter(Q(pk__in=olts) | Q(parent__in=olts)).values("pk")
     return (
         Resource.objects.filter(
-            on_olt,
+            parent__in=olts_and_cards,
             resource_kind=ResourceKind.PORT,
             characteristics__portType=PON_PORT_TYPE,
             **in_service,
@@ -244,9 +241,20 @@ def ftth_reserve(
             ServiceResource(service=bng_holder, resource=bng_port, state=reserved),
         ]
     )
-    logical_allocate(kind=ResourceKind.VLAN, service=vlan_holder or service, pool=vlans, by=by)
+    # The paths are rebuilt once, below, when everything is bound.
     logical_allocate(
-        kind=ResourceKind.IP_ADDRESS, service=ip_holder or service, pool=addresses, by=by
+        kind=ResourceKind.VLAN,
+        service=vlan_holder or service,
+        pool=vlans,
+        by=by,
+        rebuild_paths=False,
+    )
+    logical_allocate(
+        kind=ResourceKind.IP_ADDRESS,
+        service=ip_holder or service,
+        pool=addresses,
+        by=by,
+        rebuild_paths=False,
     )
     holders = {service, access_holder, bng_holder, vlan_holder or service, ip_holder or service}
     for each in sorted(holders, key=lambda holder: holder.pk):

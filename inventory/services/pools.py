@@ -209,7 +209,12 @@ def route_target_pool_create(*, name: str, asn: int, first: int, last: int) -> R
 
 @transaction.atomic
 def logical_allocate(
-    *, kind: str, service: Service, pool: Resource | None = None, by: str = ""
+    *,
+    kind: str,
+    service: Service,
+    pool: Resource | None = None,
+    by: str = "",
+    rebuild_paths: bool = True,
 ) -> Resource:
     """Give `service` one free member of `pool` (or of any pool of that kind): an IP address,
     a VLAN, an MSISDN, a SIM or a network slice. At most once, whatever the concurrency.
@@ -218,6 +223,9 @@ def logical_allocate(
     different members without waiting; the exclusive binding's partial unique constraint is
     the last word, and a pick that lost a race to it is retried. Asking again for a service
     that already holds one of that kind (from that pool) returns the one it holds.
+
+    `rebuild_paths=False`: the caller rebuilds the service's paths itself once it has bound
+    everything it reserves (one rebuild per reservation, not one per member).
     """
     if kind not in POOL_KINDS:
         raise DomainError(
@@ -254,7 +262,8 @@ def logical_allocate(
             resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
         )
         resource.refresh_from_db()
-        paths.service_paths_rebuild([service.pk])
+        if rebuild_paths:
+            paths.service_paths_rebuild([service.pk])
         return resource
     raise PoolExhausted(f"Could not allocate a {kind}: the pool is contended.", field="pool")
 
