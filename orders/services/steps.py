@@ -2,10 +2,11 @@
 workflow and its fallout both need to know about a step, its order and its services."""
 
 from collections.abc import Collection
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 
 from orders.choices import STEP_TRANSITIONS, OrderState, StepState
@@ -35,7 +36,7 @@ def step_move(
     else (another worker, the watchdog, the NOC): it is left as it is and False is returned, as
     a conditional UPDATE would. Any other illegal move raises `InvalidTransition`.
     """
-    with transaction.atomic():
+    with nullcontext() if connection.in_atomic_block else transaction.atomic():
         locked = ActivationStep.objects.select_for_update().get(pk=step.pk)
         if only_from is not None and locked.state not in only_from:
             return False
@@ -50,6 +51,7 @@ def step_move(
             by=by,
             reason=reason,
             extra_updates=fields,
+            is_locked=True,
         )
     for name in ["state", *fields]:
         setattr(step, name, getattr(locked, name))

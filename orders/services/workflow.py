@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Case, Model, Value, When
 
 from billing import services as billing_services
 from catalog.choices import ResourceKind
@@ -60,11 +60,15 @@ POOLED_KINDS = (ResourceKind.MSISDN, ResourceKind.SIM)
 
 def _next_step(order: ServiceOrder) -> ActivationStep | None:
     # Every item is built before any is activated: activation is one transaction for the order.
-    steps = ActivationStep.objects.filter(
-        item__order=order, state__in=[StepState.PENDING, StepState.RUNNING]
-    ).select_related("item__service__product__customer", "resource", "service")
-    non_activation = steps.exclude(operation=ACTIVATE).order_by("item_id", "sequence").first()
-    return non_activation or steps.order_by("item_id", "sequence").first()
+    is_activation = Case(When(operation=ACTIVATE, then=Value(1)), default=Value(0))
+    return (
+        ActivationStep.objects.filter(
+            item__order=order, state__in=[StepState.PENDING, StepState.RUNNING]
+        )
+        .select_related("item__service__product__customer", "resource", "service")
+        .order_by(is_activation, "item_id", "sequence")
+        .first()
+    )
 
 
 def service_order_run(*, service_order_id: int) -> None:
