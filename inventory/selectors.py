@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     IntegerField,
     Model,
@@ -153,15 +154,15 @@ def pool_free_members(kind: str, *, pool: Resource | None = None) -> QuerySet[Re
         if pool is not None
         else Resource.objects.filter(resource_kind=POOL_KINDS[kind])
     )
-    return (
-        Resource.objects.filter(
-            resource_kind=kind,
-            parent__in=pools.values("pk"),
-            administrative_state=AdministrativeState.UNLOCKED,
-        )
-        .exclude(pk__in=pool_bindings_held(kind).values("resource_id"))
-        .order_by("pk")
-    )
+    # Held is asked per candidate (NOT EXISTS on the binding's resource index), not as the
+    # set of every member held in every pool of the kind, which grew with the network.
+    held = pool_bindings_held(kind).filter(resource=OuterRef("pk"))
+    return Resource.objects.filter(
+        ~Exists(held),
+        resource_kind=kind,
+        parent__in=pools.values("pk"),
+        administrative_state=AdministrativeState.UNLOCKED,
+    ).order_by("pk")
 
 
 # ---------------------------------------------------------------------------------------------
