@@ -1,6 +1,7 @@
 """Shared fixtures: users and API clients per role, and a real Celery worker process."""
 
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -274,13 +275,30 @@ def celery_worker_process(django_db_setup, django_db_blocker, lab_network):
     worker.stop()
 
 
+def _worker_consumes(worker: CeleryWorkerProcess, consume: bool) -> None:
+    """Make the session's worker take tasks from every queue, or none: between the tests that
+    ask for it, it must not pick up what another test enqueued (its task would still be
+    writing while that test's teardown empties the tables)."""
+    from telco.celery import QUEUES, app
+
+    destination = [f"{worker.name}@{socket.gethostname()}"]
+    for queue in QUEUES:
+        if consume:
+            app.control.add_consumer(queue, reply=True, destination=destination)
+        else:
+            app.control.cancel_consumer(queue, reply=True, destination=destination)
+
+
 @pytest.fixture
 def celery_worker(celery_worker_process, transactional_db):
     """Use in tests whose behaviour is asynchronous: tasks run in the real worker process."""
     from telco.celery import app
 
     app.control.purge()
-    return celery_worker_process
+    _worker_consumes(celery_worker_process, True)
+    yield celery_worker_process
+    if celery_worker_process.process.poll() is None:
+        _worker_consumes(celery_worker_process, False)
 
 
 @pytest.fixture
