@@ -116,9 +116,12 @@ def free_ports(edge_router_ids: Iterable[int], *, bandwidth: int = 0):
     joined by no link and held by no service: the ports a customer can be connected to."""
     link_ends = Link.objects.filter(Q(a_end=OuterRef("pk")) | Q(z_end=OuterRef("pk")))
     ids = list(edge_router_ids)
+    # The PEs and their cards as an id subquery: an OR over the port's parent and grandparent
+    # joins makes PostgreSQL hash the whole resource table.
+    holders = Resource.objects.filter(Q(pk__in=ids) | Q(parent_id__in=ids)).values("pk")
     return (
         _in_service(Resource.objects.filter(resource_kind=ResourceKind.PORT))
-        .filter(Q(parent_id__in=ids) | Q(parent__parent_id__in=ids))
+        .filter(parent_id__in=holders)
         .filter(capacity_mbps__gte=bandwidth)
         .annotate(edge_router_id=Coalesce("parent__parent_id", "parent_id"))
         .exclude(Exists(link_ends))
