@@ -85,6 +85,7 @@ def step_start(order: ServiceOrder, step: ActivationStep) -> bool:
     with transaction.atomic():
         if not order_still_running(order):
             return False
+        order_touch(order)  # under the order's lock, in the step's transaction
         return step_move(
             step,
             StepState.RUNNING,

@@ -115,7 +115,6 @@ def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
     delivery of the task is running it."""
     if not step_start(order, step):
         return False
-    order_touch(order)
     try:
         if step.operation == RESERVE:
             return _step_reserve(order, step)
@@ -141,8 +140,9 @@ def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
     except (PermanentNetworkError, DomainError) as error:
         service_order_compensate_and_fail(order, step, str(error))
         return False
-    step_done(step)
-    order_touch(order)
+    with transaction.atomic():
+        step_done(step)
+        order_touch(order)
     return True
 
 
