@@ -66,6 +66,7 @@ def check_sites_feasible(
     is_single_site: bool,
     known: list[str] = (),
     entity: str = "product",
+    is_live: bool = True,
 ) -> None:
     """Each site the item names (beyond the `known` ones it already has) can be served at the
     bandwidth: a free PE port and bandwidth up to the core. 400 naming the first place that
@@ -90,6 +91,13 @@ def check_sites_feasible(
             field=place_field,
         )
     new = [(index, site) for index, site in enumerate(sites) if site not in known]
+    if new and not is_live:
+        # A suspended service's change configures nothing: its new sites would be recorded
+        # without a port, a VLAN or a PE that knows them.
+        raise DomainError(
+            f"Site {new[0][1]} cannot be added while the service is suspended: resume it first.",
+            field=f"{place_field}[{new[0][0]}]",
+        )
     try:
         demands = inventory_services.site_demands(
             [inventory_services.PlaceRequest(id=site) for _, site in new],

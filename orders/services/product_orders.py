@@ -358,6 +358,7 @@ def check_sites_of_change(line: CheckedItem, *, prefix: str) -> None:
             prefix=prefix,
             is_single_site=not enterprise.is_vpn(specs),
             known=enterprise.sites_of(line.product.characteristics),
+            is_live=line.product.status == ProductStatus.ACTIVE,
         )
 
 

@@ -214,6 +214,18 @@ def _check_direct_change(item: ItemRequest, prefix: str) -> tuple:
             "configuration.",
             field=f"{prefix}.service",
         )
+    specification = service.service_specification
+    if enterprise.needs_site_access([specification]) and enterprise.sites_of(
+        values
+    ) != enterprise.sites_of(service.characteristics):
+        enterprise.check_sites_feasible(
+            characteristics=values,
+            prefix=prefix,
+            is_single_site=not enterprise.is_vpn([specification]),
+            known=enterprise.sites_of(service.characteristics),
+            entity="service",
+            is_live=target == ServiceState.ACTIVE,
+        )
     if values.get("bandwidth") != service.characteristics.get("bandwidth"):
         check_can_adjust(
             [service],

@@ -12,7 +12,8 @@ from inventory.models import ProductInstance, Resource, ServiceResource
 from inventory.services import SiteDemand
 from inventory.tests.enterprise import enterprise_network
 from orders import services
-from orders.models import ActivationStep, ProductOrder
+from orders.models import ActivationStep, ProductOrder, ServiceOrder
+from orders.services.enterprise import sites_of as enterprise_sites_of
 
 pytestmark = pytest.mark.django_db
 
@@ -400,3 +401,54 @@ def test_a_bandwidth_a_sites_link_cannot_carry_is_refused_and_nothing_changes(vp
     }
     assert ProductOrder.objects.count() == 1
     assert pe_entry(lab, network.edge_routers[second.pk])["policer"] == {"rate-mbps": 100}
+
+
+def test_a_direct_change_of_sites_is_checked_as_a_product_change_is(vpn, noc_api, lab):
+    network = vpn["network"]
+    first, second, third = network.sites
+    specification = vpn["offering"].product_specification.service_specifications.get()
+    response = noc_api.post(
+        SERVICE_ORDER,
+        {
+            "serviceOrderItem": [
+                {
+                    "id": "1",
+                    "action": "add",
+                    "service": {
+                        "serviceSpecification": {"id": str(specification.pk)},
+                        "serviceCharacteristic": [{"name": "bandwidth", "value": "50Mbps"}],
+                        "place": [{"id": str(s.pk), "role": "vpnSite"} for s in (first, second)],
+                    },
+                }
+            ]
+        },
+        format="json",
+    )
+    services.service_order_run(service_order_id=int(response.data["id"]))
+    cfs = ServiceOrder.objects.get(pk=response.data["id"]).items.get().service
+
+    def modify(**service):
+        item = {"id": "1", "action": "modify", "service": {"id": str(cfs.pk), **service}}
+        return noc_api.post(SERVICE_ORDER, {"serviceOrderItem": [item]}, format="json")
+
+    def places(*site_ids):
+        return [{"id": str(pk), "role": "vpnSite"} for pk in site_ids]
+
+    unknown = modify(place=places(first.pk, second.pk, 987654))
+    dropped = modify(place=places(first.pk))
+    assert unknown.status_code == dropped.status_code == 400
+    assert list(unknown.json()["errors"]) == ["serviceOrderItem[0].service.place[2]"]
+    assert "cannot be left out" in dropped.json()["errors"]["serviceOrderItem[0].service.place"][0]
+
+    suspend = modify(state="inactive")
+    services.service_order_run(service_order_id=int(suspend.data["id"]))
+    while_suspended = modify(place=places(first.pk, second.pk, third.pk))
+
+    assert while_suspended.status_code == 400
+    assert while_suspended.json()["errors"] == {
+        "serviceOrderItem[0].service.place[2]": [
+            f"Site {third.pk} cannot be added while the service is suspended: resume it first."
+        ]
+    }
+    cfs.refresh_from_db()
+    assert enterprise_sites_of(cfs.characteristics) == [str(first.pk), str(second.pk)]
