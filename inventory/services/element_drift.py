@@ -4,6 +4,7 @@ back through its driver, beside what the inventory expects (`element_config_expe
 The activation workflow's verify step refuses a difference; the NOC service page shows them.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from catalog.choices import ResourceKind
@@ -33,14 +34,18 @@ def comparable(key: str, value) -> str:
     return str(value)
 
 
-def config_differences(expected: dict, reported: dict) -> list[str]:
-    """The keys both sides name whose values differ, sorted. Only what both name is compared:
-    each element models a part of the service (an OLT holds no IP address)."""
-    return sorted(
+def config_differences(expected: dict, reported: dict, model_keys: Iterable[str] = ()) -> list[str]:
+    """The keys whose values differ, sorted: those both sides name with different values,
+    and those the element's model holds (`model_keys`) that the inventory expects but the
+    element no longer reports (removed on its console). Other keys are not compared: each
+    element models a part of the service (an OLT holds no IP address)."""
+    differing = {
         key
         for key in expected.keys() & reported.keys()
         if comparable(key, expected[key]) != comparable(key, reported[key])
-    )
+    }
+    missing = {key for key in model_keys if key in expected} - reported.keys()
+    return sorted(differing | missing)
 
 
 @dataclass(frozen=True)
@@ -98,11 +103,11 @@ def service_element_configs(service: Service) -> list[ElementConfig]:
         entry.configured = answer["configured"]
         expected = element_config_expected(service, resource=element)
         reported = answer.get("config") or {}
-        differing = set(config_differences(expected, reported))
-        if entry.configured:
-            # What the element's model holds but it does not report is missing there.
-            differing |= {key for key in driver.config_keys if key in expected} - reported.keys()
-        keys = driver.config_keys or sorted(expected.keys() | reported.keys())
+        model_keys = driver.config_keys if entry.configured else ()
+        differing = set(config_differences(expected, reported, model_keys))
+        # The model's keys first, then whatever else the element holds (a generic element,
+        # a gNB or a slice, keeps every characteristic it was sent).
+        keys = [*driver.config_keys, *sorted(reported.keys() - set(driver.config_keys))]
         entry.rows = [
             ConfigRow(key, expected.get(key), reported.get(key), key in differing)
             for key in keys

@@ -124,3 +124,35 @@ def test_the_reading_is_the_nocs(agent_client, client, line):
     url = f"/noc/inventory/services/{line['cfs'].pk}/config/"
     assert agent_client.get(url).status_code == 403
     assert client.get(url).status_code == 302
+
+
+def test_a_setting_removed_on_the_console_is_missing_on_the_page_and_for_verify(
+    noc_client, line, lab
+):
+    from inventory import services as inventory_services
+
+    olt, access = line["olt"], line["access"]
+    entry = lab.config(olt.name)[str(access.pk)]
+    # The service port (and its VLAN) deleted from the ONT's entry on the OLT's console.
+    driver_for("olt").modify(
+        element=olt.name,
+        idempotency_key="console-no-vlan",
+        service_ref=str(access.pk),
+        payload={
+            "service": line["cfs"].name,
+            "ponPort": entry["pon-port"],
+            "ontSerial": entry["serial-number"],
+            "ontId": entry["ont-id"],
+            "bandwidth": "500Mbps",
+            "adminState": "unlocked",
+        },
+    )
+
+    html = noc_client.get(f"/noc/inventory/services/{line['cfs'].pk}/config/").content.decode()
+
+    assert differing_keys(tables(html)[olt.name]) == ["vlan"]
+    reported = driver_for("olt").status(element=olt.name, service_ref=str(access.pk))["config"]
+    expected = inventory_services.element_config_expected(line["cfs"], resource=olt)
+    assert inventory_services.config_differences(
+        expected, reported, driver_for("olt").config_keys
+    ) == ["vlan"]

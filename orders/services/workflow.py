@@ -271,12 +271,17 @@ def _step_verify(step: ActivationStep) -> None:
             state=item.target_state or ServiceState.ACTIVE,
         )
         reported = answer.get("config") or {}
-        # Read back as the element models it: only what both sides name is compared.
-        drift = inventory_services.config_differences(expected, reported)
+        # Read back as the element models it (see config_differences for what is compared).
+        drift = inventory_services.config_differences(
+            expected, reported, driver_for(resource.resource_kind).config_keys
+        )
         if drift:
             raise PermanentNetworkError(
                 f"{resource.name} holds "
-                + ", ".join(f"{key}={reported[key]} (expected {expected[key]})" for key in drift)
+                + ", ".join(
+                    f"{key}={reported.get(key, 'nothing')} (expected {expected[key]})"
+                    for key in drift
+                )
                 + "."
             )
 

@@ -263,6 +263,7 @@ def test_verify_reads_the_elements_back_and_refuses_a_configuration_changed_behi
         idempotency_key="console-1",
         service_ref=str(access.pk),
         payload={
+            "service": access.parent.name,
             "ponPort": entry["pon-port"],
             "ontSerial": entry["serial-number"],
             "ontId": entry["ont-id"],
