@@ -38,6 +38,7 @@ UNKNOWN_SITE = "unknownSite"
 NO_EDGE_ROUTER = "noEdgeRouter"
 NO_FREE_PORT = "noFreePort"
 NO_BANDWIDTH = "insufficientBandwidth"
+NO_ROUTE = "noRouteToCore"
 
 
 class NotFeasible(DomainError):
@@ -219,7 +220,11 @@ def feasibility_check(demands: list[SiteDemand]) -> list[SiteFeasibility]:
             )
         else:
             ports.remove(port)
-        route, shortfall = _best_route(routes.get(router.pk, [[]]), load, answer.bandwidth)
+        if not routes.get(router.pk):
+            # Its uplinks only loop (or run longer than MAX_HOPS): no link could be checked.
+            answer.refuse(NO_ROUTE, f"{site}: {router.name} has no route to the core.")
+            continue
+        route, shortfall = _best_route(routes[router.pk], load, answer.bandwidth)
         if shortfall:
             link_name, missing = shortfall
             answer.refuse(
@@ -318,8 +323,11 @@ def access_reserve(
     wanted = {service: demand for service, demand in holders.items() if held[service] is None}
     if wanted:
         first = feasibility_check(list(wanted.values()))
-        lock = {a.edge_router.pk for a in first if a.edge_router} | {
-            link for a in first for link in a.route
+        # Every link of every route of the PEs: the check under the locks may take another
+        # route than the first one did (a share taken meanwhile), and that one is locked too.
+        edge_routers = {a.edge_router.pk for a in first if a.edge_router}
+        lock = edge_routers | {
+            link for routes in _routes(edge_routers).values() for route in routes for link in route
         }
         list(Resource.objects.select_for_update().filter(pk__in=lock).order_by("pk"))
         answers = feasibility_check(list(wanted.values()))
@@ -345,6 +353,10 @@ def _access_bind(
     port = (
         free_ports([router.pk], bandwidth=demand.bandwidth).exclude(pk__in=taken).first()
     )  # the PE is locked: the port the check counted is still free
+    if port is None:  # held meanwhile by a direct binding that took no lock on the PE
+        raise NotFeasible(
+            f"{router.name} has no free port of {demand.bandwidth} Mbps.", field="place"
+        )
     taken.add(port.pk)
     links = list(Resource.objects.filter(pk__in=answer.route).order_by("pk"))
     ServiceResource.objects.bulk_create(

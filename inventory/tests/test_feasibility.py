@@ -67,6 +67,24 @@ def test_each_site_says_why_it_is_not_feasible():
     assert answers[2].message == f"Site E-NO-PE ({lonely.pk}) has no edge router (PE)."
 
 
+def test_a_pe_whose_uplinks_only_loop_back_has_no_route_to_the_core():
+    network = enterprise_network(sites=1)
+    (site,) = network.sites
+    # The "core" is uplinked back to the PE: a ring with no end, so no link can be checked.
+    core_card = network.core.children.get(resource_kind="card")
+    pe_card = network.edge_routers[site.pk].children.get(resource_kind="card")
+    services.link_create(
+        name="CORE-BACK-TO-PE",
+        a_end=services.port_create(parent=core_card, position="90", capacity_mbps=10_000),
+        z_end=services.port_create(parent=pe_card, position="90", capacity_mbps=10_000),
+    )
+
+    (answer,) = services.feasibility_check([SiteDemand(site.pk, 100)])
+
+    assert [code for code, _ in answer.reasons] == ["noRouteToCore"]
+    assert answer.message == f"Site E-SITE-1 ({site.pk}): PE-E-1 has no route to the core."
+
+
 def test_sites_of_one_request_share_ports_and_links():
     network = enterprise_network(sites=1, access_ports=2, uplink_mbps=1500)
     (site,) = network.sites
