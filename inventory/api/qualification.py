@@ -20,7 +20,6 @@ from telco.roles import AGENT, NOC
 from telco.selectors import row_with_id
 
 QUALIFICATION_URL = "inventory-api:checkServiceQualification-detail"
-SITE_ROLE = "vpnSite"
 REASON = obj({"code": STRING, "label": STRING, "@type": STRING})
 PLACE = obj({"id": STRING, "name": STRING, "role": STRING, "@referredType": STRING})
 QUALIFICATION_ITEM = obj(

@@ -32,7 +32,7 @@ from orders.services.common import (
 # Resource kind -> the resource-facing service holding it (None: the item's own service).
 Holders = dict[str, Model | None]
 
-# Kinds of network element a service is configured on: a change reaches each one it holds.
+# The name of a change's last step, by the state the change leaves the service in.
 FINAL_STEP_NAMES = {
     ServiceState.ACTIVE: "Record the change",
     ServiceState.INACTIVE: "Suspend service",

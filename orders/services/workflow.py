@@ -206,7 +206,8 @@ def _allocate_from_pools(service: Model) -> None:
 
 
 def _step_adjust(order: ServiceOrder, step: ActivationStep) -> bool:
-    """Hold the new bandwidth on the gNB (row lock, free capacity counted again)."""
+    """Hold the new bandwidth where the service holds capacity (its gNB share, or each
+    enterprise site's port and links), rows locked, free capacity counted again."""
     bandwidth = inventory_services.bandwidth_mbps(step.item.characteristics.get("bandwidth"))
     return _step_in_inventory(
         order,
