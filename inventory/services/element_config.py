@@ -67,6 +67,7 @@ def element_config_expected(
     resource: Resource,
     characteristics: dict | None = None,
     state: str | None = None,
+    bindings: list[ServiceResource] | None = None,
 ) -> dict:
     """What element `resource` should hold for `service` (its customer-facing service, when
     given a resource-facing one): a flat dict of `service` (name), `adminState` ("locked" when
@@ -77,6 +78,8 @@ def element_config_expected(
     `characteristics` and `state` default to the service's own; the workflow passes the
     order's (the configuration being applied, or the previous one when undoing). A port on
     another element is left out; of two values for one key, the one on this element wins.
+    `bindings`: the customer-facing service's, as `service_bindings_for_config` reads them
+    (read here when not given).
     """
     root = service.parent if service.parent_id else service
     characteristics = root.characteristics if characteristics is None else characteristics
@@ -88,13 +91,9 @@ def element_config_expected(
     }
     if characteristics.get("bandwidth"):
         config["bandwidth"] = characteristics["bandwidth"]
-    bindings = (
-        ServiceResource.objects.filter(models.Q(service=root) | models.Q(service__parent=root))
-        .exclude(state=BindingState.RELEASED)
-        .select_related("resource__parent__parent")
-        .order_by("pk")
-    )
-    bindings = _this_site(list(bindings), root, resource)
+    if bindings is None:
+        bindings = service_bindings_for_config(root)
+    bindings = _this_site(bindings, root, resource)
     wanted = ELEMENT_KEYS.get(resource.resource_kind)
     values: dict = {}
     for binding in bindings:
@@ -116,6 +115,19 @@ def element_config_expected(
         config.setdefault("vrf", f"VPN-{root.pk}")
         config.setdefault("routeDistinguisher", f"{asn}:{root.pk}")
     return config
+
+
+def service_bindings_for_config(service: Service) -> list[ServiceResource]:
+    """What `element_config_expected` reads of a customer-facing service: the bindings of it
+    and its resource-facing children (read once for all its elements by a caller that asks
+    for several)."""
+    of_service = models.Q(service=service) | models.Q(service__parent=service)
+    return list(
+        ServiceResource.objects.filter(of_service)
+        .exclude(state=BindingState.RELEASED)
+        .select_related("resource__parent__parent")
+        .order_by("pk")
+    )
 
 
 def _this_site(bindings: list, root: Service, resource: Resource) -> list:

@@ -12,7 +12,10 @@ from inventory.models import Resource, Service
 from inventory.network import driver_for
 from inventory.network.base import NetworkError
 from inventory.services.capacity import bandwidth_mbps, held_bindings
-from inventory.services.element_config import element_config_expected
+from inventory.services.element_config import (
+    element_config_expected,
+    service_bindings_for_config,
+)
 from telco.exceptions import DomainError
 
 # The elements a service is configured on (the rest it holds are ports, pools, numbers).
@@ -90,6 +93,7 @@ def configured_bindings(service: Service) -> list:
 def service_element_configs(service: Service) -> list[ElementConfig]:
     """Every element `service` is configured on, read back now (one driver call each)."""
     result = []
+    bindings = service_bindings_for_config(service)
     for binding in configured_bindings(service):
         element = binding.resource
         driver = driver_for(element.resource_kind)
@@ -101,7 +105,7 @@ def service_element_configs(service: Service) -> list[ElementConfig]:
             result.append(entry)
             continue
         entry.configured = answer["configured"]
-        expected = element_config_expected(service, resource=element)
+        expected = element_config_expected(service, resource=element, bindings=bindings)
         reported = answer.get("config") or {}
         model_keys = driver.config_keys if entry.configured else ()
         differing = set(config_differences(expected, reported, model_keys))

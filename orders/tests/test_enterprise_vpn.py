@@ -452,3 +452,28 @@ def test_a_direct_change_of_sites_is_checked_as_a_product_change_is(vpn, noc_api
     }
     cfs.refresh_from_db()
     assert enterprise_sites_of(cfs.characteristics) == [str(first.pk), str(second.pk)]
+
+
+def test_the_nocs_element_reading_of_a_vpn_does_not_query_per_site(vpn, agent_api, noc_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sites = vpn["network"].sites
+
+    def reading_queries(site_list) -> tuple[int, str]:
+        response = agent_api.post(
+            ORDER, order_body(vpn["offering"], vpn["account"], site_list), format="json"
+        )
+        run(ProductOrder.objects.get(pk=response.data["id"]))
+        cfs = ProductInstance.objects.get(product_order_id=response.data["id"]).services.get()
+        with CaptureQueriesContext(connection) as queries:
+            html = noc_client.get(f"/noc/inventory/services/{cfs.pk}/config/").content.decode()
+        return len(queries), html
+
+    two, two_html = reading_queries(sites[:2])
+    three, three_html = reading_queries(sites)
+
+    assert two_html.count('data-element="') == 2
+    assert three_html.count('data-element="') == 3
+    assert "every element holds what the inventory expects" in three_html
+    assert three == two
