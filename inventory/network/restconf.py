@@ -8,7 +8,6 @@ PermanentNetworkError, as the workflow retries or compensates them.
 """
 
 import os
-import re
 import threading
 from urllib.parse import quote
 
@@ -22,12 +21,12 @@ from inventory.network.base import (
     PermanentNetworkError,
     TransientNetworkError,
 )
+from telco.units import parse_bandwidth_mbps
 
 YANG_JSON = "application/yang-data+json"
 # RFC 8040 error tags that mean "not now" rather than "never".
 TRANSIENT_TAGS = {"in-use", "resource-denied", "lock-denied"}
 TRANSIENT_STATUSES = {429, 502, 503, 504}
-BANDWIDTH_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([MG])bps\s*$", re.IGNORECASE)
 
 _sessions = threading.local()
 
@@ -56,18 +55,6 @@ def element_root(element: str) -> str:
     if configured:
         return configured.rstrip("/")
     return f"{settings.LABNET_URL.rstrip('/')}/elements/{quote(element, safe='')}/restconf"
-
-
-def bandwidth_mbps(value) -> int | None:
-    """ "500Mbps" / "1Gbps" / 500 -> Mbit/s; None when absent or unreadable (the model leaves it
-    out, and the element decides whether it may)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = BANDWIDTH_PATTERN.match(str(value or ""))
-    if not match:
-        return None
-    number = float(match.group(1))
-    return int(number * 1000) if match.group(2).upper() == "G" else int(number)
 
 
 def bandwidth_text(mbps: int) -> str:
@@ -214,7 +201,7 @@ class OltDriver(RestconfDriver):
             entry["service-port"] = {"vlan": _integer(payload["vlan"])}
             if payload.get("gemPort") is not None:
                 entry["service-port"]["gem-port"] = _integer(payload["gemPort"])
-        mbps = bandwidth_mbps(payload.get("bandwidth"))
+        mbps = parse_bandwidth_mbps(payload.get("bandwidth"))  # None: left out
         if mbps is not None:
             # Best effort up to the product's rate: nothing committed, the rate is the peak.
             entry["bandwidth-profile"] = {"cir-mbps": 0, "pir-mbps": mbps}
@@ -284,7 +271,7 @@ class RouterDriver(RestconfDriver):
                 vrf["import-route-targets"] = targets
                 vrf["export-route-targets"] = targets
             entry["vrf"] = vrf
-        mbps = bandwidth_mbps(payload.get("bandwidth"))
+        mbps = parse_bandwidth_mbps(payload.get("bandwidth"))  # None: left out
         if mbps is not None:
             entry["policer"] = {"rate-mbps": mbps}
         return entry

@@ -1,8 +1,6 @@
 """Capacity on the radio network: a service's bandwidth reserved on a gNB with a slice on it,
 adjusted when the bandwidth changes, and the feasibility checks orders validate with."""
 
-import re
-
 from django.db import models, transaction
 
 from catalog.choices import ResourceKind
@@ -13,10 +11,10 @@ from inventory.services.feasibility import access_adjust, access_can_adjust
 from inventory.services.service_lifecycle import service_move
 from telco import clock
 from telco.exceptions import DomainError
+from telco.units import parse_bandwidth_mbps
 
 # A product whose characteristics name no bandwidth still takes a share of the cell.
 DEFAULT_BANDWIDTH_MBPS = 100
-BANDWIDTH_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([MG])bps\s*$", re.IGNORECASE)
 # The kinds whose capacity follows a service's bandwidth.
 NETWORK_KINDS = (ResourceKind.GNB, ResourceKind.SLICE)
 # The slice/service type of enhanced mobile broadband (3GPP TS 23.501), used for every slice.
@@ -27,11 +25,10 @@ def bandwidth_mbps(value: str | None) -> int:
     """Parse "1Gbps" / "500Mbps" into Mbit/s; no value gives the default bandwidth."""
     if value in (None, ""):
         return DEFAULT_BANDWIDTH_MBPS
-    match = BANDWIDTH_PATTERN.match(str(value))
-    if not match:
+    mbps = parse_bandwidth_mbps(value)
+    if mbps is None:
         raise DomainError(f"'{value}' is not a bandwidth such as 500Mbps or 1Gbps.")
-    number, unit = float(match.group(1)), match.group(2).upper()
-    return int(number * 1000) if unit == "G" else int(number)
+    return mbps
 
 
 def capacity_is_feasible(*, bandwidth: int, customer: models.Model | None = None) -> bool:
