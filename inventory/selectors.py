@@ -61,21 +61,26 @@ def _held_capacity() -> Coalesce:
     return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
 
 
+def in_customers_region(customer: Model | None):
+    """1 for a resource at a site of the customer's region, else 0: the expression that puts
+    a customer's local equipment first. The region is known when one is named like the city
+    of their address."""
+    city = customer.party.city if customer is not None else ""
+    if not city:
+        return Value(0, output_field=IntegerField())
+    return Case(
+        When(site__region__name__iexact=city, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
 def gnb_candidates(*, bandwidth: int, customer: Model | None = None) -> QuerySet[Resource]:
     """gNBs in service with `bandwidth` Mbit/s free, the customer's region first, then the freest.
 
     The customer's region is known when a region is named like the city of their address.
     """
-    city = customer.party.city if customer is not None else ""
-    is_local = (
-        Case(
-            When(site__region__name__iexact=city, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-        if city
-        else Value(0, output_field=IntegerField())
-    )
+    is_local = in_customers_region(customer)
     return (
         Resource.objects.filter(
             resource_kind=ResourceKind.GNB,

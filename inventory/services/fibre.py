@@ -5,11 +5,11 @@ uplinked to, each bound to the resource-facing service that holds it."""
 import re
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from catalog.choices import ResourceKind
-from inventory import paths
+from inventory import paths, selectors
 from inventory.choices import (
     AdministrativeState,
     BindingState,
@@ -56,16 +56,7 @@ def _onts_on_port() -> Coalesce:
 def pon_port_candidates(*, customer: models.Model | None = None) -> models.QuerySet[Resource]:
     """PON ports in service with a free ONT id, on OLTs in service, the customer's region first
     (a region named like the city of their address, as for gNBs), then in id order."""
-    city = customer.party.city if customer is not None else ""
-    is_local = (
-        Case(
-            When(site__region__name__iexact=city, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-        if city
-        else Value(0, output_field=IntegerField())
-    )
+    is_local = selectors.in_customers_region(customer)
     in_service = {
         "administrative_state": AdministrativeState.UNLOCKED,
         "operational_state": OperationalState.ENABLE,

@@ -14,6 +14,7 @@ from inventory.tests.enterprise import enterprise_network
 from orders import services
 from orders.models import ActivationStep, ProductOrder, ServiceOrder
 from orders.services.enterprise import sites_of as enterprise_sites_of
+from orders.tests.test_ftth import run
 
 pytestmark = pytest.mark.django_db
 
@@ -52,15 +53,6 @@ def order_body(offering, account, sites, bandwidth="100Mbps") -> dict:
         "relatedParty": [{"id": str(account.customer_id), "@referredType": "Customer"}],
         "billingAccount": {"id": str(account.pk)},
     }
-
-
-def run(order: ProductOrder) -> ProductOrder:
-    """Decompose the product order and run its service orders inline, as the worker does."""
-    services.product_order_process(product_order_id=order.pk)
-    for service_order in order.service_orders.exclude(state__in=["completed", "failed"]):
-        services.service_order_run(service_order_id=service_order.pk)
-    order.refresh_from_db()
-    return order
 
 
 def change(product, body_product: dict, agent_api) -> ProductOrder:
