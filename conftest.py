@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
+from telco.roles import ADMIN, AGENT, FINANCE, NOC, RISK, ensure_roles
 
 
 def pytest_configure(config):
@@ -136,6 +136,11 @@ def finance_user(roles):
 
 
 @pytest.fixture
+def risk_user(roles):
+    return _make_user(roles, RISK)
+
+
+@pytest.fixture
 def admin_user_role(roles):
     return _make_user(roles, ADMIN)
 
@@ -153,6 +158,11 @@ def noc_api(noc_user):
 @pytest.fixture
 def finance_api(finance_user):
     return _api_client(finance_user)
+
+
+@pytest.fixture
+def risk_api(risk_user):
+    return _api_client(risk_user)
 
 
 @pytest.fixture
@@ -185,6 +195,11 @@ def noc_client(noc_user):
 @pytest.fixture
 def finance_client(finance_user):
     return _page_client(finance_user)
+
+
+@pytest.fixture
+def risk_client(risk_user):
+    return _page_client(risk_user)
 
 
 @pytest.fixture

@@ -202,3 +202,71 @@ class CreditNoteReason(models.TextChoices):
     SERVICE_OUTAGE = "serviceOutage"
     DISPUTE = "dispute"
     OTHER = "other"
+
+
+class CaseKind(models.TextChoices):
+    """What a revenue-assurance or fraud case is about (its class)."""
+
+    # Network vs inventory.
+    ORPHAN_CONFIG = "orphanConfig"  # on an element, with no active service (a failed undo)
+    CONFIG_MISSING = "configMissing"  # an active service the element does not hold
+    CONFIG_DRIFT = "configDrift"  # the element holds it with other settings
+    # Inventory vs billing.
+    ACTIVE_NOT_BILLABLE = "activeNotBillable"  # the seeds' leakage: delivered, never charged
+    BILLABLE_NOT_ACTIVE = "billableNotActive"  # charged, not delivered
+    PRICE_MISMATCH = "priceMismatch"  # billed at a price that is not the catalog's in force
+    RECURRING_MISSING = "recurringMissing"  # a billed period without its recurring charge
+    # Mediation vs billing.
+    USAGE_NOT_RATED = "usageNotRated"  # received, never rated or billed
+    USAGE_REJECTED = "usageRejected"  # rejected usage of a day, by cause
+    # Fraud.
+    FRAUD_USAGE_SPIKE = "fraudUsageSpike"
+    FRAUD_HIGH_COST = "fraudHighCost"
+    FRAUD_SIM_BOX = "fraudSimBox"
+
+
+FRAUD_CASE_KINDS = (CaseKind.FRAUD_USAGE_SPIKE, CaseKind.FRAUD_HIGH_COST, CaseKind.FRAUD_SIM_BOX)
+
+
+class CaseState(models.TextChoices):
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    # A known difference the business accepts (a test line, a courtesy service): found again,
+    # it stays accepted and is not reported as new.
+    ACCEPTED = "accepted"
+
+
+CASE_TRANSITIONS = {
+    CaseState.OPEN: {CaseState.INVESTIGATING, CaseState.RESOLVED, CaseState.ACCEPTED},
+    CaseState.INVESTIGATING: {CaseState.OPEN, CaseState.RESOLVED, CaseState.ACCEPTED},
+    # A resolved difference found again re-opens its own case (never a second one).
+    CaseState.RESOLVED: {CaseState.OPEN},
+    CaseState.ACCEPTED: {CaseState.OPEN, CaseState.RESOLVED},
+}
+
+# The states in which a case still needs someone.
+CASE_ACTIVE_STATES = (CaseState.OPEN, CaseState.INVESTIGATING)
+
+
+class CaseEventType(models.TextChoices):
+    FOUND = "found"  # opened, or found again after it was resolved
+    SEEN = "seen"  # found again by a later run (amount or evidence may change)
+    GONE = "gone"  # a run no longer finds it: closed with a note
+    STATE = "state"  # someone moved it
+    ASSIGNED = "assigned"
+    NOTE = "note"
+    ACTION = "action"  # an action taken from the case (start billing, remove config, re-rate, bar)
+
+
+class ReconciliationRunState(models.TextChoices):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    # Stopped before the end (worker lost, element manager down): a resume carries it on.
+    FAILED = "failed"
+
+
+class FraudRuleCode(models.TextChoices):
+    USAGE_SPIKE = "usageSpike"
+    HIGH_COST = "highCost"
+    SIM_BOX = "simBox"

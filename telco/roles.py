@@ -4,16 +4,38 @@ from django.contrib.auth.models import Group, Permission
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 AGENT, NOC, FINANCE, ADMIN = "agent", "noc", "finance", "admin"
-ROLES = (AGENT, NOC, FINANCE, ADMIN)
+# Revenue assurance and fraud analysts: cases, fraud rules, barring a service for fraud.
+RISK = "risk"
+ROLES = (AGENT, NOC, FINANCE, RISK, ADMIN)
 
 # Model permissions each group gets (for the admin site and `has_perm` checks):
 # app label -> {role: actions}.
 ROLE_MODEL_PERMISSIONS = {
-    "crm": {AGENT: ("view", "add", "change"), NOC: ("view",), FINANCE: ("view", "change")},
-    "catalog": {AGENT: ("view",), NOC: ("view",), FINANCE: ("view",)},
-    "orders": {AGENT: ("view", "add", "change"), NOC: ("view", "change"), FINANCE: ("view",)},
-    "inventory": {AGENT: ("view",), NOC: ("view", "add", "change"), FINANCE: ("view",)},
-    "billing": {AGENT: ("view",), NOC: (), FINANCE: ("view", "add", "change")},
+    "crm": {
+        AGENT: ("view", "add", "change"),
+        NOC: ("view",),
+        FINANCE: ("view", "change"),
+        RISK: ("view",),
+    },
+    "catalog": {AGENT: ("view",), NOC: ("view",), FINANCE: ("view",), RISK: ("view",)},
+    "orders": {
+        AGENT: ("view", "add", "change"),
+        NOC: ("view", "change"),
+        FINANCE: ("view",),
+        RISK: ("view",),
+    },
+    "inventory": {
+        AGENT: ("view",),
+        NOC: ("view", "add", "change"),
+        FINANCE: ("view",),
+        RISK: ("view",),
+    },
+    "billing": {
+        AGENT: ("view",),
+        NOC: (),
+        FINANCE: ("view", "add", "change"),
+        RISK: ("view", "add", "change"),
+    },
     "assurance": {AGENT: ("view",), NOC: ("view", "add", "change", "delete"), FINANCE: ()},
 }
 

@@ -28,9 +28,23 @@ from billing.models.prepaid import (
     TopupBalance,
     Voucher,
 )
+from billing.models.revenue_assurance import (
+    CaseEvent,
+    FraudRule,
+    FraudScan,
+    ReconciliationRun,
+    ReconciliationUnit,
+    RevenueCase,
+)
 from billing.models.usage import UsageEvent, UsageSpecification
 
 __all__ = [
+    "RevenueCase",
+    "ReconciliationUnit",
+    "ReconciliationRun",
+    "FraudScan",
+    "FraudRule",
+    "CaseEvent",
     "AppliedCharge",
     "BalanceAction",
     "BillRun",

@@ -84,6 +84,9 @@ class UsageEvent(models.Model):
         db_index=False,
     )
     rating_group = models.CharField(max_length=60, blank=True)
+    # The number a call or message went to (usageCharacteristic `destination`): what the SIM-box
+    # fraud rule counts. A database default, so bulk loads that do not name it need not.
+    destination = models.CharField(max_length=40, blank=True, default="", db_default="")
     volume = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     unit = models.CharField(max_length=10, blank=True)
     # Volume normalised to the price's unit of measure (GB for data), set on ingest.

@@ -24,12 +24,13 @@ from inventory import demo_network
 from telco import clock
 from telco.auth import token_issue
 from telco.demo import BATCH
-from telco.roles import ADMIN, AGENT, FINANCE, NOC, ensure_roles
+from telco.roles import ADMIN, AGENT, FINANCE, NOC, RISK, ensure_roles
 
 DEMO_PASSWORDS = {
     AGENT: "agent-demo",
     NOC: "noc-demo",
     FINANCE: "finance-demo",
+    RISK: "risk-demo",
     ADMIN: "admin-demo",
 }
 
