@@ -34,11 +34,11 @@ def product_actions_context(request, product) -> dict:
 
 def register_panels() -> None:
     """Called by `OrdersConfig.ready()`."""
-    from orders.services.dunning import dunning_order_place
+    from orders.services.account_orders import account_order_place
 
-    # billing.services.dunning.DUNNING_ORDER_LOOKUP (a name: importing billing's services
-    # while apps load is not needed for it).
-    register_lookup("billing.dunning_order", dunning_order_place)
+    # billing.services.account_orders.ACCOUNT_ORDER_LOOKUP (a name: importing billing's
+    # services while apps load is not needed for it).
+    register_lookup("billing.account_order", account_order_place)
     register(
         "crm.customer.actions",
         Panel(

@@ -10,6 +10,8 @@
 - `payments`: payments allocated to open bills; credit pays the next bills.
 - `prepaid`, `charging`: prepaid balances (provisioned, topped up, expired, notices) and
   online charging sessions against them.
+- `account_orders`: orders on an account's products (suspend, resume, terminate), placed
+  through the function orders registers (dunning and fraud use it).
 - `dunning`: overdue bills walk the default policy's steps; paid or credited, they leave.
 - `adjustments`: credit notes against bills or lines, approved above a limit.
 - `refunds`: refunds of payments or credit, reversals of bounced payments.
@@ -17,6 +19,7 @@
   lines on the next bill.
 """
 
+from billing.services.account_orders import ACCOUNT_ORDER_LOOKUP, account_order_place
 from billing.services.adjustments import (
     credit_note_approve,
     credit_note_issue,
@@ -45,7 +48,6 @@ from billing.services.credits import (
     unbilled_sla_credits,
 )
 from billing.services.dunning import (
-    DUNNING_ORDER_LOOKUP,
     dunning_cases_close,
     dunning_cases_open,
     dunning_run,
@@ -69,15 +71,16 @@ from billing.services.usage_specifications import (
 )
 
 __all__ = [
+    "ACCOUNT_ORDER_LOOKUP",
     "ACCOUNTS_PER_CHUNK",
     "BILLABLE_STATUSES",
-    "DUNNING_ORDER_LOOKUP",
     "MAX_VOLUME",
     "PAYMENT_TERMS",
     "SlaBreach",
     "UNIT_BYTES",
     "USAGE_SPECIFICATION_FIELDS",
     "account_bill",
+    "account_order_place",
     "account_periods",
     "bill_on_demand_create",
     "bill_on_demand_run",

@@ -6,7 +6,7 @@ The daily run is set-based: one statement closes the cases whose bills no longer
 a case for every newly overdue bill, one takes the next step of every open case (at most one a
 run, so a long-overdue bill still walks the steps in order). Only the steps' own effects
 (an e-mail, an order) go one by one. Orders sit above billing: they are placed through the
-function orders offers at DUNNING_ORDER_LOOKUP (telco.panels.register_lookup).
+function orders offers at billing.services.account_orders.ACCOUNT_ORDER_LOOKUP.
 """
 
 import logging
@@ -22,20 +22,16 @@ from billing.choices import (
     DunningActionType,
 )
 from billing.models import DunningAction, DunningCase, DunningPolicy
+from billing.services.account_orders import account_order_place
 from crm import services as crm_services
 from inventory import selectors as inventory_selectors
 from inventory.choices import ProductStatus
 from telco import clock
 from telco.exceptions import DomainError
 from telco.money import plain_decimal
-from telco.panels import lookups_for
 
 logger = logging.getLogger(__name__)
 
-# orders registers here: place(*, billing_account_id, product_ids, change, reason, reference, by)
-# -> the TMF622 order's id; `change` is "suspend", "resume" or "terminate". It raises
-# DomainError when the order is refused.
-DUNNING_ORDER_LOOKUP = "billing.dunning_order"
 NON_PAYMENT = "nonPayment"
 DUNNING_ACTOR = "dunning"
 
@@ -188,7 +184,7 @@ def _resume_suspended(case_ids: list[int], *, by: str) -> None:
         else:
             try:
                 with transaction.atomic():
-                    case.resume_order_id = _place_order(
+                    case.resume_order_id = account_order_place(
                         billing_account_id=case.billing_account_id,
                         product_ids=suspended,
                         change="resume",
@@ -199,13 +195,6 @@ def _resume_suspended(case_ids: list[int], *, by: str) -> None:
             except DomainError as error:
                 case.resume_error = error.message[:300]
         case.save(update_fields=["resume_order_id", "resume_error"])
-
-
-def _place_order(**order) -> str:
-    placers = lookups_for(DUNNING_ORDER_LOOKUP)
-    if not placers:
-        raise DomainError("No app places product orders (orders is not installed).")
-    return str(placers[0](**order))
 
 
 def dunning_run(*, now: datetime | None = None) -> dict:
@@ -318,7 +307,7 @@ def _order(action: DunningAction, placed: dict) -> None:
         return
     try:
         with transaction.atomic():
-            action.order_id = _place_order(
+            action.order_id = account_order_place(
                 billing_account_id=case.billing_account_id,
                 product_ids=products,
                 change=ACTION_CHANGE[action.action],

@@ -46,7 +46,7 @@ def _steps(bill) -> list[tuple[str, str]]:
 
 
 def test_the_order_placer_is_registered_by_orders():
-    assert [f.__name__ for f in lookups_for("billing.dunning_order")] == ["dunning_order_place"]
+    assert [f.__name__ for f in lookups_for("billing.account_order")] == ["account_order_place"]
 
 
 def test_steps_are_taken_in_order_once_each_and_suspend_through_an_order(

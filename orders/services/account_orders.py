@@ -1,6 +1,6 @@
-"""Orders billing's dunning places (billing cannot import orders: it calls the function
-registered at billing's DUNNING_ORDER_LOOKUP): suspend, resume or terminate an account's
-products for non-payment, as TMF622 product orders like an agent's."""
+"""Orders billing places on an account's products (billing cannot import orders: it calls the
+function registered at billing's ACCOUNT_ORDER_LOOKUP): suspend, resume or terminate them for
+non-payment (dunning) or fraud (a bar and its lift), as TMF622 product orders like an agent's."""
 
 from django.db.models import Model
 
@@ -16,7 +16,7 @@ ITEM_FOR_CHANGE = {
 }
 
 
-def dunning_order_place(
+def account_order_place(
     *,
     billing_account_id: int,
     product_ids: list[int],
@@ -26,8 +26,9 @@ def dunning_order_place(
     by: str,
 ) -> int:
     """Order `change` of the account's `product_ids`; the order's description carries the
-    reason (nonPayment...). `reference` (the order's externalId) makes it idempotent: the same
-    reference again returns the order placed before. DomainError when orders refuse it."""
+    reason (nonPayment..., fraud...). `reference` (the order's externalId) makes it
+    idempotent: the same reference again returns the order placed before. DomainError when
+    orders refuse it."""
     earlier = (
         ProductOrder.objects.filter(external_id=reference, billing_account_id=billing_account_id)
         .values_list("pk", flat=True)
