@@ -410,3 +410,16 @@ CHARGING_STORE_ENABLED = env.bool("CHARGING_STORE_ENABLED", default=True)
 # a chunk of use per open session goes uncharged, no balance is overspent); true: each waits
 # for its disk flush (slower: a durable commit per reservation).
 CHARGING_DURABLE_RESERVATIONS = env.bool("CHARGING_DURABLE_RESERVATIONS", default=False)
+
+# Revenue assurance (billing.services.reconciliation): nightly at 02:00 UTC, after the bill run
+# and before the working day. Products per unit (one task, one transaction each), the usage
+# days compared, how long usage may wait to be billed, and how far back bills are checked.
+CELERY_IMPORTS = [*CELERY_IMPORTS, "billing.reconciliation_tasks"]
+CELERY_BEAT_SCHEDULE["reconciliation-nightly"] = {
+    "task": "billing.reconciliation_run",
+    "schedule": crontab(hour=2, minute=0),
+}
+RECONCILIATION_PRODUCTS_PER_UNIT = env.int("RECONCILIATION_PRODUCTS_PER_UNIT", default=5000)
+RECONCILIATION_USAGE_DAYS = env.int("RECONCILIATION_USAGE_DAYS", default=7)
+RECONCILIATION_USAGE_GRACE_HOURS = env.int("RECONCILIATION_USAGE_GRACE_HOURS", default=24)
+RECONCILIATION_BILLED_DAYS = env.int("RECONCILIATION_BILLED_DAYS", default=93)

@@ -49,3 +49,9 @@ class NetworkDriver(ABC):
     def status(self, *, element: str, service_ref: str) -> dict:
         """What the element holds for the service: {"element", "configured": bool, "config":
         {generic key: value as the element reports it}}."""
+
+    @abstractmethod
+    def running_configs(self, *, element: str) -> dict[str, dict]:
+        """The element's whole running configuration of this driver's model, read in one call:
+        {service_ref: {generic key: value}}, each entry as `status` reports its "config"
+        (what reconciliation compares with the inventory, element by element)."""

@@ -121,6 +121,19 @@ class RestconfDriver(NetworkDriver):
             raise PermanentNetworkError(f"{element}: unreadable answer to a read.") from None
         return {"element": element, "configured": True, "config": self.from_model(entry)}
 
+    def running_configs(self, *, element):
+        # The whole datastore in one GET (RFC 8040 `{root}/data`); this driver reads its own
+        # module's list of it, an element holding several models answers each driver alike.
+        url = f"{element_root(element)}/data"
+        response = self._request("GET", element, url)
+        self._raise_for(element, response)
+        try:
+            data = response.json()["ietf-restconf:data"]
+            entries = data.get(f"{self.module}:{self.container}", {}).get(self.list_name, [])
+            return {str(entry["name"]): self.from_model(entry) for entry in entries}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise PermanentNetworkError(f"{element}: unreadable running configuration.") from None
+
     # HTTP.
 
     def entry_url(self, element: str, service_ref: str) -> str:
@@ -142,8 +155,10 @@ class RestconfDriver(NetworkDriver):
         return {"element": element, "applied": not _replayed(response)}
 
     def _call(self, method: str, element: str, service_ref: str, **options) -> requests.Response:
+        return self._request(method, element, self.entry_url(element, service_ref), **options)
+
+    def _request(self, method: str, element: str, url: str, **options) -> requests.Response:
         timeout = settings.LABNET_TIMEOUT_SECONDS
-        url = self.entry_url(element, service_ref)
         try:
             return http_session().request(
                 method, url, timeout=(min(timeout, 3.0), timeout), **options

@@ -78,6 +78,7 @@ from inventory.services.product_lifecycle import (
     product_mark_pending_terminate,
     product_modify,
     product_set_status,
+    product_start_billing,
     product_terminate,
     product_termination_abandon,
     products_activate_pending,
@@ -87,6 +88,14 @@ from inventory.services.qualification import (
     QualificationItemRequest,
     service_qualification_check,
     site_demands,
+)
+from inventory.services.reconciliation import (
+    ExpectedOnElement,
+    element_expected_configs,
+    elements_holding_services,
+    product_id_bounds,
+    products_with_service_state,
+    services_by_reference,
 )
 from inventory.services.resources import resource_create, resource_update_states
 from inventory.services.service_lifecycle import (
@@ -99,6 +108,13 @@ from inventory.services.service_lifecycle import (
 )
 
 __all__ = [
+    "ExpectedOnElement",
+    "element_expected_configs",
+    "elements_holding_services",
+    "product_id_bounds",
+    "products_with_service_state",
+    "services_by_reference",
+    "product_start_billing",
     "PON_PORT_TYPE",
     "FibreNotFeasible",
     "element_config_expected",

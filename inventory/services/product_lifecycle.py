@@ -9,6 +9,7 @@ from inventory.choices import PRODUCT_TRANSITIONS, ProductStatus
 from inventory.models import ProductInstance, ProductStatusChange
 from inventory.services.history import record_creation, record_unchanged
 from telco import clock
+from telco.exceptions import DomainError
 from telco.states import transition
 
 
@@ -133,3 +134,34 @@ def product_terminate(
         reason=reason,
         termination_date=at or clock.now(),
     )
+
+
+@transaction.atomic
+def product_start_billing(
+    *, product: ProductInstance, at: datetime, by: str = "", reason: str = ""
+) -> ProductInstance:
+    """Make a product whose network service is active billable from `at` (revenue assurance's
+    fix when the completion never reached the product): created or pending, it becomes active
+    with that start date; active without a start date, it gets one. The next bill run charges
+    it from `at`. Refused for a product that ended (cancelled, aborted, terminated)."""
+    product = ProductInstance.objects.select_for_update().get(pk=product.pk)
+    if product.status == ProductStatus.CREATED:
+        product = product_move(product, ProductStatus.PENDING_ACTIVE, by=by, reason=reason)
+    if product.status == ProductStatus.PENDING_ACTIVE:
+        return product_move(product, ProductStatus.ACTIVE, by=by, reason=reason, start_date=at)
+    if product.status in BILLABLE_WHEN_STARTED and product.start_date is None:
+        product.start_date, product.last_update = at, clock.now()
+        product.save(update_fields=["start_date", "last_update"])
+        record_unchanged(ProductStatusChange, "product", product, "status", by, reason)
+        return product
+    if product.status in BILLABLE_WHEN_STARTED:
+        return product  # billable already
+    raise DomainError(f"Product {product.pk} is {product.status}: it cannot be billed again.")
+
+
+# The statuses in which a product with a start date is billed (billing's BILLABLE_STATUSES).
+BILLABLE_WHEN_STARTED = (
+    ProductStatus.ACTIVE,
+    ProductStatus.SUSPENDED,
+    ProductStatus.PENDING_TERMINATE,
+)

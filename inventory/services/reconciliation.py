@@ -1,0 +1,122 @@
+"""What revenue assurance reads of the inventory, set-based: every service an element should
+hold with its expected configuration, and products beside the state of their services."""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet
+
+from inventory.choices import BindingState, ServiceState
+from inventory.models import ProductInstance, Resource, Service, ServiceResource
+from inventory.services.element_config import element_config_expected
+from inventory.services.element_drift import CONFIGURED_KINDS, CONFIGURED_THROUGH_RFS
+
+# A service in these states should be configured on its elements (locked when inactive); one
+# on its way there (designed, reserved) may or may not be yet: neither expected nor orphan.
+CONFIGURED_STATES = (ServiceState.ACTIVE, ServiceState.INACTIVE)
+IN_PROGRESS_STATES = (
+    ServiceState.FEASIBILITY_CHECKED,
+    ServiceState.DESIGNED,
+    ServiceState.RESERVED,
+)
+
+
+@dataclass(frozen=True)
+class ExpectedOnElement:
+    """A service the inventory places on an element: the reference the element holds it under
+    (the id of the service whose binding it is: a resource-facing child for OLTs and
+    routers), its customer-facing service, and what the element should hold (None while the
+    service is on its way: reserved, designed)."""
+
+    service_ref: str
+    service_id: int
+    root: Service
+    config: dict | None
+
+
+def element_expected_configs(element: Resource) -> dict[str, ExpectedOnElement]:
+    """Every service the inventory places on `element`, by the reference the element holds it
+    under, with the configuration expected there: three queries whatever the number of
+    services (the bindings to the element, then every binding of their customer-facing
+    services, for `element_config_expected`)."""
+    through_rfs = element.resource_kind in CONFIGURED_THROUGH_RFS
+    on_element = (
+        ServiceResource.objects.filter(resource=element)
+        .exclude(state=BindingState.RELEASED)
+        .exclude(service__state=ServiceState.TERMINATED)
+        .select_related("service__product", "service__parent__product")
+        .order_by("pk")
+    )
+    placed = {}
+    for binding in on_element:
+        service = binding.service
+        if through_rfs and service.parent_id is None:
+            continue  # see CONFIGURED_THROUGH_RFS: never configured there
+        placed[binding.service_id] = service.parent if service.parent_id else service
+    roots = {root.pk: root for root in placed.values()}
+    bindings_of: dict[int, list] = {pk: [] for pk in roots}
+    if roots:
+        of_roots = Q(service_id__in=roots) | Q(service__parent_id__in=roots)
+        for binding in (
+            ServiceResource.objects.filter(of_roots)
+            .exclude(state=BindingState.RELEASED)
+            .select_related("resource__parent__parent", "service")
+            .order_by("pk")
+        ):
+            bindings_of[binding.service.parent_id or binding.service_id].append(binding)
+    expected = {}
+    for service_id, root in placed.items():
+        config = None
+        if root.state in CONFIGURED_STATES:
+            config = element_config_expected(root, resource=element, bindings=bindings_of[root.pk])
+        expected[str(service_id)] = ExpectedOnElement(str(service_id), service_id, root, config)
+    return expected
+
+
+def elements_holding_services() -> QuerySet[Resource]:
+    """The elements that hold, held or should hold a service's configuration (any binding,
+    released ones too: a failed undo leaves configuration behind a released binding), in id
+    order."""
+    ever_bound = ServiceResource.objects.filter(resource_id=OuterRef("pk"))
+    return (
+        Resource.objects.filter(resource_kind__in=CONFIGURED_KINDS)
+        .filter(Exists(ever_bound))
+        .order_by("pk")
+    )
+
+
+def products_with_service_state(*, first_id: int, last_id: int) -> QuerySet[ProductInstance]:
+    """The products with ids in [first_id, last_id], with `has_services` (network services
+    realise it, terminated ones aside), `has_active_service`, `active_since` (when the first
+    of its active services started) and `account_currency`, in id order."""
+    services = Service.objects.filter(product_id=OuterRef("pk"))
+    active = services.filter(state=ServiceState.ACTIVE)
+    return (
+        ProductInstance.objects.filter(pk__gte=first_id, pk__lte=last_id)
+        .annotate(
+            has_services=Exists(services.exclude(state=ServiceState.TERMINATED)),
+            has_active_service=Exists(active),
+            active_since=active.order_by()
+            .values("product_id")
+            .annotate(first=Min("start_date"))
+            .values("first")[:1],
+            account_currency=F("billing_account__currency"),
+        )
+        .order_by("pk")
+    )
+
+
+def product_id_bounds() -> tuple[int, int]:
+    """The lowest and highest product id (0, 0 when there is none)."""
+    bounds = ProductInstance.objects.aggregate(first=Min("pk"), last=Max("pk"))
+    return (bounds["first"] or 0, bounds["last"] or 0)
+
+
+def services_by_reference(references) -> dict[str, Service]:
+    """The customer-facing service (with its product) of each reference an element holds that
+    names a service of ours (a service id, a resource-facing child's naming its parent), in one
+    query; references that name none are left out."""
+    ids = [int(each) for each in references if str(each).isdigit()]
+    found = {}
+    for service in Service.objects.filter(pk__in=ids).select_related("product", "parent__product"):
+        found[str(service.pk)] = service.parent if service.parent_id else service
+    return found
