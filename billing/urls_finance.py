@@ -3,7 +3,7 @@ index (templates/billing/finance/index.html) and reached from the top bar's Fina
 
 from django.urls import path
 
-from billing import bill_run_views, finance_views, money_views, usage_views
+from billing import bill_run_views, finance_views, money_views, revenue_views, usage_views
 
 app_name = "finance"
 urlpatterns = [
@@ -15,4 +15,5 @@ urlpatterns = [
     *bill_run_views.urlpatterns,
     *money_views.urlpatterns,
     *usage_views.urlpatterns,
+    *revenue_views.urlpatterns,
 ]
