@@ -1,6 +1,14 @@
 from django.urls import include, path, re_path
 
-from billing.api import adjustments, invoices, prepaid, revenue_cases, usage_batch, views
+from billing.api import (
+    adjustments,
+    invoices,
+    prepaid,
+    reconciliation,
+    revenue_cases,
+    usage_batch,
+    views,
+)
 from telco.api.views import TMFRouter
 
 app_name = "billing-api"
@@ -55,4 +63,5 @@ urlpatterns = [
     path("tmf-api/prepayBalanceManagement/v4/", include(prepaid_router.urls)),
     path("api/v1/billing/", include(run_router.urls)),
     path("api/revenue-assurance/v1/", include(revenue_cases.case_router.urls)),
+    path("api/revenue-assurance/v1/", include(reconciliation.router.urls)),
 ]

@@ -63,6 +63,16 @@ def reconciliation_create(*, by: str = "", as_of=None) -> ReconciliationRun:
     """Record a run and its units (nothing compared yet)."""
     as_of = as_of or clock.now()
     with transaction.atomic():
+        # One run at a time: two would record the same differences side by side.
+        running = (
+            ReconciliationRun.objects.select_for_update()
+            .filter(state=ReconciliationRunState.RUNNING)
+            .first()
+        )
+        if running is not None:
+            raise DomainError(
+                f"Reconciliation {running.pk} is running: wait for it, or resume it if it stopped."
+            )
         run = ReconciliationRun.objects.create(as_of=as_of, started_by=by, started_at=clock.now())
         units = ReconciliationUnit.objects.bulk_create(
             ReconciliationUnit(run=run, comparison=comparison, key=key)
@@ -97,6 +107,17 @@ def reconciliation_dispatch(*, run_id: int) -> ReconciliationRun:
     _finish_if_done(run.pk)
     run.refresh_from_db()
     return run
+
+
+def reconciliation_run_here(*, run_id: int) -> ReconciliationRun:
+    """Do every unit not done yet in this process, one after the other (the benchmark, the
+    tests, a command); what a worker would do, unit by unit."""
+    for unit_id in ReconciliationUnit.objects.filter(
+        run_id=run_id, done_at__isnull=True, error=""
+    ).values_list("pk", flat=True):
+        reconciliation_unit_do(unit_id=unit_id)
+    _finish_if_done(run_id)
+    return ReconciliationRun.objects.get(pk=run_id)
 
 
 def reconciliation_resume(run: ReconciliationRun) -> ReconciliationRun:
@@ -198,6 +219,7 @@ __all__ = [
     "reconciliation_create",
     "reconciliation_dispatch",
     "reconciliation_resume",
+    "reconciliation_run_here",
     "reconciliation_start",
     "reconciliation_unit_do",
 ]
