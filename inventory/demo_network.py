@@ -387,3 +387,23 @@ def ensure_pool_capacity(needed: int) -> int:
                 added += 1
             number += 1
     return added
+
+
+def ensure_lab_configuration(control) -> int:
+    """Load every demo line's configuration onto its elements in the lab network (`control`, a
+    `LabControl`), as the network carried them before the product was installed: one request
+    per element, the entries the element's driver would PUT for what the inventory expects, so a
+    reconciliation of the untouched demo finds nothing missing. Returns how many entries."""
+    from inventory.network import driver_for
+
+    loaded = 0
+    for element in services.elements_holding_services():
+        driver = driver_for(element.resource_kind)
+        entries = {
+            ref: driver.to_model(ref, placed.config)
+            for ref, placed in services.element_expected_configs(element).items()
+            if placed.config is not None
+        }
+        if entries:
+            loaded += control.load(element.name, driver.module, entries)
+    return loaded

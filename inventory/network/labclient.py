@@ -66,6 +66,12 @@ class LabControl:
         "delete"), module, service, idempotencyKey."""
         return self.element(element)["changes"]
 
+    def load(self, element: str, module: str, entries: dict[str, dict]) -> int:
+        """Put `entries` (service key -> entry of `module`) on the element in one request, as a
+        network that already carries them: the demo's lines."""
+        path = f"elements/{quote(element, safe='')}/config/{quote(module, safe='')}"
+        return self._call("PUT", path, {"entries": entries})["loaded"]
+
     def elements(self) -> list[dict]:
         return self._call("GET", "elements")["elements"]
 

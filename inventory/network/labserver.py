@@ -22,6 +22,8 @@ The control API beside it (plain JSON, no latency, never failing), for `manage.p
     PUT /lab/elements   {"mode", "elements"?} a mode for the named elements, or for every one
     GET /lab/elements/{name}                 its mode, running configuration and recent changes
     PUT /lab/elements/{name} {"mode"?, "latencyMs"?}
+    PUT /lab/elements/{name}/config/{module} {"entries": {key: entry}}
+                                             load lines the network already carries (demo)
     GET|PUT /lab/latency {"latencyMs"}       the latency of every element without its own
     POST /lab/reset                          forget everything (tests)
 """
@@ -307,6 +309,14 @@ class LabRequestHandler(BaseHTTPRequestHandler):
                 raise ControlError("give mode and/or latencyMs")
             _control_call(state.element_set, rest[1], **changes)
             self._json(200, state.detail(rest[1]), "application/json")
+        elif len(rest) == 4 and rest[0] == "elements" and rest[2] == "config" and method == "PUT":
+            entries = document.get("entries")
+            if not isinstance(entries, dict) or not all(
+                isinstance(entry, dict) for entry in entries.values()
+            ):
+                raise ControlError("entries must map each service key to its entry")
+            loaded = state.load(rest[1], module=rest[3], entries=entries)
+            self._json(200, {"loaded": loaded}, "application/json")
         elif rest == ["latency"] and method in ("GET", "PUT"):
             if method == "PUT":
                 state.latency_ms = _latency(document.get("latencyMs"))

@@ -127,6 +127,9 @@ class LabState:
             )
             return
         entries = element["config"].setdefault(record["module"], {})
+        if operation == "load":
+            entries.update(record["entries"])
+            return
         if operation == "put":
             entries[record["key"]] = record["entry"]
         else:
@@ -284,6 +287,13 @@ class LabState:
                 }
             )
             return status, location, False
+
+    def load(self, name: str, *, module: str, entries: dict) -> int:
+        """Put many entries on the element at once, as the network already carried them (a demo
+        network's lines): no idempotency answers, no change history. Returns how many."""
+        with self.condition:
+            self._record({"op": "load", "element": name, "module": module, "entries": entries})
+            return len(entries)
 
     # The control API's views.
 

@@ -1,6 +1,7 @@
 """The demo operator, composed from what each app seeds of its own in its `demo.py`, in stack
 order: users, catalog, network, customers (crm's parties and accounts, inventory's products and
-services, billing's usage), mobile numbers, alarms, then a bill run and payments.
+services, billing's usage), mobile numbers, the lines' configuration on the lab network's
+elements, alarms, then a bill run and payments.
 
 Everything is deterministic (one seeded random stream, consumed in the same order every time) and
 additive: running it again creates only what is missing, and `--customers N` grows the base.
@@ -10,6 +11,7 @@ import random
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -21,6 +23,7 @@ from catalog import demo as catalog_demo
 from crm import demo as crm_demo
 from inventory import demo as inventory_demo
 from inventory import demo_network
+from inventory.network.labclient import LabControl, LabUnreachable
 from telco import clock
 from telco.auth import token_issue
 from telco.demo import BATCH
@@ -96,6 +99,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=42, help="Random seed (deterministic).")
 
+    def _load_lab_network(self) -> str:
+        """The demo lines' configuration on the lab's elements (when the lab answers)."""
+        control = LabControl(settings.LABNET_URL)
+        try:
+            loaded = demo_network.ensure_lab_configuration(control)
+        except LabUnreachable:
+            return (
+                f"lab network: not running at {settings.LABNET_URL}; the demo lines are not "
+                "configured on its elements (reconciliation will report them missing)"
+            )
+        return f"lab network: {loaded} service configurations loaded onto its elements"
+
     def handle(self, *args, customers, skip_bill_run, seed, **options):
         started = time.monotonic()
         rng = random.Random(seed)
@@ -123,6 +138,7 @@ class Command(BaseCommand):
         self.stdout.write(f"customers created: {created}")
         numbered = step("mobile numbers", demo_network.ensure_mobile_numbers)
         self.stdout.write(f"mobile numbers bound: {numbered}")
+        self.stdout.write(step("lab network", self._load_lab_network))
         self.stdout.write(
             f"alarms created: {step('alarms', lambda: assurance_demo.ensure_alarms(rng))}"
         )
