@@ -2,22 +2,41 @@
 and resolved with a note; an element that does not answer fails its unit and a resume does it;
 the actions taken from a case, and refused on another kind; the run's API."""
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.choices import CaseEventType, CaseKind, CaseState, ReconciliationRunState
-from billing.models import ReconciliationRun, RevenueCase
+from billing.models import (
+    AppliedCharge,
+    CustomerBillOnDemand,
+    ReconciliationRun,
+    RevenueCase,
+    UsageEvent,
+)
+from billing.services import account_bill
 from billing.services import reconciliation as engine
 from billing.services.case_actions import (
     case_remove_orphan_config,
+    case_rerate_day,
     case_start_billing,
 )
+from billing.services.usage import usage_ingest
+from billing.tests.factories import active_product, usage_event
 from catalog.demo import ensure_catalog
 from crm.tests.factories import BillingAccountFactory
 from inventory import services as inventory_services
-from inventory.choices import ProductStatus
+from inventory.choices import ProductStatus, ServiceState
 from inventory.models import ProductInstance, Service, ServiceResource
 from inventory.network import driver_for
-from inventory.tests.factories import fibre_access
+from inventory.tests.factories import (
+    CustomerFacingServiceFactory,
+    ProductInstanceFactory,
+    fibre_access,
+)
 from orders import services as order_services
 from orders.services import ItemRequest, PartyRequest
 from telco.exceptions import DomainError
@@ -25,6 +44,10 @@ from telco.exceptions import DomainError
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/revenue-assurance/v1/reconciliationRun"
+
+
+def django_queries():
+    return CaptureQueriesContext(connection)
 
 
 def reconcile() -> ReconciliationRun:
@@ -162,3 +185,124 @@ def test_network_differences_are_cases_found_again_then_resolved_when_gone(lab):
     assert cases(CaseKind.CONFIG_MISSING, service_ref=b_on_bng)[0].state == CaseState.OPEN
     with pytest.raises(DomainError):
         engine.reconciliation_resume(resumed)  # completed
+
+
+def at(day: str, hour: int = 12) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+def test_billing_and_mediation_differences_their_actions_and_a_second_run():
+    """Pinned at 2026-12-03 10:00: products from 10 September (a prorated first period),
+    billed to 1 December."""
+    account = BillingAccountFactory()
+    mismatched = active_product(account=account, start_date=at("2026-09-10", 0))
+    unbilled_line = active_product(account=account, start_date=at("2026-09-10", 0))
+    undelivered = active_product(account=account, start_date=at("2026-09-10", 0))
+    assert len(account_bill(account=account, as_of=date(2026, 12, 1))) == 3
+    september = AppliedCharge.objects.get(
+        product=mismatched, charge_type="recurring", period_start=at("2026-09-01", 0)
+    )
+    assert september.quantity < 1  # prorated, and not a difference
+    november = AppliedCharge.objects.filter(product=mismatched, charge_type="recurring").latest(
+        "period_start"
+    )
+    november.tax_excluded_amount += Decimal("5.00")  # billed 35.00 for a 30.00 price
+    november.save()
+    AppliedCharge.objects.filter(product=unbilled_line, charge_type="recurring").latest(
+        "period_start"
+    ).delete()
+    Service.objects.filter(product=undelivered).update(state=ServiceState.INACTIVE)
+    # The seeds' leakage: the network activated it, the product never heard.
+    pending = ProductInstanceFactory(
+        billing_account=BillingAccountFactory(),
+        status=ProductStatus.PENDING_ACTIVE,
+        start_date=None,
+    )
+    pending_service = CustomerFacingServiceFactory(
+        product=pending, state=ServiceState.ACTIVE, start_date=at("2026-11-20", 9)
+    )
+    for number in (1, 2):  # its usage is rejected: no billable product
+        event, _ = usage_ingest(
+            event_id=f"rej-{number}",
+            service_id=str(pending_service.pk),
+            usage_date=at("2026-12-01"),
+            volume=Decimal(1),
+            unit="GB",
+            rating_group="DATA_5G_PREMIUM",
+        )
+        assert event.rejection_reason == "noBillableProduct"
+    # Usage the November bill (made after it arrived) left out.
+    skipped = usage_event(product=mismatched, usage_date=at("2026-11-28"), gigabytes="3")
+    UsageEvent.objects.filter(pk=skipped.pk).update(received_at=at("2026-11-28", 13))
+
+    with django_queries() as queries:
+        first = reconcile()
+    assert first.state == ReconciliationRunState.COMPLETED
+    assert first.found_by_kind == {
+        "activeNotBillable": 1,
+        "billableNotActive": 1,
+        "priceMismatch": 1,
+        "recurringMissing": 1,
+        "usageNotRated": 1,
+        "usageRejected": 1,
+    }
+    assert len(queries) < 20 * (first.units_total + 1)  # a few statements per unit, not per row
+    (leak,) = cases(CaseKind.ACTIVE_NOT_BILLABLE)
+    assert (leak.product_id, leak.billing_account_id) == (pending.pk, pending.billing_account_id)
+    assert leak.amount_at_risk == Decimal("30.00")
+    assert leak.currency == "EUR"
+    assert cases(CaseKind.BILLABLE_NOT_ACTIVE)[0].product_id == undelivered.pk
+    (price,) = cases(CaseKind.PRICE_MISMATCH)
+    assert price.product_id == mismatched.pk
+    assert price.amount_at_risk == Decimal("5.00")
+    assert price.evidence["charged"] == "35.0000"
+    assert price.evidence["expected"] == "30.00"
+    (missing,) = cases(CaseKind.RECURRING_MISSING)
+    assert missing.product_id == unbilled_line.pk
+    assert missing.evidence["periodStart"] == "2026-11-01T00:00:00+00:00"
+    (not_rated,) = cases(CaseKind.USAGE_NOT_RATED)
+    assert (not_rated.day, not_rated.rating_group) == (date(2026, 11, 28), "DATA_5G_PREMIUM")
+    assert not_rated.evidence["records"] == 1
+    assert not_rated.evidence["day"]["received"] == 1
+    (rejected,) = cases(CaseKind.USAGE_REJECTED)
+    assert rejected.day == date(2026, 12, 1)
+    assert rejected.evidence["reason"] == "noBillableProduct"
+    assert rejected.evidence["records"] == 2
+    assert rejected.evidence["byRatingGroup"]["DATA_5G_PREMIUM"]["rejected"] == 2
+
+    # Actions: each refuses another kind.
+    for action, case in (
+        (case_start_billing, price),
+        (case_rerate_day, leak),
+        (case_remove_orphan_config, rejected),
+    ):
+        with pytest.raises(DomainError):
+            action(case, by="finance1")
+    started = case_start_billing(leak, by="finance1")
+    assert started.state == CaseState.RESOLVED
+    pending.refresh_from_db()
+    assert pending.status == ProductStatus.ACTIVE
+    assert pending.start_date == pending_service.start_date
+    with pytest.raises(DomainError):
+        case_start_billing(started, by="finance1")  # resolved already
+    rerated = case_rerate_day(rejected, by="finance1")
+    assert rerated.state == CaseState.RESOLVED
+    assert UsageEvent.objects.filter(event_id__startswith="rej-", status="received").count() == 2
+    assert "2 tried, 2 now chargeable" in rerated.events.get(type=CaseEventType.ACTION).text
+    case_rerate_day(not_rated, by="finance1")
+    assert CustomerBillOnDemand.objects.filter(billing_account=account).count() == 1
+
+    # Found again: the same cases, none new; the fixed ones stay resolved.
+    november.tax_excluded_amount -= Decimal("5.00")
+    november.save()
+    second = reconcile()
+    assert second.cases_opened == 0
+    assert second.cases_closed == 1  # the price
+    price.refresh_from_db()
+    assert price.state == CaseState.RESOLVED
+    assert RevenueCase.objects.count() == 6
+    assert set(RevenueCase.objects.filter(state=CaseState.OPEN).values_list("kind", flat=True)) == {
+        "billableNotActive",
+        "recurringMissing",
+        "usageNotRated",
+    }
