@@ -215,4 +215,5 @@ class SlaCreditAdmin(ReadOnlyAdmin):
     raw_id_fields = ("billing_account", "product", "sla")
 
 
-from billing import admin_money  # noqa: E402, F401  (money owed: dunning, credit notes, refunds)
+# Money owed (dunning, credit notes, refunds); fraud rules and revenue cases.
+from billing import admin_fraud, admin_money  # noqa: E402, F401

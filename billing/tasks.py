@@ -10,6 +10,7 @@ from billing.services import (
     bill_run_create,
     bill_run_dispatch,
     dunning_run,
+    fraud,
 )
 from telco import clock
 
@@ -53,3 +54,13 @@ def run_dunning() -> dict:
     """The daily dunning run (beat): close, open, next steps, carry them out. Twice is
     harmless: each step is taken once per case."""
     return dunning_run()
+
+
+@shared_task(name="billing.fraud_evaluate")
+def fraud_evaluate() -> dict:
+    """The fraud rules over the usage stored since the last evaluation (queued by ingest, and
+    swept by beat). Twice is harmless: the watermark moved, and a hit updates its case."""
+    fraud.fraud_evaluation_started()
+    if not fraud.fraud_rules_available():
+        return {"skipped": "Fraud rules need PostgreSQL."}
+    return fraud.fraud_rules_evaluate().as_dict()

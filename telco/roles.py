@@ -44,7 +44,7 @@ def ensure_roles() -> dict[str, Group]:
     """Create the role groups and (re)assign their permissions. Safe to run any number of times."""
     groups = {role: Group.objects.get_or_create(name=role)[0] for role in ROLES}
     groups[ADMIN].permissions.set(Permission.objects.all())
-    for role in (AGENT, NOC, FINANCE):
+    for role in (AGENT, NOC, FINANCE, RISK):
         wanted = [
             Permission.objects.filter(
                 content_type__app_label=app_label, codename__startswith=f"{action}_"

@@ -376,6 +376,12 @@ CELERY_BEAT_SCHEDULE["dunning-daily"] = {
     "task": "billing.run_dunning",
     "schedule": crontab(hour=6, minute=0),
 }
+# Fraud rules: ingest queues an evaluation as usage is stored; this sweep catches what a lost
+# task or a late commit left, every 5 minutes (a fraud spike must not wait for a day).
+CELERY_BEAT_SCHEDULE["fraud-rules-sweep"] = {
+    "task": "billing.fraud_evaluate",
+    "schedule": 300.0,
+}
 # A credit note above this (tax included, in the bill's currency) waits for a second finance
 # user's (or an admin's) approval; at or under it, it is approved as it is issued.
 CREDIT_NOTE_APPROVAL_LIMIT = env.str("CREDIT_NOTE_APPROVAL_LIMIT", default="50")

@@ -71,14 +71,18 @@ USAGE_TEXT_CHARACTERISTICS = {
     "serviceId": (80, "service_id"),
     "unit": (10, "unit"),
     "ratingGroup": (60, "rating_group"),
+    # The number called; `calledNumber` is the name some mediation systems give it.
+    "destination": (40, "destination"),
+    "calledNumber": (40, "destination"),
 }
 
 
 class UsageSerializer(TMFSerializer):
     """TMF635 Usage. Input, every attribute optional as in the spec: usageDate, usageType,
     usageSpecification {id}, usageCharacteristic (eventId, serviceId, volume, unit,
-    ratingGroup). A record lacking what rating needs is stored `rejected`, not refused: only
-    values of the wrong type or out of range are a 400 (see `services.usage_ingest`)."""
+    ratingGroup, destination or calledNumber). A record lacking what rating needs is stored
+    `rejected`, not refused: only values of the wrong type or out of range are a 400 (see
+    `services.usage_ingest`)."""
 
     tmf_type = "Usage"
     url_name = "billing-api:usage-detail"
@@ -129,6 +133,7 @@ class UsageSerializer(TMFSerializer):
             ("volume", None if instance.volume is None else float(instance.volume)),
             ("unit", instance.unit),
             ("ratingGroup", instance.rating_group),
+            ("destination", instance.destination),
         ]
         if instance.rejection_reason:
             characteristics += [

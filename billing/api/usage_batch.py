@@ -48,6 +48,8 @@ CHARACTERISTICS = {
     "volume": "volume",
     "unit": "unit",
     "ratingGroup": "rating_group",
+    "destination": "destination",
+    "calledNumber": "destination",
 }
 
 

@@ -9,6 +9,7 @@ from django.db.models import Model
 
 from billing.choices import UsageRejectionReason, UsageStatus
 from billing.models import UsageEvent, UsageSpecification
+from billing.services.fraud import fraud_evaluation_enqueue
 from billing.services.periods import BILLABLE_STATUSES
 from catalog.choices import PriceType
 from catalog.selectors import offering_prices_in_force
@@ -72,6 +73,7 @@ def usage_ingest(
     rating_group: str = "",
     usage_type: str = "data",
     usage_specification_id: str = "",
+    destination: str = "",
 ) -> tuple[UsageEvent, bool]:
     """Store one usage record, always; the same `event_id` again with the same content returns
     the stored one (created=False), with different content it is kept as a rejected
@@ -81,12 +83,13 @@ def usage_ingest(
     volume in a known unit and a service whose product was billable at `usage_date` (started,
     not terminated nor suspended then; late usage is charged) and whose offering prices the
     rating group; the volume is normalised to that price's unit
-    into `rated_volume`. Any other record is stored `rejected` with the reason, never billed.
+    into `rated_volume`. `destination` is the number a call or message went to (what the
+    SIM-box fraud rule counts). Any other record is stored `rejected` with the reason, never billed.
     Refused (DomainError, nothing stored): a usage specification that does not exist, and a
     volume too large to store once normalised.
     """
     content = (service_id, usage_date, volume, unit, rating_group, usage_type)
-    content += (usage_specification_id or None,)
+    content += (usage_specification_id or None, destination)
     if event_id:
         existing = UsageEvent.objects.filter(event_id=event_id).first()
         if existing is not None:
@@ -107,6 +110,7 @@ def usage_ingest(
         rating_group=rating_group,
         volume=volume,
         unit=unit,
+        destination=destination,
     )
     rejection = _guide_usage(event, service_id)
     if rejection is not None:
@@ -121,6 +125,8 @@ def usage_ingest(
         if existing is None:
             raise
         return _replay_or_conflict(existing, content), False
+    # The fraud rules read usage as it is stored (billing.services.fraud).
+    fraud_evaluation_enqueue()
     return event, True
 
 
@@ -136,10 +142,11 @@ def _replay_or_conflict(existing: UsageEvent, content: tuple) -> UsageEvent:
         existing.rating_group,
         existing.usage_type,
         existing.usage_specification_id,
+        existing.destination,
     )
     if stored == content:
         return existing
-    service_id, usage_date, volume, unit, rating_group, usage_type, specification_id = content
+    service_id, usage_date, volume, unit, rating_group, usage_type, specification_id = content[:7]
     message = (
         f"eventId '{existing.event_id}' was stored before (usage {existing.pk}) "
         "with different content."
@@ -153,6 +160,7 @@ def _replay_or_conflict(existing: UsageEvent, content: tuple) -> UsageEvent:
         unit=unit,
         rating_group=rating_group,
         usage_type=usage_type,
+        destination=content[7],
         usage_specification_id=specification_id
         if UsageSpecification.objects.filter(pk=specification_id).exists()
         else None,

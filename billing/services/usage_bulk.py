@@ -33,6 +33,7 @@ from billing.choices import (
     UsageStatus,
 )
 from billing.models import UsageEvent
+from billing.services.fraud import fraud_evaluation_enqueue
 from billing.services.periods import BILLABLE_STATUSES
 from billing.services.usage import parse_volume
 from billing.services.usage_bulk_sql import (
@@ -57,10 +58,11 @@ from telco import clock
 from telco.exceptions import DomainError
 
 COPY_TYPES = ["int8", "text", "text", "timestamptz", "numeric", "text", "text", "text", "text"]
-COPY_TYPES += ["text"]
+COPY_TYPES += ["text", "text"]
 # Widths of the text columns a record fills (longer values are refused, then cut to fit).
 WIDTHS = {"eventId": 80, "serviceId": 80, "unit": 10, "ratingGroup": 60, "usageType": 20}
 WIDTHS["usageSpecification.id"] = 40
+WIDTHS["destination"] = UsageEvent._meta.get_field("destination").max_length
 # Records a batch answers one by one when the caller asks for every answer (the API).
 PROBLEMS_KEPT = 1_000
 
@@ -76,6 +78,7 @@ class UsageRow(NamedTuple):
     rating_group: str
     usage_type: str = "data"
     usage_specification_id: str = ""
+    destination: str = ""  # the number called (what the SIM-box fraud rule counts)
     error: str = ""
 
 
@@ -111,6 +114,7 @@ def usage_row(
     rating_group="",
     usage_type="data",
     usage_specification_id="",
+    destination="",
 ) -> UsageRow:
     """A record from the network's values (text or typed): what cannot be read is named in
     `error`, and the record is stored rejected (`invalidValue`) rather than refused."""
@@ -135,6 +139,7 @@ def usage_row(
         _text(rating_group, "ratingGroup", errors),
         _text(usage_type, "usageType", errors) or "data",
         _text(usage_specification_id, "usageSpecification.id", errors),
+        _text(destination, "destination", errors),
         "; ".join(errors),
     )
 
@@ -185,7 +190,7 @@ def _staging_create(cursor) -> None:
         f"""CREATE TEMP TABLE {STAGING} (
             position bigint, event_id text, service_ref text, usage_date timestamptz,
             volume numeric, unit text, rating_group text, usage_type text,
-            specification_id text, error text
+            specification_id text, destination text, error text
         ) ON COMMIT DROP"""
     )
 
@@ -194,7 +199,8 @@ def _staging_load(cursor, rows: Iterable[UsageRow]) -> int:
     count = 0
     sql = (
         f"COPY {STAGING} (position, event_id, service_ref, usage_date, volume, unit, "
-        "rating_group, usage_type, specification_id, error) FROM STDIN (FORMAT BINARY)"
+        "rating_group, usage_type, specification_id, destination, error) "
+        "FROM STDIN (FORMAT BINARY)"
     )
     with cursor.cursor.copy(sql) as copy:
         copy.set_types(COPY_TYPES)
@@ -290,6 +296,9 @@ def usage_bulk_ingest(rows: Iterable[UsageRow], *, detail: bool = True) -> Usage
             cursor.execute("SET LOCAL enable_memoize TO DEFAULT")
         # Dropped here too: inside an outer transaction, ON COMMIT comes too late for the next.
         _temporary_drop(cursor)
+        if result.created:
+            # The fraud rules read usage as it is stored (billing.services.fraud).
+            fraud_evaluation_enqueue()
     return result
 
 

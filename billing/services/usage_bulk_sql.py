@@ -132,6 +132,7 @@ def _same_content(row: str, other: str, service: str, specification: str) -> str
         AND {row}.volume IS NOT DISTINCT FROM {other}.volume
         AND {row}.unit = {other}.unit AND {row}.rating_group = {other}.rating_group
         AND {row}.usage_type = {other}.usage_type
+        AND {row}.destination = {other}.destination
         AND COALESCE({row}.specification_id, '') = COALESCE({specification}, '')
     )"""
 
@@ -266,7 +267,7 @@ def decided_sql(*, against_stored: bool) -> str:
                     THEN nextval(pg_get_serial_sequence('{USAGE}', 'id')) END AS id
         FROM (
             SELECT s.position, s.event_id, s.service_ref, s.usage_date, s.volume, s.unit,
-                   s.rating_group, s.usage_type, spec.id AS specification_id,
+                   s.rating_group, s.usage_type, spec.id AS specification_id, s.destination,
                    k.service_id, k.product_id, k.account_id,
                    calc.rated AS rated_volume,
                    {reference} AS reference_id,
@@ -297,7 +298,7 @@ INSERT_SQL = f"""
             id, event_id, reported_event_id, duplicate_of_id, service_id, product_id,
             billing_account_id, usage_date, usage_type, usage_specification_id, rating_group,
             volume, unit, rated_volume, status, rejection_reason, rejection_message,
-            reported_service_id, received_at
+            reported_service_id, received_at, destination
         )
         SELECT id,
                CASE WHEN outcome = 'created' THEN NULLIF(event_id, '') END,
@@ -314,7 +315,7 @@ INSERT_SQL = f"""
                               || reference_id || ') with different content.', 300)
                     ELSE COALESCE(message, '') END,
                CASE WHEN service_id IS NULL THEN service_ref ELSE '' END,
-               %(now)s
+               %(now)s, destination
         FROM {DECIDED} WHERE id IS NOT NULL
 """  # noqa: S608 - see KEYS_SQL
 
@@ -344,10 +345,10 @@ COUNTS_SQL = f"""
 
 REPROCESS_LOAD_SQL = f"""
     INSERT INTO {STAGING} (position, event_id, service_ref, usage_date, volume, unit,
-                           rating_group, usage_type, specification_id, error)
+                           rating_group, usage_type, specification_id, destination, error)
     SELECT id, COALESCE(event_id, ''), COALESCE(service_id::text, reported_service_id),
            usage_date, volume, unit, rating_group, usage_type,
-           COALESCE(usage_specification_id, ''), ''
+           COALESCE(usage_specification_id, ''), destination, ''
     FROM {USAGE}
     WHERE status = %(rejected)s AND rejection_reason = ANY(%(reasons)s) {{filters}}
     ORDER BY id

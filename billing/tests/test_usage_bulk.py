@@ -262,7 +262,7 @@ def test_the_file_import_stores_a_csv_with_bad_lines_named(tmp_path, service_id)
         "usageDate: 'not a date' is not a date-time",
     )
     assert events["cdr-4"].rejection_reason == "invalidValue"
-    assert events["cdr-4"].rejection_message == "line 5: 3 fields, expected 6 to 8"
+    assert events["cdr-4"].rejection_message == "line 5: 3 fields, expected 6 to 9"
     report = out.getvalue()
     assert "5 records: 2 chargeable, 2 rejected, 1 replays, 0 conflicts" in report
     assert "line 4 (cdr-3): invalidValue: usageDate: 'not a date' is not a date-time" in report

@@ -2,9 +2,11 @@
 
 The file (UTF-8, any size, streamed) has one record a line, comma-separated:
 
-    event_id,service_id,usage_date,volume,unit,rating_group[,usage_type[,usage_specification]]
+    event_id,service_id,usage_date,volume,unit,rating_group[,usage_type[,usage_specification
+    [,destination]]]
 
-`usage_date` is ISO 8601 (a time without a zone is UTC), `unit` one of bytes, KB, MB, GB; a
+`usage_date` is ISO 8601 (a time without a zone is UTC), `unit` one of bytes, KB, MB, GB
+(a voice record: its duration in seconds), `destination` the number called; a
 first line starting with `event_id` is a header and skipped. Each chunk of lines goes through
 `usage_bulk_ingest` (COPY, then set-based) in its own transaction, so memory stays flat and an
 interrupted import resumes by running it again (what is stored answers as replays). A line
@@ -25,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from billing.services.usage_bulk import UsageBatchResult, UsageRow, usage_bulk_ingest, usage_row
 from telco.exceptions import DomainError
 
-FIELDS_MIN, FIELDS_MAX = 6, 8
+FIELDS_MIN, FIELDS_MAX = 6, 9
 # Rejected lines printed (all are stored, with the reason, for the rejected-usage page).
 PRINTED_PROBLEMS = 20
 
@@ -55,6 +57,7 @@ class _Lines:
                     rating_group=fields[5],
                     usage_type=fields[6] if len(fields) > 6 else "",
                     usage_specification_id=fields[7] if len(fields) > 7 else "",
+                    destination=fields[8] if len(fields) > 8 else "",
                 )
             else:
                 event_id = fields[0].strip()[:80]
