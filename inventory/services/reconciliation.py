@@ -86,14 +86,16 @@ def elements_holding_services() -> QuerySet[Resource]:
 
 def products_with_service_state(*, first_id: int, last_id: int) -> QuerySet[ProductInstance]:
     """The products with ids in [first_id, last_id], with `has_services` (network services
-    realise it, terminated ones aside), `has_active_service`, `active_since` (when the first
+    realise or realised it), `has_active_service`, `active_since` (when the first
     of its active services started) and `account_currency`, in id order."""
     services = Service.objects.filter(product_id=OuterRef("pk"))
     active = services.filter(state=ServiceState.ACTIVE)
     return (
         ProductInstance.objects.filter(pk__gte=first_id, pk__lte=last_id)
         .annotate(
-            has_services=Exists(services.exclude(state=ServiceState.TERMINATED)),
+            # Any service, terminated ones too: an active product whose services all ended
+            # (a failed activation billed anyway) is billed for nothing.
+            has_services=Exists(services),
             has_active_service=Exists(active),
             active_since=active.order_by()
             .values("product_id")

@@ -20,14 +20,20 @@ from assurance.kpis.ingest import kpi_samples_ingest
 from assurance.models import Incident, KpiThreshold
 from assurance.sla import sla_evaluate
 from assurance.tests.factories import subscribe
-from billing.models import SlaCredit
+from billing.models import AppliedCharge, RevenueCase, SlaCredit
+from billing.services import bill_run_start, reconciliation
 from catalog.models import ServiceLevelAgreement
 from crm.models import LabSmsMessage
+from inventory.models import ProductInstance, Service
+from inventory.network import driver_for
 from inventory.paths import service_paths_rebuild
 from inventory.tests.factories import GnbFactory
+from orders.tests.test_ftth import fibre, order_line
+from orders.tests.test_ftth import run as run_order
 from telco import clock
 
 ALARMS = "/tmf-api/alarmManagement/v4/alarm"
+__all__ = ["fibre"]  # the fixture, from the FTTH tests
 
 
 def wait_until(condition, timeout: float = 30.0):
@@ -129,3 +135,80 @@ def test_5_the_agent_sees_the_network_issue_on_the_customers_360(noc_api, agent_
     assert caller.product.name in text
     elsewhere = agent_client.get(reverse("crm:customer-detail", args=[unaffected.customer.pk]))
     assert incident.name not in elsewhere.content.decode()
+
+
+def reconcile():
+    """One reconciliation, its units done here as a worker would."""
+    run = reconciliation.reconciliation_create(by="test")
+    return reconciliation.reconciliation_run_here(run_id=run.pk)
+
+
+@pytest.mark.django_db
+def test_1_an_activation_that_fails_is_never_billed_and_a_failed_undo_or_a_billed_failure_is_caught(
+    fibre, lab
+):
+    olt, bng = fibre["olt"], fibre["bng"]
+    lab.fail(bng.name, "permanent")
+    order = run_order(order_line(fibre, ontSerial="ALCL00000009"))
+
+    # Prevented: the order failed, the product aborted, nothing is on any element or billed.
+    assert order.state == "failed"
+    product = ProductInstance.objects.get()
+    assert product.status == "aborted"
+    assert lab.configured() == {}
+    with time_machine.travel(clock.now() + timedelta(days=40), tick=False):
+        bill_run_start(as_of=clock.now().date())
+    assert not AppliedCharge.objects.filter(product=product).exists()
+    assert reconcile().found_by_kind == {}
+
+    # Injected: the OLT's undo was lost (its configuration stays), and billing starts anyway.
+    access = Service.objects.get(parent__product=product, bindings__resource=olt)
+    driver_for("olt").activate(
+        element=olt.name,
+        idempotency_key="undo-lost",
+        service_ref=str(access.pk),
+        payload={"ponPort": "0/1/1", "ontSerial": "ALCL00000009", "ontId": 1, "vlan": 1000},
+    )
+    ProductInstance.objects.filter(pk=product.pk).update(status="active", start_date=clock.now())
+
+    found = reconcile()
+    assert found.found_by_kind == {"orphanConfig": 1, "billableNotActive": 1}
+    orphan = RevenueCase.objects.get(kind="orphanConfig")
+    assert (orphan.element, orphan.service_ref, orphan.product_id) == (
+        olt.name,
+        str(access.pk),
+        product.pk,
+    )
+    billed = RevenueCase.objects.get(kind="billableNotActive")
+    assert billed.product_id == product.pk
+    assert billed.amount_at_risk > 0
+
+
+@pytest.mark.django_db
+def test_2_an_activation_whose_completion_never_reaches_billing_is_caught_and_billed_from_its_case(
+    fibre, lab, risk_api
+):
+    order = run_order(order_line(fibre, ontSerial="ALCL00000010"))
+    assert order.state == "completed"
+    product = ProductInstance.objects.get()
+    assert reconcile().found_by_kind == {}
+
+    # Injected: the network is configured and the services active, the product never started.
+    ProductInstance.objects.filter(pk=product.pk).update(status="pendingActive", start_date=None)
+
+    assert reconcile().found_by_kind == {"activeNotBillable": 1}
+    case = RevenueCase.objects.get()
+    assert (case.product_id, case.billing_account_id) == (product.pk, product.billing_account_id)
+    assert case.amount_at_risk > 0
+    answer = risk_api.post(
+        f"/api/revenue-assurance/v1/case/{case.pk}/action",
+        {"action": "startBilling"},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+
+    product.refresh_from_db()
+    assert product.status == "active"
+    assert product.start_date is not None
+    assert reconcile().found_by_kind == {}
+    assert RevenueCase.objects.get().state == "resolved"
