@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 
 from telco import auth
-from telco.roles import NOC, has_role
+from telco.roles import AGENT, FINANCE, NOC, RISK, has_role
 
 
 @login_required
@@ -13,6 +13,9 @@ def home(request):
     """Send each role to the screen it lives in."""
     if has_role(request.user, NOC) and not request.user.is_superuser:
         return redirect("assurance:noc-dashboard")
+    # Risk analysts have no portal: their screen is revenue assurance.
+    if has_role(request.user, RISK) and not has_role(request.user, AGENT, FINANCE):
+        return redirect("finance:revenue-assurance")
     return redirect("crm:portal-search")
 
 

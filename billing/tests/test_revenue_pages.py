@@ -105,6 +105,9 @@ def test_finance_risk_and_admin_see_the_pages_others_do_not(
         post = refused.post(reverse("finance:revenue-case-change", args=[1, "note"]), {})
         assert post.status_code == 403
     assert client.get(DASHBOARD).status_code == 302  # anonymous: to the login page
+    # A risk analyst's home is the dashboard; finance keeps the portal.
+    assert risk_client.get("/")["Location"] == DASHBOARD
+    assert finance_client.get("/")["Location"] == "/portal/"
     # The top bar leads finance and risk there; the agent's does not.
     assert 'href="/finance/revenue-assurance/"' in risk_client.get(CASES).content.decode()
     assert "Revenue assurance" not in agent_client.get("/portal/").content.decode()
