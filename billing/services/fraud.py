@@ -253,7 +253,7 @@ def _spikes(cursor, rule: FraudRule) -> list[Finding]:
     )
     findings = []
     for row in cursor.fetchall():
-        service_id, _, _, window_end, last_hour, median, hours = row
+        service_id, _, _, window_end, last_hour, median, hours, rating_group = row
         times = float(last_hour) / median if median else float("inf")
         findings.append(
             _finding(
@@ -261,11 +261,13 @@ def _spikes(cursor, rule: FraudRule) -> list[Finding]:
                 row,
                 excess=times / float(limits["factor"]),
                 summary=(
-                    f"Usage spike on service {service_id}: {float(last_hour):g} in the hour to "
-                    f"{window_end:%Y-%m-%d %H:%M}, {times:.1f}x its median hour ({median:g})"
+                    f"Usage spike on service {service_id}: {float(last_hour):g} of "
+                    f"{rating_group} in the hour to {window_end:%Y-%m-%d %H:%M}, {times:.1f}x "
+                    f"its median hour ({median:g})"
                 ),
                 evidence={
                     "window": _window(window_end, 1),
+                    "ratingGroup": rating_group,
                     "lastHourVolume": float(last_hour),
                     "medianHourVolume": median,
                     "baselineHours": hours,

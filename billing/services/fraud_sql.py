@@ -41,32 +41,34 @@ _WINDOW = f"""
     WHERE u.usage_date >= t.window_end - {{since}} AND u.usage_date < t.window_end
 """  # noqa: S608 - see TOUCHED_SQL
 
-# Usage spike: the last hour's rated volume against the median of the hours the service was
-# used in the `days` before it (hours without usage do not count: a median of mostly empty
-# hours would be zero, and every hour of use a spike).
+# Usage spike: the last hour's rated volume of a rating group against the median of the hours
+# the service used it in the `days` before (hours without usage do not count: a median of
+# mostly empty hours would be zero, and every hour of use a spike). Per rating group, as rated
+# volumes are in each price's unit (GB, minutes); a service's case names its largest spike.
 SPIKE_SQL = f"""
     WITH hourly AS (
-        SELECT u.service_id, t.window_end,
+        SELECT u.service_id, u.rating_group, t.window_end,
                date_trunc('hour', u.usage_date, 'UTC') AS hour, sum(u.rated_volume) AS volume
         {_WINDOW.format(since="make_interval(days => %(days)s, hours => 1)")}
           AND u.status = ANY(%(rated)s) AND u.duplicate_of_id IS NULL
-        GROUP BY 1, 2, 3
+        GROUP BY 1, 2, 3, 4
     ),
     measured AS (
-        SELECT service_id, window_end,
+        SELECT service_id, rating_group, window_end,
                sum(volume) FILTER (WHERE hour = window_end - interval '1 hour') AS last_hour,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY volume::float8)
                    FILTER (WHERE hour < window_end - interval '1 hour') AS median,
                count(*) FILTER (WHERE hour < window_end - interval '1 hour') AS baseline_hours
         FROM hourly
-        GROUP BY service_id, window_end
+        GROUP BY service_id, rating_group, window_end
     )
-    SELECT m.service_id, t.product_id, t.account_id, m.window_end,
-           m.last_hour, m.median, m.baseline_hours
+    SELECT DISTINCT ON (m.service_id)
+           m.service_id, t.product_id, t.account_id, m.window_end,
+           m.last_hour, m.median, m.baseline_hours, m.rating_group
     FROM measured m JOIN {TOUCHED} t ON t.service_id = m.service_id
     WHERE m.last_hour >= %(minimum)s AND m.baseline_hours > 0
       AND m.last_hour > %(factor)s * m.median
-    ORDER BY m.service_id
+    ORDER BY m.service_id, m.last_hour / NULLIF(m.median, 0) DESC NULLS FIRST
 """  # noqa: S608 - see TOUCHED_SQL
 
 # High cost: rated volume in the listed rating groups within the window.
