@@ -43,7 +43,7 @@ class Chart:
     axis_y: float
 
 
-def _nice_ceiling(value: Decimal) -> Decimal:
+def nice_ceiling(value: Decimal) -> Decimal:
     """The smallest 1, 2 or 5 times a power of ten at or above `value` (at least 1)."""
     if value <= 1:
         return Decimal(1)
@@ -70,7 +70,7 @@ def revenue_chart(revenue: Revenue, currency: str) -> Chart:
         )
         for month in revenue.months
     }
-    top = _nice_ceiling(max(heights.values(), default=Decimal(0)))
+    top = nice_ceiling(max(heights.values(), default=Decimal(0)))
     plot_height = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(len(revenue.months), 1)
     bar_width = round(slot * 0.7, 1)

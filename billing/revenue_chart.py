@@ -5,7 +5,7 @@ draws (no JavaScript, nothing fetched), as billing/charts.py does for revenue.""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.charts import _nice_ceiling
+from billing.charts import nice_ceiling
 from billing.revenue_selectors import Trend
 
 WIDTH, HEIGHT = 760, 240
@@ -48,9 +48,9 @@ class TrendChart:
 def trend_chart(trend: Trend) -> TrendChart:
     plot_height = HEIGHT - TOP - BOTTOM
     count_top = int(
-        _nice_ceiling(Decimal(max((max(d.opened, d.closed) for d in trend.days), default=0)))
+        nice_ceiling(Decimal(max((max(d.opened, d.closed) for d in trend.days), default=0)))
     )
-    amount_top = _nice_ceiling(max((d.at_risk for d in trend.days), default=Decimal(0)))
+    amount_top = nice_ceiling(max((d.at_risk for d in trend.days), default=Decimal(0)))
     slot = (WIDTH - LEFT - RIGHT) / max(len(trend.days), 1)
     bar_width = round(slot * 0.35, 1)
 
