@@ -153,9 +153,18 @@ def test_dashboard_counts_open_cases_by_class_and_draws_thirty_days(
     assert 'action="/finance/revenue-assurance/run/"' in html
 
 
-def test_the_last_run_shows_its_progress_and_refreshes_while_it_runs(finance_client):
-    run = ReconciliationRun.objects.create(
-        started_by="finance1", units_total=8, units_done=2, found_by_kind={"orphanConfig": 3}
+def test_run_now_starts_a_run_the_dashboard_follows_while_it_runs(finance_client, agent_client):
+    start = reverse("finance:revenue-run-start")
+    assert agent_client.post(start).status_code == 403
+    assert finance_client.get(start).status_code == 405
+    assert not ReconciliationRun.objects.exists()
+    started = finance_client.post(start)
+    assert started["Location"] == DASHBOARD
+    run = ReconciliationRun.objects.get()
+    assert (run.started_by, run.state) == ("finance1", "running")
+    # (Its units go to the workers once the request's transaction commits; none here.)
+    ReconciliationRun.objects.filter(pk=run.pk).update(
+        units_total=8, units_done=2, found_by_kind={"orphanConfig": 3}
     )
     html = finance_client.get(DASHBOARD).content.decode()
     assert 'data-live-url="/finance/revenue-assurance/run/progress/"' in html
@@ -164,8 +173,17 @@ def test_the_last_run_shows_its_progress_and_refreshes_while_it_runs(finance_cli
     block = finance_client.get(reverse("finance:revenue-run-progress")).content.decode()
     assert f'data-run="{run.pk}"' in block
     assert 'value="25"' in block
+    # Stopped: a resume carries it on; completed, the block no longer refreshes.
+    ReconciliationRun.objects.filter(pk=run.pk).update(state="failed", error="olt-1: timeout")
+    assert "olt-1: timeout" in finance_client.get(DASHBOARD).content.decode()
+    resume = reverse("finance:revenue-run-resume", args=[run.pk])
+    assert finance_client.post(resume)["Location"] == DASHBOARD
+    run.refresh_from_db()
+    assert run.state == "running"
     ReconciliationRun.objects.filter(pk=run.pk).update(state="completed", units_done=8)
     assert "data-live-url" not in finance_client.get(DASHBOARD).content.decode()
+    refused = finance_client.post(resume, follow=True).content.decode()
+    assert "is completed: nothing to resume" in refused
 
 
 def test_case_list_filters_and_reads_the_same_queries_for_more_rows(
