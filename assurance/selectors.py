@@ -2,8 +2,8 @@
 
 from django.db.models import Case, Count, IntegerField, Prefetch, QuerySet, Value, When
 
-from assurance.choices import SEVERITY_RANK, AlarmState
-from assurance.models import Alarm, AlarmTask
+from assurance.choices import OPEN_INCIDENT_STATES, SEVERITY_RANK, AlarmState
+from assurance.models import Alarm, AlarmTask, Incident
 from inventory import selectors as inventory_selectors
 
 
@@ -97,3 +97,8 @@ def alarm_tasks(kind: str) -> QuerySet[AlarmTask]:
         .prefetch_related(Prefetch("alarms", queryset=Alarm.objects.only("pk").order_by("pk")))
         .order_by("-created_at", "-pk")
     )
+
+
+def open_incident_count() -> int:
+    """Incidents still affecting the network (the (state, first_alarm_time) index)."""
+    return Incident.objects.filter(state__in=OPEN_INCIDENT_STATES).count()

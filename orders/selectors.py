@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     ExpressionWrapper,
     IntegerField,
@@ -175,3 +176,35 @@ def activation_queue(*, now: datetime | None = None) -> QuerySet[ServiceOrder]:
         )
         .order_by("order_date", "pk")
     )
+
+
+# States an order leaves on its own: counted for monitoring (the final states grow forever).
+OPEN_ORDER_STATES = (
+    OrderState.ACKNOWLEDGED,
+    OrderState.PENDING,
+    OrderState.HELD,
+    OrderState.IN_PROGRESS,
+    OrderState.ASSESSING_CANCELLATION,
+    OrderState.PENDING_CANCELLATION,
+)
+
+
+def open_product_order_counts_by_state() -> dict[str, int]:
+    """How many product orders wait in each open state (every open state, zero if none): one
+    grouped query on the (state, order_date) index."""
+    counts = dict(
+        ProductOrder.objects.filter(state__in=OPEN_ORDER_STATES)
+        .values_list("state")
+        .annotate(total=Count("pk"))
+        .order_by()
+    )
+    return {str(state): counts.get(state, 0) for state in OPEN_ORDER_STATES}
+
+
+def activation_seconds_since(since: datetime) -> list[float]:
+    """How long each service order completed since `since` took, from order to completion, in
+    seconds (the partial index on completed orders' completion date keeps this cheap)."""
+    rows = ServiceOrder.objects.filter(
+        state=OrderState.COMPLETED, completion_date__gte=since
+    ).values_list("order_date", "completion_date")
+    return [(completed - ordered).total_seconds() for ordered, completed in rows]
