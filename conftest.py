@@ -18,7 +18,23 @@ from rest_framework.test import APIClient
 from telco.roles import ADMIN, AGENT, FINANCE, NOC, RISK, ensure_roles
 
 
+def _own_broker_per_xdist_worker() -> None:
+    """Under pytest-xdist (`-n 2`) each test process is a suite of its own: pytest-django gives
+    it its own test database, and this its own Redis database (the slot's, then 8 further on),
+    so the Celery worker one process starts never takes the other's tasks."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = settings.CELERY_BROKER_URL
+    if not worker.startswith("gw") or not url.startswith("redis://"):
+        return
+    base, _, database = url.rpartition("/")
+    own = f"{base}/{(int(database or 0) + 8 * int(worker[2:])) % 16}"
+    from telco.celery import app
+
+    os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL = app.conf.broker_url = own
+
+
 def pytest_configure(config):
+    _own_broker_per_xdist_worker()
     # PBKDF2 is slow on purpose; tests create users by the hundred and need no such protection.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests move the clock weeks ahead with their API clients signed in; the token-expiry tests
