@@ -3,7 +3,8 @@ hold with its expected configuration, and products beside the state of their ser
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, Min, OuterRef, QuerySet
+from django.db.models.functions import Coalesce
 
 from inventory.choices import BindingState, ServiceState
 from inventory.models import ProductInstance, Resource, Service, ServiceResource
@@ -24,8 +25,9 @@ IN_PROGRESS_STATES = (
 class ExpectedOnElement:
     """A service the inventory places on an element: the reference the element holds it under
     (the id of the service whose binding it is: a resource-facing child for OLTs and
-    routers), its customer-facing service, and what the element should hold (None while the
-    service is on its way: reserved, designed)."""
+    routers), its customer-facing service (`root`: name, state, characteristics, product_id
+    and `billing_account_id` read), and what the element should hold (None while the service
+    is on its way: reserved, designed)."""
 
     service_ref: str
     service_id: int
@@ -33,41 +35,70 @@ class ExpectedOnElement:
     config: dict | None
 
 
+@dataclass(frozen=True)
+class HeldResource:
+    """What `element_config_expected` reads of a binding (the resources shared, read once)."""
+
+    service_id: int
+    resource_id: int
+    resource: Resource
+
+
 def element_expected_configs(element: Resource) -> dict[str, ExpectedOnElement]:
     """Every service the inventory places on `element`, by the reference the element holds it
-    under, with the configuration expected there: three queries whatever the number of
-    services (the bindings to the element, then every binding of their customer-facing
-    services, for `element_config_expected`)."""
+    under, with the configuration expected there: four queries whatever the number of
+    services (the bindings to the element, their customer-facing services, every binding of
+    those, and the resources bound), each row read as plain values but the services."""
     through_rfs = element.resource_kind in CONFIGURED_THROUGH_RFS
     on_element = (
         ServiceResource.objects.filter(resource=element)
         .exclude(state=BindingState.RELEASED)
         .exclude(service__state=ServiceState.TERMINATED)
-        .select_related("service__product", "service__parent__product")
-        .order_by("pk")
+        .annotate(root_id=Coalesce("service__parent_id", "service_id"))
     )
-    placed = {}
-    for binding in on_element:
-        service = binding.service
-        if through_rfs and service.parent_id is None:
+    placed = {}  # service id (the reference) -> its customer-facing service's id
+    for service_id, root_id in on_element.values_list("service_id", "root_id"):
+        if through_rfs and root_id == service_id:
             continue  # see CONFIGURED_THROUGH_RFS: never configured there
-        placed[binding.service_id] = service.parent if service.parent_id else service
-    roots = {root.pk: root for root in placed.values()}
+        placed[service_id] = root_id
+    # Each read by ids through an index (a join or a subquery on the element's bindings has
+    # PostgreSQL hash the whole service table).
+    roots = {
+        root.pk: root
+        for root in Service.objects.filter(pk__in=set(placed.values())).only(
+            "pk", "name", "state", "characteristics", "parent_id", "product_id"
+        )
+    }
+    accounts = dict(
+        ProductInstance.objects.filter(
+            pk__in={root.product_id for root in roots.values()} - {None}
+        ).values_list("pk", "billing_account_id")
+    )
+    for root in roots.values():
+        root.billing_account_id = accounts.get(root.product_id)
+    root_of = {pk: pk for pk in roots}
+    root_of.update(Service.objects.filter(parent_id__in=roots).values_list("pk", "parent_id"))
     bindings_of: dict[int, list] = {pk: [] for pk in roots}
-    if roots:
-        of_roots = Q(service_id__in=roots) | Q(service__parent_id__in=roots)
-        for binding in (
-            ServiceResource.objects.filter(of_roots)
-            .exclude(state=BindingState.RELEASED)
-            .select_related("resource__parent__parent", "service")
-            .order_by("pk")
-        ):
-            bindings_of[binding.service.parent_id or binding.service_id].append(binding)
+    rows = list(
+        ServiceResource.objects.filter(service_id__in=root_of)
+        .exclude(state=BindingState.RELEASED)
+        .order_by("pk")
+        .values_list("service_id", "resource_id")
+    )
+    resources = Resource.objects.filter(pk__in={row[1] for row in rows}).select_related(
+        "parent__parent"
+    )
+    resources = {resource.pk: resource for resource in resources} if rows else {}
+    for service_id, resource_id in rows:
+        bindings_of[root_of[service_id]].append(
+            HeldResource(service_id, resource_id, resources[resource_id])
+        )
     expected = {}
-    for service_id, root in placed.items():
+    for service_id, root_id in placed.items():
+        root = roots[root_id]
         config = None
         if root.state in CONFIGURED_STATES:
-            config = element_config_expected(root, resource=element, bindings=bindings_of[root.pk])
+            config = element_config_expected(root, resource=element, bindings=bindings_of[root_id])
         expected[str(service_id)] = ExpectedOnElement(str(service_id), service_id, root, config)
     return expected
 

@@ -22,13 +22,12 @@ def network_findings(*, element_name: str) -> tuple[list[Finding], Q]:
     findings = []
     for ref, placed in expected.items():
         root = placed.root
-        product = root.product
         links = {
             "element": element.name,
             "service_ref": ref,
             "service_id": root.pk,
             "product_id": root.product_id,
-            "billing_account_id": product.billing_account_id if product else None,
+            "billing_account_id": root.billing_account_id,
         }
         if placed.config is None:
             continue  # on its way (reserved, designed): may or may not be there yet
