@@ -135,3 +135,21 @@ def test_patch_moves_and_assigns_a_case_note_and_action_add_to_its_history(
     # The state machine refuses accepted -> investigating: 409.
     assert risk_api.patch(url, {"state": "investigating"}, format="json").status_code == 409
     assert risk_api.get(f"{CASES}/999999").status_code == 404
+
+
+def test_an_action_goes_through_its_service_and_answers_the_case_after_it(cases, finance_api):
+    leak_case = cases[CaseKind.ACTIVE_NOT_BILLABLE]
+    done = finance_api.post(
+        f"{CASES}/{leak_case.pk}/action", {"action": "startBilling"}, format="json"
+    )
+    assert done.status_code == 200, done.json()
+    body = done.json()
+    assert body["state"] == CaseState.RESOLVED
+    assert [e["type"] for e in body["event"]][-2:] == [CaseEventType.ACTION, CaseEventType.STATE]
+    assert body["event"][-2]["by"] == "finance1"
+    # Resolved, the action has nothing left to do: refused, naming the field.
+    again = finance_api.post(
+        f"{CASES}/{leak_case.pk}/action", {"action": "startBilling"}, format="json"
+    )
+    assert again.status_code == 400
+    assert list(again.json()["errors"]) == ["action"]
