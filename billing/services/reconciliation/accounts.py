@@ -51,15 +51,46 @@ def monthly_price(prices: list, at) -> Decimal:
 
 def billing_findings(*, first_id: int, last_id: int, as_of) -> tuple[list[Finding], Q]:
     products = list(
-        inventory_services.products_with_service_state(first_id=first_id, last_id=last_id)
+        inventory_services.products_with_service_state(first_id=first_id, last_id=last_id).only(
+            "pk",
+            "name",
+            "status",
+            "start_date",
+            "termination_date",
+            "billing_account_id",
+            "product_offering_id",
+        )
     )
     prices_of = defaultdict(list)
     for price in launched_prices_of({p.product_offering_id for p in products}):
         prices_of[price.product_offering_id].append(price)
     findings = _state_findings(products, prices_of, as_of)
     since = as_of - timedelta(days=int(getattr(settings, "RECONCILIATION_BILLED_DAYS", 93)))
-    findings += _price_findings(products, prices_of, since)
-    findings += _missing_recurring(products, prices_of, since, as_of)
+    # The slice's recurring lines billed since then, read once (by the id range: an index
+    # range scan rather than a list of thousands of ids).
+    lines = list(
+        AppliedCharge.objects.filter(
+            product_id__gte=first_id,
+            product_id__lte=last_id,
+            charge_type=ChargeType.RECURRING,
+            charge_key__startswith=RECURRING_KEY,
+            period_end__gte=since,
+        )
+        .order_by("period_start", "id")
+        .values_list(
+            "product_id",
+            "charge_key",
+            "unit",
+            "quantity",
+            "tax_excluded_amount",
+            "date",
+            "currency",
+            "period_start",
+            "bill_id",
+        )
+    )
+    findings += _price_findings(products, prices_of, lines)
+    findings += _missing_recurring(products, prices_of, lines, since, as_of)
     scope = Q(kind__in=BILLING_KINDS, product_id__gte=first_id, product_id__lte=last_id)
     return findings, scope
 
@@ -117,31 +148,12 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _price_findings(products, prices_of, since) -> list[Finding]:
-    """Recurring lines billed since `since` whose amount is not the catalog's price in force
-    for the period times the share of it charged (the bill run's own proration)."""
+def _price_findings(products, prices_of, lines) -> list[Finding]:
+    """Recurring lines whose amount is not the catalog's price in force for the period times
+    the share of it charged (the bill run's own proration)."""
     by_id = {p.pk: p for p in products}
     findings = []
-    lines = (
-        AppliedCharge.objects.filter(
-            product_id__in=by_id,
-            charge_type=ChargeType.RECURRING,
-            charge_key__startswith=RECURRING_KEY,
-            period_end__gte=since,
-        )
-        .order_by("period_start", "id")
-        .values_list(
-            "product_id",
-            "charge_key",
-            "unit",
-            "quantity",
-            "tax_excluded_amount",
-            "date",
-            "currency",
-            "period_start",
-        )
-    )
-    for product_id, key, unit, quantity, charged, at, currency, period_start in lines:
+    for product_id, key, unit, quantity, charged, at, currency, period_start, _ in lines:
         product = by_id[product_id]
         key_price_id = int(key.split(":")[2])
         in_force = [
@@ -185,7 +197,7 @@ def _price_findings(products, prices_of, since) -> list[Finding]:
     return findings
 
 
-def _missing_recurring(products, prices_of, since, as_of) -> list[Finding]:
+def _missing_recurring(products, prices_of, lines, since, as_of) -> list[Finding]:
     """Bills (periods ended since `since`) of the products' accounts that carry no recurring
     line of a product that was billable for the whole period, with a monthly price then, and
     never suspended in it."""
@@ -202,14 +214,7 @@ def _missing_recurring(products, prices_of, since, as_of) -> list[Finding]:
     )
     if not bills:
         return []
-    charged = set(
-        AppliedCharge.objects.filter(
-            bill_id__in=[bill[0] for bill in bills],
-            product_id__in=[p.pk for p in candidates],
-            charge_type=ChargeType.RECURRING,
-            charge_key__startswith=RECURRING_KEY,
-        ).values_list("product_id", "bill_id")
-    )
+    charged = {(line[0], line[8]) for line in lines}
     suspended = inventory_selectors.product_status_intervals(
         candidates, status=ProductStatus.SUSPENDED, before=as_of
     )
