@@ -21,8 +21,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Max, Q
 
-from billing.choices import CaseEventType, CaseKind, FraudRuleCode
-from billing.models import FraudRule, FraudScan, RevenueCase, UsageEvent
+from billing.choices import CASE_ACTIVE_STATES, CaseEventType, CaseKind, FraudRuleCode
+from billing.models import CaseEvent, FraudRule, FraudScan, RevenueCase, UsageEvent
 from billing.services.account_orders import account_order_place
 from billing.services.cases import Finding, case_action_record, case_note, cases_record
 from billing.services.fraud_sql import (
@@ -57,8 +57,6 @@ BARRED, LIFTED = "Barred:", "Lifted:"
 # queues the next); it expires on its own if a queued task is lost (beat sweeps anyway).
 QUEUED_KEY = "billing:fraud-evaluate-queued"
 QUEUED_FOR_SECONDS = 300
-# A queued evaluation waits this long, so a burst of batches is evaluated once.
-DEBOUNCE_SECONDS = 2
 
 # Thresholds each rule takes: name -> (kind, lowest allowed, whether the lowest is excluded).
 _NUMBER, _WHOLE, _NAMES = "number", "whole number", "list of rating groups"
@@ -201,11 +199,18 @@ def _record(outcome: FraudOutcome, findings_by_rule: dict[FraudRule, list[Findin
         if rule.bars_automatically
         for finding in rule_findings
     ]
-    for case in RevenueCase.objects.filter(fingerprint__in=automatic).select_related("product"):
-        if case.product is None or case.product.status != ProductStatus.ACTIVE:
-            continue
-        if _bar_in_force(case) is not None:
-            continue
+    # A case barred once is the analyst's from then on: a bar they lifted (or a case they
+    # accepted) is not barred again by the rule finding the same thing again.
+    candidates = (
+        RevenueCase.objects.filter(
+            fingerprint__in=automatic,
+            state__in=CASE_ACTIVE_STATES,
+            product__status=ProductStatus.ACTIVE,
+        )
+        .exclude(pk__in=_barred_or_lifted_case_ids())
+        .select_related("product")
+    )
+    for case in candidates:
         try:
             with transaction.atomic():
                 fraud_case_bar(case, by=FRAUD_ACTOR)
@@ -254,16 +259,18 @@ def _spikes(cursor, rule: FraudRule) -> list[Finding]:
     findings = []
     for row in cursor.fetchall():
         service_id, _, _, window_end, last_hour, median, hours, rating_group = row
-        times = float(last_hour) / median if median else float("inf")
+        # A median of zero (zero-volume records): any volume is infinitely many times it.
+        times = float(last_hour) / median if median else None
         findings.append(
             _finding(
                 rule,
                 row,
-                excess=times / float(limits["factor"]),
+                excess=times / float(limits["factor"]) if times is not None else 8.0,
                 summary=(
                     f"Usage spike on service {service_id}: {float(last_hour):g} of "
-                    f"{rating_group} in the hour to {window_end:%Y-%m-%d %H:%M}, {times:.1f}x "
-                    f"its median hour ({median:g})"
+                    f"{rating_group} in the hour to {window_end:%Y-%m-%d %H:%M}, "
+                    f"{f'{times:.1f}x' if times is not None else 'above'} its median hour "
+                    f"({median:g})"
                 ),
                 evidence={
                     "window": _window(window_end, 1),
@@ -272,7 +279,7 @@ def _spikes(cursor, rule: FraudRule) -> list[Finding]:
                     "medianHourVolume": median,
                     "baselineHours": hours,
                     "baselineDays": int(limits["baselineDays"]),
-                    "timesMedian": round(times, 2),
+                    "timesMedian": round(times, 2) if times is not None else None,
                 },
             )
         )
@@ -386,6 +393,14 @@ def _fraud_case_locked(case: RevenueCase) -> RevenueCase:
     return locked
 
 
+def _barred_or_lifted_case_ids():
+    return (
+        CaseEvent.objects.filter(type=CaseEventType.ACTION)
+        .filter(Q(text__startswith=BARRED) | Q(text__startswith=LIFTED))
+        .values("case_id")
+    )
+
+
 def _actions(case: RevenueCase, prefix: str) -> int:
     return case.events.filter(type=CaseEventType.ACTION, text__startswith=prefix).count()
 
@@ -462,7 +477,9 @@ def _enqueue() -> None:
         return
     from billing.tasks import fraud_evaluate
 
-    fraud_evaluate.apply_async(countdown=DEBOUNCE_SECONDS)
+    # At once: what is stored while it waits in the queue is read by it too (the key kept
+    # those batches from queueing more).
+    fraud_evaluate.delay()
 
 
 def fraud_evaluation_started() -> None:

@@ -14,7 +14,6 @@ from billing.services.cases import Finding, cases_record
 from billing.services.fraud import (
     fraud_case_bar,
     fraud_case_lift,
-    fraud_evaluation_enqueue,
     fraud_rules_evaluate,
 )
 from billing.services.usage_bulk import usage_bulk_ingest, usage_row
@@ -279,10 +278,7 @@ def test_bar_and_lift_place_fraud_orders_and_refuse_what_they_cannot(products):
     with pytest.raises(DomainError, match="not suspended for fraud"):
         fraud_case_lift(case, by="risk1")  # the suspension has not been carried out yet
 
-    # The order completes (the worker's part, here by hand, as the dunning tests do).
-    ProductInstance.objects.filter(pk=product.pk).update(status="suspended")
-    order.items.update(state="completed")
-    ProductOrder.objects.filter(pk=order.pk).update(state="completed")
+    _complete(order, product, "suspended")
     fraud_case_lift(case, by="risk1")
     resume = ProductOrder.objects.exclude(pk=order.pk).get()
     assert resume.description == f"fraud cleared: case {case.pk}"
@@ -329,7 +325,10 @@ def test_ingest_evaluates_on_the_worker_and_a_rule_bars_automatically(celery_wor
 
     case = wait_for(lambda: RevenueCase.objects.filter(kind="fraudSimBox").first(), timeout=60)
     assert (case.product_id, case.evidence["distinctNumbers"]) == (product.pk, 60)
-    bar = wait_for(lambda: ProductOrder.objects.exclude(pk=order.pk).first(), timeout=60)
+    # Barred in the evaluation's transaction (or a note says why not).
+    done = CaseEvent.objects.filter(case=case, type__in=["action", "note"])
+    assert done.get().text.startswith("Barred: product order")
+    bar = ProductOrder.objects.exclude(pk=order.pk).get()
     assert bar.description.startswith("fraud: case")
     wait_for(lambda: _completed(bar.pk), timeout=60)
     assert ProductInstance.objects.get(pk=product.pk).status == "suspended"
@@ -339,4 +338,33 @@ def test_ingest_evaluates_on_the_worker_and_a_rule_bars_automatically(celery_wor
     lift = ProductOrder.objects.exclude(pk__in=[order.pk, bar.pk]).get()
     wait_for(lambda: _completed(lift.pk), timeout=60)
     assert ProductInstance.objects.get(pk=product.pk).status == "active"
-    fraud_evaluation_enqueue()  # outside a transaction: queued at once, harmless
+
+
+def _complete(order: ProductOrder, product, status: str) -> None:
+    """The order carried out (the worker's part, here by hand, as the dunning tests do)."""
+    ProductInstance.objects.filter(pk=product.pk).update(status=status)
+    order.items.update(state="completed")
+    ProductOrder.objects.filter(pk=order.pk).update(state="completed")
+
+
+def test_a_rule_bars_automatically_once_per_case(products):
+    product = products["simBox"]
+    FraudRule.objects.filter(code="simBox").update(bars_automatically=True)
+    usage_bulk_ingest(calls(product, "box", 50))
+
+    outcome = fraud_rules_evaluate()
+
+    assert outcome.barred == [product.pk]
+    case = RevenueCase.objects.get()
+    bar = ProductOrder.objects.get()
+    assert bar.description == f"fraud: case {case.pk} (Fraud Sim Box)"
+    assert CaseEvent.objects.get(case=case, type="action").by == "fraud-rules"
+    _complete(bar, product, "suspended")
+    fraud_case_lift(case, by="risk1")
+    _complete(ProductOrder.objects.exclude(pk=bar.pk).get(), product, "active")
+
+    # The analyst lifted it: the same pattern found again the same day does not bar again.
+    usage_bulk_ingest(calls(product, "box-more", 5, first=50))
+    again = fraud_rules_evaluate()
+    assert (again.hits["simBox"], again.barred) == (1, [])
+    assert ProductOrder.objects.count() == 2
