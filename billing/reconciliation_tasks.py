@@ -9,9 +9,11 @@ from billing.services import reconciliation
 @shared_task(name="billing.reconciliation_run")
 def reconciliation_run(run_id: int | None = None) -> dict:
     """Carry on the recorded run `run_id` (one `billing.reconcile_unit` task per unit not done),
-    or (from beat) record one now and do so. Twice is harmless: a done unit is skipped."""
+    or (from beat) record one now and do so; a run still running then (its worker lost) is
+    carried on instead. Twice is harmless: a done unit is skipped."""
     if run_id is None:
-        run_id = reconciliation.reconciliation_create(by="beat").pk
+        running = reconciliation.reconciliation_running()
+        run_id = (running or reconciliation.reconciliation_create(by="beat")).pk
     run = reconciliation.reconciliation_dispatch(run_id=run_id)
     return {"reconciliationRun": run.pk, "state": run.state, "unitsTotal": run.units_total}
 

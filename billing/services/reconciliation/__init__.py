@@ -59,6 +59,11 @@ def _unit_keys(as_of) -> list[tuple[str, str]]:
     return keys
 
 
+def reconciliation_running() -> ReconciliationRun | None:
+    """The run still running, if any (there is one at a time)."""
+    return ReconciliationRun.objects.filter(state=ReconciliationRunState.RUNNING).first()
+
+
 def reconciliation_create(*, by: str = "", as_of=None) -> ReconciliationRun:
     """Record a run and its units (nothing compared yet)."""
     as_of = as_of or clock.now()
@@ -220,6 +225,7 @@ __all__ = [
     "reconciliation_dispatch",
     "reconciliation_resume",
     "reconciliation_run_here",
+    "reconciliation_running",
     "reconciliation_start",
     "reconciliation_unit_do",
 ]
