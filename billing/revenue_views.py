@@ -251,19 +251,36 @@ def evidence_rows(evidence) -> dict:
         compared = [
             (
                 key,
-                expected.get(key, "—"),
-                reported.get(key, "—"),
+                readable(expected.get(key)),
+                readable(reported.get(key)),
                 expected.get(key) != reported.get(key),
             )
             for key in sorted(set(expected) | set(reported))
         ]
     facts = [
-        (_label(key), value)
-        for key, value in evidence.items()
+        (_label(key), readable(value))
+        for key, value in sorted(evidence.items())
         # The compared settings are the table; a drift's list of differing keys repeats it.
         if not (compared and key in ("expected", "reported", "keys"))
     ]
     return {"facts": facts, "compared": compared}
+
+
+def readable(value) -> str:
+    """A JSON value as a line of text: a mapping as `key: value; ...` by key (PostgreSQL keeps
+    no order), nested in brackets; a list comma-separated; nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{key}: ({readable(each)})" if isinstance(each, dict) else f"{key}: {readable(each)}"
+            for key, each in sorted(value.items())
+        )
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(each) for each in value)
+    return str(value)
 
 
 def _label(key: str) -> str:

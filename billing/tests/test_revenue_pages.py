@@ -65,7 +65,11 @@ def spike(product) -> Finding:
         amount_at_risk=Decimal("250"),
         currency="EUR",
         score=80,
-        evidence={"hourVolume": "42.0", "medianVolume": "3.0", "factor": 14},
+        evidence={
+            "hourVolume": 42.0,
+            "window": {"start": "2026-12-03T09:00:00+00:00", "end": "2026-12-03T10:00:00+00:00"},
+            "ratingGroups": ["DATA", "VIDEO"],
+        },
     )
 
 
@@ -247,7 +251,14 @@ def test_a_case_page_shows_what_it_is_about_and_its_forms_change_it(
     assert "data-action=" not in html
     spike_html = risk_client.get(reverse("finance:revenue-case", args=[three_cases["spike"].pk]))
     assert re.findall(r'data-action="(\w+)"', spike_html.content.decode()) == ["bar", "lift"]
-    assert "Hour volume" in spike_html.content.decode()
+    facts = re.findall(
+        r'<dt>([^<]+)</dt><dd class="mono">([^<]+)</dd>', spike_html.content.decode()
+    )
+    assert facts == [
+        ("Hour volume", "42.0"),
+        ("Rating groups", "DATA, VIDEO"),
+        ("Window", "end: 2026-12-03T10:00:00+00:00; start: 2026-12-03T09:00:00+00:00"),
+    ]
 
     def change(name: str, data: dict):
         return risk_client.post(
