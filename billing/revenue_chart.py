@@ -92,8 +92,11 @@ def trend_chart(trend: Trend) -> TrendChart:
         width=WIDTH,
         height=HEIGHT,
         columns=columns,
+        # Whole numbers of cases only.
         count_gridlines=[
-            (round(TOP + plot_height * (1 - f), 1), round(count_top * f, 1)) for f in fractions
+            (round(TOP + plot_height * (1 - f), 1), int(count_top * f))
+            for f in fractions
+            if float(count_top * f).is_integer()
         ],
         amount_gridlines=[
             (round(TOP + plot_height * (1 - f), 1), amount_top * Decimal(str(f))) for f in fractions
