@@ -25,3 +25,7 @@ def worker_command(name: str, *, pool: str = "solo", concurrency: int = 1) -> li
         *("-P", pool, "-c", str(concurrency), "-l", "warning"),
         *("--without-gossip", "--without-mingle", "-n", f"{name}@%h"),
     ]
+
+
+# Request ids into tasks and task latency per queue (after `app`: the handlers import QUEUES).
+import telco.ops.celery_signals  # noqa: E402, F401

@@ -13,10 +13,22 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # With no DATABASE_URL the product runs as the embedded demo (SQLite, eager tasks), where
 # debugging defaults on and a development key is acceptable. Anywhere else the key is required.
 EMBEDDED = not env("DATABASE_URL", default="")
-DEBUG = env.bool("DEBUG", default=EMBEDDED)
+# PRODUCTION=true: DEBUG stays off (refused), a strong SECRET_KEY is required, and the security
+# headers are on; TLS=true when the site is served over HTTPS (HSTS, redirect, secure cookies).
+PRODUCTION = env.bool("PRODUCTION", default=False)
+TLS = env.bool("TLS", default=False)
+DEBUG = env.bool("DEBUG", default=EMBEDDED and not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise environ.ImproperlyConfigured("DEBUG must be off when PRODUCTION is on")
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else "")
 if not SECRET_KEY:
     raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+# What `check --deploy` calls strong: 50 characters or more, at least 5 different ones.
+if PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise environ.ImproperlyConfigured(
+        "PRODUCTION needs a strong SECRET_KEY: at least 50 characters, 5 of them different "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
@@ -42,7 +54,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer (even a redirect or a refusal) has its request id and is timed.
+    "telco.ops.logging.RequestIdMiddleware",
+    "telco.ops.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "telco.ops.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "telco.api.middleware.APIRequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,6 +162,29 @@ API_THROTTLE_RATES = {
     # The token endpoint, per address, whatever the outcome.
     "login": env.str("API_THROTTLE_LOGIN", default="60/min"),
 }
+
+# Security headers (check --deploy passes with PRODUCTION=true TLS=true). The policy allows
+# inline style attributes (bar widths, chart swatches, Swagger UI) but no inline script.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+if PRODUCTION and TLS:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# TLS_PROXY=true: HTTPS ends at a proxy that sets X-Forwarded-Proto (and strips a client's own).
+if env.bool("TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /metrics: NOC and admin users, or a scraper sending `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -296,10 +335,23 @@ STORAGES["invoices"] = {
     "OPTIONS": {"location": INVOICE_STORAGE_DIR},
 }
 
+# Logs (telco.ops.logging): every record carries the request id (X-Request-ID, also in the
+# Celery tasks a request queued), user, path and method. LOG_FORMAT=json writes one JSON object
+# a line; LOG_REQUESTS (on with JSON) logs one line per request with status and duration.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=LOG_FORMAT == "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "telco.ops.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "telco.ops.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_context"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # WeasyPrint logs each step of every PDF invoice it lays out at INFO.
     "loggers": {"weasyprint.progress": {"level": "WARNING"}},

@@ -27,7 +27,15 @@ DOMAIN_APPS = {name for name in LEVELS if name != "kernel"}
 
 # The project wiring in telco/ sits above every app; the rest of telco/ is the kernel. The package's
 # own `__init__` is wiring too: it loads the Celery app when Django starts.
-WIRING = {"telco.settings", "telco.urls", "telco.celery", "telco.wsgi", "telco.management"}
+WIRING = {
+    "telco.settings",
+    "telco.urls",
+    "telco.celery",
+    "telco.wsgi",
+    "telco.management",
+    # Operations (metrics, health) read every app's figures.
+    "telco.ops",
+}
 WIRING_PACKAGE = "telco"
 
 MAX_LINES = 600
