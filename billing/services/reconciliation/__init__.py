@@ -157,13 +157,22 @@ def _findings_of(unit: ReconciliationUnit, run: ReconciliationRun):
 def reconciliation_unit_do(*, unit_id: int) -> ReconciliationUnit:
     """Do one unit: compare (reading the network outside any transaction), then record the
     findings as cases, the unit done and the run's counters in one transaction. A unit done
-    already is left alone; a comparison that fails keeps its error on the unit (the run goes
-    on; a resume tries it again)."""
+    already is left alone; a unit that fails (an element that does not answer, a write
+    refused) keeps its error and nothing of its findings (the run goes on; a resume tries it
+    again)."""
     unit = ReconciliationUnit.objects.select_related("run").get(pk=unit_id)
     if unit.done_at is not None:
         return unit
     try:
         findings, scope = _findings_of(unit, unit.run)
+        with transaction.atomic():
+            locked = ReconciliationUnit.objects.select_for_update().get(pk=unit.pk)
+            if locked.done_at is not None:
+                return locked  # another worker did it meanwhile
+            outcome = cases_record(findings, scope=scope, run=unit.run)
+            locked.done_at, locked.error, locked.differences = clock.now(), "", len(findings)
+            locked.save(update_fields=["done_at", "error", "differences"])
+            _count(unit.run_id, findings, opened=len(outcome.opened), closed=outcome.closed)
     except Exception as error:  # noqa: BLE001 - any failure is the unit's, the run goes on
         ReconciliationUnit.objects.filter(pk=unit.pk, done_at__isnull=True).update(
             error=f"{error.__class__.__name__}: {error}"[:2000]
@@ -171,14 +180,6 @@ def reconciliation_unit_do(*, unit_id: int) -> ReconciliationUnit:
         _finish_if_done(unit.run_id)
         unit.refresh_from_db()
         return unit
-    with transaction.atomic():
-        locked = ReconciliationUnit.objects.select_for_update().get(pk=unit.pk)
-        if locked.done_at is not None:
-            return locked  # another worker did it meanwhile
-        outcome = cases_record(findings, scope=scope, run=unit.run)
-        locked.done_at, locked.error, locked.differences = clock.now(), "", len(findings)
-        locked.save(update_fields=["done_at", "error", "differences"])
-        _count(unit.run_id, findings, opened=len(outcome.opened), closed=outcome.closed)
     _finish_if_done(unit.run_id)
     return locked
 
