@@ -111,6 +111,10 @@ WITH spans AS (
            LEAD(e.at) OVER (PARTITION BY e.case_id ORDER BY e.at, e.id) AS until
     FROM billing_caseevent e
     WHERE e.to_state <> ''
+    -- A case closed before the window (and not open again since) is active on none of its days.
+    AND e.case_id IN (
+        SELECT id FROM billing_revenuecase WHERE closed_at IS NULL OR closed_at >= %s
+    )
 ), day_ends AS ({days})
 SELECT d.day_end, COALESCE(SUM(c.amount_at_risk), 0)
 FROM day_ends d
@@ -153,7 +157,8 @@ def case_trend(*, today: date, days: int = TREND_DAYS) -> Trend:
     # The day ends as a derived table: one row per parameter, portable SQL.
     days_sql = " UNION ALL ".join(["SELECT %s AS day_end"] * len(ends))
     # As the backend stores them (SQLite compares text: naive UTC, no offset).
-    params = [connection.ops.adapt_datetimefield_value(end) for end in ends]
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(_start_of(first)), *(adapt(end) for end in ends)]
     params += [*active, currency, currency == DEFAULT_CURRENCY]
     with connection.cursor() as cursor:
         cursor.execute(_AT_RISK_SQL.format(days=days_sql), params)
