@@ -68,14 +68,15 @@ def network_findings(*, element_name: str) -> tuple[list[Finding], Q]:
         findings.append(
             Finding(
                 kind=CaseKind.ORPHAN_CONFIG,
-                fingerprint=f"{CaseKind.ORPHAN_CONFIG}:{element.name}:{ref}",
+                # The element names it: cut to the columns (our own references are short).
+                fingerprint=f"{CaseKind.ORPHAN_CONFIG}:{element.name}:{ref}"[:200],
                 summary=(
                     f"{element.name} holds configuration {ref}"
                     + (f" of {service.name} ({service.state})" if service else "")
                     + ", which no active or suspended service has."
                 ),
                 element=element.name,
-                service_ref=ref,
+                service_ref=ref[:120],
                 service_id=service.pk if service else None,
                 product_id=product.pk if product else None,
                 billing_account_id=product.billing_account_id if product else None,
