@@ -100,3 +100,7 @@ class TestClockAdmin(admin.ModelAdmin):
             "clock": clock.clock_state(),
         }
         return TemplateResponse(request, "admin/telco/test_clock.html", context)
+
+
+# The event hub's listeners (telco.events).
+import telco.events.admin  # noqa: E402, F401

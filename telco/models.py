@@ -49,3 +49,7 @@ class TestClock(models.Model):
 
     def __str__(self):
         return f"test clock +{self.offset_seconds:.0f} s"
+
+
+# The event hub's tables live with the kernel's (telco.events).
+from telco.events.models import EventListener, OutboxEvent  # noqa: E402, F401

@@ -481,3 +481,25 @@ RECONCILIATION_PRODUCTS_PER_UNIT = env.int("RECONCILIATION_PRODUCTS_PER_UNIT", d
 RECONCILIATION_USAGE_DAYS = env.int("RECONCILIATION_USAGE_DAYS", default=7)
 RECONCILIATION_USAGE_GRACE_HOURS = env.int("RECONCILIATION_USAGE_GRACE_HOURS", default=24)
 RECONCILIATION_BILLED_DAYS = env.int("RECONCILIATION_BILLED_DAYS", default=93)
+
+# Events (telco.events, TMF688 hubs): delivery to each listener, retried with exponential
+# backoff (base, cap); a listener failing EVENT_MAX_FAILURES times in a row is suspended (its
+# events are kept for "resume and replay"). Delivered outbox rows are kept EVENT_RETENTION_DAYS.
+EVENT_MAX_FAILURES = env.int("EVENT_MAX_FAILURES", default=10)
+EVENT_RETRY_BACKOFF_SECONDS = env.float("EVENT_RETRY_BACKOFF_SECONDS", default=2.0)
+EVENT_RETRY_BACKOFF_MAX_SECONDS = env.float("EVENT_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
+EVENT_DELIVERY_TIMEOUT_SECONDS = env.float("EVENT_DELIVERY_TIMEOUT_SECONDS", default=5.0)
+EVENT_BATCH_SIZE = env.int("EVENT_BATCH_SIZE", default=200)
+EVENT_KICK_DEBOUNCE_SECONDS = env.float("EVENT_KICK_DEBOUNCE_SECONDS", default=0.2)
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=7)
+# A commit that wrote enqueues delivery at once; this sweep catches a lost kick and the listeners
+# whose backoff has passed, within seconds.
+CELERY_BEAT_SCHEDULE["events-deliver-sweep"] = {
+    "task": "telco.events_deliver",
+    "schedule": 5.0,
+}
+# Outbox rows every listener has passed: hourly is plenty for a retention counted in days.
+CELERY_BEAT_SCHEDULE["events-prune"] = {
+    "task": "telco.events_prune",
+    "schedule": 3600.0,
+}

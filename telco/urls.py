@@ -27,6 +27,8 @@ urlpatterns = [
     path("noc/inventory/", include("inventory.urls")),
     path("noc/", include("assurance.urls")),
     path("finance/", include("billing.urls_finance")),
+    # The /hub of every TMF API (telco.events): before the APIs, one route for all of them.
+    path("", include("telco.events.urls")),
     # TM Forum APIs, each app under its own /tmf-api/<apiName>/v4/ base paths.
     path("", include("catalog.api.urls")),
     path("", include("crm.api.urls")),
