@@ -4,17 +4,21 @@ from django.db.models.signals import post_migrate
 
 def _ensure_reference_data(sender, using, apps=None, **kwargs) -> None:
     """After every `migrate` (and every flush of a test database, which sends it too), as
-    Django does for permissions: the default usage specifications exist."""
+    Django does for permissions: the default usage specifications and fraud rules exist."""
     from django.apps import apps as global_apps
 
-    from billing.reference import ensure_usage_specifications
+    from billing.reference import ensure_fraud_rules, ensure_usage_specifications
 
     apps = apps or global_apps  # a flush sends no `apps`: the models as they are
-    try:
-        model = apps.get_model("billing", "UsageSpecification")
-    except LookupError:
-        return  # migrated back to before the model existed
-    ensure_usage_specifications(model.objects.db_manager(using))
+    for model_name, ensure in (
+        ("UsageSpecification", ensure_usage_specifications),
+        ("FraudRule", ensure_fraud_rules),
+    ):
+        try:
+            model = apps.get_model("billing", model_name)
+        except LookupError:
+            continue  # migrated back to before the model existed
+        ensure(model.objects.db_manager(using))
 
 
 class BillingConfig(AppConfig):

@@ -1,4 +1,5 @@
-"""Reference data billing relies on: the usage specifications the network's records name."""
+"""Reference data billing relies on: the usage specifications the network's records name, and
+the fraud rules risk staff start from."""
 
 # The specifications of the usage this product's network reports. `migrate` makes sure they
 # exist (see BillingConfig.ready): the demo data and mediation name them by these ids.
@@ -46,3 +47,43 @@ def ensure_usage_specifications(rows) -> None:
     possibly the historical model's a migration has). Safe to run any number of times."""
     for spec in DEFAULT_USAGE_SPECIFICATIONS:
         rows.get_or_create(id=spec["id"], defaults={k: v for k, v in spec.items() if k != "id"})
+
+
+# The fraud rules risk staff start from (editable in admin): thresholds a small operator uses.
+# Migration 0013 made them; `migrate` and every flush of a test database make them again when
+# they are missing (an edited rule is left as it is).
+DEFAULT_FRAUD_RULES = (
+    {
+        "code": "usageSpike",
+        "name": "Usage spike against the account's own baseline",
+        "description": "An hour's usage of a service above `factor` x its median hour of the "
+        "last `baselineDays` days.",
+        "thresholds": {"factor": 10, "baselineDays": 7, "minimumVolume": 1},
+        "score": 70,
+    },
+    {
+        "code": "highCost",
+        "name": "High-cost or roaming destinations",
+        "description": "Usage in the listed rating groups above a volume within a window.",
+        "thresholds": {
+            "ratingGroups": ["roaming", "premium", "international"],
+            "volumeThreshold": 60,
+            "windowHours": 24,
+        },
+        "score": 60,
+    },
+    {
+        "code": "simBox",
+        "name": "SIM box: one SIM calling many numbers with short calls",
+        "description": "Voice records of one service to at least `minDistinctNumbers` distinct "
+        "numbers within `windowHours`, averaging under `maxAverageSeconds` a call.",
+        "thresholds": {"minDistinctNumbers": 50, "maxAverageSeconds": 60, "windowHours": 24},
+        "score": 90,
+    },
+)
+
+
+def ensure_fraud_rules(rows) -> None:
+    """Create the default fraud rules that are missing (`rows`: the model's manager)."""
+    for rule in DEFAULT_FRAUD_RULES:
+        rows.get_or_create(code=rule["code"], defaults=dict(rule))
