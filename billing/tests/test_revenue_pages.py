@@ -185,7 +185,10 @@ def test_run_now_starts_a_run_the_dashboard_follows_while_it_runs(finance_client
     run.refresh_from_db()
     assert run.state == "running"
     ReconciliationRun.objects.filter(pk=run.pk).update(state="completed", units_done=8)
-    assert "data-live-url" not in finance_client.get(DASHBOARD).content.decode()
+    finished = finance_client.get(DASHBOARD).content.decode()
+    assert "data-live-url" not in finished
+    assert '<span class="badge badge-ok" data-run-state>completed</span>' in finished
+    assert "data-refresh" in finished
     refused = finance_client.post(resume, follow=True).content.decode()
     assert "is completed: nothing to resume" in refused
 
