@@ -23,7 +23,7 @@ from billing.services import cases
 from billing.services.case_commands import case_act, case_actions_for
 from telco import clock
 from telco.exceptions import DomainError
-from telco.roles import FINANCE, RISK, has_role
+from telco.roles import AGENT, FINANCE, NOC, RISK, has_role
 
 # How often the last run's progress refreshes while it runs (milliseconds).
 PROGRESS_REFRESH_MS = 2000
@@ -139,6 +139,7 @@ def case_list(request):
         "filter": filterset,
         "page": reports.page_of(queryset, request.GET.get("page")),
         "query": query.urlencode(),
+        "can_open_customers": has_role(request.user, AGENT, FINANCE),
     }
     return render(request, "billing/revenue/case_list.html", context, status=200 if valid else 400)
 
@@ -186,6 +187,11 @@ def _case_page(request, pk: int, bound: dict | None = None, status: int = 200):
         "forms": page_forms,
         "actions": case_actions_for(case),
         "evidence_rows": evidence_rows(case.evidence),
+        # Linked only where the user may open the page (the portal's 360, the NOC's service).
+        "opens": {
+            "customer": has_role(request.user, AGENT, FINANCE),
+            "service": has_role(request.user, NOC),
+        },
     }
     return render(request, "billing/revenue/case_detail.html", context, status=status)
 

@@ -70,7 +70,7 @@ def test_a_leak_is_found_by_a_run_and_billing_started_from_its_case(
     page.locator("tr[data-case] a").first.click()
     page.wait_for_url(re.compile(r".*/cases/\d+/$"))
     assert page.locator("[data-account]").inner_text().startswith("LEAK0001")
-    assert page.locator('[data-link="customer"]').inner_text() == "Ada Lovelace"
+    assert page.locator("[data-customer]").inner_text() == "Ada Lovelace"
 
     page.get_by_role("button", name="Start billing").click()
     page.wait_for_url(re.compile(r".*/cases/\d+/$"))

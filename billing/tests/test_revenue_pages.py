@@ -229,14 +229,19 @@ def test_case_list_filters_and_reads_the_same_queries_for_more_rows(
 
 
 def test_a_case_page_shows_what_it_is_about_and_its_forms_change_it(
-    three_cases, risk_client, risk_user
+    three_cases, risk_client, risk_user, admin_role_client
 ):
     drift_case = three_cases["drift"]
     url = reverse("finance:revenue-case", args=[drift_case.pk])
     html = risk_client.get(url).content.decode()
+    # Risk opens neither the portal nor the NOC: names without links; an admin gets both.
+    assert "data-link=" not in html
+    assert "<span data-customer>Alan Turing</span>" in html
     alan = three_cases["alan"]
-    assert f'href="/portal/customers/{alan.customer_id}/" data-link="customer"' in html
-    assert f'href="/noc/inventory/services/{drift_case.service_id}/" data-link="service"' in html
+    as_admin = admin_role_client.get(url).content.decode()
+    assert f'href="/portal/customers/{alan.customer_id}/" data-link="customer"' in as_admin
+    service_page = f"/noc/inventory/services/{drift_case.service_id}/"
+    assert f'href="{service_page}" data-link="service"' in as_admin
     assert "RA0002" in html
     assert "olt-7" in html
     # The drift's evidence as expected against reported, the differing setting marked.
