@@ -28,7 +28,7 @@ class RequestContext:
     request_id: str
     path: str = ""
     method: str = ""
-    user: str = ""
+    request: object = None
 
 
 current = contextvars.ContextVar("telco_request_context", default=None)
@@ -66,13 +66,13 @@ class RequestIdMiddleware:
             request_id=request_id_from(request.headers.get(REQUEST_ID_HEADER)),
             path=request.path,
             method=request.method,
+            request=request,
         )
         request.request_id = context.request_id
         token = current.set(context)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
-            context.user = known_username(request)
             response[REQUEST_ID_HEADER] = context.request_id
             if settings.LOG_REQUESTS:
                 request_logger.info(
@@ -107,8 +107,8 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record):
         context = current.get()
         record.request_id = context.request_id if context else ""
-        if context and not getattr(record, "user", ""):
-            record.user = context.user
+        if context and context.request is not None and not getattr(record, "user", ""):
+            record.user = known_username(context.request)
         record.path = context.path if context else ""
         record.method = context.method if context else ""
         from celery import current_task

@@ -10,6 +10,7 @@ import os
 import re
 import time
 
+import redis
 from django.conf import settings
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
@@ -26,6 +27,8 @@ REQUEST_SECONDS = Histogram(
 )
 # A request no route matched (404s, scanners): one label value, whatever the path.
 UNMATCHED_ROUTE = "<unmatched>"
+STATIC_ROUTE = "<static>"
+STATIC_PREFIX = "/" + settings.STATIC_URL.lstrip("/")
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
@@ -33,7 +36,8 @@ def route_of(request) -> str:
     """The URL pattern that answered (`/tmf-api/.../productOrder/<pk>`), bounded in number."""
     match = getattr(request, "resolver_match", None)
     if match is None:
-        return UNMATCHED_ROUTE
+        # WhiteNoise answers static files before any URL is resolved.
+        return STATIC_ROUTE if request.path.startswith(STATIC_PREFIX) else UNMATCHED_ROUTE
     # DRF routers add regex anchors to their part of the pattern.
     return "/" + re.sub(r"(^|/)\^", r"\1", match.route).removesuffix("$")
 
@@ -61,14 +65,22 @@ class CeleryCollector:
     def collect(self):
         if settings.CELERY_TASK_ALWAYS_EAGER:
             return
-        depths = task_metrics.queue_depths()
+        up = GaugeMetricFamily("telco_celery_broker_up", "1 if the broker answered the scrape.")
+        try:
+            depths = task_metrics.queue_depths()
+            summaries = task_metrics.latency_summaries()
+        except redis.RedisError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         depth = GaugeMetricFamily(
             "telco_celery_queue_depth", "Tasks waiting in the queue.", labels=["queue"]
         )
         for queue, waiting in depths.items():
             depth.add_metric([queue], waiting)
         yield depth
-        summaries = task_metrics.latency_summaries()
         for phase, name, documentation in (
             ("run", "telco_celery_task_duration_seconds", "Time a task ran in a worker."),
             (

@@ -169,7 +169,7 @@ class LinesHandler(logging.Handler):
         self.lines.append(self.format(record))
 
 
-def test_request_id_round_trip_and_json_log_lines(client, settings):
+def test_request_id_round_trip_and_json_log_lines(client, agent_client, settings):
     settings.LOG_REQUESTS = True
     response = client.get("/health", HTTP_X_REQUEST_ID="lb-req-0001")
     assert response["X-Request-ID"] == "lb-req-0001"
@@ -185,9 +185,12 @@ def test_request_id_round_trip_and_json_log_lines(client, settings):
     logger.addHandler(handler)
     try:
         client.get("/accounts/login/", HTTP_X_REQUEST_ID="lb-req-0002")
+        agent_client.get("/portal/", HTTP_X_REQUEST_ID="lb-req-0003")
     finally:
         logger.removeHandler(handler)
-    [line] = [json.loads(text) for text in handler.lines]
+    line, signed_in = [json.loads(text) for text in handler.lines]
+    assert (signed_in["request_id"], signed_in["user"]) == ("lb-req-0003", "agent1")
+    assert "user" not in line
     assert line["request_id"] == "lb-req-0002"
     assert line["level"] == "INFO"
     assert line["logger"] == "telco.request"
@@ -209,7 +212,9 @@ def test_csp_and_security_headers_on_a_page(agent_client):
     assert "<script>" not in docs  # Swagger UI's start script is a file of its own
 
 
-def test_health_answers_503_with_what_failed(client, settings):
+def test_health_answers_503_with_what_failed(client, settings, scrape):
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.skip("no broker to lose: the embedded default answers 'embedded'")
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     started = time.monotonic()
     response = client.get("/health")
@@ -220,6 +225,7 @@ def test_health_answers_503_with_what_failed(client, settings):
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["broker"]["status"] == "fail"
     assert body["checks"]["workers"]["status"] == "fail"
+    assert sample(scrape(), "telco_celery_broker_up") == 0
 
 
 def test_check_deploy_passes_in_production():
