@@ -27,6 +27,8 @@ from billing.services.case_actions import (
 from billing.services.usage import usage_ingest
 from billing.tests.factories import active_product, usage_event
 from catalog.demo import ensure_catalog
+from catalog.models import ProductOfferingPrice
+from catalog.tests.factories import five_g_premium_offering
 from crm.tests.factories import BillingAccountFactory
 from inventory import services as inventory_services
 from inventory.choices import ProductStatus, ServiceState
@@ -195,22 +197,23 @@ def test_billing_and_mediation_differences_their_actions_and_a_second_run():
     """Pinned at 2026-12-03 10:00: products from 10 September (a prorated first period),
     billed to 1 December."""
     account = BillingAccountFactory()
-    mismatched = active_product(account=account, start_date=at("2026-09-10", 0))
+    own_price = five_g_premium_offering(name="5G Repriced")
+    mismatched = active_product(account=account, start_date=at("2026-09-10", 0), offering=own_price)
     unbilled_line = active_product(account=account, start_date=at("2026-09-10", 0))
     undelivered = active_product(account=account, start_date=at("2026-09-10", 0))
+    # Not billable when the bills were made; then started (back-dated) within October.
+    ProductInstance.objects.filter(pk=unbilled_line.pk).update(status=ProductStatus.PENDING_ACTIVE)
     assert len(account_bill(account=account, as_of=date(2026, 12, 1))) == 3
+    ProductInstance.objects.filter(pk=unbilled_line.pk).update(
+        status=ProductStatus.ACTIVE, start_date=at("2026-10-25", 0)
+    )
     september = AppliedCharge.objects.get(
         product=mismatched, charge_type="recurring", period_start=at("2026-09-01", 0)
     )
-    assert september.quantity < 1  # prorated, and not a difference
-    november = AppliedCharge.objects.filter(product=mismatched, charge_type="recurring").latest(
-        "period_start"
-    )
-    november.tax_excluded_amount += Decimal("5.00")  # billed 35.00 for a 30.00 price
-    november.save()
-    AppliedCharge.objects.filter(product=unbilled_line, charge_type="recurring").latest(
-        "period_start"
-    ).delete()
+    assert september.quantity < 1  # prorated, and compared as prorated
+    # The catalog says 25.00 for the periods billed at 30.00 (bill lines never change).
+    monthly = own_price.prices.get(price_type="recurring")
+    ProductOfferingPrice.objects.filter(pk=monthly.pk).update(amount=Decimal("25.00"))
     Service.objects.filter(product=undelivered).update(state=ServiceState.INACTIVE)
     # The seeds' leakage: the network activated it, the product never heard.
     pending = ProductInstanceFactory(
@@ -255,8 +258,9 @@ def test_billing_and_mediation_differences_their_actions_and_a_second_run():
     (price,) = cases(CaseKind.PRICE_MISMATCH)
     assert price.product_id == mismatched.pk
     assert price.amount_at_risk == Decimal("5.00")
-    assert price.evidence["charged"] == "35.0000"
-    assert price.evidence["expected"] == "30.00"
+    assert price.evidence["periodStart"] == "2026-11-01T00:00:00+00:00"  # the latest
+    assert price.evidence["charged"] == "30.0000"
+    assert price.evidence["expected"] == "25.00"
     (missing,) = cases(CaseKind.RECURRING_MISSING)
     assert missing.product_id == unbilled_line.pk
     assert missing.evidence["periodStart"] == "2026-11-01T00:00:00+00:00"
@@ -293,8 +297,7 @@ def test_billing_and_mediation_differences_their_actions_and_a_second_run():
     assert CustomerBillOnDemand.objects.filter(billing_account=account).count() == 1
 
     # Found again: the same cases, none new; the fixed ones stay resolved.
-    november.tax_excluded_amount -= Decimal("5.00")
-    november.save()
+    ProductOfferingPrice.objects.filter(pk=monthly.pk).update(amount=Decimal("30.00"))
     second = reconcile()
     assert second.cases_opened == 0
     assert second.cases_closed == 1  # the price

@@ -165,6 +165,9 @@ def reconciliation_unit_do(*, unit_id: int) -> ReconciliationUnit:
         return unit
     try:
         findings, scope = _findings_of(unit, unit.run)
+        # One difference per fingerprint (a price billed wrong in three periods is one case,
+        # its latest sight kept), as `cases_record` keeps them, and as the run counts them.
+        findings = list({finding.fingerprint: finding for finding in findings}.values())
         with transaction.atomic():
             locked = ReconciliationUnit.objects.select_for_update().get(pk=unit.pk)
             if locked.done_at is not None:
