@@ -21,9 +21,10 @@ from billing.revenue_chart import trend_chart
 from billing.revenue_filters import CaseFilter
 from billing.services import cases
 from billing.services.case_commands import case_act, case_actions_for
+from crm.permissions import may_use_portal
 from telco import clock
 from telco.exceptions import DomainError
-from telco.roles import AGENT, FINANCE, NOC, RISK, has_role
+from telco.roles import FINANCE, NOC, RISK, has_role
 
 # How often the last run's progress refreshes while it runs (milliseconds).
 PROGRESS_REFRESH_MS = 2000
@@ -139,7 +140,7 @@ def case_list(request):
         "filter": filterset,
         "page": reports.page_of(queryset, request.GET.get("page")),
         "query": query.urlencode(),
-        "can_open_customers": has_role(request.user, AGENT, FINANCE),
+        "can_open_customers": may_use_portal(request.user),
     }
     return render(request, "billing/revenue/case_list.html", context, status=200 if valid else 400)
 
@@ -189,7 +190,7 @@ def _case_page(request, pk: int, bound: dict | None = None, status: int = 200):
         "evidence_rows": evidence_rows(case.evidence),
         # Linked only where the user may open the page (the portal's 360, the NOC's service).
         "opens": {
-            "customer": has_role(request.user, AGENT, FINANCE),
+            "customer": may_use_portal(request.user),
             "service": has_role(request.user, NOC),
         },
     }

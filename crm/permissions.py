@@ -1,6 +1,8 @@
 """Who may see and change what in the CRM, by role: one rule each, used by the API and the
 pages alike.
 
+- The agent portal (search, the customer 360, tickets) is for agents, finance and risk
+  analysts (who open the customers their cases name), and admins.
 - Personal data (identification documents, birth dates, credit profiles) is for the roles that
   deal with the customer: agents and finance (and admins). The NOC works on the network and
   sees customers by name only.
@@ -11,11 +13,17 @@ pages alike.
 from collections.abc import Iterable
 
 from telco.exceptions import Forbidden
-from telco.roles import AGENT, FINANCE, has_role
+from telco.roles import AGENT, FINANCE, RISK, has_role
 
+PORTAL_ROLES = (AGENT, FINANCE, RISK)
 PERSONAL_DATA_ROLES = (AGENT, FINANCE)
 # API attribute -> what it is, for the message; finance and admins only.
 FINANCE_ACCOUNT_ATTRIBUTES = {"creditLimit": "credit limit", "state": "state"}
+
+
+def may_use_portal(user) -> bool:
+    """The agent portal's pages: agents, finance, risk, admins."""
+    return has_role(user, *PORTAL_ROLES)
 
 
 def may_see_personal_data(user) -> bool:

@@ -23,11 +23,10 @@ from django.views.decorators.http import require_POST
 from crm import portal_queries, selectors, services
 from crm.choices import OPEN_TICKET_STATUSES, TICKET_TRANSITIONS, TicketStatus
 from crm.forms import InteractionForm, TicketForm, TicketNoteForm, TicketStatusForm
-from crm.permissions import may_see_personal_data
+from crm.permissions import may_see_personal_data, may_use_portal
 from telco.exceptions import DomainError
-from telco.roles import ADMIN, AGENT, FINANCE, has_role
+from telco.roles import AGENT, has_role
 
-PORTAL_ROLES = (AGENT, FINANCE, ADMIN)
 # The ticket list's filter: its values and labels.
 TICKET_FILTERS = [("open", "Open"), ("all", "All"), *TicketStatus.choices]
 # The buttons for the moves a ticket can make, in the order they are offered: work forward
@@ -50,8 +49,8 @@ def portal_view(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not has_role(request.user, *PORTAL_ROLES):
-            raise PermissionDenied("The agent portal is for agent, finance and admin users.")
+        if not may_use_portal(request.user):
+            raise PermissionDenied("The agent portal is for agent, finance, risk and admin users.")
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)

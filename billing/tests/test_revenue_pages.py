@@ -234,10 +234,11 @@ def test_a_case_page_shows_what_it_is_about_and_its_forms_change_it(
     drift_case = three_cases["drift"]
     url = reverse("finance:revenue-case", args=[drift_case.pk])
     html = risk_client.get(url).content.decode()
-    # Risk opens neither the portal nor the NOC: names without links; an admin gets both.
-    assert "data-link=" not in html
-    assert "<span data-customer>Alan Turing</span>" in html
+    # Risk opens the portal's 360 but not the NOC: the customer linked, the service named; an
+    # admin gets both links.
     alan = three_cases["alan"]
+    assert f'href="/portal/customers/{alan.customer_id}/" data-link="customer"' in html
+    assert 'data-link="service"' not in html
     as_admin = admin_role_client.get(url).content.decode()
     assert f'href="/portal/customers/{alan.customer_id}/" data-link="customer"' in as_admin
     service_page = f"/noc/inventory/services/{drift_case.service_id}/"

@@ -130,9 +130,8 @@ def test_noc_user_gets_403_on_every_portal_page(noc_client, ada):
     for url in portal_urls(ada):
         response = noc_client.get(url)
         assert response.status_code == 403, url
-        assert (
-            "The agent portal is for agent, finance and admin users." in response.content.decode()
-        )
+        denial = "The agent portal is for agent, finance, risk and admin users."
+        assert denial in response.content.decode()
 
 
 def test_anonymous_is_sent_to_login(ada):
