@@ -18,7 +18,9 @@ It then times, on the same data:
   in this process, as one worker would), in total and per comparison;
 - the floors: the raw GET of every gNB's whole configuration (the network's share), and each
   comparison as one SQL statement over the same rows (inventory vs billing, mediation).
-Each invocation first removes the cases and runs of the previous one.
+A second run then finds the same differences again (no case opened, none closed), its units
+shared among --processes forked processes as that many workers would take them. Each
+invocation first removes the cases and runs of the previous one.
 """
 
 import argparse
@@ -358,10 +360,47 @@ def floors(now: datetime) -> dict[str, float]:
     return timings, entries
 
 
+def _do_units(unit_ids: list[int]) -> None:
+    """A forked worker's share of a run's units (its own database connection)."""
+    from django.db import connections
+
+    from billing.services import reconciliation as engine
+
+    connections.close_all()  # the parent's connection is not shared across processes
+    for unit_id in unit_ids:
+        engine.reconciliation_unit_do(unit_id=unit_id)
+
+
+def run_in_processes(processes: int) -> tuple[float, object]:
+    """A second run, its units shared among `processes` forked processes (as that many
+    workers would take the fanned-out tasks): seconds, and the run."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from billing.models import ReconciliationUnit
+    from billing.services import reconciliation as engine
+
+    began = time.perf_counter()
+    run = engine.reconciliation_create(by="bench")
+    ids = list(
+        ReconciliationUnit.objects.filter(run=run).order_by("pk").values_list("pk", flat=True)
+    )
+    connections.close_all()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.map(_do_units, [ids[share::processes] for share in range(processes)])
+    seconds = time.perf_counter() - began
+    run.refresh_from_db()
+    return seconds, run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--services", type=int, default=100_000)
     parser.add_argument("--gnbs", type=int, default=100)
+    parser.add_argument(
+        "--processes", type=int, default=4, help="processes sharing the second run's units"
+    )
     args = parser.parse_args()
     django_on_bench_database(DEFAULT_URL)
 
@@ -395,6 +434,8 @@ def main() -> None:
             per_comparison[unit.comparison] += time.perf_counter() - unit_began
         total = time.perf_counter() - began
         run.refresh_from_db()
+        # Found again: the same differences update their cases, none is opened.
+        parallel, again = run_in_processes(args.processes)
     finally:
         lab.terminate()
         lab.wait()
@@ -408,6 +449,10 @@ def main() -> None:
     for comparison, seconds in per_comparison.items():
         units = run.units.filter(comparison=comparison).count()
         print(f"  {comparison:<10} {units:4d} units:                   {seconds:6.2f} s")
+    print(
+        f"  again on {args.processes} processes (found again: {again.cases_opened} opened, "
+        f"{again.cases_closed} closed, {again.state}):  {parallel:6.2f} s"
+    )
     print("floors, same rows:")
     for name, seconds in floor_times.items():
         print(f"  {name:<52} {seconds:6.2f} s")
