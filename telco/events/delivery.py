@@ -202,15 +202,20 @@ def _post(session: requests.Session, listener: EventListener, envelope: dict) ->
 
 
 def _advance(listener: EventListener, position: int, sent: int) -> None:
-    if position == listener.cursor and not sent and not listener.failures:
+    if position == listener.cursor and not sent:
         return
-    now = clock.now()
-    updates = {"cursor": position, "failures": 0, "next_attempt_at": None}
+    updates = {"cursor": position}
     if sent:
-        updates.update(delivered_count=F("delivered_count") + sent, last_delivered_at=now)
-    # Only while still active and not moved back by a replay meanwhile.
+        # A delivery ends a run of failures.
+        updates.update(
+            failures=0,
+            next_attempt_at=None,
+            delivered_count=F("delivered_count") + sent,
+            last_delivered_at=clock.now(),
+        )
+        listener.failures = 0
     EventListener.objects.filter(pk=listener.pk, state=ListenerState.ACTIVE).update(**updates)
-    listener.cursor, listener.failures = position, 0
+    listener.cursor = position
 
 
 def _fail(listener: EventListener, error: str) -> None:

@@ -28,7 +28,9 @@ def _kick_after_commit(execute, sql, params, many, context):
 
 def _wrap(sender, connection, **kwargs) -> None:
     if connection.vendor == "postgresql" and _kick_after_commit not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_kick_after_commit)
+        # First in the list: `with connection.execute_wrapper(...)` (pghistory's context, for
+        # one) pops the last one on exit, which must stay theirs.
+        connection.execute_wrappers.insert(0, _kick_after_commit)
 
 
 def connect() -> None:

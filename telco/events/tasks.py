@@ -1,11 +1,13 @@
 """Celery tasks of the event hub: thin adapters over telco.events.delivery and services."""
 
+import time
+
 from celery import shared_task
-from django.core.cache import cache
 
 from telco.events import delivery, services
 
-KICK_KEY = "events:kick"
+# Until when this process has a delivery scheduled (monotonic seconds).
+_scheduled = {"until": 0.0}
 
 
 @shared_task(name="telco.events_deliver", ignore_result=True)
@@ -13,9 +15,8 @@ def deliver_events(listener_id: int | None = None) -> int:
     """Deliver what is due: one listener (a retry after its backoff) or every active one."""
     if not delivery.is_enabled():
         return 0
-    due = delivery.due_listener_ids()
-    if listener_id is not None:
-        due = [each for each in due if each == listener_id]
+    # A retry comes at the end of its own backoff (the timer may fire a hair early): due.
+    due = [listener_id] if listener_id is not None else delivery.due_listener_ids()
     return sum(delivery.deliver_listener(each) for each in due)
 
 
@@ -25,10 +26,13 @@ def prune_events() -> int:
 
 
 def kick() -> None:
-    """After a commit that wrote: one delivery per debounce period, run at its end, so it sees
-    every commit of the period (a commit after it adds the key again)."""
+    """After a commit that wrote: one delivery per debounce period and process, run at the
+    period's end, so it sees every commit of the period; no round trip to Redis for the others."""
     from django.conf import settings
 
+    now = time.monotonic()
+    if now < _scheduled["until"]:
+        return
     debounce = settings.EVENT_KICK_DEBOUNCE_SECONDS
-    if cache.add(KICK_KEY, 1, timeout=debounce):
-        deliver_events.apply_async(countdown=debounce)
+    _scheduled["until"] = now + debounce
+    deliver_events.apply_async(countdown=debounce)
