@@ -15,14 +15,21 @@ def deliver_events(listener_id: int | None = None) -> int:
     """Deliver what is due: one listener (a retry after its backoff) or every active one."""
     if not delivery.is_enabled():
         return 0
-    # A retry comes at the end of its own backoff (the timer may fire a hair early): due.
-    due = [listener_id] if listener_id is not None else delivery.due_listener_ids()
+    if listener_id is not None:
+        # A retry comes at the end of its own backoff (the timer may fire a hair early): due.
+        return delivery.deliver_listener(listener_id)
+    due = delivery.due_listener_ids()
+    if len(due) > 1:
+        # One task per listener: with several workers, a slow listener delays no other.
+        for each in due:
+            deliver_events.delay(listener_id=each)
+        return 0
     return sum(delivery.deliver_listener(each) for each in due)
 
 
 @shared_task(name="telco.events_prune", ignore_result=True)
 def prune_events() -> int:
-    return services.outbox_prune()
+    return services.outbox_prune() if delivery.is_enabled() else 0
 
 
 def kick() -> None:
