@@ -87,7 +87,7 @@ def test_request_metrics_by_route_not_by_path(noc_api, scrape):
     assert sample(scrape(), "telco_http_request_duration_seconds_count", **unmatched) >= 1
 
 
-def test_business_figures_move_with_the_data(scrape):
+def test_business_figures_move_with_the_data(scrape, django_assert_num_queries):
     text = scrape()
     assert sample(text, "telco_product_orders_open", state="acknowledged") == 0
     assert sample(text, "telco_alarms_open", severity="critical") == 0
@@ -141,7 +141,9 @@ def test_business_figures_move_with_the_data(scrape):
             kind="activeNotBillable", fingerprint=f"leak-{number}", state=state, summary="leak"
         )
 
-    text = scrape()
+    # One query a figure (two for usage's windows), however many rows.
+    with django_assert_num_queries(8):
+        text = scrape()
     assert sample(text, "telco_product_orders_open", state="acknowledged") == 2
     assert sample(text, "telco_product_orders_open", state="inProgress") == 1
     assert sample(text, "telco_product_orders_open", state="completed") is None
