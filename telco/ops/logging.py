@@ -106,6 +106,13 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record):
         context = current.get()
+        # Django logs a 4xx/5xx answer (django.request) after the middleware is done with the
+        # request; the record carries that request, and the id the middleware gave it.
+        request = getattr(record, "request", None)
+        if context is None and getattr(request, "request_id", None):
+            context = RequestContext(
+                request.request_id, path=request.path, method=request.method, request=request
+            )
         record.request_id = context.request_id if context else ""
         if context and context.request is not None and not getattr(record, "user", ""):
             record.user = known_username(context.request)
