@@ -340,3 +340,62 @@ def test_a_listener_down_gets_everything_later_and_one_that_keeps_failing_is_sus
     assert problems == [f"down {n}" for n in range(5)] + [f"dead {n}" for n in range(3)]
     record.refresh_from_db()
     assert (record.state, record.failures) == ("active", 0)
+
+
+def test_every_published_resource_renders_as_its_api_shows_it(admin_api):
+    from billing.tests.factories import active_product, usage_event
+    from crm.tests.factories import OrganizationFactory, TroubleTicketFactory
+    from telco.events.delivery import render
+    from telco.events.models import EventKind
+    from telco.events.registry import resources
+
+    offering, account, gnb = five_g_world()
+    body = product_order_body(offering_id=offering.pk, party_id=account.customer_id)
+    assert admin_api.post(ORDERS, body, format="json").status_code == 201
+    started = datetime(2026, 11, 1, tzinfo=UTC)
+    product = active_product(account=account, start_date=started, offering=offering)
+    usage_event(product=product, usage_date=started, gigabytes="1.5")
+    TroubleTicketFactory()
+    OrganizationFactory()
+    noc_alarm = _alarm(gnb.pk, "render")
+    assert admin_api.post(ALARMS, noc_alarm, format="json").status_code == 201
+    published = resources()
+    events, missing = [], []
+    for number, (name, resource) in enumerate(sorted(published.items())):
+        row = resource.read_queryset().first()
+        if row is None:
+            missing.append(name)
+            continue
+        for kind in (EventKind.CREATE, EventKind.DELETE):
+            events.append(
+                OutboxEvent(
+                    id=2 * number + (kind == EventKind.DELETE),
+                    txid=1,
+                    resource_type=name,
+                    resource_id=str(row.pk),
+                    kind=kind,
+                    new_state=None,
+                    occurred_at=datetime(2026, 11, 24, tzinfo=UTC),
+                )
+            )
+    envelopes = render(events, published)
+    # (With `seed_demo` these render too; it costs seconds this test need not spend.)
+    assert set(missing) <= {
+        "cancelProductOrder",
+        "customerBill",
+        "payment",
+        "serviceOrder",
+        "serviceProblem",
+    }
+    for envelope, event in zip(envelopes, events, strict=True):
+        ((name, shown),) = envelope["event"].items()
+        assert name == event.resource_type
+        assert envelope["eventId"] == str(event.id)
+        assert envelope["eventType"].startswith(name[0].upper() + name[1:])
+        assert shown["id"] == event.resource_id
+        if event.kind == EventKind.DELETE:
+            assert set(shown) == {"id", "href"}
+            assert shown["href"].endswith(f"/{name}/{event.resource_id}"), shown
+        else:
+            # The API's own representation: the same as a GET of its href.
+            assert admin_api.get(shown["href"]).json()["id"] == shown["id"], name
