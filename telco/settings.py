@@ -492,6 +492,8 @@ EVENT_RETRY_BACKOFF_SECONDS = env.float("EVENT_RETRY_BACKOFF_SECONDS", default=2
 EVENT_RETRY_BACKOFF_MAX_SECONDS = env.float("EVENT_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
 EVENT_DELIVERY_TIMEOUT_SECONDS = env.float("EVENT_DELIVERY_TIMEOUT_SECONDS", default=5.0)
 EVENT_BATCH_SIZE = env.int("EVENT_BATCH_SIZE", default=200)
+# One delivery run per listener posts for at most this long, then queues the next run.
+EVENT_RUN_SECONDS = env.float("EVENT_RUN_SECONDS", default=30.0)
 EVENT_KICK_DEBOUNCE_SECONDS = env.float("EVENT_KICK_DEBOUNCE_SECONDS", default=0.1)
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=7)
 # A commit that wrote enqueues delivery at once; this sweep catches a lost kick and the listeners

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from datetime import timedelta
 
 import requests
@@ -128,25 +129,40 @@ def backoff_seconds(failures: int) -> float:
 
 
 def deliver_listener(listener_id: int, *, session: requests.Session | None = None) -> int:
-    """Post the listener's next events, in order, until none is left or one fails.
+    """Post the listener's next events, in order, until none is left, one fails or the run's
+    time (EVENT_RUN_SECONDS) is spent (then a next run is queued).
 
     Returns the number delivered. One delivery per listener at a time (a cache lock), so two
-    workers never post the same events or overtake each other. The cursor is saved after each
-    batch and at the first failure: after a crash mid-batch the batch is posted again (at least
-    once; `eventId` tells a repeat)."""
-    lock = f"events:deliver:{listener_id}"
-    if not cache.add(lock, 1, timeout=settings.EVENT_DELIVERY_TIMEOUT_SECONDS * 10 + 60):
-        return 0
+    workers never post the same events or overtake each other; a run that finds the lock taken
+    leaves a flag for the holder to run once more (it may have looked before the newest commit).
+    The cursor is saved after each batch and at the first failure: after a crash mid-batch the
+    batch is posted again (at least once; `eventId` tells a repeat)."""
+    from telco.events.tasks import deliver_events
+
+    lock, again = f"events:deliver:{listener_id}", f"events:again:{listener_id}"
+    lock_seconds = settings.EVENT_RUN_SECONDS + settings.EVENT_DELIVERY_TIMEOUT_SECONDS + 60
+    if not cache.add(lock, 1, timeout=lock_seconds):
+        cache.set(again, 1, timeout=lock_seconds)
+        if not cache.add(lock, 1, timeout=lock_seconds):
+            return 0  # the holder runs again when done
+        cache.delete(again)  # released meanwhile: this run reads everything
     try:
-        return _deliver(listener_id, session or requests.Session())
+        delivered, finished = _deliver(listener_id, session or requests.Session())
     finally:
         cache.delete(lock)
+    if not finished:
+        deliver_events.delay(listener_id=listener_id)
+    elif cache.delete(again):
+        deliver_events.delay()  # every due listener: one in backoff stays in it
+    return delivered
 
 
-def _deliver(listener_id: int, session: requests.Session) -> int:
+def _deliver(listener_id: int, session: requests.Session) -> tuple[int, bool]:
+    """(events delivered, whether the run ended by itself rather than by its time limit)."""
     listener = EventListener.objects.filter(pk=listener_id, state=ListenerState.ACTIVE).first()
     if listener is None:
-        return 0
+        return 0, True
+    deadline = time.monotonic() + settings.EVENT_RUN_SECONDS
     kinds = listener_resources(listener)
     delivered = 0
     while True:
@@ -160,23 +176,25 @@ def _deliver(listener_id: int, session: requests.Session) -> int:
             # Nothing of its APIs below the horizon: skip the ids of others' events too.
             skipped = horizon - 1 if horizon - 1 > listener.cursor else listener.cursor
             _advance(listener, skipped, 0)
-            return delivered
+            return delivered, True
         wanted = [event for event in batch if is_wanted(listener, event)]
         envelopes = render(wanted, kinds)
-        position = listener.cursor
-        sent = 0
+        position, sent = listener.cursor, 0
         for event, envelope in zip(wanted, envelopes, strict=True):
-            # Filtered-out events between delivered ones move the cursor with them.
+            if time.monotonic() > deadline:
+                # Filtered-out events before this one are done with.
+                _advance(listener, max(position, event.id - 1), sent)
+                return delivered + sent, False
             error = _post(session, listener, envelope)
             if error:
                 _advance(listener, max(position, event.id - 1), sent)
                 _fail(listener, error)
-                return delivered + sent
+                return delivered + sent, True
             position = event.id
             sent += 1
-        position = batch[-1].id
-        _advance(listener, position, sent)
         delivered += sent
+        if not _advance(listener, batch[-1].id, sent):
+            return delivered, True  # removed or suspended meanwhile
 
 
 def _post(session: requests.Session, listener: EventListener, envelope: dict) -> str:
@@ -201,9 +219,10 @@ def _post(session: requests.Session, listener: EventListener, envelope: dict) ->
     return f"{url}: HTTP {answer.status_code} {answer.text[:200]}"
 
 
-def _advance(listener: EventListener, position: int, sent: int) -> None:
+def _advance(listener: EventListener, position: int, sent: int) -> bool:
+    """Save the cursor; False when the listener is gone or no longer active."""
     if position == listener.cursor and not sent:
-        return
+        return True
     updates = {"cursor": position}
     if sent:
         # A delivery ends a run of failures.
@@ -214,8 +233,9 @@ def _advance(listener: EventListener, position: int, sent: int) -> None:
             last_delivered_at=clock.now(),
         )
         listener.failures = 0
-    EventListener.objects.filter(pk=listener.pk, state=ListenerState.ACTIVE).update(**updates)
     listener.cursor = position
+    active = EventListener.objects.filter(pk=listener.pk, state=ListenerState.ACTIVE)
+    return bool(active.update(**updates))
 
 
 def _fail(listener: EventListener, error: str) -> None:
