@@ -399,3 +399,33 @@ def test_every_published_resource_renders_as_its_api_shows_it(admin_api):
         else:
             # The API's own representation: the same as a GET of its href.
             assert admin_api.get(shown["href"]).json()["id"] == shown["id"], name
+
+
+def test_retention_keeps_what_a_listener_has_not_passed(admin_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from telco.events.services import outbox_prune
+
+    old = timezone.now() - timedelta(days=8)
+    rows = OutboxEvent.objects.bulk_create(
+        OutboxEvent(
+            txid=1,
+            resource_type="alarm",
+            resource_id=str(n),
+            kind="create",
+            occurred_at=old if n < 3 else timezone.now(),
+        )
+        for n in range(4)
+    )
+    hub = _subscribe(admin_api, "alarmManagement", "http://x.test")
+    EventListener.objects.filter(pk=hub["id"]).update(cursor=rows[1].id)
+
+    assert outbox_prune(days=7) == 2  # old and passed; the third is old but still pending
+    assert list(OutboxEvent.objects.values_list("resource_id", flat=True).order_by("id")) == [
+        "2",
+        "3",
+    ]
+    EventListener.objects.all().delete()
+    assert outbox_prune(days=7) == 1
