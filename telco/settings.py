@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "pgtrigger",
+    "pghistory",
     "telco.apps.TelcoConfig",
     "catalog",
     "crm",
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
     "billing",
     "orders",
     "assurance",
+    # Above every app: records who changed what in all of them (PostgreSQL triggers).
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -68,10 +72,25 @@ MIDDLEWARE = [
     # The permission table (telco.access): every route x role, checked before any view.
     "telco.access.AccessTableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: who, from where (api, admin, page) for every change a request makes.
+    "audit.context.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "telco.urls"
+
+# Audit (django-pghistory on django-pgtrigger): the triggers are (re)installed after every
+# `migrate` rather than written into each app's migrations, so the tracked apps need no
+# migration of their own; only the event tables are migrated (audit/migrations). Each event row
+# carries its context (user, url, method, source, task or command) as JSON: no join, no
+# per-row upsert of a context row in bulk statements. Its time is the product's clock
+# (`at`, set when the request, task or command began), else the database's.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+PGHISTORY_CREATED_AT_FUNCTION = (
+    "COALESCE((NULLIF(CURRENT_SETTING('pghistory.context_metadata', TRUE), '')::JSONB"
+    " ->> 'at')::TIMESTAMPTZ, NOW())"
+)
 # The largest request body read into memory (JSON, CSV text, form fields; file uploads stream
 # to disk). TM Forum bodies are a few kB; CSV imports of network inventory reach a few MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pgtrigger
 from django.db import models
 from django.db.models import Q
 
@@ -113,6 +114,32 @@ class CustomerBill(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["billing_account", "bill_date"])]
+        # Immutable once written, enforced by PostgreSQL itself (installed after `migrate`):
+        # what a bill charges, in which currency, for which account and period, and its number
+        # once given (the bill run numbers its bills after copying them in, from a "~"
+        # placeholder). State, what remains to pay and the due date stay writable.
+        triggers = [
+            pgtrigger.ReadOnly(
+                name="bill_money_is_immutable",
+                fields=[
+                    "billing_account",
+                    "period_start",
+                    "period_end",
+                    "bill_date",
+                    "currency",
+                    "tax_excluded_amount",
+                    "tax_amount",
+                    "tax_included_amount",
+                ],
+            ),
+            pgtrigger.Protect(
+                name="bill_number_is_immutable",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.bill_no IS DISTINCT FROM NEW.bill_no AND OLD.bill_no NOT LIKE '~%%'"
+                ),
+            ),
+        ]
 
     def __str__(self):
         return self.bill_no
@@ -158,6 +185,8 @@ class AppliedCharge(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # A bill line never changes once written (PostgreSQL refuses any UPDATE of it).
+        triggers = [pgtrigger.ReadOnly(name="bill_line_is_immutable")]
 
     def __str__(self):
         return self.name

@@ -1,5 +1,6 @@
 """Payments and what they settle."""
 
+import pgtrigger
 from django.db import models
 from django.db.models import Q
 
@@ -60,6 +61,22 @@ class Payment(models.Model):
                 condition=Q(unallocated_amount__gt=0),
                 name="payment_with_credit",
             ),
+        ]
+        # What was received, when, on which account, is never edited (PostgreSQL refuses it);
+        # allocation (`unallocated_amount`) and state (refunds, reversals) move on.
+        triggers = [
+            pgtrigger.ReadOnly(
+                name="payment_money_is_immutable",
+                fields=[
+                    "billing_account",
+                    "amount",
+                    "currency",
+                    "payment_date",
+                    "method",
+                    "reference",
+                    "created_at",
+                ],
+            )
         ]
 
     def __str__(self):

@@ -22,6 +22,8 @@ LEVELS = {
     "billing": 3,
     "orders": 4,
     "assurance": 4,
+    # The audit trail records changes to the models of every app below it.
+    "audit": 5,
 }
 DOMAIN_APPS = {name for name in LEVELS if name != "kernel"}
 
