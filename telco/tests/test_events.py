@@ -429,3 +429,44 @@ def test_retention_keeps_what_a_listener_has_not_passed(admin_api):
     ]
     EventListener.objects.all().delete()
     assert outbox_prune(days=7) == 1
+
+
+def test_an_event_committed_later_below_a_delivered_one_is_never_skipped(
+    transactional_db, admin_api, listener
+):
+    """Ids are taken in trigger order, commits happen in another: delivery waits for the
+    writer still running below, then posts both, in id order."""
+    from django.db import connection
+
+    from assurance.models import Alarm
+    from telco.events.delivery import deliver_listener
+
+    gnb = GnbFactory()
+    for problem in ("first", "second"):
+        assert admin_api.post(ALARMS, _alarm(gnb.pk, problem), format="json").status_code == 201
+    first, second = Alarm.objects.order_by("id").values_list("id", flat=True)
+    hub = _subscribe(admin_api, "alarmManagement", listener.url)
+    first_written, may_commit = threading.Event(), threading.Event()
+
+    def slow_writer():
+        with transaction.atomic():
+            Alarm.objects.filter(pk=first).update(alarm_details="written first, committed last")
+            first_written.set()
+            may_commit.wait(10)
+        connection.close()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert first_written.wait(10)
+    Alarm.objects.filter(pk=second).update(alarm_details="written last, committed first")
+
+    assert deliver_listener(int(hub["id"])) == 0  # the second waits behind the first
+    assert listener.events() == []
+    may_commit.set()
+    writer.join(10)
+    assert deliver_listener(int(hub["id"])) == 2
+    events = _verified(listener, hub["secret"])
+    assert [(e["eventType"], e["event"]["alarm"]["id"]) for e in events] == [
+        ("AlarmAttributeValueChangeEvent", str(first)),
+        ("AlarmAttributeValueChangeEvent", str(second)),
+    ]
