@@ -16,12 +16,13 @@ from rest_framework.views import APIView
 
 from audit import selectors
 from telco.api.pagination import TMFPagination
+from telco.ids import BIGINT_MAX
 from telco.roles import ADMIN, FINANCE, HasRole, has_role
 
 
 class AuditQuerySerializer(serializers.Serializer):
     model = serializers.CharField(required=False, max_length=80)
-    objectId = serializers.IntegerField(required=False, min_value=1)
+    objectId = serializers.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
     user = serializers.CharField(required=False, max_length=150)
     since = serializers.DateTimeField(required=False)
 
