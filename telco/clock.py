@@ -28,7 +28,13 @@ _stored = {"offset": 0.0, "read_at": None}
 
 def now() -> datetime:
     """The current instant, UTC."""
-    return timezone.now() + timedelta(seconds=settings.CLOCK_OFFSET_SECONDS + moved_seconds())
+    return timezone.now() + offset()
+
+
+def offset() -> timedelta:
+    """How far the product's clock is from the machine's (CLOCK_OFFSET_SECONDS and the test
+    clock): what moves a time only the database can read, such as `clock_timestamp()`."""
+    return timedelta(seconds=settings.CLOCK_OFFSET_SECONDS + moved_seconds())
 
 
 def today() -> date:

@@ -13,7 +13,6 @@ from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import F
-from django.utils import timezone
 
 from telco import clock
 from telco.events import triggers
@@ -83,7 +82,7 @@ def render(events: list[OutboxEvent], kinds: dict[str, EventResource]) -> list[d
             rows[(name, str(row.pk))] = row
     # eventTime: the outbox's database time, read on the product's clock (tests and acceptance
     # testing move it; the offset is the same for every event of this run).
-    offset = clock.now() - timezone.now()
+    offset = clock.offset()
     envelopes = []
     for event in events:
         resource = kinds[event.resource_type]

@@ -122,9 +122,8 @@ def _database_now():
     # occurred_at is written by the database's clock, so its age is measured by the same clock
     # (moved by the product's offset, so a test that moves the clock ages the outbox too).
     from django.db import connection
-    from django.utils import timezone
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT clock_timestamp()")
         database_now = cursor.fetchone()[0]
-    return database_now + (clock.now() - timezone.now())
+    return database_now + clock.offset()
