@@ -28,13 +28,14 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseForbidden, HttpResponseNotAllowed, JsonResponse
+from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from telco.api.errors import error_body
-from telco.roles import ADMIN, AGENT, FINANCE, NOC, RISK, user_roles
+from telco.roles import ADMIN, AGENT, FINANCE, NOC, RISK, HasRole, user_roles
 
 ANONYMOUS = "anonymous"
 # Every caller, signed in or not; every signed-in caller (whatever their role).
@@ -54,6 +55,8 @@ class Rule:
     is_api: bool  # an API route answers 401; a page sends the anonymous to the login page
     # /metrics: a request with `Authorization: Bearer` is judged by the view (the scrape token).
     bearer_token_ok: bool = False
+    # What a page's refusal says (else it names the roles that may).
+    denial: str = ""
 
     def roles_for(self, family: str) -> tuple[str, ...]:
         """The roles that may use `family` ("read" or "write"); a missing family is judged by
@@ -80,12 +83,13 @@ def api(read, write) -> Rule:
     return Rule(read=read, write=write, is_api=True)
 
 
-def page(read, write=None) -> Rule:
-    return Rule(read=read, write=write, is_api=False)
+def page(read, write=None, *, denial: str = "") -> Rule:
+    return Rule(read=read, write=write, is_api=False, denial=denial)
 
 
 # The roles that meet in one place; spelled out per route below.
 PORTAL = (AGENT, FINANCE, RISK)  # crm.permissions.PORTAL_ROLES
+PORTAL_DENIAL = "The agent portal is for agent, finance, risk and admin users."
 TMF_READERS = (AGENT, NOC, FINANCE)
 CARE_MONEY = (AGENT, FINANCE)
 REVENUE = (FINANCE, RISK)
@@ -119,7 +123,7 @@ TABLE: dict[str, Rule] = {
         "orders_portal:product-action",
     ),
     **_rules(
-        page(PORTAL),
+        page(PORTAL, denial=PORTAL_DENIAL),
         "orders_portal:order-detail",
         "orders_portal:order-progress",
         "crm:portal-search",
@@ -131,7 +135,7 @@ TABLE: dict[str, Rule] = {
         "crm:bill-detail",
         "crm:bill-pdf",
     ),
-    **_rules(page(PORTAL, (AGENT,)), "crm:ticket-new"),
+    **_rules(page(PORTAL, (AGENT,), denial=PORTAL_DENIAL), "crm:ticket-new"),
     **_rules(
         page(None, (AGENT,)), "crm:interaction-create", "crm:ticket-note", "crm:ticket-status"
     ),
@@ -429,20 +433,24 @@ def _token_user(request):
 
 def _denied(rule: Rule, request, *, signed_in: bool):
     if rule.is_api:
-        status = 403 if signed_in else 401
-        code, reason, message = (
-            ("permissionDenied", "Forbidden", "Your role does not allow this operation.")
-            if signed_in
-            else ("notAuthenticated", "Not authenticated", "Sign in or send an API token.")
+        # The very answer DRF gives (telco.api.errors), so clients see one shape.
+        refusal = exceptions.PermissionDenied(HasRole.message) if signed_in else NotAuthenticated()
+        body = error_body(
+            refusal.status_code,
+            refusal.default_code,
+            str(refusal.default_detail),
+            str(refusal.detail),
         )
-        response = JsonResponse(error_body(status, code, reason, message), status=status)
+        response = JsonResponse(body, status=refusal.status_code)
         if not signed_in:
-            response["WWW-Authenticate"] = 'Token realm="api"'
+            response["WWW-Authenticate"] = "Token"
         return response
     if not signed_in:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
     # Django's 403 page, as the views' own refusals render it.
-    raise PermissionDenied("Your role does not allow this page.")
+    family = family_of(request.method)
+    roles = [role for role in rule.roles_for(family) if role not in EVERYONE + SIGNED_IN]
+    raise PermissionDenied(rule.denial or f"This is for {', '.join([*roles, ADMIN])} users.")
 
 
 class AccessTableMiddleware:

@@ -135,7 +135,7 @@ def test_every_route_answers_each_role_as_the_table_says():
                     client.force_login(users[role])
                 if rule.is_api and expected == "denied":
                     # The API's refusal is the TMF error shape; anonymous callers are told how.
-                    assert response.json()["code"] in ("notAuthenticated", "permissionDenied")
+                    assert response.json()["code"] in ("not_authenticated", "permission_denied")
                     if role is None:
                         assert response.status_code == 401
     assert not wrong, f"{len(wrong)} of {count} answers differ from the table:\n" + "\n".join(wrong)
