@@ -16,8 +16,11 @@ from rest_framework.views import APIView
 
 from audit import selectors
 from telco.api.pagination import TMFPagination
+from telco.api.views import select_fields
 from telco.ids import BIGINT_MAX
 from telco.roles import ADMIN, FINANCE, HasRole, has_role
+
+KNOWN_PARAMETERS = {"model", "objectId", "user", "since", "offset", "limit", "fields"}
 
 
 class AuditQuerySerializer(serializers.Serializer):
@@ -73,10 +76,14 @@ class AuditEventsView(APIView):
             OpenApiParameter("since", str, description="ISO 8601 instant, inclusive"),
             OpenApiParameter("offset", int),
             OpenApiParameter("limit", int),
+            OpenApiParameter("fields", str, description="Comma-separated attributes to return"),
         ],
         responses=AuditEventSerializer(many=True),
     )
     def get(self, request):
+        unknown = sorted(set(request.query_params) - KNOWN_PARAMETERS)
+        if unknown:
+            raise serializers.ValidationError({name: "Unknown filter." for name in unknown})
         query = AuditQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         wanted = query.validated_data
@@ -111,4 +118,7 @@ class AuditEventsView(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         data = AuditEventSerializer(selectors.as_audit_events(page), many=True).data
+        fields = [name.strip() for name in request.query_params.get("fields", "").split(",")]
+        if any(fields):
+            data = [select_fields(item, [name for name in fields if name]) for item in data]
         return paginator.get_paginated_response(data)

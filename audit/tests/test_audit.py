@@ -64,6 +64,11 @@ def test_an_api_change_is_recorded_with_who_and_before_after_and_shown(
     bad = admin_api.get(AUDIT, {"objectId": customer.pk})
     assert bad.status_code == 400
     assert "objectId" in bad.json()["errors"]
+    bad = admin_api.get(AUDIT, {"colour": "red"})
+    assert bad.status_code == 400
+    assert "colour" in bad.json()["errors"]
+    selected = admin_api.get(AUDIT, {"model": "customer", "fields": "action"}).json()
+    assert {key for event in selected for key in event} == {"id", "action"}
     bad = admin_api.get(AUDIT, {"since": "yesterday"})
     assert bad.status_code == 400
     assert "since" in bad.json()["errors"]

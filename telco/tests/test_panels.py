@@ -52,6 +52,7 @@ def test_the_apps_register_their_panels_and_lookups():
         "assurance.open_alarms",
         "assurance.sla_report",
         "assurance.kpi_charts",
+        "audit.history",
     ]
     assert [p.name for p in panels.panels_for("crm.customer.live")] == [
         "assurance.incidents",
