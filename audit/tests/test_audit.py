@@ -9,13 +9,14 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from assurance.models import Alarm
+from assurance.models import Alarm, Incident
 from assurance.tests.test_alarm_api import ALARMS, alarm_body
 from billing.models import AppliedCharge, BillRun, CustomerBill, Payment
 from billing.services import bill_run_start, billing_period
 from billing.tests.factories import active_product
 from crm.tests.factories import BillingAccountFactory, CustomerFactory, IndividualFactory
 from inventory.tests.factories import GnbFactory
+from orders.tests.factories import five_g_world, product_order_body
 from telco import clock
 from telco.testing import wait_for
 
@@ -24,6 +25,7 @@ CUSTOMER = "/tmf-api/customerManagement/v4/customer"
 PAYMENT = "/tmf-api/paymentManagement/v4/payment"
 ACK = "/tmf-api/alarmManagement/v4/ackAlarms"
 RUNS = "/api/v1/billing/billRun"
+ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 
 
 def changes(event) -> dict:
@@ -242,3 +244,20 @@ def test_a_task_on_the_real_worker_is_recorded_as_task(celery_worker, finance_ap
     assert (event["action"], event["source"], event["user"]) == ("insert", "task", "")
     assert event["context"]["task"].startswith("billing.")
     assert event["values"]["billing_account_id"] == product.billing_account_id
+
+
+@pytest.mark.django_db
+def test_order_and_incident_pages_show_their_history(agent_api, agent_client, noc_client):
+    offering, account, _ = five_g_world()
+    body = product_order_body(
+        offering_id=offering.pk, party_id=account.customer_id, account_id=account.pk
+    )
+    created = agent_api.post(ORDERS, body, format="json")
+    assert created.status_code == 201, created.json()
+    page = agent_client.get(f"/portal/orders/{created.json()['id']}/").content.decode()
+    assert "Audit history" in page
+    assert "orders.productorderitem" in page  # the order's items are in its history
+    incident = Incident.objects.create(name="Fibre cut", first_alarm_time=clock.now())
+    page = noc_client.get(f"/noc/incidents/{incident.pk}/").content.decode()
+    assert "Audit history" in page
+    assert "assurance.incident" in page
