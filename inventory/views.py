@@ -9,10 +9,6 @@ their counts) comes by registration (telco.panels): the pages render the panels 
 columns registered for "inventory.region", "inventory.site" and "inventory.equipment".
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import (
     Count,
@@ -36,7 +32,6 @@ from inventory.choices import EQUIPMENT_KINDS, LINK_KINDS, ResourceCategory, Ser
 from inventory.models import Link, Region, Resource, Service, Site
 from telco.ids import parse_id
 from telco.panels import annotate_columns
-from telco.roles import NOC, has_role
 
 SEARCH_LIMIT = 20
 SITES_PER_PAGE = 50
@@ -44,18 +39,6 @@ SERVICES_PER_PAGE = 25
 CUSTOMERS_LISTED = 50
 LINK_KIND_VALUES = tuple(LINK_KINDS.values())
 PLANT_KINDS = (ResourceKind.CABLE, ResourceKind.DUCT)
-
-
-def noc_view(view):
-    """Login required (anonymous users go to the login page); roles other than noc/admin: 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_role(request.user, NOC):
-            raise PermissionDenied("The NOC pages are for noc and admin users.")
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 def resource_url(resource: Resource) -> str:
@@ -200,7 +183,6 @@ def _search(query: str) -> dict:
     }
 
 
-@noc_view
 def inventory_index(request):
     """Search the inventory; regions and their sites with equipment and open alarm counts."""
     query = request.GET.get("q", "").strip()
@@ -225,7 +207,6 @@ def inventory_index(request):
 # ---------------------------------------------------------------------------------------------
 
 
-@noc_view
 def site_detail(request, pk: int):
     """A site: where it is, the equipment there with its utilisation, and the registered
     panels (its open alarms)."""
@@ -270,7 +251,6 @@ def _link_from(link: Link, *, device_id: int) -> Link:
     return link
 
 
-@noc_view
 def equipment_detail(request, pk: int):
     """Equipment (or a card, port, logical resource): parts, links, services on it, and the
     registered panels (the open alarms on it and inside it)."""
@@ -308,7 +288,6 @@ def equipment_detail(request, pk: int):
 # ---------------------------------------------------------------------------------------------
 
 
-@noc_view
 def link_detail(request, pk: int):
     """A link: its two ends, medium, cable and duct, utilisation, and the services riding it."""
     link = get_object_or_404(_links(), pk=pk)
@@ -325,7 +304,6 @@ def link_detail(request, pk: int):
     return render(request, "inventory/link_detail.html", context)
 
 
-@noc_view
 def cable_detail(request, pk: int):
     """A cable (or duct) and what breaks if it is cut: links, equipment, services, customers."""
     cable = get_object_or_404(
@@ -342,7 +320,6 @@ def cable_detail(request, pk: int):
     return render(request, "inventory/cable_detail.html", context)
 
 
-@noc_view
 def resource_impact(request, pk: int | None = None):
     """What breaks if this resource (a device, card, port, link, cable) or a whole site fails."""
     site = resource = None
@@ -364,7 +341,6 @@ def resource_impact(request, pk: int | None = None):
 # ---------------------------------------------------------------------------------------------
 
 
-@noc_view
 def service_detail(request, pk: int):
     """A service: its RFS children, characteristics, history and the path it takes."""
     children = Service.objects.select_related("service_specification").order_by("pk")
@@ -385,7 +361,6 @@ def service_detail(request, pk: int):
     return render(request, "inventory/service_detail.html", context)
 
 
-@noc_view
 def service_element_config(request, pk: int):
     """What each element the service is configured on reports holding for it, beside what the
     inventory expects, differences marked. Read from the network at each request (a fragment

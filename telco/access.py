@@ -90,6 +90,12 @@ def page(read, write=None, *, denial: str = "") -> Rule:
 # The roles that meet in one place; spelled out per route below.
 PORTAL = (AGENT, FINANCE, RISK)  # crm.permissions.PORTAL_ROLES
 PORTAL_DENIAL = "The agent portal is for agent, finance, risk and admin users."
+NOC_DENIAL = "The NOC pages are for noc and admin users."
+ACTIVATION_DENIAL = "The activation queue is for noc and admin users."
+FINANCE_DENIAL = "The finance pages are for finance and admin users."
+MONEY_DENIAL = "Money owed is finance's."
+REJECTED_USAGE_DENIAL = "Rejected usage is for finance and the NOC."
+REVENUE_DENIAL = "Revenue assurance is for finance, risk and admin users."
 TMF_READERS = (AGENT, NOC, FINANCE)
 CARE_MONEY = (AGENT, FINANCE)
 REVENUE = (FINANCE, RISK)
@@ -141,10 +147,18 @@ TABLE: dict[str, Rule] = {
     ),
     # NOC: activation queue, inventory, the dashboard, alarms and incidents.
     **_rules(
-        page((NOC,)),
+        page((NOC,), denial=ACTIVATION_DENIAL),
         "orders_noc:queue",
         "orders_noc:queue-table",
         "orders_noc:order-detail",
+    ),
+    **_rules(
+        page(None, (NOC,), denial=ACTIVATION_DENIAL),
+        "orders_noc:order-retry",
+        "orders_noc:order-fail",
+    ),
+    **_rules(
+        page((NOC,), denial=NOC_DENIAL),
         "inventory:index",
         "inventory:site-detail",
         "inventory:equipment-detail",
@@ -161,9 +175,7 @@ TABLE: dict[str, Rule] = {
         "assurance:alarm-detail",
     ),
     **_rules(
-        page(None, (NOC,)),
-        "orders_noc:order-retry",
-        "orders_noc:order-fail",
+        page(None, (NOC,), denial=NOC_DENIAL),
         "assurance:incident-acknowledge",
         "assurance:incident-assign",
         "assurance:incident-comment",
@@ -174,12 +186,15 @@ TABLE: dict[str, Rule] = {
     **_rules(page(TMF_READERS), "assurance:customer-sla-report"),
     # Finance pages; rejected usage is shared with the NOC, revenue assurance with risk.
     **_rules(
-        page((FINANCE,)),
+        page((FINANCE,), denial=FINANCE_DENIAL),
         "finance:index",
         "finance:bills",
         "finance:payments",
         "finance:aged-debt",
         "finance:revenue",
+    ),
+    **_rules(
+        page((FINANCE,), denial=MONEY_DENIAL),
         "finance:bill-run-list",
         "finance:bill-run-detail",
         "finance:bill-run-progress",
@@ -188,7 +203,7 @@ TABLE: dict[str, Rule] = {
         "finance:payment-adjust",
     ),
     **_rules(
-        page(None, (FINANCE,)),
+        page(None, (FINANCE,), denial=MONEY_DENIAL),
         "finance:bill-run-start",
         "finance:bill-run-resume",
         "finance:credit-note-issue",
@@ -196,17 +211,19 @@ TABLE: dict[str, Rule] = {
         "finance:payment-refund",
         "finance:payment-reverse",
     ),
-    **_rules(page(OPERATIONS), "finance:rejected-usage"),
-    **_rules(page(None, OPERATIONS), "finance:rejected-usage-reprocess"),
+    **_rules(page(OPERATIONS, denial=REJECTED_USAGE_DENIAL), "finance:rejected-usage"),
     **_rules(
-        page(REVENUE),
+        page(None, OPERATIONS, denial=REJECTED_USAGE_DENIAL), "finance:rejected-usage-reprocess"
+    ),
+    **_rules(
+        page(REVENUE, denial=REVENUE_DENIAL),
         "finance:revenue-assurance",
         "finance:revenue-run-progress",
         "finance:revenue-cases",
         "finance:revenue-case",
     ),
     **_rules(
-        page(None, REVENUE),
+        page(None, REVENUE, denial=REVENUE_DENIAL),
         "finance:revenue-run-start",
         "finance:revenue-run-resume",
         "finance:revenue-case-change",
