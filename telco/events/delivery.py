@@ -276,9 +276,18 @@ def pending_count(listener: EventListener) -> int:
     ).count()
 
 
+# Set once the hub's tables exist (a fresh database's `migrate` writes before they do).
+_tables = {"exist": False}
+
+
 def is_enabled() -> bool:
-    """Events are published on PostgreSQL only (the triggers); elsewhere nothing to deliver."""
-    return connection.vendor == "postgresql"
+    """Events are published on PostgreSQL only (the triggers), once the hub's tables exist
+    (Celery eager runs a delivery inline after each write of a fresh database's `migrate`)."""
+    if connection.vendor != "postgresql":
+        return False
+    if not _tables["exist"]:
+        _tables["exist"] = EventListener._meta.db_table in connection.introspection.table_names()
+    return _tables["exist"]
 
 
 __all__ = ["deliver_listener", "due_listener_ids", "render", "resources", "signature"]
