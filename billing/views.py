@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, render
 
 from billing import services
 from billing.models import AppliedCharge, CustomerBill
-from crm.views import portal_view
 from telco.ids import parse_id
 
 
@@ -21,7 +20,6 @@ def bill_with_lines(pk: int) -> CustomerBill:
     )
 
 
-@portal_view
 def bill_detail(request, pk: int):
     """The invoice: header, lines and totals, printable."""
     bill = bill_with_lines(pk)
@@ -46,7 +44,6 @@ def pdf_response(bill: CustomerBill, *, inline: bool = False) -> HttpResponse:
     )
 
 
-@portal_view
 def bill_pdf(request, pk: int):
     """The invoice as a PDF file: rendered on the first download, then served as stored."""
     if parse_id(pk) is None:  # beyond bigint: no bill has it

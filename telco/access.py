@@ -55,8 +55,9 @@ class Rule:
     is_api: bool  # an API route answers 401; a page sends the anonymous to the login page
     # /metrics: a request with `Authorization: Bearer` is judged by the view (the scrape token).
     bearer_token_ok: bool = False
-    # What a page's refusal says (else it names the roles that may).
+    # What a page's refusal says (else it names the roles that may); a write's, if it differs.
     denial: str = ""
+    write_denial: str = ""
 
     def roles_for(self, family: str) -> tuple[str, ...]:
         """The roles that may use `family` ("read" or "write"); a missing family is judged by
@@ -83,13 +84,14 @@ def api(read, write) -> Rule:
     return Rule(read=read, write=write, is_api=True)
 
 
-def page(read, write=None, *, denial: str = "") -> Rule:
-    return Rule(read=read, write=write, is_api=False, denial=denial)
+def page(read, write=None, *, denial: str = "", write_denial: str = "") -> Rule:
+    return Rule(read=read, write=write, is_api=False, denial=denial, write_denial=write_denial)
 
 
 # The roles that meet in one place; spelled out per route below.
 PORTAL = (AGENT, FINANCE, RISK)  # crm.permissions.PORTAL_ROLES
 PORTAL_DENIAL = "The agent portal is for agent, finance, risk and admin users."
+ORDERING_DENIAL = "Only agents and admins place orders; your role reads them."
 NOC_DENIAL = "The NOC pages are for noc and admin users."
 ACTIVATION_DENIAL = "The activation queue is for noc and admin users."
 FINANCE_DENIAL = "The finance pages are for finance and admin users."
@@ -122,7 +124,7 @@ TABLE: dict[str, Rule] = {
     **_rules(api(read=None, write=TMF_READERS), "hub", "hub-detail"),
     # Agent portal: orders (placing them is the agents'), search, the customer 360, tickets, bills.
     **_rules(
-        page((AGENT,), (AGENT,)),
+        page((AGENT,), (AGENT,), denial=ORDERING_DENIAL),
         "orders_portal:order-new",
         "orders_portal:offering-configuration",
         "orders_portal:order-feasibility",
@@ -141,9 +143,20 @@ TABLE: dict[str, Rule] = {
         "crm:bill-detail",
         "crm:bill-pdf",
     ),
-    **_rules(page(PORTAL, (AGENT,), denial=PORTAL_DENIAL), "crm:ticket-new"),
     **_rules(
-        page(None, (AGENT,)), "crm:interaction-create", "crm:ticket-note", "crm:ticket-status"
+        page(
+            PORTAL,
+            (AGENT,),
+            denial=PORTAL_DENIAL,
+            write_denial="Only agents and admins open tickets.",
+        ),
+        "crm:ticket-new",
+    ),
+    **_rules(
+        page(None, (AGENT,), denial="Only agents and admins change tickets and interactions."),
+        "crm:interaction-create",
+        "crm:ticket-note",
+        "crm:ticket-status",
     ),
     # NOC: activation queue, inventory, the dashboard, alarms and incidents.
     **_rules(
@@ -467,7 +480,8 @@ def _denied(rule: Rule, request, *, signed_in: bool):
     # Django's 403 page, as the views' own refusals render it.
     family = family_of(request.method)
     roles = [role for role in rule.roles_for(family) if role not in EVERYONE + SIGNED_IN]
-    raise PermissionDenied(rule.denial or f"This is for {', '.join([*roles, ADMIN])} users.")
+    denial = (rule.write_denial if family == "write" else "") or rule.denial
+    raise PermissionDenied(denial or f"This is for {', '.join([*roles, ADMIN])} users.")
 
 
 class AccessTableMiddleware:

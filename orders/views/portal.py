@@ -9,7 +9,6 @@ to the field it names.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from catalog import selectors as catalog_selectors
 from catalog.choices import PriceType, RecurringPeriod, ValueType
 from crm import selectors as crm_selectors
-from crm.views import portal_view
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.choices import ProductStatus
@@ -37,7 +35,6 @@ from orders.services import (
 from orders.services.enterprise import SITES, sites_of
 from telco.exceptions import DomainError
 from telco.ids import parse_id
-from telco.roles import AGENT, has_role
 
 # How often the order page asks for the order's progress while it is not final (milliseconds).
 PROGRESS_REFRESH_MS = 1500
@@ -47,16 +44,6 @@ CHARACTERISTIC_PREFIX = "char-"
 ITEM_ID = "1"
 ITEM_PREFIX = "productOrderItem[0]"
 CHARACTERISTIC_FIELD = f"{ITEM_PREFIX}.product.productCharacteristic."
-
-
-def can_order(user) -> bool:
-    """Agents and admins place orders; finance only reads them."""
-    return has_role(user, AGENT)
-
-
-def _require_ordering(request) -> None:
-    if not can_order(request.user):
-        raise PermissionDenied("Only agents and admins place orders; your role reads them.")
 
 
 def _customer_or_404(customer_id) -> Model:
@@ -242,10 +229,8 @@ def _configuration_context(offering, *, values=None, errors=None) -> dict:
 # --- new order --------------------------------------------------------------------------------
 
 
-@portal_view
 def order_new(request):
     """Choose an offering the customer may order, an account and the characteristics; submit."""
-    _require_ordering(request)
     source = request.POST if request.method == "POST" else request.GET
     customer = _customer_or_404(source.get("customer"))
     offerings = _orderable_offerings(customer)
@@ -288,10 +273,8 @@ def order_new(request):
     return render(request, "orders/portal_order_new.html", context, status=400 if errors else 200)
 
 
-@portal_view
 def offering_configuration(request):
     """The characteristics and prices of one offering: the new-order form swaps it in live."""
-    _require_ordering(request)
     customer = _customer_or_404(request.GET.get("customer"))
     offering_id = request.GET.get("offering", "")
     offering = None
@@ -302,11 +285,9 @@ def offering_configuration(request):
     return render(request, "orders/portal_offering_config.html", _configuration_context(offering))
 
 
-@portal_view
 def order_feasibility(request):
     """Can the sites chosen on the new-order form be served at the bandwidth? One row per site
     (its PE, feasible or why not), swapped into the form before it is submitted."""
-    _require_ordering(request)
     sites = [site for site in request.GET.getlist("sites") if site.strip()]
     rows, error = [], ""
     try:
@@ -350,14 +331,12 @@ def _progress_context(order: ProductOrder) -> dict:
     }
 
 
-@portal_view
 def order_detail(request, pk: int):
     """The order: header, items, live activation progress and history."""
     order = _order_with_progress(pk)
     return render(request, "orders/portal_order_detail.html", _progress_context(order))
 
 
-@portal_view
 def order_progress(request, pk: int):
     """The live part of the order page, polled until the order is final."""
     order = _order_with_progress(pk)
@@ -453,10 +432,8 @@ def _product_action_item(action: ProductAction, product: Model, post) -> ItemReq
     )
 
 
-@portal_view
 def product_action(request, pk: int, action: str):
     """Confirm and raise an order that changes, suspends, resumes or terminates a product."""
-    _require_ordering(request)
     chosen = PRODUCT_ACTIONS.get(action)
     if chosen is None:
         raise Http404(f"Unknown product action '{action}'.")
