@@ -54,7 +54,7 @@ INSTALLED_APPS = [
     "orders",
     "assurance",
     # Above every app: records who changed what in all of them (PostgreSQL triggers).
-    "audit",
+    "telco.audit",
 ]
 
 MIDDLEWARE = [
@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "telco.access.AccessTableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication: who, from where (api, admin, page) for every change a request makes.
-    "audit.context.AuditContextMiddleware",
+    "telco.audit.context.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -81,8 +81,8 @@ ROOT_URLCONF = "telco.urls"
 
 # Audit (django-pghistory on django-pgtrigger): the triggers are (re)installed after every
 # `migrate` rather than written into each app's migrations, so the tracked apps need no
-# migration of their own; only the event tables are migrated (audit/migrations). Each event row
-# carries its context (user, url, method, source, task or command) as JSON: no join, no
+# migration of their own; only the event tables are migrated (telco/audit/migrations). Each
+# event row carries its context (user, url, method, source, task or command) as JSON: no join, no
 # per-row upsert of a context row in bulk statements. Its time is the product's clock
 # (`at`, set when the request, task or command began), else the database's.
 PGTRIGGER_MIGRATIONS = False

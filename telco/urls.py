@@ -20,7 +20,7 @@ urlpatterns = [
     path("api/v1/testClock", TestClockView.as_view(), name="test-clock"),
     path("api/v1/testClock/reset", TestClockResetView.as_view(), name="test-clock-reset"),
     # The audit trail (audit app): who changed what, when, from where.
-    path("", include("audit.urls")),
+    path("", include("telco.audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("portal/orders/", include("orders.urls_portal")),

@@ -22,8 +22,6 @@ LEVELS = {
     "billing": 3,
     "orders": 4,
     "assurance": 4,
-    # The audit trail records changes to the models of every app below it.
-    "audit": 5,
 }
 DOMAIN_APPS = {name for name in LEVELS if name != "kernel"}
 
@@ -37,6 +35,8 @@ WIRING = {
     "telco.management",
     # Operations (metrics, health) read every app's figures.
     "telco.ops",
+    # The audit trail records changes to the models of every app.
+    "telco.audit",
 }
 WIRING_PACKAGE = "telco"
 

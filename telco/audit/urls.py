@@ -1,5 +1,5 @@
 from django.urls import path
 
-from audit.api import AuditEventsView
+from telco.audit.api import AuditEventsView
 
 urlpatterns = [path("api/v1/audit", AuditEventsView.as_view(), name="audit-events")]

@@ -14,9 +14,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import selectors
 from telco.api.pagination import TMFPagination
 from telco.api.views import select_fields
+from telco.audit import selectors
 from telco.ids import BIGINT_MAX
 from telco.roles import ADMIN, FINANCE, HasRole, has_role
 

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from audit import panels, selectors
+from telco.audit import panels, selectors
 
 
 def audit_history_view(model_admin, request, object_id, extra_context=None):

@@ -1,8 +1,8 @@
 """The History section on the pages of audited objects (registered, as every panel is, so the
 pages render it without importing this app)."""
 
-from audit import selectors
 from telco import panels
+from telco.audit import selectors
 
 
 def related_ids(obj) -> dict:
