@@ -50,8 +50,8 @@ def ensure_usage_specifications(rows) -> None:
 
 
 # The fraud rules risk staff start from (editable in admin): thresholds a small operator uses.
-# Migration 0013 made them; `migrate` and every flush of a test database make them again when
-# they are missing (an edited rule is left as it is).
+# `migrate` and every flush of a test database make them when they are missing (an edited rule
+# is left as it is).
 DEFAULT_FRAUD_RULES = (
     {
         "code": "usageSpike",

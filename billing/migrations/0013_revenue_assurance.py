@@ -6,44 +6,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# The fraud rules risk staff start from (editable in admin): thresholds a small operator uses.
-DEFAULT_FRAUD_RULES = [
-    {
-        "code": "usageSpike",
-        "name": "Usage spike against the account's own baseline",
-        "description": "An hour's usage of a service above `factor` x its median hour of the "
-        "last `baselineDays` days.",
-        "thresholds": {"factor": 10, "baselineDays": 7, "minimumVolume": 1},
-        "score": 70,
-    },
-    {
-        "code": "highCost",
-        "name": "High-cost or roaming destinations",
-        "description": "Usage in the listed rating groups above a volume within a window.",
-        "thresholds": {
-            "ratingGroups": ["roaming", "premium", "international"],
-            "volumeThreshold": 60,
-            "windowHours": 24,
-        },
-        "score": 60,
-    },
-    {
-        "code": "simBox",
-        "name": "SIM box: one SIM calling many numbers with short calls",
-        "description": "Voice records of one service to at least `minDistinctNumbers` distinct "
-        "numbers within `windowHours`, averaging under `maxAverageSeconds` a call.",
-        "thresholds": {"minDistinctNumbers": 50, "maxAverageSeconds": 60, "windowHours": 24},
-        "score": 90,
-    },
-]
-
-
-def add_default_fraud_rules(apps, schema_editor):
-    FraudRule = apps.get_model("billing", "FraudRule")
-    for rule in DEFAULT_FRAUD_RULES:
-        FraudRule.objects.get_or_create(code=rule["code"], defaults=rule)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -188,5 +150,4 @@ class Migration(migrations.Migration):
             model_name='caseevent',
             index=models.Index(fields=['case', 'at'], name='ra_case_event'),
         ),
-        migrations.RunPython(add_default_fraud_rules, migrations.RunPython.noop),
     ]

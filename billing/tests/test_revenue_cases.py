@@ -49,7 +49,8 @@ def test_a_difference_found_again_updates_its_case_and_one_gone_is_resolved_with
         second,
     )
     gone = RevenueCase.objects.get(service_ref="svc-2")
-    assert gone.state == CaseState.RESOLVED and gone.closed_at is not None
+    assert gone.state == CaseState.RESOLVED
+    assert gone.closed_at is not None
     note = gone.events.get(type=CaseEventType.GONE)
     assert note.text == f"No longer found by reconciliation {second.pk}."
 
@@ -60,7 +61,9 @@ def test_a_resolved_difference_found_again_reopens_its_own_case():
     back = cases_record([orphan("svc-1")], scope=ELEMENT_SCOPE)
 
     case = RevenueCase.objects.get()
-    assert back.opened == [case.pk] and case.state == CaseState.OPEN and case.closed_at is None
+    assert back.opened == [case.pk]
+    assert case.state == CaseState.OPEN
+    assert case.closed_at is None
     assert list(case.events.values_list("type", flat=True)) == ["found", "gone", "found"]
 
 
