@@ -20,6 +20,9 @@ up once per request, not twice. Session users keep DRF's CSRF check.
 
 Checks that depend on the object or a field stay where they are: crm.permissions (personal
 data, credit limits), the hub's "you may listen to the APIs you may read" (telco.events.hub).
+Still said twice: the API views' `read_roles`/`write_roles` (telco.roles.HasRole, and the hub
+reads them per API). The walk keeps the two in step where it matters: a view stricter than
+its rule fails it (an allowed role meets a 403); a laxer one is held back by the table.
 """
 
 from dataclasses import dataclass
