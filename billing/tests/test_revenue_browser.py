@@ -2,7 +2,6 @@
 reconciliation run from the dashboard and fixed from its case's page, and a usage spike barred
 from its fraud case's page."""
 
-import importlib
 import re
 from datetime import timedelta
 
@@ -10,6 +9,7 @@ import pytest
 
 from billing.choices import CaseKind, CaseState, ReconciliationRunState
 from billing.models import FraudRule, ReconciliationRun, RevenueCase
+from billing.reference import ensure_fraud_rules
 from billing.services.fraud import fraud_rules_evaluate
 from billing.services.usage_bulk import usage_bulk_ingest, usage_row
 from billing.tests.conftest import PINNED_AT
@@ -90,10 +90,8 @@ def test_a_leak_is_found_by_a_run_and_billing_started_from_its_case(
 
 
 def _usage_spike_rule() -> None:
-    """The default rules (a data migration) are gone once a transactional test flushed them."""
-    migration = importlib.import_module("billing.migrations.0013_revenue_assurance")
-    for rule in migration.DEFAULT_FRAUD_RULES:
-        FraudRule.objects.get_or_create(code=rule["code"], defaults=rule)
+    """The default rules (billing.reference), whatever an earlier test left of them."""
+    ensure_fraud_rules(FraudRule.objects)
 
 
 def test_a_usage_spike_is_barred_from_its_fraud_case(risk_user, browser_page):
