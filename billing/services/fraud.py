@@ -405,6 +405,23 @@ def _actions(case: RevenueCase, prefix: str) -> int:
     return case.events.filter(type=CaseEventType.ACTION, text__startswith=prefix).count()
 
 
+def _order_and_note(
+    case: RevenueCase, *, change: str, reason: str, reference: str, note: str, by: str
+) -> None:
+    """Order `change` of the case's product (TMF622, through billing.account_order) and note
+    the order on the case (`note` names it as {order})."""
+    product = case.product
+    order_id = account_order_place(
+        billing_account_id=product.billing_account_id,
+        product_ids=[product.pk],
+        change=change,
+        reason=reason,
+        reference=reference,
+        by=by,
+    )
+    case_action_record(case, note.format(order=order_id), by=by)
+
+
 def fraud_case_bar(case: RevenueCase, *, by: str) -> RevenueCase:
     """Bar the case's product: a TMF622 order suspending it, reason fraud; the order noted on
     the case. Refused (DomainError): not a fraud case, a product not active, a bar in force."""
@@ -421,18 +438,13 @@ def fraud_case_bar(case: RevenueCase, *, by: str) -> RevenueCase:
                 f"Product {product.pk} is {product.status}: only an active product is barred.",
                 field="product",
             )
-        order_id = account_order_place(
-            billing_account_id=product.billing_account_id,
-            product_ids=[product.pk],
+        _order_and_note(
+            locked,
             change="suspend",
             reason=f"{FRAUD_REASON}: case {locked.pk} ({locked.get_kind_display()})",
             # One order per bar: the same bar asked twice gets the first order back.
             reference=f"fraud-{locked.pk}-bar-{_actions(locked, LIFTED) + 1}",
-            by=by,
-        )
-        case_action_record(
-            locked,
-            f"{BARRED} product order {order_id} suspends product {product.pk} "
+            note=f"{BARRED} product order {{order}} suspends product {product.pk} "
             f"(reason {FRAUD_REASON}).",
             by=by,
         )
@@ -450,16 +462,13 @@ def fraud_case_lift(case: RevenueCase, *, by: str) -> RevenueCase:
                 f"Product {product.pk} is not suspended for fraud by case {locked.pk}.",
                 field="product",
             )
-        order_id = account_order_place(
-            billing_account_id=product.billing_account_id,
-            product_ids=[product.pk],
+        _order_and_note(
+            locked,
             change="resume",
             reason=f"{FRAUD_REASON} cleared: case {locked.pk}",
             reference=f"fraud-{locked.pk}-lift-{_actions(locked, BARRED)}",
+            note=f"{LIFTED} product order {{order}} resumes product {product.pk}.",
             by=by,
-        )
-        case_action_record(
-            locked, f"{LIFTED} product order {order_id} resumes product {product.pk}.", by=by
         )
     return RevenueCase.objects.get(pk=case.pk)
 
