@@ -21,6 +21,7 @@ from billing.models.credits import SlaCredit
 from billing.models.dunning import DunningAction, DunningCase, DunningPolicy, DunningStep
 from billing.models.payments import Payment, PaymentAllocation
 from billing.models.prepaid import (
+    AdjustBalance,
     BalanceAction,
     ChargingSession,
     PrepaidBucket,
@@ -46,6 +47,7 @@ __all__ = [
     "FraudRule",
     "CaseEvent",
     "AppliedCharge",
+    "AdjustBalance",
     "BalanceAction",
     "BillRun",
     "BillRunChunk",

@@ -44,6 +44,8 @@ class LedgerKind(models.TextChoices):
     COMMIT = "commit"  # reserved - (consumed)
     RELEASE = "release"  # reserved -, remaining +
     EXPIRE = "expire"  # remaining - (forfeited at the end of validity)
+    CREDIT = "credit"  # remaining + (an adjustment: goodwill, a correction)
+    DEBIT = "debit"  # remaining - (an adjustment: a correction, a refunded top-up)
 
 
 class TopupState(models.TextChoices):
@@ -192,6 +194,44 @@ class TopupBalance(models.Model):
         return f"Top-up {self.pk} of bucket {self.bucket_id}"
 
 
+class AdjustBalance(models.Model):
+    """An adjustment of a bucket (TMF654 adjustBalance): a credit (positive `amount`, say a
+    goodwill gigabyte after an outage) or a debit (negative). A refunded or reversed top-up
+    payment debits its bucket through one; `unrecovered` is what of that payment the customer
+    had already spent, so it could not be taken back."""
+
+    bucket = models.ForeignKey(PrepaidBucket, on_delete=models.PROTECT, related_name="adjustments")
+    amount = models.DecimalField(max_digits=18, decimal_places=4)
+    payment = models.ForeignKey(
+        "billing.Payment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="balance_adjustments",
+    )
+    unrecovered = models.DecimalField(max_digits=18, decimal_places=4, default=0)
+    status = models.CharField(
+        max_length=10, choices=TopupState.choices, default=TopupState.COMPLETED
+    )
+    reason = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True)
+    channel = models.CharField(max_length=40, blank=True)
+    requested_date = models.DateTimeField(default=clock.now)
+    confirmation_date = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount=0) & Q(unrecovered__gte=0), name="adjust_balance_moves"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Adjustment {self.pk} of bucket {self.bucket_id}"
+
+
 class ChargingSession(models.Model):
     """An online charging session (a Diameter Gy credit-control session).
 
@@ -255,6 +295,9 @@ class BalanceAction(models.Model):
     )
     topup = models.ForeignKey(
         TopupBalance, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
+    )
+    adjustment = models.ForeignKey(
+        AdjustBalance, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
     )
     created_at = models.DateTimeField(default=clock.now)
 
