@@ -9,6 +9,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from billing.models.prepaid import (
+    AdjustBalance,
     BalanceAction,
     ChargingSession,
     PrepaidBucket,
@@ -204,8 +205,110 @@ class TopupBalanceSerializer(TMFSerializer):
         return body
 
 
+class SignedQuantityInput(NestedSerializer):
+    amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    units = serializers.CharField(required=False, allow_blank=True, max_length=10)
+
+
+class AdjustBalanceSerializer(TMFSerializer):
+    """TMF654 AdjustBalance. Input: bucket.id, usageType (the bucket's), amount (positive
+    credits the bucket, negative debits it), reason; optional partyAccount.id, description,
+    channel. Refunded and reversed top-up payments show here too, with `payment`."""
+
+    tmf_type = "AdjustBalance"
+    url_name = "billing-api:adjustBalance-detail"
+
+    bucket = RefSerializer(write_only=True)
+    partyAccount = RefSerializer(write_only=True, required=False)
+    amount = SignedQuantityInput(write_only=True)
+    usageType = serializers.ChoiceField(choices=UsageType.choices, write_only=True)
+    reason = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    channel = serializers.DictField(write_only=True, required=False)
+
+    class Meta:
+        model = AdjustBalance
+        fields = [
+            "bucket",
+            "partyAccount",
+            "amount",
+            "usageType",
+            "reason",
+            "description",
+            "channel",
+        ]
+
+    def validate(self, attrs):
+        bucket_id = parse_id(attrs["bucket"]["id"])
+        if bucket_id is None:
+            raise serializers.ValidationError(
+                {"bucket.id": [f"Bucket '{attrs['bucket']['id']}' does not exist."]}
+            )
+        bucket = PrepaidBucket.objects.filter(pk=bucket_id).only("usage_type").first()
+        if bucket is not None and bucket.usage_type != attrs["usageType"]:
+            raise serializers.ValidationError(
+                {"usageType": [f"Bucket {bucket_id} holds {bucket.usage_type}."]}
+            )
+        account = attrs.get("partyAccount")
+        channel = attrs.get("channel") or {}
+        return {
+            "bucket_id": bucket_id,
+            "account_id": account["id"] if account else None,
+            "amount": attrs["amount"]["amount"],
+            "units": attrs["amount"].get("units", ""),
+            "reason": attrs["reason"],
+            "description": attrs.get("description", ""),
+            "channel": str(channel.get("name") or channel.get("id") or "")[:40],
+        }
+
+    def to_representation(self, adjustment):
+        body = super().to_representation(adjustment)
+        request = self.request
+        bucket = adjustment.bucket
+        body.update(
+            amount=signed_quantity(adjustment.amount, bucket.units),
+            unrecoveredAmount=quantity(adjustment.unrecovered, bucket.units),
+            adjustType="OneTimeCharge",
+            usageType=bucket.usage_type,
+            bucket=bucket_ref(request, bucket),
+            partyAccount=account_ref(request, bucket.billing_account),
+            product=product_refs(request, bucket.product),
+            status=adjustment.status,
+            reason=adjustment.reason,
+            description=adjustment.description,
+            requestedDate=adjustment.requested_date.isoformat(),
+            confirmationDate=(
+                adjustment.confirmation_date.isoformat() if adjustment.confirmation_date else None
+            ),
+            payment=(
+                reference(
+                    request,
+                    adjustment.payment,
+                    "billing-api:payment-detail",
+                    "Payment",
+                    f"Payment {adjustment.payment_id}",
+                )
+                if adjustment.payment_id
+                else None
+            ),
+            channel={"name": adjustment.channel} if adjustment.channel else None,
+            requestor={"role": "operator", "name": adjustment.created_by}
+            if adjustment.created_by
+            else None,
+            logicalResource=[],
+            relatedParty=[],
+        )
+        body["@type"] = self.tmf_type
+        return body
+
+
+def signed_quantity(amount, units: str) -> dict:
+    return {"amount": float(amount.normalize()), "units": units}
+
+
 class BalanceActionHistorySerializer(TMFSerializer):
-    """TMF654 BalanceActionHistory: one ledger row (topup, reserve, commit, release, expire)."""
+    """TMF654 BalanceActionHistory: one ledger row (topup, reserve, commit, release, expire,
+    credit, debit)."""
 
     tmf_type = "BalanceActionHistory"
     url_name = "billing-api:balanceActionHistory-detail"
@@ -223,6 +326,8 @@ class BalanceActionHistorySerializer(TMFSerializer):
             description=(
                 f"{entry.kind} for charging session {entry.session.session_id}"
                 if entry.session_id
+                else f"{entry.kind}: {entry.adjustment.reason}"
+                if entry.adjustment_id
                 else entry.kind
             ),
             amount=quantity(entry.amount, bucket.units),
@@ -282,6 +387,30 @@ class TopupBalanceViewSet(TMFCreateMixin, TMFViewSet):
         )
 
 
+class AdjustBalanceViewSet(TMFCreateMixin, TMFViewSet):
+    """Adjustments: finance (and admins) adjust; agents read."""
+
+    serializer_class = AdjustBalanceSerializer
+    read_roles = (AGENT, FINANCE)
+    write_roles = (FINANCE,)
+    filter_attributes = {
+        "status": "status",
+        "bucket.id": "bucket_id",
+        "partyAccount.id": "bucket__billing_account_id",
+        "requestedDate": "requested_date",
+    }
+
+    def get_queryset(self):
+        return AdjustBalance.objects.select_related(
+            "bucket__product", "bucket__billing_account", "payment"
+        ).order_by("-pk")
+
+    def perform_tmf_create(self, serializer):
+        return prepaid.balance_adjust(
+            **serializer.validated_data, by=self.request.user.get_username()
+        )
+
+
 class BalanceActionHistoryViewSet(TMFViewSet):
     serializer_class = BalanceActionHistorySerializer
     read_roles = (AGENT, FINANCE)
@@ -294,7 +423,7 @@ class BalanceActionHistoryViewSet(TMFViewSet):
 
     def get_queryset(self):
         return BalanceAction.objects.select_related(
-            "bucket__product", "bucket__billing_account", "session"
+            "bucket__product", "bucket__billing_account", "session", "adjustment"
         ).order_by("-pk")
 
 

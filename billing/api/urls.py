@@ -47,6 +47,7 @@ run_router.register("dunningCase", adjustments.DunningCaseViewSet, basename="dun
 prepaid_router = TMFRouter()
 prepaid_router.register("bucket", prepaid.BucketViewSet, basename="bucket")
 prepaid_router.register("topupBalance", prepaid.TopupBalanceViewSet, basename="topupBalance")
+prepaid_router.register("adjustBalance", prepaid.AdjustBalanceViewSet, basename="adjustBalance")
 prepaid_router.register(
     "balanceActionHistory", prepaid.BalanceActionHistoryViewSet, basename="balanceActionHistory"
 )

@@ -13,6 +13,7 @@ from django.db.models import F, Model, Q
 from billing.choices import PaymentState
 from billing.models.prepaid import (
     BUCKET_UNITS,
+    AdjustBalance,
     BalanceAction,
     BucketStatus,
     LedgerKind,
@@ -23,7 +24,7 @@ from billing.models.prepaid import (
     Voucher,
 )
 from billing.services.charging import charging_sessions_release_silent
-from billing.services.payments import payment_create
+from billing.services.payments import amount_check, payment_create
 from crm import services as crm_services
 from telco import clock
 from telco.exceptions import Conflict, DomainError, NotFound
@@ -196,6 +197,108 @@ def topup_balance_create(
             channel=channel,
             created_by=by,
         )
+
+
+def balance_adjust(
+    *,
+    bucket_id: int,
+    amount: Decimal,
+    reason: str,
+    account_id: str | None = None,
+    units: str = "",
+    description: str = "",
+    channel: str = "",
+    by: str = "",
+) -> AdjustBalance:
+    """Adjust a bucket (TMF654 adjustBalance): credit a positive `amount` (a goodwill
+    allowance, a correction) or debit a negative one, never below what the bucket holds."""
+    if amount == 0:
+        raise DomainError("An adjustment moves a balance: the amount is not zero.", field="amount")
+    if not reason.strip():
+        raise DomainError("Say why the balance is adjusted.", field="reason")
+    with transaction.atomic():
+        bucket = _locked_bucket(bucket_id, account_id)
+        if units and units != bucket.units:
+            raise DomainError(f"The bucket holds {bucket.units}.", field="amount.units")
+        if bucket.usage_type == UsageType.MONETARY:
+            amount_check(abs(amount), bucket.units, field="amount.amount")
+        if bucket.status == BucketStatus.EXPIRED:
+            raise DomainError(f"Bucket {bucket.pk} has expired.", field="bucket.id")
+        if -amount > bucket.remaining:
+            raise DomainError(
+                f"Bucket {bucket.pk} holds {plain_decimal(bucket.remaining)} {bucket.units}: "
+                "a debit cannot take more.",
+                field="amount.amount",
+            )
+        return _adjust(
+            bucket,
+            amount,
+            reason=reason[:200],
+            description=description[:300],
+            channel=channel[:40],
+            created_by=by,
+        )
+
+
+def _adjust(
+    bucket: PrepaidBucket, amount: Decimal, unrecovered: Decimal = Decimal(0), **adjustment
+) -> AdjustBalance:
+    """Record the adjustment of the (locked) bucket by `amount` and move it by what could be
+    moved (`amount` less the `unrecovered` part of a debit), with its ledger row."""
+    now = clock.now()
+    adjustment = AdjustBalance.objects.create(
+        bucket=bucket,
+        amount=amount,
+        unrecovered=unrecovered,
+        requested_date=now,
+        confirmation_date=now,
+        **adjustment,
+    )
+    moved = amount + unrecovered
+    if moved:
+        updates = {"remaining": F("remaining") + moved, "last_update": now}
+        if moved > 0:
+            updates["low_balance_notified_at"] = None  # above the threshold again: tell next time
+        PrepaidBucket.objects.filter(pk=bucket.pk).update(**updates)
+        BalanceAction.objects.create(
+            bucket=bucket,
+            kind=LedgerKind.CREDIT if moved > 0 else LedgerKind.DEBIT,
+            amount=abs(moved),
+            adjustment=adjustment,
+            created_at=now,
+        )
+    return adjustment
+
+
+def topup_take_back(
+    *, payment: Model, amount: Decimal, reason: str, is_refund: bool, by: str = ""
+) -> AdjustBalance | None:
+    """The top-up a payment paid loses `amount` of it: the payment is refunded or reversed.
+
+    A refund pays back only what is still on the balance (more is refused: the customer spent
+    it). A reversal (the money never arrived) takes back what is left and records the rest as
+    `unrecovered`. None when the payment paid no top-up. Runs inside the caller's transaction.
+    """
+    topup = TopupBalance.objects.filter(payment=payment).first()
+    if topup is None:
+        return None
+    bucket = _locked_bucket(topup.bucket_id, None)
+    taken = min(amount, bucket.remaining)
+    if is_refund and taken < amount:
+        raise DomainError(
+            f"Payment {payment.pk} topped up bucket {bucket.pk}, which holds "
+            f"{plain_decimal(bucket.remaining)} {bucket.units}: at most that can be refunded.",
+            field="amount.value",
+        )
+    return _adjust(
+        bucket,
+        -amount,
+        unrecovered=amount - taken,
+        reason=reason[:200],
+        payment=payment,
+        description=f"Top-up {topup.pk} paid by payment {payment.pk}",
+        created_by=by,
+    )
 
 
 def buckets_expire(*, now: datetime | None = None) -> int:

@@ -1,6 +1,7 @@
 """Refunds (TMF676 refund) of a payment or of account credit, and reversals of payments that
 never arrived (a bounced direct debit). Money taken back from bills re-opens them (sent, or
-partiallyPaid, through the bills' transition table) and puts them back into dunning."""
+partiallyPaid, through the bills' transition table) and puts them back into dunning; money
+taken back from a prepaid top-up comes off its balance."""
 
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from billing.models import (
 )
 from billing.services.dunning import dunning_cases_open
 from billing.services.payments import account_credit_sources, amount_check, bill_reopen
+from billing.services.prepaid import topup_take_back
 from crm import selectors as crm_selectors
 from telco import clock
 from telco.exceptions import Conflict, DomainError, NotFound
@@ -145,6 +147,8 @@ def _refund_payment(
             "to refund.",
             field="amount.value",
         )
+    # A prepaid top-up's payment paid a balance, not bills: the balance gives it back.
+    topup_take_back(payment=payment, amount=amount, reason=label, is_refund=True, by=by)
     from_credit = min(amount, payment.unallocated_amount)
     payment.unallocated_amount -= from_credit
     reopened = _take_back(payment, amount - from_credit, by=by, label=label)
@@ -205,6 +209,9 @@ def payment_reverse(*, payment_id: int, reason: str, by: str = "") -> PaymentRev
         label = f"Payment {payment.pk} reversed: {reason}"
         allocated = payment.amount - payment.unallocated_amount
         reopened = _take_back(payment, allocated, by=by, label=label)
+        topup_take_back(
+            payment=payment, amount=payment.amount, reason=label, is_refund=False, by=by
+        )
         payment.unallocated_amount = Decimal(0)
         _payment_move(payment, PaymentState.REVERSED)
         reversal = PaymentReversal.objects.create(

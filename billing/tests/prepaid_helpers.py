@@ -51,18 +51,23 @@ def ledger_totals(bucket_id: int) -> dict[str, Decimal]:
     return BalanceAction.objects.filter(bucket_id=bucket_id).aggregate(
         **{
             kind: Sum("amount", filter=Q(kind=kind), default=Decimal(0))
-            for kind in ("topup", "reserve", "commit", "release", "expire")
+            for kind in ("topup", "reserve", "commit", "release", "expire", "credit", "debit")
         }
     )
 
 
 def assert_ledger_balances(bucket_id: int) -> dict[str, Decimal]:
-    """The ledger adds up to the bucket, to the cent: remaining = topups - reserves +
-    releases - expiries; reserved = reserves - commits - releases."""
+    """The ledger adds up to the bucket, to the cent: remaining = topups + credits - reserves +
+    releases - expiries - debits; reserved = reserves - commits - releases."""
     stored = PrepaidBucket.objects.get(pk=bucket_id)
     totals = ledger_totals(bucket_id)
     assert stored.remaining == (
-        totals["topup"] - totals["reserve"] + totals["release"] - totals["expire"]
+        totals["topup"]
+        + totals["credit"]
+        - totals["reserve"]
+        + totals["release"]
+        - totals["expire"]
+        - totals["debit"]
     )
     assert stored.reserved == totals["reserve"] - totals["commit"] - totals["release"]
     return totals

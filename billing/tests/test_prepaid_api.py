@@ -276,7 +276,7 @@ def test_lists_and_the_360_panel_cost_the_same_queries_whatever_the_rows(
         from django.test.utils import CaptureQueriesContext
 
         found = []
-        for path in ("bucket", "balanceActionHistory", "topupBalance"):
+        for path in ("bucket", "balanceActionHistory", "topupBalance", "adjustBalance"):
             with CaptureQueriesContext(connection) as captured:
                 assert agent_api.get(f"{BASE}/{path}").status_code == 200
             found.append(len(captured))
@@ -293,6 +293,8 @@ def test_lists_and_the_360_panel_cost_the_same_queries_whatever_the_rows(
         )
         voucher = voucher_create(amount=Decimal(5))
         from billing.services import topup_balance_create
+        from billing.services.prepaid import balance_adjust
 
         topup_balance_create(bucket_id=bucket(other, "monetary").pk, voucher=voucher.code)
+        balance_adjust(bucket_id=bucket(other, "data").pk, amount=Decimal(100), reason="Goodwill")
     assert counts() == before
