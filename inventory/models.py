@@ -266,6 +266,34 @@ class ServiceResource(models.Model):
         return f"{self.service} on {self.resource}"
 
 
+class CapacityHold(models.Model):
+    """What a feasible order holds from its capture until its activation binds it: a port on a
+    site's PE (exclusive) or bandwidth on a link of the PE's route to the core.
+
+    Every feasibility check counts it as taken, but the check of the order that holds it; the
+    order's reserve step turns it into bindings, and it is given back when the order ends or
+    at `expires_at` (an order that never starts cannot keep capacity for ever). `order_ref`
+    names the order ("productOrder:42"): inventory does not know the orders app.
+    """
+
+    order_ref = models.CharField(max_length=40)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="holds")
+    capacity_mbps = models.PositiveIntegerField(default=0)
+    is_exclusive = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["order_ref"], name="capacity_hold_order"),
+            models.Index(fields=["resource", "expires_at"], name="capacity_hold_resource"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_ref} holds {self.capacity_mbps} Mbps on {self.resource_id}"
+
+
 class ServicePath(models.Model):
     """One resource on one path of a customer-facing service, kept as NetBox keeps cable paths.
 
