@@ -308,6 +308,10 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# How long an enterprise order's capture holds the ports and bandwidth it checked when the
+# order never reaches its reserve step (it is given back when the order ends, in any case).
+CAPACITY_HOLD_MINUTES = env.int("CAPACITY_HOLD_MINUTES", default=24 * 60)
+
 # Lab network (`manage.py labnetd`, RESTCONF element servers): latency of every call to an
 # element in milliseconds (at start; `labnet latency` changes it), the port it listens on, its
 # URL as the drivers reach it, and the journal that keeps its state across restarts.

@@ -39,9 +39,11 @@ from inventory.services.feasibility import (
     SiteDemand,
     access_adjust,
     access_can_adjust,
+    access_hold,
     access_reserve,
     edge_routers,
     feasibility_check,
+    holds_release,
 )
 from inventory.services.fibre import (
     PON_PORT_TYPE,
@@ -133,6 +135,8 @@ __all__ = [
     "access_adjust",
     "access_can_adjust",
     "access_reserve",
+    "access_hold",
+    "holds_release",
     "bandwidth_mbps",
     "cable_create",
     "capacity_adjust",

@@ -2,6 +2,10 @@
 checked: a free port on each site's edge router (PE), bandwidth on every link of the PE's path
 to the core, a VLAN and an address per site, a route target per VPN.
 
+An order's capture holds the ports and bandwidth it checked (`access_hold`, CapacityHold rows
+every other check counts as taken); its reserve step turns the holds into bindings
+(`access_reserve(..., hold_ref=...)`), and `holds_release` gives them back when the order ends.
+
 Reads are set-based: one query per question (the PEs, their free ports, the uplinks of one hop
 of every PE's route, what the links carry), however many sites are asked about. Reservations
 lock the PEs and links they touch in id order, check again under the locks and bind; so two
@@ -11,7 +15,9 @@ orders never take the same port and never overbook a link, and never deadlock ea
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
@@ -26,9 +32,10 @@ from inventory.choices import (
     OperationalState,
     ServiceState,
 )
-from inventory.models import Link, Resource, Service, ServiceResource, Site
+from inventory.models import CapacityHold, Link, Resource, Service, ServiceResource, Site
 from inventory.services.pools import logical_allocate
 from inventory.services.service_lifecycle import service_move
+from telco import clock
 from telco.exceptions import DomainError
 
 # Longest route from a PE toward the core that is followed (hops): beyond it the data loops.
@@ -94,6 +101,11 @@ def _held(resource_field: str = "pk"):
     )
 
 
+def _holds_of_others(hold_ref: str):
+    """Capacity holds still in force, but those of the order `hold_ref` (its own capacity)."""
+    return CapacityHold.objects.filter(expires_at__gt=clock.now()).exclude(order_ref=hold_ref)
+
+
 def edge_routers(site_ids: Iterable[int]) -> dict[int, Resource]:
     """{site id: its PE}: the site's router with an uplink toward the core (one query)."""
     has_uplink = Exists(
@@ -112,9 +124,10 @@ def edge_routers(site_ids: Iterable[int]) -> dict[int, Resource]:
     return found
 
 
-def free_ports(edge_router_ids: Iterable[int], *, bandwidth: int = 0):
+def free_ports(edge_router_ids: Iterable[int], *, bandwidth: int = 0, hold_ref: str = ""):
     """Ports of the PEs (on a card or on the chassis) in service, fast enough for `bandwidth`,
-    joined by no link and held by no service: the ports a customer can be connected to."""
+    joined by no link, held by no service and by no other order's capture (`hold_ref` names
+    the order asking): the ports a customer can be connected to."""
     link_ends = Link.objects.filter(Q(a_end=OuterRef("pk")) | Q(z_end=OuterRef("pk")))
     ids = list(edge_router_ids)
     # The PEs and their cards as an id subquery: an OR over the port's parent and grandparent
@@ -127,6 +140,7 @@ def free_ports(edge_router_ids: Iterable[int], *, bandwidth: int = 0):
         .annotate(edge_router_id=Coalesce("parent__parent_id", "parent_id"))
         .exclude(Exists(link_ends))
         .exclude(_held())
+        .exclude(Exists(_holds_of_others(hold_ref).filter(resource_id=OuterRef("pk"))))
         .order_by("capacity_mbps", "pk")  # the smallest port that fits first
     )
 
@@ -165,8 +179,9 @@ def _routes(edge_router_ids: set[int]) -> dict[int, list[list[int]]]:
     return done
 
 
-def _link_load(link_ids: set[int]) -> dict[int, tuple[str, int, bool]]:
-    """{link id: (name, free Mbit/s, in service)} in one query."""
+def _link_load(link_ids: set[int], hold_ref: str = "") -> dict[int, tuple[str, int, bool]]:
+    """{link id: (name, free Mbit/s, in service)} in two queries: what services carry and
+    what other orders' captures hold."""
     carried = Coalesce(
         Sum("bindings__capacity_mbps", filter=~Q(bindings__state=BindingState.RELEASED)), 0
     )
@@ -175,18 +190,26 @@ def _link_load(link_ids: set[int]) -> dict[int, tuple[str, int, bool]]:
         .annotate(carried=carried)
         .values_list("pk", "name", "capacity_mbps", "carried", "administrative_state")
     )
+    held = dict(
+        _holds_of_others(hold_ref)
+        .filter(resource_id__in=link_ids)
+        .values("resource_id")
+        .annotate(held=Sum("capacity_mbps"))
+        .values_list("resource_id", "held")
+    )
     return {
-        pk: (name, capacity - used, state == AdministrativeState.UNLOCKED)
+        pk: (name, capacity - used - held.get(pk, 0), state == AdministrativeState.UNLOCKED)
         for pk, name, capacity, used, state in rows
     }
 
 
-def feasibility_check(demands: list[SiteDemand]) -> list[SiteFeasibility]:
+def feasibility_check(demands: list[SiteDemand], *, hold_ref: str = "") -> list[SiteFeasibility]:
     """Can each site be served with its bandwidth? One answer per demand, in order.
 
     A site needs a PE, a free port on it fast enough, and on some route from the PE to the core
     every link with the bandwidth free. Demands are counted together: two sites on one PE need
-    two ports, and the bandwidth of all of them must fit on a link they share.
+    two ports, and the bandwidth of all of them must fit on a link they share. What other
+    orders' captures hold is taken; what the order `hold_ref` holds is its own.
     """
     answers = [SiteFeasibility(site_id=d.site_id, bandwidth=d.bandwidth) for d in demands]
     site_ids = {d.site_id for d in demands}
@@ -194,12 +217,13 @@ def feasibility_check(demands: list[SiteDemand]) -> list[SiteFeasibility]:
     routers = edge_routers(names)
     # Ports per PE, ordered by speed: the check takes them as a reservation would.
     ports_by_router: dict[int, list[int]] = defaultdict(list)
-    for router_id, capacity in free_ports(router.pk for router in routers.values()).values_list(
-        "edge_router_id", "capacity_mbps"
-    ):
+    ports = free_ports((router.pk for router in routers.values()), hold_ref=hold_ref)
+    for router_id, capacity in ports.values_list("edge_router_id", "capacity_mbps"):
         ports_by_router[router_id].append(capacity)
     routes = _routes({router.pk for router in routers.values()})
-    load = _link_load({link for each in routes.values() for route in each for link in route})
+    load = _link_load(
+        {link for each in routes.values() for route in each for link in route}, hold_ref
+    )
     for answer in answers:
         answer.site_name = names.get(answer.site_id, "")
         if answer.site_id not in names:
@@ -303,16 +327,76 @@ def _access_held(service: Service) -> SiteAccess | None:
     )
 
 
+def _checked_under_locks(demands: list[SiteDemand], hold_ref: str) -> list[SiteFeasibility]:
+    """Check the demands with their PEs and every link of the PEs' routes locked (id order),
+    so concurrent orders serialise on what they share: `NotFeasible` (field `place[n]`, the
+    first demand that fails) or the answers."""
+    first = feasibility_check(demands, hold_ref=hold_ref)
+    # Every link of every route of the PEs: the check under the locks may take another
+    # route than the first one did (a share taken meanwhile), and that one is locked too.
+    edge_routers = {a.edge_router.pk for a in first if a.edge_router}
+    lock = edge_routers | {
+        link for routes in _routes(edge_routers).values() for route in routes for link in route
+    }
+    list(Resource.objects.select_for_update().filter(pk__in=lock).order_by("pk"))
+    answers = feasibility_check(demands, hold_ref=hold_ref)
+    for index, answer in enumerate(answers):
+        if not answer.is_feasible:
+            raise NotFeasible(answer.message, field=f"place[{index}]")
+    return answers
+
+
+@transaction.atomic
+def access_hold(*, order_ref: str, demands: list[SiteDemand]) -> list[CapacityHold]:
+    """Hold for the order what serving the sites takes: a port on each PE and the bandwidth on
+    every link of its route, until CAPACITY_HOLD_MINUTES (all or none: `NotFeasible`, field
+    `place[n]`, names the first demand that cannot be served now)."""
+    if not demands:
+        return []
+    answers = _checked_under_locks(demands, order_ref)
+    expires_at = clock.now() + timedelta(minutes=settings.CAPACITY_HOLD_MINUTES)
+    holds, taken = [], set()
+    for answer in answers:
+        port = (
+            free_ports([answer.edge_router.pk], bandwidth=answer.bandwidth, hold_ref=order_ref)
+            .exclude(pk__in=taken)
+            .first()
+        )
+        taken.add(port.pk)  # the check under the locks counted it: it is there
+        holds.append((answer, port.pk, True))
+        holds += [(answer, link, False) for link in answer.route]
+    return CapacityHold.objects.bulk_create(
+        CapacityHold(
+            order_ref=order_ref,
+            site_id=answer.site_id,
+            resource_id=resource_id,
+            capacity_mbps=answer.bandwidth,
+            is_exclusive=is_port,
+            expires_at=expires_at,
+        )
+        for answer, resource_id, is_port in holds
+    )
+
+
+def holds_release(*, order_ref: str) -> int:
+    """Give back what the order's capture holds (it ended, or its sites are bound)."""
+    deleted, _ = CapacityHold.objects.filter(order_ref=order_ref).delete()
+    return deleted
+
+
 @transaction.atomic
 def access_reserve(
     *,
     holders: dict[Service, SiteDemand],
     with_address: bool = True,
     by: str = "",
+    hold_ref: str = "",
+    rebuild_paths: bool = True,
 ) -> list[SiteAccess]:
     """Reserve each site's access for the service that will hold it: a free port on the PE,
     the bandwidth on every link of the route to the core, a VLAN (and an address) from the
     pools nearest the PE. All sites or none: `NotFeasible` names the first site that fails.
+    What the order `hold_ref` holds since its capture is its own, and becomes the bindings.
 
     The PEs and links are locked in id order and the check runs again under the locks, so
     concurrent orders serialise on what they share. A holder that already holds its access
@@ -322,22 +406,19 @@ def access_reserve(
     held = {service: _access_held(service) for service in holders}
     wanted = {service: demand for service, demand in holders.items() if held[service] is None}
     if wanted:
-        first = feasibility_check(list(wanted.values()))
-        # Every link of every route of the PEs: the check under the locks may take another
-        # route than the first one did (a share taken meanwhile), and that one is locked too.
-        edge_routers = {a.edge_router.pk for a in first if a.edge_router}
-        lock = edge_routers | {
-            link for routes in _routes(edge_routers).values() for route in routes for link in route
-        }
-        list(Resource.objects.select_for_update().filter(pk__in=lock).order_by("pk"))
-        answers = feasibility_check(list(wanted.values()))
-        for answer in answers:
-            if not answer.is_feasible:
-                raise NotFeasible(answer.message, field="place")
+        try:
+            answers = _checked_under_locks(list(wanted.values()), hold_ref)
+        except NotFeasible as error:
+            raise NotFeasible(error.message, field="place") from None
         taken: set[int] = set()
         for (service, demand), answer in zip(wanted.items(), answers, strict=True):
-            held[service] = _access_bind(service, demand, answer, taken, with_address, by)
-    paths.service_paths_rebuild([service.pk for service in holders])
+            held[service] = _access_bind(service, demand, answer, taken, with_address, by, hold_ref)
+        if hold_ref:
+            CapacityHold.objects.filter(
+                order_ref=hold_ref, site_id__in=[demand.site_id for demand in wanted.values()]
+            ).delete()
+    if rebuild_paths:  # else the caller rebuilds them once for everything it binds
+        paths.service_paths_rebuild([service.pk for service in holders])
     return [held[service] for service in holders]
 
 
@@ -348,10 +429,13 @@ def _access_bind(
     taken: set[int],
     with_address: bool,
     by: str,
+    hold_ref: str,
 ) -> SiteAccess:
     router = answer.edge_router
     port = (
-        free_ports([router.pk], bandwidth=demand.bandwidth).exclude(pk__in=taken).first()
+        free_ports([router.pk], bandwidth=demand.bandwidth, hold_ref=hold_ref)
+        .exclude(pk__in=taken)
+        .first()
     )  # the PE is locked: the port the check counted is still free
     if port is None:  # held meanwhile by a direct binding that took no lock on the PE
         raise NotFeasible(

@@ -3,7 +3,8 @@ enqueueing."""
 
 from django.db import transaction
 
-from orders.choices import ORDER_ITEM_TRANSITIONS, ORDER_TRANSITIONS
+from inventory import services as inventory_services
+from orders.choices import FINAL_ORDER_STATES, ORDER_ITEM_TRANSITIONS, ORDER_TRANSITIONS
 from orders.models import (
     ProductOrder,
     ProductOrderItem,
@@ -36,10 +37,18 @@ def enqueue_after_commit(task_name: str, object_id: int) -> None:
     transaction.on_commit(lambda: task.delay(object_id))
 
 
+def capacity_hold_ref(product_order_id: int) -> str:
+    """How inventory names what a product order's capture holds (inventory.CapacityHold)."""
+    return f"productOrder:{product_order_id}"
+
+
 def order_move(order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, **extra):
     """Move a product or service order through ORDER_TRANSITIONS, with its history row;
-    `extra` fields (completion date, failure reason...) are written in the same UPDATE."""
+    `extra` fields (completion date, failure reason...) are written in the same UPDATE.
+    A product order that ends gives back what its capture still holds."""
     is_product_order = isinstance(order, ProductOrder)
+    if is_product_order and target in FINAL_ORDER_STATES:
+        inventory_services.holds_release(order_ref=capacity_hold_ref(order.pk))
     return transition(
         order,
         target,

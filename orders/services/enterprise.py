@@ -14,7 +14,15 @@ from django.db.models import Model
 from catalog.choices import ResourceKind
 from inventory import services as inventory_services
 from inventory.choices import ServiceState
-from orders.services.common import ADJUST, CONFIGURE, RESERVE, VERIFY, WORKFLOW_ACTOR
+from orders.models import ServiceOrderItem
+from orders.services.common import (
+    ADJUST,
+    CONFIGURE,
+    RESERVE,
+    VERIFY,
+    WORKFLOW_ACTOR,
+    capacity_hold_ref,
+)
 from telco.exceptions import DomainError
 
 SITES = "sites"
@@ -67,11 +75,14 @@ def check_sites_feasible(
     known: list[str] = (),
     entity: str = "product",
     is_live: bool = True,
-) -> None:
+) -> list[tuple[str, inventory_services.SiteDemand]]:
     """Each site the item names (beyond the `known` ones it already has) can be served at the
     bandwidth: a free PE port and bandwidth up to the core. 400 naming the first place that
     cannot, with every such site and its reason in the message. `entity`: the item's
-    "product" (TMF622) or "service" (TMF641), whose `place` names the sites."""
+    "product" (TMF622) or "service" (TMF641), whose `place` names the sites.
+
+    Returns what the new sites need, each with the field naming its place: the order holds it
+    once it is accepted (`capacity_hold`)."""
     place_field = f"{prefix}.{entity}.place"
     sites = sites_of(characteristics)
     if not sites:
@@ -117,6 +128,33 @@ def check_sites_feasible(
             "Not feasible: " + " ".join(answer.message for _, answer in refused),
             field=f"{place_field}[{refused[0][0]}]",
         )
+    return [
+        (f"{place_field}[{index}]", demand) for (index, _), demand in zip(new, demands, strict=True)
+    ]
+
+
+def capacity_hold(order_id: int, sites: list[tuple[str, inventory_services.SiteDemand]]) -> None:
+    """Hold for the accepted order the ports and bandwidth its sites were checked for, so a
+    feasible order keeps what it was told. Checked again under the locks: an order captured
+    meanwhile may have taken the last port, and then this one is refused naming the place."""
+    try:
+        inventory_services.access_hold(
+            order_ref=capacity_hold_ref(order_id), demands=[demand for _, demand in sites]
+        )
+    except inventory_services.NotFeasible as error:
+        position = int(error.field[len("place[") : -1])
+        raise DomainError(f"Not feasible: {error.message}", field=sites[position][0]) from None
+
+
+def _capacity_hold_ref(service: Model) -> str:
+    """The hold of the product order that is realising `service` (its latest item)."""
+    order_id = (
+        ServiceOrderItem.objects.filter(service=service, product_order_item__isnull=False)
+        .order_by("-pk")
+        .values_list("product_order_item__order_id", flat=True)
+        .first()
+    )
+    return capacity_hold_ref(order_id) if order_id else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,7 +217,8 @@ def adjust_step(bandwidth: int) -> tuple:
 
 def enterprise_reserve(service: Model, characteristics: dict) -> list:
     """The reserve step: each site not yet served gets its access (all or none), and a VPN its
-    route target. Returns no bindings: the configure steps already name their PE."""
+    route target; what the order's capture holds becomes those bindings. Returns no bindings:
+    the configure steps already name their PE."""
     bandwidth = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
     children = list(
         service.children.exclude(state=ServiceState.TERMINATED)
@@ -192,6 +231,7 @@ def enterprise_reserve(service: Model, characteristics: dict) -> list:
             for child in children
         },
         by=WORKFLOW_ACTOR,
+        hold_ref=_capacity_hold_ref(service),
     )
     if is_vpn([service.service_specification]):
         inventory_services.logical_allocate(

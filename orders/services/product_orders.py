@@ -119,9 +119,11 @@ def product_order_submit(
             Decimal("0"),
         )
         check_account_standing(account, new_monthly)
+    # The enterprise sites the order adds: held for it once it is accepted.
+    sites_to_hold = []
     for index, line in enumerate(checked):
         if line.change == CHANGE:
-            check_sites_of_change(line, prefix=f"productOrderItem[{index}]")
+            sites_to_hold += check_sites_of_change(line, prefix=f"productOrderItem[{index}]")
         if line.change:
             continue
         offerings = bundled_offerings(line.offering) if line.offering.is_bundle else []
@@ -136,7 +138,7 @@ def product_order_submit(
                     prefix=f"productOrderItem[{index}].product.productCharacteristic",
                 )
             if enterprise.needs_site_access(specs):
-                enterprise.check_sites_feasible(
+                sites_to_hold += enterprise.check_sites_feasible(
                     characteristics=line.characteristics,
                     prefix=f"productOrderItem[{index}]",
                     is_single_site=not enterprise.is_vpn(specs),
@@ -146,31 +148,34 @@ def product_order_submit(
                     customer=customer, field_name=f"productOrderItem[{index}].productOffering.id"
                 )
 
-    order = ProductOrder.objects.create(
-        customer=customer,
-        billing_account=account,
-        description=description,
-        external_id=external_id,
-        created_by=by,
-        expected_completion_date=now + timedelta(minutes=15),
-    )
-    ProductOrderStateChange.objects.create(
-        order=order, from_state="", to_state=OrderState.ACKNOWLEDGED, changed_by=by
-    )
-    ProductOrderItem.objects.bulk_create(
-        ProductOrderItem(
-            order=order,
-            item_id=line.request.item_id,
-            action=line.request.action,
-            product_offering=line.offering,
-            characteristics=line.characteristics,
-            product=line.product,
-            target_status=line.target_status,
-            relies_on=list(line.request.relies_on),
+    with transaction.atomic():  # the order and its holds, or nothing
+        order = ProductOrder.objects.create(
+            customer=customer,
+            billing_account=account,
+            description=description,
+            external_id=external_id,
+            created_by=by,
+            expected_completion_date=now + timedelta(minutes=15),
         )
-        for line in checked
-    )
-    enqueue_after_commit("process_product_order", order.pk)
+        ProductOrderStateChange.objects.create(
+            order=order, from_state="", to_state=OrderState.ACKNOWLEDGED, changed_by=by
+        )
+        ProductOrderItem.objects.bulk_create(
+            ProductOrderItem(
+                order=order,
+                item_id=line.request.item_id,
+                action=line.request.action,
+                product_offering=line.offering,
+                characteristics=line.characteristics,
+                product=line.product,
+                target_status=line.target_status,
+                relies_on=list(line.request.relies_on),
+            )
+            for line in checked
+        )
+        if sites_to_hold:
+            enterprise.capacity_hold(order.pk, sites_to_hold)
+        enqueue_after_commit("process_product_order", order.pk)
     return order
 
 
@@ -346,20 +351,21 @@ def _product_for_item(order, item, offering, characteristics, *, parent=None) ->
     return product
 
 
-def check_sites_of_change(line: CheckedItem, *, prefix: str) -> None:
+def check_sites_of_change(line: CheckedItem, *, prefix: str) -> list:
     """A modify of an enterprise product: the sites it adds can be served (it keeps the
-    others); 400 naming the place otherwise."""
+    others); 400 naming the place otherwise. Returns the added sites' needs, to hold."""
     specs = line.offering.product_specification.service_specifications.prefetch_related(
         "supporting_specifications__resource_specifications"
     )
-    if enterprise.needs_site_access(specs):
-        enterprise.check_sites_feasible(
-            characteristics=line.characteristics,
-            prefix=prefix,
-            is_single_site=not enterprise.is_vpn(specs),
-            known=enterprise.sites_of(line.product.characteristics),
-            is_live=line.product.status == ProductStatus.ACTIVE,
-        )
+    if not enterprise.needs_site_access(specs):
+        return []
+    return enterprise.check_sites_feasible(
+        characteristics=line.characteristics,
+        prefix=prefix,
+        is_single_site=not enterprise.is_vpn(specs),
+        known=enterprise.sites_of(line.product.characteristics),
+        is_live=line.product.status == ProductStatus.ACTIVE,
+    )
 
 
 def product_change_apply(item: ProductOrderItem, *, services: list[Model], at) -> None:
