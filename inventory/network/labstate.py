@@ -4,7 +4,8 @@ Per element: the running configuration (module -> service key -> entry), the ans
 idempotency keys applied (a repeat gets the same answer and changes nothing), the failure mode
 (none, permanent, timeout, transient with the failures left), an optional latency of its own and
 the recent effective changes. Every change is one JSON line appended to the journal before it is
-answered; at start the journal is replayed and rewritten as one snapshot line per element.
+answered; at start, and again every COMPACT_AFTER lines, the journal is rewritten as one
+snapshot line per element, so a lab that runs for months does not replay months of changes.
 """
 
 import json
@@ -18,6 +19,8 @@ NONE, PERMANENT, TRANSIENT, TIMEOUT = "none", "permanent", "transient", "timeout
 # seconds or minutes after its first try, never hundreds of thousands of changes later).
 ANSWERS_KEPT = 10_000
 CHANGES_KEPT = 1_000
+# Journal lines appended before it is rewritten as snapshots (a few seconds of a busy lab).
+COMPACT_AFTER = 100_000
 
 
 def mode_parse(raw: str) -> tuple[str, int]:
@@ -69,7 +72,12 @@ def _restore(state: dict) -> dict:
 class LabState:
     """The elements of one lab network, safe to use from many threads."""
 
-    def __init__(self, state_file: str | Path | None, latency_ms: int = 0):
+    def __init__(
+        self,
+        state_file: str | Path | None,
+        latency_ms: int = 0,
+        compact_after: int = COMPACT_AFTER,
+    ):
         self.condition = threading.Condition()
         self.elements: dict[str, dict] = {}
         self.default_latency_ms = latency_ms
@@ -78,6 +86,8 @@ class LabState:
         self.generation = 0
         self.state_file = Path(state_file) if state_file else None
         self.journal = None
+        self.journal_lines = 0  # appended since the last compaction
+        self.compact_after = compact_after
         if self.state_file:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             self._replay()
@@ -105,6 +115,7 @@ class LabState:
                 record = {"op": "snapshot", "element": name, "state": _snapshot(element)}
                 out.write(json.dumps(record) + "\n")
         os.replace(temporary, self.state_file)
+        self.journal_lines = 0
 
     def _record(self, record: dict) -> None:
         """Apply a change and append it to the journal (the caller holds the lock)."""
@@ -112,6 +123,11 @@ class LabState:
         if self.journal:
             self.journal.write(json.dumps(record) + "\n")
             self.journal.flush()  # in the OS once answered: survives the process being killed
+            self.journal_lines += 1
+            if self.journal_lines >= self.compact_after:
+                self.journal.close()
+                self._compact()
+                self.journal = self.state_file.open("a", encoding="utf-8")
 
     def _apply(self, record: dict) -> None:
         operation, name = record["op"], record["element"]
@@ -233,6 +249,7 @@ class LabState:
             if self.journal:
                 self.journal.seek(0)
                 self.journal.truncate()
+                self.journal_lines = 0
             self.generation += 1
             self.condition.notify_all()
 
