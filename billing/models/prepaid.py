@@ -46,6 +46,7 @@ class LedgerKind(models.TextChoices):
     EXPIRE = "expire"  # remaining - (forfeited at the end of validity)
     CREDIT = "credit"  # remaining + (an adjustment: goodwill, a correction)
     DEBIT = "debit"  # remaining - (an adjustment: a correction, a refunded top-up)
+    RENEW = "renew"  # remaining - (the plan's fee for another validity period, from money)
 
 
 class TopupState(models.TextChoices):
@@ -76,6 +77,10 @@ class PrepaidPlan(models.Model):
     price_per_sms = money_field(default=0)
     # A money balance under this is low: the customer is told once, until topped up again.
     low_balance_threshold = money_field(default=0)
+    # Taken from the money at the end of each validity period to grant the allowances again
+    # (0: no renewal, the allowances just expire). Not enough money: they expire, and renew
+    # at the first sweep after a top-up covers the fee.
+    renewal_price = money_field(default=0)
 
     def __str__(self):
         return f"Prepaid plan of {self.offering_id}"
