@@ -232,6 +232,8 @@ def ensure_prepaid_plans() -> int:
             "price_per_minute": Decimal("0.10"),
             "price_per_sms": Decimal("0.08"),
             "low_balance_threshold": Decimal("2.00"),
+            # The opening credit pays the first renewal; later ones need a top-up.
+            "renewal_price": Decimal("10.00"),
         },
     )
     return 1

@@ -1,5 +1,6 @@
-"""Admin for prepaid: vouchers are made here (finance), balances, top-ups, sessions and the
-ledger are read-only (they move through top-ups and charging only)."""
+"""Admin for prepaid: vouchers are made here (finance), balances, top-ups, adjustments,
+sessions and the ledger are read-only (they move through top-ups, adjustments and charging
+only)."""
 
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ from django import forms
 from django.contrib import admin
 
 from billing.models import (
+    AdjustBalance,
     BalanceAction,
     ChargingSession,
     PrepaidBucket,
@@ -30,7 +32,7 @@ class ReadOnly(admin.ModelAdmin):
 
 @admin.register(PrepaidPlan)
 class PrepaidPlanAdmin(admin.ModelAdmin):
-    list_display = ("offering", "validity_days", "data_mb", "voice_minutes", "sms")
+    list_display = ("offering", "validity_days", "data_mb", "voice_minutes", "sms", "renewal_price")
     list_select_related = ("offering",)
     raw_id_fields = ("offering",)
 
@@ -41,6 +43,13 @@ class PrepaidBucketAdmin(ReadOnly):
     list_filter = ("usage_type", "status")
     list_select_related = ("product",)
     search_fields = ("product__name", "billing_account__account_number")
+
+
+@admin.register(AdjustBalance)
+class AdjustBalanceAdmin(ReadOnly):
+    list_display = ("id", "bucket", "amount", "unrecovered", "reason", "payment", "created_by")
+    list_select_related = ("bucket", "payment")
+    search_fields = ("reason", "bucket__product__name")
 
 
 @admin.register(ChargingSession)

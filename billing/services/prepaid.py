@@ -301,6 +301,83 @@ def topup_take_back(
     )
 
 
+def buckets_renew(*, now: datetime | None = None) -> int:
+    """Plans with a renewal price renew: each active product whose allowances ended (their
+    validity passed, or they expired earlier for want of money) pays the fee from its money
+    and gets its allowances again for another validity period; what was left of the old ones
+    is forfeited. A product whose money cannot cover the fee is left to expire, and renews at
+    the first sweep after a top-up covers it. A few statements per plan, whatever the number
+    of products; every movement is on the ledger. Returns the products renewed."""
+    now = now or clock.now()
+    renewed = 0
+    for plan in PrepaidPlan.objects.filter(renewal_price__gt=0).order_by("pk"):
+        with transaction.atomic():
+            renewed += _plan_renew(plan, now)
+    return renewed
+
+
+def _plan_renew(plan: PrepaidPlan, now: datetime) -> int:
+    allowances = PrepaidBucket.objects.exclude(usage_type=UsageType.MONETARY).filter(
+        product__product_offering_id=plan.offering_id, product__status="active"
+    )
+    ended = allowances.filter(
+        Q(status=BucketStatus.EXPIRED) | Q(status=BucketStatus.ACTIVE, valid_to__lte=now)
+    )
+    paying = list(
+        PrepaidBucket.objects.select_for_update()
+        .filter(
+            usage_type=UsageType.MONETARY,
+            status=BucketStatus.ACTIVE,
+            remaining__gte=plan.renewal_price,
+            product_id__in=ended.values("product_id"),
+        )
+        .values_list("pk", "product_id")
+    )
+    if not paying:
+        return 0
+    products = [product_id for _, product_id in paying]
+    PrepaidBucket.objects.filter(pk__in=[pk for pk, _ in paying]).update(
+        remaining=F("remaining") - plan.renewal_price, last_update=now
+    )
+    renewing = list(
+        allowances.select_for_update()
+        .filter(product_id__in=products)
+        .values_list("pk", "usage_type", "status", "remaining")
+    )
+    ledger = [
+        BalanceAction(
+            bucket_id=pk, kind=LedgerKind.RENEW, amount=plan.renewal_price, created_at=now
+        )
+        for pk, _ in paying
+    ]
+    ledger += [
+        BalanceAction(bucket_id=pk, kind=LedgerKind.EXPIRE, amount=remaining, created_at=now)
+        for pk, _, status, remaining in renewing
+        if status == BucketStatus.ACTIVE and remaining > 0
+    ]
+    ledger += [
+        BalanceAction(
+            bucket_id=pk, kind=LedgerKind.TOPUP, amount=plan.allowance(usage_type), created_at=now
+        )
+        for pk, usage_type, _, _ in renewing
+        if plan.allowance(usage_type) > 0
+    ]
+    for usage_type in sorted({usage_type for _, usage_type, _, _ in renewing}):
+        PrepaidBucket.objects.filter(
+            pk__in=[pk for pk, kind, _, _ in renewing if kind == usage_type]
+        ).update(
+            remaining=plan.allowance(usage_type),
+            status=BucketStatus.ACTIVE,
+            valid_from=now,
+            valid_to=now + timedelta(days=plan.validity_days),
+            low_balance_notified_at=None,
+            expiry_notified_at=None,
+            last_update=now,
+        )
+    BalanceAction.objects.bulk_create(ledger)
+    return len(paying)
+
+
 def buckets_expire(*, now: datetime | None = None) -> int:
     """Buckets past their validity expire: what they still hold is forfeited (an `expire`
     ledger row each). Set-based; sessions still open on them keep their reservation and
@@ -387,11 +464,12 @@ def prepaid_notices_send(*, now: datetime | None = None) -> int:
 
 
 def prepaid_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """What beat runs every minute: silent sessions released, expired buckets closed,
-    notices sent."""
+    """What beat runs every minute: silent sessions released, plans renewed, expired buckets
+    closed, notices sent."""
     now = now or clock.now()
     return {
         "released": charging_sessions_release_silent(now=now),
+        "renewed": buckets_renew(now=now),
         "expired": buckets_expire(now=now),
         "notified": prepaid_notices_send(now=now),
     }

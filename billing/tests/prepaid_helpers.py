@@ -51,14 +51,23 @@ def ledger_totals(bucket_id: int) -> dict[str, Decimal]:
     return BalanceAction.objects.filter(bucket_id=bucket_id).aggregate(
         **{
             kind: Sum("amount", filter=Q(kind=kind), default=Decimal(0))
-            for kind in ("topup", "reserve", "commit", "release", "expire", "credit", "debit")
+            for kind in (
+                "topup",
+                "reserve",
+                "commit",
+                "release",
+                "expire",
+                "credit",
+                "debit",
+                "renew",
+            )
         }
     )
 
 
 def assert_ledger_balances(bucket_id: int) -> dict[str, Decimal]:
     """The ledger adds up to the bucket, to the cent: remaining = topups + credits - reserves +
-    releases - expiries - debits; reserved = reserves - commits - releases."""
+    releases - expiries - debits - renewals; reserved = reserves - commits - releases."""
     stored = PrepaidBucket.objects.get(pk=bucket_id)
     totals = ledger_totals(bucket_id)
     assert stored.remaining == (
@@ -68,6 +77,7 @@ def assert_ledger_balances(bucket_id: int) -> dict[str, Decimal]:
         + totals["release"]
         - totals["expire"]
         - totals["debit"]
+        - totals["renew"]
     )
     assert stored.reserved == totals["reserve"] - totals["commit"] - totals["release"]
     return totals
