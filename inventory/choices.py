@@ -160,6 +160,14 @@ class QualificationState(models.TextChoices):
     TERMINATED_WITH_ERROR = "terminatedWithError"
 
 
+class QualificationKind(models.TextChoices):
+    """TMF645's two questions: can these services be delivered here (check), and what can be
+    delivered here (query)."""
+
+    CHECK = "check"
+    QUERY = "query"
+
+
 class QualificationResult(models.TextChoices):
     QUALIFIED = "qualified"
     UNQUALIFIED = "unqualified"

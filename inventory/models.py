@@ -18,6 +18,7 @@ from inventory.choices import (
     LinkMedium,
     OperationalState,
     ProductStatus,
+    QualificationKind,
     QualificationResult,
     QualificationState,
     ResourceCategory,
@@ -333,8 +334,14 @@ class ServicePath(models.Model):
 
 
 class ServiceQualification(models.Model):
-    """A TMF645 check: can these services be delivered at these sites? Answered at once."""
+    """A TMF645 check (can these services be delivered at these sites?) or query (what can be
+    delivered at these sites, and how fast?). Answered at once."""
 
+    kind = models.CharField(
+        max_length=5, choices=QualificationKind.choices, default=QualificationKind.CHECK
+    )
+    # A query's searchCriteria as asked (TMF645 echoes it in the answer).
+    search_criteria = models.JSONField(default=dict, blank=True)
     description = models.CharField(max_length=200, blank=True)
     external_id = models.CharField(max_length=60, blank=True)
     state = models.CharField(
