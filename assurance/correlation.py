@@ -41,6 +41,7 @@ from assurance.models import Alarm, Incident, IncidentStateChange
 from inventory import paths
 from telco import clock
 from telco.db import bound_cursor
+from telco.sql_arrays import bool_array, id_array
 from telco.states import transition
 
 __all__ = ["correlate", "incident_confirm", "incident_impact_refresh", "incidents_confirm_due"]
@@ -119,7 +120,7 @@ ROOTS_SQL = f"""
 ASSIGN_SQL = f"""
     UPDATE {ALARM} alarm
     SET incident_id = v.incident_id, root_alarm_id = v.root_id, is_root_cause = v.is_root
-    FROM UNNEST(%b::bigint[], %b::bigint[], %b::bigint[], %b::boolean[])
+    FROM UNNEST(%s::bigint[], %s::bigint[], %s::bigint[], %s::boolean[])
          AS v(id, incident_id, root_id, is_root)
     WHERE alarm.id = v.id
       AND (alarm.incident_id IS DISTINCT FROM v.incident_id
@@ -158,7 +159,7 @@ def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, i
     resources (one walk over the batch and the alarms it may correlate with), and the incidents
     the batch's alarms belong to."""
     with bound_cursor() as cursor:
-        cursor.execute(SPAN_SQL, [alarm_ids])
+        cursor.execute(SPAN_SQL, [id_array(alarm_ids)])
         low, high, held = cursor.fetchone()
         if low is None:
             return {}, [], set()
@@ -168,7 +169,7 @@ def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, i
             "cleared": AlarmState.CLEARED,
             "low": low - window,
             "high": high + window,
-            "batch": alarm_ids,
+            "batch": id_array(alarm_ids),
         }
         cursor.execute(ROOTS_SQL, params)
         rows = cursor.fetchall()
@@ -319,7 +320,7 @@ def _assign_incidents(
     # {open incident: (root alarm, first alarm time in microseconds)}: instances only of those
     # that move.
     with bound_cursor() as cursor:
-        cursor.execute(HEADS_SQL, [sorted(held), list(OPEN_INCIDENT_STATES)])
+        cursor.execute(HEADS_SQL, [id_array(sorted(held)), list(OPEN_INCIDENT_STATES)])
         heads = {pk: (root_alarm_id, first) for pk, root_alarm_id, first in cursor.fetchall()}
     touched: set[int] = set()
     used: set[int] = set()
@@ -409,7 +410,10 @@ def _assign_incidents(
         root_ids.append(root_alarm_id)
         is_root.append(is_head)
     with bound_cursor() as cursor:
-        cursor.execute(ASSIGN_SQL, [ids, incident_ids, root_ids, is_root])
+        cursor.execute(
+            ASSIGN_SQL,
+            [id_array(ids), id_array(incident_ids), id_array(root_ids), bool_array(is_root)],
+        )
     return touched
 
 
@@ -441,7 +445,13 @@ def _incidents_create(incidents: list[Incident], now) -> None:
             by_root[root_alarm_id].pk = pk
         cursor.execute(
             HISTORY_SQL,
-            [IncidentState.PENDING, now, BY, "alarms correlated", [i.pk for i in incidents]],
+            [
+                IncidentState.PENDING,
+                now,
+                BY,
+                "alarms correlated",
+                id_array(i.pk for i in incidents),
+            ],
         )
 
 
@@ -493,7 +503,7 @@ def _settle(incident_ids: set[int], now) -> None:
         cursor.execute(
             SETTLE_SQL,
             {
-                "ids": list(incident_ids),
+                "ids": id_array(incident_ids),
                 "open": list(OPEN_INCIDENT_STATES),
                 "cleared": AlarmState.CLEARED,
             },

@@ -18,6 +18,7 @@ from inventory import paths
 from inventory.topology import services_depending_on
 from telco import clock
 from telco.db import bound_cursor
+from telco.sql_arrays import id_array
 
 IMPACT = IncidentService._meta.db_table
 ALARM = Alarm._meta.db_table
@@ -154,12 +155,17 @@ def incident_impact_refresh(incident_id: int) -> None:
         )
 
 
+# Empty figures for the incidents without impact; those that already show them (most of a
+# storm's, batch after batch) are not written again: their figures hold as of their stamp.
 UNAFFECTED_SQL = f"""
     UPDATE {INCIDENT} SET
         services_down = 0, services_degraded = 0, products_count = 0, accounts_count = 0,
         customers_count = 0, customers_by_segment = '{{}}', revenue_at_risk = 0,
         impact_updated_at = %s
     WHERE id = ANY(%s::bigint[])
+      AND (impact_updated_at IS NULL OR services_down <> 0 OR services_degraded <> 0
+           OR products_count <> 0 OR accounts_count <> 0 OR customers_count <> 0
+           OR customers_by_segment <> '{{}}' OR revenue_at_risk <> 0)
 """  # noqa: S608
 
 LOCK_SQL = f"""
@@ -183,8 +189,8 @@ AFFECTING_SQL = f"""
 def incidents_impact_refresh(incident_ids) -> None:
     """`incident_impact_refresh` for many incidents (those correlation touched), with the same
     result: the incidents whose failed resources carry no service path and which have no open
-    impact rows (most lone alarms) get their empty figures in one statement; the others are
-    refreshed one by one."""
+    impact rows (most lone alarms) get their empty figures in one statement (written only where
+    they were not empty already); the others are refreshed one by one."""
     ids = sorted({int(pk) for pk in incident_ids})
     if not ids:
         return
@@ -194,15 +200,19 @@ def incidents_impact_refresh(incident_ids) -> None:
         return
     now = clock.now()
     with transaction.atomic(), bound_cursor() as cursor:
-        cursor.execute(LOCK_SQL, [ids])
+        cursor.execute(LOCK_SQL, [id_array(ids)])
         locked = [row[0] for row in cursor.fetchall()]
         cursor.execute(
             AFFECTING_SQL,
-            {"ids": locked, "open": list(OPEN_INCIDENT_STATES), "cleared": AlarmState.CLEARED},
+            {
+                "ids": id_array(locked),
+                "open": list(OPEN_INCIDENT_STATES),
+                "cleared": AlarmState.CLEARED,
+            },
         )
         affecting = {row[0] for row in cursor.fetchall()}
         unaffected = [pk for pk in locked if pk not in affecting]
-        cursor.execute(UNAFFECTED_SQL, [now, unaffected])
+        cursor.execute(UNAFFECTED_SQL, [now, id_array(unaffected)])
     for incident_id in sorted(affecting):
         incident_impact_refresh(incident_id)
 

@@ -40,6 +40,7 @@ from assurance.services.alarms import alarm_clear, alarm_raise, alarms_correlate
 from inventory import selectors as inventory_selectors
 from telco import clock
 from telco.db import bound_cursor
+from telco.sql_arrays import id_array, json_column
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ REOPEN_SQL = f"""
     WITH candidate AS (
         SELECT DISTINCT ON (reduction_key) id, reduction_key
         FROM {ALARM}
-        WHERE reduction_key = ANY(%(keys)b::text[]) AND state = ANY(%(from_states)b::text[])
+        WHERE reduction_key = ANY(ARRAY(SELECT json_array_elements_text(%(keys)s::json)))
+          AND state = ANY(%(from_states)s::text[])
           AND alarm_cleared_time >= %(since)s
         ORDER BY reduction_key, alarm_cleared_time DESC, id DESC
     ),
@@ -126,14 +128,12 @@ UPSERT_MANY_SQL = f"""
         occurrence_count, is_service_affecting, alarm_raised_time, alarm_reported_time,
         alarm_changed_time, alarm_cleared_time, comments
     )
-    SELECT external, source, object_ref, object_type, resource, alarm_type, severity, cause,
-           problem, details, %s, %s, '', '', key, occurrences, FALSE, raised, %s, NULL, NULL,
-           '[]'
-    FROM unnest(
-        %b::text[], %b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[],
-        %b::text[], %b::text[], %b::text[], %b::text[], %b::int[], %b::timestamptz[]
-    ) AS report(external, source, object_ref, object_type, resource, alarm_type, severity,
-                cause, problem, details, key, occurrences, raised)
+    SELECT external, source, object_ref, object_type, resource::bigint, alarm_type, severity,
+           cause, problem, details, %s, %s, '', '', key, occurrences::int, FALSE,
+           raised::timestamptz, %s, NULL, NULL, '[]'
+    FROM ROWS FROM ({", ".join(["json_array_elements_text(%s::json)"] * 13)})
+        AS report(external, source, object_ref, object_type, resource, alarm_type, severity,
+                  cause, problem, details, key, occurrences, raised)
     ON CONFLICT (reduction_key) WHERE NOT ("state" = 'cleared') DO UPDATE SET
         occurrence_count = {ALARM}.occurrence_count + excluded.occurrence_count,
         alarm_changed_time = excluded.alarm_reported_time,
@@ -144,11 +144,15 @@ UPSERT_MANY_SQL = f"""
 """  # noqa: S608 - see REOPEN_SQL
 
 CLEAR_MANY_SQL = f"""
-    WITH report(key, cleared) AS (SELECT * FROM unnest(%b::text[], %b::timestamptz[])),
+    WITH report(key, cleared) AS (
+        SELECT key, cleared::timestamptz
+        FROM ROWS FROM (json_array_elements_text(%s::json), json_array_elements_text(%s::json))
+            AS report(key, cleared)
+    ),
     locked AS (
         SELECT alarm.id, alarm.state AS from_state, report.cleared
         FROM {ALARM} alarm JOIN report ON alarm.reduction_key = report.key
-        WHERE alarm.state = ANY(%b::text[])
+        WHERE alarm.state = ANY(%s::text[])
         FOR UPDATE OF alarm
     )
     UPDATE {ALARM} alarm SET
@@ -159,13 +163,13 @@ CLEAR_MANY_SQL = f"""
 
 HISTORY_SQL = f"""
     INSERT INTO {HISTORY} (alarm_id, from_state, to_state, changed_at, changed_by, reason)
-    SELECT alarm, from_state, to_state, %s, %s, reason
-    FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[])
+    SELECT alarm::bigint, from_state, to_state, %s, %s, reason
+    FROM ROWS FROM ({", ".join(["json_array_elements_text(%s::json)"] * 4)})
         AS move(alarm, from_state, to_state, reason)
 """  # noqa: S608 - see REOPEN_SQL
 
 IMPACT_SQL = f"""
-    WITH pair(alarm, service) AS (SELECT * FROM unnest(%b::bigint[], %b::bigint[])),
+    WITH pair(alarm, service) AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[])),
     stored AS (
         INSERT INTO {AFFECTED} (alarm_id, service_id) SELECT alarm, service FROM pair
         ON CONFLICT DO NOTHING
@@ -200,7 +204,7 @@ def alarms_record_impact(alarm_resources: dict[int, int]) -> None:
             services.append(service_id)
     if alarms:
         with bound_cursor() as cursor:
-            cursor.execute(IMPACT_SQL, [alarms, services])
+            cursor.execute(IMPACT_SQL, [id_array(alarms), id_array(services)])
 
 
 def _keyed(reports: list[AlarmReport], keep_unknown: bool) -> tuple[list[_Keyed], list]:
@@ -281,7 +285,7 @@ class _Batch:
         cursor.execute(
             REOPEN_SQL,
             {
-                "keys": list(runs),
+                "keys": json_column(runs),
                 "from_states": [
                     state
                     for state, targets in ALARM_REOPEN_TRANSITIONS.items()
@@ -300,29 +304,34 @@ class _Batch:
             reason = f"raised again within {settings.ALARM_FLAP_MINUTES} min of its clear: "
             reason += f"flap cycle {cycles}{flapping}"
             self.moves.append((alarm_id, AlarmState.CLEARED, AlarmState.RAISED, reason))
-        columns = [[] for _ in range(13)]
+        rows = []
         for key, run in runs.items():
             first, last = run[0], run[-1]
-            values = (
-                first.report.external_alarm_id,
-                first.report.source_system_id,
-                first.object_ref,
-                first.report.alarmed_object_type,
-                first.resource_id,
-                first.report.alarm_type,
-                last.report.perceived_severity,
-                first.report.probable_cause,
-                first.report.specific_problem,
-                last.report.alarm_details,
-                key,
-                len(run),
-                first.report.alarm_raised_time or self.now,
+            rows.append(
+                (
+                    first.report.external_alarm_id,
+                    first.report.source_system_id,
+                    first.object_ref,
+                    first.report.alarmed_object_type,
+                    first.resource_id,
+                    first.report.alarm_type,
+                    last.report.perceived_severity,
+                    first.report.probable_cause,
+                    first.report.specific_problem,
+                    last.report.alarm_details,
+                    key,
+                    len(run),
+                    first.report.alarm_raised_time or self.now,
+                )
             )
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
         cursor.execute(
             UPSERT_MANY_SQL,
-            [AlarmState.RAISED, AckState.UNACKNOWLEDGED, self.now, *columns],
+            [
+                AlarmState.RAISED,
+                AckState.UNACKNOWLEDGED,
+                self.now,
+                *map(json_column, zip(*rows, strict=True)),
+            ],
         )
         for alarm_id, key, inserted in cursor.fetchall():
             run = runs[key]
@@ -344,7 +353,14 @@ class _Batch:
         keys = list(runs)
         cleared_times = [run[0].report.cleared_time or self.now for run in runs.values()]
         cursor.execute(
-            CLEAR_MANY_SQL, [keys, cleared_times, from_states, AlarmState.CLEARED, self.now]
+            CLEAR_MANY_SQL,
+            [
+                json_column(keys),
+                json_column(cleared_times),
+                from_states,
+                AlarmState.CLEARED,
+                self.now,
+            ],
         )
         done = {}
         for alarm_id, key, from_state in cursor.fetchall():
@@ -360,7 +376,7 @@ class _Batch:
     def record_history(self, cursor) -> None:
         if not self.moves:
             return
-        columns = [list(column) for column in zip(*self.moves, strict=True)]
+        columns = [json_column(column) for column in zip(*self.moves, strict=True)]
         cursor.execute(HISTORY_SQL, [self.now, self.by, *columns])
 
 
