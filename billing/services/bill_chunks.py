@@ -1,14 +1,14 @@
 """Billing a chunk of accounts at once: the chunk's products, bills, suspensions, prices,
 unbilled usage and SLA credits are read in a fixed number of queries, every account-period is
 rated in memory by the same rules as one account's bill (`rating.period_lines`), and the bills,
-their lines and the usage they charge are written in a few bulk statements, numbered in one.
+their lines and the usage they charge are written in a few bulk statements, the bills numbered
+as they are copied in (the series bumped once for the chunk).
 
 An account with late usage (unbilled usage dated in a period already billed, which re-rates
 that period) is rare: it is billed on its own by `account_bill`, in the chunk's transaction.
 """
 
 import logging
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,13 +22,17 @@ from billing.choices import UsageStatus
 from billing.models import (
     AppliedCharge,
     BillRun,
-    BillSequence,
     CustomerBill,
     Payment,
     SlaCredit,
     UsageEvent,
 )
-from billing.services.bills import BILL_SEQUENCE, BILLABLE_STATUSES, PAYMENT_TERMS, account_bill
+from billing.services.bills import (
+    BILLABLE_STATUSES,
+    PAYMENT_TERMS,
+    account_bill,
+    reserve_bill_numbers,
+)
 from billing.services.charges import ChargeLine
 from billing.services.credits import sla_credit_line, unbilled_sla_credits
 from billing.services.payments import apply_account_credit
@@ -38,38 +42,32 @@ from catalog.selectors import launched_prices_of, price_valid_at
 from inventory import selectors as inventory_selectors
 from inventory.choices import ProductStatus
 from telco import clock
+from telco.db import bound_cursor
 from telco.exceptions import DomainError
 from telco.money import round_money
 
 logger = logging.getLogger(__name__)
 
+# The product fields rating reads (`rating.period_lines`, `charges`, `periods`).
+RATED_PRODUCT_FIELDS = (
+    "id",
+    "billing_account_id",
+    "product_offering_id",
+    "name",
+    "start_date",
+    "termination_date",
+)
+
 # (usage event id, product id, rating group, rated volume, usage date)
 Event = tuple[int, int, str, Decimal, datetime]
 
-# The usage events a chunk charges and the line that charges each, copied in per chunk.
-CHARGED_USAGE_TABLE_SQL = """
-CREATE TEMPORARY TABLE IF NOT EXISTS bill_run_charged_usage (event bigint, line bigint)
-ON COMMIT DELETE ROWS
-"""
+# The usage events a chunk charges, each with the line that charges it: two arrays joined by
+# position, so the planner walks the primary key (a temporary table without statistics made it
+# hash the whole usage table once per chunk).
 USAGE_BILLED_SQL = f"""
 UPDATE {UsageEvent._meta.db_table} AS usage SET status = %s, applied_charge_id = charged.line
-FROM bill_run_charged_usage AS charged WHERE usage.id = charged.event
+FROM unnest(%s::bigint[], %s::bigint[]) AS charged(event, line) WHERE usage.id = charged.event
 """  # noqa: S608 - table names come from model metadata; every value is a parameter
-
-# The bills `ids` numbered in id order after the series' last value, bumped once for them all.
-NUMBER_BILLS_SQL = f"""
-WITH bumped AS (
-    UPDATE {BillSequence._meta.db_table} SET last_value = last_value + %(count)s
-    WHERE name = %(series)s RETURNING last_value - %(count)s AS base
-), numbered AS (
-    SELECT bill.id, bumped.base + row_number() OVER (ORDER BY bill.id) AS value
-    FROM {CustomerBill._meta.db_table} AS bill, bumped WHERE bill.id = ANY(%(ids)s)
-)
-UPDATE {CustomerBill._meta.db_table} AS bill
-SET bill_no = %(series)s || '-' || CASE WHEN numbered.value < 1000000
-    THEN lpad(numbered.value::text, 6, '0') ELSE numbered.value::text END
-FROM numbered WHERE bill.id = numbered.id
-"""  # noqa: S608 - see USAGE_BILLED_SQL
 
 
 @dataclass
@@ -113,16 +111,20 @@ class _ChunkReads:
 
 
 def _read_chunk(accounts: list[Model], as_of: date) -> _ChunkReads | None:
-    """The chunk's rows in six queries; None when no account has a period to bill."""
+    """The chunk's rows in six queries, by lists of ids each sent as one array (`__any`);
+    None when no account has a period to bill."""
     ids = [account.pk for account in accounts]
     products = defaultdict(list)
-    # Offering ids are enough, and rating never reads the characteristics (JSON to decode).
-    started = inventory_selectors.started_products().select_related(None).defer("characteristics")
-    for product in started.filter(billing_account_id__in=ids, status__in=BILLABLE_STATUSES):
+    # Only what rating reads (offering ids are enough): a product row has many more columns,
+    # and decoding them was a tenth of a chunk's time.
+    started = (
+        inventory_selectors.started_products().select_related(None).only(*RATED_PRODUCT_FIELDS)
+    )
+    for product in started.filter(billing_account_id__any=ids, status__in=BILLABLE_STATUSES):
         products[product.billing_account_id].append(product)
     billed = defaultdict(list)
     for account_id, start, end in CustomerBill.objects.filter(
-        billing_account_id__in=ids
+        billing_account_id__any=ids
     ).values_list("billing_account_id", "period_start", "period_end"):
         billed[account_id].append((start, end))
     periods = {}
@@ -148,7 +150,7 @@ def _read_chunk(accounts: list[Model], as_of: date) -> _ChunkReads | None:
     usage = defaultdict(list)
     rows = (
         UsageEvent.objects.select_for_update()
-        .filter(product_id__in=product_ids, usage_date__lt=until, status__in=UNBILLED_USAGE)
+        .filter(product_id__any=product_ids, usage_date__lt=until, status__in=UNBILLED_USAGE)
         .values_list("id", "product_id", "rating_group", "rated_volume", "usage_date")
         .order_by("id")
     )
@@ -158,7 +160,7 @@ def _read_chunk(accounts: list[Model], as_of: date) -> _ChunkReads | None:
     for credit in (
         unbilled_sla_credits()
         .select_for_update(of=("self",))
-        .filter(product_id__in=product_ids, period_end__lte=until)
+        .filter(product_id__any=product_ids, period_end__lte=until)
         .order_by("id")
     ):
         credits[account_of[credit.product_id]].append(credit)
@@ -284,8 +286,13 @@ def _copy(model, rows: list[dict]) -> None:
 def _write_bills(
     rated: list[tuple[Model, datetime, datetime, list[ChargeLine]]], bill_run: BillRun | None
 ) -> list[int]:
-    """Copy in the bills (numbered later, `number_bills`) and their lines, mark the usage they
-    charge billed: a few statements whatever the chunk holds. The bills' ids, in order."""
+    """Copy in the bills and their lines, mark the usage they charge billed: a few statements
+    whatever the chunk holds. The bills' ids, in order.
+
+    The bills are numbered as they are copied in, in order, the series bumped once for them
+    all (`reserve_bill_numbers`) after the lines and usage are written, so its row is locked
+    only for the last statements of the chunk's transaction (the foreign keys to the bills
+    are checked at commit)."""
     if not rated:
         return []
     tax_rate = Decimal(settings.BILLING_TAX_RATE)
@@ -313,8 +320,6 @@ def _write_bills(
             {
                 "id": bill_id,
                 "billing_account_id": account.pk,
-                # Unique until `number_bills` gives the chunk's bills their numbers.
-                "bill_no": f"~{bill_id}",
                 "period_start": start,
                 "period_end": end,
                 "bill_date": bill_date,
@@ -330,23 +335,24 @@ def _write_bills(
         )
     if not postgres:
         return _write_rows_orm(bills, charges, charged)
-    _copy(CustomerBill, bills)
     _copy(AppliedCharge, charges)
     if charged:
-        with connection.cursor() as cursor:
-            cursor.execute(CHARGED_USAGE_TABLE_SQL)
-            with cursor.cursor.copy("COPY bill_run_charged_usage (event, line) FROM STDIN") as copy:
-                for row in charged:
-                    copy.write_row(row)
-            cursor.execute(USAGE_BILLED_SQL, [UsageStatus.BILLED])
+        events, lines = zip(*charged, strict=True)
+        with bound_cursor() as cursor:
+            cursor.execute(USAGE_BILLED_SQL, [UsageStatus.BILLED, list(events), list(lines)])
+    for bill, number in zip(bills, reserve_bill_numbers(len(bills)), strict=True):
+        bill["bill_no"] = number
+    _copy(CustomerBill, bills)
     return bill_ids
 
 
 def _write_rows_orm(bills: list[dict], charges: list[dict], charged: list[tuple]) -> list[int]:
     """`_write_bills` where there is no COPY (the embedded demo's SQLite): the ORM's bulk
     inserts, the placeholder ids replaced by the ones the database gave."""
+    numbers = reserve_bill_numbers(len(bills))
     made = [
-        CustomerBill(**{**row, "id": None, "bill_no": f"~{uuid.uuid4().hex[:19]}"}) for row in bills
+        CustomerBill(**{**row, "id": None, "bill_no": number})
+        for row, number in zip(bills, numbers, strict=True)
     ]
     CustomerBill.objects.bulk_create(made)
     bill_of = {row["id"]: bill.pk for row, bill in zip(bills, made, strict=True)}
@@ -363,28 +369,6 @@ def _write_rows_orm(bills: list[dict], charges: list[dict], charged: list[tuple]
             status=UsageStatus.BILLED, applied_charge_id=line_id
         )
     return [bill.pk for bill in made]
-
-
-def number_bills(bill_ids: list[int]) -> None:
-    """Give the bills the next numbers of the series, in id order, in one statement: the
-    sequence row is bumped once for them all (and stays locked until the caller commits, so
-    numbers are gap-free and never shared)."""
-    if not bill_ids:
-        return
-    BillSequence.objects.get_or_create(name=BILL_SEQUENCE)
-    if connection.vendor != "postgresql":  # the embedded demo: one bill at a time
-        sequence = BillSequence.objects.select_for_update().get(name=BILL_SEQUENCE)
-        for offset, bill_id in enumerate(bill_ids, start=1):
-            number = f"{BILL_SEQUENCE}-{sequence.last_value + offset:06d}"
-            CustomerBill.objects.filter(pk=bill_id).update(bill_no=number)
-        sequence.last_value += len(bill_ids)
-        sequence.save(update_fields=["last_value"])
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            NUMBER_BILLS_SQL,
-            {"count": len(bill_ids), "series": BILL_SEQUENCE, "ids": bill_ids},
-        )
 
 
 def bill_chunk_accounts(
@@ -444,6 +428,5 @@ def bill_chunk_accounts(
             .order_by("pk")
         ):
             apply_account_credit(account=bill.billing_account, bill=bill)
-    number_bills(bill_ids)
     outcome.bills_created += len(bill_ids)
     return outcome

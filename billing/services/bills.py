@@ -34,13 +34,16 @@ BILL_SEQUENCE = "INV"
 PAYMENT_TERMS = timedelta(days=14)
 
 
-def _next_bill_number() -> str:
-    """The next number of the sequence; the row stays locked until the caller's commit."""
+def reserve_bill_numbers(count: int) -> list[str]:
+    """The next `count` numbers of the series, in order: the sequence row is bumped once for
+    them all and stays locked until the caller commits, so numbers are gap-free and never
+    shared."""
     BillSequence.objects.get_or_create(name=BILL_SEQUENCE)
     sequence = BillSequence.objects.select_for_update().get(name=BILL_SEQUENCE)
-    sequence.last_value += 1
+    first = sequence.last_value + 1
+    sequence.last_value += count
     sequence.save(update_fields=["last_value"])
-    return f"{BILL_SEQUENCE}-{sequence.last_value:06d}"
+    return [f"{BILL_SEQUENCE}-{value:06d}" for value in range(first, first + count)]
 
 
 def _billed_within(account: Model, start: datetime, end: datetime) -> bool:
@@ -70,7 +73,7 @@ def _bill_period(
                 return None
             # Numbering locks the sequence row, which serialises bill creation: once we hold
             # it, a bill a concurrent run made for this period is committed and visible.
-            bill_no = _next_bill_number()
+            (bill_no,) = reserve_bill_numbers(1)
             if _billed_within(account, start, end):
                 transaction.set_rollback(True)
                 return None

@@ -16,6 +16,16 @@ from telco.money import plain_decimal, round_rating
 logger = logging.getLogger(__name__)
 
 
+def _tiers_of(price: Model) -> list[Model]:
+    """The price's tiers, listed once per price object: a bill run rates thousands of usage
+    lines against the same few prices, and each `price.tiers.all()` builds a new manager and
+    queryset even when the tiers are prefetched."""
+    tiers = price.__dict__.get("_rating_tiers")
+    if tiers is None:
+        tiers = price.__dict__["_rating_tiers"] = list(price.tiers.all())
+    return tiers
+
+
 def usage_amount(price: Model, beyond: Decimal) -> tuple[Decimal, str]:
     """What `beyond` units past the allowance cost, unrounded, and how it was rated.
 
@@ -23,7 +33,7 @@ def usage_amount(price: Model, beyond: Decimal) -> tuple[Decimal, str]:
     the quantity within each tier's [lower, upper) at its unit amount; the last tier takes
     everything above its lower bound, even if it names an upper bound.
     """
-    tiers = list(price.tiers.all())
+    tiers = _tiers_of(price)
     if not tiers:
         return beyond * price.amount, ""
     total = Decimal(0)
