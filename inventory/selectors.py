@@ -576,12 +576,15 @@ def regions() -> QuerySet:
     return Region.objects.order_by("name")
 
 
-def service_qualification_list() -> QuerySet:
-    """TMF645 checks, newest first, with their items and the specifications they name."""
+def service_qualification_list(kind: str = "check") -> QuerySet:
+    """TMF645 checks (or queries), newest first, with their items and the specifications they
+    name."""
     from inventory.models import ServiceQualification
 
-    return ServiceQualification.objects.prefetch_related("items__service_specification").order_by(
-        "-pk"
+    return (
+        ServiceQualification.objects.filter(kind=kind)
+        .prefetch_related("items__service_specification")
+        .order_by("-pk")
     )
 
 

@@ -352,8 +352,16 @@ TABLE: dict[str, Rule] = {
         "billing-api:usage-list",
         "billing-api:chargingSession-list",
     ),
-    **_rules(api((AGENT, NOC), (AGENT, NOC)), "inventory-api:checkServiceQualification-list"),
-    **_rules(api((AGENT, NOC), None), "inventory-api:checkServiceQualification-detail"),
+    **_rules(
+        api((AGENT, NOC), (AGENT, NOC)),
+        "inventory-api:checkServiceQualification-list",
+        "inventory-api:queryServiceQualification-list",
+    ),
+    **_rules(
+        api((AGENT, NOC), None),
+        "inventory-api:checkServiceQualification-detail",
+        "inventory-api:queryServiceQualification-detail",
+    ),
     **_rules(
         api((NOC,), (NOC,)),
         "inventory-api:network-import",

@@ -1,4 +1,6 @@
-"""TMF645 service qualification: `checkServiceQualification`, answered at once."""
+"""TMF645 service qualification: `checkServiceQualification` (can these services be delivered at
+these sites?) and `queryServiceQualification` (what can be delivered there, how fast?), both
+answered at once."""
 
 import json
 
@@ -6,11 +8,13 @@ from rest_framework import serializers
 
 from catalog import selectors as catalog_selectors
 from inventory import selectors
+from inventory.choices import QualificationKind
 from inventory.models import ServiceQualification
 from inventory.services.qualification import (
     PlaceRequest,
     QualificationItemRequest,
     service_qualification_check,
+    service_qualification_query,
 )
 from telco.api.schema import STRING, array, enum, obj, schema_field
 from telco.api.serializers import RefSerializer, TMFSerializer, reference
@@ -20,6 +24,7 @@ from telco.roles import AGENT, NOC
 from telco.selectors import row_with_id
 
 QUALIFICATION_URL = "inventory-api:checkServiceQualification-detail"
+QUERY_URL = "inventory-api:queryServiceQualification-detail"
 REASON = obj({"code": STRING, "label": STRING, "@type": STRING})
 PLACE = obj({"id": STRING, "name": STRING, "role": STRING, "@referredType": STRING})
 QUALIFICATION_ITEM = obj(
@@ -81,47 +86,52 @@ class CheckServiceQualificationSerializer(TMFSerializer):
 
     @schema_field(array(QUALIFICATION_ITEM))
     def get_serviceQualificationItem(self, qualification):
-        return [
-            {
-                "id": item.item_id,
-                "state": item.state,
-                "qualificationResult": item.qualification_result,
-                "eligibilityUnavailabilityReason": [
+        return qualification_items(self.request, qualification, "CheckServiceQualificationItem")
+
+
+def qualification_items(request, qualification, item_type: str) -> list[dict]:
+    """The items of a check or a query: per service and sites, the result, the reasons a site
+    cannot be served, and the characteristics (a query's `maximumBandwidth`)."""
+    return [
+        {
+            "id": item.item_id,
+            "state": item.state,
+            "qualificationResult": item.qualification_result,
+            "eligibilityUnavailabilityReason": [
+                {
+                    "code": reason["code"],
+                    "label": reason["label"],
+                    "@type": "ServiceEligibilityUnavailabilityReason",
+                }
+                for reason in item.reasons
+            ],
+            "service": {
+                "serviceSpecification": reference(
+                    request,
+                    item.service_specification,
+                    "catalog-api:serviceSpecification-detail",
+                    "ServiceSpecification",
+                    item.service_specification.name,
+                )
+                if item.service_specification
+                else None,
+                "place": [
                     {
-                        "code": reason["code"],
-                        "label": reason["label"],
-                        "@type": "ServiceEligibilityUnavailabilityReason",
+                        "id": place["id"],
+                        "name": place.get("name", ""),
+                        "role": place.get("role", ""),
+                        "@referredType": "GeographicSite",
                     }
-                    for reason in item.reasons
+                    for place in item.places
                 ],
-                "service": {
-                    "serviceSpecification": reference(
-                        self.request,
-                        item.service_specification,
-                        "catalog-api:serviceSpecification-detail",
-                        "ServiceSpecification",
-                        item.service_specification.name,
-                    )
-                    if item.service_specification
-                    else None,
-                    "place": [
-                        {
-                            "id": place["id"],
-                            "name": place.get("name", ""),
-                            "role": place.get("role", ""),
-                            "@referredType": "GeographicSite",
-                        }
-                        for place in item.places
-                    ],
-                    "serviceCharacteristic": [
-                        {"name": name, "value": value}
-                        for name, value in item.characteristics.items()
-                    ],
-                },
-                "@type": "CheckServiceQualificationItem",
-            }
-            for item in qualification.items.all()
-        ]
+                "serviceCharacteristic": [
+                    {"name": name, "value": value} for name, value in item.characteristics.items()
+                ],
+            },
+            "@type": item_type,
+        }
+        for item in qualification.items.all()
+    ]
 
 
 class PlaceInput(serializers.Serializer):
@@ -230,5 +240,114 @@ class CheckServiceQualificationViewSet(TMFCreateMixin, TMFViewSet):
 
     def perform_tmf_create(self, serializer):
         return service_qualification_check(
+            **serializer.to_service_arguments(), by=self.request.user.get_username()
+        )
+
+
+class QueryServiceQualificationSerializer(TMFSerializer):
+    """TMF645 QueryServiceQualification: per site and site-access service, qualified with the
+    fastest access it can have now (`maximumBandwidth`), or unqualified with the reasons."""
+
+    tmf_type = "QueryServiceQualification"
+    url_name = QUERY_URL
+
+    externalId = serializers.CharField(source="external_id")
+    queryServiceQualificationDate = serializers.DateTimeField(source="check_date")
+    effectiveQualificationDate = serializers.DateTimeField(source="effective_date")
+    relatedParty = serializers.JSONField(source="related_party")
+    searchCriteria = serializers.JSONField(source="search_criteria")
+    serviceQualificationItem = serializers.SerializerMethodField()
+    instantSyncQualification = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceQualification
+        fields = [
+            "description",
+            "externalId",
+            "state",
+            "queryServiceQualificationDate",
+            "effectiveQualificationDate",
+            "instantSyncQualification",
+            "relatedParty",
+            "searchCriteria",
+            "serviceQualificationItem",
+        ]
+
+    @schema_field({"type": "boolean"})
+    def get_instantSyncQualification(self, qualification) -> bool:
+        return True
+
+    @schema_field(array(QUALIFICATION_ITEM))
+    def get_serviceQualificationItem(self, qualification):
+        return qualification_items(self.request, qualification, "ServiceQualificationItem")
+
+
+class SearchCriteriaInput(serializers.Serializer):
+    service = QualifiedServiceInput()
+
+
+class QueryServiceQualificationInput(serializers.Serializer):
+    """QueryServiceQualification_Create: `searchCriteria.service` names the sites (`place`,
+    inventory site ids), optionally one `serviceSpecification` and a `bandwidth`."""
+
+    searchCriteria = SearchCriteriaInput()
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    externalId = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    relatedParty = serializers.ListField(child=serializers.DictField(), required=False)
+
+    def to_service_arguments(self) -> dict:
+        data = self.validated_data
+        service = data["searchCriteria"]["service"]
+        specification = None
+        if "serviceSpecification" in service:
+            specification_id = service["serviceSpecification"]["id"]
+            specification = row_with_id(
+                catalog_selectors.service_specification_list(), specification_id
+            )
+            if specification is None:
+                raise DomainError(
+                    f"Service specification '{specification_id}' does not exist.",
+                    field="searchCriteria.service.serviceSpecification.id",
+                )
+        characteristics = {c["name"]: c["value"] for c in service.get("serviceCharacteristic", [])}
+        bandwidth = characteristics.get("bandwidth")
+        return {
+            "places": [
+                PlaceRequest(id=place["id"], role=place.get("role", ""), name=place.get("name", ""))
+                for place in service["place"]
+            ],
+            "specification": specification,
+            "bandwidth": None if bandwidth is None else str(bandwidth),
+            "search_criteria": self.initial_data.get("searchCriteria", {}),
+            "description": data.get("description", ""),
+            "external_id": data.get("externalId", ""),
+            "related_party": data.get("relatedParty", []),
+        }
+
+
+class QueryServiceQualificationViewSet(TMFCreateMixin, TMFViewSet):
+    """TMF645 `/queryServiceQualification`: agents and the NOC ask what can be delivered at
+    sites and how fast (a free PE port, bandwidth to the core); answered at once."""
+
+    serializer_class = QueryServiceQualificationSerializer
+    read_roles = (AGENT, NOC)
+    write_roles = (AGENT, NOC)
+    http_method_names = ["get", "post", "head", "options"]
+    filter_attributes = {
+        "state": "state",
+        "externalId": "external_id",
+        "queryServiceQualificationDate": "check_date",
+    }
+
+    def get_queryset(self):
+        return selectors.service_qualification_list(QualificationKind.QUERY)
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action == "create" and "data" in kwargs:
+            return QueryServiceQualificationInput(data=kwargs["data"])
+        return super().get_serializer(*args, **kwargs)
+
+    def perform_tmf_create(self, serializer):
+        return service_qualification_query(
             **serializer.to_service_arguments(), by=self.request.user.get_username()
         )

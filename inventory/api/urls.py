@@ -1,7 +1,10 @@
 from django.urls import include, path
 
 from inventory.api import views
-from inventory.api.qualification import CheckServiceQualificationViewSet
+from inventory.api.qualification import (
+    CheckServiceQualificationViewSet,
+    QueryServiceQualificationViewSet,
+)
 from telco.api.views import TMFRouter
 
 app_name = "inventory-api"
@@ -17,6 +20,11 @@ qualification_router.register(
     "checkServiceQualification",
     CheckServiceQualificationViewSet,
     basename="checkServiceQualification",
+)
+qualification_router.register(
+    "queryServiceQualification",
+    QueryServiceQualificationViewSet,
+    basename="queryServiceQualification",
 )
 
 urlpatterns = [

@@ -203,6 +203,57 @@ def _link_load(link_ids: set[int], hold_ref: str = "") -> dict[int, tuple[str, i
     }
 
 
+@dataclass
+class _NetworkView:
+    """What the checks read about some sites, in a fixed number of queries: their names, PEs,
+    the PEs' free ports (speeds, slowest first), their routes to the core and the links'
+    free bandwidth."""
+
+    names: dict[int, str]
+    routers: dict[int, Resource]
+    ports_by_router: dict[int, list[int]]
+    routes: dict[int, list[list[int]]]
+    load: dict[int, tuple[str, int, bool]]
+
+    def edge_router(self, answer: SiteFeasibility) -> Resource | None:
+        """The site's PE, or None with the reason (an unknown site, a site without a PE)."""
+        answer.site_name = self.names.get(answer.site_id, "")
+        if answer.site_id not in self.names:
+            answer.refuse(UNKNOWN_SITE, f"Site {answer.site_id} does not exist.")
+            return None
+        answer.edge_router = self.routers.get(answer.site_id)
+        if answer.edge_router is None:
+            answer.refuse(NO_EDGE_ROUTER, f"{_site_label(answer)} has no edge router (PE).")
+        return answer.edge_router
+
+    def has_route(self, answer: SiteFeasibility) -> bool:
+        if self.routes.get(answer.edge_router.pk):
+            return True
+        # Its uplinks only loop (or run longer than MAX_HOPS): no link could be checked.
+        answer.refuse(
+            NO_ROUTE, f"{_site_label(answer)}: {answer.edge_router.name} has no route to the core."
+        )
+        return False
+
+
+def _site_label(answer: SiteFeasibility) -> str:
+    return f"Site {answer.site_name} ({answer.site_id})"
+
+
+def _network_view(site_ids: set[int], hold_ref: str = "") -> _NetworkView:
+    names = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "name"))
+    routers = edge_routers(names)
+    ports_by_router: dict[int, list[int]] = defaultdict(list)
+    ports = free_ports((router.pk for router in routers.values()), hold_ref=hold_ref)
+    for router_id, capacity in ports.values_list("edge_router_id", "capacity_mbps"):
+        ports_by_router[router_id].append(capacity)
+    routes = _routes({router.pk for router in routers.values()})
+    load = _link_load(
+        {link for each in routes.values() for route in each for link in route}, hold_ref
+    )
+    return _NetworkView(names, routers, ports_by_router, routes, load)
+
+
 def feasibility_check(demands: list[SiteDemand], *, hold_ref: str = "") -> list[SiteFeasibility]:
     """Can each site be served with its bandwidth? One answer per demand, in order.
 
@@ -212,48 +263,30 @@ def feasibility_check(demands: list[SiteDemand], *, hold_ref: str = "") -> list[
     orders' captures hold is taken; what the order `hold_ref` holds is its own.
     """
     answers = [SiteFeasibility(site_id=d.site_id, bandwidth=d.bandwidth) for d in demands]
-    site_ids = {d.site_id for d in demands}
-    names = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "name"))
-    routers = edge_routers(names)
-    # Ports per PE, ordered by speed: the check takes them as a reservation would.
-    ports_by_router: dict[int, list[int]] = defaultdict(list)
-    ports = free_ports((router.pk for router in routers.values()), hold_ref=hold_ref)
-    for router_id, capacity in ports.values_list("edge_router_id", "capacity_mbps"):
-        ports_by_router[router_id].append(capacity)
-    routes = _routes({router.pk for router in routers.values()})
-    load = _link_load(
-        {link for each in routes.values() for route in each for link in route}, hold_ref
-    )
+    view = _network_view({d.site_id for d in demands}, hold_ref)
+    load = view.load
     for answer in answers:
-        answer.site_name = names.get(answer.site_id, "")
-        if answer.site_id not in names:
-            answer.refuse(UNKNOWN_SITE, f"Site {answer.site_id} does not exist.")
-            continue
-        site = f"Site {answer.site_name} ({answer.site_id})"
-        router = routers.get(answer.site_id)
+        router = view.edge_router(answer)
         if router is None:
-            answer.refuse(NO_EDGE_ROUTER, f"{site} has no edge router (PE).")
             continue
-        answer.edge_router = router
-        ports = ports_by_router[router.pk]
+        ports = view.ports_by_router[router.pk]  # the check takes them as a reservation would
         port = next((capacity for capacity in ports if capacity >= answer.bandwidth), None)
         if port is None:
             answer.refuse(
                 NO_FREE_PORT,
-                f"{site}: {router.name} has no free port of {answer.bandwidth} Mbps.",
+                f"{_site_label(answer)}: {router.name} has no free port of "
+                f"{answer.bandwidth} Mbps.",
             )
         else:
             ports.remove(port)
-        if not routes.get(router.pk):
-            # Its uplinks only loop (or run longer than MAX_HOPS): no link could be checked.
-            answer.refuse(NO_ROUTE, f"{site}: {router.name} has no route to the core.")
+        if not view.has_route(answer):
             continue
-        route, shortfall = _best_route(routes[router.pk], load, answer.bandwidth)
+        route, shortfall = _best_route(view.routes[router.pk], load, answer.bandwidth)
         if shortfall:
             link_name, missing = shortfall
             answer.refuse(
                 NO_BANDWIDTH,
-                f"{site}: link {link_name} lacks {missing} Mbps "
+                f"{_site_label(answer)}: link {link_name} lacks {missing} Mbps "
                 f"(for {answer.bandwidth} Mbps from {router.name} to the core).",
             )
         elif answer.is_feasible:
@@ -261,6 +294,39 @@ def feasibility_check(demands: list[SiteDemand], *, hold_ref: str = "") -> list[
             for link in route:  # later sites of the same request see this one's share
                 name, free, in_service = load[link]
                 load[link] = (name, free - answer.bandwidth, in_service)
+    return answers
+
+
+def site_capacities(site_ids: list[int]) -> list[SiteFeasibility]:
+    """What each site can be given now, each on its own: `bandwidth` is the fastest access a
+    free port of its PE and some route to the core allow (Mbit/s), or 0 with the reasons it
+    cannot be served at all. One answer per site, in order; the same reads as a check."""
+    view = _network_view(set(site_ids))
+    answers = [SiteFeasibility(site_id=site_id, bandwidth=0) for site_id in site_ids]
+    for answer in answers:
+        router = view.edge_router(answer)
+        if router is None:
+            continue
+        fastest_port = max(view.ports_by_router[router.pk], default=0)
+        if not fastest_port:
+            answer.refuse(NO_FREE_PORT, f"{_site_label(answer)}: {router.name} has no free port.")
+        if not view.has_route(answer):
+            continue
+        # A route carries what its fullest link has free (a link out of service: nothing).
+        route_free = max(
+            min(
+                (free if in_service else 0 for _, free, in_service in map(view.load.get, route)),
+                default=fastest_port,
+            )
+            for route in view.routes[router.pk]
+        )
+        if route_free <= 0:
+            answer.refuse(
+                NO_BANDWIDTH,
+                f"{_site_label(answer)}: no bandwidth is left from {router.name} to the core.",
+            )
+        if answer.is_feasible:
+            answer.bandwidth = min(fastest_port, route_free)
     return answers
 
 

@@ -1,14 +1,17 @@
-"""TMF645 service qualification: whether services can be delivered at customer sites, checked
-against the inventory (`feasibility`) and recorded with the reasons per site."""
+"""TMF645 service qualification: whether services can be delivered at customer sites (check),
+and what can be delivered there and how fast (query), answered from the inventory
+(`feasibility`) and recorded with the reasons per site."""
 
 from dataclasses import dataclass, field
 
 from django.db import models, transaction
 
-from inventory.choices import QualificationResult
+from catalog.choices import ResourceKind
+from catalog.models import ServiceSpecification
+from inventory.choices import QualificationKind, QualificationResult
 from inventory.models import ServiceQualification, ServiceQualificationItem
 from inventory.services.capacity import bandwidth_mbps
-from inventory.services.feasibility import SiteDemand, feasibility_check
+from inventory.services.feasibility import SiteDemand, feasibility_check, site_capacities
 from telco import clock
 from telco.exceptions import DomainError
 from telco.ids import parse_id
@@ -109,5 +112,106 @@ def service_qualification_check(
             ],
         )
         for item, answer in zip(items, answers, strict=True)
+    )
+    return qualification
+
+
+def site_access_specifications():
+    """The customer-facing services delivered on a site's PE (their resource-facing service
+    binds a PE port; a fibre line's binds a PON port and an ONT): what a query can offer."""
+    binds = "supporting_specifications__resource_specifications__resource_kind"
+    return (
+        ServiceSpecification.objects.filter(**{binds: ResourceKind.PORT})
+        .exclude(**{binds: ResourceKind.ONT})
+        .distinct()
+        .order_by("name")
+    )
+
+
+@transaction.atomic
+def service_qualification_query(
+    *,
+    places: list[PlaceRequest],
+    specification: models.Model | None = None,
+    bandwidth: str | None = None,
+    search_criteria: dict | None = None,
+    description: str = "",
+    external_id: str = "",
+    related_party: list | None = None,
+    by: str = "",
+) -> ServiceQualification:
+    """What can be delivered at each site (TMF645 queryServiceQualification): per site and
+    per site-access service (or the one `specification` names), qualified with the fastest
+    access it can have now (`maximumBandwidth`), or unqualified with the reasons. A
+    `bandwidth` asked for qualifies only the sites that can carry it."""
+    field = "searchCriteria.service"
+    if not places:
+        raise DomainError("Name the sites (place) to qualify.", field=f"{field}.place")
+    site_ids = []
+    for index, place in enumerate(places):
+        site_id = parse_id(place.id)
+        if site_id is None:
+            raise DomainError(f"'{place.id}' is not a site id.", field=f"{field}.place[{index}].id")
+        site_ids.append(site_id)
+    wanted = 0
+    if bandwidth is not None:
+        try:
+            wanted = bandwidth_mbps(bandwidth)
+        except DomainError as error:
+            raise DomainError(
+                error.message, field=f"{field}.serviceCharacteristic.bandwidth"
+            ) from None
+    offered = list(site_access_specifications())
+    if specification is not None:
+        if specification not in offered:
+            raise DomainError(
+                f"{specification.name} is not delivered on a site's edge router.",
+                field=f"{field}.serviceSpecification.id",
+            )
+        offered = [specification]
+    answers = site_capacities(site_ids)
+    rows = []
+    for place, answer in zip(places, answers, strict=True):
+        reasons = list(answer.reasons)
+        if answer.is_feasible and answer.bandwidth < wanted:
+            reasons.append(
+                (
+                    "insufficientBandwidth",
+                    f"Site {answer.site_name} ({answer.site_id}) can have at most "
+                    f"{answer.bandwidth} Mbps now.",
+                )
+            )
+        for offer in offered:
+            rows.append((place, answer, offer, reasons))
+    now = clock.now()
+    qualification = ServiceQualification.objects.create(
+        kind=QualificationKind.QUERY,
+        search_criteria=search_criteria or {},
+        description=description,
+        external_id=external_id,
+        qualification_result=QualificationResult.QUALIFIED
+        if any(not reasons for *_, reasons in rows)
+        else QualificationResult.UNQUALIFIED,
+        check_date=now,
+        effective_date=now,
+        related_party=related_party or [],
+        requested_by=by,
+    )
+    ServiceQualificationItem.objects.bulk_create(
+        ServiceQualificationItem(
+            qualification=qualification,
+            item_id=str(number),
+            service_specification=offer,
+            places=[{"id": place.id, "role": place.role, "name": answer.site_name}],
+            characteristics={"maximumBandwidth": f"{answer.bandwidth}Mbps"} if not reasons else {},
+            qualification_result=QualificationResult.UNQUALIFIED
+            if reasons
+            else QualificationResult.QUALIFIED,
+            reasons=[
+                {"code": code, "label": message, "siteId": str(answer.site_id)}
+                for code, message in reasons
+            ],
+        )
+        for number, (place, answer, offer, reasons) in enumerate(rows, start=1)
     )
     return qualification
