@@ -2,11 +2,10 @@
 workflow and its fallout both need to know about a step, its order and its services."""
 
 from collections.abc import Collection
-from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Model
 
 from orders.choices import STEP_TRANSITIONS, OrderState, StepState
@@ -36,26 +35,19 @@ def step_move(
     else (another worker, the watchdog, the NOC): it is left as it is and False is returned, as
     a conditional UPDATE would. Any other illegal move raises `InvalidTransition`.
     """
-    with nullcontext() if connection.in_atomic_block else transaction.atomic():
-        locked = ActivationStep.objects.select_for_update().get(pk=step.pk)
-        if only_from is not None and locked.state not in only_from:
-            return False
-        if count_attempt:
-            fields["attempts"] = locked.attempts + 1
-        transition(
-            locked,
-            target,
-            transitions=STEP_TRANSITIONS,
-            history=ActivationStepStateChange,
-            history_fk="step",
-            by=by,
-            reason=reason,
-            extra_updates=fields,
-            is_locked=True,
-        )
-    for name in ["state", *fields]:
-        setattr(step, name, getattr(locked, name))
-    return True
+    moved = transition(
+        step,
+        target,
+        transitions=STEP_TRANSITIONS,
+        history=ActivationStepStateChange,
+        history_fk="step",
+        by=by,
+        reason=reason,
+        extra_updates=fields,
+        only_from=only_from,
+        increments=("attempts",) if count_attempt else (),
+    )
+    return moved is not None
 
 
 def order_touch(order: ServiceOrder) -> None:
@@ -83,9 +75,13 @@ def step_start(order: ServiceOrder, step: ActivationStep) -> bool:
     the order stopped or the step ended meanwhile (another delivery of the task ran it)."""
     now = clock.now()
     with transaction.atomic():
-        if not order_still_running(order):
+        # Progress recorded only while the order runs: the UPDATE takes the order's row lock
+        # (as `order_still_running` does), so cancellation, hold and manual failure either see
+        # this step running or find it never started.
+        if not ServiceOrder.objects.filter(pk=order.pk, state=OrderState.IN_PROGRESS).update(
+            last_update=now
+        ):
             return False
-        order_touch(order)  # under the order's lock, in the step's transaction
         return step_move(
             step,
             StepState.RUNNING,
