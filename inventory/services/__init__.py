@@ -18,6 +18,7 @@ The entry points are imported here, so callers write `from inventory import serv
 `services.capacity_reserve(...)` without knowing which module holds it.
 """
 
+from inventory.paths import service_paths_rebuild
 from inventory.services.capacity import (
     bandwidth_mbps,
     capacity_adjust,
@@ -26,7 +27,10 @@ from inventory.services.capacity import (
     capacity_reserve,
     held_bindings,
 )
-from inventory.services.element_config import element_config_expected
+from inventory.services.element_config import (
+    element_config_expected,
+    service_bindings_for_config,
+)
 from inventory.services.element_drift import (
     ElementConfig,
     config_differences,
@@ -120,6 +124,8 @@ __all__ = [
     "PON_PORT_TYPE",
     "FibreNotFeasible",
     "element_config_expected",
+    "service_bindings_for_config",
+    "service_paths_rebuild",
     "ElementConfig",
     "config_differences",
     "configured_bindings",

@@ -11,6 +11,7 @@ from inventory.services.feasibility import access_adjust, access_can_adjust
 from inventory.services.service_lifecycle import service_move
 from telco import clock
 from telco.exceptions import DomainError
+from telco.transactions import atomic_in_caller
 from telco.units import parse_bandwidth_mbps
 
 # A product whose characteristics name no bandwidth still takes a share of the cell.
@@ -57,7 +58,7 @@ def _lock_gnb_with_capacity(*, bandwidth: int, customer: models.Model | None) ->
     raise DomainError(f"No gNB has {bandwidth} Mbps of free capacity.", field="bandwidth")
 
 
-@transaction.atomic
+@atomic_in_caller()
 def capacity_reserve(
     *,
     service: Service,
@@ -66,11 +67,14 @@ def capacity_reserve(
     by: str = "",
     gnb_holder: Service | None = None,
     slice_holder: Service | None = None,
+    rebuild_paths: bool = True,
 ) -> list[ServiceResource]:
     """Reserve `bandwidth` on a gNB and allocate a slice on it, both bound to the service, or
     to its resource-facing children `gnb_holder` and `slice_holder` when it has them.
 
     Calling it again for a service that already holds its reservation returns that reservation.
+    `rebuild_paths=False`: the caller rebuilds the service's paths once it has bound all it
+    reserves (the workflow's reserve step, which also takes pool members).
     """
     # The service row is locked first: two deliveries of the same step reserve once.
     Service.objects.select_for_update().get(pk=service.pk)
@@ -108,7 +112,8 @@ def capacity_reserve(
         slice_holder.pk: slice_holder,
     }.values():
         service_move(each, ServiceState.RESERVED, by=by)
-    paths.service_paths_rebuild([service.pk])
+    if rebuild_paths:
+        paths.service_paths_rebuild([service.pk])
     return [gnb_binding, slice_binding]
 
 

@@ -25,6 +25,7 @@ from inventory.services.pools import logical_allocate
 from inventory.services.service_lifecycle import service_move
 from telco import clock
 from telco.exceptions import DomainError
+from telco.transactions import atomic_in_caller
 
 # A port's `characteristics["portType"]` that makes it a PON port ONTs register on.
 PON_PORT_TYPE = "pon"
@@ -182,7 +183,7 @@ def _ont_register(*, serial: str, port: Resource, ont_id: int, service: Service)
     return ont
 
 
-@transaction.atomic
+@atomic_in_caller()
 def ftth_reserve(
     *,
     service: Service,
@@ -194,6 +195,7 @@ def ftth_reserve(
     ip_holder: Service | None = None,
     bng_holder: Service | None = None,
     by: str = "",
+    rebuild_paths: bool = True,
 ) -> list[ServiceResource]:
     """Reserve a fibre line: a PON port of an OLT serving the customer and an ONT registered on
     it (ONT id unique on the port; the serial from the order or made up), the OLT's share of
@@ -204,6 +206,7 @@ def ftth_reserve(
     Nothing is held if any of it cannot be had (one transaction).
 
     Calling it again for a service that already holds its reservation returns that reservation.
+    `rebuild_paths=False`: the caller rebuilds the paths once it has bound all it reserves.
     """
     Service.objects.select_for_update().get(pk=service.pk)
     held = held_bindings(service)
@@ -252,5 +255,6 @@ def ftth_reserve(
         each.refresh_from_db(fields=["state"])
         if each.state != ServiceState.RESERVED:
             service_move(each, ServiceState.RESERVED, by=by)
-    paths.service_paths_rebuild([service.pk])
+    if rebuild_paths:
+        paths.service_paths_rebuild([service.pk])
     return held_bindings(service)

@@ -16,6 +16,7 @@ from inventory.models import GLOBALLY_UNIQUE_KINDS, Resource, Service, ServiceRe
 from inventory.services.resources import resource_name_ensure_free
 from telco import clock
 from telco.exceptions import DomainError
+from telco.transactions import atomic_in_caller
 
 # A prefix larger than this many addresses is split into smaller pools by the operator.
 LARGEST_IP_POOL = 4096
@@ -207,7 +208,7 @@ def route_target_pool_create(*, name: str, asn: int, first: int, last: int) -> R
     )
 
 
-@transaction.atomic
+@atomic_in_caller()
 def logical_allocate(
     *,
     kind: str,
@@ -257,11 +258,14 @@ def logical_allocate(
                 )
         except IntegrityError:
             continue  # taken by a transaction that committed after our snapshot: pick again
-        now = clock.now()
-        Resource.objects.filter(pk=resource.pk).update(
-            resource_status=ResourceStatus.RESERVED, usage_state=UsageState.BUSY, last_update=now
-        )
-        resource.refresh_from_db()
+        taken = {
+            "resource_status": ResourceStatus.RESERVED,
+            "usage_state": UsageState.BUSY,
+            "last_update": clock.now(),
+        }
+        Resource.objects.filter(pk=resource.pk).update(**taken)
+        for name, value in taken.items():
+            setattr(resource, name, value)
         if rebuild_paths:
             paths.service_paths_rebuild([service.pk])
         return resource

@@ -232,9 +232,10 @@ def enterprise_reserve(service: Model, characteristics: dict) -> list:
         },
         by=WORKFLOW_ACTOR,
         hold_ref=_capacity_hold_ref(service),
+        rebuild_paths=False,  # by the reserve step, once
     )
     if is_vpn([service.service_specification]):
         inventory_services.logical_allocate(
-            kind=ResourceKind.ROUTE_TARGET, service=service, by=WORKFLOW_ACTOR
+            kind=ResourceKind.ROUTE_TARGET, service=service, by=WORKFLOW_ACTOR, rebuild_paths=False
         )
     return []

@@ -60,7 +60,8 @@ class Technology:
     selected_by: str
     steps: Callable[[Holders], list[PlannedStep]]
     # (service, holders, characteristics, customer) -> the bindings made, in the step's
-    # transaction; the configure step of each bound element is named after it.
+    # transaction; the configure step of each bound element is named after it. The step
+    # rebuilds the service's paths once afterwards (pool members are bound after these).
     reserve: Callable[[Model, Holders, dict, Model | None], list]
     # What a configure step calls its element ("OLT", "BNG"); the element's name follows.
     element_labels: dict[str, str] = field(default_factory=dict)
@@ -98,6 +99,7 @@ def five_g_reserve(service, holders: Holders, characteristics: dict, customer) -
         by=WORKFLOW_ACTOR,
         gnb_holder=holders.get(ResourceKind.GNB),
         slice_holder=holders.get(ResourceKind.SLICE),
+        rebuild_paths=False,
     )
 
 
@@ -130,6 +132,7 @@ def ftth_reserve(service, holders: Holders, characteristics: dict, customer) -> 
         ip_holder=holders.get(ResourceKind.IP_ADDRESS),
         bng_holder=holders.get(ResourceKind.ROUTER),
         by=WORKFLOW_ACTOR,
+        rebuild_paths=False,
     )
 
 
@@ -180,14 +183,17 @@ def add_plan(holders: Holders) -> list[PlannedStep]:
     return [*steps, PlannedStep(ACTIVATE, "Activate service")]
 
 
-def resource_holders(service: Model) -> Holders:
+def resource_holders(service: Model, *, children: list[Model] | None = None) -> Holders:
     """Which service holds each kind of resource the catalog names for `service`: the
-    resource-facing child whose specification lists it (the first), else the service itself."""
-    children = list(
-        service.children.select_related("service_specification")
-        .prefetch_related("service_specification__resource_specifications")
-        .order_by("pk")
-    )
+    resource-facing child whose specification lists it (the first), else the service itself.
+    `children`: its resource-facing services when the caller read them (specifications and
+    their resource specifications prefetched)."""
+    if children is None:
+        children = list(
+            service.children.select_related("service_specification")
+            .prefetch_related("service_specification__resource_specifications")
+            .order_by("pk")
+        )
     holders: Holders = {}
     for child in children:
         for resource_spec in child.service_specification.resource_specifications.all():

@@ -44,7 +44,6 @@ from orders.services.product_orders import product_change_apply, product_order_a
 from orders.services.steps import (
     ACTIVATION_MAX_ATTEMPTS,
     order_still_running,
-    order_touch,
     services_of,
     step_done,
     step_move,
@@ -58,17 +57,30 @@ from telco.exceptions import DomainError
 POOLED_KINDS = (ResourceKind.MSISDN, ResourceKind.SIM)
 
 
-def _next_step(order: ServiceOrder) -> ActivationStep | None:
+def _steps_to_run(order: ServiceOrder) -> list[ActivationStep]:
+    """The order's steps not yet done, in the order they run: read once per run (and again
+    after a reservation, which names the elements of the configure steps)."""
     # Every item is built before any is activated: activation is one transaction for the order.
     is_activation = Case(When(operation=ACTIVATE, then=Value(1)), default=Value(0))
-    return (
+    return list(
         ActivationStep.objects.filter(
             item__order=order, state__in=[StepState.PENDING, StepState.RUNNING]
         )
         .select_related("item__service__product__customer", "resource", "service")
         .order_by(is_activation, "item_id", "sequence")
-        .first()
     )
+
+
+class _Bindings(dict):
+    """What each customer-facing service of the order holds, as `element_config_expected`
+    reads it: read once per run for its configure and verify steps, forgotten when a step
+    changes what is held."""
+
+    def of(self, service: Model) -> list:
+        root = service.parent if service.parent_id else service
+        if root.pk not in self:
+            self[root.pk] = inventory_services.service_bindings_for_config(root)
+        return self[root.pk]
 
 
 def service_order_run(*, service_order_id: int) -> None:
@@ -89,13 +101,19 @@ def service_order_run(*, service_order_id: int) -> None:
         if order.state != OrderState.IN_PROGRESS:
             return  # held for the NOC, or being cancelled: a late delivery changes nothing
     step = None
+    bindings = _Bindings()
     try:
-        while (step := _next_step(order)) is not None:
+        steps = _steps_to_run(order)
+        while steps:
+            step = steps.pop(0)
             if step.operation == ACTIVATE:
                 _service_order_complete(order)
                 return
-            if not _step_run(order, step):
+            if not _step_run(order, step, bindings):
                 return
+            if step.operation in (RESERVE, ADJUST):
+                steps = _steps_to_run(order)
+                bindings.clear()
             step = None  # done: an error before the next step starts is no step's fault
     except TransientNetworkError:
         raise
@@ -110,7 +128,7 @@ def service_order_run(*, service_order_id: int) -> None:
         raise
 
 
-def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
+def _step_run(order: ServiceOrder, step: ActivationStep, bindings: _Bindings) -> bool:
     """Run one step; False when the order stopped (failed, held or cancelled) or another
     delivery of the task is running it."""
     if not step_start(order, step):
@@ -121,9 +139,9 @@ def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
         if step.operation == ADJUST:
             return _step_adjust(order, step)
         if step.operation in ELEMENT_OPERATIONS:
-            _step_element(step)
+            _step_element(step, bindings)
         elif step.operation == VERIFY:
-            _step_verify(step)
+            _step_verify(step, bindings)
     except TransientNetworkError as error:
         if step.attempts < ACTIVATION_MAX_ATTEMPTS:
             step_move(
@@ -140,9 +158,8 @@ def _step_run(order: ServiceOrder, step: ActivationStep) -> bool:
     except (PermanentNetworkError, DomainError) as error:
         service_order_compensate_and_fail(order, step, str(error))
         return False
-    with transaction.atomic():
-        step_done(step)
-        order_touch(order)
+    # The order is not touched here: the next step's start (or the completion) does it at once.
+    step_done(step)
     return True
 
 
@@ -164,7 +181,12 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
     in the meantime. Each configure step is then named after the element it configures."""
     service = step.item.service
     customer = service.product.customer if service.product_id else None
-    holders = resource_holders(service)
+    children = list(
+        service.children.select_related("service_specification")
+        .prefetch_related("service_specification__resource_specifications")
+        .order_by("pk")
+    )
+    holders = resource_holders(service, children=children)
     technology = technology_for(holders)
 
     def reserve() -> None:
@@ -173,28 +195,41 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
             if technology is not None
             else []
         )
-        _allocate_from_pools(service)
-        for binding in bindings:
-            kind = binding.resource.resource_kind
+        if _allocate_from_pools(service, children) or technology is not None:
+            # Once, when everything is bound (the technology's holds and the pool members).
+            inventory_services.service_paths_rebuild([service.pk])
+        # Each configure step is named after its element (of two bindings of a kind, the last),
+        # in one UPDATE whatever the number of kinds.
+        element_of = {binding.resource.resource_kind: binding.resource for binding in bindings}
+        if element_of:
             ActivationStep.objects.filter(
-                item=step.item, operation=CONFIGURE, resource_kind=kind
+                item=step.item, operation=CONFIGURE, resource_kind__in=element_of
             ).update(
-                resource=binding.resource,
-                name=technology.configure_step_name(kind, binding.resource.name)[:60],
+                resource=Case(
+                    *(When(resource_kind=kind, then=Value(e.pk)) for kind, e in element_of.items())
+                ),
+                name=Case(
+                    *(
+                        When(
+                            resource_kind=kind,
+                            then=Value(technology.configure_step_name(kind, e.name)[:60]),
+                        )
+                        for kind, e in element_of.items()
+                    )
+                ),
             )
 
     return _step_in_inventory(order, step, reserve)
 
 
-def _allocate_from_pools(service: Model) -> None:
+def _allocate_from_pools(service: Model, children: list[Model]) -> int:
     """One member of each pooled kind (MSISDN, SIM) the catalog asks for, from its pool, bound
     to the resource-facing service whose specification lists it (the service itself when it
-    has no RFS). Runs in the reservation's transaction: PoolExhausted undoes the whole step."""
-    holders = list(
-        service.children.select_related("service_specification")
-        .prefetch_related("service_specification__resource_specifications")
-        .order_by("pk")
-    ) or [service]
+    has no RFS). Runs in the reservation's transaction: PoolExhausted undoes the whole step.
+    `children`: its resource-facing services, their specifications prefetched. Returns how
+    many were allocated; the caller rebuilds the service's paths."""
+    holders = children or [service]
+    allocated = 0
     for holder in holders:
         kinds = {
             resource_spec.resource_kind
@@ -202,7 +237,11 @@ def _allocate_from_pools(service: Model) -> None:
         }
         for kind in POOLED_KINDS:
             if kind in kinds:
-                inventory_services.logical_allocate(kind=kind, service=holder, by=WORKFLOW_ACTOR)
+                inventory_services.logical_allocate(
+                    kind=kind, service=holder, by=WORKFLOW_ACTOR, rebuild_paths=False
+                )
+                allocated += 1
+    return allocated
 
 
 def _step_adjust(order: ServiceOrder, step: ActivationStep) -> bool:
@@ -216,7 +255,7 @@ def _step_adjust(order: ServiceOrder, step: ActivationStep) -> bool:
     )
 
 
-def _step_element(step: ActivationStep) -> None:
+def _step_element(step: ActivationStep, bindings: _Bindings) -> None:
     """Apply the step to its element: activate (add), modify, or deactivate (delete)."""
     item = step.item
     service = step_service(step)
@@ -234,6 +273,7 @@ def _step_element(step: ActivationStep) -> None:
         resource=step.resource,
         characteristics=item.characteristics,
         state=item.target_state or ServiceState.ACTIVE,
+        bindings=bindings.of(item.service),
     )
     if step.operation == CONFIGURE:
         driver.activate(**arguments, payload=payload)
@@ -241,7 +281,7 @@ def _step_element(step: ActivationStep) -> None:
         driver.modify(**arguments, payload=payload)
 
 
-def _step_verify(step: ActivationStep) -> None:
+def _step_verify(step: ActivationStep, bindings: _Bindings) -> None:
     """Each element holds the configuration (or, after a delete, no longer does), and what it
     reports holding is what the inventory expects of it."""
     item = step.item
@@ -270,6 +310,7 @@ def _step_verify(step: ActivationStep) -> None:
             resource=resource,
             characteristics=item.characteristics,
             state=item.target_state or ServiceState.ACTIVE,
+            bindings=bindings.of(item.service),
         )
         reported = answer.get("config") or {}
         # Read back as the element models it (see config_differences for what is compared).
