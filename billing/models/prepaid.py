@@ -169,7 +169,23 @@ class Voucher(models.Model):
         return f"Voucher {self.code[-4:]}"
 
 
-class TopupBalance(models.Model):
+class BalanceOperation(models.Model):
+    """What every TMF654 balance operation records: its status, channel, when it was asked
+    and confirmed, and who asked."""
+
+    status = models.CharField(
+        max_length=10, choices=TopupState.choices, default=TopupState.COMPLETED
+    )
+    channel = models.CharField(max_length=40, blank=True)
+    requested_date = models.DateTimeField(default=clock.now)
+    confirmation_date = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class TopupBalance(BalanceOperation):
     """A top-up of a bucket (TMF654 topupBalance), paid by a voucher or a TMF676 payment."""
 
     bucket = models.ForeignKey(PrepaidBucket, on_delete=models.PROTECT, related_name="topups")
@@ -180,14 +196,7 @@ class TopupBalance(models.Model):
     payment = models.OneToOneField(
         "billing.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="topup"
     )
-    status = models.CharField(
-        max_length=10, choices=TopupState.choices, default=TopupState.COMPLETED
-    )
     reason = models.CharField(max_length=200, blank=True)
-    channel = models.CharField(max_length=40, blank=True)
-    requested_date = models.DateTimeField(default=clock.now)
-    confirmation_date = models.DateTimeField(null=True, blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -199,7 +208,7 @@ class TopupBalance(models.Model):
         return f"Top-up {self.pk} of bucket {self.bucket_id}"
 
 
-class AdjustBalance(models.Model):
+class AdjustBalance(BalanceOperation):
     """An adjustment of a bucket (TMF654 adjustBalance): a credit (positive `amount`, say a
     goodwill gigabyte after an outage) or a debit (negative). A refunded or reversed top-up
     payment debits its bucket through one; `unrecovered` is what of that payment the customer
@@ -215,15 +224,8 @@ class AdjustBalance(models.Model):
         related_name="balance_adjustments",
     )
     unrecovered = models.DecimalField(max_digits=18, decimal_places=4, default=0)
-    status = models.CharField(
-        max_length=10, choices=TopupState.choices, default=TopupState.COMPLETED
-    )
     reason = models.CharField(max_length=200)
     description = models.CharField(max_length=300, blank=True)
-    channel = models.CharField(max_length=40, blank=True)
-    requested_date = models.DateTimeField(default=clock.now)
-    confirmation_date = models.DateTimeField(null=True, blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["-id"]
