@@ -39,7 +39,9 @@ from billing.services.usage import parse_volume
 from billing.services.usage_bulk_sql import (
     ANSWERS_SQL,
     COUNTS_SQL,
+    ID_SEQUENCE_SQL,
     INSERT_SQL,
+    KEYS,
     KEYS_SQL,
     LOCK_SQL,
     PRICES_SQL,
@@ -50,7 +52,6 @@ from billing.services.usage_bulk_sql import (
     SUSPENDED_SQL,
     TEMPORARY,
     TWIN_REFERENCE_SQL,
-    TWINS,
     TWINS_SQL,
     decided_sql,
 )
@@ -215,17 +216,29 @@ def _require_postgresql() -> None:
         raise DomainError("Usage in bulk needs PostgreSQL (COPY); send single records instead.")
 
 
-def _decide(cursor, *, against_stored: bool) -> None:
-    """Keys, suspensions, prices and the decision of every staging row."""
+def _decide(cursor, *, against_stored: bool) -> bool:
+    """Keys, suspensions, prices and the decision of every staging row; whether the batch
+    holds twins (one eventId more than once)."""
     parameters = {"billable": list(BILLABLE_STATUSES), "suspended": "suspended"}
     cursor.execute(KEYS_SQL, parameters)
+    # Temporary tables have no statistics until analysed: without them the planner guesses
+    # the keys as many as the rows, and sorts and merges the batch instead of hashing the keys.
+    cursor.execute(f"ANALYZE {KEYS}")
     for statement in LOCK_SQL:
         cursor.execute(statement)
     cursor.execute(SUSPENDED_SQL, parameters)
     cursor.execute(PRICES_SQL)
+    has_twins = False
     if against_stored:
         cursor.execute(TWINS_SQL)
-    cursor.execute(decided_sql(against_stored=against_stored), {"new_ids": against_stored})
+        has_twins = cursor.rowcount > 0
+    cursor.execute(ID_SEQUENCE_SQL)
+    id_sequence = cursor.fetchone()[0]
+    cursor.execute(
+        decided_sql(against_stored=against_stored, id_sequence=id_sequence, has_twins=has_twins),
+        {"new_ids": against_stored},
+    )
+    return has_twins
 
 
 def _answers(cursor, *, detail: bool, statuses: dict[int, str] | None = None) -> list:
@@ -285,9 +298,7 @@ def usage_bulk_ingest(rows: Iterable[UsageRow], *, detail: bool = True) -> Usage
             cursor.execute("SET LOCAL work_mem = '64MB'")
             # Each row's computed values are its own: caching them by input only costs.
             cursor.execute("SET LOCAL enable_memoize = off")
-            _decide(cursor, against_stored=True)
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {TWINS})")  # noqa: S608
-            if cursor.fetchone()[0]:
+            if _decide(cursor, against_stored=True):
                 cursor.execute(TWIN_REFERENCE_SQL)
             _store(cursor)
             _count(cursor, result)

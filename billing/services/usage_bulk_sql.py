@@ -234,9 +234,17 @@ def _calculated_sql() -> str:
         ) calc ON TRUE"""
 
 
-def decided_sql(*, against_stored: bool) -> str:
-    """Every staging row decided (see the module). Against the stored records and the batch's
-    twins when ingesting; alone when reprocessing stored records."""
+# The usage ids' sequence, looked up once a batch: `nextval` of a name literal is resolved when
+# the statement is parsed, where `pg_get_serial_sequence` in it would search the catalog again
+# for every row (it was half the decision's time).
+ID_SEQUENCE_SQL = f"SELECT pg_get_serial_sequence('{USAGE}', 'id')"
+
+
+def decided_sql(*, against_stored: bool, id_sequence: str, has_twins: bool = False) -> str:
+    """Every staging row decided (see the module). Against the stored records, and the batch's
+    twins when it has any, when ingesting; alone when reprocessing stored records. New ids
+    come from `id_sequence` (the name ID_SEQUENCE_SQL answers)."""
+    sequence = "'" + id_sequence.replace("'", "''") + "'"
     reason = _reason_sql()
     price = f"""LEFT JOIN {PRICES} price
             ON price.offering_id = k.offering_id AND price.rating_group = s.rating_group
@@ -245,15 +253,21 @@ def decided_sql(*, against_stored: bool) -> str:
     if against_stored:
         as_stored = _same_content("s", "e", STORED_SERVICE, "e.usage_specification_id")
         as_first = _same_content("s", "f", "f.service_ref", "f.specification_id")
+        first = (
+            f"WHEN f.position IS NOT NULL THEN CASE"
+            f" WHEN {as_first} THEN 'replay' ELSE 'conflict' END"
+        )
         outcome = f"""CASE
             WHEN e.id IS NOT NULL THEN CASE WHEN {as_stored} THEN 'replay' ELSE 'conflict' END
-            WHEN f.position IS NOT NULL THEN CASE WHEN {as_first} THEN 'replay' ELSE 'conflict' END
+            {first if has_twins else ""}
             ELSE 'created' END"""
         # An index probe per row (a hash of the whole usage table would read all of it).
         joins = f"""LEFT JOIN LATERAL (
                 SELECT * FROM {USAGE} e WHERE e.event_id = s.event_id AND s.event_id <> ''
                 LIMIT 1
-            ) e ON TRUE
+            ) e ON TRUE"""  # noqa: S608
+        if has_twins:  # most batches have none: no join (nor its sort) for them
+            joins += f"""
             LEFT JOIN (
                 SELECT f.* FROM {TWINS} t JOIN {STAGING} f ON f.position = t.first
             ) f ON f.event_id = s.event_id AND f.position <> s.position"""  # noqa: S608
@@ -264,7 +278,7 @@ def decided_sql(*, against_stored: bool) -> str:
         CREATE TEMP TABLE {DECIDED} ON COMMIT DROP AS
         SELECT decided.*,
                CASE WHEN outcome <> 'replay' AND %(new_ids)s
-                    THEN nextval(pg_get_serial_sequence('{USAGE}', 'id')) END AS id
+                    THEN nextval({sequence}::regclass) END AS id
         FROM (
             SELECT s.position, s.event_id, s.service_ref, s.usage_date, s.volume, s.unit,
                    s.rating_group, s.usage_type, spec.id AS specification_id, s.destination,
@@ -317,6 +331,9 @@ INSERT_SQL = f"""
                CASE WHEN service_id IS NULL THEN service_ref ELSE '' END,
                %(now)s, destination
         FROM {DECIDED} WHERE id IS NOT NULL
+        -- In the order of the (product ...) indexes: rows in a row land on the same leaf pages,
+        -- instead of each on a page at random (3-4x cheaper once the indexes outgrow memory).
+        ORDER BY product_id, rating_group, usage_date
 """  # noqa: S608 - see KEYS_SQL
 
 # Created rows another transaction stored first (a concurrent twin): now replays or conflicts.
