@@ -363,52 +363,42 @@ class BucketViewSet(TMFViewSet):
         ).order_by("pk")
 
 
-class TopupBalanceViewSet(TMFCreateMixin, TMFViewSet):
-    """Top-ups: finance (and admins) top up; agents read."""
+class BalanceOperationViewSet(TMFCreateMixin, TMFViewSet):
+    """A TMF654 balance operation (top-up, adjustment): finance (and admins) make them, agents
+    read them; filtered alike. `operate` is the service that makes one."""
 
+    read_roles = (AGENT, FINANCE)
+    write_roles = (FINANCE,)
+    filter_attributes = {
+        "status": "status",
+        "bucket.id": "bucket_id",
+        "partyAccount.id": "bucket__billing_account_id",
+        "requestedDate": "requested_date",
+    }
+    model = None
+    related = ()
+
+    def get_queryset(self):
+        return self.model.objects.select_related(
+            "bucket__product", "bucket__billing_account", *self.related
+        ).order_by("-pk")
+
+    def perform_tmf_create(self, serializer):
+        return self.operate(**serializer.validated_data, by=self.request.user.get_username())
+
+
+class TopupBalanceViewSet(BalanceOperationViewSet):
     serializer_class = TopupBalanceSerializer
-    read_roles = (AGENT, FINANCE)
-    write_roles = (FINANCE,)
-    filter_attributes = {
-        "status": "status",
-        "bucket.id": "bucket_id",
-        "partyAccount.id": "bucket__billing_account_id",
-        "requestedDate": "requested_date",
-    }
-
-    def get_queryset(self):
-        return TopupBalance.objects.select_related(
-            "bucket__product", "bucket__billing_account", "voucher", "payment"
-        ).order_by("-pk")
-
-    def perform_tmf_create(self, serializer):
-        return prepaid.topup_balance_create(
-            **serializer.validated_data, by=self.request.user.get_username()
-        )
+    model = TopupBalance
+    related = ("voucher", "payment")
+    operate = staticmethod(prepaid.topup_balance_create)
 
 
-class AdjustBalanceViewSet(TMFCreateMixin, TMFViewSet):
-    """Adjustments: finance (and admins) adjust; agents read."""
-
+class AdjustBalanceViewSet(BalanceOperationViewSet):
     serializer_class = AdjustBalanceSerializer
-    read_roles = (AGENT, FINANCE)
-    write_roles = (FINANCE,)
-    filter_attributes = {
-        "status": "status",
-        "bucket.id": "bucket_id",
-        "partyAccount.id": "bucket__billing_account_id",
-        "requestedDate": "requested_date",
-    }
-
-    def get_queryset(self):
-        return AdjustBalance.objects.select_related(
-            "bucket__product", "bucket__billing_account", "payment"
-        ).order_by("-pk")
-
-    def perform_tmf_create(self, serializer):
-        return prepaid.balance_adjust(
-            **serializer.validated_data, by=self.request.user.get_username()
-        )
+    model = AdjustBalance
+    related = ("payment",)
+    operate = staticmethod(prepaid.balance_adjust)
 
 
 class BalanceActionHistoryViewSet(TMFViewSet):
