@@ -409,11 +409,9 @@ def _assign_incidents(
         incident_ids.append(incident_id)
         root_ids.append(root_alarm_id)
         is_root.append(is_head)
+    columns = [id_array(ids), id_array(incident_ids), id_array(root_ids), bool_array(is_root)]
     with bound_cursor() as cursor:
-        cursor.execute(
-            ASSIGN_SQL,
-            [id_array(ids), id_array(incident_ids), id_array(root_ids), bool_array(is_root)],
-        )
+        cursor.execute(ASSIGN_SQL, columns)
     return touched
 
 
@@ -443,16 +441,8 @@ def _incidents_create(incidents: list[Incident], now) -> None:
         cursor.execute(CREATE_SQL, [json.dumps(rows, cls=DjangoJSONEncoder)])
         for pk, root_alarm_id in cursor.fetchall():
             by_root[root_alarm_id].pk = pk
-        cursor.execute(
-            HISTORY_SQL,
-            [
-                IncidentState.PENDING,
-                now,
-                BY,
-                "alarms correlated",
-                id_array(i.pk for i in incidents),
-            ],
-        )
+        created = id_array(incident.pk for incident in incidents)
+        cursor.execute(HISTORY_SQL, [IncidentState.PENDING, now, BY, "alarms correlated", created])
 
 
 def _schedule_confirmation(incident_ids: list[int]) -> None:
@@ -500,14 +490,8 @@ def _settle(incident_ids: set[int], now) -> None:
     if not incident_ids:
         return
     with bound_cursor() as cursor:
-        cursor.execute(
-            SETTLE_SQL,
-            {
-                "ids": id_array(incident_ids),
-                "open": list(OPEN_INCIDENT_STATES),
-                "cleared": AlarmState.CLEARED,
-            },
-        )
+        ids, open_states = id_array(incident_ids), list(OPEN_INCIDENT_STATES)
+        cursor.execute(SETTLE_SQL, {"ids": ids, "open": open_states, "cleared": AlarmState.CLEARED})
         quiet = dict(cursor.fetchall())  # {open incident with no active alarm: has alarms}
     if not quiet:
         return
