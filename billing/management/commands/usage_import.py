@@ -13,20 +13,14 @@ interrupted import resumes by running it again (what is stored answers as replay
 that cannot be read (wrong number of fields, a date or volume that is none) is stored rejected
 (`invalidValue`) with its line number. A progress bar goes to stderr; the counts, and the first
 rejected lines, to stdout.
-
-A thread reads and parses the next chunk while the database stores the current one (parsing
-holds the interpreter; waiting for the database does not), so at most three chunks are in
-memory, whatever the file's size.
 """
 
 import csv
 import io
-import threading
 import time
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from queue import Queue
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -46,42 +40,6 @@ class _Lines:
         self.size = max(path.stat().st_size, 1)
         self.reader = csv.reader(io.TextIOWrapper(self.binary, encoding="utf-8", newline=""))
         self.numbers: list[int] = []
-
-    def chunks(self, size: int) -> Iterator[tuple[list[UsageRow], list[int]]]:
-        """The rows `size` at a time, each chunk with its rows' line numbers, read and parsed
-        one chunk ahead in a thread; an error reading the file is raised here. Ends with an
-        empty chunk."""
-        ahead: Queue = Queue(maxsize=1)
-        stopped = threading.Event()
-
-        def read() -> None:
-            try:
-                rows = self.rows()
-                while not stopped.is_set():
-                    self.numbers = []
-                    chunk = list(islice(rows, size))
-                    ahead.put((chunk, self.numbers))
-                    if not chunk:
-                        return
-            except Exception as error:  # handed over: the caller raises it
-                ahead.put(error)
-
-        reader = threading.Thread(target=read, name="usage-import-reader", daemon=True)
-        reader.start()
-        try:
-            while True:
-                item = ahead.get()
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-                if not item[0]:
-                    return
-        finally:
-            stopped.set()
-            while reader.is_alive():  # unblock a reader waiting to hand over its chunk
-                while not ahead.empty():
-                    ahead.get_nowait()
-                reader.join(timeout=0.05)
 
     def rows(self) -> Iterator[UsageRow]:
         for fields in self.reader:
@@ -133,22 +91,23 @@ class Command(BaseCommand):
         total = UsageBatchResult()
         problems: list[str] = []
         began = time.monotonic()
-        chunks = lines.chunks(chunk)
+        rows = lines.rows()
         try:
-            for rows, numbers in chunks:
-                if not rows:
+            while True:
+                lines.numbers = []
+                try:
+                    result = usage_bulk_ingest(islice(rows, chunk), detail=False)
+                except (DomainError, csv.Error, UnicodeDecodeError) as error:
+                    raise CommandError(f"{path}: {error}") from error
+                if not result.received:
                     break
-                result = usage_bulk_ingest(rows, detail=False)
                 total.add(result)
                 for answer in result.answers:
                     if len(problems) < PRINTED_PROBLEMS:
-                        problems.append(self._problem(numbers, answer))
+                        problems.append(self._problem(lines.numbers, answer))
                 if not options["quiet"]:
                     self._progress(total.received, lines.fraction(), began)
-        except (DomainError, csv.Error, UnicodeDecodeError) as error:
-            raise CommandError(f"{path}: {error}") from error
         finally:
-            chunks.close()  # stops the reader before its file closes
             lines.close()
         if not options["quiet"]:
             self.stderr.write("")
