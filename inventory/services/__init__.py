@@ -3,9 +3,10 @@
 - `product_lifecycle`: the products a customer holds, from created to terminated;
 - `service_lifecycle`: customer- and resource-facing services, and what ending them gives back;
 - `capacity`: bandwidth reserved on a gNB and the slice on it;
-- `feasibility`: enterprise access (a PE port, link bandwidth to the core, VLAN) checked
-  per site and reserved;
-- `qualification`: TMF645 checks of those sites, recorded with the reasons per site;
+- `feasibility`: enterprise access (a PE port, link bandwidth to the core) checked per site;
+- `site_access`: what was checked held from an order's capture, then reserved (port, links,
+  VLAN, address), adjusted and given back;
+- `qualification`: TMF645 checks and queries of those sites, recorded with the reasons;
 - `fibre`: a fibre line's PON port and ONT on an OLT, its VLAN and address on the BNG;
 - `element_config`: what a network element should hold for a service;
 - `element_drift`: what the elements report holding for a service, beside that;
@@ -41,13 +42,8 @@ from inventory.services.element_drift import (
 from inventory.services.feasibility import (
     NotFeasible,
     SiteDemand,
-    access_adjust,
-    access_can_adjust,
-    access_hold,
-    access_reserve,
     edge_routers,
     feasibility_check,
-    holds_release,
 )
 from inventory.services.fibre import (
     PON_PORT_TYPE,
@@ -111,6 +107,13 @@ from inventory.services.service_lifecycle import (
     services_release,
     services_set_state,
     services_terminate,
+)
+from inventory.services.site_access import (
+    access_adjust,
+    access_can_adjust,
+    access_hold,
+    access_reserve,
+    holds_release,
 )
 
 __all__ = [

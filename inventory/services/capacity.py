@@ -7,8 +7,8 @@ from catalog.choices import ResourceKind
 from inventory import paths, selectors
 from inventory.choices import BindingState, ResourceCategory, ResourceStatus, ServiceState
 from inventory.models import Resource, Service, ServiceResource
-from inventory.services.feasibility import access_adjust, access_can_adjust
 from inventory.services.service_lifecycle import service_move
+from inventory.services.site_access import access_adjust, access_can_adjust
 from telco import clock
 from telco.exceptions import DomainError
 from telco.transactions import atomic_in_caller
@@ -158,7 +158,7 @@ def capacity_adjust(
     The gNB row is locked and its free capacity counted again, so two changes racing for the
     last megabits serialise. `force` skips the check (compensation giving back the old amount).
     Returns the gNB binding, or None for a service holding no gNB capacity (an enterprise
-    service: its sites' ports and links are adjusted instead, `feasibility.access_adjust`).
+    service: its sites' ports and links are adjusted instead, `site_access.access_adjust`).
     """
     binding = _gnb_binding(service)
     if binding is None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from django.db import models, transaction
 
+from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
-from catalog.models import ServiceSpecification
 from inventory.choices import QualificationKind, QualificationResult
 from inventory.models import ServiceQualification, ServiceQualificationItem
 from inventory.services.capacity import bandwidth_mbps
@@ -121,7 +121,8 @@ def site_access_specifications():
     binds a PE port; a fibre line's binds a PON port and an ONT): what a query can offer."""
     binds = "supporting_specifications__resource_specifications__resource_kind"
     return (
-        ServiceSpecification.objects.filter(**{binds: ResourceKind.PORT})
+        catalog_selectors.service_specification_list()
+        .filter(**{binds: ResourceKind.PORT})
         .exclude(**{binds: ResourceKind.ONT})
         .distinct()
         .order_by("name")
