@@ -40,8 +40,7 @@ from assurance.impact import incident_impact_refresh, incidents_impact_refresh
 from assurance.models import Alarm, Incident, IncidentStateChange
 from inventory import paths
 from telco import clock
-from telco.db import bound_cursor
-from telco.sql_arrays import bool_array, id_array
+from telco.db import bool_array, bound_cursor, id_array
 from telco.states import transition
 
 __all__ = ["correlate", "incident_confirm", "incident_impact_refresh", "incidents_confirm_due"]

@@ -17,8 +17,7 @@ from assurance.models import Alarm, Incident, IncidentService
 from inventory import paths
 from inventory.topology import services_depending_on
 from telco import clock
-from telco.db import bound_cursor
-from telco.sql_arrays import id_array
+from telco.db import bound_cursor, id_array
 
 IMPACT = IncidentService._meta.db_table
 ALARM = Alarm._meta.db_table

@@ -39,8 +39,7 @@ from assurance.models import Alarm, AlarmStateChange
 from assurance.services.alarms import alarm_clear, alarm_raise, alarms_correlate, reduction_key
 from inventory import selectors as inventory_selectors
 from telco import clock
-from telco.db import bound_cursor
-from telco.sql_arrays import id_array, json_column
+from telco.db import bound_cursor, id_array, json_column
 
 logger = logging.getLogger(__name__)
 
