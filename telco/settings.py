@@ -256,6 +256,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStateEnum": "orders.choices.OrderState",
         "TaskStateEnum": "orders.choices.TaskState",
         "AccountStateEnum": "crm.choices.AccountState",
+        "QualificationStateEnum": "inventory.choices.QualificationState",
     },
 }
 

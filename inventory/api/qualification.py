@@ -215,33 +215,40 @@ class CheckServiceQualificationInput(serializers.Serializer):
         }
 
 
-class CheckServiceQualificationViewSet(TMFCreateMixin, TMFViewSet):
-    """TMF645 `/checkServiceQualification`: agents and the NOC ask whether services can be
-    delivered at customer sites (a free PE port, bandwidth to the core); answered at once."""
+class QualificationViewSet(TMFCreateMixin, TMFViewSet):
+    """A TMF645 collection answered at once: agents and the NOC ask, `answer` (the service)
+    answers what `input_class` parsed; lists hold the answers of its `kind`."""
 
-    serializer_class = CheckServiceQualificationSerializer
     read_roles = (AGENT, NOC)
     write_roles = (AGENT, NOC)
     http_method_names = ["get", "post", "head", "options"]
+    kind = input_class = None
+
+    def get_queryset(self):
+        return selectors.service_qualification_list(self.kind)
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action == "create" and "data" in kwargs:
+            return self.input_class(data=kwargs["data"])
+        return super().get_serializer(*args, **kwargs)
+
+    def perform_tmf_create(self, serializer):
+        return self.answer(**serializer.to_service_arguments(), by=self.request.user.get_username())
+
+
+class CheckServiceQualificationViewSet(QualificationViewSet):
+    """TMF645 `/checkServiceQualification`: can services be delivered at customer sites (a
+    free PE port, bandwidth to the core)?"""
+
+    serializer_class = CheckServiceQualificationSerializer
+    kind, input_class = QualificationKind.CHECK, CheckServiceQualificationInput
+    answer = staticmethod(service_qualification_check)
     filter_attributes = {
         "state": "state",
         "qualificationResult": "qualification_result",
         "externalId": "external_id",
         "checkServiceQualificationDate": "check_date",
     }
-
-    def get_queryset(self):
-        return selectors.service_qualification_list()
-
-    def get_serializer(self, *args, **kwargs):
-        if self.action == "create" and "data" in kwargs:
-            return CheckServiceQualificationInput(data=kwargs["data"])
-        return super().get_serializer(*args, **kwargs)
-
-    def perform_tmf_create(self, serializer):
-        return service_qualification_check(
-            **serializer.to_service_arguments(), by=self.request.user.get_username()
-        )
 
 
 class QueryServiceQualificationSerializer(TMFSerializer):
@@ -325,29 +332,14 @@ class QueryServiceQualificationInput(serializers.Serializer):
         }
 
 
-class QueryServiceQualificationViewSet(TMFCreateMixin, TMFViewSet):
-    """TMF645 `/queryServiceQualification`: agents and the NOC ask what can be delivered at
-    sites and how fast (a free PE port, bandwidth to the core); answered at once."""
+class QueryServiceQualificationViewSet(QualificationViewSet):
+    """TMF645 `/queryServiceQualification`: what can be delivered at sites, and how fast?"""
 
     serializer_class = QueryServiceQualificationSerializer
-    read_roles = (AGENT, NOC)
-    write_roles = (AGENT, NOC)
-    http_method_names = ["get", "post", "head", "options"]
+    kind, input_class = QualificationKind.QUERY, QueryServiceQualificationInput
+    answer = staticmethod(service_qualification_query)
     filter_attributes = {
         "state": "state",
         "externalId": "external_id",
         "queryServiceQualificationDate": "check_date",
     }
-
-    def get_queryset(self):
-        return selectors.service_qualification_list(QualificationKind.QUERY)
-
-    def get_serializer(self, *args, **kwargs):
-        if self.action == "create" and "data" in kwargs:
-            return QueryServiceQualificationInput(data=kwargs["data"])
-        return super().get_serializer(*args, **kwargs)
-
-    def perform_tmf_create(self, serializer):
-        return service_qualification_query(
-            **serializer.to_service_arguments(), by=self.request.user.get_username()
-        )

@@ -82,37 +82,54 @@ def service_qualification_check(
                 field_name = f"{prefix}.{field_name}"
             raise DomainError(error.message, field=field_name) from None
         answers.append(feasibility_check(demands))
-    is_qualified = all(site.is_feasible for answer in answers for site in answer)
-    now = clock.now()
-    qualification = ServiceQualification.objects.create(
+    return _qualification_record(
+        kind=QualificationKind.CHECK,
+        is_qualified=all(site.is_feasible for answer in answers for site in answer),
+        items=[
+            ServiceQualificationItem(
+                item_id=item.item_id,
+                service_specification=item.specification,
+                places=[{"id": p.id, "role": p.role, "name": p.name} for p in item.places],
+                characteristics=item.characteristics,
+                qualification_result=QualificationResult.QUALIFIED
+                if all(site.is_feasible for site in answer)
+                else QualificationResult.UNQUALIFIED,
+                reasons=[
+                    {"code": code, "label": message, "siteId": str(site.site_id)}
+                    for site in answer
+                    for code, message in site.reasons
+                ],
+            )
+            for item, answer in zip(items, answers, strict=True)
+        ],
         description=description,
         external_id=external_id,
+        related_party=related_party,
+        by=by,
+    )
+
+
+def _qualification_record(
+    *, kind: str, is_qualified: bool, items: list[ServiceQualificationItem], **asked
+) -> ServiceQualification:
+    """Store an answered check or query with its items (done at once, effective now)."""
+    now = clock.now()
+    qualification = ServiceQualification.objects.create(
+        kind=kind,
+        search_criteria=asked.get("search_criteria") or {},
+        description=asked["description"],
+        external_id=asked["external_id"],
         qualification_result=QualificationResult.QUALIFIED
         if is_qualified
         else QualificationResult.UNQUALIFIED,
         check_date=now,
         effective_date=now,
-        related_party=related_party or [],
-        requested_by=by,
+        related_party=asked["related_party"] or [],
+        requested_by=asked["by"],
     )
-    ServiceQualificationItem.objects.bulk_create(
-        ServiceQualificationItem(
-            qualification=qualification,
-            item_id=item.item_id,
-            service_specification=item.specification,
-            places=[{"id": p.id, "role": p.role, "name": p.name} for p in item.places],
-            characteristics=item.characteristics,
-            qualification_result=QualificationResult.QUALIFIED
-            if all(site.is_feasible for site in answer)
-            else QualificationResult.UNQUALIFIED,
-            reasons=[
-                {"code": code, "label": message, "siteId": str(site.site_id)}
-                for site in answer
-                for code, message in site.reasons
-            ],
-        )
-        for item, answer in zip(items, answers, strict=True)
-    )
+    for item in items:
+        item.qualification = qualification
+    ServiceQualificationItem.objects.bulk_create(items)
     return qualification
 
 
@@ -184,35 +201,30 @@ def service_qualification_query(
             )
         for offer in offered:
             rows.append((place, answer, offer, reasons))
-    now = clock.now()
-    qualification = ServiceQualification.objects.create(
+    return _qualification_record(
         kind=QualificationKind.QUERY,
-        search_criteria=search_criteria or {},
+        is_qualified=any(not reasons for *_, reasons in rows),
+        items=[
+            ServiceQualificationItem(
+                item_id=str(number),
+                service_specification=offer,
+                places=[{"id": place.id, "role": place.role, "name": answer.site_name}],
+                characteristics={"maximumBandwidth": f"{answer.bandwidth}Mbps"}
+                if not reasons
+                else {},
+                qualification_result=QualificationResult.UNQUALIFIED
+                if reasons
+                else QualificationResult.QUALIFIED,
+                reasons=[
+                    {"code": code, "label": message, "siteId": str(answer.site_id)}
+                    for code, message in reasons
+                ],
+            )
+            for number, (place, answer, offer, reasons) in enumerate(rows, start=1)
+        ],
+        search_criteria=search_criteria,
         description=description,
         external_id=external_id,
-        qualification_result=QualificationResult.QUALIFIED
-        if any(not reasons for *_, reasons in rows)
-        else QualificationResult.UNQUALIFIED,
-        check_date=now,
-        effective_date=now,
-        related_party=related_party or [],
-        requested_by=by,
+        related_party=related_party,
+        by=by,
     )
-    ServiceQualificationItem.objects.bulk_create(
-        ServiceQualificationItem(
-            qualification=qualification,
-            item_id=str(number),
-            service_specification=offer,
-            places=[{"id": place.id, "role": place.role, "name": answer.site_name}],
-            characteristics={"maximumBandwidth": f"{answer.bandwidth}Mbps"} if not reasons else {},
-            qualification_result=QualificationResult.UNQUALIFIED
-            if reasons
-            else QualificationResult.QUALIFIED,
-            reasons=[
-                {"code": code, "label": message, "siteId": str(answer.site_id)}
-                for code, message in reasons
-            ],
-        )
-        for number, (place, answer, offer, reasons) in enumerate(rows, start=1)
-    )
-    return qualification
