@@ -45,20 +45,37 @@ QUALIFICATION_ITEM = obj(
 )
 
 
-class CheckServiceQualificationSerializer(TMFSerializer):
+class QualificationAnswerSerializer(TMFSerializer):
+    """What a TMF645 check and a query answer alike: answered at once, with their items
+    (`item_type` names the items' @type)."""
+
+    item_type = ""
+
+    externalId = serializers.CharField(source="external_id")
+    effectiveQualificationDate = serializers.DateTimeField(source="effective_date")
+    relatedParty = serializers.JSONField(source="related_party")
+    serviceQualificationItem = serializers.SerializerMethodField()
+    instantSyncQualification = serializers.SerializerMethodField()
+
+    @schema_field({"type": "boolean"})
+    def get_instantSyncQualification(self, qualification) -> bool:
+        return True
+
+    @schema_field(array(QUALIFICATION_ITEM))
+    def get_serviceQualificationItem(self, qualification):
+        return qualification_items(self.request, qualification, self.item_type)
+
+
+class CheckServiceQualificationSerializer(QualificationAnswerSerializer):
     """TMF645 CheckServiceQualification: per item the result and, per site that cannot be
     served, a reason naming the site."""
 
     tmf_type = "CheckServiceQualification"
     url_name = QUALIFICATION_URL
+    item_type = "CheckServiceQualificationItem"
 
-    externalId = serializers.CharField(source="external_id")
     qualificationResult = serializers.CharField(source="qualification_result")
     checkServiceQualificationDate = serializers.DateTimeField(source="check_date")
-    effectiveQualificationDate = serializers.DateTimeField(source="effective_date")
-    relatedParty = serializers.JSONField(source="related_party")
-    serviceQualificationItem = serializers.SerializerMethodField()
-    instantSyncQualification = serializers.SerializerMethodField()
     provideUnavailabilityReason = serializers.SerializerMethodField()
 
     class Meta:
@@ -77,16 +94,8 @@ class CheckServiceQualificationSerializer(TMFSerializer):
         ]
 
     @schema_field({"type": "boolean"})
-    def get_instantSyncQualification(self, qualification) -> bool:
-        return True
-
-    @schema_field({"type": "boolean"})
     def get_provideUnavailabilityReason(self, qualification) -> bool:
         return True
-
-    @schema_field(array(QUALIFICATION_ITEM))
-    def get_serviceQualificationItem(self, qualification):
-        return qualification_items(self.request, qualification, "CheckServiceQualificationItem")
 
 
 def qualification_items(request, qualification, item_type: str) -> list[dict]:
@@ -134,6 +143,21 @@ def qualification_items(request, qualification, item_type: str) -> list[dict]:
     ]
 
 
+def named_specification(service: dict, field: str):
+    """The service specification a request's `service` names, None when it names none; an
+    unknown id is refused naming `{field}.serviceSpecification.id`."""
+    if "serviceSpecification" not in service:
+        return None
+    specification_id = service["serviceSpecification"]["id"]
+    specification = row_with_id(catalog_selectors.service_specification_list(), specification_id)
+    if specification is None:
+        raise DomainError(
+            f"Service specification '{specification_id}' does not exist.",
+            field=f"{field}.serviceSpecification.id",
+        )
+    return specification
+
+
 class PlaceInput(serializers.Serializer):
     id = serializers.CharField()
     role = serializers.CharField(required=False, allow_blank=True)
@@ -178,17 +202,9 @@ class CheckServiceQualificationInput(serializers.Serializer):
         items = []
         for index, item in enumerate(data["serviceQualificationItem"]):
             service = item["service"]
-            specification = None
-            if "serviceSpecification" in service:
-                specification_id = service["serviceSpecification"]["id"]
-                specification = row_with_id(
-                    catalog_selectors.service_specification_list(), specification_id
-                )
-                if specification is None:
-                    raise DomainError(
-                        f"Service specification '{specification_id}' does not exist.",
-                        field=f"serviceQualificationItem[{index}].service.serviceSpecification.id",
-                    )
+            specification = named_specification(
+                service, f"serviceQualificationItem[{index}].service"
+            )
             items.append(
                 QualificationItemRequest(
                     item_id=item["id"],
@@ -251,20 +267,16 @@ class CheckServiceQualificationViewSet(QualificationViewSet):
     }
 
 
-class QueryServiceQualificationSerializer(TMFSerializer):
+class QueryServiceQualificationSerializer(QualificationAnswerSerializer):
     """TMF645 QueryServiceQualification: per site and site-access service, qualified with the
     fastest access it can have now (`maximumBandwidth`), or unqualified with the reasons."""
 
     tmf_type = "QueryServiceQualification"
     url_name = QUERY_URL
+    item_type = "ServiceQualificationItem"
 
-    externalId = serializers.CharField(source="external_id")
     queryServiceQualificationDate = serializers.DateTimeField(source="check_date")
-    effectiveQualificationDate = serializers.DateTimeField(source="effective_date")
-    relatedParty = serializers.JSONField(source="related_party")
     searchCriteria = serializers.JSONField(source="search_criteria")
-    serviceQualificationItem = serializers.SerializerMethodField()
-    instantSyncQualification = serializers.SerializerMethodField()
 
     class Meta:
         model = ServiceQualification
@@ -279,14 +291,6 @@ class QueryServiceQualificationSerializer(TMFSerializer):
             "searchCriteria",
             "serviceQualificationItem",
         ]
-
-    @schema_field({"type": "boolean"})
-    def get_instantSyncQualification(self, qualification) -> bool:
-        return True
-
-    @schema_field(array(QUALIFICATION_ITEM))
-    def get_serviceQualificationItem(self, qualification):
-        return qualification_items(self.request, qualification, "ServiceQualificationItem")
 
 
 class SearchCriteriaInput(serializers.Serializer):
@@ -305,17 +309,7 @@ class QueryServiceQualificationInput(serializers.Serializer):
     def to_service_arguments(self) -> dict:
         data = self.validated_data
         service = data["searchCriteria"]["service"]
-        specification = None
-        if "serviceSpecification" in service:
-            specification_id = service["serviceSpecification"]["id"]
-            specification = row_with_id(
-                catalog_selectors.service_specification_list(), specification_id
-            )
-            if specification is None:
-                raise DomainError(
-                    f"Service specification '{specification_id}' does not exist.",
-                    field="searchCriteria.service.serviceSpecification.id",
-                )
+        specification = named_specification(service, "searchCriteria.service")
         characteristics = {c["name"]: c["value"] for c in service.get("serviceCharacteristic", [])}
         bandwidth = characteristics.get("bandwidth")
         return {
