@@ -35,6 +35,13 @@ def _usage(service_id: str) -> dict:
     }
 
 
+def _create(client, path: str, body, name: str) -> None:
+    """POST `body`; anything but 201 Created counts as a failure, with the answer's start."""
+    with client.post(path, json=body, name=name, catch_response=True) as response:
+        if response.status_code != 201:
+            response.failure(f"{response.status_code} {response.text[:200]}")
+
+
 class OrderIntake(HttpUser):
     """An agent's system placing 5G orders."""
 
@@ -63,14 +70,12 @@ class OrderIntake(HttpUser):
             ],
             "externalId": f"load-{uuid.uuid4().hex[:12]}",
         }
-        with self.client.post(
+        _create(
+            self.client,
             "/tmf-api/productOrderingManagement/v4/productOrder",
-            json=body,
-            name="TMF622 POST productOrder",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 201:
-                response.failure(f"{response.status_code} {response.text[:200]}")
+            body,
+            "TMF622 POST productOrder",
+        )
 
 
 class UsageIngest(HttpUser):
@@ -83,14 +88,12 @@ class UsageIngest(HttpUser):
 
     @task
     def one_record(self):
-        with self.client.post(
+        _create(
+            self.client,
             "/tmf-api/usageManagement/v4/usage",
-            json=_usage(random.choice(DATA["service_ids"])),
-            name="TMF635 POST usage",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 201:
-                response.failure(f"{response.status_code} {response.text[:200]}")
+            _usage(random.choice(DATA["service_ids"])),
+            "TMF635 POST usage",
+        )
 
 
 class UsageBatch(HttpUser):
