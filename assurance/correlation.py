@@ -32,12 +32,12 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Q
 
 from assurance import maintenance
 from assurance.choices import INCIDENT_TRANSITIONS, OPEN_INCIDENT_STATES, AlarmState, IncidentState
 from assurance.impact import incident_impact_refresh, incidents_impact_refresh
 from assurance.models import Alarm, Incident, IncidentStateChange
+from assurance.roots import Candidate, roots_of_all, roots_of_new
 from inventory import paths
 from telco import clock
 from telco.db import bool_array, bound_cursor, id_array
@@ -128,19 +128,6 @@ ASSIGN_SQL = f"""
 """  # noqa: S608
 
 
-class Candidate(NamedTuple):
-    """An alarm the walk read (the batch's and those it may correlate with), as assignment
-    needs it."""
-
-    resource_id: int
-    raised: int  # microseconds since the epoch (cheaper to read than timestamps, exact)
-    open_root: bool
-    incident_id: int | None
-    root_alarm_id: int | None
-    is_root_cause: bool
-    incident_open: bool
-
-
 # The batch's span of raise times, and the incidents its alarms already belong to.
 SPAN_SQL = f"""
     SELECT MIN(alarm_raised_time), MAX(alarm_raised_time),
@@ -177,127 +164,33 @@ def _walk(alarm_ids: list[int]) -> tuple[dict[int, Candidate], list[tuple[int, i
     return alarms, dead, set(held or ())
 
 
-def _on_resource(alarms: dict[int, Candidate]) -> dict[int, list[int]]:
-    on_resource: dict[int, list[int]] = defaultdict(list)
-    for alarm_id, alarm in alarms.items():
-        on_resource[alarm.resource_id].append(alarm_id)
-    return on_resource
+class RootAlarm(NamedTuple):
+    """What an incident takes from its root alarm."""
+
+    resource_id: int | None
+    alarmed_object_name: str
+    probable_cause: str
+    specific_problem: str
+    alarm_details: str
+    source_system_id: str
 
 
-def _pairs(alarms: dict[int, Candidate], dead) -> set:
-    """The pairs (a, b) "b is upstream of a" within the window."""
-    window = correlation_window() // MICROSECOND
-    on_resource = _on_resource(alarms)
-    upstream = set()
-    # (origin, id): the resource `id` fails when `origin` does; pair their alarms in the window.
-    for origin, resource_id in dead:
-        for b in on_resource.get(origin, ()):
-            alarm_b = alarms[b]
-            for a in on_resource.get(resource_id, ()):
-                if a != b and (
-                    alarm_b.open_root or abs(alarms[a].raised - alarm_b.raised) <= window
-                ):
-                    upstream.add((a, b))
-    return upstream
+ROOT_ALARMS_SQL = f"""
+    SELECT alarm.id, alarm.resource_id, COALESCE(resource.name, alarm.alarmed_object_ref),
+           alarm.probable_cause, alarm.specific_problem, alarm.alarm_details,
+           alarm.source_system_id
+    FROM {ALARM} alarm LEFT JOIN {paths.RESOURCE} resource ON resource.id = alarm.resource_id
+    WHERE alarm.id = ANY(%s::bigint[])
+"""  # noqa: S608
 
 
-def _roots(alarms: dict[int, Candidate], dead) -> dict[int, int]:
-    """{alarm id: its root alarm id} over the batch and the alarms it may correlate with."""
-    upstream = _pairs(alarms, dead)
-    return roots_of({alarm_id: alarm.raised for alarm_id, alarm in alarms.items()}, upstream)
+def _root_alarms(alarm_ids: list[int]) -> dict[int, RootAlarm]:
+    with bound_cursor() as cursor:
+        cursor.execute(ROOT_ALARMS_SQL, [id_array(alarm_ids)])
+        return {row[0]: RootAlarm(*row[1:]) for row in cursor.fetchall()}
 
 
-def _roots_of_new(alarms: dict[int, Candidate], dead, batch: list[int]) -> dict[int, int] | None:
-    """The roots of the batch's new alarms (and those roots), when that is all that changes:
-    the common case (repeats, symptoms, lone alarms), where the pairs of the new alarms are all
-    that must be read. `roots_of` over every candidate gives the same answer then.
-
-    None when the batch may reshape what is settled (the full walk decides): a batch alarm that
-    is cleared or whose incident is closed, a new alarm upstream of an older one (a root
-    arriving last), or an older alarm it pairs with that has no open incident yet."""
-    new = set()
-    for alarm_id in batch:
-        alarm = alarms.get(alarm_id)
-        if alarm is None or (alarm.incident_id is not None and not alarm.incident_open):
-            return None
-        if alarm.incident_id is None:
-            new.add(alarm_id)
-    window = correlation_window() // MICROSECOND
-    on_resource = _on_resource(alarms)
-    origins, failed = defaultdict(list), defaultdict(list)
-    for origin, resource_id in dead:
-        origins[resource_id].append(origin)
-        failed[origin].append(resource_id)
-    above: dict[int, list[int]] = {}
-    for alarm_id in new:
-        alarm = alarms[alarm_id]
-        order = (alarm.raised, alarm_id)
-        # What the new alarm pairs with: upstream of it (`up`), and downstream (`down`).
-        up = {
-            b
-            for origin in origins.get(alarm.resource_id, ())
-            for b in on_resource[origin]
-            if b != alarm_id
-            and (alarms[b].open_root or abs(alarms[b].raised - alarm.raised) <= window)
-        }
-        down = {
-            a
-            for resource_id in failed.get(alarm.resource_id, ())
-            for a in on_resource[resource_id]
-            if a != alarm_id and abs(alarms[a].raised - alarm.raised) <= window
-        }
-        # Upstream of each other: the earlier (then lower id) is the upstream one.
-        for a in down - new:
-            if not (a in up and (alarms[a].raised, a) < order):
-                return None  # upstream of an older alarm: settled incidents may change
-        above[alarm_id] = [b for b in up if not (b in down and order < (alarms[b].raised, b))]
-        if any(b not in new and not alarms[b].incident_open for b in above[alarm_id]):
-            return None
-    roots = {}
-    for alarm_id in new:
-        tops = [
-            b
-            for b in above[alarm_id]
-            if (not above[b] if b in new else alarms[b].root_alarm_id is None)
-        ]
-        key = root_preference(alarms[alarm_id].raised, window, {b: alarms[b].raised for b in tops})
-        roots[alarm_id] = min(tops, key=key) if tops else alarm_id
-    for root_id in set(roots.values()) - new:
-        roots[root_id] = root_id
-    return roots
-
-
-def root_preference(raised_at: int, window: int, roots_raised: dict[int, int]):
-    """The order in which an alarm raised at `raised_at` prefers the roots upstream of it: those
-    raised within the correlation window of it first (the fault it came with, not an older one
-    still open on the same element), then the earliest, then the lowest id."""
-    return lambda b: (abs(roots_raised[b] - raised_at) > window, roots_raised[b], b)
-
-
-def roots_of(raised: dict[int, int], upstream: set[tuple[int, int]]) -> dict[int, int]:
-    """{alarm: its root} from the pairs (a, b) "b is upstream of a" the walk found.
-
-    Where two alarms are upstream of each other (a port and its device, two alarms on one
-    resource), the earlier (then lower id) is the upstream one. An alarm with nothing upstream
-    is a root; any other's root is a root upstream of it (itself if none is), by
-    `root_preference`."""
-    window = correlation_window() // MICROSECOND
-    order = {alarm_id: (raised[alarm_id], alarm_id) for alarm_id in raised}
-    above: dict[int, set[int]] = defaultdict(set)
-    for a, b in upstream:
-        if (b, a) in upstream and order[a] < order[b]:
-            continue
-        above[a].add(b)
-    tops = {alarm_id for alarm_id in raised if not above.get(alarm_id)}
-    roots = {}
-    for alarm_id in raised:
-        candidates = above.get(alarm_id, set()) & tops
-        key = root_preference(raised[alarm_id], window, raised)
-        roots[alarm_id] = min(candidates, key=key) if candidates else alarm_id
-    return roots
-
-
-def _incident_name(root: Alarm) -> str:
+def _incident_name(root: RootAlarm) -> str:
     return f"{root.alarmed_object_name}: {root.probable_cause}"[:200]
 
 
@@ -342,14 +235,8 @@ def _assign_incidents(
             chosen[root_id] = candidates[0]  # as it was
         else:
             plan.append((root_id, first, candidates[0]))
-    # Model instances only of the roots that head a new incident or move one.
-    needed = [root_id for root_id, _, _ in plan]
-    root_alarms = {
-        alarm.pk: alarm
-        for alarm in Alarm.objects.select_related("resource").filter(
-            Q(pk__in=needed) | Q(pk__isnull=True)
-        )
-    }
+    # Only the roots that head a new incident or move one.
+    root_alarms = _root_alarms([root_id for root_id, _, _ in plan])
     moved = Incident.objects.in_bulk([pk for _, _, pk in plan if pk is not None])
     for root_id, first, incident_id in plan:
         root = root_alarms[root_id]
@@ -528,9 +415,10 @@ def correlate(alarm_ids: list[int]) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
         alarms, dead, touched = _walk(alarm_ids)
-        roots = _roots_of_new(alarms, dead, alarm_ids) if alarms else None
+        window = correlation_window() // MICROSECOND
+        roots = roots_of_new(alarms, dead, alarm_ids, window) if alarms else None
         if roots is None and alarms:
-            roots = _roots(alarms, dead)
+            roots = roots_of_all(alarms, dead, window)
         if roots:
             touched |= _assign_incidents(roots, alarms, set(alarm_ids), now)
         _settle(touched, now)

@@ -26,7 +26,7 @@ from catalog import selectors as catalog_selectors
 from catalog.choices import ResourceKind
 from crm import selectors as crm_selectors
 from crm.choices import Segment
-from inventory import topology
+from inventory import paths, topology
 from inventory.choices import (
     BASE_TYPES,
     EQUIPMENT_KINDS,
@@ -46,6 +46,7 @@ from inventory.models import (
     ServiceResource,
 )
 from telco import clock
+from telco.db import id_array
 from telco.ids import parse_id
 
 
@@ -509,64 +510,20 @@ def resource_ids_by_reference(references: Iterable[str]) -> dict[str, int]:
 
 
 def services_depending_on_each(resource_ids: Iterable[int]) -> list[tuple[int, int]]:
-    """(resource id, customer-facing service id) for every service that depends on each of
-    `resource_ids`: `topology.services_depending_on` answered per resource in one statement
-    (each walk carries the resource it started from), for the alarms of a batch."""
-    from inventory.choices import ServiceCategory
-
+    """(resource id, customer-facing service id) for every live service that stands on each of
+    `resource_ids`, for the alarms of a batch: one indexed read of the kept service paths
+    (`inventory.paths`), which hold every resource a service depends on (what
+    `topology.services_depending_on` walks the graph for)."""
     ids = sorted({int(pk) for pk in resource_ids})
     if not ids:
         return []
-    resource, link, service, binding = (
-        topology.RESOURCE,
-        topology.LINK,
-        topology.SERVICE,
-        topology.BINDING,
-    )
-    a_device, z_device = topology.A_DEVICE, topology.Z_DEVICE
-    sql = f"""
-        WITH RECURSIVE
-        failed(origin, id) AS (
-            SELECT id, id FROM {resource} WHERE id = ANY(%s)
-            UNION
-            SELECT failed.origin, child.id
-            FROM {resource} child JOIN failed ON child.parent_id = failed.id
-        ),
-        cut(origin, id) AS (
-            SELECT failed.origin, {a_device} FROM {link} link
-            JOIN failed ON link.resource_ptr_id = failed.id
-            UNION
-            SELECT failed.origin, {a_device}
-            FROM {link} link JOIN failed ON link.a_end_id = failed.id
-            UNION
-            SELECT failed.origin, {a_device}
-            FROM {link} link JOIN failed ON link.z_end_id = failed.id
-            UNION
-            SELECT cut.origin, {a_device} FROM {link} link JOIN cut ON {z_device} = cut.id
-        ),
-        dead(origin, id) AS (
-            SELECT origin, id FROM failed
-            UNION
-            SELECT origin, id FROM cut
-            UNION
-            SELECT dead.origin, child.id
-            FROM {resource} child JOIN dead ON child.parent_id = dead.id
-        ),
-        dependent(origin, id, parent_id, category) AS (
-            SELECT dead.origin, service.id, service.parent_id, service.category
-            FROM {service} service
-            JOIN {binding} binding ON binding.service_id = service.id
-            JOIN dead ON binding.resource_id = dead.id
-            WHERE binding.state <> %s
-            UNION
-            SELECT dependent.origin, above.id, above.parent_id, above.category
-            FROM {service} above JOIN dependent ON above.id = dependent.parent_id
-        )
-        SELECT DISTINCT origin, id FROM dependent WHERE category = %s
-    """  # noqa: S608 - table names come from model metadata; every value is a parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, BindingState.RELEASED, ServiceCategory.CUSTOMER_FACING])
-        return [(origin, service_id) for origin, service_id in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT DISTINCT resource_id, service_id FROM {paths.PATH} "  # noqa: S608
+            "WHERE resource_id = ANY(%s::bigint[])",
+            [id_array(ids)],
+        )
+        return cursor.fetchall()
 
 
 def regions() -> QuerySet:

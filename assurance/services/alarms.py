@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
@@ -70,6 +71,7 @@ UPSERT_SQL = f"""
 """  # noqa: S608 - the table name comes from model metadata; every value is a parameter
 
 
+@lru_cache(maxsize=200_000)  # a feed repeats its faults: each key is hashed once
 def reduction_key(
     *,
     source_system_id: str,

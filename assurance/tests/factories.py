@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm.models import Customer
 from crm.tests.factories import BillingAccountFactory
+from inventory import paths
 from inventory.choices import BindingState, ServiceCategory, ServiceState
 from inventory.models import ProductInstance, Resource, Service, ServiceResource
 from inventory.tests.factories import CustomerFacingServiceFactory, ProductInstanceFactory
@@ -53,4 +54,5 @@ def subscribe(
             is_exclusive=resource.resource_kind == "slice",
             state=binding_state,
         )
+    paths.service_paths_rebuild([cfs.pk])  # as the inventory services do when they bind
     return Subscription(customer=account.customer, product=product, service=cfs)

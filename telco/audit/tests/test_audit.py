@@ -182,6 +182,31 @@ def test_set_based_alarm_ack_is_recorded_per_alarm_but_not_dedup_bumps(
 
 
 @pytest.mark.django_db
+def test_a_bulk_feed_records_each_severity_change_once_and_correlation_none(noc_api, admin_api):
+    gnbs = [GnbFactory(name=f"gnb-audit-bulk-{n}") for n in range(3)]
+    first = [alarm_body(gnb.pk, perceivedSeverity="major") for gnb in gnbs]
+    assert noc_api.post(ALARMS, first, format="json").status_code == 200
+    # Repeats: two raise the severity, one only counts. The statement-level trigger writes the
+    # two changes (and nothing for correlation's incident assignment of the three alarms).
+    again = [
+        alarm_body(gnb.pk, perceivedSeverity=severity)
+        for gnb, severity in zip(gnbs, ["critical", "major", "critical"], strict=True)
+    ]
+    answer = noc_api.post(ALARMS, again, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["deduplicated"] == 3
+    assert Alarm.objects.filter(incident__isnull=False).count() == 3
+
+    events = admin_api.get(AUDIT, {"model": "assurance.Alarm", "limit": 50}).json()
+    assert sorted(e["action"] for e in events) == ["insert"] * 3 + ["update"] * 2
+    changed = {e["objectId"] for e in events if e["action"] == "update"}
+    severities = dict(Alarm.objects.values_list("pk", "perceived_severity"))
+    assert {int(pk) for pk in changed} == {pk for pk, s in severities.items() if s == "critical"}
+    for event in (e for e in events if e["action"] == "update"):
+        assert changes(event)["perceived_severity"] == ("major", "critical")
+
+
+@pytest.mark.django_db
 def test_bills_lines_and_payments_refuse_edits_of_their_money(
     finance_api, admin_api, finance_client
 ):
