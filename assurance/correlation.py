@@ -121,7 +121,7 @@ ASSIGN_SQL = f"""
     SET incident_id = v.incident_id, root_alarm_id = v.root_id, is_root_cause = v.is_root
     FROM UNNEST(%s::bigint[], %s::bigint[], %s::bigint[], %s::boolean[])
          AS v(id, incident_id, root_id, is_root)
-    WHERE alarm.id = v.id
+    WHERE alarm.id = v.id AND alarm.id = ANY(%s::bigint[])
       AND (alarm.incident_id IS DISTINCT FROM v.incident_id
            OR alarm.root_alarm_id IS DISTINCT FROM v.root_id
            OR alarm.is_root_cause IS DISTINCT FROM v.is_root)
@@ -296,6 +296,7 @@ def _assign_incidents(
         root_ids.append(root_alarm_id)
         is_root.append(is_head)
     columns = [id_array(ids), id_array(incident_ids), id_array(root_ids), bool_array(is_root)]
+    columns.append(columns[0])  # the rows to update, by primary key (not a scan of every alarm)
     with bound_cursor() as cursor:
         cursor.execute(ASSIGN_SQL, columns)
     return touched

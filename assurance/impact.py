@@ -172,13 +172,17 @@ LOCK_SQL = f"""
 """  # noqa: S608
 
 # Which of the incidents can have an impact: an open one whose active alarms name a resource on
-# a service path, or one with impact rows still open (they must end).
+# a service path, or one with impact rows still open (they must end). The paths are probed once
+# per alarmed resource, not once per alarm (a storm repeats faults on the same elements).
 AFFECTING_SQL = f"""
-    SELECT DISTINCT alarm.incident_id
-    FROM {ALARM} alarm JOIN {INCIDENT} incident ON incident.id = alarm.incident_id
-    WHERE alarm.incident_id = ANY(%(ids)s::bigint[]) AND alarm.state <> %(cleared)s
-      AND incident.state = ANY(%(open)s::text[])
-      AND EXISTS (SELECT 1 FROM {paths.PATH} path WHERE path.resource_id = alarm.resource_id)
+    SELECT DISTINCT alarmed.incident_id
+    FROM (
+        SELECT DISTINCT alarm.incident_id, alarm.resource_id
+        FROM {ALARM} alarm JOIN {INCIDENT} incident ON incident.id = alarm.incident_id
+        WHERE alarm.incident_id = ANY(%(ids)s::bigint[]) AND alarm.state <> %(cleared)s
+          AND incident.state = ANY(%(open)s::text[])
+    ) alarmed
+    WHERE EXISTS (SELECT 1 FROM {paths.PATH} path WHERE path.resource_id = alarmed.resource_id)
     UNION
     SELECT DISTINCT incident_id FROM {IMPACT}
     WHERE incident_id = ANY(%(ids)s::bigint[]) AND ended_at IS NULL
