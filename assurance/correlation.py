@@ -201,10 +201,11 @@ HEADS_SQL = f"""
 
 
 def _assign_incidents(
-    roots: dict[int, int], alarms: dict[int, Candidate], batch: set[int], now
+    roots: dict[int, int], alarms: dict[int, Candidate], batch: set[int], now, stored: dict
 ) -> set[int]:
     """Give each root and its symptoms one incident; returns the incidents touched (those of
-    the batch's alarms, and those an alarm left or joined)."""
+    the batch's alarms, and those an alarm left or joined). `stored`: what the rows of guessed
+    alarms hold ({alarm: (incident, root alarm, is root cause)}), written only where wrong."""
     members: dict[int, list[int]] = defaultdict(list)
     for alarm_id, root_id in roots.items():
         members[root_id].append(alarm_id)
@@ -281,11 +282,8 @@ def _assign_incidents(
         root_alarm_id = None if alarm_id == root_id else root_id
         # TMF642 isRootCause: the root of other alarms (a lone alarm heads its incident only).
         is_head = alarm_id == root_id and len(members[root_id]) > 1
-        changed = (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause) != (
-            incident_id,
-            root_alarm_id,
-            is_head,
-        )
+        as_read = (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause)
+        changed = stored.get(alarm_id, as_read) != (incident_id, root_alarm_id, is_head)
         if alarm_id in batch or changed:
             # What changed, or what the batch names: its old and new incident need settling.
             touched |= {alarm.incident_id, incident_id} - {None}
@@ -404,10 +402,13 @@ def notices_call(name: str, incident_id: int) -> None:
     getattr(notices, name)(incident_id)
 
 
-def correlate(alarm_ids: list[int]) -> None:
+def correlate(alarm_ids: list[int], guessed=()) -> None:
     """Group the alarms `alarm_ids` (just raised, updated or cleared, and committed) into
     incidents with their root cause, settle the incidents they touch and refresh their impact.
-    Set-based over the batch; idempotent; safe to call from concurrent workers."""
+    Set-based over the batch; idempotent; safe to call from concurrent workers.
+
+    `guessed`: new alarms the bulk ingest stored in an incident it guessed. They are correlated
+    as new alarms with no incident; the guess only spares rewriting those it got right."""
     alarm_ids = sorted({int(pk) for pk in alarm_ids})
     if not alarm_ids or connection.vendor != "postgresql":
         return
@@ -416,12 +417,19 @@ def correlate(alarm_ids: list[int]) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
         alarms, dead, touched = _walk(alarm_ids)
+        stored = {}
+        for pk in set(guessed) & alarms.keys():
+            alarm = alarms[pk]
+            stored[pk] = (alarm.incident_id, alarm.root_alarm_id, alarm.is_root_cause)
+            alarms[pk] = alarm._replace(
+                incident_id=None, root_alarm_id=None, is_root_cause=False, incident_open=False
+            )
         window = correlation_window() // MICROSECOND
         roots = roots_of_new(alarms, dead, alarm_ids, window) if alarms else None
         if roots is None and alarms:
             roots = roots_of_all(alarms, dead, window)
         if roots:
-            touched |= _assign_incidents(roots, alarms, set(alarm_ids), now)
+            touched |= _assign_incidents(roots, alarms, set(alarm_ids), now, stored)
         _settle(touched, now)
         maintenance.incidents_flag_maintenance(touched)
         incidents_impact_refresh(touched)

@@ -29,8 +29,9 @@ ALARM = Alarm._meta.db_table
 AFFECTED = Alarm.affected_services.through
 
 
-def alarms_correlate(alarm_ids: list[int]) -> None:
-    """Hand alarms just raised, cleared or reopened to correlation (their incidents).
+def alarms_correlate(alarm_ids: list[int], stored_in_guessed_incident=()) -> None:
+    """Hand alarms just raised, cleared or reopened to correlation (their incidents); the
+    bulk ingest names the new alarms it stored in a guessed incident (correlation decides).
 
     Called once the alarms' own transaction has committed (or within the caller's, when the
     service runs inside one): the alarms are stored whatever correlation then does, so its
@@ -43,7 +44,7 @@ def alarms_correlate(alarm_ids: list[int]) -> None:
     except ImportError:  # correlation not installed yet: alarms stand alone
         return
     try:
-        correlate(list(alarm_ids))
+        correlate(list(alarm_ids), guessed=stored_in_guessed_incident)
     except Exception:
         logger.exception("Correlation of alarms %s failed; the alarms are stored", alarm_ids[:20])
 

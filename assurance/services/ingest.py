@@ -31,11 +31,12 @@ from django.db import connection, transaction
 from assurance.choices import (
     ALARM_REOPEN_TRANSITIONS,
     ALARM_TRANSITIONS,
+    OPEN_INCIDENT_STATES,
     AckState,
     AlarmState,
     IngestOutcome,
 )
-from assurance.models import Alarm, AlarmStateChange
+from assurance.models import Alarm, AlarmStateChange, Incident
 from assurance.services.alarms import alarm_clear, alarm_raise, alarms_correlate, reduction_key
 from inventory import selectors as inventory_selectors
 from telco import clock
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 ALARM = Alarm._meta.db_table
 HISTORY = AlarmStateChange._meta.db_table
+INCIDENT = Incident._meta.db_table
 AFFECTED = Alarm.affected_services.through._meta.db_table
 
 UNKNOWN_RESOURCE = "No resource in the inventory has this id or name."
@@ -119,20 +121,33 @@ REOPEN_SQL = f"""
 
 # One statement: new alarm or repeat of an active one. The conflict target repeats the partial
 # unique index's predicate word for word, as PostgreSQL requires to pick that index.
+# A new alarm on an element whose open incident is rooted there is stored in that incident,
+# under its root: correlation's answer in the common case (the next fault of a failed element),
+# which it confirms, or corrects, after the commit. A right guess spares it rewriting the alarm.
 UPSERT_MANY_SQL = f"""
+    WITH report AS (
+        SELECT * FROM ROWS FROM ({", ".join(["json_array_elements_text(%s::json)"] * 13)})
+            AS report(external, source, object_ref, object_type, resource, alarm_type, severity,
+                      cause, problem, details, key, occurrences, raised)
+    ),
+    open_incident AS (
+        SELECT DISTINCT ON (root.resource_id) root.resource_id, incident.id, root.id AS root_id
+        FROM {INCIDENT} incident JOIN {ALARM} root ON root.id = incident.root_alarm_id
+        WHERE incident.state = ANY(%s::text[]) AND root.state <> 'cleared'
+          AND root.resource_id IN (SELECT resource::bigint FROM report)
+        ORDER BY root.resource_id, root.alarm_raised_time, root.id
+    )
     INSERT INTO {ALARM} (
         external_alarm_id, source_system_id, alarmed_object_ref, alarmed_object_type,
         resource_id, alarm_type, perceived_severity, probable_cause, specific_problem,
         alarm_details, state, ack_state, ack_user_id, ack_system_id, reduction_key,
         occurrence_count, is_service_affecting, alarm_raised_time, alarm_reported_time,
-        alarm_changed_time, alarm_cleared_time, comments
+        alarm_changed_time, alarm_cleared_time, comments, incident_id, root_alarm_id
     )
     SELECT external, source, object_ref, object_type, resource::bigint, alarm_type, severity,
            cause, problem, details, %s, %s, '', '', key, occurrences::int, FALSE,
-           raised::timestamptz, %s, NULL, NULL, '[]'
-    FROM ROWS FROM ({", ".join(["json_array_elements_text(%s::json)"] * 13)})
-        AS report(external, source, object_ref, object_type, resource, alarm_type, severity,
-                  cause, problem, details, key, occurrences, raised)
+           raised::timestamptz, %s, NULL, NULL, '[]', open_incident.id, open_incident.root_id
+    FROM report LEFT JOIN open_incident ON open_incident.resource_id = report.resource::bigint
     ON CONFLICT (reduction_key) WHERE NOT ("state" = 'cleared') DO UPDATE SET
         occurrence_count = {ALARM}.occurrence_count + excluded.occurrence_count,
         alarm_changed_time = excluded.alarm_reported_time,
@@ -271,6 +286,7 @@ class _Batch:
         self.moves: list[tuple[int, str, str, str]] = []
         self.new_alarms: dict[int, int] = {}
         self.touched: set[int] = set()
+        self.created: set[int] = set()
 
     def answer(self, run: list[_Keyed], first: str, alarm_id: int | None, reason: str = ""):
         """The first report of a run did `first`; the others repeat it."""
@@ -326,10 +342,11 @@ class _Batch:
         cursor.execute(
             UPSERT_MANY_SQL,
             [
+                *map(json_column, zip(*rows, strict=True)),
+                list(OPEN_INCIDENT_STATES),
                 AlarmState.RAISED,
                 AckState.UNACKNOWLEDGED,
                 self.now,
-                *map(json_column, zip(*rows, strict=True)),
             ],
         )
         for alarm_id, key, inserted in cursor.fetchall():
@@ -338,6 +355,7 @@ class _Batch:
             if key in reopened:
                 self.answer(run, IngestOutcome.REOPENED, alarm_id)
             elif inserted:
+                self.created.add(alarm_id)
                 self.answer(run, IngestOutcome.CREATED, alarm_id)
                 self.moves.append((alarm_id, "", AlarmState.RAISED, ""))
                 if run[0].resource_id is not None:
@@ -404,7 +422,7 @@ def alarms_ingest(
         batch.record_history(cursor)
         if batch.new_alarms:
             alarms_record_impact(batch.new_alarms)
-    alarms_correlate(sorted(batch.touched))
+    alarms_correlate(sorted(batch.touched), stored_in_guessed_incident=batch.created)
     return sorted(results + batch.results, key=lambda result: result.index)
 
 

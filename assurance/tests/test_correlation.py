@@ -342,3 +342,58 @@ def test_a_symptom_joins_the_fault_it_came_with_not_an_older_one_on_its_element(
     # The older fault keeps its own incident, still headed by its alarm.
     old.refresh_from_db()
     assert (old.incident_id, old.is_root_cause or old.root_alarm_id is None) == (earlier.pk, True)
+
+
+def ingest(resource, *, at, cause) -> Alarm:
+    """One report through the bulk ingest (which stores a new alarm in a guessed incident and
+    hands it to correlation)."""
+    from assurance.services import AlarmReport, alarms_ingest
+
+    report = AlarmReport(
+        source_system_id="nms",
+        alarmed_object_id=str(resource.pk),
+        alarm_type="communicationsAlarm",
+        probable_cause=cause,
+        alarm_raised_time=at,
+    )
+    (result,) = alarms_ingest([report], by="test")
+    return Alarm.objects.get(pk=result.alarm_id)
+
+
+def test_the_next_fault_of_a_failed_element_joins_its_incident_under_its_root(net):
+    now = clock.now()
+    first = ingest(net["r1"], at=now, cause="linkDown")
+    incident = Incident.objects.get(root_alarm=first)
+
+    second = ingest(net["r1"], at=now + timedelta(seconds=5), cause="powerProblem")
+
+    first.refresh_from_db()
+    assert (second.incident_id, second.root_alarm_id, second.is_root_cause) == (
+        incident.pk,
+        first.pk,
+        False,
+    )
+    assert first.is_root_cause
+    assert first.incident_id == incident.pk
+    assert Incident.objects.count() == 1
+
+
+def test_a_fault_reported_late_but_raised_first_becomes_the_root_whatever_was_guessed(net):
+    now = clock.now()
+    later = ingest(net["r1"], at=now, cause="linkDown")
+    incident = Incident.objects.get(root_alarm=later)
+
+    # Raised before the stored alarm on the same element: upstream of it, so the root, though
+    # the ingest stored it in the element's incident under `later`.
+    earlier = ingest(net["r1"], at=now - timedelta(seconds=30), cause="powerProblem")
+
+    later.refresh_from_db()
+    incident.refresh_from_db()
+    assert (earlier.incident_id, earlier.root_alarm_id, earlier.is_root_cause) == (
+        incident.pk,
+        None,
+        True,
+    )
+    assert (later.root_alarm_id, later.is_root_cause) == (earlier.pk, False)
+    assert incident.root_alarm_id == earlier.pk
+    assert Incident.objects.filter(state=IncidentState.PENDING).count() == 1
