@@ -13,6 +13,7 @@ from catalog.models import (
 )
 from crm.models import BillingAccount, Customer
 from inventory.choices import (
+    POOL_KINDS,
     AdministrativeState,
     BindingState,
     LinkMedium,
@@ -38,6 +39,8 @@ GLOBALLY_UNIQUE_KINDS = [
     ResourceKind.SLICE,
     ResourceKind.ROUTE_TARGET,
 ]
+# Kinds allocated one member at a time from pools (an address, a VLAN, an MSISDN...).
+POOL_MEMBER_KINDS = sorted(POOL_KINDS)
 
 
 class Region(models.Model):
@@ -108,6 +111,13 @@ class Resource(models.Model):
             models.Index(fields=["resource_kind", "site"]),
             # Picking a free member of a pool: parent, kind, then status.
             models.Index(fields=["parent", "resource_kind", "resource_status"]),
+            # The next free member of a pool in id order: a walk from the pool's first member
+            # that stops at the first one free, where a sort of every member was.
+            models.Index(
+                fields=["parent", "resource_kind", "id"],
+                condition=Q(resource_kind__in=POOL_MEMBER_KINDS),
+                name="resource_pool_member_order",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

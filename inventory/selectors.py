@@ -154,19 +154,22 @@ def pool_bindings_held(kind: str) -> QuerySet[ServiceResource]:
 def pool_free_members(kind: str, *, pool: Resource | None = None) -> QuerySet[Resource]:
     """Members of `kind` in `pool` (or in any pool of that kind) that are unlocked and held by
     no service, in id order: the next ones to allocate."""
-    # The pools are a subquery, not a join, so a caller's FOR UPDATE locks the members only.
-    pools = (
-        Resource.objects.filter(pk=pool.pk)
+    # One pool is named by its id: the planner then walks its members in id order on their
+    # index and stops at the first free one (a pool it cannot see, it sorted every member).
+    # Any pool of the kind is a subquery, not a join, so a caller's FOR UPDATE locks the
+    # members only.
+    in_pools = (
+        Q(parent=pool.pk)
         if pool is not None
-        else Resource.objects.filter(resource_kind=POOL_KINDS[kind])
+        else Q(parent__in=Resource.objects.filter(resource_kind=POOL_KINDS[kind]).values("pk"))
     )
     # Held is asked per candidate (NOT EXISTS on the binding's resource index), not as the
     # set of every member held in every pool of the kind, which grew with the network.
     held = pool_bindings_held(kind).filter(resource=OuterRef("pk"))
     return Resource.objects.filter(
         ~Exists(held),
+        in_pools,
         resource_kind=kind,
-        parent__in=pools.values("pk"),
         administrative_state=AdministrativeState.UNLOCKED,
     ).order_by("pk")
 

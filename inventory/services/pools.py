@@ -208,6 +208,13 @@ def route_target_pool_create(*, name: str, asn: int, first: int, last: int) -> R
     )
 
 
+def _only_pool(kind: str) -> Resource | None:
+    """The pool of `kind` when there is just one (the usual case): picking from it by name
+    walks its members in id order; of several, any is asked and the picks are sorted."""
+    pools = list(Resource.objects.filter(resource_kind=POOL_KINDS[kind]).order_by("pk")[:2])
+    return pools[0] if len(pools) == 1 else None
+
+
 @atomic_in_caller()
 def logical_allocate(
     *,
@@ -242,7 +249,9 @@ def logical_allocate(
     binding = held.order_by("pk").first()
     if binding is not None:
         return binding.resource
-    free = selectors.pool_free_members(kind, pool=pool).select_for_update(skip_locked=True)
+    free = selectors.pool_free_members(
+        kind, pool=pool if pool is not None else _only_pool(kind)
+    ).select_for_update(skip_locked=True)
     for _attempt in range(5):
         resource = free.first()
         if resource is None:
