@@ -25,6 +25,7 @@ from inventory.services.feasibility import (
     NotFeasible,
     SiteDemand,
     SiteFeasibility,
+    edge_routers,
     feasibility_check,
     free_ports,
     link_load,
@@ -83,15 +84,12 @@ def _checked_under_locks(demands: list[SiteDemand], hold_ref: str) -> list[SiteF
     """Check the demands with their PEs and every link of the PEs' routes locked (id order),
     so concurrent orders serialise on what they share: `NotFeasible` (field `place[n]`, the
     first demand that fails) or the answers."""
-    first = feasibility_check(demands, hold_ref=hold_ref)
-    # Every link of every route of the PEs: the check under the locks may take another
-    # route than the first one did (a share taken meanwhile), and that one is locked too.
-    edge_routers = {a.edge_router.pk for a in first if a.edge_router}
-    lock = edge_routers | {
-        link
-        for routes in routes_to_core(edge_routers).values()
-        for route in routes
-        for link in route
+    # What to lock needs the sites' PEs only, not a whole check (free ports, link loads):
+    # the check that counts is the one under the locks.
+    routers = {router.pk for router in edge_routers({d.site_id for d in demands}).values()}
+    # Every link of every route of the PEs: the check under the locks may take any of them.
+    lock = routers | {
+        link for routes in routes_to_core(routers).values() for route in routes for link in route
     }
     list(Resource.objects.select_for_update().filter(pk__in=lock).order_by("pk"))
     answers = feasibility_check(demands, hold_ref=hold_ref)
