@@ -28,12 +28,14 @@ from inventory.services.product_lifecycle import (
 from telco import clock
 from telco.exceptions import DomainError
 from telco.states import transition, transition_many
+from telco.transactions import atomic_in_caller
 
 # Resources dedicated to one service, in use while it is active: a slice, a customer's ONT.
 DEDICATED_KINDS = (ResourceKind.SLICE, ResourceKind.ONT)
 
 
-@transaction.atomic
+# No savepoint of its own: nothing it checks can refuse once it has written.
+@atomic_in_caller()
 def service_create(
     *,
     service_specification: models.Model,

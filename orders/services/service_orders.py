@@ -1,7 +1,9 @@
 """Service orders (TMF641): direct submission, and the items and steps of every service order."""
 
+from operator import attrgetter
+
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, prefetch_related_objects
 
 from catalog import selectors as catalog_selectors
 from inventory import selectors as inventory_selectors
@@ -91,11 +93,9 @@ def service_order_add_item_create(
             item, [*enterprise_plan(site_services), PlannedStep(ACTIVATE, "Activate service")]
         )
         return item
-    children = list(
-        specification.supporting_specifications.prefetch_related(
-            "resource_specifications"
-        ).order_by("pk")
-    )
+    # Read here unless the caller prefetched them (a submitted order did, to check it).
+    prefetch_related_objects([specification], "supporting_specifications__resource_specifications")
+    children = sorted(specification.supporting_specifications.all(), key=attrgetter("pk"))
     # Which service holds each kind of resource: the RFS whose specification names it.
     holders: Holders = {}
     if children:
