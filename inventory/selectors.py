@@ -144,6 +144,13 @@ def resource_list() -> QuerySet[Resource]:
     ).order_by("pk")
 
 
+def service_tree_ids(service: Service) -> QuerySet[Service]:
+    """The ids of `service` and of its resource-facing children, as a subquery: bindings
+    filtered by it are found through the service indexes, where an OR over the binding's
+    service and that service's parent scanned every binding in the inventory."""
+    return Service.objects.filter(Q(pk=service.pk) | Q(parent_id=service.pk)).values("pk")
+
+
 def pool_bindings_held(kind: str) -> QuerySet[ServiceResource]:
     """The exclusive bindings not released on members of `kind` (an MSISDN, a SIM...)."""
     return ServiceResource.objects.filter(resource__resource_kind=kind, is_exclusive=True).exclude(

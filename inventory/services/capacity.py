@@ -92,7 +92,7 @@ def capacity_reserve(
         resource_kind=ResourceKind.SLICE,
         category=ResourceCategory.LOGICAL,
         parent=gnb,
-        site=gnb.site,
+        site_id=gnb.site_id,
         capacity_mbps=bandwidth,
         resource_status=ResourceStatus.RESERVED,
         # The S-NSSAI (sst-sd) is unique in the inventory, like every slice pool's members.
@@ -120,9 +120,7 @@ def capacity_reserve(
 def held_bindings(service: Service) -> list[ServiceResource]:
     """The bindings a service and its resource-facing children hold, in binding order."""
     return list(
-        ServiceResource.objects.filter(
-            models.Q(service=service) | models.Q(service__parent=service)
-        )
+        ServiceResource.objects.filter(service__in=selectors.service_tree_ids(service))
         .exclude(state=BindingState.RELEASED)
         .select_related("resource", "service")
         .order_by("pk")

@@ -3,9 +3,8 @@ sends to the element's driver and the NOC compares with what the element reports
 
 import ipaddress
 
-from django.db import models
-
 from catalog.choices import ResourceKind
+from inventory import selectors
 from inventory.choices import BindingState, ServiceState
 from inventory.models import Resource, Service, ServiceResource
 from inventory.services.fibre import PON_PORT_TYPE
@@ -121,9 +120,8 @@ def service_bindings_for_config(service: Service) -> list[ServiceResource]:
     """What `element_config_expected` reads of a customer-facing service: the bindings of it
     and its resource-facing children (read once for all its elements by a caller that asks
     for several)."""
-    of_service = models.Q(service=service) | models.Q(service__parent=service)
     return list(
-        ServiceResource.objects.filter(of_service)
+        ServiceResource.objects.filter(service__in=selectors.service_tree_ids(service))
         .exclude(state=BindingState.RELEASED)
         .select_related("resource__parent__parent")
         .order_by("pk")
