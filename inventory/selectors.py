@@ -158,15 +158,15 @@ def pool_bindings_held(kind: str) -> QuerySet[ServiceResource]:
     )
 
 
-def pool_free_members(kind: str, *, pool: Resource | None = None) -> QuerySet[Resource]:
-    """Members of `kind` in `pool` (or in any pool of that kind) that are unlocked and held by
-    no service, in id order: the next ones to allocate."""
+def pool_free_members(kind: str, *, pool: Resource | int | None = None) -> QuerySet[Resource]:
+    """Members of `kind` in `pool` (a pool or its id; else in any pool of that kind) that are
+    unlocked and held by no service, in id order: the next ones to allocate."""
     # One pool is named by its id: the planner then walks its members in id order on their
     # index and stops at the first free one (a pool it cannot see, it sorted every member).
     # Any pool of the kind is a subquery, not a join, so a caller's FOR UPDATE locks the
     # members only.
     in_pools = (
-        Q(parent=pool.pk)
+        Q(parent=pool.pk if isinstance(pool, Resource) else pool)
         if pool is not None
         else Q(parent__in=Resource.objects.filter(resource_kind=POOL_KINDS[kind]).values("pk"))
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from catalog.choices import ResourceKind
 from inventory import paths, selectors
@@ -274,13 +274,6 @@ def _bind_first_free_by_orm(
     return resource, True
 
 
-def _only_pool(kind: str) -> Resource | None:
-    """The pool of `kind` when there is just one (the usual case): picking from it by name
-    walks its members in id order; of several, any is asked and the picks are sorted."""
-    pools = list(Resource.objects.filter(resource_kind=POOL_KINDS[kind]).order_by("pk")[:2])
-    return pools[0] if len(pools) == 1 else None
-
-
 @atomic_in_caller()
 def logical_allocate(
     *,
@@ -307,16 +300,30 @@ def logical_allocate(
         )
     if pool is not None and pool.resource_kind != POOL_KINDS[kind]:
         raise DomainError(f"{pool.name} is not a pool of {kind}.", field="pool")
-    # Two deliveries of the same workflow step for one service serialise here.
-    Service.objects.select_for_update().get(pk=service.pk)
-    held = selectors.pool_bindings_held(kind).filter(service=service).select_related("resource")
+    # Two deliveries of the same workflow step for one service serialise on its row, locked by
+    # the statement that reads what it holds and which pools there are (were three round trips).
+    held = selectors.pool_bindings_held(kind).filter(service=OuterRef("pk"))
     if pool is not None:
         held = held.filter(resource__parent=pool)
-    binding = held.order_by("pk").first()
-    if binding is not None:
-        return binding.resource
+    pools = Resource.objects.filter(resource_kind=POOL_KINDS[kind]).order_by("pk").values("pk")
+    held_id, first_pool, second_pool = (
+        Service.objects.select_for_update()
+        .filter(pk=service.pk)
+        .annotate(
+            held_id=Subquery(held.order_by("pk").values("resource_id")[:1]),
+            first_pool=Subquery(pools[:1]),
+            second_pool=Subquery(pools[1:2]),
+        )
+        .values_list("held_id", "first_pool", "second_pool")
+        .get()
+    )
+    if held_id is not None:
+        return Resource.objects.get(pk=held_id)
+    # The only pool of the kind is named: picking from it walks its members in id order; of
+    # several, any is asked and the picks are sorted.
+    only_pool = first_pool if second_pool is None else None
     free = selectors.pool_free_members(
-        kind, pool=pool if pool is not None else _only_pool(kind)
+        kind, pool=pool.pk if pool is not None else only_pool
     ).select_for_update(skip_locked=True)[:1]
     for _attempt in range(5):
         resource, bound = _bind_first_free(free, service)
