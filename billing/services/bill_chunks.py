@@ -56,6 +56,7 @@ RATED_PRODUCT_FIELDS = (
     "name",
     "start_date",
     "termination_date",
+    "characteristics",  # what a price per unit counts (`charges.units_charged`)
 )
 
 # (usage event id, product id, rating group, rated volume, usage date)

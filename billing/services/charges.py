@@ -11,7 +11,13 @@ from billing.choices import ChargeType
 from billing.services.periods import contract_years, periods_since_start
 from billing.services.usage import RATED_VOLUME_PLACES
 from catalog.choices import RecurringPeriod
+from telco.exceptions import DomainError
 from telco.money import plain_decimal, round_rating
+
+# A recurring price in one of these units is charged per unit the product holds: the items of
+# the product characteristic named here (a comma-separated list, as the order recorded it:
+# an Enterprise VPN's "Monthly fee per site" counts its `sites`).
+COUNTED_UNITS = {"site": "sites"}
 
 
 @dataclass
@@ -33,6 +39,27 @@ class ChargeLine:
     coverage: tuple[datetime, datetime] | None = None
 
 
+def units_charged(product: Model, price: Model) -> int:
+    """How many times the recurring price applies to the product: once, or once per unit it
+    holds when the price is per a counted unit (`COUNTED_UNITS`). A product that names none
+    of them cannot be billed (finance sees why), rather than be charged for none."""
+    characteristic = COUNTED_UNITS.get(price.unit_of_measure)
+    if characteristic is None:
+        return 1
+    raw = str((product.characteristics or {}).get(characteristic) or "")
+    units = len([item for item in raw.split(",") if item.strip()])
+    if not units:
+        raise DomainError(
+            f"Price '{price.name}' is per {price.unit_of_measure}, but product "
+            f"{product.pk} names no {characteristic}."
+        )
+    return units
+
+
+def _per_units(units: int, unit: str) -> str:
+    return f"{units} x {unit}, " if unit in COUNTED_UNITS else ""
+
+
 def recurring_lines(
     *,
     product: Model,
@@ -42,7 +69,8 @@ def recurring_lines(
     start: datetime,
     period_seconds: Decimal,
 ) -> list[ChargeLine]:
-    """A recurring price's charges in the bill period from `start`.
+    """A recurring price's charges in the bill period from `start`, times the units the
+    product holds when the price is per unit (`units_charged`).
 
     Monthly: the price x the part of the cycle period (`period_seconds`, a whole period on the
     cycle day even when the bill's is a short transition) the product was billable and not
@@ -53,17 +81,21 @@ def recurring_lines(
     because periods start on the cycle day; a termination or suspension later in the year does
     not reduce a year already charged.
     """
+    units = units_charged(product, price)
+    per_units = _per_units(units, price.unit_of_measure)
     if price.recurring_period == RecurringPeriod.YEAR:
         return [
             ChargeLine(
                 product=product,
                 charge_type=ChargeType.RECURRING,
                 name=price.name,
-                description=f"{product.name}: year from {year:%Y-%m-%d} to {year_end:%Y-%m-%d}",
-                quantity=Decimal(1),
+                description=(
+                    f"{product.name}: {per_units}year from {year:%Y-%m-%d} to {year_end:%Y-%m-%d}"
+                ),
+                quantity=Decimal(units),
                 unit=price.recurring_period,
                 currency=price.currency,
-                amount=round_rating(price.amount),
+                amount=round_rating(price.amount * units),
                 charge_key=f"recurring:{product.pk}:{price.pk}:{year:%Y%m%d}",
                 date=year,
                 coverage=(year, year_end),
@@ -79,13 +111,13 @@ def recurring_lines(
             charge_type=ChargeType.RECURRING,
             name=price.name,
             description=(
-                f"{product.name}: {plain_decimal(days)} of "
+                f"{product.name}: {per_units}{plain_decimal(days)} of "
                 f"{plain_decimal(period_seconds / 86400)} days"
             ),
-            quantity=(charged_seconds / period_seconds).quantize(RATED_VOLUME_PLACES),
+            quantity=(units * charged_seconds / period_seconds).quantize(RATED_VOLUME_PLACES),
             unit=price.recurring_period,
             currency=price.currency,
-            amount=round_rating(price.amount * charged_seconds / period_seconds),
+            amount=round_rating(price.amount * units * charged_seconds / period_seconds),
             charge_key=f"recurring:{product.pk}:{price.pk}:{start:%Y%m%d}",
             date=interval[0],
         )

@@ -11,10 +11,11 @@ from django.db.models import Exists, Model, OuterRef
 
 from billing.choices import ChargeType
 from billing.models import AppliedCharge, SlaCredit
-from billing.services.charges import ChargeLine
+from billing.services.charges import ChargeLine, units_charged
 from catalog.choices import PriceType
 from catalog.selectors import prices_in_force
 from inventory import selectors as inventory_selectors
+from telco.exceptions import DomainError
 from telco.money import plain_decimal, round_rating
 
 
@@ -43,25 +44,34 @@ def sla_credit_key(*, product_id: int, period_start: datetime) -> str:
 
 def monthly_recurring_charges(product_ids: list[int], *, at: datetime) -> dict[int, tuple]:
     """Per product id: (monthly recurring charge, currency) of its offering's recurring prices
-    in force at `at`, in two queries (a product without one is absent)."""
-    offering_of = dict(
+    in force at `at`, a price per unit times the units the product holds (as its bill charges
+    it), in two queries (a product without one is absent)."""
+    products = (
         inventory_selectors.product_list()
+        .select_related(None)
+        .prefetch_related(None)
         .filter(pk__in=product_ids)
-        .values_list("pk", "product_offering_id")
+        .only("pk", "product_offering_id", "characteristics")
     )
-    per_offering = defaultdict(lambda: [Decimal(0), None])
-    prices = prices_in_force(at=at).filter(
-        product_offering_id__in=set(offering_of.values()), price_type=PriceType.RECURRING
-    )
-    for price in prices:
-        total = per_offering[price.product_offering_id]
-        total[0] += price.amount_per_month
-        total[1] = total[1] or price.currency
-    return {
-        product_id: tuple(per_offering[offering_id])
-        for product_id, offering_id in offering_of.items()
-        if offering_id in per_offering and per_offering[offering_id][0] > 0
-    }
+    prices = defaultdict(list)
+    for price in prices_in_force(at=at).filter(
+        product_offering_id__in={product.product_offering_id for product in products},
+        price_type=PriceType.RECURRING,
+    ):
+        prices[price.product_offering_id].append(price)
+    charges = {}
+    for product in products:
+        monthly, currency = Decimal(0), None
+        for price in prices[product.product_offering_id]:
+            try:
+                units = units_charged(product, price)
+            except DomainError:
+                continue  # not billable as it stands: the bill run says why
+            monthly += price.amount_per_month * units
+            currency = currency or price.currency
+        if monthly > 0:
+            charges[product.pk] = (monthly, currency)
+    return charges
 
 
 def sla_credits_record(breaches: list[SlaBreach]) -> int:
