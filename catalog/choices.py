@@ -28,6 +28,12 @@ class PriceType(models.TextChoices):
     DISCOUNT = "discount"
 
 
+# A recurring price in one of these units of measure is charged per unit the product holds:
+# the items of the product characteristic named here (a comma-separated list, as the order
+# recorded it: an Enterprise VPN's "Monthly fee per site" counts its `sites`).
+COUNTED_UNITS = {"site": "sites"}
+
+
 class RecurringPeriod(models.TextChoices):
     MONTH = "month"
     YEAR = "year"

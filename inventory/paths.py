@@ -24,6 +24,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from catalog.choices import COUNTED_UNITS
 from inventory.choices import BindingState, ServiceCategory, ServiceState
 from inventory.models import Link, ProductInstance, Resource, Service, ServicePath, ServiceResource
 from telco.transactions import atomic_in_caller
@@ -274,21 +275,39 @@ def path_impact(resource_ids: Iterable[int]) -> dict[int, str]:
         return dict(cursor.fetchall())
 
 
+# Per unit a price may count (`catalog.choices.COUNTED_UNITS`), how many the product holds: the
+# non-empty items of its characteristic (as `billing.services.charges.units_charged` counts).
+# Only those characteristics travel with the impacted products, not the whole JSON of each.
+COUNTED_SQL = "JSONB_BUILD_OBJECT({})".format(
+    ", ".join(f"'{name}', product.characteristics -> '{name}'" for name in COUNTED_UNITS.values())
+)
+UNITS_HELD_SQL = (
+    "CASE monthly.unit "
+    + " ".join(
+        f"WHEN '{unit}' THEN CARDINALITY(ARRAY_REMOVE(STRING_TO_ARRAY(REPLACE("
+        f"COALESCE(impacted_product.counted ->> '{name}', ''), ' ', ''), ','), ''))"
+        for unit, name in COUNTED_UNITS.items()
+    )
+    + " ELSE 1 END"
+)
+
+
 # Figures over the services of `impacted(service_id)`: distinct products, accounts, customers,
 # customers per segment, and the monthly recurring revenue of the products (a recurring price
 # launched and in force: monthly as is, yearly over twelve months, as
-# `ProductOfferingPrice.amount_per_month` says).
+# `ProductOfferingPrice.amount_per_month` says; a price per unit times the units held).
 IMPACT_FIGURES_SQL = f"""
-    impacted_product(id, billing_account_id, customer_id, segment, product_offering_id) AS (
+    impacted_product(id, billing_account_id, customer_id, segment, product_offering_id,
+                     counted) AS (
         SELECT DISTINCT product.id, product.billing_account_id, product.customer_id,
-               customer.segment, product.product_offering_id
+               customer.segment, product.product_offering_id, {COUNTED_SQL}
         FROM impacted
         JOIN {SERVICE} service ON service.id = impacted.service_id
         JOIN {PRODUCT} product ON product.id = service.product_id
         JOIN {CUSTOMER} customer ON customer.id = product.customer_id
     ),
-    monthly(offering_id, amount, currency) AS (
-        SELECT price.product_offering_id,
+    monthly(offering_id, unit, amount, currency) AS (
+        SELECT price.product_offering_id, price.unit_of_measure,
                SUM(CASE WHEN price.recurring_period = 'year' THEN price.amount / 12
                         ELSE price.amount END),
                MIN(price.currency)
@@ -297,7 +316,7 @@ IMPACT_FIGURES_SQL = f"""
           AND price.lifecycle_status = 'launched'
           AND price.valid_from <= %(now)s AND (price.valid_to IS NULL OR price.valid_to > %(now)s)
           AND price.product_offering_id IN (SELECT product_offering_id FROM impacted_product)
-        GROUP BY price.product_offering_id
+        GROUP BY price.product_offering_id, price.unit_of_measure
     )
     SELECT
         (SELECT COUNT(*) FROM impacted_product),
@@ -306,7 +325,7 @@ IMPACT_FIGURES_SQL = f"""
         (SELECT COALESCE(JSON_OBJECT_AGG(segment, customers), '{{}}')
            FROM (SELECT segment, COUNT(DISTINCT customer_id) AS customers
                  FROM impacted_product GROUP BY segment) per_segment),
-        (SELECT COALESCE(SUM(monthly.amount), 0) FROM impacted_product
+        (SELECT COALESCE(SUM(monthly.amount * {UNITS_HELD_SQL}), 0) FROM impacted_product
            JOIN monthly ON monthly.offering_id = impacted_product.product_offering_id),
         (SELECT MIN(currency) FROM monthly)
 """  # noqa: S608

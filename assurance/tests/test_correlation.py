@@ -3,13 +3,17 @@
 
 import itertools
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from assurance.choices import AlarmState, IncidentState
 from assurance.correlation import correlate, incident_confirm, incidents_confirm_due
 from assurance.models import Alarm, Incident, IncidentService
+from assurance.services import AlarmReport, alarms_ingest
 from assurance.tests.factories import subscribe
+from catalog.choices import LifecycleStatus
+from catalog.tests.factories import ProductOfferingFactory, ProductOfferingPriceFactory
 from inventory import paths
 from inventory.choices import LinkMedium
 from inventory.services import cable_create, duct_create, link_create
@@ -347,8 +351,6 @@ def test_a_symptom_joins_the_fault_it_came_with_not_an_older_one_on_its_element(
 def ingest(resource, *, at, cause) -> Alarm:
     """One report through the bulk ingest (which stores a new alarm in a guessed incident and
     hands it to correlation)."""
-    from assurance.services import AlarmReport, alarms_ingest
-
     report = AlarmReport(
         source_system_id="nms",
         alarmed_object_id=str(resource.pk),
@@ -397,3 +399,26 @@ def test_a_fault_reported_late_but_raised_first_becomes_the_root_whatever_was_gu
     assert (later.root_alarm_id, later.is_root_cause) == (earlier.pk, False)
     assert incident.root_alarm_id == earlier.pk
     assert Incident.objects.filter(state=IncidentState.PENDING).count() == 1
+
+
+def test_revenue_at_risk_counts_a_fee_per_site_once_per_site(net):
+    offering = ProductOfferingFactory(name="Enterprise VPN (impact test)")
+    common = {
+        "product_offering": offering,
+        "valid_from": clock.now() - timedelta(days=30),
+        "lifecycle_status": LifecycleStatus.LAUNCHED,
+    }
+    ProductOfferingPriceFactory(name="Monthly fee", amount=Decimal("400.00"), **common)
+    ProductOfferingPriceFactory(
+        name="Monthly fee per site", amount=Decimal("250.00"), unit_of_measure="site", **common
+    )
+    product = net["subs"]["s1"].product  # the only service on G1
+    product.product_offering = offering
+    product.characteristics = {"sites": "4, 9,11"}
+    product.save(update_fields=["product_offering", "characteristics"])
+
+    alarm = raise_alarm(net["g1"])
+    correlate([alarm.pk])
+
+    incident = Incident.objects.get(root_alarm=alarm)
+    assert (incident.products_count, incident.revenue_at_risk) == (1, Decimal("1150.00"))

@@ -10,14 +10,9 @@ from django.db.models import Model
 from billing.choices import ChargeType
 from billing.services.periods import contract_years, periods_since_start
 from billing.services.usage import RATED_VOLUME_PLACES
-from catalog.choices import RecurringPeriod
+from catalog.choices import COUNTED_UNITS, RecurringPeriod
 from telco.exceptions import DomainError
 from telco.money import plain_decimal, round_rating
-
-# A recurring price in one of these units is charged per unit the product holds: the items of
-# the product characteristic named here (a comma-separated list, as the order recorded it:
-# an Enterprise VPN's "Monthly fee per site" counts its `sites`).
-COUNTED_UNITS = {"site": "sites"}
 
 
 @dataclass
