@@ -11,7 +11,8 @@ its size (PostgreSQL):
 3. per round: a recently cleared alarm of a raised key is reopened (flapping, one UPDATE);
    every raised key goes through ONE `INSERT ... ON CONFLICT (reduction_key) WHERE state <>
    'cleared' DO UPDATE ... RETURNING (xmax = 0)` (inserted or counted: `occurrence_count`
-   grows by the number of reports); every cleared key through ONE UPDATE;
+   grows by the number of reports; a new alarm on an element whose open incident is rooted
+   there is stored in it, a guess correlation confirms); every cleared key through ONE UPDATE;
 4. the history rows of every move, the affected services of every new alarm (one recursive
    query for all their resources) and `is_service_affecting`, each in one statement.
 
