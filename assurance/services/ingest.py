@@ -13,8 +13,9 @@ its size (PostgreSQL):
    'cleared' DO UPDATE ... RETURNING (xmax = 0)` (inserted or counted: `occurrence_count`
    grows by the number of reports; a new alarm on an element whose open incident is rooted
    there is stored in it, a guess correlation confirms); every cleared key through ONE UPDATE;
-4. the history rows of every move, the affected services of every new alarm (one recursive
-   query for all their resources) and `is_service_affecting`, each in one statement.
+4. the history rows of every move, the affected services of every new alarm (one read of the
+   kept service paths for all their resources) and `is_service_affecting`, each in one
+   statement.
 
 Per item, not all-or-nothing: valid reports are stored, invalid ones answered `rejected` with a
 reason, in one transaction (so nothing is half-written). After it commits, the touched alarms
