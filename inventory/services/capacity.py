@@ -48,13 +48,24 @@ def _free_capacity(gnb: Resource) -> int:
 
 def _lock_gnb_with_capacity(*, bandwidth: int, customer: models.Model | None) -> Resource:
     # Candidates are ranked without a lock; each is then locked and its free capacity counted
-    # again, so two orders racing for the last megabits serialise on the gNB row.
-    for gnb_id in selectors.gnb_candidates(bandwidth=bandwidth, customer=customer).values_list(
-        "pk", flat=True
-    ):
-        gnb = Resource.objects.select_for_update().get(pk=gnb_id)
-        if _free_capacity(gnb) >= bandwidth:
-            return gnb
+    # again, so two orders racing for the last megabits serialise on the gNB row. Concurrent
+    # reservations first skip the gNBs another one holds (all of them ranked the same gNB
+    # first and queued on it for its whole reservation), as PON ports do; when every
+    # candidate is held, they wait, in rank order.
+    candidates = list(
+        selectors.gnb_candidates(bandwidth=bandwidth, customer=customer).values_list(
+            "pk", flat=True
+        )
+    )
+    for skip_locked in (True, False):
+        for gnb_id in candidates:
+            gnb = (
+                Resource.objects.select_for_update(skip_locked=skip_locked)
+                .filter(pk=gnb_id)
+                .first()
+            )
+            if gnb is not None and _free_capacity(gnb) >= bandwidth:
+                return gnb
     raise DomainError(f"No gNB has {bandwidth} Mbps of free capacity.", field="bandwidth")
 
 
