@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from catalog.choices import (
+    COUNTED_UNITS,
     LifecycleStatus,
     PriceType,
     RecurringPeriod,
@@ -282,6 +283,16 @@ class ProductOfferingPrice(models.Model):
         if self.price_type != PriceType.RECURRING or self.amount is None:
             return Decimal("0")
         return self.amount / 12 if self.recurring_period == RecurringPeriod.YEAR else self.amount
+
+    def units_in(self, characteristics: dict) -> int:
+        """How many times this price applies to a product with these characteristics: once, or,
+        for a price per a counted unit (`COUNTED_UNITS`: a fee per site), once per item of the
+        characteristic that names them ("12,15": two sites; none named: 0)."""
+        name = COUNTED_UNITS.get(self.unit_of_measure)
+        if name is None:
+            return 1
+        named = str((characteristics or {}).get(name) or "")
+        return len([item for item in named.split(",") if item.strip()])
 
 
 class PriceTier(models.Model):

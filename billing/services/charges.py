@@ -38,15 +38,11 @@ def units_charged(product: Model, price: Model) -> int:
     """How many times the recurring price applies to the product: once, or once per unit it
     holds when the price is per a counted unit (`COUNTED_UNITS`). A product that names none
     of them cannot be billed (finance sees why), rather than be charged for none."""
-    characteristic = COUNTED_UNITS.get(price.unit_of_measure)
-    if characteristic is None:
-        return 1
-    raw = str((product.characteristics or {}).get(characteristic) or "")
-    units = len([item for item in raw.split(",") if item.strip()])
+    units = price.units_in(product.characteristics)
     if not units:
         raise DomainError(
             f"Price '{price.name}' is per {price.unit_of_measure}, but product "
-            f"{product.pk} names no {characteristic}."
+            f"{product.pk} names no {COUNTED_UNITS[price.unit_of_measure]}."
         )
     return units
 

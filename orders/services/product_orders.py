@@ -106,18 +106,15 @@ def product_order_submit(
         if not line.change or line.offering != line.product.product_offering
     ]
     if sells:
-        new_monthly = sum(
-            (
-                monthly_recurring(line.offering, now)
-                + sum(
-                    (monthly_recurring(b, now) for b in bundled_offerings(line.offering)),
-                    Decimal("0"),
-                )
-                - (monthly_recurring(line.product.product_offering, now) if line.product else 0)
-                for line in sells
-            ),
-            Decimal("0"),
-        )
+        new_monthly = Decimal("0")
+        for line in sells:
+            # A change keeps the characteristics it does not name (the sites a fee counts).
+            held = line.product.characteristics if line.product else {}
+            wanted = {**held, **line.characteristics}
+            for offering in [line.offering, *bundled_offerings(line.offering)]:
+                new_monthly += monthly_recurring(offering, now, wanted)
+            if line.product:
+                new_monthly -= monthly_recurring(line.product.product_offering, now, held)
         check_account_standing(account, new_monthly)
     # The enterprise sites the order adds: held for it once it is accepted.
     sites_to_hold = []

@@ -135,10 +135,14 @@ def billing_account_for(customer: Model, account_id: str | None) -> Model:
     return account
 
 
-def monthly_recurring(offering: Model, at: datetime) -> Decimal:
-    """What the offering charges a month (yearly prices spread over 12 months)."""
+def monthly_recurring(offering: Model, at: datetime, characteristics: dict) -> Decimal:
+    """What the offering charges a month a product with these characteristics (yearly prices
+    spread over 12 months; a price per site once per site they name)."""
     prices = catalog_selectors.offering_prices_in_force(offering=offering, at=at)
-    return sum((price.amount_per_month for price in prices), Decimal("0"))
+    return sum(
+        (price.amount_per_month * price.units_in(characteristics) for price in prices),
+        Decimal("0"),
+    )
 
 
 def check_account_standing(account: Model, new_monthly: Decimal) -> None:

@@ -2,6 +2,8 @@
 refused when a site cannot be served, reserved and configured per site on the PEs (the lab's
 RESTCONF routers), modified (a site added, the bandwidth changed) and terminated."""
 
+from decimal import Decimal
+
 import pytest
 
 from catalog.demo import ensure_catalog
@@ -469,3 +471,21 @@ def test_the_nocs_element_reading_of_a_vpn_does_not_query_per_site(vpn, agent_ap
     assert three_html.count('data-element="') == 3
     assert "every element holds what the inventory expects" in three_html
     assert three == two
+
+
+def test_the_credit_check_counts_the_monthly_fee_of_every_site(vpn, agent_api, lab):
+    account = vpn["account"]
+    account.credit_limit = Decimal("800.00")
+    account.save(update_fields=["credit_limit"])
+    first, second, _ = vpn["network"].sites
+
+    two_sites = order_body(vpn["offering"], account, [first, second])
+    response = agent_api.post(ORDER, two_sites, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["billingAccount.id"] == [
+        "Credit limit exceeded: balance 0.00 plus 900.00 a month is over the limit of 800.00 EUR."
+    ]
+    assert not ProductOrder.objects.exists()
+    one_site = order_body(vpn["offering"], account, [first])  # 400 + 250 a month
+    assert agent_api.post(ORDER, one_site, format="json").status_code == 201
