@@ -158,8 +158,15 @@ def service_paths_rebuild(service_ids: Iterable[int] | None = None) -> int:
     # Inside the caller's transaction (every reservation) without a savepoint: its two round
     # trips were a fifth of a rebuild's, and an error aborts the caller's transaction anyway.
     with atomic_in_caller(), connection.cursor() as cursor:
-        if ids is not None:
-            # A resource-facing service stands for the customer-facing services above it.
+        if ids is None:
+            cursor.execute(f"DELETE FROM {PATH}")  # noqa: S608
+            services, params = _live_services_sql(ids)
+            cursor.execute(REBUILD_SQL % {"services": services}, params)
+            return cursor.rowcount
+        with _index_walk_plan(cursor):
+            # A resource-facing service stands for the customer-facing services above it. Its
+            # old rows go by the service index (a hash join read every path row: 2.6 ms at
+            # 21,000 rows, growing with the network; 0.1 ms by index).
             cursor.execute(
                 f"""
                 WITH RECURSIVE up(id, parent_id) AS (
@@ -172,15 +179,9 @@ def service_paths_rebuild(service_ids: Iterable[int] | None = None) -> int:
                 [ids],
             )
             ids = sorted({row[0] for row in cursor.fetchall()})
-        else:
-            cursor.execute(f"DELETE FROM {PATH}")  # noqa: S608
-        services, params = _live_services_sql(ids)
-        if ids is None:
+            services, params = _live_services_sql(ids)
             cursor.execute(REBUILD_SQL % {"services": services}, params)
-        else:
-            with _index_walk_plan(cursor):
-                cursor.execute(REBUILD_SQL % {"services": services}, params)
-        return cursor.rowcount
+            return cursor.rowcount  # taken before the plan's settings are restored
 
 
 @contextmanager

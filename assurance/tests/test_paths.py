@@ -42,7 +42,9 @@ def rows(service) -> set[tuple[int, int, int]]:
 def test_a_path_runs_from_the_holds_up_to_the_core(net):
     cell = SliceFactory(parent=net["gnb"])
     sub = subscribe(cell, through_rfs=True)
-    paths.service_paths_rebuild([sub.service.pk])
+    # Rebuilt from its resource-facing child: the customer-facing service's rows, counted.
+    written = paths.service_paths_rebuild([sub.service.children.get().pk])
+    assert written == len(rows(sub.service)) > 0
     on_path = {resource for _, _, resource in rows(sub.service)}
     for name in ("gnb", "router", "core", "trunk", "duct", "uplink"):
         assert net[name].pk in on_path
