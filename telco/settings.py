@@ -269,6 +269,12 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after each task unless told
+# to reuse them: a new PostgreSQL connection (a backend forked, authenticated, configured) per
+# task. Workers keep theirs as long as CONN_MAX_AGE (`conn_max_age` on DATABASE_URL) says:
+# `telco.celery` closes what is too old or broken around each task, as Django does around a
+# request.
+CELERY_DB_REUSE_MAX = 2**31
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "orders.*": {"queue": "activation"},
