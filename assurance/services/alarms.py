@@ -29,7 +29,7 @@ ALARM = Alarm._meta.db_table
 AFFECTED = Alarm.affected_services.through
 
 
-def alarms_correlate(alarm_ids: list[int], stored_in_guessed_incident=()) -> None:
+def alarms_correlate(alarm_ids: list[int], guessed=()) -> None:
     """Hand alarms just raised, cleared or reopened to correlation (their incidents); the
     bulk ingest names the new alarms it stored in a guessed incident (correlation decides).
 
@@ -44,7 +44,7 @@ def alarms_correlate(alarm_ids: list[int], stored_in_guessed_incident=()) -> Non
     except ImportError:  # correlation not installed yet: alarms stand alone
         return
     try:
-        correlate(list(alarm_ids), guessed=stored_in_guessed_incident)
+        correlate(list(alarm_ids), guessed=guessed)
     except Exception:
         logger.exception("Correlation of alarms %s failed; the alarms are stored", alarm_ids[:20])
 
@@ -72,7 +72,9 @@ UPSERT_SQL = f"""
 """  # noqa: S608 - the table name comes from model metadata; every value is a parameter
 
 
-@lru_cache(maxsize=200_000)  # a feed repeats its faults: each key is hashed once
+# A feed repeats its faults: a key is hashed once while its fault keeps coming (a storm's few
+# thousand; bounded, since every worker process holds its own).
+@lru_cache(maxsize=20_000)
 def reduction_key(
     *,
     source_system_id: str,

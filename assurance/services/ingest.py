@@ -288,7 +288,6 @@ class _Batch:
         self.moves: list[tuple[int, str, str, str]] = []
         self.new_alarms: dict[int, int] = {}
         self.touched: set[int] = set()
-        self.created: set[int] = set()
 
     def answer(self, run: list[_Keyed], first: str, alarm_id: int | None, reason: str = ""):
         """The first report of a run did `first`; the others repeat it."""
@@ -357,7 +356,6 @@ class _Batch:
             if key in reopened:
                 self.answer(run, IngestOutcome.REOPENED, alarm_id)
             elif inserted:
-                self.created.add(alarm_id)
                 self.answer(run, IngestOutcome.CREATED, alarm_id)
                 self.moves.append((alarm_id, "", AlarmState.RAISED, ""))
                 if run[0].resource_id is not None:
@@ -424,7 +422,8 @@ def alarms_ingest(
         batch.record_history(cursor)
         if batch.new_alarms:
             alarms_record_impact(batch.new_alarms)
-    alarms_correlate(sorted(batch.touched), stored_in_guessed_incident=batch.created)
+    # The new alarms on a resource: those the upsert may have stored in a guessed incident.
+    alarms_correlate(sorted(batch.touched), guessed=batch.new_alarms.keys())
     return sorted(results + batch.results, key=lambda result: result.index)
 
 

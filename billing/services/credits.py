@@ -11,11 +11,10 @@ from django.db.models import Exists, Model, OuterRef
 
 from billing.choices import ChargeType
 from billing.models import AppliedCharge, SlaCredit
-from billing.services.charges import ChargeLine, units_charged
+from billing.services.charges import ChargeLine
 from catalog.choices import PriceType
 from catalog.selectors import prices_in_force
 from inventory import selectors as inventory_selectors
-from telco.exceptions import DomainError
 from telco.money import plain_decimal, round_rating
 
 
@@ -63,11 +62,8 @@ def monthly_recurring_charges(product_ids: list[int], *, at: datetime) -> dict[i
     for product in products:
         monthly, currency = Decimal(0), None
         for price in prices[product.product_offering_id]:
-            try:
-                units = units_charged(product, price)
-            except DomainError:
-                continue  # not billable as it stands: the bill run says why
-            monthly += price.amount_per_month * units
+            # A fee per site of a product naming none counts nothing (its bill says why).
+            monthly += price.amount_per_month * price.units_in(product.characteristics)
             currency = currency or price.currency
         if monthly > 0:
             charges[product.pk] = (monthly, currency)

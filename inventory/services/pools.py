@@ -222,8 +222,19 @@ def _bind_first_free(free: QuerySet[Resource], service: Service) -> tuple[Resour
         "usage_state": UsageState.BUSY,
         "last_update": now,
     }
-    if connection.vendor != "postgresql":
-        return _bind_first_free_by_orm(free, service, taken)
+    if connection.vendor == "postgresql":
+        resource, bound = _bind_first_free_in_one_statement(free, service, taken, now)
+    else:
+        resource, bound = _bind_first_free_by_orm(free, service, taken)
+    if bound:  # the member as it was read, before it was marked
+        for name, value in taken.items():
+            setattr(resource, name, value)
+    return resource, bound
+
+
+def _bind_first_free_in_one_statement(
+    free: QuerySet[Resource], service: Service, taken: dict, now: datetime
+) -> tuple[Resource | None, bool]:
     pick, pick_params = free.query.sql_with_params()
     quote = connection.ops.quote_name
     statement = f"""
@@ -248,9 +259,6 @@ def _bind_first_free(free: QuerySet[Resource], service: Service) -> tuple[Resour
         return None, False
     bound = resource.is_bound
     del resource.is_bound
-    if bound:  # the statement's rows show the member as it was before it was marked
-        for name, value in taken.items():
-            setattr(resource, name, value)
     return resource, bound
 
 
@@ -269,8 +277,6 @@ def _bind_first_free_by_orm(
     except IntegrityError:
         return resource, False
     Resource.objects.filter(pk=resource.pk).update(**taken)
-    for name, value in taken.items():
-        setattr(resource, name, value)
     return resource, True
 
 

@@ -208,23 +208,14 @@ def _access_bind(
             ),
         ]
     )
+
     # The paths are rebuilt once by `access_reserve`, when every site is bound.
-    vlan = logical_allocate(
-        kind=ResourceKind.VLAN,
-        service=service,
-        pool=_pool_near(ResourceKind.VLAN, router),
-        by=by,
-        rebuild_paths=False,
-    )
-    address = None
-    if with_address:
-        address = logical_allocate(
-            kind=ResourceKind.IP_ADDRESS,
-            service=service,
-            pool=_pool_near(ResourceKind.IP_ADDRESS, router),
-            by=by,
-            rebuild_paths=False,
-        )
+    def allocate_near(kind: str) -> Resource:
+        pool = _pool_near(kind, router)
+        return logical_allocate(kind=kind, service=service, pool=pool, by=by, rebuild_paths=False)
+
+    vlan = allocate_near(ResourceKind.VLAN)
+    address = allocate_near(ResourceKind.IP_ADDRESS) if with_address else None
     if service.state == ServiceState.DESIGNED:
         service_move(service, ServiceState.RESERVED, by=by)
     return SiteAccess(
