@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStateEnum": "orders.choices.TaskState",
         "AccountStateEnum": "crm.choices.AccountState",
         "QualificationStateEnum": "inventory.choices.QualificationState",
+        "PrepaidUsageTypeEnum": "billing.models.prepaid.UsageType",
     },
 }
 

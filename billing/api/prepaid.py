@@ -1,6 +1,7 @@
-"""TMF654 Prepay Balance Management (bucket, topupBalance, balanceActionHistory) and the online
-charging sessions the network opens against those balances (/api/v1/billing/chargingSession:
-initial, update, terminate, as Diameter Gy credit control)."""
+"""TMF654 Prepay Balance Management (bucket, topupBalance, adjustBalance, balanceActionHistory;
+transfers, reservations and accumulated balances are in billing.api.balance_operations) and
+the online charging sessions the network opens against those balances
+(/api/v1/billing/chargingSession: initial, update, terminate, as Diameter Gy credit control)."""
 
 from django.http import Http404
 from rest_framework import serializers, status
@@ -306,9 +307,22 @@ def signed_quantity(amount, units: str) -> dict:
     return {"amount": float(amount.normalize()), "units": units}
 
 
+def entry_description(entry) -> str:
+    """What moved the balance: a session, an adjustment, a transfer or a reservation."""
+    if entry.session_id:
+        return f"{entry.kind} for charging session {entry.session.session_id}"
+    if entry.adjustment_id:
+        return f"{entry.kind}: {entry.adjustment.reason}"
+    if entry.transfer_id:
+        return f"{entry.kind}: transfer {entry.transfer_id}"
+    if entry.reservation_id:
+        return f"{entry.kind}: reservation {entry.reservation_id}"
+    return entry.kind
+
+
 class BalanceActionHistorySerializer(TMFSerializer):
     """TMF654 BalanceActionHistory: one ledger row (topup, reserve, commit, release, expire,
-    credit, debit)."""
+    credit, debit, renew, transferOut, transferIn)."""
 
     tmf_type = "BalanceActionHistory"
     url_name = "billing-api:balanceActionHistory-detail"
@@ -323,13 +337,7 @@ class BalanceActionHistorySerializer(TMFSerializer):
         bucket = entry.bucket
         body.update(
             reason=entry.kind,
-            description=(
-                f"{entry.kind} for charging session {entry.session.session_id}"
-                if entry.session_id
-                else f"{entry.kind}: {entry.adjustment.reason}"
-                if entry.adjustment_id
-                else entry.kind
-            ),
+            description=entry_description(entry),
             amount=quantity(entry.amount, bucket.units),
             usageType=bucket.usage_type,
             bucket=bucket_ref(request, bucket),

@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 
 from billing.api import (
     adjustments,
+    balance_operations,
     invoices,
     prepaid,
     reconciliation,
@@ -50,6 +51,17 @@ prepaid_router.register("topupBalance", prepaid.TopupBalanceViewSet, basename="t
 prepaid_router.register("adjustBalance", prepaid.AdjustBalanceViewSet, basename="adjustBalance")
 prepaid_router.register(
     "balanceActionHistory", prepaid.BalanceActionHistoryViewSet, basename="balanceActionHistory"
+)
+prepaid_router.register(
+    "transferBalance", balance_operations.TransferBalanceViewSet, basename="transferBalance"
+)
+prepaid_router.register(
+    "reserveBalance", balance_operations.ReserveBalanceViewSet, basename="reserveBalance"
+)
+prepaid_router.register(
+    "accumulatedBalance",
+    balance_operations.AccumulatedBalanceViewSet,
+    basename="accumulatedBalance",
 )
 
 urlpatterns = [

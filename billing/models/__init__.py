@@ -6,6 +6,7 @@ from billing.models.adjustments import (
     PaymentReversal,
     Refund,
 )
+from billing.models.balance_operations import AccumulatedBalance, ReserveBalance, TransferBalance
 from billing.models.bill_runs import BillRunChunk
 from billing.models.bills import (
     AppliedCharge,
@@ -46,6 +47,7 @@ __all__ = [
     "FraudScan",
     "FraudRule",
     "CaseEvent",
+    "AccumulatedBalance",
     "AppliedCharge",
     "AdjustBalance",
     "BalanceAction",
@@ -70,8 +72,10 @@ __all__ = [
     "PrepaidBucket",
     "PrepaidPlan",
     "Refund",
+    "ReserveBalance",
     "SlaCredit",
     "TopupBalance",
+    "TransferBalance",
     "UsageEvent",
     "UsageSpecification",
     "Voucher",

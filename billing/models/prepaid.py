@@ -47,6 +47,8 @@ class LedgerKind(models.TextChoices):
     CREDIT = "credit"  # remaining + (an adjustment: goodwill, a correction)
     DEBIT = "debit"  # remaining - (an adjustment: a correction, a refunded top-up)
     RENEW = "renew"  # remaining - (the plan's fee for another validity period, from money)
+    TRANSFER_OUT = "transferOut"  # remaining - (moved to another bucket)
+    TRANSFER_IN = "transferIn"  # remaining + (moved from another bucket)
 
 
 class TopupState(models.TextChoices):
@@ -295,7 +297,7 @@ class BalanceAction(models.Model):
     the bucket's `remaining` and `reserved` to the cent."""
 
     bucket = models.ForeignKey(PrepaidBucket, on_delete=models.PROTECT, related_name="actions")
-    kind = models.CharField(max_length=10, choices=LedgerKind.choices)
+    kind = models.CharField(max_length=12, choices=LedgerKind.choices)
     amount = models.DecimalField(max_digits=18, decimal_places=4)
     session = models.ForeignKey(
         ChargingSession, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
@@ -306,6 +308,23 @@ class BalanceAction(models.Model):
     adjustment = models.ForeignKey(
         AdjustBalance, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
     )
+    # Indexed only where set (below): charging writes most ledger rows and names neither.
+    transfer = models.ForeignKey(
+        "billing.TransferBalance",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="actions",
+    )
+    reservation = models.ForeignKey(
+        "billing.ReserveBalance",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="actions",
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
@@ -313,7 +332,19 @@ class BalanceAction(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="balance_action_positive"),
         ]
-        indexes = [models.Index(fields=["bucket", "-id"], name="balance_action_bucket")]
+        indexes = [
+            models.Index(fields=["bucket", "-id"], name="balance_action_bucket"),
+            models.Index(
+                fields=["transfer"],
+                condition=Q(transfer__isnull=False),
+                name="balance_action_transfer",
+            ),
+            models.Index(
+                fields=["reservation"],
+                condition=Q(reservation__isnull=False),
+                name="balance_action_reservation",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.amount} on bucket {self.bucket_id}"

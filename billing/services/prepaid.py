@@ -23,6 +23,7 @@ from billing.models.prepaid import (
     UsageType,
     Voucher,
 )
+from billing.services.balance_operations import reservations_release_expired
 from billing.services.charging import charging_sessions_release_silent
 from billing.services.payments import amount_check, payment_create
 from crm import services as crm_services
@@ -464,11 +465,13 @@ def prepaid_notices_send(*, now: datetime | None = None) -> int:
 
 
 def prepaid_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """What beat runs every minute: silent sessions released, plans renewed, expired buckets
-    closed, notices sent."""
+    """What beat runs every minute: silent sessions and reservations past their validity
+    released (before buckets expire, so what they held is forfeited with the rest), plans
+    renewed, expired buckets closed, notices sent."""
     now = now or clock.now()
     return {
         "released": charging_sessions_release_silent(now=now),
+        "reservationsReleased": reservations_release_expired(now=now),
         "renewed": buckets_renew(now=now),
         "expired": buckets_expire(now=now),
         "notified": prepaid_notices_send(now=now),

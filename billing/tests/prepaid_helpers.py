@@ -60,6 +60,8 @@ def ledger_totals(bucket_id: int) -> dict[str, Decimal]:
                 "credit",
                 "debit",
                 "renew",
+                "transferOut",
+                "transferIn",
             )
         }
     )
@@ -67,7 +69,8 @@ def ledger_totals(bucket_id: int) -> dict[str, Decimal]:
 
 def assert_ledger_balances(bucket_id: int) -> dict[str, Decimal]:
     """The ledger adds up to the bucket, to the cent: remaining = topups + credits - reserves +
-    releases - expiries - debits - renewals; reserved = reserves - commits - releases."""
+    releases - expiries - debits - renewals + transfers in - transfers out; reserved = reserves
+    - commits - releases."""
     stored = PrepaidBucket.objects.get(pk=bucket_id)
     totals = ledger_totals(bucket_id)
     assert stored.remaining == (
@@ -78,6 +81,8 @@ def assert_ledger_balances(bucket_id: int) -> dict[str, Decimal]:
         - totals["expire"]
         - totals["debit"]
         - totals["renew"]
+        + totals["transferIn"]
+        - totals["transferOut"]
     )
     assert stored.reserved == totals["reserve"] - totals["commit"] - totals["release"]
     return totals
