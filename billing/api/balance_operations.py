@@ -174,6 +174,9 @@ class TransferBalanceSerializer(TMFSerializer):
         return body
 
 
+RESERVATION_STATES = (TopupState.CREATED, TopupState.COMPLETED, TopupState.CANCELLED)
+
+
 class ValidForInput(serializers.Serializer):
     startDateTime = serializers.DateTimeField(required=False)
     endDateTime = serializers.DateTimeField(required=False)
@@ -198,9 +201,8 @@ class ReserveBalanceSerializer(TMFSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=300)
     channel = serializers.DictField(write_only=True, required=False)
-    status = serializers.ChoiceField(
-        choices=[TopupState.COMPLETED, TopupState.CANCELLED], write_only=True, required=False
-    )
+    # Read on PATCH only (a POST's is ignored: a reservation starts `created`).
+    status = serializers.CharField(write_only=True, required=False)
 
     class Meta:
         model = ReserveBalance
@@ -219,19 +221,14 @@ class ReserveBalanceSerializer(TMFSerializer):
 
     def validate(self, attrs):
         if self.partial:
-            return {
-                key: attrs[name]
-                for name, key in (
-                    ("status", "status"),
-                    ("reason", "reason"),
-                    ("description", "description"),
+            if attrs.get("status", TopupState.CREATED) not in RESERVATION_STATES:
+                raise serializers.ValidationError(
+                    {"status": [f"A reservation is {', '.join(RESERVATION_STATES)}."]}
                 )
-                if name in attrs
+            return {
+                name: attrs[name] for name in ("status", "reason", "description") if name in attrs
             }
-        if "status" in attrs:
-            raise serializers.ValidationError(
-                {"status": ["A reservation starts `created`; PATCH moves it."]}
-            )
+        attrs.pop("status", None)
         bucket_id, product_id = _bucket_or_product(attrs, "bucket", "product")
         return {
             **_common_input(attrs),

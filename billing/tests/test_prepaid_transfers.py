@@ -382,7 +382,6 @@ def test_a_reservation_outliving_its_bucket_is_forfeited_with_it(finance_api):
         ({"partyAccount": {"id": "987654321"}}, "partyAccount.id"),
         ({"validFor": {"endDateTime": "2020-01-01T00:00:00Z"}}, "validFor.endDateTime"),
         ({"validFor": {"endDateTime": "soon"}}, "validFor.endDateTime"),
-        ({"status": "completed"}, "status"),
         ({"expired": True}, "bucket.id"),
     ],
 )
