@@ -44,6 +44,7 @@ def transition(
     extra_updates: Mapping | None = None,
     only_from: Collection[str] | None = None,
     increments: Collection[str] = (),
+    guard: tuple[str, list] | None = None,
 ) -> models.Model | None:
     """Move `instance` to `target`: lock the row, refuse an illegal move, save, write history.
 
@@ -52,6 +53,10 @@ def transition(
     (once locked) in another state was moved meanwhile by someone else: it is left as it is and
     None is returned, as a conditional UPDATE would. Any other illegal move raises
     `InvalidTransition`, nothing written. Returns `instance`, its written fields updated.
+
+    `guard` is an UPDATE (SQL, parameters) that runs first and must change a row for the move
+    to happen, else nothing moves and None is returned: a step starts only while its order
+    runs, and the UPDATE that records the order's progress takes the order's lock first.
 
     On PostgreSQL the lock, the checked UPDATE and the history row are one statement: a state
     move is the unit of every workflow (an activation makes about thirty), and three round
@@ -66,8 +71,10 @@ def transition(
         allowed = [state for state in allowed if state in only_from]
     move = _move_in_one_statement if connection.vendor == "postgresql" else _move_by_orm
     current, written = move(
-        instance, field, updates, increments, allowed, history, history_fk, by, reason
+        instance, field, updates, increments, allowed, history, history_fk, by, reason, guard
     )
+    if current is GUARD_REFUSED:
+        return None
     if written is None:
         if only_from is not None and current not in only_from:
             return None
@@ -77,27 +84,42 @@ def transition(
     return instance
 
 
+# What the move functions return as the state found when the guard changed no row.
+GUARD_REFUSED = object()
+
+
+def _assignments(model, updates: Mapping) -> tuple[list[str], list]:
+    """The SET clauses (`column = %s`) of `updates` (field name -> value) and their values."""
+    assignments, values = [], []
+    for name, value in updates.items():
+        model_field = model._meta.get_field(name)
+        if isinstance(value, models.Model):
+            value = value.pk
+        assignments.append(f"{connection.ops.quote_name(model_field.column)} = %s")
+        values.append(model_field.get_db_prep_save(value, connection))
+    return assignments, values
+
+
 def _move_in_one_statement(
-    instance, field, updates, increments, allowed, history, history_fk, by, reason
+    instance, field, updates, increments, allowed, history, history_fk, by, reason, guard
 ) -> tuple[str, dict | None]:
     """(the state found under the lock, the incremented counters or None when not moved)."""
     model = type(instance)
     meta, quote = model._meta, connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     state = quote(meta.get_field(field).column)
-    assignments, values = [], []
-    for name, value in updates.items():
-        model_field = meta.get_field(name)
-        if isinstance(value, models.Model):
-            value = value.pk
-        assignments.append(f"{quote(model_field.column)} = %s")
-        values.append(model_field.get_db_prep_save(value, connection))
+    assignments, values = _assignments(model, updates)
     counters = [quote(meta.get_field(name).column) for name in increments]
     assignments += [f"{column} = moving.{column} + 1" for column in counters]
     history_meta = history._meta
     history_column = quote(history_meta.get_field(history_fk).column)
+    guard_sql, guard_params = guard or ("SELECT 1", [])
     statement = f"""
-        WITH old AS (SELECT {pk}, {state} FROM {table} WHERE {pk} = %s FOR UPDATE),
+        WITH guard AS ({guard_sql}{" RETURNING 1" if guard else ""}),
+        old AS (
+            SELECT {pk}, {state} FROM {table}
+            WHERE {pk} = %s AND EXISTS (SELECT 1 FROM guard) FOR UPDATE
+        ),
         moved AS (
             UPDATE {table} AS moving SET {", ".join(assignments)}
             FROM old WHERE moving.{pk} = old.{pk} AND old.{state} = ANY(%s::text[])
@@ -108,26 +130,33 @@ def _move_in_one_statement(
                 ({history_column}, from_state, to_state, changed_at, changed_by, reason)
             SELECT %s, from_state, %s, %s, %s, %s FROM moved
         )
-        SELECT old.{state}, moved.* FROM old LEFT JOIN moved ON TRUE
+        SELECT EXISTS (SELECT 1 FROM guard), old.{state}, moved.*
+        FROM (SELECT 1) AS one LEFT JOIN old ON TRUE LEFT JOIN moved ON TRUE
     """  # noqa: S608 - names come from model metadata; every value is a parameter
     parameters = [instance.pk, *values, allowed, instance.pk, updates[field], clock.now(), by]
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*parameters, reason])
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(statement, [*guard_params, *parameters, reason])
+        guarded, current, from_state, *counted = cursor.fetchone()
+    if not guarded:
+        return GUARD_REFUSED, None
+    if current is None:
         raise model.DoesNotExist(f"{meta.object_name} {instance.pk} does not exist.")
-    current, from_state, *counted = row
     if from_state is None:
         return current, None
     return current, dict(zip(increments, counted, strict=True))
 
 
 def _move_by_orm(
-    instance, field, updates, increments, allowed, history, history_fk, by, reason
+    instance, field, updates, increments, allowed, history, history_fk, by, reason, guard
 ) -> tuple[str, dict | None]:
     """`_move_in_one_statement` where data-modifying CTEs are missing (SQLite: the demo)."""
     model = type(instance)
     with atomic_in_caller():
+        if guard is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*guard)
+                if not cursor.rowcount:
+                    return GUARD_REFUSED, None
         locked = model.objects.select_for_update().get(pk=instance.pk)
         current = getattr(locked, field)
         if current not in allowed:
@@ -158,14 +187,62 @@ def transition_many(
     reason: str = "",
     extra_updates: Mapping | None = None,
 ) -> None:
-    """`transition` for several rows of one model at once, in three statements whatever their
-    number: lock them (in id order, as every locker does), refuse if any move is illegal
-    (nothing written), one UPDATE, one INSERT of the history rows. The instances are updated."""
+    """`transition` for several rows of one model at once, whatever their number: lock them (in
+    id order, as every locker does), refuse if any move is illegal (nothing written), update
+    them and write their history rows. One statement on PostgreSQL. The instances are updated."""
     if not instances:
         return
     model = type(instances[0])
-    label = model._meta.verbose_name.capitalize()
     ids = sorted({instance.pk for instance in instances})
+    updates = {field: target, **(extra_updates or {})}
+    if any(f.name == "last_update" for f in model._meta.concrete_fields):
+        updates["last_update"] = clock.now()
+    allowed = [state for state, targets in transitions.items() if target in targets]
+    move = _move_many_in_one_statement if connection.vendor == "postgresql" else _move_many_by_orm
+    current = move(model, ids, field, updates, allowed, history, history_fk, by, reason)
+    label = model._meta.verbose_name.capitalize()
+    for pk in ids:
+        check_transition(transitions, current[pk], target, label)
+    for instance in instances:
+        for name, value in updates.items():
+            setattr(instance, name, value)
+
+
+def _move_many_in_one_statement(
+    model, ids, field, updates, allowed, history, history_fk, by, reason
+) -> dict:
+    """{id: the state found under the lock}; the rows moved only when every one may."""
+    meta, quote = model._meta, connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    state = quote(meta.get_field(field).column)
+    assignments, values = _assignments(model, updates)
+    history_meta = history._meta
+    history_column = quote(history_meta.get_field(history_fk).column)
+    statement = f"""
+        WITH old AS (
+            SELECT {pk}, {state} FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} FOR UPDATE
+        ),
+        moved AS (
+            UPDATE {table} AS moving SET {", ".join(assignments)}
+            FROM old WHERE moving.{pk} = old.{pk}
+              AND NOT EXISTS (SELECT 1 FROM old WHERE NOT old.{state} = ANY(%s::text[]))
+            RETURNING moving.{pk} AS moved_id, old.{state} AS from_state
+        ),
+        noted AS (
+            INSERT INTO {quote(history_meta.db_table)}
+                ({history_column}, from_state, to_state, changed_at, changed_by, reason)
+            SELECT moved_id, from_state, %s, %s, %s, %s FROM moved
+        )
+        SELECT {pk}, {state} FROM old
+    """  # noqa: S608 - names come from model metadata; every value is a parameter
+    parameters = [ids, *values, allowed, updates[field], clock.now(), by, reason]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, parameters)
+        return dict(cursor.fetchall())
+
+
+def _move_many_by_orm(model, ids, field, updates, allowed, history, history_fk, by, reason) -> dict:
+    """`_move_many_in_one_statement` where data-modifying CTEs are missing (SQLite: the demo)."""
     with atomic_in_caller():
         current = dict(
             model.objects.select_for_update()
@@ -173,22 +250,17 @@ def transition_many(
             .order_by("pk")
             .values_list("pk", field)
         )
-        for pk in ids:
-            check_transition(transitions, current[pk], target, label)
-        updates = {field: target, **(extra_updates or {})}
-        if any(f.name == "last_update" for f in model._meta.concrete_fields):
-            updates["last_update"] = clock.now()
+        if any(current[pk] not in allowed for pk in ids):
+            return current
         model.objects.filter(pk__in=ids).update(**updates)
         history.objects.bulk_create(
             history(
                 **{f"{history_fk}_id": pk},
                 from_state=current[pk],
-                to_state=target,
+                to_state=updates[field],
                 changed_by=by,
                 reason=reason,
             )
             for pk in ids
         )
-    for instance in instances:
-        for name, value in updates.items():
-            setattr(instance, name, value)
+    return current

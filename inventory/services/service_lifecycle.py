@@ -84,7 +84,7 @@ def service_move(service: Service, target: str, *, by: str, reason: str = "", **
 def services_move(
     services: list[Service], target: str, *, by: str, reason: str = "", **extra
 ) -> None:
-    """`service_move` for several services at once (three statements whatever their number)."""
+    """`service_move` for several services at once (one statement whatever their number)."""
     transition_many(
         services,
         target,

@@ -136,3 +136,29 @@ def test_illegal_product_move_changes_nothing():
     product.refresh_from_db()
     assert product.status == "pendingActive"
     assert product.history.count() == 2
+
+
+@pytest.mark.django_db
+def test_activating_several_services_moves_all_or_none():
+    offering = five_g_premium_offering()
+    (_, first), (_, second), (_, third) = (_service(offering=offering) for _ in range(3))
+    type(first).objects.filter(pk=third.pk).update(state="terminated")
+    rows = sum(service.history.count() for service in (first, second))
+
+    # Designed may become reserved, then active; terminated may not: none moves.
+    with pytest.raises(InvalidTransition, match="terminated"):
+        services.services_activate(services=[third, first], by="noc1")
+
+    first.refresh_from_db()
+    assert first.state == "designed"
+    assert sum(service.history.count() for service in (first, second)) == rows
+
+    at = services.services_activate(services=[second, first], by="noc1")
+
+    for service in (first, second):
+        service.refresh_from_db()
+        assert (service.state, service.start_date) == ("active", at)
+        assert list(service.history.order_by("id").values_list("from_state", "to_state"))[-2:] == [
+            ("designed", "reserved"),
+            ("reserved", "active"),
+        ]

@@ -5,7 +5,7 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection
 from django.db.models import Model
 
 from orders.choices import STEP_TRANSITIONS, OrderState, StepState
@@ -26,6 +26,7 @@ def step_move(
     count_attempt: bool = False,
     reason: str = "",
     by: str = WORKFLOW_ACTOR,
+    guard: tuple[str, list] | None = None,
     **fields,
 ) -> bool:
     """Move the step through STEP_TRANSITIONS (row locked, history written), writing `fields`
@@ -46,6 +47,7 @@ def step_move(
         extra_updates=fields,
         only_from=only_from,
         increments=("attempts",) if count_attempt else (),
+        guard=guard,
     )
     return moved is not None
 
@@ -70,26 +72,49 @@ def order_still_running(order: ServiceOrder) -> bool:
     return state == OrderState.IN_PROGRESS
 
 
+def _while_order_runs(order: ServiceOrder, now) -> tuple[str, list]:
+    """The guard of a step's move (`transition`): record the order's progress, only while it
+    runs. The UPDATE takes the order's row lock (as `order_still_running` does), so
+    cancellation, hold and manual failure either see the step moved or find it never started."""
+    table = connection.ops.quote_name(ServiceOrder._meta.db_table)
+    return (
+        f"UPDATE {table} SET last_update = %s WHERE id = %s AND state = %s",  # noqa: S608
+        [now, order.pk, OrderState.IN_PROGRESS],
+    )
+
+
 def step_start(order: ServiceOrder, step: ActivationStep) -> bool:
     """Mark the step running with its deadline, one attempt more; False, step untouched, when
     the order stopped or the step ended meanwhile (another delivery of the task ran it)."""
     now = clock.now()
-    with transaction.atomic():
-        # Progress recorded only while the order runs: the UPDATE takes the order's row lock
-        # (as `order_still_running` does), so cancellation, hold and manual failure either see
-        # this step running or find it never started.
-        if not ServiceOrder.objects.filter(pk=order.pk, state=OrderState.IN_PROGRESS).update(
-            last_update=now
-        ):
-            return False
-        return step_move(
-            step,
-            StepState.RUNNING,
-            only_from={StepState.PENDING, StepState.RUNNING},
-            count_attempt=True,
-            started_at=now,
-            deadline=now + timedelta(seconds=settings.ACTIVATION_STEP_TIMEOUT_SECONDS),
-        )
+    return step_move(
+        step,
+        StepState.RUNNING,
+        only_from={StepState.PENDING, StepState.RUNNING},
+        count_attempt=True,
+        guard=_while_order_runs(order, now),
+        started_at=now,
+        deadline=now + timedelta(seconds=settings.ACTIVATION_STEP_TIMEOUT_SECONDS),
+    )
+
+
+def step_done_at_once(order: ServiceOrder, step: ActivationStep) -> bool:
+    """For a step whose whole work is a change to the inventory in the caller's transaction:
+    mark it started and done now, one attempt more, before the change is made, so it is done
+    or not started and a second delivery of the task never makes the change twice. False,
+    nothing written, when the order stopped or the step ended meanwhile."""
+    now = clock.now()
+    return step_move(
+        step,
+        StepState.DONE,
+        only_from={StepState.PENDING, StepState.RUNNING},
+        count_attempt=True,
+        guard=_while_order_runs(order, now),
+        started_at=now,
+        finished_at=now,
+        last_error="",
+        deadline=None,
+    )
 
 
 def step_done(step: ActivationStep) -> None:

@@ -43,9 +43,9 @@ from orders.services.plans import resource_holders, technology_for
 from orders.services.product_orders import product_change_apply, product_order_advance
 from orders.services.steps import (
     ACTIVATION_MAX_ATTEMPTS,
-    order_still_running,
     services_of,
     step_done,
+    step_done_at_once,
     step_move,
     step_service,
     step_start,
@@ -107,12 +107,14 @@ def service_order_run(*, service_order_id: int) -> None:
         while steps:
             step = steps.pop(0)
             if step.operation == ACTIVATE:
-                _service_order_complete(order)
+                # The activation steps come last: the ones left are the other items'.
+                _service_order_complete(order, activations=[step, *steps])
                 return
-            if not _step_run(order, step, bindings):
+            if not _step_run(order, step, bindings, later=steps):
                 return
-            if step.operation in (RESERVE, ADJUST):
+            if step.operation == ADJUST:
                 steps = _steps_to_run(order)
+            if step.operation in (RESERVE, ADJUST):
                 bindings.clear()
             step = None  # done: an error before the next step starts is no step's fault
     except TransientNetworkError:
@@ -128,16 +130,24 @@ def service_order_run(*, service_order_id: int) -> None:
         raise
 
 
-def _step_run(order: ServiceOrder, step: ActivationStep, bindings: _Bindings) -> bool:
+def _step_run(
+    order: ServiceOrder, step: ActivationStep, bindings: _Bindings, later: list[ActivationStep]
+) -> bool:
     """Run one step; False when the order stopped (failed, held or cancelled) or another
-    delivery of the task is running it."""
+    delivery of the task is running it. `later`: the steps after it, which a reservation
+    names after the elements it picked."""
+    if step.operation in (RESERVE, ADJUST):
+        # Inventory only, in one transaction: started and done in it, never left running.
+        try:
+            if step.operation == RESERVE:
+                return _step_reserve(order, step, later)
+            return _step_adjust(order, step)
+        except (PermanentNetworkError, DomainError) as error:
+            service_order_compensate_and_fail(order, step, str(error))
+            return False
     if not step_start(order, step):
         return False
     try:
-        if step.operation == RESERVE:
-            return _step_reserve(order, step)
-        if step.operation == ADJUST:
-            return _step_adjust(order, step)
         if step.operation in ELEMENT_OPERATIONS:
             _step_element(step, bindings)
         elif step.operation == VERIFY:
@@ -167,18 +177,19 @@ def _step_in_inventory(
     order: ServiceOrder, step: ActivationStep, change: Callable[[], object]
 ) -> bool:
     """Make the step's `change` to the inventory and mark the step done in one transaction, so
-    a re-run never does it twice; False, nothing changed, when the order stopped meanwhile."""
+    a re-run never does it twice; False, nothing changed, when the order stopped meanwhile
+    (or another delivery of the task made it)."""
     with transaction.atomic():
-        if not order_still_running(order):
+        if not step_done_at_once(order, step):
             return False
         change()
-        step_done(step)
     return True
 
 
-def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
+def _step_reserve(order: ServiceOrder, step: ActivationStep, later: list[ActivationStep]) -> bool:
     """Reserve what the item's technology needs (`plans`); False when the order was cancelled
-    in the meantime. Each configure step is then named after the element it configures."""
+    in the meantime. Each configure step is then named after the element it configures, in
+    the database and in `later`."""
     service = step.item.service
     customer = service.product.customer if service.product_id else None
     children = list(
@@ -188,6 +199,7 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
     )
     holders = resource_holders(service, children=children)
     technology = technology_for(holders)
+    element_of = {}  # resource kind -> the element its configure step configures
 
     def reserve() -> None:
         bindings = (
@@ -200,7 +212,7 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
             inventory_services.service_paths_rebuild([service.pk])
         # Each configure step is named after its element (of two bindings of a kind, the last),
         # in one UPDATE whatever the number of kinds.
-        element_of = {binding.resource.resource_kind: binding.resource for binding in bindings}
+        element_of.update((held.resource.resource_kind, held.resource) for held in bindings)
         if element_of:
             ActivationStep.objects.filter(
                 item=step.item, operation=CONFIGURE, resource_kind__in=element_of
@@ -210,16 +222,24 @@ def _step_reserve(order: ServiceOrder, step: ActivationStep) -> bool:
                 ),
                 name=Case(
                     *(
-                        When(
-                            resource_kind=kind,
-                            then=Value(technology.configure_step_name(kind, e.name)[:60]),
-                        )
+                        When(resource_kind=kind, then=Value(_configure_name(technology, e)))
                         for kind, e in element_of.items()
                     )
                 ),
             )
 
-    return _step_in_inventory(order, step, reserve)
+    if not _step_in_inventory(order, step, reserve):
+        return False
+    for later_step in later:  # as the UPDATE named them: no need to read them again
+        element = element_of.get(later_step.resource_kind)
+        if later_step.item_id == step.item_id and later_step.operation == CONFIGURE and element:
+            later_step.resource = element
+            later_step.name = _configure_name(technology, element)
+    return True
+
+
+def _configure_name(technology, element: Model) -> str:
+    return technology.configure_step_name(element.resource_kind, element.name)[:60]
 
 
 def _allocate_from_pools(service: Model, children: list[Model]) -> int:
@@ -328,10 +348,11 @@ def _step_verify(step: ActivationStep, bindings: _Bindings) -> None:
             )
 
 
-def _service_order_complete(order: ServiceOrder) -> None:
+def _service_order_complete(order: ServiceOrder, *, activations: list[ActivationStep]) -> None:
     """Apply every item to the inventory, its products and order items, in one transaction:
     add activates, modify records the new configuration (or suspends / resumes), delete
-    terminates. Then the product order moves on (items relying on these ones start)."""
+    terminates. Then the product order moves on (items relying on these ones start).
+    `activations`: the order's activation steps (its last steps), marked done with it."""
     with transaction.atomic():
         if order.product_order_id:
             # Locked first, always in this order, so two service orders of it settle in turn.
@@ -369,8 +390,7 @@ def _service_order_complete(order: ServiceOrder) -> None:
             services.append(item.service)
         for product_item, services in product_items.values():
             product_change_apply(product_item, services=services, at=at)
-        activations = ActivationStep.objects.filter(item__order=order, operation=ACTIVATE)
-        for step in activations.order_by("pk"):
+        for step in sorted(activations, key=lambda step: step.pk):
             step_move(step, StepState.DONE, count_attempt=True, started_at=at, finished_at=at)
         items_move(items, OrderState.COMPLETED)
         order_move(order, OrderState.COMPLETED, completion_date=at)

@@ -86,8 +86,8 @@ def test_cancelled_while_reserving_releases_and_stops_the_workflow(monkeypatch, 
     tasks = []
     reserve = workflow._step_reserve
 
-    def reserve_then_cancel(order_being_run, step):
-        done = reserve(order_being_run, step)
+    def reserve_then_cancel(order_being_run, step, later):
+        done = reserve(order_being_run, step, later)
         assert gnb.bindings.filter(state="reserved").count() == 1
         tasks.append(services.product_order_cancel(order_id=str(order.pk), by="agent1"))
         return done

@@ -44,12 +44,16 @@ def test_a_completed_order_leaves_the_history_of_its_items_and_steps(completed):
     ]
     steps = ActivationStep.objects.filter(item=service_item).order_by("sequence")
     assert [(step.operation, _path(step.history)) for step in steps] == [
-        ("reserve", [("pending", "running"), ("running", "done")]),
+        # Inventory only: started and done in the transaction that reserves.
+        ("reserve", [("pending", "done")]),
         ("configure", [("pending", "running"), ("running", "done")]),
         ("configure", [("pending", "running"), ("running", "done")]),
         ("verify", [("pending", "running"), ("running", "done")]),
         ("activate", [("pending", "done")]),
     ]
+    reserve = steps[0]
+    assert reserve.started_at == reserve.finished_at is not None
+    assert reserve.attempts == 1
     assert set(ActivationStepStateChange.objects.values_list("changed_by", flat=True)) == {
         "activation-workflow"
     }
@@ -62,11 +66,7 @@ def test_a_failed_step_and_its_compensation_are_in_the_history(db):
     assert order.state == "failed"
     steps = ActivationStep.objects.filter(item__order__product_order=order).order_by("sequence")
     paths = {step.operation + str(step.sequence): _path(step.history) for step in steps}
-    assert paths["reserve1"] == [
-        ("pending", "running"),
-        ("running", "done"),
-        ("done", "compensated"),
-    ]
+    assert paths["reserve1"] == [("pending", "done"), ("done", "compensated")]
     assert paths["configure2"] == [("pending", "running"), ("running", "failed")]
     failed = steps.get(sequence=2).history.get(to_state="failed")
     assert failed.reason == steps.get(sequence=2).last_error
