@@ -1,6 +1,6 @@
 """Admin for prepaid: vouchers are made here (finance), balances, top-ups, adjustments,
-sessions and the ledger are read-only (they move through top-ups, adjustments and charging
-only)."""
+transfers, reservations, sessions and the ledger are read-only (they move through the TMF654
+operations and charging only)."""
 
 from decimal import Decimal
 
@@ -13,7 +13,9 @@ from billing.models import (
     ChargingSession,
     PrepaidBucket,
     PrepaidPlan,
+    ReserveBalance,
     TopupBalance,
+    TransferBalance,
     Voucher,
 )
 from billing.services import voucher_create
@@ -71,6 +73,21 @@ class BalanceActionAdmin(ReadOnly):
 class TopupBalanceAdmin(ReadOnly):
     list_display = ("id", "bucket", "amount", "status", "voucher", "payment", "requested_date")
     list_select_related = ("bucket", "voucher", "payment")
+
+
+@admin.register(TransferBalance)
+class TransferBalanceAdmin(ReadOnly):
+    list_display = ("id", "bucket", "receiver_bucket", "amount", "reason", "created_by")
+    list_select_related = ("bucket", "receiver_bucket")
+    search_fields = ("reason", "bucket__product__name", "receiver_bucket__product__name")
+
+
+@admin.register(ReserveBalance)
+class ReserveBalanceAdmin(ReadOnly):
+    list_display = ("id", "bucket", "amount", "status", "valid_to", "closed_at", "close_reason")
+    list_filter = ("status",)
+    list_select_related = ("bucket",)
+    search_fields = ("reason", "bucket__product__name")
 
 
 class VoucherForm(forms.ModelForm):

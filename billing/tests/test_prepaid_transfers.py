@@ -485,3 +485,23 @@ def test_the_lists_cost_the_same_queries_whatever_the_rows(agent_api):
     for _ in range(3):
         activity()
     assert counts() == before
+
+
+def test_transfers_and_reservations_are_read_only_in_the_admin(admin_client):
+    phone = prepaid_product()
+    tablet = second_product(phone)
+    transfer = balance_transfer(
+        bucket_id=bucket(phone, "sms").pk,
+        receiver_bucket_id=bucket(tablet, "sms").pk,
+        usage_type="sms",
+        amount=Decimal(3),
+    )
+    reservation = balance_reserve(
+        bucket_id=bucket(phone, "voice").pk, usage_type="voice", amount=Decimal(2)
+    )
+
+    for model, row in (("transferbalance", transfer), ("reservebalance", reservation)):
+        assert admin_client.get(f"/admin/billing/{model}/").status_code == 200, model
+        page = admin_client.get(f"/admin/billing/{model}/{row.pk}/change/")
+        assert page.status_code == 200, model
+        assert b'name="_save"' not in page.content
