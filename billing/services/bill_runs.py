@@ -123,7 +123,7 @@ def _record_outcome(bill_run: BillRun, outcome: ChunkOutcome) -> None:
         )
     if outcome.billed:
         BillRunFailure.objects.filter(
-            bill_run=bill_run, billing_account_id__in=outcome.billed, resolved_at__isnull=True
+            bill_run=bill_run, billing_account_id__any=outcome.billed, resolved_at__isnull=True
         ).update(resolved_at=now)
 
 
