@@ -1,21 +1,26 @@
 """Zero overspend with transfers and reservations: parallel clients (threads, each with its own
 PostgreSQL connection) transfer out of, reserve on and open charging sessions against one
 bucket at once; together they take exactly what it held, never more. Transfers both ways
-between two buckets never deadlock (both are locked in id order) and lose nothing."""
+between two buckets never deadlock (both are locked in id order) and lose nothing. The minute
+sweep, on a real worker, releases reservations whose validity ended."""
 
 import threading
+import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
 from billing.models import ReserveBalance, TransferBalance
+from billing.prepaid_tasks import sweep_prepaid
 from billing.services import charging, prepaid_provision
 from billing.services.balance_operations import balance_reserve, balance_transfer
 from billing.tests.factories import active_product
 from billing.tests.prepaid_helpers import assert_ledger_balances, bucket, prepaid_product
 from telco import clock
 from telco.exceptions import DomainError
+from telco.testing import wait_for
 
 CLIENTS = 25
 HELD = Decimal(700)
@@ -149,3 +154,26 @@ def test_transfers_both_ways_at_once_never_deadlock_and_lose_nothing():
     assert TransferBalance.objects.count() == len(moved) > 0
     assert_ledger_balances(first.pk)
     assert_ledger_balances(second.pk)
+
+
+def test_the_beat_task_releases_reservations_past_their_validity_on_a_real_worker(celery_worker):
+    product = prepaid_product()
+    data = bucket(product, "data")
+    reservation = balance_reserve(
+        bucket_id=data.pk,
+        usage_type="data",
+        amount=Decimal(512),
+        valid_to=clock.now() + timedelta(seconds=1),
+    )
+    time.sleep(1.2)
+
+    sweep_prepaid.delay()
+
+    def released():
+        reservation.refresh_from_db()
+        return reservation if reservation.status == "cancelled" else None
+
+    assert wait_for(released, timeout=20).close_reason == "Validity ended"
+    data.refresh_from_db()
+    assert (data.remaining, data.reserved) == (Decimal(20480), Decimal(0))
+    assert assert_ledger_balances(data.pk)["release"] == Decimal(512)
