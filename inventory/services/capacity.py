@@ -7,7 +7,7 @@ from catalog.choices import ResourceKind
 from inventory import paths, selectors
 from inventory.choices import BindingState, ResourceCategory, ResourceStatus, ServiceState
 from inventory.models import Resource, Service, ServiceResource
-from inventory.services.service_lifecycle import service_move
+from inventory.services.service_lifecycle import services_move
 from inventory.services.site_access import access_adjust, access_can_adjust
 from telco import clock
 from telco.exceptions import DomainError
@@ -95,9 +95,6 @@ def capacity_reserve(
     gnb_holder = gnb_holder or service
     slice_holder = slice_holder or service
     gnb = _lock_gnb_with_capacity(bandwidth=bandwidth, customer=customer)
-    gnb_binding = ServiceResource.objects.create(
-        service=gnb_holder, resource=gnb, capacity_mbps=bandwidth, state=BindingState.RESERVED
-    )
     slice_resource = Resource.objects.create(
         name=f"slice-{service.pk}",
         resource_kind=ResourceKind.SLICE,
@@ -110,22 +107,28 @@ def capacity_reserve(
         value=f"{SLICE_SERVICE_TYPE}-{service.pk:06x}",
         characteristics={"sNssai": {"sst": SLICE_SERVICE_TYPE, "sd": f"{service.pk:06x}"}},
     )
-    slice_binding = ServiceResource.objects.create(
-        service=slice_holder,
-        resource=slice_resource,
-        capacity_mbps=bandwidth,
-        is_exclusive=True,
-        state=BindingState.RESERVED,
+    bindings = ServiceResource.objects.bulk_create(
+        [
+            ServiceResource(
+                service=gnb_holder,
+                resource=gnb,
+                capacity_mbps=bandwidth,
+                state=BindingState.RESERVED,
+            ),
+            ServiceResource(
+                service=slice_holder,
+                resource=slice_resource,
+                capacity_mbps=bandwidth,
+                is_exclusive=True,
+                state=BindingState.RESERVED,
+            ),
+        ]
     )
-    for each in {
-        service.pk: service,
-        gnb_holder.pk: gnb_holder,
-        slice_holder.pk: slice_holder,
-    }.values():
-        service_move(each, ServiceState.RESERVED, by=by)
+    holders = {service.pk: service, gnb_holder.pk: gnb_holder, slice_holder.pk: slice_holder}
+    services_move(list(holders.values()), ServiceState.RESERVED, by=by)
     if rebuild_paths:
         paths.service_paths_rebuild([service.pk])
-    return [gnb_binding, slice_binding]
+    return bindings
 
 
 def held_bindings(service: Service) -> list[ServiceResource]:

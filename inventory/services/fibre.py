@@ -22,7 +22,7 @@ from inventory.choices import (
 from inventory.models import Link, Resource, Service, ServiceResource
 from inventory.services.capacity import held_bindings
 from inventory.services.pools import logical_allocate
-from inventory.services.service_lifecycle import service_move
+from inventory.services.service_lifecycle import services_move
 from telco import clock
 from telco.exceptions import DomainError
 from telco.transactions import atomic_in_caller
@@ -251,10 +251,16 @@ def ftth_reserve(
         rebuild_paths=False,
     )
     holders = {service, access_holder, bng_holder, vlan_holder or service, ip_holder or service}
-    for each in sorted(holders, key=lambda holder: holder.pk):
-        each.refresh_from_db(fields=["state"])
-        if each.state != ServiceState.RESERVED:
-            service_move(each, ServiceState.RESERVED, by=by)
+    reserved_already = set(
+        Service.objects.filter(
+            pk__in=[holder.pk for holder in holders], state=ServiceState.RESERVED
+        ).values_list("pk", flat=True)
+    )
+    services_move(
+        [holder for holder in holders if holder.pk not in reserved_already],
+        ServiceState.RESERVED,
+        by=by,
+    )
     if rebuild_paths:
         paths.service_paths_rebuild([service.pk])
     return held_bindings(service)
