@@ -53,6 +53,17 @@ def test_a_path_runs_from_the_holds_up_to_the_core(net):
     assert {(leg, number) for leg, number, _ in rows(sub.service)} == {(net["gnb"].pk, 1)}
 
 
+def test_a_parent_chain_that_loops_in_bad_data_ends(net):
+    # The core in a chassis that, wrongly, sits in the core: the walk up stops all the same.
+    chassis = RouterFactory(name="CHASSIS", parent=net["core"])
+    type(chassis).objects.filter(pk=net["core"].pk).update(parent=chassis)
+    sub = subscribe(net["gnb"])
+
+    assert paths.service_paths_rebuild([sub.service.pk]) == len(rows(sub.service))
+    on_path = {resource for _, _, resource in rows(sub.service)}
+    assert {net["core"].pk, chassis.pk, net["router"].pk} <= on_path
+
+
 def test_a_second_uplink_adds_a_path_and_a_failure_of_one_degrades(net, django_assert_num_queries):
     sub = subscribe(net["gnb"])
     paths.service_paths_rebuild([sub.service.pk])
