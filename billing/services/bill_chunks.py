@@ -50,6 +50,11 @@ from telco.money import round_money
 logger = logging.getLogger(__name__)
 
 
+# The account fields a chunk reads (`bill_chunk_accounts`' accounts need no more; the rare
+# account billed on its own by `account_bill` loads any other it reads).
+RATED_ACCOUNT_FIELDS = ("id", "account_number", "bill_cycle_day", "currency")
+
+
 class RatedProduct(NamedTuple):
     """The fields of a product (inventory's) that rating reads (`rating.period_lines`,
     `charges`, `periods`): a chunk rates thousands of products, and building a model instance
@@ -309,6 +314,23 @@ BILL_COLUMNS = (
 )
 
 
+class _CopyText(dict):
+    """Each distinct datetime of a chunk's rows as COPY text, formatted once: psycopg formats
+    an aware datetime in Python, and a chunk's rows repeat a handful (periods, bill date) in
+    four columns of every line, two thirds of the cost of copying them."""
+
+    def __missing__(self, moment: datetime) -> str:
+        text = self[moment] = moment.isoformat()
+        return text
+
+
+class _Unchanged(dict):
+    """The datetimes as they are (the ORM's inserts on SQLite)."""
+
+    def __missing__(self, moment: datetime) -> datetime:
+        return moment
+
+
 def _next_ids(model, count: int) -> list[int]:
     """`count` ids from the model's id sequence, in one statement."""
     with connection.cursor() as cursor:
@@ -350,10 +372,11 @@ def _write_bills(
     if not rated:
         return []
     tax_rate = Decimal(settings.BILLING_TAX_RATE)
-    bill_date = clock.now()
-    payment_due_date = bill_date + PAYMENT_TERMS
-    bill_run_id = bill_run.pk if bill_run is not None else None
     postgres = connection.vendor == "postgresql"
+    text = _CopyText() if postgres else _Unchanged()
+    now = clock.now()
+    bill_date, payment_due_date = text[now], text[now + PAYMENT_TERMS]
+    bill_run_id = bill_run.pk if bill_run is not None else None
     line_count = sum(len(lines) for *_, lines in rated)
     if postgres:
         bill_ids = _next_ids(CustomerBill, len(rated))
@@ -380,8 +403,8 @@ def _write_bills(
                     line.charge_type,
                     line.name,
                     line.description,
-                    covered_from,
-                    covered_until,
+                    text[covered_from],
+                    text[covered_until],
                     line.quantity,
                     line.unit,
                     currency,
@@ -390,7 +413,7 @@ def _write_bills(
                     tax,
                     net + tax,
                     line.charge_key,
-                    line.date,
+                    text[line.date],
                 )
             )
             net_total += net
@@ -403,8 +426,8 @@ def _write_bills(
             (
                 bill_id,
                 account.pk,
-                start,
-                end,
+                text[start],
+                text[end],
                 bill_date,
                 payment_due_date,
                 currency,

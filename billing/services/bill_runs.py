@@ -19,7 +19,11 @@ from django.db.models.functions import Greatest
 
 from billing.choices import BillRunState
 from billing.models import BillRun, BillRunChunk, BillRunFailure
-from billing.services.bill_chunks import ChunkOutcome, bill_chunk_accounts
+from billing.services.bill_chunks import (
+    RATED_ACCOUNT_FIELDS,
+    ChunkOutcome,
+    bill_chunk_accounts,
+)
 from crm import selectors as crm_selectors
 from inventory import selectors as inventory_selectors
 from telco import clock
@@ -158,6 +162,7 @@ def _bill_chunk(chunk_id: int) -> bool:
         accounts = list(
             _accounts_in_scope(bill_run)
             .filter(pk__gte=chunk.first_account_id, pk__lte=chunk.last_account_id)
+            .only(*RATED_ACCOUNT_FIELDS)
             .select_for_update(of=("self",))
         )
         outcome = bill_chunk_accounts(accounts=accounts, as_of=bill_run.as_of, bill_run=bill_run)
