@@ -318,13 +318,13 @@ def floors(now: datetime) -> dict[str, float]:
     from django.db import connection
 
     from inventory.models import Resource
-    from inventory.network.restconf import element_root, http_session
+    from inventory.network.restconf import element_root, http_pool
 
     timings = {}
     began = time.perf_counter()
     entries = 0
     for name in Resource.objects.filter(resource_kind="gnb").values_list("name", flat=True):
-        response = http_session().get(f"{element_root(name)}/data", timeout=30)
+        response = http_pool().request("GET", f"{element_root(name)}/data", timeout=30)
         entries += len(
             response.json()["ietf-restconf:data"].get("lab-generic:services", {}).get("service", [])
         )
