@@ -3,15 +3,16 @@ on its edge router (PE) and the bandwidth on every link of the PE's path to the 
 fast an access can it have now. Reserving what was checked is `site_access`.
 
 What other orders' captures hold (CapacityHold) counts as taken, but for the order asking.
-Reads are set-based: one query per question (the PEs, their free ports, the uplinks of one hop
-of every PE's route, what the links carry), however many sites are asked about.
+Reads are set-based: one query per question (the sites, their PEs, the uplinks of one hop of
+every PE's route: the topology; then the PEs' free ports and what the links carry), however
+many sites are asked about.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from catalog.choices import ResourceKind
@@ -56,6 +57,7 @@ class SiteFeasibility:
     bandwidth: int
     site_name: str = ""
     edge_router: Resource | None = None
+    port_id: int | None = None  # the free port the check counted for the site
     route: list[int] = field(default_factory=list)  # link ids, PE to core
     reasons: list[tuple[str, str]] = field(default_factory=list)
 
@@ -165,55 +167,91 @@ def routes_to_core(edge_router_ids: set[int]) -> dict[int, list[list[int]]]:
     return done
 
 
-def link_load(link_ids: set[int], hold_ref: str = "") -> dict[int, tuple[str, int, bool]]:
-    """{link id: (name, free Mbit/s, in service)} in two queries: what services carry and
-    what other orders' captures hold."""
-    carried = Coalesce(
-        Sum("bindings__capacity_mbps", filter=~Q(bindings__state=BindingState.RELEASED)), 0
+def _capacity_on_resource(rows: QuerySet):
+    """What `rows` (bindings or holds) put on the outer query's resource (Mbit/s, 0 if none)."""
+    total = (
+        rows.filter(resource_id=OuterRef("pk"))
+        .order_by()
+        .values("resource_id")
+        .annotate(total=Sum("capacity_mbps"))
+        .values("total")
     )
+    return Coalesce(Subquery(total), 0)
+
+
+def link_load(link_ids: set[int], hold_ref: str = "") -> dict[int, tuple[str, int, bool]]:
+    """{link id: (name, free Mbit/s, in service)} in one query: what services carry and what
+    other orders' captures hold."""
     rows = (
         Resource.objects.filter(pk__in=link_ids)
-        .annotate(carried=carried)
-        .values_list("pk", "name", "capacity_mbps", "carried", "administrative_state")
-    )
-    held = dict(
-        _holds_of_others(hold_ref)
-        .filter(resource_id__in=link_ids)
-        .values("resource_id")
-        .annotate(held=Sum("capacity_mbps"))
-        .values_list("resource_id", "held")
+        .annotate(
+            carried=_capacity_on_resource(
+                ServiceResource.objects.exclude(state=BindingState.RELEASED)
+            ),
+            held=_capacity_on_resource(_holds_of_others(hold_ref)),
+        )
+        .values_list("pk", "name", "capacity_mbps", "carried", "held", "administrative_state")
     )
     return {
-        pk: (name, capacity - used - held.get(pk, 0), state == AdministrativeState.UNLOCKED)
-        for pk, name, capacity, used, state in rows
+        pk: (name, capacity - used - held, state == AdministrativeState.UNLOCKED)
+        for pk, name, capacity, used, held, state in rows
     }
 
 
 @dataclass
-class _NetworkView:
-    """What the checks read about some sites, in a fixed number of queries: their names, PEs,
-    the PEs' free ports (speeds, slowest first), their routes to the core and the links'
-    free bandwidth."""
+class NetworkTopology:
+    """What serving some sites rests on that no order changes: the sites (name, region),
+    their PEs and the PEs' routes to the core. A reservation reads it once, locks the PEs and
+    links it names, then checks against it what orders change (free ports, link loads)."""
 
     names: dict[int, str]
+    regions: dict[int, int]
     routers: dict[int, Resource]
-    ports_by_router: dict[int, list[int]]
     routes: dict[int, list[list[int]]]
+
+    @property
+    def elements(self) -> set[int]:
+        """The ids of the PEs and of every link of their routes (what a reservation locks)."""
+        return {router.pk for router in self.routers.values()} | {
+            link for routes in self.routes.values() for route in routes for link in route
+        }
+
+
+def network_topology(site_ids: Iterable[int]) -> NetworkTopology:
+    """The topology of the sites (unknown ids are left out), in a query per question."""
+    names, regions = {}, {}
+    for pk, name, region_id in Site.objects.filter(pk__in=list(site_ids)).values_list(
+        "pk", "name", "region_id"
+    ):
+        names[pk], regions[pk] = name, region_id
+    routers = edge_routers(names)
+    routes = routes_to_core({router.pk for router in routers.values()})
+    return NetworkTopology(names, regions, routers, routes)
+
+
+@dataclass
+class _NetworkView:
+    """What the checks read about some sites, in a fixed number of queries: the topology, the
+    PEs' free ports ((speed, id), slowest first) and the links' free bandwidth."""
+
+    topology: NetworkTopology
+    ports_by_router: dict[int, list[tuple[int, int]]]
     load: dict[int, tuple[str, int, bool]]
 
     def edge_router(self, answer: SiteFeasibility) -> Resource | None:
         """The site's PE, or None with the reason (an unknown site, a site without a PE)."""
-        answer.site_name = self.names.get(answer.site_id, "")
-        if answer.site_id not in self.names:
+        names = self.topology.names
+        answer.site_name = names.get(answer.site_id, "")
+        if answer.site_id not in names:
             answer.refuse(UNKNOWN_SITE, f"Site {answer.site_id} does not exist.")
             return None
-        answer.edge_router = self.routers.get(answer.site_id)
+        answer.edge_router = self.topology.routers.get(answer.site_id)
         if answer.edge_router is None:
             answer.refuse(NO_EDGE_ROUTER, f"{_site_label(answer)} has no edge router (PE).")
         return answer.edge_router
 
     def has_route(self, answer: SiteFeasibility) -> bool:
-        if self.routes.get(answer.edge_router.pk):
+        if self.topology.routes.get(answer.edge_router.pk):
             return True
         # Its uplinks only loop (or run longer than MAX_HOPS): no link could be checked.
         answer.refuse(
@@ -226,37 +264,40 @@ def _site_label(answer: SiteFeasibility) -> str:
     return f"Site {answer.site_name} ({answer.site_id})"
 
 
-def _network_view(site_ids: set[int], hold_ref: str = "") -> _NetworkView:
-    names = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "name"))
-    routers = edge_routers(names)
-    ports_by_router: dict[int, list[int]] = defaultdict(list)
-    ports = free_ports((router.pk for router in routers.values()), hold_ref=hold_ref)
-    for router_id, capacity in ports.values_list("edge_router_id", "capacity_mbps"):
-        ports_by_router[router_id].append(capacity)
-    routes = routes_to_core({router.pk for router in routers.values()})
+def _network_view(topology: NetworkTopology, hold_ref: str = "") -> _NetworkView:
+    ports_by_router: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    ports = free_ports((router.pk for router in topology.routers.values()), hold_ref=hold_ref)
+    for router_id, capacity, pk in ports.values_list("edge_router_id", "capacity_mbps", "pk"):
+        ports_by_router[router_id].append((capacity, pk))
     load = link_load(
-        {link for each in routes.values() for route in each for link in route}, hold_ref
+        {link for each in topology.routes.values() for route in each for link in route}, hold_ref
     )
-    return _NetworkView(names, routers, ports_by_router, routes, load)
+    return _NetworkView(topology, ports_by_router, load)
 
 
-def feasibility_check(demands: list[SiteDemand], *, hold_ref: str = "") -> list[SiteFeasibility]:
+def feasibility_check(
+    demands: list[SiteDemand], *, hold_ref: str = "", topology: NetworkTopology | None = None
+) -> list[SiteFeasibility]:
     """Can each site be served with its bandwidth? One answer per demand, in order.
 
-    A site needs a PE, a free port on it fast enough, and on some route from the PE to the core
-    every link with the bandwidth free. Demands are counted together: two sites on one PE need
-    two ports, and the bandwidth of all of them must fit on a link they share. What other
-    orders' captures hold is taken; what the order `hold_ref` holds is its own.
+    A site needs a PE, a free port on it fast enough (the answer names the smallest that fits),
+    and on some route from the PE to the core every link with the bandwidth free. Demands are
+    counted together: two sites on one PE need two ports, and the bandwidth of all of them must
+    fit on a link they share. What other orders' captures hold is taken; what the order
+    `hold_ref` holds is its own. `topology`: the sites' (`network_topology`), when the caller
+    read it already.
     """
     answers = [SiteFeasibility(site_id=d.site_id, bandwidth=d.bandwidth) for d in demands]
-    view = _network_view({d.site_id for d in demands}, hold_ref)
+    if topology is None:
+        topology = network_topology({d.site_id for d in demands})
+    view = _network_view(topology, hold_ref)
     load = view.load
     for answer in answers:
         router = view.edge_router(answer)
         if router is None:
             continue
         ports = view.ports_by_router[router.pk]  # the check takes them as a reservation would
-        port = next((capacity for capacity in ports if capacity >= answer.bandwidth), None)
+        port = next((each for each in ports if each[0] >= answer.bandwidth), None)
         if port is None:
             answer.refuse(
                 NO_FREE_PORT,
@@ -265,9 +306,10 @@ def feasibility_check(demands: list[SiteDemand], *, hold_ref: str = "") -> list[
             )
         else:
             ports.remove(port)
+            answer.port_id = port[1]
         if not view.has_route(answer):
             continue
-        route, shortfall = _best_route(view.routes[router.pk], load, answer.bandwidth)
+        route, shortfall = _best_route(view.topology.routes[router.pk], load, answer.bandwidth)
         if shortfall:
             link_name, missing = shortfall
             answer.refuse(
@@ -287,13 +329,13 @@ def site_capacities(site_ids: list[int]) -> list[SiteFeasibility]:
     """What each site can be given now, each on its own: `bandwidth` is the fastest access a
     free port of its PE and some route to the core allow (Mbit/s), or 0 with the reasons it
     cannot be served at all. One answer per site, in order; the same reads as a check."""
-    view = _network_view(set(site_ids))
+    view = _network_view(network_topology(site_ids))
     answers = [SiteFeasibility(site_id=site_id, bandwidth=0) for site_id in site_ids]
     for answer in answers:
         router = view.edge_router(answer)
         if router is None:
             continue
-        fastest_port = max(view.ports_by_router[router.pk], default=0)
+        fastest_port = max((speed for speed, _ in view.ports_by_router[router.pk]), default=0)
         if not fastest_port:
             answer.refuse(NO_FREE_PORT, f"{_site_label(answer)}: {router.name} has no free port.")
         if not view.has_route(answer):
@@ -304,7 +346,7 @@ def site_capacities(site_ids: list[int]) -> list[SiteFeasibility]:
                 (free if in_service else 0 for _, free, in_service in map(view.load.get, route)),
                 default=fastest_port,
             )
-            for route in view.routes[router.pk]
+            for route in view.topology.routes[router.pk]
         )
         if route_free <= 0:
             answer.refuse(

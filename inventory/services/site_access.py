@@ -16,53 +16,67 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from catalog.choices import ResourceKind
 from inventory import paths
 from inventory.choices import LINK_KINDS, POOL_KINDS, BindingState, ServiceState
 from inventory.models import CapacityHold, Resource, Service, ServiceResource
 from inventory.services.feasibility import (
+    NetworkTopology,
     NotFeasible,
     SiteDemand,
     SiteFeasibility,
-    edge_routers,
     feasibility_check,
-    free_ports,
     link_load,
-    routes_to_core,
+    network_topology,
 )
 from inventory.services.pools import logical_allocate
-from inventory.services.service_lifecycle import service_move
+from inventory.services.service_lifecycle import services_move
 from telco import clock
+from telco.transactions import atomic_in_caller
 
 
 @dataclass
 class SiteAccess:
-    """What a site's access holds: the PE, the port, the VLAN and address on it."""
+    """What a site's access holds: the PE, the port, the VLAN and address on it, the links."""
 
     service: Service
     edge_router: Resource
-    port: Resource
+    port_id: int
     vlan: Resource
     address: Resource | None
-    links: list[Resource]
+    link_ids: list[int]
 
 
-def _pool_near(kind: str, edge_router: Resource) -> Resource | None:
-    """The pool of `kind` on the PE, else one in the PE's region, else None (any pool)."""
-    pools = Resource.objects.filter(resource_kind=POOL_KINDS[kind])
-    return (
-        pools.filter(parent=edge_router).first()
-        or pools.filter(site__region_id=edge_router.site.region_id).order_by("pk").first()
-        or pools.filter(parent__site__region_id=edge_router.site.region_id).order_by("pk").first()
-    )
+def _pools_near(
+    routers: dict[int, int], kinds: list[str]
+) -> dict[tuple[str, int], Resource | None]:
+    """{(kind, PE id): the pool of `kind` on the PE, else one in the PE's region, else one
+    whose parent is in it, else None (any pool)}. `routers`: {PE id: its region}. One query
+    when every PE has its own pools (the usual case)."""
+    pools = Resource.objects.filter(resource_kind__in=[POOL_KINDS[kind] for kind in kinds])
+    found: dict[tuple[str, int], Resource | None] = {}
+    for pool in pools.filter(parent_id__in=routers).order_by("pk"):
+        found.setdefault((pool.resource_kind, pool.parent_id), pool)
+    near = {}
+    for kind in kinds:
+        of_kind = pools.filter(resource_kind=POOL_KINDS[kind]).order_by("pk")
+        for router, region in routers.items():
+            near[kind, router] = found.get((POOL_KINDS[kind], router))
+            if near[kind, router] is None:
+                near[kind, router] = (
+                    of_kind.filter(site__region_id=region).first()
+                    or of_kind.filter(parent__site__region_id=region).first()
+                )
+    return near
 
 
 def _access_held(service: Service) -> SiteAccess | None:
     bindings = list(
         ServiceResource.objects.filter(service=service)
         .exclude(state=BindingState.RELEASED)
-        .select_related("resource__site")
+        .select_related("resource")
         .order_by("pk")
     )
     by_kind: dict[str, list[Resource]] = defaultdict(list)
@@ -73,30 +87,36 @@ def _access_held(service: Service) -> SiteAccess | None:
     return SiteAccess(
         service=service,
         edge_router=by_kind[ResourceKind.ROUTER][0],
-        port=by_kind[ResourceKind.PORT][0],
+        port_id=by_kind[ResourceKind.PORT][0].pk,
         vlan=by_kind[ResourceKind.VLAN][0],
         address=(by_kind.get(ResourceKind.IP_ADDRESS) or [None])[0],
-        links=[b.resource for b in bindings if b.resource.resource_kind in LINK_KINDS.values()],
+        link_ids=[
+            b.resource_id for b in bindings if b.resource.resource_kind in LINK_KINDS.values()
+        ],
     )
 
 
-def _checked_under_locks(demands: list[SiteDemand], hold_ref: str) -> list[SiteFeasibility]:
+def _checked_under_locks(
+    demands: list[SiteDemand], hold_ref: str
+) -> tuple[list[SiteFeasibility], NetworkTopology]:
     """Check the demands with their PEs and every link of the PEs' routes locked (id order),
     so concurrent orders serialise on what they share: `NotFeasible` (field `place[n]`, the
-    first demand that fails) or the answers."""
-    # What to lock needs the sites' PEs only, not a whole check (free ports, link loads):
-    # the check that counts is the one under the locks.
-    routers = {router.pk for router in edge_routers({d.site_id for d in demands}).values()}
-    # Every link of every route of the PEs: the check under the locks may take any of them.
-    lock = routers | {
-        link for routes in routes_to_core(routers).values() for route in routes for link in route
-    }
-    list(Resource.objects.select_for_update().filter(pk__in=lock).order_by("pk"))
-    answers = feasibility_check(demands, hold_ref=hold_ref)
+    first demand that fails) or the answers (each naming its port and route) and the topology
+    they were checked on."""
+    # The topology is read once, before the locks: what it names is what is locked, and the
+    # check under the locks reads again only what orders change (free ports, link loads).
+    topology = network_topology({demand.site_id for demand in demands})
+    list(
+        Resource.objects.select_for_update()
+        .filter(pk__in=topology.elements)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    answers = feasibility_check(demands, hold_ref=hold_ref, topology=topology)
     for index, answer in enumerate(answers):
         if not answer.is_feasible:
             raise NotFeasible(answer.message, field=f"place[{index}]")
-    return answers
+    return answers, topology
 
 
 @transaction.atomic
@@ -106,18 +126,8 @@ def access_hold(*, order_ref: str, demands: list[SiteDemand]) -> list[CapacityHo
     `place[n]`, names the first demand that cannot be served now)."""
     if not demands:
         return []
-    answers = _checked_under_locks(demands, order_ref)
+    answers, _ = _checked_under_locks(demands, order_ref)
     expires_at = clock.now() + timedelta(minutes=settings.CAPACITY_HOLD_MINUTES)
-    holds, taken = [], set()
-    for answer in answers:
-        port = (
-            free_ports([answer.edge_router.pk], bandwidth=answer.bandwidth, hold_ref=order_ref)
-            .exclude(pk__in=taken)
-            .first()
-        )
-        taken.add(port.pk)  # the check under the locks counted it: it is there
-        holds.append((answer, port.pk, True))
-        holds += [(answer, link, False) for link in answer.route]
     return CapacityHold.objects.bulk_create(
         CapacityHold(
             order_ref=order_ref,
@@ -127,7 +137,11 @@ def access_hold(*, order_ref: str, demands: list[SiteDemand]) -> list[CapacityHo
             is_exclusive=is_port,
             expires_at=expires_at,
         )
-        for answer, resource_id, is_port in holds
+        for answer in answers
+        for resource_id, is_port in [
+            (answer.port_id, True),
+            *((link, False) for link in answer.route),
+        ]
     )
 
 
@@ -137,7 +151,9 @@ def holds_release(*, order_ref: str) -> int:
     return deleted
 
 
-@transaction.atomic
+# No savepoint of its own: it refuses (NotFeasible) before it writes, and a pool exhausted
+# after it wrote must abort the caller's transaction (the reserve step's) anyway.
+@atomic_in_caller()
 def access_reserve(
     *,
     holders: dict[Service, SiteDemand],
@@ -155,17 +171,22 @@ def access_reserve(
     concurrent orders serialise on what they share. A holder that already holds its access
     (the step delivered twice) keeps it.
     """
-    list(Service.objects.select_for_update().filter(pk__in=[s.pk for s in holders]).order_by("pk"))
-    held = {service: _access_held(service) for service in holders}
+    states = _holders_locked(list(holders))
+    held = {
+        service: _access_held(service) if states[service.pk][1] else None for service in holders
+    }
     wanted = {service: demand for service, demand in holders.items() if held[service] is None}
     if wanted:
         try:
-            answers = _checked_under_locks(list(wanted.values()), hold_ref)
+            answers, topology = _checked_under_locks(list(wanted.values()), hold_ref)
         except NotFeasible as error:
             raise NotFeasible(error.message, field="place") from None
-        taken: set[int] = set()
-        for (service, demand), answer in zip(wanted.items(), answers, strict=True):
-            held[service] = _access_bind(service, demand, answer, taken, with_address, by, hold_ref)
+        held.update(_access_bind(wanted, answers, topology, with_address, by))
+        services_move(
+            [service for service in wanted if states[service.pk][0] == ServiceState.DESIGNED],
+            ServiceState.RESERVED,
+            by=by,
+        )
         if hold_ref:
             CapacityHold.objects.filter(
                 order_ref=hold_ref, site_id__in=[demand.site_id for demand in wanted.values()]
@@ -175,52 +196,74 @@ def access_reserve(
     return [held[service] for service in holders]
 
 
+def _holders_locked(services: list[Service]) -> dict[int, tuple[str, bool]]:
+    """Lock the services (id order): {id: (its state, whether it holds a PE port already)}, in
+    one statement. Two deliveries of one reservation serialise here; the second finds the
+    access held."""
+    holds_port = ServiceResource.objects.filter(
+        service_id=OuterRef("pk"), resource__resource_kind=ResourceKind.PORT
+    ).exclude(state=BindingState.RELEASED)
+    rows = (
+        Service.objects.select_for_update()
+        .filter(pk__in=[service.pk for service in services])
+        .order_by("pk")
+        .annotate(holds_port=Exists(holds_port))
+        .values_list("pk", "state", "holds_port")
+    )
+    return {pk: (state, holds) for pk, state, holds in rows}
+
+
 def _access_bind(
-    service: Service,
-    demand: SiteDemand,
-    answer: SiteFeasibility,
-    taken: set[int],
+    wanted: dict[Service, SiteDemand],
+    answers: list[SiteFeasibility],
+    topology: NetworkTopology,
     with_address: bool,
     by: str,
-    hold_ref: str,
-) -> SiteAccess:
-    router = answer.edge_router
-    port = (
-        free_ports([router.pk], bandwidth=demand.bandwidth, hold_ref=hold_ref)
-        .exclude(pk__in=taken)
-        .first()
-    )  # the PE is locked: the port the check counted is still free
-    if port is None:  # held meanwhile by a direct binding that took no lock on the PE
-        raise NotFeasible(
-            f"{router.name} has no free port of {demand.bandwidth} Mbps.", field="place"
-        )
-    taken.add(port.pk)
-    links = list(Resource.objects.filter(pk__in=answer.route).order_by("pk"))
+) -> dict[Service, SiteAccess]:
+    """Bind each service to the PE, port and links its answer names (checked under the locks:
+    still free), in one INSERT, then a VLAN (and an address) from the pools nearest its PE."""
     ServiceResource.objects.bulk_create(
-        [
-            ServiceResource(service=service, resource=router, capacity_mbps=demand.bandwidth),
+        binding
+        for (service, demand), answer in zip(wanted.items(), answers, strict=True)
+        for binding in (
             ServiceResource(
-                service=service, resource=port, capacity_mbps=demand.bandwidth, is_exclusive=True
+                service=service, resource=answer.edge_router, capacity_mbps=demand.bandwidth
+            ),
+            ServiceResource(
+                service=service,
+                resource_id=answer.port_id,
+                capacity_mbps=demand.bandwidth,
+                is_exclusive=True,
             ),
             *(
-                ServiceResource(service=service, resource=link, capacity_mbps=demand.bandwidth)
-                for link in links
+                ServiceResource(service=service, resource_id=link, capacity_mbps=demand.bandwidth)
+                for link in sorted(answer.route)
             ),
+        )
+    )
+    kinds = [ResourceKind.VLAN, *([ResourceKind.IP_ADDRESS] if with_address else [])]
+    pools = _pools_near(
+        {answer.edge_router.pk: topology.regions[answer.site_id] for answer in answers}, kinds
+    )
+    accesses = {}
+    for service, answer in zip(wanted, answers, strict=True):
+        router = answer.edge_router
+        # The paths are rebuilt once by `access_reserve`, when every site is bound.
+        allocated = [
+            logical_allocate(
+                kind=kind, service=service, pool=pools[kind, router.pk], by=by, rebuild_paths=False
+            )
+            for kind in kinds
         ]
-    )
-
-    # The paths are rebuilt once by `access_reserve`, when every site is bound.
-    def allocate_near(kind: str) -> Resource:
-        pool = _pool_near(kind, router)
-        return logical_allocate(kind=kind, service=service, pool=pool, by=by, rebuild_paths=False)
-
-    vlan = allocate_near(ResourceKind.VLAN)
-    address = allocate_near(ResourceKind.IP_ADDRESS) if with_address else None
-    if service.state == ServiceState.DESIGNED:
-        service_move(service, ServiceState.RESERVED, by=by)
-    return SiteAccess(
-        service=service, edge_router=router, port=port, vlan=vlan, address=address, links=links
-    )
+        accesses[service] = SiteAccess(
+            service=service,
+            edge_router=router,
+            port_id=answer.port_id,
+            vlan=allocated[0],
+            address=allocated[1] if with_address else None,
+            link_ids=sorted(answer.route),
+        )
+    return accesses
 
 
 @transaction.atomic

@@ -129,9 +129,9 @@ def test_reserve_binds_port_pe_links_vlan_address_and_terminate_gives_them_back(
     (site,) = network.sites
     holder = _service()
     (access,) = services.access_reserve(holders={holder: SiteDemand(site.pk, 300)})
-    assert access.port == network.access_ports[site.pk][0]
+    assert access.port_id == network.access_ports[site.pk][0].pk
     assert access.edge_router == network.edge_routers[site.pk]
-    assert [link.pk for link in access.links] == [network.uplinks[site.pk].pk]
+    assert access.link_ids == [network.uplinks[site.pk].pk]
     assert access.vlan.value == "100"
     assert access.address.value == "10.200.0.1"
     held = ServiceResource.objects.filter(service=holder).exclude(state=BindingState.RELEASED)
@@ -213,3 +213,41 @@ def test_concurrent_reservations_never_share_a_port_or_overbook_a_link():
     assert sum(held.filter(resource=uplink).values_list("capacity_mbps", flat=True)) == 900
     ports = list(held.filter(resource__resource_kind="port").values_list("resource_id", flat=True))
     assert len(ports) == len(set(ports)) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_vpns_on_the_same_pes_never_share_a_port_nor_deadlock():
+    # Each VPN takes a port on both PEs and bandwidth on both uplinks; half of them name the
+    # sites the other way round, so only locking in id order keeps them from deadlocking.
+    network = enterprise_network(sites=2, access_ports=3, uplink_mbps=1000)
+    first, second = network.sites
+    vpns = [(_service(), _service()) for _ in range(4)]
+    barrier = threading.Barrier(len(vpns))
+    outcomes = []
+
+    def reserve(number, sites):
+        demands = [SiteDemand(first.pk, 300), SiteDemand(second.pk, 300)][:: 1 - 2 * (number % 2)]
+        try:
+            barrier.wait()
+            services.access_reserve(holders=dict(zip(sites, demands, strict=True)))
+            outcomes.append("reserved")
+        except services.NotFeasible:
+            outcomes.append("refused")
+        except Exception as error:  # a deadlock: the test says which
+            outcomes.append(repr(error))
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=reserve, args=each) for each in enumerate(vpns)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] + ["reserved"] * 3
+    ports = ServiceResource.objects.filter(resource__resource_kind="port", is_exclusive=True)
+    assert ports.count() == ports.values("resource_id").distinct().count() == 6
+    for uplink in network.uplinks.values():
+        carried = ServiceResource.objects.filter(resource_id=uplink.pk).values_list(
+            "capacity_mbps", flat=True
+        )
+        assert sum(carried) == 900

@@ -9,7 +9,7 @@ configure each site's PE, verify, activate. A modify may add sites (reserved and
 like the first ones) and change the bandwidth (held on every port and link, then each PE).
 """
 
-from django.db.models import Model
+from django.db.models import Model, OuterRef, Subquery
 
 from catalog.choices import ResourceKind
 from inventory import services as inventory_services
@@ -146,15 +146,16 @@ def capacity_hold(order_id: int, sites: list[tuple[str, inventory_services.SiteD
         raise DomainError(f"Not feasible: {error.message}", field=sites[position][0]) from None
 
 
-def _capacity_hold_ref(service: Model) -> str:
-    """The hold of the product order that is realising `service` (its latest item)."""
-    order_id = (
-        ServiceOrderItem.objects.filter(service=service, product_order_item__isnull=False)
+def _capacity_hold_order():
+    """The product order realising the outer query's parent service (its latest item), whose
+    capture holds what the sites were checked for."""
+    return Subquery(
+        ServiceOrderItem.objects.filter(
+            service_id=OuterRef("parent_id"), product_order_item__isnull=False
+        )
         .order_by("-pk")
-        .values_list("product_order_item__order_id", flat=True)
-        .first()
+        .values("product_order_item__order_id")[:1]
     )
-    return capacity_hold_ref(order_id) if order_id else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,26 +216,28 @@ def adjust_step(bandwidth: int) -> tuple:
     )
 
 
-def enterprise_reserve(service: Model, characteristics: dict) -> list:
-    """The reserve step: each site not yet served gets its access (all or none), and a VPN its
-    route target; what the order's capture holds becomes those bindings. Returns no bindings:
-    the configure steps already name their PE."""
+def enterprise_reserve(service: Model, characteristics: dict, *, is_vpn: bool) -> list:
+    """The reserve step: each site not yet served gets its access (all or none), and a VPN
+    (`is_vpn`) its route target; what the order's capture holds becomes those bindings.
+    Returns no bindings: the configure steps already name their PE."""
     bandwidth = inventory_services.bandwidth_mbps(characteristics.get("bandwidth"))
+    # The sites' services and the order holding their capacity, in one read.
     children = list(
         service.children.exclude(state=ServiceState.TERMINATED)
-        .select_related("service_specification")
+        .annotate(hold_order_id=_capacity_hold_order())
         .order_by("pk")
     )
+    hold_order_id = children[0].hold_order_id if children else None
     inventory_services.access_reserve(
         holders={
             child: inventory_services.SiteDemand(int(child.characteristics["site"]), bandwidth)
             for child in children
         },
         by=WORKFLOW_ACTOR,
-        hold_ref=_capacity_hold_ref(service),
+        hold_ref=capacity_hold_ref(hold_order_id) if hold_order_id else "",
         rebuild_paths=False,  # by the reserve step, once
     )
-    if is_vpn([service.service_specification]):
+    if is_vpn:
         inventory_services.logical_allocate(
             kind=ResourceKind.ROUTE_TARGET, service=service, by=WORKFLOW_ACTOR, rebuild_paths=False
         )

@@ -148,7 +148,10 @@ def enterprise_plan(site_services: list[Model], *, reserve: bool = True) -> list
 
 
 def enterprise_reserve(service, holders: Holders, characteristics: dict, customer) -> list:
-    return enterprise.enterprise_reserve(service, characteristics)
+    # A VPN's sites bind a route target (`enterprise.is_vpn`), so their holders name the kind.
+    return enterprise.enterprise_reserve(
+        service, characteristics, is_vpn=ResourceKind.ROUTE_TARGET in holders
+    )
 
 
 TECHNOLOGIES = (
