@@ -79,16 +79,23 @@ def current() -> AuditContext | None:
 
 
 def _apply(database, context: AuditContext | None, raw_cursor=None) -> None:
-    """Set (or clear, for None) the context on the session, unless this transaction (the
-    innermost atomic block: a rolled-back savepoint undoes a setting) already has it."""
+    """Set (or clear, for None) the context on the session, unless the session already has it:
+    set outside any transaction (a task's, when it starts), which no rollback undoes, or set in
+    this transaction (the innermost atomic block: a rolled-back savepoint undoes a setting)."""
     text = context.as_json() if context else ""
     blocks = database.atomic_blocks
-    marker = (id(database.connection), id(blocks[-1]) if blocks else None, text)
+    session = (id(database.connection), text)
+    if getattr(database, "audit_context_session", None) == session:
+        return
+    marker = (*session, id(blocks[-1]) if blocks else None)
     if getattr(database, "audit_context_marker", None) == marker:
         return
     cursor = raw_cursor or database.connection.cursor()
     cursor.execute(SET_CONTEXT, [context.id if context else "", text])
     database.audit_context_marker = marker
+    # A setting made in a transaction lasts only if it commits: the next one sets it again.
+    outside_transactions = not database.in_atomic_block and database.get_autocommit()
+    database.audit_context_session = session if outside_transactions else None
 
 
 def _before_write(execute, sql, params, many, context):

@@ -286,3 +286,42 @@ def test_order_and_incident_pages_show_their_history(agent_api, agent_client, no
     page = noc_client.get(f"/noc/incidents/{incident.pk}/").content.decode()
     assert "Audit history" in page
     assert "assurance.incident" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_context_set_once_holds_through_transactions_and_rollbacks(admin_api):
+    """A task's context, set on the session when it starts (outside any transaction, so not
+    again before each one), is on every change of the task, also after a rolled-back
+    transaction changed it; the next task's is its own."""
+    from crm.models import Customer
+    from telco.audit.context import audit_context
+
+    customer = CustomerFactory(name="Start")
+
+    def rename(name: str) -> None:
+        Customer.objects.filter(pk=customer.pk).update(name=name)
+
+    with audit_context(eager=True, source="task", task="first"):
+        with transaction.atomic():
+            rename("In a transaction")
+        with transaction.atomic():
+            with audit_context(step="doomed"):  # changes the context inside the transaction
+                rename("Rolled back")
+            transaction.set_rollback(True)
+        rename("Autocommit")
+    rename("No context")
+    with audit_context(eager=True, source="task", task="second"):
+        rename("Second task")
+
+    events = admin_api.get(AUDIT, {"model": "crm.Customer", "objectId": customer.pk}).json()
+    recorded = {
+        changes(event)["name"][1]: (event["source"], (event["context"] or {}).get("task"))
+        for event in events
+        if event["action"] == "update"
+    }
+    assert recorded == {
+        "In a transaction": ("task", "first"),
+        "Autocommit": ("task", "first"),
+        "No context": ("database", None),  # written by no request, task or command
+        "Second task": ("task", "second"),
+    }
