@@ -251,3 +251,34 @@ def test_concurrent_vpns_on_the_same_pes_never_share_a_port_nor_deadlock():
             "capacity_mbps", flat=True
         )
         assert sum(carried) == 900
+
+
+def test_routes_to_the_core_are_every_loop_free_path_fewest_hops_first():
+    # PE -> AGG-1 -> CORE and PE -> AGG-2 -> AGG-1 -> CORE; AGG-1 -> PE only loops back.
+    network = enterprise_network(sites=1)
+    pe = next(iter(network.edge_routers.values()))
+    core_card = network.core.children.get(resource_kind="card")
+
+    def device(name):
+        router = services.equipment_create(
+            name=name, resource_kind="router", site=network.sites[0], capacity_mbps=10**5
+        )
+        return services.card_create(equipment=router, slot="0")
+
+    first, second = device("AGG-1"), device("AGG-2")
+    pe_card = pe.children.get(resource_kind="card")
+
+    def link(name, a_card, z_card, position):
+        a_end = services.port_create(parent=a_card, position=f"9{position}", capacity_mbps=10**5)
+        z_end = services.port_create(parent=z_card, position=f"8{position}", capacity_mbps=10**5)
+        return services.link_create(name=name, a_end=a_end, z_end=z_end, capacity_mbps=10**5).pk
+
+    pe_first = link("PE-AGG-1", pe_card, first, 1)
+    pe_second = link("PE-AGG-2", pe_card, second, 2)
+    second_first = link("AGG-2-AGG-1", second, first, 3)
+    link("AGG-1-PE", first, pe_card, 4)
+    first_core = link("AGG-1-CORE", first, core_card, 5)
+    uplink = network.uplinks[network.sites[0].pk].pk
+    assert services.feasibility.routes_to_core({pe.pk}) == {
+        pe.pk: [[uplink], [pe_first, first_core], [pe_second, second_first, first_core]]
+    }
