@@ -97,7 +97,8 @@ def _holds_of_others(hold_ref: str):
 
 
 def edge_routers(site_ids: Iterable[int]) -> dict[int, Resource]:
-    """{site id: its PE}: the site's router with an uplink toward the core (one query)."""
+    """{site id: its PE}: the site's router with an uplink toward the core, its site read with
+    it (one query)."""
     has_uplink = Exists(
         Link.objects.annotate(device=Coalesce("a_device", "a_end")).filter(device=OuterRef("pk"))
     )
@@ -105,6 +106,7 @@ def edge_routers(site_ids: Iterable[int]) -> dict[int, Resource]:
         Resource.objects.filter(
             site_id__in=list(site_ids), resource_kind=ResourceKind.ROUTER, parent__isnull=True
         )
+        .select_related("site")
         .annotate(has_uplink=has_uplink)
         .order_by("site_id", "-has_uplink", "pk")
     )
@@ -246,12 +248,15 @@ class NetworkTopology:
 
 def network_topology(site_ids: Iterable[int]) -> NetworkTopology:
     """The topology of the sites (unknown ids are left out), in a query per question."""
-    names, regions = {}, {}
-    for pk, name, region_id in Site.objects.filter(pk__in=list(site_ids)).values_list(
-        "pk", "name", "region_id"
-    ):
-        names[pk], regions[pk] = name, region_id
-    routers = edge_routers(names)
+    site_ids = set(site_ids)
+    routers = edge_routers(site_ids)
+    names = {site_id: router.site.name for site_id, router in routers.items()}
+    regions = {site_id: router.site.region_id for site_id, router in routers.items()}
+    if site_ids - routers.keys():  # unknown, or without a PE: which, the check says
+        for pk, name, region_id in Site.objects.filter(
+            pk__in=site_ids - routers.keys()
+        ).values_list("pk", "name", "region_id"):
+            names[pk], regions[pk] = name, region_id
     routes = routes_to_core({router.pk for router in routers.values()})
     return NetworkTopology(names, regions, routers, routes)
 
