@@ -11,7 +11,14 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from catalog.choices import ResourceKind
 from inventory import paths, selectors
-from inventory.choices import POOL_KINDS, BindingState, ResourceCategory, ResourceStatus, UsageState
+from inventory.choices import (
+    POOL_KINDS,
+    AdministrativeState,
+    BindingState,
+    ResourceCategory,
+    ResourceStatus,
+    UsageState,
+)
 from inventory.models import GLOBALLY_UNIQUE_KINDS, Resource, Service, ServiceResource
 from inventory.services.resources import resource_name_ensure_free
 from telco import clock
@@ -208,9 +215,12 @@ def route_target_pool_create(*, name: str, asn: int, first: int, last: int) -> R
     )
 
 
-def _bind_first_free(free: QuerySet[Resource], service: Service) -> tuple[Resource | None, bool]:
-    """Lock the first member `free` yields, bind it to `service` (exclusive, reserved) and mark
-    it reserved: (the member or None when none is free, whether it was bound). Not bound: the
+def _bind_first_free(
+    kind: str, pool_id: int | None, service: Service
+) -> tuple[Resource | None, bool]:
+    """Lock the first free member of `kind` in the pool `pool_id` (else in any pool of the
+    kind; `selectors.pool_free_members`), bind it to `service` (exclusive, reserved) and mark it
+    reserved: (the member or None when none is free, whether it was bound). Not bound: the
     binding's partial unique constraint refused it (taken by a transaction that committed after
     our snapshot), nothing written.
 
@@ -223,38 +233,112 @@ def _bind_first_free(free: QuerySet[Resource], service: Service) -> tuple[Resour
         "last_update": now,
     }
     if connection.vendor == "postgresql":
-        resource, bound = _bind_first_free_in_one_statement(free, service, taken, now)
+        resource, bound = _bind_first_free_in_one_statement(kind, pool_id, service, taken, now)
     else:
-        resource, bound = _bind_first_free_by_orm(free, service, taken)
+        free = selectors.pool_free_members(kind, pool=pool_id).select_for_update(skip_locked=True)
+        resource, bound = _bind_first_free_by_orm(free[:1], service, taken)
     if bound:  # the member as it was read, before it was marked
         for name, value in taken.items():
             setattr(resource, name, value)
     return resource, bound
 
 
+RESOURCE = Resource._meta.db_table
+BINDING = ServiceResource._meta.db_table
+SERVICE = Service._meta.db_table
+# `selectors.pool_free_members` written out, so that allocating (every activation, two to five
+# times) compiles no queryset: that was half of an allocation's time in the worker.
+FREE_MEMBER = """
+    member.resource_kind = %(kind)s AND member.administrative_state = %(unlocked)s
+    AND NOT EXISTS (
+        SELECT 1 FROM {binding} held
+        WHERE held.resource_id = member.id AND held.is_exclusive AND held.state <> %(released)s
+    )"""
+# In a named pool, next fit: the first free member after the last one taken (`AFTER_LAST_TAKEN`),
+# else (the pool's end reached) the first free one from its start (after 0). Walking from the
+# start every time passed every member taken so far, a walk that grew with the pool's use (a
+# thousand held numbers were milliseconds of every allocation). A released member is given
+# again once the pool has come round, as operators hold a number back before they reuse it.
+# (SQLite, the embedded demo, takes the first free member from the start.)
+FREE_IN_POOL_SQL = f"""
+    SELECT member.* FROM {RESOURCE} member
+    WHERE member.parent_id = %(pool)s AND {FREE_MEMBER.format(binding=BINDING)}
+      AND member.id > {{after}}
+    ORDER BY member.id LIMIT 1 FOR UPDATE OF member SKIP LOCKED
+"""  # noqa: S608 - table names from model metadata; every value is a parameter
+AFTER_LAST_TAKEN = f"""(
+    SELECT coalesce(max(taken.resource_id), 0) FROM {BINDING} taken
+    WHERE taken.is_exclusive AND taken.state <> %(released)s
+      AND taken.resource_id BETWEEN (
+          SELECT min(id) FROM {RESOURCE} WHERE parent_id = %(pool)s AND resource_kind = %(kind)s
+      ) AND (
+          SELECT max(id) FROM {RESOURCE} WHERE parent_id = %(pool)s AND resource_kind = %(kind)s
+      )
+)"""  # noqa: S608 - table names from model metadata; every value is a parameter
+# In any pool of the kind (several, none named): the first free member, the pools a subquery
+# (a caller's FOR UPDATE locks the members only).
+FREE_IN_ANY_POOL_SQL = f"""
+    SELECT member.* FROM {RESOURCE} member
+    WHERE member.parent_id IN (SELECT id FROM {RESOURCE} WHERE resource_kind = %(pool_kind)s)
+      AND {FREE_MEMBER.format(binding=BINDING)}
+    ORDER BY member.id LIMIT 1 FOR UPDATE OF member SKIP LOCKED
+"""  # noqa: S608 - table names from model metadata; every value is a parameter
+BIND_FIRST_FREE_SQL = f"""
+    WITH picked AS ({{free}}),
+    bound AS (
+        INSERT INTO {BINDING}
+            (service_id, resource_id, capacity_mbps, is_exclusive, state, created_at)
+        SELECT %(service)s, picked.id, 0, TRUE, %(reserved)s, %(now)s FROM picked
+        ON CONFLICT DO NOTHING
+        RETURNING resource_id
+    ),
+    marked AS (
+        UPDATE {RESOURCE}
+        SET resource_status = %(resource_status)s, usage_state = %(usage_state)s,
+            last_update = %(last_update)s
+        WHERE id IN (SELECT resource_id FROM bound)
+    )
+    SELECT picked.*, EXISTS (SELECT 1 FROM bound) AS is_bound FROM picked
+"""  # noqa: S608 - table names from model metadata; every value is a parameter
+# The member of `kind` (of the pool, when one is named) the service holds already, and the
+# first two pools of the kind, with the service's row locked: two deliveries of the same
+# workflow step for one service serialise on it.
+HELD_AND_POOLS_SQL = f"""
+    SELECT (
+        SELECT binding.resource_id FROM {BINDING} binding
+        JOIN {RESOURCE} member ON member.id = binding.resource_id
+        WHERE binding.service_id = service.id AND binding.is_exclusive
+          AND binding.state <> %(released)s AND member.resource_kind = %(kind)s
+          AND (%(pool)s::bigint IS NULL OR member.parent_id = %(pool)s)
+        ORDER BY binding.id LIMIT 1
+    ), ARRAY(SELECT id FROM {RESOURCE} WHERE resource_kind = %(pool_kind)s ORDER BY id LIMIT 2)
+    FROM {SERVICE} service WHERE service.id = %(service)s FOR UPDATE OF service
+"""  # noqa: S608 - table names from model metadata; every value is a parameter
+
+
 def _bind_first_free_in_one_statement(
-    free: QuerySet[Resource], service: Service, taken: dict, now: datetime
+    kind: str, pool_id: int | None, service: Service, taken: dict, now: datetime
 ) -> tuple[Resource | None, bool]:
-    pick, pick_params = free.query.sql_with_params()
-    quote = connection.ops.quote_name
-    statement = f"""
-        WITH picked AS ({pick}),
-        bound AS (
-            INSERT INTO {quote(ServiceResource._meta.db_table)}
-                (service_id, resource_id, capacity_mbps, is_exclusive, state, created_at)
-            SELECT %s, picked.id, 0, TRUE, %s, %s FROM picked
-            ON CONFLICT DO NOTHING
-            RETURNING resource_id
-        ),
-        marked AS (
-            UPDATE {quote(Resource._meta.db_table)}
-            SET resource_status = %s, usage_state = %s, last_update = %s
-            WHERE id IN (SELECT resource_id FROM bound)
-        )
-        SELECT picked.*, EXISTS (SELECT 1 FROM bound) AS is_bound FROM picked
-    """  # noqa: S608 - table names from model metadata, the pick compiled by the ORM
-    parameters = [*pick_params, service.pk, BindingState.RESERVED, now, *taken.values()]
-    resource = next(iter(Resource.objects.raw(statement, parameters)), None)
+    if pool_id is None:
+        picks = [FREE_IN_ANY_POOL_SQL]
+    else:
+        picks = [FREE_IN_POOL_SQL.format(after=AFTER_LAST_TAKEN), FREE_IN_POOL_SQL.format(after=0)]
+    parameters = {
+        "kind": kind,
+        "pool_kind": POOL_KINDS[kind],
+        "pool": pool_id,
+        "unlocked": AdministrativeState.UNLOCKED,
+        "released": BindingState.RELEASED,
+        "service": service.pk,
+        "reserved": BindingState.RESERVED,
+        "now": now,
+        **taken,
+    }
+    for pick in picks:
+        statement = BIND_FIRST_FREE_SQL.format(free=pick)
+        resource = next(iter(Resource.objects.raw(statement, parameters)), None)
+        if resource is not None:
+            break
     if resource is None:
         return None, False
     bound = resource.is_bound
@@ -278,6 +362,41 @@ def _bind_first_free_by_orm(
         return resource, False
     Resource.objects.filter(pk=resource.pk).update(**taken)
     return resource, True
+
+
+def _held_and_pools(kind: str, service: Service, pool: Resource | None) -> tuple[int | None, list]:
+    """(the id of the member of `kind` the service holds, or None; the first two pools of the
+    kind), the service's row locked."""
+    if connection.vendor == "postgresql":
+        parameters = {
+            "released": BindingState.RELEASED,
+            "kind": kind,
+            "pool": pool.pk if pool is not None else None,
+            "pool_kind": POOL_KINDS[kind],
+            "service": service.pk,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(HELD_AND_POOLS_SQL, parameters)
+            row = cursor.fetchone()
+        if row is None:
+            raise Service.DoesNotExist(f"Service {service.pk} does not exist.")
+        return row
+    held = selectors.pool_bindings_held(kind).filter(service=OuterRef("pk"))
+    if pool is not None:
+        held = held.filter(resource__parent=pool)
+    pools = Resource.objects.filter(resource_kind=POOL_KINDS[kind]).order_by("pk").values("pk")
+    held_id, *first_pools = (
+        Service.objects.select_for_update()
+        .filter(pk=service.pk)
+        .annotate(
+            held_id=Subquery(held.order_by("pk").values("resource_id")[:1]),
+            first_pool=Subquery(pools[:1]),
+            second_pool=Subquery(pools[1:2]),
+        )
+        .values_list("held_id", "first_pool", "second_pool")
+        .get()
+    )
+    return held_id, [pk for pk in first_pools if pk is not None]
 
 
 @atomic_in_caller()
@@ -308,31 +427,15 @@ def logical_allocate(
         raise DomainError(f"{pool.name} is not a pool of {kind}.", field="pool")
     # Two deliveries of the same workflow step for one service serialise on its row, locked by
     # the statement that reads what it holds and which pools there are (were three round trips).
-    held = selectors.pool_bindings_held(kind).filter(service=OuterRef("pk"))
-    if pool is not None:
-        held = held.filter(resource__parent=pool)
-    pools = Resource.objects.filter(resource_kind=POOL_KINDS[kind]).order_by("pk").values("pk")
-    held_id, first_pool, second_pool = (
-        Service.objects.select_for_update()
-        .filter(pk=service.pk)
-        .annotate(
-            held_id=Subquery(held.order_by("pk").values("resource_id")[:1]),
-            first_pool=Subquery(pools[:1]),
-            second_pool=Subquery(pools[1:2]),
-        )
-        .values_list("held_id", "first_pool", "second_pool")
-        .get()
-    )
+    held_id, pools = _held_and_pools(kind, service, pool)
     if held_id is not None:
         return Resource.objects.get(pk=held_id)
     # The only pool of the kind is named: picking from it walks its members in id order; of
     # several, any is asked and the picks are sorted.
-    only_pool = first_pool if second_pool is None else None
-    free = selectors.pool_free_members(
-        kind, pool=pool.pk if pool is not None else only_pool
-    ).select_for_update(skip_locked=True)[:1]
+    only_pool = pools[0] if len(pools) == 1 else None
+    pool_id = pool.pk if pool is not None else only_pool
     for _attempt in range(5):
-        resource, bound = _bind_first_free(free, service)
+        resource, bound = _bind_first_free(kind, pool_id, service)
         if resource is None:
             where = f"pool {pool.name}" if pool is not None else f"any {POOL_KINDS[kind]}"
             raise PoolExhausted(f"No free {kind} is left in {where}.", field="pool")

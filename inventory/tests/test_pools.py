@@ -119,6 +119,25 @@ def test_allocate_is_idempotent_and_release_gives_back():
 
 
 @pytest.mark.django_db
+def test_a_released_member_comes_back_once_the_pool_has_come_round():
+    pool = services.msisdn_range_create(name="m", first="447700900000", count=4)
+
+    def allocate() -> tuple[object, str]:
+        service = CustomerFacingServiceFactory()
+        return service, services.logical_allocate(kind="msisdn", service=service, pool=pool).value
+
+    (first, a), (_, b), (_, c) = allocate(), allocate(), allocate()
+    assert [a, b, c] == ["447700900000", "447700900001", "447700900002"]
+    services.logical_release(service=first, kind="msisdn")
+    # Next after the last one taken, not the one just given back...
+    assert allocate()[1] == "447700900003"
+    # ...which comes back when the pool's end is reached.
+    assert allocate()[1] == "447700900000"
+    with pytest.raises(PoolExhausted):
+        allocate()
+
+
+@pytest.mark.django_db
 def test_allocate_refuses_wrong_kind_or_pool():
     service = CustomerFacingServiceFactory()
     prefix = services.ip_prefix_create(name="lan", prefix="10.1.0.0/30")
