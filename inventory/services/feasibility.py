@@ -3,9 +3,9 @@ on its edge router (PE) and the bandwidth on every link of the PE's path to the 
 fast an access can it have now. Reserving what was checked is `site_access`.
 
 What other orders' captures hold (CapacityHold) counts as taken, but for the order asking.
-Reads are set-based: one query per question (the sites, their PEs, the uplinks of one hop of
-every PE's route: the topology; then the PEs' free ports and what the links carry), however
-many sites are asked about.
+Reads are set-based: one query per question (the topology: the PEs with their sites, every
+route of the PEs to the core; then what orders change: the PEs' free ports, what the links
+carry), however many sites are asked about.
 """
 
 from collections import defaultdict
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce
 
 from catalog.choices import ResourceKind
@@ -23,7 +23,7 @@ from inventory.choices import (
     BindingState,
     OperationalState,
 )
-from inventory.models import CapacityHold, Link, Resource, ServiceResource, Site
+from inventory.models import CapacityHold, Link, Resource, Site
 from telco import clock
 from telco.exceptions import DomainError
 
@@ -75,27 +75,6 @@ class SiteFeasibility:
         return "; ".join(message for _, message in self.reasons)
 
 
-def _in_service(queryset):
-    return queryset.filter(
-        administrative_state=AdministrativeState.UNLOCKED,
-        operational_state=OperationalState.ENABLE,
-    )
-
-
-def _held(resource_field: str = "pk"):
-    """Whether a service holds the resource (a binding not released)."""
-    return Exists(
-        ServiceResource.objects.filter(resource_id=OuterRef(resource_field)).exclude(
-            state=BindingState.RELEASED
-        )
-    )
-
-
-def _holds_of_others(hold_ref: str):
-    """Capacity holds still in force, but those of the order `hold_ref` (its own capacity)."""
-    return CapacityHold.objects.filter(expires_at__gt=clock.now()).exclude(order_ref=hold_ref)
-
-
 def edge_routers(site_ids: Iterable[int]) -> dict[int, Resource]:
     """{site id: its PE}: the site's router with an uplink toward the core, its site read with
     it (one query)."""
@@ -116,25 +95,77 @@ def edge_routers(site_ids: Iterable[int]) -> dict[int, Resource]:
     return found
 
 
-def free_ports(edge_router_ids: Iterable[int], *, bandwidth: int = 0, hold_ref: str = ""):
-    """Ports of the PEs (on a card or on the chassis) in service, fast enough for `bandwidth`,
-    joined by no link, held by no service and by no other order's capture (`hold_ref` names
-    the order asking): the ports a customer can be connected to."""
-    link_ends = Link.objects.filter(Q(a_end=OuterRef("pk")) | Q(z_end=OuterRef("pk")))
-    ids = list(edge_router_ids)
-    # The PEs and their cards as an id subquery: an OR over the port's parent and grandparent
-    # joins makes PostgreSQL hash the whole resource table.
-    holders = Resource.objects.filter(Q(pk__in=ids) | Q(parent_id__in=ids)).values("pk")
-    return (
-        _in_service(Resource.objects.filter(resource_kind=ResourceKind.PORT))
-        .filter(parent_id__in=holders)
-        .filter(capacity_mbps__gte=bandwidth)
-        .annotate(edge_router_id=Coalesce("parent__parent_id", "parent_id"))
-        .exclude(Exists(link_ends))
-        .exclude(_held())
-        .exclude(Exists(_holds_of_others(hold_ref).filter(resource_id=OuterRef("pk"))))
-        .order_by("capacity_mbps", "pk")  # the smallest port that fits first
-    )
+_HOLD = CapacityHold._meta.db_table
+# The checks' two reads of what orders change (they run under a reservation's locks for every
+# order) are written out: the ORM took longer to compile them than PostgreSQL to run them.
+# Portable SQL (the demo runs them on SQLite); `{ids}` is a list of placeholders.
+_FREE_PORTS = f"""
+    SELECT COALESCE(holder.parent_id, holder.id), port.capacity_mbps, port.id
+    FROM {paths.RESOURCE} port JOIN {paths.RESOURCE} holder ON holder.id = port.parent_id
+    WHERE port.resource_kind = %s AND port.administrative_state = %s
+      AND port.operational_state = %s AND port.capacity_mbps >= %s
+      AND port.parent_id IN (
+          SELECT id FROM {paths.RESOURCE} WHERE id IN ({{ids}}) OR parent_id IN ({{ids}})
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM {paths.LINK} link WHERE link.a_end_id = port.id OR link.z_end_id = port.id
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM {paths.BINDING} binding
+          WHERE binding.resource_id = port.id AND binding.state <> %s
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM {_HOLD} hold
+          WHERE hold.resource_id = port.id AND hold.expires_at > %s AND hold.order_ref <> %s
+      )
+    ORDER BY port.capacity_mbps, port.id
+"""  # noqa: S608 - table names from model metadata, placeholders for every value
+_LINK_LOAD = f"""
+    SELECT link.id, link.name, link.capacity_mbps,
+        COALESCE((
+            SELECT SUM(binding.capacity_mbps) FROM {paths.BINDING} binding
+            WHERE binding.resource_id = link.id AND binding.state <> %s
+        ), 0),
+        COALESCE((
+            SELECT SUM(hold.capacity_mbps) FROM {_HOLD} hold
+            WHERE hold.resource_id = link.id AND hold.expires_at > %s AND hold.order_ref <> %s
+        ), 0),
+        link.administrative_state
+    FROM {paths.RESOURCE} link WHERE link.id IN ({{ids}})
+"""  # noqa: S608 - table names from model metadata, placeholders for every value
+
+
+def _hold_expiry_floor() -> object:
+    """Now, as the database compares it with a hold's expiry (a hold in force ends later)."""
+    return connection.ops.adapt_datetimefield_value(clock.now())
+
+
+def free_ports(
+    edge_router_ids: Iterable[int], *, bandwidth: int = 0, hold_ref: str = ""
+) -> list[tuple[int, int, int]]:
+    """[(PE id, speed, port id)]: the ports of the PEs (on a card or on the chassis) in
+    service, fast enough for `bandwidth`, joined by no link, held by no service and by no
+    other order's capture (`hold_ref` names the order asking): the ports a customer can be
+    connected to, the smallest that fits first."""
+    ids = sorted(edge_router_ids)
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FREE_PORTS.format(ids=", ".join(["%s"] * len(ids))),
+            [
+                str(ResourceKind.PORT),
+                str(AdministrativeState.UNLOCKED),
+                str(OperationalState.ENABLE),
+                bandwidth,
+                *ids,
+                *ids,
+                str(BindingState.RELEASED),
+                _hold_expiry_floor(),
+                hold_ref,
+            ],
+        )
+        return cursor.fetchall()
 
 
 # Every route of the PEs toward the core in one statement, however many hops: a route ends at
@@ -196,31 +227,18 @@ def routes_to_core(edge_router_ids: set[int]) -> dict[int, list[list[int]]]:
     return done
 
 
-def _capacity_on_resource(rows: QuerySet):
-    """What `rows` (bindings or holds) put on the outer query's resource (Mbit/s, 0 if none)."""
-    total = (
-        rows.filter(resource_id=OuterRef("pk"))
-        .order_by()
-        .values("resource_id")
-        .annotate(total=Sum("capacity_mbps"))
-        .values("total")
-    )
-    return Coalesce(Subquery(total), 0)
-
-
 def link_load(link_ids: set[int], hold_ref: str = "") -> dict[int, tuple[str, int, bool]]:
     """{link id: (name, free Mbit/s, in service)} in one query: what services carry and what
     other orders' captures hold."""
-    rows = (
-        Resource.objects.filter(pk__in=link_ids)
-        .annotate(
-            carried=_capacity_on_resource(
-                ServiceResource.objects.exclude(state=BindingState.RELEASED)
-            ),
-            held=_capacity_on_resource(_holds_of_others(hold_ref)),
+    ids = sorted(link_ids)
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LINK_LOAD.format(ids=", ".join(["%s"] * len(ids))),
+            [str(BindingState.RELEASED), _hold_expiry_floor(), hold_ref, *ids],
         )
-        .values_list("pk", "name", "capacity_mbps", "carried", "held", "administrative_state")
-    )
+        rows = cursor.fetchall()
     return {
         pk: (name, capacity - used - held, state == AdministrativeState.UNLOCKED)
         for pk, name, capacity, used, held, state in rows
@@ -299,7 +317,7 @@ def _site_label(answer: SiteFeasibility) -> str:
 def _network_view(topology: NetworkTopology, hold_ref: str = "") -> _NetworkView:
     ports_by_router: dict[int, list[tuple[int, int]]] = defaultdict(list)
     ports = free_ports((router.pk for router in topology.routers.values()), hold_ref=hold_ref)
-    for router_id, capacity, pk in ports.values_list("edge_router_id", "capacity_mbps", "pk"):
+    for router_id, capacity, pk in ports:
         ports_by_router[router_id].append((capacity, pk))
     load = link_load(
         {link for each in topology.routes.values() for route in each for link in route}, hold_ref
