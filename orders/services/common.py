@@ -42,10 +42,13 @@ def capacity_hold_ref(product_order_id: int) -> str:
     return f"productOrder:{product_order_id}"
 
 
-def order_move(order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, **extra):
+def order_move(
+    order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR, only_from=None, **extra
+):
     """Move a product or service order through ORDER_TRANSITIONS, with its history row;
     `extra` fields (completion date, failure reason...) are written in the same UPDATE.
-    A product order that ends gives back what its capture still holds."""
+    A product order that ends gives back what its capture still holds. With `only_from`, an
+    order found in another state is left as it is and None returned (`transition`)."""
     is_product_order = isinstance(order, ProductOrder)
     if is_product_order and target in FINAL_ORDER_STATES:
         inventory_services.holds_release(order_ref=capacity_hold_ref(order.pk))
@@ -58,6 +61,7 @@ def order_move(order, target: str, *, reason: str = "", by: str = WORKFLOW_ACTOR
         by=by,
         reason=reason,
         extra_updates=extra,
+        only_from=only_from,
     )
 
 

@@ -357,8 +357,13 @@ def _service_order_complete(order: ServiceOrder, *, activations: list[Activation
         if order.product_order_id:
             # Locked first, always in this order, so two service orders of it settle in turn.
             product_order = ProductOrder.objects.select_for_update().get(pk=order.product_order_id)
-        order = ServiceOrder.objects.select_for_update().get(pk=order.pk)
-        if order.state != OrderState.IN_PROGRESS:
+        at = clock.now()
+        # First: the move takes the order's row lock and finds whether it still runs (not held
+        # or cancelled meanwhile); the rest of the completion commits with it or not at all.
+        moved = order_move(
+            order, OrderState.COMPLETED, only_from={OrderState.IN_PROGRESS}, completion_date=at
+        )
+        if moved is None:
             return
         items = list(
             order.items.select_related(
@@ -367,7 +372,6 @@ def _service_order_complete(order: ServiceOrder, *, activations: list[Activation
                 "product_order_item__product_offering",
             ).prefetch_related("service__children")
         )
-        at = clock.now()
         added = [
             service
             for item in items
@@ -393,7 +397,6 @@ def _service_order_complete(order: ServiceOrder, *, activations: list[Activation
         for step in sorted(activations, key=lambda step: step.pk):
             step_move(step, StepState.DONE, count_attempt=True, started_at=at, finished_at=at)
         items_move(items, OrderState.COMPLETED)
-        order_move(order, OrderState.COMPLETED, completion_date=at)
         completed = set()
         for item in items:
             if item.action == ItemAction.ADD and item.product_order_item is not None:
