@@ -13,9 +13,12 @@ production worker's should): opening a PostgreSQL connection for every order too
 on this machine under load, where one short statement takes 1 ms.
 
 Per technology (5G slice 100Mbps; fibre 500Mbps; IP VPN over two sites, 50Mbps each) the
-orders are submitted the way TMF641 does (`orders.services.service_order_submit`) while the
-workers are stopped, then the workers start and the run is timed from the first order picked
-up to the last completed (the orders' own start and completion times).
+workers start and wait, the orders are submitted the way TMF641 does
+(`orders.services.service_order_submit`) in one transaction, so that they reach the workers
+together, and the run is timed from the first order picked up to the last completed (the
+orders' own start and completion times). Beside it, the CPU time an order cost while they ran,
+per process: the workers, PostgreSQL (every backend of the machine, so run it on a quiet one)
+and the lab's element server; with 2 cores, 2000 ms / that total is the ceiling of orders/s.
 
 Then one order of each, run inline in this process (no Celery): its queries, the time spent in
 SQL, its RESTCONF calls and the time they alone take (the floor of a network-bound workflow:
@@ -136,25 +139,78 @@ def _worker_environment() -> dict:
     return {**os.environ, "DATABASE_URL": url}
 
 
-def _throughput(items: dict, orders: int, workers: int) -> dict:
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU seconds each process has used so far (Linux /proc)."""
+    used = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if cmdline.read().startswith(b"postgres"):
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _workers_ready(names: list[str], timeout: float = 120) -> None:
+    from telco.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answered = {name.split("@")[0] for reply in app.control.ping(timeout=1) for name in reply}
+        if set(names) <= answered:
+            return
+    raise SystemExit("the workers did not start")
+
+
+def _throughput(items: dict, orders: int, workers: int, lab_pid: int) -> dict:
+    from django.db import transaction
+
     from telco.celery import app, worker_command
 
     results = {}
     for technology in TECHNOLOGIES:
         app.control.purge()
-        order_ids = _submit(items[technology])
+        names = [f"bench{n}" for n in range(workers)]
         processes = [
-            subprocess.Popen(worker_command(f"bench{n}"), env=_worker_environment())
-            for n in range(workers)
+            subprocess.Popen(worker_command(name), env=_worker_environment()) for name in names
         ]
         try:
+            _workers_ready(names)
+            # The workers' database backends start with their first task: PostgreSQL's
+            # processes are listed again at the end.
+            groups = {
+                "workers": lambda processes=processes: [process.pid for process in processes],
+                "PostgreSQL": _postgres_pids,
+                "lab": lambda: [lab_pid],
+            }
+            with transaction.atomic():  # the tasks are sent when it commits, all at once
+                order_ids = _submit(items[technology])
+                before = {group: _cpu_seconds(pids()) for group, pids in groups.items()}
             seconds, failed = _completed_within(order_ids, timeout=600)
+            cpu = {}
+            for group, pids in groups.items():
+                after = _cpu_seconds(pids())
+                used = sum(value - before[group].get(pid, 0.0) for pid, value in after.items())
+                cpu[group] = used / orders
         finally:
             for process in processes:
                 process.terminate()
             for process in processes:
                 process.wait(timeout=30)
-        results[technology] = (orders / seconds, seconds, failed)
+        results[technology] = (orders / seconds, seconds, failed, cpu)
     return results
 
 
@@ -231,16 +287,25 @@ def main() -> None:
     lab = _lab_network_start()
     try:
         items = _item_requests(args.orders + 1)
-        results = _throughput({t: items[t][:-1] for t in TECHNOLOGIES}, args.orders, args.workers)
+        results = _throughput(
+            {t: items[t][:-1] for t in TECHNOLOGIES}, args.orders, args.workers, lab.pid
+        )
         inline = {t: _one_order_inline(items[t][-1]) for t in TECHNOLOGIES}
     finally:
         lab.terminate()
         lab.wait(timeout=30)
     print(f"{args.orders} service orders per technology, {args.workers} workers, lab latency 0 ms")
-    for technology, (rate, seconds, failed) in results.items():
+    for technology, (rate, seconds, failed, cpu) in results.items():
         print(
             f"  {technology:6} {rate:6.1f} orders/s completed "
             f"({seconds:.1f} s from the first start to the last completion, {failed} failed)"
+        )
+        total = sum(cpu.values())
+        print(
+            "         CPU an order: "
+            + ", ".join(f"{group} {value * 1000:.1f} ms" for group, value in cpu.items())
+            + f"; {total * 1000:.1f} ms in all, so at most {os.cpu_count() / total:.0f} "
+            f"orders/s on this machine's {os.cpu_count()} cores"
         )
     print("one order inline (no Celery): where the time goes")
     for technology, run in inline.items():
