@@ -57,18 +57,21 @@ from telco.exceptions import DomainError
 POOLED_KINDS = (ResourceKind.MSISDN, ResourceKind.SIM)
 
 
-def _steps_to_run(order: ServiceOrder) -> list[ActivationStep]:
-    """The order's steps not yet done, in the order they run: read once per run (and again
-    after a reservation, which names the elements of the configure steps)."""
+def _order_steps(order: ServiceOrder) -> list[ActivationStep]:
+    """All the order's steps, in the order they run: read once per run (and again after a
+    bandwidth change). Those not done yet are run; a verify step checks the elements its
+    item's steps configured, done in this run or an earlier one."""
     # Every item is built before any is activated: activation is one transaction for the order.
     is_activation = Case(When(operation=ACTIVATE, then=Value(1)), default=Value(0))
     return list(
-        ActivationStep.objects.filter(
-            item__order=order, state__in=[StepState.PENDING, StepState.RUNNING]
-        )
+        ActivationStep.objects.filter(item__order=order)
         .select_related("item__service__product__customer", "resource", "service")
         .order_by(is_activation, "item_id", "sequence")
     )
+
+
+def _to_run(steps: list[ActivationStep]) -> list[ActivationStep]:
+    return [step for step in steps if step.state in (StepState.PENDING, StepState.RUNNING)]
 
 
 class _Bindings(dict):
@@ -103,17 +106,19 @@ def service_order_run(*, service_order_id: int) -> None:
     step = None
     bindings = _Bindings()
     try:
-        steps = _steps_to_run(order)
+        order_steps = _order_steps(order)
+        steps = _to_run(order_steps)
         while steps:
             step = steps.pop(0)
             if step.operation == ACTIVATE:
                 # The activation steps come last: the ones left are the other items'.
                 _service_order_complete(order, activations=[step, *steps])
                 return
-            if not _step_run(order, step, bindings, later=steps):
+            if not _step_run(order, step, bindings, later=steps, order_steps=order_steps):
                 return
             if step.operation == ADJUST:
-                steps = _steps_to_run(order)
+                order_steps = _order_steps(order)
+                steps = _to_run(order_steps)
             if step.operation in (RESERVE, ADJUST):
                 bindings.clear()
             step = None  # done: an error before the next step starts is no step's fault
@@ -131,11 +136,17 @@ def service_order_run(*, service_order_id: int) -> None:
 
 
 def _step_run(
-    order: ServiceOrder, step: ActivationStep, bindings: _Bindings, later: list[ActivationStep]
+    order: ServiceOrder,
+    step: ActivationStep,
+    bindings: _Bindings,
+    *,
+    later: list[ActivationStep],
+    order_steps: list[ActivationStep],
 ) -> bool:
     """Run one step; False when the order stopped (failed, held or cancelled) or another
     delivery of the task is running it. `later`: the steps after it, which a reservation
-    names after the elements it picked."""
+    names after the elements it picked; `order_steps`: all the order's, as this run knows
+    them (a verify step reads its item's)."""
     if step.operation in (RESERVE, ADJUST):
         # Inventory only, in one transaction: started and done in it, never left running.
         try:
@@ -151,7 +162,7 @@ def _step_run(
         if step.operation in ELEMENT_OPERATIONS:
             _step_element(step, bindings)
         elif step.operation == VERIFY:
-            _step_verify(step, bindings)
+            _step_verify(step, bindings, order_steps)
     except TransientNetworkError as error:
         if step.attempts < ACTIVATION_MAX_ATTEMPTS:
             step_move(
@@ -301,16 +312,20 @@ def _step_element(step: ActivationStep, bindings: _Bindings) -> None:
         driver.modify(**arguments, payload=payload)
 
 
-def _step_verify(step: ActivationStep, bindings: _Bindings) -> None:
+def _step_verify(
+    step: ActivationStep, bindings: _Bindings, order_steps: list[ActivationStep]
+) -> None:
     """Each element holds the configuration (or, after a delete, no longer does), and what it
     reports holding is what the inventory expects of it."""
     item = step.item
     wanted = item.target_state != ServiceState.TERMINATED
-    applied = item.steps.filter(operation__in=ELEMENT_OPERATIONS).select_related(
-        "resource", "service"
-    )
-    if step.service_id:
-        applied = applied.filter(service=step.service)
+    applied = [
+        each
+        for each in order_steps
+        if each.item_id == step.item_id
+        and each.operation in ELEMENT_OPERATIONS
+        and (not step.service_id or each.service_id == step.service_id)
+    ]
     for applied_step in applied:
         resource = applied_step.resource
         service = step_service(applied_step)
