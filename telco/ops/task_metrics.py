@@ -1,7 +1,8 @@
 """Celery task latency per queue, kept in Redis so the web's /metrics can read what every
 worker (on any machine) measured: one small hash per queue with, for the run time and for the
-wait from publication to start, a count, a sum and cumulative bucket counts. Also the depth of
-each queue (the length of its Redis list)."""
+wait from publication to start, a count, a sum and a count per bucket (made cumulative when
+read: a task adds to one bucket, three increments, not one per bucket above its time). Also the
+depth of each queue (the length of its Redis list)."""
 
 import logging
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from telco.celery import QUEUES
 logger = logging.getLogger(__name__)
 
 BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-KEY_PREFIX = "telco:ops:task-latency:"
+KEY_PREFIX = "telco:ops:task-latency:v2:"
 # Kombu's Redis transport keeps a queue's messages of priority 3, 6 and 9 in lists of their own.
 PRIORITY_SEPARATOR = "\x06\x16"
 PRIORITY_STEPS = (3, 6, 9)
@@ -63,9 +64,9 @@ def record(queue: str, *, run_seconds: float, wait_seconds: float | None) -> Non
         seconds = max(seconds, 0.0)
         pipeline.hincrby(key, f"{phase}:count", 1)
         pipeline.hincrbyfloat(key, f"{phase}:sum", seconds)
-        for bound in BUCKETS:
-            if seconds <= bound:
-                pipeline.hincrby(key, f"{phase}:le:{bound}", 1)
+        bucket = next((bound for bound in BUCKETS if seconds <= bound), None)
+        if bucket is not None:  # above the last: only in the count (+Inf)
+            pipeline.hincrby(key, f"{phase}:in:{bucket}", 1)
     try:
         pipeline.execute()
     except redis.RedisError as error:  # the task's work is done; only its timing is lost
@@ -86,7 +87,10 @@ class LatencySummary:
         count = self.fields.get(f"{phase}:count", 0.0)
         if not count:
             return []
-        pairs = [(str(bound), self.fields.get(f"{phase}:le:{bound}", 0.0)) for bound in BUCKETS]
+        pairs, below = [], 0.0
+        for bound in BUCKETS:
+            below += self.fields.get(f"{phase}:in:{bound}", 0.0)
+            pairs.append((str(bound), below))
         return [*pairs, ("+Inf", count)]
 
 

@@ -377,3 +377,28 @@ def test_a_task_started_by_a_request_logs_its_request_id_and_is_timed(
         "broker": "ok",
         "workers": "ok",
     }
+
+
+def test_task_latency_buckets_are_cumulative_when_read(scrape):
+    from telco.ops import task_metrics
+
+    def buckets() -> dict[str, float]:
+        text, name = scrape(), "telco_celery_task_duration_seconds_bucket"
+        return {
+            bound: sample(text, name, queue="default", le=bound) or 0
+            for bound in ("0.01", "0.05", "0.25", "0.5", "300", "+Inf")
+        }
+
+    before = buckets()
+    for seconds in (0.02, 0.3, 0.3, 600):  # the last above every bound: +Inf only
+        task_metrics.record("default", run_seconds=seconds, wait_seconds=None)
+
+    after = buckets()
+    assert {bound: after[bound] - before[bound] for bound in after} == {
+        "0.01": 0,
+        "0.05": 1,
+        "0.25": 1,
+        "0.5": 3,
+        "300": 3,
+        "+Inf": 4,
+    }
