@@ -407,6 +407,7 @@ def logical_allocate(
     pool: Resource | None = None,
     by: str = "",
     rebuild_paths: bool = True,
+    holds_none: bool = False,
 ) -> Resource:
     """Give `service` one free member of `pool` (or of any pool of that kind): an IP address,
     a VLAN, an MSISDN, a SIM or a network slice. At most once, whatever the concurrency.
@@ -418,6 +419,9 @@ def logical_allocate(
 
     `rebuild_paths=False`: the caller rebuilds the service's paths itself once it has bound
     everything it reserves (one rebuild per reservation, not one per member).
+    `holds_none=True`, with a `pool`: the caller holds the service's row lock and has just found
+    that it holds nothing (a reservation binding what it checked), so what it holds and which
+    pools there are need not be read again.
     """
     if kind not in POOL_KINDS:
         raise DomainError(
@@ -425,15 +429,18 @@ def logical_allocate(
         )
     if pool is not None and pool.resource_kind != POOL_KINDS[kind]:
         raise DomainError(f"{pool.name} is not a pool of {kind}.", field="pool")
-    # Two deliveries of the same workflow step for one service serialise on its row, locked by
-    # the statement that reads what it holds and which pools there are (were three round trips).
-    held_id, pools = _held_and_pools(kind, service, pool)
-    if held_id is not None:
-        return Resource.objects.get(pk=held_id)
-    # The only pool of the kind is named: picking from it walks its members in id order; of
-    # several, any is asked and the picks are sorted.
-    only_pool = pools[0] if len(pools) == 1 else None
-    pool_id = pool.pk if pool is not None else only_pool
+    if holds_none and pool is not None:
+        pool_id = pool.pk
+    else:
+        # Two deliveries of the same workflow step for one service serialise on its row, locked
+        # by the statement that reads what it holds and which pools there are.
+        held_id, pools = _held_and_pools(kind, service, pool)
+        if held_id is not None:
+            return Resource.objects.get(pk=held_id)
+        # The only pool of the kind is named: picking from it walks its members in id order; of
+        # several, any is asked and the picks are sorted.
+        only_pool = pools[0] if len(pools) == 1 else None
+        pool_id = pool.pk if pool is not None else only_pool
     for _attempt in range(5):
         resource, bound = _bind_first_free(kind, pool_id, service)
         if resource is None:

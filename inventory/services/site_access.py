@@ -248,10 +248,17 @@ def _access_bind(
     accesses = {}
     for service, answer in zip(wanted, answers, strict=True):
         router = answer.edge_router
-        # The paths are rebuilt once by `access_reserve`, when every site is bound.
+        # The paths are rebuilt once by `access_reserve`, when every site is bound. The holder
+        # is locked and holds no port (`_holders_locked`), so nothing of its access: a site's
+        # access is bound in one transaction.
         allocated = [
             logical_allocate(
-                kind=kind, service=service, pool=pools[kind, router.pk], by=by, rebuild_paths=False
+                kind=kind,
+                service=service,
+                pool=pools[kind, router.pk],
+                by=by,
+                rebuild_paths=False,
+                holds_none=True,
             )
             for kind in kinds
         ]
