@@ -208,15 +208,24 @@ def ftth_reserve(
     Calling it again for a service that already holds its reservation returns that reservation.
     `rebuild_paths=False`: the caller rebuilds the paths once it has bound all it reserves.
     """
-    Service.objects.select_for_update().get(pk=service.pk)
+    access_holder = access_holder or service
+    bng_holder = bng_holder or vlan_holder or service
+    vlan_holder, ip_holder = vlan_holder or service, ip_holder or service
+    holders = {service, access_holder, bng_holder, vlan_holder, ip_holder}
+    # One statement locks the service and its holders (id order) and reads their states: two
+    # deliveries of one reservation serialise here, and the second finds it held.
+    states = dict(
+        Service.objects.select_for_update()
+        .filter(pk__in=[holder.pk for holder in holders])
+        .order_by("pk")
+        .values_list("pk", "state")
+    )
     held = held_bindings(service)
     if held:
         return held
-    access_holder = access_holder or service
     port, ont_id = _lock_pon_port(customer)
     olt = _olt_of(port)
     bng_port, vlans, addresses = _bng_for(olt)
-    bng_holder = bng_holder or vlan_holder or service
     ont = _ont_register(serial=ont_serial, port=port, ont_id=ont_id, service=service)
     reserved = BindingState.RESERVED
     ServiceResource.objects.bulk_create(
@@ -235,29 +244,22 @@ def ftth_reserve(
             ServiceResource(service=bng_holder, resource=bng_port, state=reserved),
         ]
     )
-    # The paths are rebuilt once, below, when everything is bound.
-    logical_allocate(
-        kind=ResourceKind.VLAN,
-        service=vlan_holder or service,
-        pool=vlans,
-        by=by,
-        rebuild_paths=False,
-    )
-    logical_allocate(
-        kind=ResourceKind.IP_ADDRESS,
-        service=ip_holder or service,
-        pool=addresses,
-        by=by,
-        rebuild_paths=False,
-    )
-    holders = {service, access_holder, bng_holder, vlan_holder or service, ip_holder or service}
-    reserved_already = set(
-        Service.objects.filter(
-            pk__in=[holder.pk for holder in holders], state=ServiceState.RESERVED
-        ).values_list("pk", flat=True)
-    )
+    # The paths are rebuilt once, below, when everything is bound. A holder in the service's
+    # tree is locked and holds nothing (`held_bindings` found nothing in the tree).
+    for kind, holder, pool in (
+        (ResourceKind.VLAN, vlan_holder, vlans),
+        (ResourceKind.IP_ADDRESS, ip_holder, addresses),
+    ):
+        logical_allocate(
+            kind=kind,
+            service=holder,
+            pool=pool,
+            by=by,
+            rebuild_paths=False,
+            holds_none=holder.pk == service.pk or holder.parent_id == service.pk,
+        )
     services_move(
-        [holder for holder in holders if holder.pk not in reserved_already],
+        [holder for holder in holders if states[holder.pk] != ServiceState.RESERVED],
         ServiceState.RESERVED,
         by=by,
     )
