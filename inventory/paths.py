@@ -49,6 +49,26 @@ def is_supported() -> bool:
     return connection.vendor == "postgresql"
 
 
+def routes_cte(starts: str) -> str:
+    """The CTEs `route` and `complete(start, links)`: from each device `starts` selects (one
+    column), the routes toward the core following uplinks; `complete` keeps those that reach
+    a device with no uplink (the core), a device with none having the empty route. A route that
+    comes back to a device it passed loops and is dropped; none runs past MAX_HOPS links."""
+    return f"""
+    route(start, device, links, devices, hops) AS (
+        SELECT top, top, ARRAY[]::bigint[], ARRAY[top]::bigint[], 0 FROM ({starts}) AS tops(top)
+        UNION ALL
+        SELECT route.start, {Z_DEVICE}, route.links || link.resource_ptr_id,
+               route.devices || {Z_DEVICE}, route.hops + 1
+        FROM {LINK} link JOIN route ON {A_DEVICE} = route.device
+        WHERE route.hops < {MAX_HOPS} AND NOT ({Z_DEVICE} = ANY(route.devices))
+    ),
+    complete(start, links) AS (
+        SELECT route.start, route.links FROM route
+        WHERE NOT EXISTS (SELECT 1 FROM {LINK} link WHERE {A_DEVICE} = route.device)
+    )"""  # noqa: S608 - table and column names from model metadata
+
+
 # The rows of the services `%(services)s` selects: the holds of each CFS (and of the services
 # below it), their parents up to the top (the leg), the routes of each top device, and their
 # cross product per leg. `route` follows uplinks from the device at the top; only routes that
@@ -80,19 +100,7 @@ REBUILD_SQL = f"""
         SELECT DISTINCT chain.service_id, leg.top, chain.id
         FROM chain JOIN leg ON leg.service_id = chain.service_id AND leg.origin = chain.origin
     ),
-    route(start, device, links, devices, hops) AS (
-        SELECT top, top, ARRAY[]::bigint[], ARRAY[top]::bigint[], 0
-        FROM (SELECT DISTINCT top FROM leg) tops
-        UNION ALL
-        SELECT route.start, {Z_DEVICE}, route.links || link.resource_ptr_id,
-               route.devices || {Z_DEVICE}, route.hops + 1
-        FROM {LINK} link JOIN route ON {A_DEVICE} = route.device
-        WHERE route.hops < {MAX_HOPS} AND NOT ({Z_DEVICE} = ANY(route.devices))
-    ),
-    complete(start, links) AS (
-        SELECT route.start, route.links FROM route
-        WHERE NOT EXISTS (SELECT 1 FROM {LINK} link WHERE {A_DEVICE} = route.device)
-    ),
+    {routes_cte("SELECT DISTINCT top FROM leg")},
     numbered(start, links, path_number, leg_paths) AS (
         SELECT start, links, ROW_NUMBER() OVER (PARTITION BY start ORDER BY links),
                COUNT(*) OVER (PARTITION BY start)

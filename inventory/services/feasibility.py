@@ -28,7 +28,7 @@ from telco import clock
 from telco.exceptions import DomainError
 
 # Longest route from a PE toward the core that is followed (hops): beyond it the data loops.
-MAX_HOPS = 16
+MAX_HOPS = paths.MAX_HOPS
 # Why a site is not feasible (TMF645 eligibilityUnavailabilityReason codes).
 UNKNOWN_SITE = "unknownSite"
 NO_EDGE_ROUTER = "noEdgeRouter"
@@ -168,22 +168,11 @@ def free_ports(
         return cursor.fetchall()
 
 
-# Every route of the PEs toward the core in one statement, however many hops: a route ends at
-# a device with no uplink (the core); one that comes back to a device it passed loops and is
-# dropped, and none is followed to MAX_HOPS links. In hops, then link ids, order.
+# Every route of the PEs toward the core in one statement, however many hops (`paths`' routes,
+# as the service paths follow them). In hops, then link ids, order.
 _ROUTES = f"""
-    WITH RECURSIVE route(start, device, links, devices) AS (
-        SELECT pe, pe, ARRAY[]::bigint[], ARRAY[pe]::bigint[] FROM UNNEST(%s::bigint[]) AS pe
-        UNION ALL
-        SELECT route.start, {paths.Z_DEVICE}, route.links || link.resource_ptr_id,
-               route.devices || {paths.Z_DEVICE}
-        FROM {paths.LINK} link JOIN route ON {paths.A_DEVICE} = route.device
-        WHERE CARDINALITY(route.links) + 1 < {MAX_HOPS}
-          AND NOT ({paths.Z_DEVICE} = ANY(route.devices))
-    )
-    SELECT start, links FROM route
-    WHERE NOT EXISTS (SELECT 1 FROM {paths.LINK} link WHERE {paths.A_DEVICE} = route.device)
-    ORDER BY start, CARDINALITY(links), links
+    WITH RECURSIVE {paths.routes_cte("SELECT pe FROM UNNEST(%s::bigint[]) AS pe")}
+    SELECT start, links FROM complete ORDER BY start, CARDINALITY(links), links
 """  # noqa: S608 - table and column names from model metadata; the PEs are a parameter
 
 
