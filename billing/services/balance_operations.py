@@ -254,13 +254,7 @@ def balance_reserve(
         PrepaidBucket.objects.filter(pk=bucket.pk).update(
             remaining=F("remaining") - amount, reserved=F("reserved") + amount, last_update=now
         )
-        BalanceAction.objects.create(
-            bucket=bucket,
-            kind=LedgerKind.RESERVE,
-            amount=amount,
-            reservation=reservation,
-            created_at=now,
-        )
+        _action(reservation, LedgerKind.RESERVE, now).save()
     return reservation
 
 
