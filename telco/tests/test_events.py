@@ -308,6 +308,8 @@ def test_a_listener_down_gets_everything_later_and_one_that_keeps_failing_is_sus
     assert [e["event"]["alarm"]["specificProblem"] for e in events] == [
         f"down {n}" for n in range(5)
     ]
+    # The worker records the delivery once the listener has answered: wait for its commit.
+    wait_for(lambda: EventListener.objects.get(pk=record.pk).delivered_count >= 5, timeout=15)
     record.refresh_from_db()
     assert (record.state, record.failures, record.delivered_count) == ("active", 0, 5)
 
