@@ -362,8 +362,15 @@ def test_a_task_started_by_a_request_logs_its_request_id_and_is_timed(
     run_url = f"/api/revenue-assurance/v1/reconciliationRun/{started.json()['id']}"
     while finance_api.get(run_url).json()["state"] == "running" and time.monotonic() < deadline:
         time.sleep(0.2)
-    text = scrape()
-    runs = sample(text, "telco_celery_task_duration_seconds_count", queue="billing")
+    # The worker records a task's timing after the task has returned (its postrun signal), so
+    # after the run's state is committed: wait for it rather than read in between.
+    deadline = time.monotonic() + 30
+    while True:
+        text = scrape()
+        runs = sample(text, "telco_celery_task_duration_seconds_count", queue="billing") or 0
+        if runs >= runs_before + 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert runs >= runs_before + 1
     waits = sample(text, "telco_celery_task_wait_seconds_count", queue="billing")
     assert waits >= 1
