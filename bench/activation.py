@@ -17,8 +17,9 @@ workers start and wait, the orders are submitted the way TMF641 does
 (`orders.services.service_order_submit`) in one transaction, so that they reach the workers
 together, and the run is timed from the first order picked up to the last completed (the
 orders' own start and completion times). Beside it, the CPU time an order cost while they ran,
-per process: the workers, PostgreSQL (every backend of the machine, so run it on a quiet one)
-and the lab's element server; with 2 cores, 2000 ms / that total is the ceiling of orders/s.
+per process: the workers, PostgreSQL (the backends serving the bench's database, so other
+databases' work on a shared machine is left out) and the lab's element server; with 2 cores,
+2000 ms / that total is the ceiling of orders/s.
 
 Then one order of each, run inline in this process (no Celery): its queries, the time spent in
 SQL, its RESTCONF calls and the time they alone take (the floor of a network-bound workflow:
@@ -153,15 +154,16 @@ def _cpu_seconds(pids: list[int]) -> dict[int, float]:
 
 
 def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                if cmdline.read().startswith(b"postgres"):
-                    pids.append(int(entry))
-        except (OSError, ValueError):
-            continue
-    return pids
+    """The PostgreSQL backends serving the bench's database (the workers', this process's):
+    other databases' work on a shared machine is not counted."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend'"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 def _workers_ready(names: list[str], timeout: float = 120) -> None:

@@ -14,9 +14,10 @@ and `str.join` run in C):
 """
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -34,14 +35,83 @@ def bound_cursor() -> Iterator:
     """
     from django.db.backends.postgresql.base import ServerBindingCursor
 
+    with _cursor_of_class(ServerBindingCursor) as cursor:
+        yield cursor
+
+
+@contextmanager
+def prepared_cursor() -> Iterator:
+    """`bound_cursor` whose statements are prepared: parsed once per connection, and planned
+    once when PostgreSQL finds a generic plan as cheap as the custom ones (after five
+    executions). For the short statements every order runs (a state move by primary key):
+    planning them cost PostgreSQL more than running them. Not for a statement whose best plan
+    depends on its parameters' values (`statements_planned_each_time`). PostgreSQL only."""
+    with _cursor_of_class(_preparing_cursor_class()) as cursor:
+        yield cursor
+
+
+@contextmanager
+def statements_prepared() -> Iterator:
+    """Within it, every statement with parameters sent through this connection's cursors (the
+    ORM's too) is prepared, as `prepared_cursor` does: for a workflow that runs the same few
+    dozen statements for every order (an activation: PostgreSQL's CPU per order fell by a
+    quarter). Nothing on SQLite."""
+    with _cursor_factory(_preparing_cursor_class):
+        yield
+
+
+@contextmanager
+def statements_planned_each_time() -> Iterator:
+    """Within `statements_prepared`, Django's usual cursors again (parameters spelled into the
+    statement, a plan for each execution): for a statement whose best plan depends on its
+    parameters, where a generic plan would scan what a custom one skips."""
+    from django.db.backends.postgresql.base import Cursor
+
+    with _cursor_factory(lambda: Cursor):
+        yield
+
+
+@contextmanager
+def _cursor_factory(cursor_class: Callable[[], type]) -> Iterator:
+    """The connection's cursors are of the class within (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
     connection.ensure_connection()
-    raw = ServerBindingCursor(connection.connection)
+    raw = connection.connection
+    previous = raw.cursor_factory
+    raw.cursor_factory = cursor_class()
+    try:
+        yield
+    finally:
+        raw.cursor_factory = previous
+
+
+@contextmanager
+def _cursor_of_class(cursor_class: type) -> Iterator:
+    """A Django cursor (execute wrappers, query logging) over a psycopg cursor of the class."""
+    connection.ensure_connection()
+    raw = cursor_class(connection.connection)
     if connection.queries_logged:
         cursor = connection.make_debug_cursor(raw)
     else:
         cursor = connection.make_cursor(raw)
     with cursor:
         yield cursor
+
+
+@cache
+def _preparing_cursor_class() -> type:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, **options):
+            # A statement without parameters may be several (`SET ...; SET ...`), which a
+            # prepared statement cannot be.
+            options.setdefault("prepare", bool(params))
+            return super().execute(query, params, **options)
+
+    return PreparingCursor
 
 
 class AnyOf(Lookup):

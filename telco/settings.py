@@ -125,6 +125,10 @@ else:
     # The topology's recursive CTEs are estimated at huge costs but run in milliseconds; JIT
     # compiling them would add 0.5-1 s to every impact lookup (one per alarm in a storm).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Statements are prepared only where the code asks (`telco.db.prepared_cursor`): psycopg
+    # would otherwise prepare any statement run five times, and generic plans are poor for the
+    # statements whose best plan depends on their parameters (the topology walks, pool picks).
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,6 +5,7 @@ from collections.abc import Collection, Mapping
 from django.db import connection, models
 
 from telco import clock
+from telco.db import prepared_cursor
 from telco.exceptions import InvalidTransition
 from telco.transactions import atomic_in_caller
 
@@ -134,7 +135,7 @@ def _move_in_one_statement(
         FROM (SELECT 1) AS one LEFT JOIN old ON TRUE LEFT JOIN moved ON TRUE
     """  # noqa: S608 - names come from model metadata; every value is a parameter
     parameters = [instance.pk, *values, allowed, instance.pk, updates[field], clock.now(), by]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, [*guard_params, *parameters, reason])
         guarded, current, from_state, *counted = cursor.fetchone()
     if not guarded:
@@ -236,7 +237,7 @@ def _move_many_in_one_statement(
         SELECT {pk}, {state} FROM old
     """  # noqa: S608 - names come from model metadata; every value is a parameter
     parameters = [ids, *values, allowed, updates[field], clock.now(), by, reason]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, parameters)
         return dict(cursor.fetchall())
 

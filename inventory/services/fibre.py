@@ -2,6 +2,7 @@
 an ONT registered on it), its VLAN and its address from the pools of the BNG the OLT is
 uplinked to, each bound to the resource-facing service that holds it."""
 
+import json
 import re
 
 from django.db import IntegrityError, models, transaction
@@ -19,11 +20,12 @@ from inventory.choices import (
     ServiceState,
     UsageState,
 )
-from inventory.models import Link, Resource, Service, ServiceResource
+from inventory.models import Link, Region, Resource, Service, ServiceResource, Site
 from inventory.services.capacity import held_bindings
 from inventory.services.pools import logical_allocate
 from inventory.services.service_lifecycle import services_move
 from telco import clock
+from telco.db import statements_planned_each_time
 from telco.exceptions import DomainError
 from telco.transactions import atomic_in_caller
 
@@ -84,25 +86,88 @@ def ftth_is_feasible(*, customer: models.Model | None = None) -> bool:
     return pon_port_candidates(customer=customer).exists()
 
 
-def _olt_of(port: Resource) -> Resource:
-    parent = port.parent
-    return parent if parent.resource_kind == ResourceKind.OLT else parent.parent
+# The first PON port in id order (`{local}`: at a site of the customer's region) that is in
+# service, on an OLT in service (directly or on one of its cards), with fewer than
+# ONTS_PER_PON_PORT ONTs, locked (`{skip}`: SKIP LOCKED passes over the ports other
+# reservations hold), with its OLT: `pon_port_candidates` written out for the reservation of
+# every fibre order. The queryset took 1 ms to plan and 3 ms to run at 200 lines (this: 0.4
+# and 0.1-1.1 ms), and compiling it was a tenth of a fibre reservation's Python.
+PON_PORT_SQL = """
+    WITH olt AS MATERIALIZED (
+        SELECT id, name FROM {resource}
+        WHERE resource_kind = %(olt)s
+          AND administrative_state = %(unlocked)s AND operational_state = %(enabled)s
+    ),
+    holder(id, olt_id) AS MATERIALIZED (
+        SELECT id, id FROM olt
+        UNION ALL
+        SELECT card.id, card.parent_id FROM {resource} card
+        WHERE card.parent_id IN (SELECT id FROM olt)
+    ),
+    picked AS (
+        SELECT port.* FROM {resource} port
+        WHERE port.resource_kind = %(port)s
+          AND port.characteristics -> 'portType' = %(pon)s::jsonb
+          AND port.administrative_state = %(unlocked)s
+          AND port.operational_state = %(enabled)s
+          AND port.parent_id IN (SELECT id FROM holder)
+          AND (
+            SELECT COUNT(*) FROM {resource} ont
+            WHERE ont.parent_id = port.id AND ont.resource_kind = %(ont)s
+          ) < %(per_port)s
+          {local}
+        ORDER BY port.id LIMIT 1 FOR UPDATE OF port {skip}
+    )
+    SELECT picked.*, olt.id AS olt_id, olt.name AS olt_name
+    FROM picked JOIN holder ON holder.id = picked.parent_id JOIN olt ON olt.id = holder.olt_id
+"""
+LOCAL_SITES_SQL = """
+    AND port.site_id IN (
+        SELECT site.id FROM {site} site JOIN {region} region ON region.id = site.region_id
+        WHERE UPPER(region.name) = UPPER(%(city)s)
+    )
+"""
 
 
 def _lock_pon_port(customer: models.Model | None) -> tuple[Resource, int]:
-    """A PON port, locked, and the lowest ONT id free on it.
+    """A PON port, locked, with its OLT's id and name (`olt_id`, `olt_name`), and the lowest
+    ONT id free on it. One in the customer's region first, as `pon_port_candidates` ranks.
 
     Concurrent reservations skip each other's ports (SKIP LOCKED); when every candidate is
     being used by another one, this waits for one. The ids in use are read after the lock, so
     they include what the transaction that held it committed; the (port, position) unique
     constraint on ONTs is the last word.
     """
-    candidates = pon_port_candidates(customer=customer).select_related("parent__parent")
+    city = customer.party.city if customer is not None else ""
+    tables = {
+        "resource": Resource._meta.db_table,
+        "site": Site._meta.db_table,
+        "region": Region._meta.db_table,
+    }
+    local = LOCAL_SITES_SQL.format(**tables)
+    parameters = {
+        "olt": ResourceKind.OLT,
+        "port": ResourceKind.PORT,
+        "ont": ResourceKind.ONT,
+        "pon": json.dumps(PON_PORT_TYPE),
+        "unlocked": AdministrativeState.UNLOCKED,
+        "enabled": OperationalState.ENABLE,
+        "per_port": ONTS_PER_PON_PORT,
+        "city": city,
+    }
     for _attempt in range(5):
-        port = (
-            candidates.select_for_update(skip_locked=True, of=("self",)).first()
-            or candidates.select_for_update(of=("self",)).first()
-        )
+        port = None
+        for skip in ("SKIP LOCKED", ""):
+            for where in (local, "") if city else ("",):
+                statement = PON_PORT_SQL.format(local=where, skip=skip, **tables)
+                # Planned for its parameters: a generic plan, within an activation's prepared
+                # statements, read every port.
+                with statements_planned_each_time():
+                    port = next(iter(Resource.objects.raw(statement, parameters)), None)
+                if port is not None:
+                    break
+            if port is not None:
+                break
         if port is None:
             break
         used = set(
@@ -116,17 +181,23 @@ def _lock_pon_port(customer: models.Model | None) -> tuple[Resource, int]:
     raise FibreNotFeasible("No OLT has a free PON port for this line.", field="bandwidth")
 
 
-def _bng_for(olt: Resource) -> tuple[Resource, Resource, Resource]:
+def _bng_for(olt_id: int, olt_name: str) -> tuple[Resource, Resource, Resource]:
     """The BNG behind the OLT (the router its uplink reaches): the BNG's port facing the OLT,
     its VLAN pool and its IP prefix."""
-    uplink = (
-        Link.objects.filter(a_device=olt, z_device__resource_kind=ResourceKind.ROUTER)
-        .select_related("z_end", "z_device")
-        .order_by("pk")
-        .first()
+    # The OLT's few links, the router among them picked here: filtered on the router's kind in
+    # SQL, the generic plan of this statement (prepared in an activation) merge-joined the
+    # links with every resource up to the router's id.
+    links = Link.objects.filter(a_device_id=olt_id).select_related("z_end", "z_device")
+    uplink = next(
+        (
+            link
+            for link in links.order_by("pk")
+            if link.z_device.resource_kind == ResourceKind.ROUTER
+        ),
+        None,
     )
     if uplink is None:
-        raise FibreNotFeasible(f"{olt.name} has no uplink to a BNG.", field="bandwidth")
+        raise FibreNotFeasible(f"{olt_name} has no uplink to a BNG.", field="bandwidth")
     bng = uplink.z_device
     pools = {
         pool.resource_kind: pool
@@ -137,7 +208,7 @@ def _bng_for(olt: Resource) -> tuple[Resource, Resource, Resource]:
     vlans, addresses = pools.get(ResourceKind.VLAN_POOL), pools.get(ResourceKind.IP_PREFIX)
     if vlans is None or addresses is None:
         raise FibreNotFeasible(
-            f"{bng.name}, the BNG of {olt.name}, has no VLAN pool or no IP prefix.",
+            f"{bng.name}, the BNG of {olt_name}, has no VLAN pool or no IP prefix.",
             field="bandwidth",
         )
     return uplink.z_end, vlans, addresses
@@ -224,14 +295,16 @@ def ftth_reserve(
     if held:
         return held
     port, ont_id = _lock_pon_port(customer)
-    olt = _olt_of(port)
-    bng_port, vlans, addresses = _bng_for(olt)
+    bng_port, vlans, addresses = _bng_for(port.olt_id, port.olt_name)
     ont = _ont_register(serial=ont_serial, port=port, ont_id=ont_id, service=service)
     reserved = BindingState.RESERVED
     ServiceResource.objects.bulk_create(
         [
             ServiceResource(
-                service=access_holder, resource=olt, capacity_mbps=bandwidth, state=reserved
+                service=access_holder,
+                resource_id=port.olt_id,
+                capacity_mbps=bandwidth,
+                state=reserved,
             ),
             # The port is shared by the ONTs on its splitter (GPON is oversubscribed by
             # design): it is held for the ONT, its line rate is not divided among them.

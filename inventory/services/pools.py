@@ -22,6 +22,7 @@ from inventory.choices import (
 from inventory.models import GLOBALLY_UNIQUE_KINDS, Resource, Service, ServiceResource
 from inventory.services.resources import resource_name_ensure_free
 from telco import clock
+from telco.db import statements_planned_each_time
 from telco.exceptions import DomainError
 from telco.transactions import atomic_in_caller
 
@@ -375,7 +376,9 @@ def _held_and_pools(kind: str, service: Service, pool: Resource | None) -> tuple
             "pool_kind": POOL_KINDS[kind],
             "service": service.pk,
         }
-        with connection.cursor() as cursor:
+        # Planned for its parameters (whether a pool is named): a generic plan, within an
+        # activation's prepared statements, read every binding of the kind.
+        with statements_planned_each_time(), connection.cursor() as cursor:
             cursor.execute(HELD_AND_POOLS_SQL, parameters)
             row = cursor.fetchone()
         if row is None:
