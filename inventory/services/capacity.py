@@ -5,8 +5,15 @@ from django.db import models, transaction
 
 from catalog.choices import ResourceKind
 from inventory import paths, selectors
-from inventory.choices import BindingState, ResourceCategory, ResourceStatus, ServiceState
-from inventory.models import Resource, Service, ServiceResource
+from inventory.choices import (
+    AdministrativeState,
+    BindingState,
+    OperationalState,
+    ResourceCategory,
+    ResourceStatus,
+    ServiceState,
+)
+from inventory.models import Region, Resource, Service, ServiceResource, Site
 from inventory.services.service_lifecycle import services_move
 from inventory.services.site_access import access_adjust, access_can_adjust
 from telco import clock
@@ -46,26 +53,63 @@ def _free_capacity(gnb: Resource) -> int:
     return gnb.capacity_mbps - sum(held)
 
 
+# The gNBs in service with `bandwidth` Mbit/s free, ranked as `selectors.gnb_candidates`
+# ranks them (the customer's region first, then the freest), the first locked (`{skip}`: SKIP
+# LOCKED passes over the gNBs other reservations hold). Written out for the reservation of
+# every 5G order: three querysets (rank, lock, count) were a tenth of its Python.
+GNB_SQL = """
+    SELECT gnb.* FROM (
+        SELECT candidate.*, candidate.capacity_mbps - COALESCE((
+            SELECT SUM(binding.capacity_mbps) FROM {binding} binding
+            WHERE binding.resource_id = candidate.id AND binding.state <> %(released)s
+        ), 0) AS free_mbps
+        FROM {resource} candidate
+        WHERE candidate.resource_kind = %(gnb)s
+          AND candidate.administrative_state = %(unlocked)s
+          AND candidate.operational_state = %(enabled)s
+    ) ranked
+    JOIN {resource} gnb ON gnb.id = ranked.id
+    WHERE ranked.free_mbps >= %(bandwidth)s
+    ORDER BY gnb.site_id IN (
+        SELECT site.id FROM {site} site JOIN {region} region ON region.id = site.region_id
+        WHERE UPPER(region.name) = UPPER(%(city)s)
+    ) DESC, ranked.free_mbps DESC, gnb.id
+    LIMIT 1 FOR UPDATE OF gnb {skip}
+"""
+
+
 def _lock_gnb_with_capacity(*, bandwidth: int, customer: models.Model | None) -> Resource:
-    # Candidates are ranked without a lock; each is then locked and its free capacity counted
-    # again, so two orders racing for the last megabits serialise on the gNB row. Concurrent
-    # reservations first skip the gNBs another one holds (all of them ranked the same gNB
-    # first and queued on it for its whole reservation), as PON ports do; when every
+    # The best candidate is locked in the statement that ranks them; its free capacity is then
+    # counted again (a statement of its own sees what the transaction that held the lock
+    # committed), so two orders racing for the last megabits serialise on the gNB row.
+    # Concurrent reservations first skip the gNBs another one holds (all of them ranked the
+    # same gNB first and queued on it for its whole reservation), as PON ports do; when every
     # candidate is held, they wait, in rank order.
-    candidates = list(
-        selectors.gnb_candidates(bandwidth=bandwidth, customer=customer).values_list(
-            "pk", flat=True
-        )
-    )
-    for skip_locked in (True, False):
-        for gnb_id in candidates:
-            gnb = (
-                Resource.objects.select_for_update(skip_locked=skip_locked)
-                .filter(pk=gnb_id)
-                .first()
-            )
-            if gnb is not None and _free_capacity(gnb) >= bandwidth:
-                return gnb
+    parameters = {
+        "gnb": ResourceKind.GNB,
+        "unlocked": AdministrativeState.UNLOCKED,
+        "enabled": OperationalState.ENABLE,
+        "released": BindingState.RELEASED,
+        "bandwidth": bandwidth,
+        "city": customer.party.city if customer is not None else "",
+    }
+    tables = {
+        "resource": Resource._meta.db_table,
+        "binding": ServiceResource._meta.db_table,
+        "site": Site._meta.db_table,
+        "region": Region._meta.db_table,
+    }
+    skip = "SKIP LOCKED"
+    for _attempt in range(5):
+        statement = GNB_SQL.format(skip=skip, **tables)
+        gnb = next(iter(Resource.objects.raw(statement, parameters)), None)
+        if gnb is None:
+            if not skip:
+                break
+            skip = ""  # none free, or every one held by another reservation: wait for one
+            continue
+        if _free_capacity(gnb) >= bandwidth:
+            return gnb
     raise DomainError(f"No gNB has {bandwidth} Mbps of free capacity.", field="bandwidth")
 
 
