@@ -21,7 +21,7 @@ from inventory.choices import (
     UsageState,
 )
 from inventory.models import Link, Region, Resource, Service, ServiceResource, Site
-from inventory.services.capacity import held_bindings
+from inventory.services.capacity import held_bindings, holds_bindings
 from inventory.services.pools import logical_allocate
 from inventory.services.service_lifecycle import services_move
 from telco import clock
@@ -181,37 +181,53 @@ def _lock_pon_port(customer: models.Model | None) -> tuple[Resource, int]:
     raise FibreNotFeasible("No OLT has a free PON port for this line.", field="bandwidth")
 
 
-def _bng_for(olt_id: int, olt_name: str) -> tuple[Resource, Resource, Resource]:
-    """The BNG behind the OLT (the router its uplink reaches): the BNG's port facing the OLT,
-    its VLAN pool and its IP prefix."""
-    # The OLT's few links, the router among them picked here: filtered on the router's kind in
-    # SQL, the generic plan of this statement (prepared in an activation) merge-joined the
-    # links with every resource up to the router's id.
-    links = Link.objects.filter(a_device_id=olt_id).select_related("z_end", "z_device")
-    uplink = next(
-        (
-            link
-            for link in links.order_by("pk")
-            if link.z_device.resource_kind == ResourceKind.ROUTER
-        ),
-        None,
+# The BNG behind an OLT (the router the OLT's first uplink reaches), its port facing the OLT,
+# and its VLAN pools and IP prefixes, each row with its `role`. The router's kind is read by a
+# subquery per link, not a join: as a join, its generic plan (prepared within an activation)
+# merge-joined the OLT's links with every resource up to the router's id.
+BNG_SQL = """
+    WITH uplink AS (
+        SELECT link.z_end_id, link.z_device_id FROM {link} link
+        WHERE link.a_device_id = %(olt)s
+          AND (SELECT resource_kind FROM {resource} WHERE id = link.z_device_id) = %(router)s
+        ORDER BY link.resource_ptr_id LIMIT 1
     )
-    if uplink is None:
-        raise FibreNotFeasible(f"{olt_name} has no uplink to a BNG.", field="bandwidth")
-    bng = uplink.z_device
-    pools = {
-        pool.resource_kind: pool
-        for pool in Resource.objects.filter(
-            parent=bng, resource_kind__in=[ResourceKind.VLAN_POOL, ResourceKind.IP_PREFIX]
-        ).order_by("-pk")
+    SELECT resource.*, 'port' AS role FROM {resource} resource
+    JOIN uplink ON resource.id = uplink.z_end_id
+    UNION ALL
+    SELECT resource.*, 'bng' AS role FROM {resource} resource
+    JOIN uplink ON resource.id = uplink.z_device_id
+    UNION ALL
+    SELECT resource.*, resource.resource_kind AS role FROM {resource} resource
+    JOIN uplink ON resource.parent_id = uplink.z_device_id
+    WHERE resource.resource_kind IN (%(vlans)s, %(prefix)s)
+"""
+
+
+def _bng_for(olt_id: int, olt_name: str) -> tuple[Resource, Resource, Resource, Resource]:
+    """The BNG behind the OLT (the router its uplink reaches), the BNG's port facing the OLT,
+    its VLAN pool and its IP prefix (of several, the first made)."""
+    statement = BNG_SQL.format(link=Link._meta.db_table, resource=Resource._meta.db_table)
+    parameters = {
+        "olt": olt_id,
+        "router": ResourceKind.ROUTER,
+        "vlans": ResourceKind.VLAN_POOL,
+        "prefix": ResourceKind.IP_PREFIX,
     }
-    vlans, addresses = pools.get(ResourceKind.VLAN_POOL), pools.get(ResourceKind.IP_PREFIX)
+    found: dict[str, Resource] = {}
+    for resource in Resource.objects.raw(statement, parameters):
+        if resource.role not in found or resource.pk < found[resource.role].pk:
+            found[resource.role] = resource
+    if "bng" not in found:
+        raise FibreNotFeasible(f"{olt_name} has no uplink to a BNG.", field="bandwidth")
+    bng = found["bng"]
+    vlans, addresses = found.get(ResourceKind.VLAN_POOL), found.get(ResourceKind.IP_PREFIX)
     if vlans is None or addresses is None:
         raise FibreNotFeasible(
             f"{bng.name}, the BNG of {olt_name}, has no VLAN pool or no IP prefix.",
             field="bandwidth",
         )
-    return uplink.z_end, vlans, addresses
+    return bng, found["port"], vlans, addresses
 
 
 def _ont_register(*, serial: str, port: Resource, ont_id: int, service: Service) -> Resource:
@@ -291,11 +307,10 @@ def ftth_reserve(
         .order_by("pk")
         .values_list("pk", "state")
     )
-    held = held_bindings(service)
-    if held:
-        return held
+    if holds_bindings(service):
+        return held_bindings(service)
     port, ont_id = _lock_pon_port(customer)
-    bng_port, vlans, addresses = _bng_for(port.olt_id, port.olt_name)
+    bng, bng_port, vlans, addresses = _bng_for(port.olt_id, port.olt_name)
     ont = _ont_register(serial=ont_serial, port=port, ont_id=ont_id, service=service)
     reserved = BindingState.RESERVED
     ServiceResource.objects.bulk_create(
@@ -311,7 +326,7 @@ def ftth_reserve(
             ServiceResource(service=access_holder, resource=port, state=reserved),
             ServiceResource(service=access_holder, resource=ont, is_exclusive=True, state=reserved),
             ServiceResource(
-                service=bng_holder, resource=vlans.parent, capacity_mbps=bandwidth, state=reserved
+                service=bng_holder, resource=bng, capacity_mbps=bandwidth, state=reserved
             ),
             # The BNG's interface toward the OLT, where the line's VLAN is terminated.
             ServiceResource(service=bng_holder, resource=bng_port, state=reserved),
