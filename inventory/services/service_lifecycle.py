@@ -97,7 +97,7 @@ def services_move(
     )
 
 
-@transaction.atomic
+@atomic_in_caller()
 def services_activate(
     *, services: list[Service], by: str = "", at: datetime | None = None
 ) -> datetime:

@@ -144,6 +144,33 @@ def step_fail(step: ActivationStep, error: str) -> str:
     return f"Step {step.sequence} '{step.name}' failed: {error}"
 
 
+def steps_name_elements(item_id: int, operation: str, elements: dict[str, tuple[int, str]]) -> None:
+    """Name the item's `operation` steps of each resource kind after their element: `elements`
+    maps a kind to (the element's id, the step's name). One UPDATE, written out: built with
+    Case/When querysets it was the costliest statement of a reservation to compile."""
+    if not elements:
+        return
+    table = connection.ops.quote_name(ActivationStep._meta.db_table)
+    kinds = list(elements)
+    resource_cases = " ".join("WHEN %s THEN CAST(%s AS bigint)" for _ in kinds)
+    name_cases = " ".join("WHEN %s THEN CAST(%s AS varchar)" for _ in kinds)
+    kind_list = ", ".join(["%s"] * len(kinds))
+    statement = (
+        f"UPDATE {table} SET resource_id = CASE resource_kind {resource_cases} END, "  # noqa: S608
+        f"name = CASE resource_kind {name_cases} END "
+        f"WHERE item_id = %s AND operation = %s AND resource_kind IN ({kind_list})"
+    )
+    parameters = [
+        *(value for kind in kinds for value in (kind, elements[kind][0])),
+        *(value for kind in kinds for value in (kind, elements[kind][1])),
+        item_id,
+        operation,
+        *kinds,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, parameters)
+
+
 def step_service(step: ActivationStep) -> Model:
     """The service the step builds: its resource-facing service, else the item's service."""
     return step.service if step.service_id else step.item.service
