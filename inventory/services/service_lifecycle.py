@@ -133,13 +133,11 @@ def services_activate(
     products = {service.product_id: service.product for service in services if service.product_id}
     for product in products.values():
         product_move(product, ProductStatus.ACTIVE, by=by, start_date=at)
-    products_activate_pending(
-        products=ProductInstance.objects.filter(
-            pk__in={p.parent_id for p in products.values() if p.parent_id}
-        ),
-        by=by,
-        at=at,
-    )
+    bundles = {product.parent_id for product in products.values() if product.parent_id}
+    if bundles:
+        products_activate_pending(
+            products=ProductInstance.objects.filter(pk__in=bundles), by=by, at=at
+        )
     return at
 
 
