@@ -332,13 +332,21 @@ class _Unchanged(dict):
 
 
 def _next_ids(model, count: int) -> list[int]:
-    """`count` ids from the model's id sequence, in one statement."""
+    """`count` ids from the model's id sequence, in one statement. The sequence is named by a
+    literal, resolved once when the statement is parsed: `pg_get_serial_sequence` in it
+    searched the catalog again for every id (a tenth of a chunk's writes)."""
     with connection.cursor() as cursor:
+        if model not in _ID_SEQUENCES:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+            _ID_SEQUENCES[model] = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+            [_ID_SEQUENCES[model], count],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+_ID_SEQUENCES: dict[type[Model], str] = {}  # the id sequence's name, per model
 
 
 def _copy(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
