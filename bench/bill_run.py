@@ -353,6 +353,20 @@ def run_in_processes(as_of, processes: int):
     return BillRun.objects.get(pk=run.pk)
 
 
+def _cpu_seconds() -> tuple[float, float, int]:
+    """CPU seconds so far of this process and of its database backend (same machine): less
+    noisy than wall time on a shared machine. The run of one process uses this connection."""
+    import os
+
+    from django.db import connection
+
+    connection.ensure_connection()
+    with open(f"/proc/{connection.connection.info.backend_pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.process_time(), backend, connection.connection.info.backend_pid
+
+
 def one_at_a_time(account_ids: list[int], as_of) -> float:
     """Seconds to bill the accounts one by one through `account_bill` (the path before chunks)."""
     from billing.services import account_bill
@@ -406,8 +420,10 @@ def main() -> None:
 
     floor_seconds = floor(ids, last_month, this_month)
     began = time.perf_counter()
+    cpu = _cpu_seconds()
     run = run_in_processes(today.date(), args.processes)
     seconds = time.perf_counter() - began
+    cpu = [after - before for before, after in zip(cpu, _cpu_seconds(), strict=True)]
     bills = CustomerBill.objects.filter(billing_account_id__in=ids).count()
     lines = AppliedCharge.objects.filter(billing_account_id__in=ids).count()
     print(
@@ -416,6 +432,8 @@ def main() -> None:
     )
     print(f"floor (one INSERT ... SELECT of recurring + usage totals): {floor_seconds:.2f} s")
     print(f"ratio: {seconds / floor_seconds:.1f}x the floor (goal <= 2x)")
+    if args.processes <= 1 and cpu[2] == 0:  # the same backend before and after
+        print(f"CPU of the run: Python {cpu[0]:.2f} s, PostgreSQL backend {cpu[1]:.2f} s")
     write_seconds, marked = write_floor(run.pk)
     print(
         f"write floor (COPY of the run's {bills} bills and {lines} lines into bare copies of "
