@@ -140,7 +140,12 @@ class AnyOf(Lookup):
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         array_type = self.lhs.output_field.db_type(connection)
-        return f"{lhs} = ANY(%s::{array_type}[])", (*lhs_params, self.rhs)
+        # Integers as one array literal (`id_array`): psycopg dumps a list element by element.
+        values = id_array(self.rhs) if array_type in INTEGER_TYPES else self.rhs
+        return f"{lhs} = ANY(%s::{array_type}[])", (*lhs_params, values)
+
+
+INTEGER_TYPES = {"bigint", "integer", "smallint"}
 
 
 def id_array(ids: Iterable[int | None]) -> str:

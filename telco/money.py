@@ -27,8 +27,14 @@ def round_rating(amount: Decimal) -> Decimal:
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round an amount to its currency's minor unit, half-even: done once, at the bill line."""
-    exponent = CURRENCY_EXPONENTS.get(currency, 2)
-    return Decimal(amount).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_EVEN)
+    minor_unit = _MINOR_UNITS.get(currency)
+    if minor_unit is None:
+        exponent = CURRENCY_EXPONENTS.get(currency, 2)
+        minor_unit = _MINOR_UNITS[currency] = Decimal(1).scaleb(-exponent)
+    return Decimal(amount).quantize(minor_unit, rounding=ROUND_HALF_EVEN)
+
+
+_MINOR_UNITS: dict[str, Decimal] = {}  # per currency, its minor unit (0.01), made once
 
 
 def plain_decimal(number: Decimal) -> str:

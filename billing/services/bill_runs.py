@@ -205,6 +205,8 @@ def _retry_failures(bill_run: BillRun) -> None:
 
 def _finish_if_done(bill_run_id: int) -> None:
     """Complete the run once no chunk is left to do (with errors if an account failed)."""
+    if BillRunChunk.objects.filter(bill_run_id=bill_run_id, done_at__isnull=True).exists():
+        return  # the common case after a chunk, known without a transaction that locks the run
     with transaction.atomic():
         bill_run = BillRun.objects.select_for_update().filter(pk=bill_run_id).first()
         if bill_run is None or bill_run.state == BillRunState.COMPLETED:

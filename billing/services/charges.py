@@ -4,6 +4,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db.models import Model
 
@@ -87,7 +88,7 @@ def recurring_lines(
                 unit=price.recurring_period,
                 currency=price.currency,
                 amount=round_rating(price.amount * units),
-                charge_key=f"recurring:{product.pk}:{price.pk}:{year:%Y%m%d}",
+                charge_key=f"recurring:{product.id}:{price.id}:{year:%Y%m%d}",
                 date=year,
                 coverage=(year, year_end),
             )
@@ -95,24 +96,35 @@ def recurring_lines(
         ]
     if charged_seconds <= 0:
         return []  # suspended for the whole billable part of the period
-    days = charged_seconds / Decimal(86400)
+    quantity, amount, share = _monthly_share(price.amount, units, charged_seconds, period_seconds)
     return [
         ChargeLine(
             product=product,
             charge_type=ChargeType.RECURRING,
             name=price.name,
-            description=(
-                f"{product.name}: {per_units}{plain_decimal(days)} of "
-                f"{plain_decimal(period_seconds / 86400)} days"
-            ),
-            quantity=(units * charged_seconds / period_seconds).quantize(RATED_VOLUME_PLACES),
+            description=f"{product.name}: {per_units}{share}",
+            quantity=quantity,
             unit=price.recurring_period,
             currency=price.currency,
-            amount=round_rating(price.amount * units * charged_seconds / period_seconds),
-            charge_key=f"recurring:{product.pk}:{price.pk}:{start:%Y%m%d}",
+            amount=amount,
+            charge_key=f"recurring:{product.id}:{price.id}:{start:%Y%m%d}",
             date=interval[0],
         )
     ]
+
+
+@lru_cache(maxsize=4096)
+def _monthly_share(
+    amount: Decimal, units: int, charged_seconds: Decimal, period_seconds: Decimal
+) -> tuple[Decimal, Decimal, str]:
+    """A monthly price's quantity, amount and "N of M days" for the part of the period charged.
+    Cached: a bill run charges thousands of products the same share of the same few prices."""
+    days = charged_seconds / Decimal(86400)
+    return (
+        (units * charged_seconds / period_seconds).quantize(RATED_VOLUME_PLACES),
+        round_rating(amount * units * charged_seconds / period_seconds),
+        f"{plain_decimal(days)} of {plain_decimal(period_seconds / 86400)} days",
+    )
 
 
 def one_time_line(*, product: Model, price: Model) -> ChargeLine:
@@ -126,7 +138,7 @@ def one_time_line(*, product: Model, price: Model) -> ChargeLine:
         unit="",
         currency=price.currency,
         amount=round_rating(price.amount),
-        charge_key=f"oneTime:{product.pk}:{price.pk}",
+        charge_key=f"oneTime:{product.id}:{price.id}",
         date=product.start_date,
     )
 
@@ -170,6 +182,6 @@ def discount_line(
         unit="",
         currency=price.currency,
         amount=-reduction,
-        charge_key=f"discount:{product.pk}:{price.pk}:{start:%Y%m%d}",
+        charge_key=f"discount:{product.id}:{price.id}:{start:%Y%m%d}",
         date=recurring[0].date,
     )

@@ -120,7 +120,7 @@ def period_lines(
         if interval is None:
             continue
         billable_from, _ = interval
-        charged_seconds = unsuspended_seconds(interval, suspended.get(product.pk, []))
+        charged_seconds = unsuspended_seconds(interval, suspended.get(product.id, []))
         # The price in force when the product first became billable in this period: a later
         # price change applies to later periods and never rewrites this one.
         prices = prices_at(product, billable_from)
@@ -140,7 +140,7 @@ def period_lines(
             elif price.price_type == PriceType.ONE_TIME and start <= product.start_date < end:
                 lines.append(one_time_line(product=product, price=price))
             elif price.price_type == PriceType.USAGE:
-                events = usage.get((product.pk, price.rating_group))
+                events = usage.get((product.id, price.rating_group))
                 if not events:
                     continue  # no usage, no line; usage within the allowance shows as 0.00
                 lines.append(
@@ -149,7 +149,7 @@ def period_lines(
                         price=price,
                         events=events,
                         already_used=Decimal(0),
-                        key=f"usage:{product.pk}:{price.rating_group}:{start:%Y%m%d}",
+                        key=f"usage:{product.id}:{price.rating_group}:{start:%Y%m%d}",
                         date=end,
                     )
                 )

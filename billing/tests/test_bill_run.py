@@ -1,5 +1,6 @@
 """Bill runs: reruns create nothing, --account, resume after interruption, API, real worker."""
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -170,3 +171,14 @@ def test_api_run_completes_on_the_real_worker(celery_worker, finance_api):
     assert set(CustomerBill.objects.values_list("billing_account_id", flat=True)) == {
         products[2].billing_account_id
     }
+
+
+def test_the_garbage_collector_is_back_on_after_a_run(products):
+    """A chunk pauses Python's cyclic garbage collector while it rates and writes (the chunk's
+    live rows made it rescan them again and again); a worker runs other tasks after it."""
+    assert gc.isenabled()
+
+    run = bill_run_start(as_of=date(2026, 11, 1))
+
+    assert run.bills_created == 6
+    assert gc.isenabled()
