@@ -7,19 +7,19 @@ MAX_JSON_DEPTH = 32
 
 
 def _depth_exceeds(value, limit: int) -> bool:
-    """Whether `value` nests objects or arrays deeper than `limit` (walked without recursion)."""
-    pending = [(value, 1)]
-    while pending:
-        current, depth = pending.pop()
-        if isinstance(current, dict):
-            children = current.values()
-        elif isinstance(current, list):
-            children = current
-        else:
-            continue
+    """Whether `value` nests objects or arrays deeper than `limit` (walked a level at a time,
+    without recursion: a batch of 20,000 Usage bodies is checked in a few list passes)."""
+    level, depth = [value], 1
+    while level:
+        containers = [each for each in level if isinstance(each, dict | list)]
+        if not containers:
+            return False
         if depth > limit:
             return True
-        pending.extend((child, depth + 1) for child in children)
+        level = []
+        for container in containers:
+            level.extend(container.values() if isinstance(container, dict) else container)
+        depth += 1
     return False
 
 
