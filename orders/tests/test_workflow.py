@@ -154,3 +154,24 @@ def test_no_capacity_at_reservation_fails_and_aborts_product():
     )
     assert order.items.get().product is None
     assert gnb.bindings.exclude(state="released").count() == 1  # the other order's only
+
+
+@pytest.mark.django_db
+def test_the_workflow_plans_its_state_moves_once(lab):
+    """Every order runs the same statements: prepared, a state move is planned once for all
+    orders (a generic plan) instead of once per order."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    offering, account, _gnb = five_g_world()
+    for _order in range(7):
+        assert submit_and_run(offering, account, bandwidth="100Mbps").state == "completed"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%UPDATE \"orders_activationstep\" AS moving%%'"
+        )
+        generic_plans = [row[0] for row in cursor.fetchall()]
+    assert generic_plans
+    assert max(generic_plans) > 0
