@@ -46,6 +46,7 @@ def transition(
     only_from: Collection[str] | None = None,
     increments: Collection[str] = (),
     guard: tuple[str, list] | None = None,
+    durable: bool = True,
 ) -> models.Model | None:
     """Move `instance` to `target`: lock the row, refuse an illegal move, save, write history.
 
@@ -59,6 +60,12 @@ def transition(
     to happen, else nothing moves and None is returned: a step starts only while its order
     runs, and the UPDATE that records the order's progress takes the order's lock first.
 
+    `durable=False`, for a move made in a transaction of its own: it commits without waiting
+    for its WAL to reach the disk (`synchronous_commit` off for that transaction). A crash may
+    then lose it, and the moves made after it, never an earlier one; for records whose loss
+    only makes work be done again, idempotently (a workflow step's start and end). Inside a
+    caller's transaction it is ignored: that commit stays durable.
+
     On PostgreSQL the lock, the checked UPDATE and the history row are one statement: a state
     move is the unit of every workflow (an activation makes about thirty), and three round
     trips and three compiled querysets each were most of their cost.
@@ -70,10 +77,25 @@ def transition(
     allowed = [state for state, targets in transitions.items() if target in targets]
     if only_from is not None:
         allowed = [state for state in allowed if state in only_from]
-    move = _move_in_one_statement if connection.vendor == "postgresql" else _move_by_orm
-    current, written = move(
-        instance, field, updates, increments, allowed, history, history_fk, by, reason, guard
-    )
+    if connection.vendor == "postgresql":
+        asynchronous = not durable and not connection.in_atomic_block
+        current, written = _move_in_one_statement(
+            instance,
+            field,
+            updates,
+            increments,
+            allowed,
+            history,
+            history_fk,
+            by,
+            reason,
+            guard,
+            asynchronous=asynchronous,
+        )
+    else:
+        current, written = _move_by_orm(
+            instance, field, updates, increments, allowed, history, history_fk, by, reason, guard
+        )
     if current is GUARD_REFUSED:
         return None
     if written is None:
@@ -101,10 +123,28 @@ def _assignments(model, updates: Mapping) -> tuple[list[str], list]:
     return assignments, values
 
 
+# A CTE of the move's statement, joined so that it runs: `synchronous_commit` off for the
+# statement's own transaction (`set_config`'s third argument: local to it).
+ASYNCHRONOUS_COMMIT = """,
+        asynchronous_commit AS (SELECT set_config('synchronous_commit', 'off', true))"""
+
+
 def _move_in_one_statement(
-    instance, field, updates, increments, allowed, history, history_fk, by, reason, guard
+    instance,
+    field,
+    updates,
+    increments,
+    allowed,
+    history,
+    history_fk,
+    by,
+    reason,
+    guard,
+    *,
+    asynchronous: bool = False,
 ) -> tuple[str, dict | None]:
-    """(the state found under the lock, the incremented counters or None when not moved)."""
+    """(the state found under the lock, the incremented counters or None when not moved).
+    `asynchronous`: the statement is its own transaction and commits without a WAL flush."""
     model = type(instance)
     meta, quote = model._meta, connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
@@ -130,9 +170,10 @@ def _move_in_one_statement(
             INSERT INTO {quote(history_meta.db_table)}
                 ({history_column}, from_state, to_state, changed_at, changed_by, reason)
             SELECT %s, from_state, %s, %s, %s, %s FROM moved
-        )
+        ){ASYNCHRONOUS_COMMIT if asynchronous else ""}
         SELECT EXISTS (SELECT 1 FROM guard), old.{state}, moved.*
         FROM (SELECT 1) AS one LEFT JOIN old ON TRUE LEFT JOIN moved ON TRUE
+        {"LEFT JOIN asynchronous_commit ON TRUE" if asynchronous else ""}
     """  # noqa: S608 - names come from model metadata; every value is a parameter
     parameters = [instance.pk, *values, allowed, instance.pk, updates[field], clock.now(), by]
     with prepared_cursor() as cursor:

@@ -27,6 +27,7 @@ def step_move(
     reason: str = "",
     by: str = WORKFLOW_ACTOR,
     guard: tuple[str, list] | None = None,
+    durable: bool = True,
     **fields,
 ) -> bool:
     """Move the step through STEP_TRANSITIONS (row locked, history written), writing `fields`
@@ -48,6 +49,7 @@ def step_move(
         only_from=only_from,
         increments=("attempts",) if count_attempt else (),
         guard=guard,
+        durable=durable,
     )
     return moved is not None
 
@@ -93,6 +95,9 @@ def step_start(order: ServiceOrder, step: ActivationStep) -> bool:
         only_from={StepState.PENDING, StepState.RUNNING},
         count_attempt=True,
         guard=_while_order_runs(order, now),
+        # Lost in a crash, a start only makes the step run again (its element calls carry
+        # their idempotency key): not worth a WAL flush of its own.
+        durable=False,
         started_at=now,
         deadline=now + timedelta(seconds=settings.ACTIVATION_STEP_TIMEOUT_SECONDS),
     )
@@ -123,6 +128,10 @@ def step_done(step: ActivationStep) -> None:
         step,
         StepState.DONE,
         only_from={StepState.RUNNING, StepState.PENDING},
+        # As a start (above): lost, the step runs again. The reservation and the completion,
+        # which bind resources and start billing, commit durably, and with them every earlier
+        # step move (WAL is written in order).
+        durable=False,
         finished_at=clock.now(),
         last_error="",
         deadline=None,

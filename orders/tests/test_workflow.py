@@ -175,3 +175,45 @@ def test_the_workflow_plans_its_state_moves_once(lab):
         generic_plans = [row[0] for row in cursor.fetchall()]
     assert generic_plans
     assert max(generic_plans) > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_start_commits_without_a_flush_and_leaves_a_callers_commit_durable():
+    """A step's start in a transaction of its own commits asynchronously (lost in a crash, the
+    step runs again); inside a caller's transaction the caller's commit stays durable."""
+    from django.db import connection, transaction
+
+    from orders.services.steps import step_move, step_start
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    offering, account, _gnb = five_g_world()
+    order = services.product_order_submit(
+        items=[ItemRequest("1", "add", str(offering.pk), {"bandwidth": "100Mbps"})],
+        parties=[PartyRequest(str(account.customer_id), "Customer")],
+    )
+    services.product_order_process(product_order_id=order.pk)
+    service_order = order.service_orders.get()
+    ServiceOrder.objects.filter(pk=service_order.pk).update(state="inProgress")
+    first, second = ActivationStep.objects.filter(item__order=service_order).order_by("pk")[:2]
+
+    statements = []
+
+    def recorded(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(recorded):
+        assert step_start(service_order, first)
+    assert "set_config('synchronous_commit', 'off', true)" in statements[-1]
+    first.refresh_from_db()
+    assert first.state == "running"
+
+    statements.clear()
+    with transaction.atomic(), connection.execute_wrapper(recorded):
+        assert step_move(second, "running", durable=False)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    assert statements
+    assert all("synchronous_commit', 'off'" not in sql for sql in statements)
