@@ -77,25 +77,12 @@ def transition(
     allowed = [state for state, targets in transitions.items() if target in targets]
     if only_from is not None:
         allowed = [state for state in allowed if state in only_from]
+    arguments = (instance, field, updates, increments, allowed, history, history_fk, by, reason)
     if connection.vendor == "postgresql":
         asynchronous = not durable and not connection.in_atomic_block
-        current, written = _move_in_one_statement(
-            instance,
-            field,
-            updates,
-            increments,
-            allowed,
-            history,
-            history_fk,
-            by,
-            reason,
-            guard,
-            asynchronous=asynchronous,
-        )
+        current, written = _move_in_one_statement(*arguments, guard, asynchronous=asynchronous)
     else:
-        current, written = _move_by_orm(
-            instance, field, updates, increments, allowed, history, history_fk, by, reason, guard
-        )
+        current, written = _move_by_orm(*arguments, guard)
     if current is GUARD_REFUSED:
         return None
     if written is None:
