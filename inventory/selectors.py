@@ -41,9 +41,11 @@ from inventory.models import (
     Link,
     ProductInstance,
     ProductStatusChange,
+    Region,
     Resource,
     Service,
     ServiceResource,
+    Site,
 )
 from telco import clock
 from telco.db import id_array
@@ -62,11 +64,27 @@ def _held_capacity() -> Coalesce:
     return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
 
 
+def customers_city(customer: Model | None) -> str:
+    """The city of the customer's address ("" when unknown): a region named like it is theirs."""
+    return customer.party.city if customer is not None else ""
+
+
+def customers_region_sites_sql(site_column: str) -> str:
+    """SQL true for a `site_column` at a site of the customer's region (`%(city)s`): the
+    written-out `in_customers_region`, for the reservations' statements."""
+    site, region = Site._meta.db_table, Region._meta.db_table
+    # Names from model metadata; the city is a parameter.
+    return (
+        f"{site_column} IN (SELECT site.id FROM {site} site JOIN {region} region"  # noqa: S608
+        " ON region.id = site.region_id WHERE UPPER(region.name) = UPPER(%(city)s))"
+    )
+
+
 def in_customers_region(customer: Model | None):
     """1 for a resource at a site of the customer's region, else 0: the expression that puts
     a customer's local equipment first. The region is known when one is named like the city
     of their address."""
-    city = customer.party.city if customer is not None else ""
+    city = customers_city(customer)
     if not city:
         return Value(0, output_field=IntegerField())
     return Case(

@@ -1,6 +1,7 @@
 """Money: Decimal amounts with an ISO 4217 currency, rounded once, half-even, per currency."""
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 
 from django.db import models
 
@@ -27,14 +28,13 @@ def round_rating(amount: Decimal) -> Decimal:
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round an amount to its currency's minor unit, half-even: done once, at the bill line."""
-    minor_unit = _MINOR_UNITS.get(currency)
-    if minor_unit is None:
-        exponent = CURRENCY_EXPONENTS.get(currency, 2)
-        minor_unit = _MINOR_UNITS[currency] = Decimal(1).scaleb(-exponent)
-    return Decimal(amount).quantize(minor_unit, rounding=ROUND_HALF_EVEN)
+    return Decimal(amount).quantize(_minor_unit(currency), rounding=ROUND_HALF_EVEN)
 
 
-_MINOR_UNITS: dict[str, Decimal] = {}  # per currency, its minor unit (0.01), made once
+@cache
+def _minor_unit(currency: str) -> Decimal:
+    """The currency's minor unit (0.01), made once: a bill run rounds hundreds of thousands."""
+    return Decimal(1).scaleb(-CURRENCY_EXPONENTS.get(currency, 2))
 
 
 def plain_decimal(number: Decimal) -> str:

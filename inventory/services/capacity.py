@@ -13,7 +13,7 @@ from inventory.choices import (
     ResourceStatus,
     ServiceState,
 )
-from inventory.models import Region, Resource, Service, ServiceResource, Site
+from inventory.models import Resource, Service, ServiceResource
 from inventory.services.service_lifecycle import services_move
 from inventory.services.site_access import access_adjust, access_can_adjust
 from telco import clock
@@ -70,10 +70,7 @@ GNB_SQL = """
     ) ranked
     JOIN {resource} gnb ON gnb.id = ranked.id
     WHERE ranked.free_mbps >= %(bandwidth)s
-    ORDER BY gnb.site_id IN (
-        SELECT site.id FROM {site} site JOIN {region} region ON region.id = site.region_id
-        WHERE UPPER(region.name) = UPPER(%(city)s)
-    ) DESC, ranked.free_mbps DESC, gnb.id
+    ORDER BY {local} DESC, ranked.free_mbps DESC, gnb.id
     LIMIT 1 FOR UPDATE OF gnb {skip}
 """
 
@@ -91,13 +88,12 @@ def _lock_gnb_with_capacity(*, bandwidth: int, customer: models.Model | None) ->
         "enabled": OperationalState.ENABLE,
         "released": BindingState.RELEASED,
         "bandwidth": bandwidth,
-        "city": customer.party.city if customer is not None else "",
+        "city": selectors.customers_city(customer),
     }
     tables = {
         "resource": Resource._meta.db_table,
         "binding": ServiceResource._meta.db_table,
-        "site": Site._meta.db_table,
-        "region": Region._meta.db_table,
+        "local": selectors.customers_region_sites_sql("gnb.site_id"),
     }
     skip = "SKIP LOCKED"
     for _attempt in range(5):

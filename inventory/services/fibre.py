@@ -6,8 +6,6 @@ import json
 import re
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
 
 from catalog.choices import ResourceKind
 from inventory import paths, selectors
@@ -20,7 +18,7 @@ from inventory.choices import (
     ServiceState,
     UsageState,
 )
-from inventory.models import Link, Region, Resource, Service, ServiceResource, Site
+from inventory.models import Link, Resource, Service, ServiceResource
 from inventory.services.capacity import held_bindings, holds_bindings
 from inventory.services.pools import logical_allocate
 from inventory.services.service_lifecycle import services_move
@@ -46,52 +44,12 @@ class FibreNotFeasible(DomainError):
     code = "notFeasible"
 
 
-def _onts_on_port() -> Coalesce:
-    count = (
-        Resource.objects.filter(parent=OuterRef("pk"), resource_kind=ResourceKind.ONT)
-        .values("parent")
-        .annotate(total=Count("pk"))
-        .values("total")
-    )
-    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
-
-
-def pon_port_candidates(*, customer: models.Model | None = None) -> models.QuerySet[Resource]:
-    """PON ports in service with a free ONT id, on OLTs in service, the customer's region first
-    (a region named like the city of their address, as for gNBs), then in id order."""
-    is_local = selectors.in_customers_region(customer)
-    in_service = {
-        "administrative_state": AdministrativeState.UNLOCKED,
-        "operational_state": OperationalState.ENABLE,
-    }
-    # A port sits on an OLT or on one of its cards. As id subqueries (not an OR over two
-    # joins, which makes PostgreSQL hash the whole resource table twice per reservation).
-    olts = Resource.objects.filter(resource_kind=ResourceKind.OLT, **in_service).values("pk")
-    olts_and_cards = Resource.objects.filter(Q(pk__in=olts) | Q(parent__in=olts)).values("pk")
-    return (
-        Resource.objects.filter(
-            parent__in=olts_and_cards,
-            resource_kind=ResourceKind.PORT,
-            characteristics__portType=PON_PORT_TYPE,
-            **in_service,
-        )
-        .annotate(onts=_onts_on_port(), is_local=is_local)
-        .filter(onts__lt=ONTS_PER_PON_PORT)
-        .order_by("-is_local", "pk")
-    )
-
-
-def ftth_is_feasible(*, customer: models.Model | None = None) -> bool:
-    """Is there a PON port with a free ONT id for the customer? (order validation)"""
-    return pon_port_candidates(customer=customer).exists()
-
-
 # The first PON port in id order (`{local}`: at a site of the customer's region) that is in
 # service, on an OLT in service (directly or on one of its cards), with fewer than
-# ONTS_PER_PON_PORT ONTs, locked (`{skip}`: SKIP LOCKED passes over the ports other
-# reservations hold), with its OLT: `pon_port_candidates` written out for the reservation of
-# every fibre order. The queryset took 1 ms to plan and 3 ms to run at 200 lines (this: 0.4
-# and 0.1-1.1 ms), and compiling it was a tenth of a fibre reservation's Python.
+# ONTS_PER_PON_PORT ONTs, with its OLT; `{lock}`: locked by a reservation (SKIP LOCKED passes
+# over the ports other reservations hold), nothing for the order's feasibility. Written out:
+# as a ranked queryset it took 1 ms to plan and 3 ms to run at 200 lines (this: 0.4 and
+# 0.1-1.1 ms), and compiling it was a tenth of a fibre reservation's Python.
 PON_PORT_SQL = """
     WITH olt AS MATERIALIZED (
         SELECT id, name FROM {resource}
@@ -116,35 +74,17 @@ PON_PORT_SQL = """
             WHERE ont.parent_id = port.id AND ont.resource_kind = %(ont)s
           ) < %(per_port)s
           {local}
-        ORDER BY port.id LIMIT 1 FOR UPDATE OF port {skip}
+        ORDER BY port.id LIMIT 1 {lock}
     )
     SELECT picked.*, olt.id AS olt_id, olt.name AS olt_name
     FROM picked JOIN holder ON holder.id = picked.parent_id JOIN olt ON olt.id = holder.olt_id
 """
-LOCAL_SITES_SQL = """
-    AND port.site_id IN (
-        SELECT site.id FROM {site} site JOIN {region} region ON region.id = site.region_id
-        WHERE UPPER(region.name) = UPPER(%(city)s)
-    )
-"""
 
 
-def _lock_pon_port(customer: models.Model | None) -> tuple[Resource, int]:
-    """A PON port, locked, with its OLT's id and name (`olt_id`, `olt_name`), and the lowest
-    ONT id free on it. One in the customer's region first, as `pon_port_candidates` ranks.
-
-    Concurrent reservations skip each other's ports (SKIP LOCKED); when every candidate is
-    being used by another one, this waits for one. The ids in use are read after the lock, so
-    they include what the transaction that held it committed; the (port, position) unique
-    constraint on ONTs is the last word.
-    """
-    city = customer.party.city if customer is not None else ""
-    tables = {
-        "resource": Resource._meta.db_table,
-        "site": Site._meta.db_table,
-        "region": Region._meta.db_table,
-    }
-    local = LOCAL_SITES_SQL.format(**tables)
+def _first_pon_port(customer: models.Model | None, *, locks: tuple[str, ...]) -> Resource | None:
+    """The first PON port for the customer (one of their region's first), as PON_PORT_SQL
+    finds it, with its `olt_id` and `olt_name`: tried with each of `locks` in turn."""
+    city = selectors.customers_city(customer)
     parameters = {
         "olt": ResourceKind.OLT,
         "port": ResourceKind.PORT,
@@ -155,19 +95,37 @@ def _lock_pon_port(customer: models.Model | None) -> tuple[Resource, int]:
         "per_port": ONTS_PER_PON_PORT,
         "city": city,
     }
+    local = "AND " + selectors.customers_region_sites_sql("port.site_id")
+    places = (local, "") if city else ("",)
+    for lock, where in ((lock, where) for lock in locks for where in places):
+        statement = PON_PORT_SQL.format(resource=Resource._meta.db_table, local=where, lock=lock)
+        # Planned for its parameters: a generic plan, within an activation's prepared
+        # statements, read every port.
+        with statements_planned_each_time():
+            port = next(iter(Resource.objects.raw(statement, parameters)), None)
+        if port is not None:
+            return port
+    return None
+
+
+def ftth_is_feasible(*, customer: models.Model | None = None) -> bool:
+    """Is there a PON port with a free ONT id for the customer? (order validation)"""
+    return _first_pon_port(customer, locks=("",)) is not None
+
+
+def _lock_pon_port(customer: models.Model | None) -> tuple[Resource, int]:
+    """A PON port, locked, with its OLT's id and name (`olt_id`, `olt_name`), and the lowest
+    ONT id free on it; one in the customer's region first.
+
+    Concurrent reservations skip each other's ports (SKIP LOCKED); when every candidate is
+    being used by another one, this waits for one. The ids in use are read after the lock, so
+    they include what the transaction that held it committed; the (port, position) unique
+    constraint on ONTs is the last word.
+    """
     for _attempt in range(5):
-        port = None
-        for skip in ("SKIP LOCKED", ""):
-            for where in (local, "") if city else ("",):
-                statement = PON_PORT_SQL.format(local=where, skip=skip, **tables)
-                # Planned for its parameters: a generic plan, within an activation's prepared
-                # statements, read every port.
-                with statements_planned_each_time():
-                    port = next(iter(Resource.objects.raw(statement, parameters)), None)
-                if port is not None:
-                    break
-            if port is not None:
-                break
+        port = _first_pon_port(
+            customer, locks=("FOR UPDATE OF port SKIP LOCKED", "FOR UPDATE OF port")
+        )
         if port is None:
             break
         used = set(
